@@ -1,0 +1,250 @@
+// Package config loads coze2app's settings from flags and the environment.
+//
+// Flags win over environment variables, which win over defaults. Load reports
+// every problem at once, and secrets print as [REDACTED] wherever the Config is
+// formatted or logged.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Secret is a configuration value that must never be printed or logged.
+type Secret string
+
+// String redacts the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[REDACTED]"
+}
+
+// GoString redacts the secret for %#v.
+func (s Secret) GoString() string { return strconv.Quote(s.String()) }
+
+// LogValue redacts the secret in slog records.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// Format redacts the secret for every fmt verb.
+func (s Secret) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		fmt.Fprint(f, strconv.Quote(s.String()))
+		return
+	}
+	fmt.Fprint(f, s.String())
+}
+
+// Region defaults.
+const (
+	APIBaseCN  = "https://api.coze.cn"
+	WWWBaseCN  = "https://www.coze.cn"
+	APIBaseCOM = "https://api.coze.com"
+	WWWBaseCOM = "https://www.coze.com"
+)
+
+// Config is everything `coze2app serve` needs.
+type Config struct {
+	ClientID     string
+	ClientSecret Secret
+	RedirectURI  string
+	Region       string // "cn" or "com"
+	APIBase      string
+	WWWBase      string
+	PKCE         bool
+	Addr         string
+	DatabaseURL  string
+	SecretKey    Secret
+	PublicURL    string // origin the browser uses; defaults to the redirect URI's origin
+	LogLevel     slog.Level
+	LogFormat    string // "text" or "json"
+
+	// RedirectURISet records whether the redirect URI was configured explicitly.
+	// In demo mode an unset redirect URI follows the address actually bound.
+	RedirectURISet bool
+	// SimDeltaDelay paces the demo simulator's streamed deltas.
+	SimDeltaDelay time.Duration
+}
+
+// Demo reports whether coze2app runs against its built-in simulator.
+func (c Config) Demo() bool { return c.ClientID == "" }
+
+// Postgres reports whether the database URL points at PostgreSQL.
+func (c Config) Postgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// LogValue lists the settings with secrets redacted.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Bool("demo", c.Demo()),
+		slog.String("client_id", c.ClientID),
+		slog.String("client_secret", c.ClientSecret.String()),
+		slog.String("redirect_uri", c.RedirectURI),
+		slog.String("region", c.Region),
+		slog.String("api_base", c.APIBase),
+		slog.String("www_base", c.WWWBase),
+		slog.Bool("pkce", c.PKCE),
+		slog.String("addr", c.Addr),
+		slog.String("database_url", redactURL(c.DatabaseURL)),
+		slog.String("secret_key", c.SecretKey.String()),
+		slog.String("public_url", c.PublicURL),
+	)
+}
+
+// String prints the settings with secrets redacted.
+func (c Config) String() string {
+	var b strings.Builder
+	for _, a := range c.LogValue().Group() {
+		fmt.Fprintf(&b, "%s=%s ", a.Key, a.Value)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// GoString prints the redacted settings for %#v.
+func (c Config) GoString() string { return "config.Config{" + c.String() + "}" }
+
+// redactURL hides a password inside a database URL.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	}
+	return u.String()
+}
+
+// Load reads the serve command's flags from args and the environment through getenv.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	fs := flag.NewFlagSet("coze2app serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	env := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	clientID := fs.String("client-id", env("COZE_CLIENT_ID", ""), "OAuth app client id (empty: demo mode with the built-in simulator)")
+	clientSecret := fs.String("client-secret", env("COZE_CLIENT_SECRET", ""), "client secret of a web OAuth app (empty: PKCE public client)")
+	redirectURI := fs.String("redirect-uri", env("COZE_REDIRECT_URI", ""), "callback URL registered on Coze")
+	region := fs.String("region", env("COZE_REGION", "cn"), "Coze region: cn or com")
+	apiBase := fs.String("api-base", env("COZE_API_BASE", ""), "Coze API base URL")
+	wwwBase := fs.String("www-base", env("COZE_WWW_BASE", ""), "Coze www (authorize) base URL")
+	pkce := fs.String("pkce", env("COZE_PKCE", "on"), "send PKCE S256 (on/off)")
+	addr := fs.String("addr", env("COZE2APP_ADDR", "localhost:5000"), "listen address")
+	dbURL := fs.String("database-url", env("COZE2APP_DATABASE_URL", "sqlite:coze2app.db"), "sqlite:PATH or postgres://...")
+	secretKey := fs.String("secret-key", env("COZE2APP_SECRET_KEY", ""), "key material for token encryption")
+	publicURL := fs.String("public-url", env("COZE2APP_PUBLIC_URL", ""), "origin the browser uses (default: the redirect URI's origin)")
+	logLevel := fs.String("log-level", env("COZE2APP_LOG_LEVEL", "info"), "debug, info, warn or error")
+	logFormat := fs.String("log-format", env("COZE2APP_LOG_FORMAT", "text"), "text or json")
+	simDelay := fs.Duration("sim-delta-delay", durationEnv(getenv("COZE2APP_SIM_DELTA_DELAY"), 25*time.Millisecond), "demo simulator: pause between streamed deltas")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, fmt.Errorf("parse flags: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+
+	c := Config{
+		ClientID:      strings.TrimSpace(*clientID),
+		ClientSecret:  Secret(strings.TrimSpace(*clientSecret)),
+		RedirectURI:   *redirectURI,
+		Region:        strings.ToLower(*region),
+		APIBase:       strings.TrimRight(*apiBase, "/"),
+		WWWBase:       strings.TrimRight(*wwwBase, "/"),
+		Addr:          *addr,
+		DatabaseURL:   *dbURL,
+		SecretKey:     Secret(*secretKey),
+		PublicURL:     strings.TrimRight(*publicURL, "/"),
+		LogFormat:     strings.ToLower(*logFormat),
+		SimDeltaDelay: *simDelay,
+	}
+	var errs []error
+	switch strings.ToLower(*pkce) {
+	case "on", "true", "1", "yes":
+		c.PKCE = true
+	case "off", "false", "0", "no":
+		c.PKCE = false
+	default:
+		errs = append(errs, fmt.Errorf("COZE_PKCE: %q is not on or off", *pkce))
+	}
+	switch c.Region {
+	case "cn":
+		c.APIBase = or(c.APIBase, APIBaseCN)
+		c.WWWBase = or(c.WWWBase, WWWBaseCN)
+	case "com":
+		c.APIBase = or(c.APIBase, APIBaseCOM)
+		c.WWWBase = or(c.WWWBase, WWWBaseCOM)
+	default:
+		errs = append(errs, fmt.Errorf("COZE_REGION: %q is not cn or com", c.Region))
+	}
+	for name, v := range map[string]string{"COZE_API_BASE": c.APIBase, "COZE_WWW_BASE": c.WWWBase} {
+		if v != "" && !isHTTPURL(v) {
+			errs = append(errs, fmt.Errorf("%s: %q is not an http(s) URL", name, v))
+		}
+	}
+	c.RedirectURISet = c.RedirectURI != ""
+	if !c.RedirectURISet {
+		c.RedirectURI = "http://localhost:5000/callback"
+	}
+	if u, err := url.Parse(c.RedirectURI); err != nil || !isHTTPURL(c.RedirectURI) || u.Fragment != "" {
+		errs = append(errs, fmt.Errorf("COZE_REDIRECT_URI: %q must be an absolute http(s) URL without a fragment", c.RedirectURI))
+	} else if c.PublicURL == "" {
+		c.PublicURL = u.Scheme + "://" + u.Host
+	}
+	if c.PublicURL != "" && !isHTTPURL(c.PublicURL) {
+		errs = append(errs, fmt.Errorf("COZE2APP_PUBLIC_URL: %q is not an http(s) origin", c.PublicURL))
+	}
+	if c.ClientID == "" && c.ClientSecret != "" {
+		errs = append(errs, errors.New("COZE_CLIENT_SECRET is set but COZE_CLIENT_ID is empty"))
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("COZE2APP_ADDR: %q is not host:port", c.Addr))
+	}
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("COZE2APP_DATABASE_URL is empty"))
+	}
+	if c.Postgres() && c.SecretKey == "" {
+		errs = append(errs, errors.New("COZE2APP_SECRET_KEY is required with PostgreSQL: every instance must share the key that encrypts tokens"))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		errs = append(errs, fmt.Errorf("COZE2APP_LOG_LEVEL: %q is not debug, info, warn or error", *logLevel))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("COZE2APP_LOG_FORMAT: %q is not text or json", c.LogFormat))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return c, nil
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func or(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
+}
+
+func durationEnv(s string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(strings.TrimSpace(s)); err == nil {
+		return d
+	}
+	return def
+}

@@ -1,0 +1,105 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(nil, envOf(nil))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	checks := []struct {
+		name, got, want string
+	}{
+		{"redirect", c.RedirectURI, "http://localhost:5000/callback"},
+		{"api", c.APIBase, APIBaseCN},
+		{"www", c.WWWBase, WWWBaseCN},
+		{"addr", c.Addr, "localhost:5000"},
+		{"db", c.DatabaseURL, "sqlite:coze2app.db"},
+		{"public", c.PublicURL, "http://localhost:5000"},
+	}
+	for _, tt := range checks {
+		if tt.got != tt.want {
+			t.Errorf("%s = %q, want %q", tt.name, tt.got, tt.want)
+		}
+	}
+	if !c.Demo() || !c.PKCE || c.RedirectURISet {
+		t.Errorf("demo=%v pkce=%v redirectSet=%v, want true true false", c.Demo(), c.PKCE, c.RedirectURISet)
+	}
+}
+
+func TestLoadRegionAndFlagsOverrideEnv(t *testing.T) {
+	c, err := Load([]string{"--addr", "127.0.0.1:9000"}, envOf(map[string]string{
+		"COZE_REGION":        "com",
+		"COZE_CLIENT_ID":     "123.app.coze",
+		"COZE_CLIENT_SECRET": "s3cret",
+		"COZE2APP_ADDR":      "127.0.0.1:8000",
+		"COZE_PKCE":          "off",
+	}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.APIBase != APIBaseCOM || c.WWWBase != WWWBaseCOM {
+		t.Errorf("bases = %q %q, want coze.com", c.APIBase, c.WWWBase)
+	}
+	if c.Addr != "127.0.0.1:9000" {
+		t.Errorf("addr = %q, want the flag value", c.Addr)
+	}
+	if c.Demo() || c.PKCE {
+		t.Errorf("demo=%v pkce=%v, want false false", c.Demo(), c.PKCE)
+	}
+}
+
+func TestLoadReportsEveryProblem(t *testing.T) {
+	_, err := Load(nil, envOf(map[string]string{
+		"COZE_REGION":           "mars",
+		"COZE_PKCE":             "maybe",
+		"COZE_CLIENT_SECRET":    "x",
+		"COZE2APP_ADDR":         "nohostport",
+		"COZE_REDIRECT_URI":     "ftp://x/cb",
+		"COZE2APP_DATABASE_URL": "postgres://u@h/db",
+		"COZE2APP_LOG_LEVEL":    "loud",
+	}))
+	if err == nil {
+		t.Fatal("Load succeeded, want errors")
+	}
+	for _, want := range []string{"COZE_REGION", "COZE_PKCE", "COZE_CLIENT_SECRET", "COZE2APP_ADDR", "COZE_REDIRECT_URI", "COZE2APP_SECRET_KEY", "COZE2APP_LOG_LEVEL"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s:\n%v", want, err)
+		}
+	}
+}
+
+// TestSecretsRedacted covers catalog case 30's "print the config with %v and %+v".
+func TestSecretsRedacted(t *testing.T) {
+	c, err := Load(nil, envOf(map[string]string{
+		"COZE_CLIENT_ID":        "123.app.coze",
+		"COZE_CLIENT_SECRET":    "client-secret-value",
+		"COZE2APP_SECRET_KEY":   "key-material-value-0123456789",
+		"COZE2APP_DATABASE_URL": "postgres://u:dbpassword@h/db",
+	}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	log.Info("config", "config", c)
+	fmt.Fprintf(&buf, "%v %+v %#v %s %q", c, c, c, c.ClientSecret, c.SecretKey)
+	for _, secret := range []string{"client-secret-value", "key-material-value", "dbpassword"} {
+		if strings.Contains(buf.String(), secret) {
+			t.Errorf("output leaks %q:\n%s", secret, buf.String())
+		}
+	}
+	if !strings.Contains(buf.String(), "[REDACTED]") {
+		t.Errorf("output has no [REDACTED] marker:\n%s", buf.String())
+	}
+}

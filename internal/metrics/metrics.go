@@ -1,0 +1,86 @@
+// Package metrics builds coze2app's private Prometheus registry.
+//
+// Nothing is registered globally: every App (and every test) gets its own
+// registry, so metric names are a contract that tests can check.
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds the app's collectors.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	httpRequests *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
+	refreshes    *prometheus.CounterVec
+	streamsOpen  prometheus.Gauge
+	streamsTotal *prometheus.CounterVec
+	signIns      *prometheus.CounterVec
+}
+
+// New registers the app's collectors plus the Go and process collectors.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coze2app_http_requests_total",
+			Help: "HTTP requests served, by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "coze2app_http_request_duration_seconds",
+			Help:    "Time to serve a request (streams: until the stream ends), by route pattern.",
+			Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5, 30, 120},
+		}, []string{"route"}),
+		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coze2app_token_refreshes_total",
+			Help: "Coze token refreshes, by outcome (ok, fatal, transient).",
+		}, []string{"outcome"}),
+		streamsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "coze2app_chat_streams_open",
+			Help: "Chat streams currently relayed to browsers.",
+		}),
+		streamsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coze2app_chat_streams_total",
+			Help: "Chat streams relayed to browsers, by how they started (new, resume).",
+		}, []string{"kind"}),
+		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coze2app_sign_ins_total",
+			Help: "Sign-in callbacks, by outcome.",
+		}, []string{"outcome"}),
+	}
+	reg.MustRegister(m.httpRequests, m.httpDuration, m.refreshes, m.streamsOpen, m.streamsTotal, m.signIns,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// ObserveHTTP records one served request.
+func (m *Metrics) ObserveHTTP(route, method, code string, d time.Duration) {
+	m.httpRequests.WithLabelValues(route, method, code).Inc()
+	m.httpDuration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// Refresh records a token refresh outcome.
+func (m *Metrics) Refresh(outcome string) { m.refreshes.WithLabelValues(outcome).Inc() }
+
+// SignIn records a sign-in callback outcome.
+func (m *Metrics) SignIn(outcome string) { m.signIns.WithLabelValues(outcome).Inc() }
+
+// StreamOpened records a stream relay starting; call the returned func when it ends.
+func (m *Metrics) StreamOpened(kind string) (done func()) {
+	m.streamsTotal.WithLabelValues(kind).Inc()
+	m.streamsOpen.Inc()
+	return m.streamsOpen.Dec
+}

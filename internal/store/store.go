@@ -1,0 +1,107 @@
+// Package store is coze2app's persistence: users, sessions, pending sign-ins,
+// sealed Coze tokens and local chat history, on SQLite (modernc.org/sqlite,
+// pure Go) or PostgreSQL (pgx through database/sql).
+//
+// One SQL text with $N placeholders runs on both backends; the few dialect
+// differences live in dialect.go. Times are stored as INTEGER Unix
+// milliseconds on both, so values come back truncated to the millisecond, in
+// UTC. Driver errors are translated to ErrNotFound and ErrConflict here, by
+// error code, so callers never import a driver.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// ErrNotFound means the row does not exist, or belongs to another user.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrConflict means a row with the same key already exists.
+var ErrConflict = errors.New("store: conflict")
+
+// Store is the database handle. It is safe for concurrent use.
+type Store struct {
+	db      *sql.DB
+	lockDB  *sql.DB // PostgreSQL only: connections that hold per-user advisory locks
+	dialect dialect
+}
+
+// Open connects to the database named by url, applies pending migrations and
+// returns the Store. Accepted forms:
+//
+//	sqlite:PATH, file:PATH, PATH        SQLite file (created if missing)
+//	postgres://..., postgresql://...    PostgreSQL (pgx URL, e.g. ?sslmode=disable&search_path=x)
+//
+// On PostgreSQL migrations run under a session advisory lock, so instances
+// starting together migrate once.
+func Open(ctx context.Context, url string) (*Store, error) {
+	d, dsn, err := parseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{dialect: d}
+	s.db, err = sql.Open(d.driver(), dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", d, err)
+	}
+	d.configurePool(s.db)
+	if d == postgres {
+		s.lockDB, err = sql.Open(d.driver(), dsn)
+		if err != nil {
+			s.db.Close()
+			return nil, fmt.Errorf("open %s database: %w", d, err)
+		}
+		configureLockPool(s.lockDB)
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open %s database %s: %w", d, redactURL(url), err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open %s database %s: %w", d, redactURL(url), err)
+	}
+	return s, nil
+}
+
+// Close closes every connection.
+func (s *Store) Close() error {
+	var errs []error
+	if s.lockDB != nil {
+		errs = append(errs, s.lockDB.Close())
+	}
+	errs = append(errs, s.db.Close())
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers; /readyz uses it.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", s.dialect, err)
+	}
+	return nil
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (s *Store) Dialect() string { return string(s.dialect) }
+
+// DB returns the underlying pool. For tests only.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// inTx runs fn in a transaction on the main pool. On SQLite the DSN makes
+// every BEGIN an IMMEDIATE one, so a transaction never fails half-way with
+// SQLITE_BUSY when it starts writing.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return mapErr(tx.Commit())
+}

@@ -1,0 +1,63 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Tokens is a user's Coze token pair, sealed by the caller (internal/seal).
+// The store never sees plaintext.
+type Tokens struct {
+	UserID           int64
+	KeyID            string // seal key id the pair was sealed with
+	Access           []byte // ciphertext
+	Refresh          []byte // ciphertext
+	AccessExpiresAt  time.Time
+	RefreshExpiresAt time.Time
+	UpdatedAt        time.Time
+}
+
+// PutTokens inserts or replaces the user's pair in one statement, so after a
+// crash the row holds the old pair or the new pair, never a mix
+// (SECURITY-CATALOG J.66). ErrNotFound if the user does not exist.
+func (s *Store) PutTokens(ctx context.Context, t Tokens) error {
+	_, err := s.db.ExecContext(ctx, `
+		INSERT INTO coze_tokens (user_id, key_id, access, refresh, access_expires_at, refresh_expires_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (user_id) DO UPDATE SET
+			key_id = excluded.key_id,
+			access = excluded.access,
+			refresh = excluded.refresh,
+			access_expires_at = excluded.access_expires_at,
+			refresh_expires_at = excluded.refresh_expires_at,
+			updated_at = excluded.updated_at`,
+		t.UserID, t.KeyID, nn(t.Access), nn(t.Refresh), ms(t.AccessExpiresAt), ms(t.RefreshExpiresAt), ms(orNow(t.UpdatedAt)))
+	if err != nil {
+		return fmt.Errorf("put tokens of user %d: %w", t.UserID, mapErr(err))
+	}
+	return nil
+}
+
+// TokensByUser returns the user's pair, or ErrNotFound.
+func (s *Store) TokensByUser(ctx context.Context, userID int64) (Tokens, error) {
+	var t Tokens
+	var a, r, u int64
+	err := s.db.QueryRowContext(ctx, `
+		SELECT user_id, key_id, access, refresh, access_expires_at, refresh_expires_at, updated_at
+		FROM coze_tokens WHERE user_id = $1`, userID,
+	).Scan(&t.UserID, &t.KeyID, &t.Access, &t.Refresh, &a, &r, &u)
+	if err != nil {
+		return Tokens{}, fmt.Errorf("tokens of user %d: %w", userID, mapErr(err))
+	}
+	t.AccessExpiresAt, t.RefreshExpiresAt, t.UpdatedAt = fromMS(a), fromMS(r), fromMS(u)
+	return t, nil
+}
+
+// DeleteTokens removes the user's pair; deleting a missing pair is not an error.
+func (s *Store) DeleteTokens(ctx context.Context, userID int64) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM coze_tokens WHERE user_id = $1`, userID); err != nil {
+		return fmt.Errorf("delete tokens of user %d: %w", userID, mapErr(err))
+	}
+	return nil
+}

@@ -1,0 +1,176 @@
+package coze
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// Bot is an item of the new bot list, GET /v1/bots (REFERENCE §11.2).
+type Bot struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	IconURL     string `json:"icon_url"`
+	FolderID    string `json:"folder_id,omitempty"`
+	OwnerUserID string `json:"owner_user_id,omitempty"`
+	UpdatedAt   int64  `json:"updated_at"`
+	PublishedAt int64  `json:"published_at,omitempty"`
+	IsPublished bool   `json:"is_published"`
+}
+
+// UnmarshalJSON accepts numeric or string timestamps.
+func (b *Bot) UnmarshalJSON(data []byte) error {
+	type plain Bot
+	var w struct {
+		*plain
+		UpdatedAt   flexInt `json:"updated_at"`
+		PublishedAt flexInt `json:"published_at"`
+	}
+	w.plain = (*plain)(b)
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	b.UpdatedAt, b.PublishedAt = int64(w.UpdatedAt), int64(w.PublishedAt)
+	return nil
+}
+
+// BotListParams selects bots for GET /v1/bots.
+type BotListParams struct {
+	WorkspaceID   string
+	PublishStatus string // "" => server default published_online; "all", "unpublished_draft", …
+	ConnectorID   string
+	PageNum       int
+	PageSize      int
+}
+
+// BotPage is one page of the new bot list.
+type BotPage struct {
+	Items []Bot `json:"items"`
+	Total int   `json:"total"`
+}
+
+// PublishedBot is an item of the old list, GET /v1/space/published_bots_list (§11.1).
+type PublishedBot struct {
+	BotID       string `json:"bot_id"`
+	BotName     string `json:"bot_name"`
+	Description string `json:"description"`
+	IconURL     string `json:"icon_url"`
+	FolderID    string `json:"folder_id,omitempty"`
+	PublishTime int64  `json:"publish_time"` // a string on the wire
+}
+
+// UnmarshalJSON accepts publish_time as a string (as Coze sends it) or a number.
+func (b *PublishedBot) UnmarshalJSON(data []byte) error {
+	type plain PublishedBot
+	var w struct {
+		*plain
+		PublishTime flexInt `json:"publish_time"`
+	}
+	w.plain = (*plain)(b)
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	b.PublishTime = int64(w.PublishTime)
+	return nil
+}
+
+// PublishedBotPage is one page of the old list.
+type PublishedBotPage struct {
+	SpaceBots []PublishedBot `json:"space_bots"`
+	Total     int            `json:"total"`
+}
+
+// Bots lists one page of bots: GET /v1/bots.
+func (c *Client) Bots(ctx context.Context, tok AccessToken, p BotListParams) (BotPage, error) {
+	q := url.Values{}
+	setIf(q, "workspace_id", p.WorkspaceID)
+	setIf(q, "publish_status", p.PublishStatus)
+	setIf(q, "connector_id", p.ConnectorID)
+	setIntIf(q, "page_num", p.PageNum)
+	setIntIf(q, "page_size", p.PageSize)
+	var out BotPage
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bots", query: q, tok: tok}, &out)
+	return out, err
+}
+
+// AllBots pages through Bots until total items or a short page.
+func (c *Client) AllBots(ctx context.Context, tok AccessToken, workspaceID, publishStatus string) ([]Bot, error) {
+	const size = 20
+	var all []Bot
+	for page := 1; page <= maxPages; page++ {
+		p, err := c.Bots(ctx, tok, BotListParams{WorkspaceID: workspaceID, PublishStatus: publishStatus, PageNum: page, PageSize: size})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, p.Items...)
+		if len(p.Items) < size || (p.Total > 0 && len(all) >= p.Total) {
+			break
+		}
+	}
+	return all, nil
+}
+
+// PublishedBots lists bots published to the API channel (old, deprecated endpoint; note
+// page_index, §11.1).
+func (c *Client) PublishedBots(ctx context.Context, tok AccessToken, spaceID string, pageIndex, pageSize int) (PublishedBotPage, error) {
+	q := url.Values{}
+	setIf(q, "space_id", spaceID)
+	setIntIf(q, "page_index", pageIndex)
+	setIntIf(q, "page_size", pageSize)
+	var out PublishedBotPage
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/space/published_bots_list", query: q, tok: tok}, &out)
+	return out, err
+}
+
+// Bot retrieves a bot: GET /v1/bots/{id} (§11.4); draft => is_published=false.
+func (c *Client) Bot(ctx context.Context, tok AccessToken, botID string, draft bool) (BotInfo, error) {
+	q := url.Values{}
+	if draft {
+		q.Set("is_published", strconv.FormatBool(false))
+	}
+	var out BotInfo
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bots/" + seg(botID), query: q, tok: tok}, &out)
+	return out, err
+}
+
+// BotOnlineInfo retrieves a published bot: GET /v1/bot/get_online_info (old, §11.3).
+func (c *Client) BotOnlineInfo(ctx context.Context, tok AccessToken, botID string) (BotInfo, error) {
+	q := url.Values{"bot_id": {botID}}
+	var out BotInfo
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bot/get_online_info", query: q, tok: tok}, &out)
+	return out, err
+}
+
+// CreateBot creates a draft bot: POST /v1/bot/create (§11.5).
+func (c *Client) CreateBot(ctx context.Context, tok AccessToken, r CreateBotRequest) (string, error) {
+	var out struct {
+		BotID flexString `json:"bot_id"`
+	}
+	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/bot/create", body: r.wire(), tok: tok}, &out)
+	return string(out.BotID), err
+}
+
+// UpdateBot changes a bot's draft: POST /v1/bot/update (no data in the answer, §11.6).
+func (c *Client) UpdateBot(ctx context.Context, tok AccessToken, r UpdateBotRequest) error {
+	return c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/bot/update", body: r.wire(), tok: tok}, nil)
+}
+
+// PublishBot publishes a bot to connectors (nil => ["1024"], the API channel):
+// POST /v1/bot/publish (§11.7). It returns the new version.
+func (c *Client) PublishBot(ctx context.Context, tok AccessToken, botID string, connectorIDs []string) (string, error) {
+	if len(connectorIDs) == 0 {
+		connectorIDs = []string{"1024"}
+	}
+	body := struct {
+		BotID        string   `json:"bot_id"`
+		ConnectorIDs []string `json:"connector_ids"`
+	}{botID, connectorIDs}
+	var out struct {
+		Version flexString `json:"version"`
+	}
+	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/bot/publish", body: body, tok: tok}, &out)
+	return string(out.Version), err
+}

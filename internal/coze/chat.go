@@ -1,0 +1,221 @@
+package coze
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+)
+
+// Chat statuses (REFERENCE §15.6). Created and InProgress mean "running" (§19 Q20).
+const (
+	ChatCreated        = "created"
+	ChatInProgress     = "in_progress"
+	ChatCompleted      = "completed"
+	ChatFailed         = "failed"
+	ChatRequiresAction = "requires_action"
+	ChatCanceled       = "canceled"
+)
+
+// ChatRequest is one chat turn, POST /v3/chat (§15.1).
+type ChatRequest struct {
+	BotID              string
+	UserID             string
+	ConversationID     string // sent in the query string
+	AdditionalMessages []EnterMessage
+	AutoSaveHistory    *bool // nil => true
+	CustomVariables    map[string]string
+	MetaData           map[string]string
+	PublishStatus      string // "" => server default; "unpublished_draft" to chat with a draft
+}
+
+// ChatError is a chat's last_error.
+type ChatError struct {
+	Code int    `json:"code"`
+	Msg  string `json:"msg"`
+}
+
+// Chat is the Chat object (§15.6). LastError is nil when Coze reports {"code":0,"msg":""}
+// or null.
+type Chat struct {
+	ID             string            `json:"id"`
+	ConversationID string            `json:"conversation_id"`
+	BotID          string            `json:"bot_id,omitempty"`
+	Status         string            `json:"status"`
+	SectionID      string            `json:"section_id,omitempty"`
+	CreatedAt      int64             `json:"created_at,omitempty"`
+	CompletedAt    int64             `json:"completed_at,omitempty"`
+	FailedAt       int64             `json:"failed_at,omitempty"`
+	LastError      *ChatError        `json:"last_error,omitempty"`
+	Usage          *Usage            `json:"usage,omitempty"`
+	RequiredAction json.RawMessage   `json:"required_action,omitempty"`
+	MetaData       map[string]string `json:"meta_data,omitempty"`
+}
+
+// UnmarshalJSON accepts numeric or string timestamps/codes and loose meta_data.
+func (c *Chat) UnmarshalJSON(b []byte) error {
+	var w struct {
+		ID             flexString `json:"id"`
+		ConversationID flexString `json:"conversation_id"`
+		BotID          flexString `json:"bot_id"`
+		Status         string     `json:"status"`
+		SectionID      flexString `json:"section_id"`
+		CreatedAt      flexInt    `json:"created_at"`
+		CompletedAt    flexInt    `json:"completed_at"`
+		FailedAt       flexInt    `json:"failed_at"`
+		LastError      *struct {
+			Code flexInt    `json:"code"`
+			Msg  flexString `json:"msg"`
+		} `json:"last_error"`
+		Usage          *Usage          `json:"usage"`
+		RequiredAction json.RawMessage `json:"required_action"`
+		MetaData       strMap          `json:"meta_data"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*c = Chat{ID: string(w.ID), ConversationID: string(w.ConversationID), BotID: string(w.BotID),
+		Status: w.Status, SectionID: string(w.SectionID), CreatedAt: int64(w.CreatedAt),
+		CompletedAt: int64(w.CompletedAt), FailedAt: int64(w.FailedAt), Usage: w.Usage,
+		MetaData: w.MetaData}
+	if w.LastError != nil && (w.LastError.Code != 0 || w.LastError.Msg != "") {
+		c.LastError = &ChatError{Code: int(w.LastError.Code), Msg: string(w.LastError.Msg)}
+	}
+	if hasData(w.RequiredAction) {
+		c.RequiredAction = w.RequiredAction
+	}
+	return nil
+}
+
+// Running reports a created or in_progress chat.
+func (c Chat) Running() bool { return c.Status == ChatCreated || c.Status == ChatInProgress }
+
+// ToolCall is one entry of required_action.submit_tool_outputs.tool_calls.
+type ToolCall struct {
+	ID        string `json:"id"`
+	Type      string `json:"type"` // function / reply_message
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"` // a JSON string
+}
+
+// ToolCalls decodes RequiredAction's tool calls (empty when there are none).
+func (c Chat) ToolCalls() []ToolCall {
+	if len(c.RequiredAction) == 0 {
+		return nil
+	}
+	var w struct {
+		SubmitToolOutputs struct {
+			ToolCalls []struct {
+				ID       string `json:"id"`
+				Type     string `json:"type"`
+				Function struct {
+					Name      string `json:"name"`
+					Arguments string `json:"arguments"`
+				} `json:"function"`
+			} `json:"tool_calls"`
+		} `json:"submit_tool_outputs"`
+	}
+	if json.Unmarshal(c.RequiredAction, &w) != nil {
+		return nil
+	}
+	var out []ToolCall
+	for _, tc := range w.SubmitToolOutputs.ToolCalls {
+		out = append(out, ToolCall{ID: tc.ID, Type: tc.Type, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
+	}
+	return out
+}
+
+// ToolOutput answers one tool call (§15.5).
+type ToolOutput struct {
+	ToolCallID string `json:"tool_call_id"`
+	Output     string `json:"output"`
+}
+
+type chatBody struct {
+	BotID              string            `json:"bot_id"`
+	UserID             string            `json:"user_id"`
+	Stream             bool              `json:"stream"`
+	AutoSaveHistory    bool              `json:"auto_save_history"`
+	AdditionalMessages []EnterMessage    `json:"additional_messages,omitempty"`
+	CustomVariables    map[string]string `json:"custom_variables,omitempty"`
+	MetaData           map[string]string `json:"meta_data,omitempty"`
+	PublishStatus      string            `json:"publish_status,omitempty"`
+}
+
+func (r ChatRequest) request(tok AccessToken, stream bool) apiRequest {
+	q := url.Values{}
+	setIf(q, "conversation_id", r.ConversationID)
+	save := true
+	if r.AutoSaveHistory != nil {
+		save = *r.AutoSaveHistory
+	}
+	return apiRequest{method: http.MethodPost, path: "/v3/chat", query: q, tok: tok, body: chatBody{
+		BotID: r.BotID, UserID: r.UserID, Stream: stream, AutoSaveHistory: save,
+		AdditionalMessages: r.AdditionalMessages, CustomVariables: r.CustomVariables,
+		MetaData: r.MetaData, PublishStatus: r.PublishStatus,
+	}}
+}
+
+// CreateChat starts a non-stream chat; it returns at once with status in_progress (or
+// created). Poll RetrieveChat, then ChatMessages (§15.1).
+func (c *Client) CreateChat(ctx context.Context, tok AccessToken, r ChatRequest) (Chat, error) {
+	var out Chat
+	err := c.callData(ctx, r.request(tok, false), &out)
+	return out, err
+}
+
+// StreamChat starts a streaming chat (§16). Pre-stream failures (4015, 4016, 4100 …) are
+// returned as *APIError and no Stream.
+func (c *Client) StreamChat(ctx context.Context, tok AccessToken, r ChatRequest) (*Stream, error) {
+	return c.openStream(ctx, r.request(tok, true))
+}
+
+func chatQuery(convID, chatID string) url.Values {
+	return url.Values{"conversation_id": {convID}, "chat_id": {chatID}}
+}
+
+// RetrieveChat reads a chat: GET /v3/chat/retrieve (§15.2).
+func (c *Client) RetrieveChat(ctx context.Context, tok AccessToken, convID, chatID string) (Chat, error) {
+	var out Chat
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v3/chat/retrieve", query: chatQuery(convID, chatID), tok: tok}, &out)
+	return out, err
+}
+
+// ChatMessages lists a chat's messages except the user query: GET /v3/chat/message/list
+// (§15.3). Pick type=answer items rather than relying on order.
+func (c *Client) ChatMessages(ctx context.Context, tok AccessToken, convID, chatID string) ([]Message, error) {
+	var out []Message
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v3/chat/message/list", query: chatQuery(convID, chatID), tok: tok}, &out)
+	return out, err
+}
+
+// CancelChat cancels a running chat: POST /v3/chat/cancel with ids in the body (§15.4).
+// It does not stop a stream already being sent; close it too.
+func (c *Client) CancelChat(ctx context.Context, tok AccessToken, convID, chatID string) (Chat, error) {
+	body := struct {
+		ChatID         string `json:"chat_id"`
+		ConversationID string `json:"conversation_id"`
+	}{chatID, convID}
+	var out Chat
+	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v3/chat/cancel", body: body, tok: tok}, &out)
+	return out, err
+}
+
+type toolOutputsBody struct {
+	ToolOutputs []ToolOutput `json:"tool_outputs"`
+	Stream      bool         `json:"stream"`
+}
+
+// SubmitToolOutputs answers requires_action without streaming (§15.5).
+func (c *Client) SubmitToolOutputs(ctx context.Context, tok AccessToken, convID, chatID string, outs []ToolOutput) (Chat, error) {
+	var out Chat
+	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v3/chat/submit_tool_outputs",
+		query: chatQuery(convID, chatID), body: toolOutputsBody{outs, false}, tok: tok}, &out)
+	return out, err
+}
+
+// SubmitToolOutputsStream answers requires_action and streams the continuation (§15.5, §16).
+func (c *Client) SubmitToolOutputsStream(ctx context.Context, tok AccessToken, convID, chatID string, outs []ToolOutput) (*Stream, error) {
+	return c.openStream(ctx, apiRequest{method: http.MethodPost, path: "/v3/chat/submit_tool_outputs",
+		query: chatQuery(convID, chatID), body: toolOutputsBody{outs, true}, tok: tok})
+}

@@ -1,0 +1,199 @@
+package coze
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Region base URLs (REFERENCE §1.1). Authorize pages live on www, everything else on api.
+const (
+	APIBaseCN  = "https://api.coze.cn"
+	WWWBaseCN  = "https://www.coze.cn"
+	APIBaseCOM = "https://api.coze.com"
+	WWWBaseCOM = "https://www.coze.com"
+)
+
+// Defaults for Options.
+const (
+	DefaultTimeout             = 30 * time.Second
+	DefaultStreamHeaderTimeout = 30 * time.Second
+	DefaultMaxBodyBytes        = 8 << 20
+	DefaultMaxEventBytes       = 1 << 20
+	DefaultRetries             = 2
+)
+
+// Options configures a Client. Zero values get the documented defaults.
+type Options struct {
+	// APIBase and WWWBase are origins without a trailing slash and may include a path
+	// prefix (e.g. http://127.0.0.1:5000/_sim). APIBase "" => APIBaseCN; WWWBase "" =>
+	// derived from APIBase by replacing "//api." with "//www." (as the SDKs do), else APIBase.
+	APIBase, WWWBase string
+	ClientID         string
+	ClientSecret     ClientSecret // "" => public PKCE client: no secret header sent
+	RedirectURI      string
+	// HTTPClient nil => an own client whose transport has ResponseHeaderTimeout. A given
+	// client is copied; its Timeout is never used for streams, and a nil CheckRedirect is
+	// replaced by the Coze-hosts-only policy.
+	HTTPClient          *http.Client
+	Timeout             time.Duration // per non-stream call, retries included (default 30s)
+	StreamHeaderTimeout time.Duration // streams: headers and first body byte (default 30s)
+	MaxBodyBytes        int64         // non-stream body cap (default 8 MiB)
+	MaxEventBytes       int           // SSE line / event data cap (default 1 MiB)
+	Retries             int           // idempotent GETs on 5xx/429/connection errors (default 2; <0 = none)
+}
+
+// Client talks to one Coze region. It is safe for concurrent use.
+type Client struct {
+	apiBase, wwwBase string
+	apiURL, wwwURL   *url.URL
+	clientID         string
+	secret           ClientSecret
+	redirectURI      string
+	hc               *http.Client // non-stream
+	shc              *http.Client // streams: never a Client.Timeout
+	timeout          time.Duration
+	streamHdr        time.Duration
+	maxBody          int64
+	maxEvent         int
+	retries          int
+	backoff          func(attempt int) time.Duration
+}
+
+// New returns a Client for o.
+func New(o Options) *Client {
+	c := &Client{
+		apiBase:     strings.TrimRight(o.APIBase, "/"),
+		wwwBase:     strings.TrimRight(o.WWWBase, "/"),
+		clientID:    o.ClientID,
+		secret:      o.ClientSecret,
+		redirectURI: o.RedirectURI,
+		timeout:     o.Timeout,
+		streamHdr:   o.StreamHeaderTimeout,
+		maxBody:     o.MaxBodyBytes,
+		maxEvent:    o.MaxEventBytes,
+		retries:     o.Retries,
+		backoff:     defaultBackoff,
+	}
+	if c.apiBase == "" {
+		c.apiBase = APIBaseCN
+	}
+	if c.wwwBase == "" {
+		c.wwwBase = c.apiBase
+		if i := strings.Index(c.apiBase, "//api."); i >= 0 {
+			c.wwwBase = c.apiBase[:i] + "//www." + c.apiBase[i+len("//api."):]
+		}
+	}
+	c.apiURL, _ = url.Parse(c.apiBase)
+	c.wwwURL, _ = url.Parse(c.wwwBase)
+	if c.apiURL == nil {
+		c.apiURL = &url.URL{}
+	}
+	if c.wwwURL == nil {
+		c.wwwURL = &url.URL{}
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.streamHdr <= 0 {
+		c.streamHdr = DefaultStreamHeaderTimeout
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxBodyBytes
+	}
+	if c.maxEvent <= 0 {
+		c.maxEvent = DefaultMaxEventBytes
+	}
+	if c.retries == 0 {
+		c.retries = DefaultRetries
+	} else if c.retries < 0 {
+		c.retries = 0
+	}
+	if o.HTTPClient != nil {
+		hc := *o.HTTPClient
+		if hc.CheckRedirect == nil {
+			hc.CheckRedirect = c.checkRedirect
+		}
+		c.hc = &hc
+	} else {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.ResponseHeaderTimeout = c.streamHdr
+		tr.MaxIdleConnsPerHost = 32
+		c.hc = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect}
+	}
+	shc := *c.hc
+	shc.Timeout = 0 // streams are bounded by ctx and StreamHeaderTimeout only
+	c.shc = &shc
+	return c
+}
+
+// APIBase returns the API base URL in use (no trailing slash).
+func (c *Client) APIBase() string { return c.apiBase }
+
+// WWWBase returns the browser (authorize) base URL in use (no trailing slash).
+func (c *Client) WWWBase() string { return c.wwwBase }
+
+// checkRedirect refuses redirects off the configured Coze hosts (SECURITY-CATALOG 31);
+// Go also drops Authorization on cross-host redirects.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return errors.New("coze: too many redirects")
+	}
+	if !sameOrigin(req.URL, c.apiURL) && !sameOrigin(req.URL, c.wwwURL) {
+		return fmt.Errorf("coze: refusing redirect to foreign host %q", req.URL.Host)
+	}
+	return nil
+}
+
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Host, b.Host)
+}
+
+// defaultBackoff: 100ms, 200ms, 400ms … capped at 1s, plus up to 50% jitter.
+func defaultBackoff(attempt int) time.Duration {
+	d := 100 * time.Millisecond << min(attempt, 4)
+	d = min(d, time.Second)
+	return d + rand.N(d/2+1)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// endpoint joins the API base (with any path prefix) and an absolute API path.
+func (c *Client) endpoint(path string, q url.Values) string {
+	s := c.apiBase + path
+	if len(q) > 0 {
+		s += "?" + q.Encode()
+	}
+	return s
+}
+
+// seg escapes one path segment so an ID can never change the path.
+func seg(s string) string { return url.PathEscape(s) }
+
+// retryableTransport reports connection-level errors worth one more GET.
+func retryableTransport(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return false // the per-call budget or header timeout: do not multiply it
+	}
+	var ue *url.Error
+	return errors.As(err, &ue)
+}

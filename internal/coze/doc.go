@@ -1,0 +1,18 @@
+// Package coze is coze2app's own client for the Coze OpenAPI (coze.cn and coze.com).
+//
+// It covers exactly what the app needs (see /work/shared/coze-api/REFERENCE.md): the OAuth
+// authorization-code flow with optional PKCE, the current user, workspaces, bots,
+// conversations, messages, chat v3 (polling and SSE streaming), files and workflows.
+//
+// Design rules:
+//   - Standard library only. Every call takes a context; non-stream calls get a per-call
+//     timeout and a bounded body read; streams never use http.Client.Timeout.
+//   - Success is decided from the body, never from the HTTP status (REFERENCE §2, §3).
+//     OpenAPI failures are *APIError, OAuth failures are *OAuthError; use the Is* helpers.
+//   - IDs are strings; timestamps are int64 Unix seconds and are accepted on the wire as
+//     numbers or numeric strings (§19 Q10).
+//   - Tokens travel only in the Authorization header, the client secret only to the token
+//     endpoint; secret types redact themselves when printed, logged or marshalled.
+//   - EventReader is a bounded, allocation-light SSE parser that keeps each event's data
+//     bytes exactly as received, so a relay can forward them unchanged.
+package coze

@@ -1,0 +1,66 @@
+package coze
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"sync"
+)
+
+// File is an uploaded file (REFERENCE §12).
+type File struct {
+	ID        string `json:"id"`
+	FileName  string `json:"file_name"`
+	Bytes     int64  `json:"bytes"`
+	CreatedAt int64  `json:"created_at"`
+}
+
+// UnmarshalJSON accepts numeric or string sizes and timestamps.
+func (f *File) UnmarshalJSON(b []byte) error {
+	var w struct {
+		ID        flexString `json:"id"`
+		FileName  string     `json:"file_name"`
+		Bytes     flexInt    `json:"bytes"`
+		CreatedAt flexInt    `json:"created_at"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*f = File{ID: string(w.ID), FileName: w.FileName, Bytes: int64(w.Bytes), CreatedAt: int64(w.CreatedAt)}
+	return nil
+}
+
+// UploadFile uploads body as one multipart part named "file" with the given filename:
+// POST /v1/files/upload (§12.1). The body is streamed, not buffered; it is not retried.
+func (c *Client) UploadFile(ctx context.Context, tok AccessToken, filename string, body io.Reader) (File, error) {
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		part, err := mw.CreateFormFile("file", filename)
+		if err == nil {
+			_, err = io.Copy(part, body)
+		}
+		if err == nil {
+			err = mw.Close()
+		}
+		pw.CloseWithError(err)
+	})
+	var out File
+	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/files/upload",
+		raw: pr, contentType: mw.FormDataContentType(), tok: tok}, &out)
+	pr.CloseWithError(fmt.Errorf("coze: upload finished"))
+	wg.Wait()
+	return out, err
+}
+
+// RetrieveFile reads a file's metadata: GET /v1/files/retrieve?file_id= (§12.2).
+func (c *Client) RetrieveFile(ctx context.Context, tok AccessToken, fileID string) (File, error) {
+	var out File
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/files/retrieve", query: url.Values{"file_id": {fileID}}, tok: tok}, &out)
+	return out, err
+}

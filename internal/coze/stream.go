@@ -1,0 +1,181 @@
+package coze
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Chat SSE event names (REFERENCE §16.2).
+const (
+	EventChatCreated        = "conversation.chat.created"
+	EventChatInProgress     = "conversation.chat.in_progress"
+	EventMessageDelta       = "conversation.message.delta"
+	EventMessageCompleted   = "conversation.message.completed"
+	EventAudioDelta         = "conversation.audio.delta"
+	EventChatCompleted      = "conversation.chat.completed"
+	EventChatFailed         = "conversation.chat.failed"
+	EventChatRequiresAction = "conversation.chat.requires_action"
+	EventError              = "error"
+	EventDone               = "done"
+)
+
+// Workflow SSE event names (REFERENCE §17.2).
+const (
+	WorkflowMessage   = "Message"
+	WorkflowError     = "Error"
+	WorkflowDone      = "Done"
+	WorkflowInterrupt = "Interrupt"
+	WorkflowPing      = "PING"
+)
+
+// Message decodes the event data as a Message (message.delta / message.completed).
+func (e Event) Message() (Message, error) {
+	var m Message
+	if err := json.Unmarshal(e.Data, &m); err != nil {
+		return Message{}, fmt.Errorf("coze: decode %s event: %w", e.Name, err)
+	}
+	return m, nil
+}
+
+// Chat decodes the event data as a Chat (conversation.chat.* events).
+func (e Event) Chat() (Chat, error) {
+	var c Chat
+	if err := json.Unmarshal(e.Data, &c); err != nil {
+		return Chat{}, fmt.Errorf("coze: decode %s event: %w", e.Name, err)
+	}
+	return c, nil
+}
+
+// StreamError reads an error event: chat `error` {code,msg} (REFERENCE §16.2) or workflow
+// `Error` {error_code,error_message} (§17.2). Missing fields or undecodable data (e.g. the
+// recorded `data:{}`, §19 Q21) give code 0 and msg ""; callers show a generic error then.
+func (e Event) StreamError() (code int, msg string) {
+	var w struct {
+		Code         flexInt    `json:"code"`
+		Msg          string     `json:"msg"`
+		ErrorCode    flexInt    `json:"error_code"`
+		ErrorMessage flexString `json:"error_message"`
+	}
+	if json.Unmarshal(e.Data, &w) != nil {
+		return 0, ""
+	}
+	code, msg = int(w.Code), w.Msg
+	if code == 0 {
+		code = int(w.ErrorCode)
+	}
+	if msg == "" {
+		msg = string(w.ErrorMessage)
+	}
+	return code, msg
+}
+
+// Stream is an open SSE response. Call Close when done.
+type Stream struct {
+	r      *EventReader
+	body   io.ReadCloser
+	cancel context.CancelCauseFunc
+	logID  string
+	once   sync.Once
+}
+
+// Next returns the next event: io.EOF after a clean end of body, ErrStreamCut if it ends
+// mid-event, ErrEventTooLarge, or a wrapped network error.
+func (s *Stream) Next() (Event, error) { return s.r.Next() }
+
+// LogID returns the X-Tt-Logid of the response.
+func (s *Stream) LogID() string { return s.logID }
+
+// Close closes the upstream body (stops reading). Safe to call more than once.
+func (s *Stream) Close() error {
+	var err error
+	s.once.Do(func() {
+		err = s.body.Close()
+		s.cancel(errStreamClosed)
+	})
+	return err
+}
+
+var errStreamClosed = errors.New("coze: stream closed")
+
+// openStream POSTs r and returns the event stream. Pre-stream failures — a JSON response
+// (§3.3) or an SSE response whose body is a bare JSON object (§19 Q6) — are returned as
+// errors and no Stream. StreamHeaderTimeout bounds the wait for headers and the first byte.
+func (c *Client) openStream(ctx context.Context, r apiRequest) (*Stream, error) {
+	s, err := c.openStreamRaw(ctx, r)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
+	}
+	return s, nil
+}
+
+func (c *Client) openStreamRaw(ctx context.Context, r apiRequest) (*Stream, error) {
+	if r.tok == "" {
+		return nil, ErrNoAccessToken
+	}
+	payload, err := json.Marshal(r.body)
+	if err != nil {
+		return nil, fmt.Errorf("encode request: %w", err)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	timer := time.AfterFunc(c.streamHdr, func() { cancel(ErrStreamTimeout) })
+	fail := func(err error) (*Stream, error) {
+		timer.Stop()
+		if errors.Is(context.Cause(ctx), ErrStreamTimeout) {
+			err = fmt.Errorf("%w after %s: %w", ErrStreamTimeout, c.streamHdr, err)
+		}
+		cancel(err)
+		return nil, err
+	}
+	req, err := c.newRequest(ctx, r, payload)
+	if err != nil {
+		return fail(err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := c.shc.Do(req)
+	if err != nil {
+		return fail(err)
+	}
+	logID := resp.Header.Get("X-Tt-Logid")
+	ct := strings.ToLower(resp.Header.Get("Content-Type"))
+	if strings.Contains(ct, "json") || resp.StatusCode >= 400 {
+		defer resp.Body.Close()
+		body, rerr := readBounded(resp.Body, c.maxBody)
+		if rerr != nil {
+			return fail(fmt.Errorf("read response: %w", rerr))
+		}
+		return fail(preStreamError(resp.StatusCode, resp.Header, body, string(r.tok)))
+	}
+	er := NewEventReader(resp.Body, c.maxEvent)
+	bare, _ := er.peekBareJSON()
+	if bare {
+		defer resp.Body.Close()
+		body, rerr := readBounded(er.rest(), c.maxBody)
+		if rerr != nil {
+			return fail(fmt.Errorf("read response: %w", rerr))
+		}
+		return fail(preStreamError(resp.StatusCode, resp.Header, bytes.TrimSpace(body), string(r.tok)))
+	}
+	if !timer.Stop() {
+		resp.Body.Close()
+		return fail(context.Cause(ctx))
+	}
+	return &Stream{r: er, body: resp.Body, cancel: cancel, logID: logID}, nil
+}
+
+// preStreamError turns a JSON answer to a stream request into an error; a success envelope
+// is still an error here because a stream was asked for.
+func preStreamError(status int, h http.Header, body []byte, secrets ...string) error {
+	_, logID, err := decodeEnvelope(status, h, body, secrets...)
+	if err != nil {
+		return err
+	}
+	return &APIError{HTTPStatus: status, Msg: "expected an event stream, got a JSON body", LogID: logID}
+}

@@ -1,0 +1,296 @@
+package coze
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// Workflow is a workflow list item or info's workflow_detail (REFERENCE §17.4, §17.5).
+type Workflow struct {
+	WorkflowID   string `json:"workflow_id"`
+	WorkflowName string `json:"workflow_name"`
+	Description  string `json:"description"`
+	IconURL      string `json:"icon_url"`
+	AppID        string `json:"app_id"`
+	CreatorID    string `json:"creator_id"`
+	CreatorName  string `json:"creator_name"`
+	CreatedAt    int64  `json:"created_at"`
+	UpdatedAt    int64  `json:"updated_at"`
+}
+
+// UnmarshalJSON reads the nested creator {id,name} and string or numeric timestamps.
+func (w *Workflow) UnmarshalJSON(b []byte) error {
+	var x struct {
+		WorkflowID   flexString `json:"workflow_id"`
+		WorkflowName string     `json:"workflow_name"`
+		Description  string     `json:"description"`
+		IconURL      string     `json:"icon_url"`
+		AppID        flexString `json:"app_id"`
+		Creator      *struct {
+			ID   flexString `json:"id"`
+			Name string     `json:"name"`
+		} `json:"creator"`
+		CreatorID   flexString `json:"creator_id"`
+		CreatorName string     `json:"creator_name"`
+		CreatedAt   flexInt    `json:"created_at"`
+		UpdatedAt   flexInt    `json:"updated_at"`
+	}
+	if err := json.Unmarshal(b, &x); err != nil {
+		return err
+	}
+	*w = Workflow{WorkflowID: string(x.WorkflowID), WorkflowName: x.WorkflowName, Description: x.Description,
+		IconURL: x.IconURL, AppID: string(x.AppID), CreatorID: string(x.CreatorID), CreatorName: x.CreatorName,
+		CreatedAt: int64(x.CreatedAt), UpdatedAt: int64(x.UpdatedAt)}
+	if x.Creator != nil {
+		w.CreatorID, w.CreatorName = string(x.Creator.ID), x.Creator.Name
+	}
+	return nil
+}
+
+// ListWorkflowsParams selects workflows (§17.4).
+type ListWorkflowsParams struct {
+	WorkspaceID   string
+	WorkflowMode  string // "" all; workflow / chatflow
+	PublishStatus string
+	PageNum       int // required by Coze; 0 => 1
+	PageSize      int
+}
+
+// WorkflowPage is one page of workflows.
+type WorkflowPage struct {
+	Items   []Workflow `json:"items"`
+	HasMore bool       `json:"has_more"`
+}
+
+// WorkflowParam describes one start-node input.
+type WorkflowParam struct {
+	Type         string `json:"type"`
+	Required     bool   `json:"required"`
+	Description  string `json:"description"`
+	DefaultValue string `json:"default_value"`
+}
+
+// UnmarshalJSON keeps a non-string default_value as its JSON text.
+func (p *WorkflowParam) UnmarshalJSON(b []byte) error {
+	var w struct {
+		Type         string          `json:"type"`
+		Required     bool            `json:"required"`
+		Description  string          `json:"description"`
+		DefaultValue json.RawMessage `json:"default_value"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*p = WorkflowParam{Type: w.Type, Required: w.Required, Description: w.Description}
+	if hasData(w.DefaultValue) {
+		if json.Unmarshal(w.DefaultValue, &p.DefaultValue) != nil {
+			p.DefaultValue = string(w.DefaultValue)
+		}
+	}
+	return nil
+}
+
+// WorkflowInfo is GET /v1/workflows/{id} (§17.5).
+type WorkflowInfo struct {
+	Workflow Workflow                 `json:"workflow"`
+	Inputs   map[string]WorkflowParam `json:"inputs,omitempty"`
+	Output   json.RawMessage          `json:"output,omitempty"`
+}
+
+// RunWorkflowRequest runs a workflow (§17.1, §17.2).
+type RunWorkflowRequest struct {
+	WorkflowID string
+	BotID      string
+	AppID      string
+	Parameters map[string]any
+	IsAsync    bool // non-stream only
+	Ext        map[string]string
+}
+
+// WorkflowRun is the flat answer of POST /v1/workflow/run (§2: data is a JSON string).
+type WorkflowRun struct {
+	Data          string          `json:"data"`
+	ExecuteID     string          `json:"execute_id,omitempty"`
+	DebugURL      string          `json:"debug_url,omitempty"`
+	Usage         *Usage          `json:"usage,omitempty"`
+	InterruptData json.RawMessage `json:"interrupt_data,omitempty"`
+}
+
+// ResumeWorkflowRequest resumes an interrupted run (§17.3).
+type ResumeWorkflowRequest struct {
+	WorkflowID    string `json:"workflow_id"`
+	EventID       string `json:"event_id"`
+	ResumeData    string `json:"resume_data"`
+	InterruptType int    `json:"interrupt_type"`
+}
+
+// WorkflowRunRecord is one run history entry (§17.1, async result).
+type WorkflowRunRecord struct {
+	ExecuteID       string          `json:"execute_id"`
+	ExecuteStatus   string          `json:"execute_status"` // Running / Success / Fail
+	BotID           string          `json:"bot_id"`
+	ConnectorID     string          `json:"connector_id"`
+	ConnectorUID    string          `json:"connector_uid"`
+	RunMode         int             `json:"run_mode"`
+	Output          string          `json:"output"`
+	CreateTime      int64           `json:"create_time"`
+	UpdateTime      int64           `json:"update_time"`
+	ErrorCode       string          `json:"error_code"`
+	ErrorMessage    string          `json:"error_message"`
+	DebugURL        string          `json:"debug_url"`
+	Usage           *Usage          `json:"usage,omitempty"`
+	IsOutputTrimmed bool            `json:"is_output_trimmed"`
+	InterruptData   json.RawMessage `json:"interrupt_data,omitempty"`
+}
+
+// UnmarshalJSON accepts string or numeric ids, codes and timestamps.
+func (r *WorkflowRunRecord) UnmarshalJSON(b []byte) error {
+	var w struct {
+		ExecuteID       flexString      `json:"execute_id"`
+		ExecuteStatus   string          `json:"execute_status"`
+		BotID           flexString      `json:"bot_id"`
+		ConnectorID     flexString      `json:"connector_id"`
+		ConnectorUID    flexString      `json:"connector_uid"`
+		RunMode         flexInt         `json:"run_mode"`
+		Output          flexString      `json:"output"`
+		CreateTime      flexInt         `json:"create_time"`
+		UpdateTime      flexInt         `json:"update_time"`
+		ErrorCode       flexString      `json:"error_code"`
+		ErrorMessage    string          `json:"error_message"`
+		DebugURL        string          `json:"debug_url"`
+		Usage           *Usage          `json:"usage"`
+		IsOutputTrimmed bool            `json:"is_output_trimmed"`
+		InterruptData   json.RawMessage `json:"interrupt_data"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*r = WorkflowRunRecord{ExecuteID: string(w.ExecuteID), ExecuteStatus: w.ExecuteStatus, BotID: string(w.BotID),
+		ConnectorID: string(w.ConnectorID), ConnectorUID: string(w.ConnectorUID), RunMode: int(w.RunMode),
+		Output: string(w.Output), CreateTime: int64(w.CreateTime), UpdateTime: int64(w.UpdateTime),
+		ErrorCode: string(w.ErrorCode), ErrorMessage: w.ErrorMessage, DebugURL: w.DebugURL, Usage: w.Usage,
+		IsOutputTrimmed: w.IsOutputTrimmed}
+	if hasData(w.InterruptData) {
+		r.InterruptData = w.InterruptData
+	}
+	return nil
+}
+
+// ChatflowRequest is POST /v1/workflows/chat (§17.6); conversation_id goes in the body here.
+type ChatflowRequest struct {
+	WorkflowID         string         `json:"workflow_id"`
+	BotID              string         `json:"bot_id,omitempty"`
+	AppID              string         `json:"app_id,omitempty"`
+	ConversationID     string         `json:"conversation_id,omitempty"`
+	AdditionalMessages []EnterMessage `json:"additional_messages"`
+	Parameters         map[string]any `json:"parameters,omitempty"`
+}
+
+// ListWorkflows lists workflows: GET /v1/workflows.
+func (c *Client) ListWorkflows(ctx context.Context, tok AccessToken, p ListWorkflowsParams) (WorkflowPage, error) {
+	q := url.Values{}
+	setIf(q, "workspace_id", p.WorkspaceID)
+	setIf(q, "workflow_mode", p.WorkflowMode)
+	setIf(q, "publish_status", p.PublishStatus)
+	q.Set("page_num", strconv.Itoa(max(p.PageNum, 1)))
+	setIntIf(q, "page_size", p.PageSize)
+	var out WorkflowPage
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/workflows", query: q, tok: tok}, &out)
+	return out, err
+}
+
+// WorkflowInfo reads a workflow: GET /v1/workflows/{id}[?include_input_output=true].
+func (c *Client) WorkflowInfo(ctx context.Context, tok AccessToken, workflowID string, includeIO bool) (WorkflowInfo, error) {
+	q := url.Values{}
+	if includeIO {
+		q.Set("include_input_output", "true")
+	}
+	var w struct {
+		WorkflowDetail Workflow `json:"workflow_detail"`
+		Input          *struct {
+			Parameters map[string]WorkflowParam `json:"parameters"`
+		} `json:"input"`
+		Output json.RawMessage `json:"output"`
+	}
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/workflows/" + seg(workflowID), query: q, tok: tok}, &w)
+	out := WorkflowInfo{Workflow: w.WorkflowDetail}
+	if w.Input != nil {
+		out.Inputs = w.Input.Parameters
+	}
+	if hasData(w.Output) {
+		out.Output = w.Output
+	}
+	return out, err
+}
+
+type runBody struct {
+	WorkflowID string            `json:"workflow_id"`
+	BotID      string            `json:"bot_id,omitempty"`
+	AppID      string            `json:"app_id,omitempty"`
+	Parameters map[string]any    `json:"parameters,omitempty"`
+	IsAsync    bool              `json:"is_async,omitempty"`
+	Ext        map[string]string `json:"ext,omitempty"`
+}
+
+// RunWorkflow runs a workflow without streaming: POST /v1/workflow/run (singular path).
+// data, execute_id, debug_url, usage and interrupt_data are top-level (§2).
+func (c *Client) RunWorkflow(ctx context.Context, tok AccessToken, r RunWorkflowRequest) (WorkflowRun, error) {
+	req := apiRequest{method: http.MethodPost, path: "/v1/workflow/run", tok: tok, body: runBody{
+		WorkflowID: r.WorkflowID, BotID: r.BotID, AppID: r.AppID, Parameters: r.Parameters, IsAsync: r.IsAsync, Ext: r.Ext}}
+	res, err := c.call(ctx, req)
+	if err != nil {
+		return WorkflowRun{}, err
+	}
+	var w struct {
+		Data          json.RawMessage `json:"data"`
+		ExecuteID     flexString      `json:"execute_id"`
+		DebugURL      string          `json:"debug_url"`
+		Usage         *Usage          `json:"usage"`
+		InterruptData json.RawMessage `json:"interrupt_data"`
+	}
+	if err := decodeBody(req, res, &w); err != nil {
+		return WorkflowRun{}, err
+	}
+	out := WorkflowRun{ExecuteID: string(w.ExecuteID), DebugURL: w.DebugURL, Usage: w.Usage}
+	if hasData(w.Data) {
+		// data is a JSON string; tolerate an object by keeping its JSON text.
+		if json.Unmarshal(w.Data, &out.Data) != nil {
+			out.Data = string(w.Data)
+		}
+	}
+	if hasData(w.InterruptData) {
+		out.InterruptData = w.InterruptData
+	}
+	return out, nil
+}
+
+// StreamWorkflow runs a workflow with SSE (id/event/data lines): POST /v1/workflow/stream_run.
+func (c *Client) StreamWorkflow(ctx context.Context, tok AccessToken, r RunWorkflowRequest) (*Stream, error) {
+	return c.openStream(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflow/stream_run", tok: tok, body: runBody{
+		WorkflowID: r.WorkflowID, BotID: r.BotID, AppID: r.AppID, Parameters: r.Parameters, Ext: r.Ext}})
+}
+
+// ResumeWorkflow resumes an interrupted run with SSE: POST /v1/workflow/stream_resume.
+func (c *Client) ResumeWorkflow(ctx context.Context, tok AccessToken, r ResumeWorkflowRequest) (*Stream, error) {
+	return c.openStream(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflow/stream_resume", tok: tok, body: r})
+}
+
+// WorkflowRunHistory reads an (async) run: GET /v1/workflows/{id}/run_histories/{execute_id};
+// data is an array of one (§2).
+func (c *Client) WorkflowRunHistory(ctx context.Context, tok AccessToken, workflowID, executeID string) (WorkflowRunRecord, error) {
+	var out []WorkflowRunRecord
+	err := c.callData(ctx, apiRequest{method: http.MethodGet,
+		path: "/v1/workflows/" + seg(workflowID) + "/run_histories/" + seg(executeID), tok: tok}, &out)
+	if err != nil || len(out) == 0 {
+		return WorkflowRunRecord{}, err
+	}
+	return out[0], nil
+}
+
+// StreamChatflow runs a chatflow; the answer is the chat SSE of §16 (§17.6).
+func (c *Client) StreamChatflow(ctx context.Context, tok AccessToken, r ChatflowRequest) (*Stream, error) {
+	return c.openStream(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflows/chat", tok: tok, body: r})
+}

@@ -1,0 +1,324 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/coze2app/coze2app/internal/coze"
+	"github.com/coze2app/coze2app/internal/store"
+)
+
+// refreshLife is our estimate of a refresh token's life (REFERENCE §5: 30
+// days, not returned on the wire). It is recorded, never enforced: Coze
+// decides.
+const refreshLife = 30 * 24 * time.Hour
+
+// flight is one in-process refresh of one user's tokens. Callers wait on
+// done; the refresh itself runs on a detached context, so the caller that
+// started it may leave without cancelling it (catalog case 37).
+type flight struct {
+	done chan struct{}
+	tok  coze.AccessToken
+	err  error
+}
+
+// AccessToken returns a valid access token for userID, refreshing it first
+// when it expires within RefreshSkew (catalog case 32). At most one refresh
+// per user runs at a time: in-process (one flight per user) and across
+// instances (store.WithUserLock). Errors: ErrReauthRequired (grant gone;
+// tokens and sessions deleted), ErrRefreshUnavailable (retry later).
+func (a *Auth) AccessToken(ctx context.Context, userID int64) (coze.AccessToken, error) {
+	if !a.hasUnsaved(userID) {
+		row, err := a.store.TokensByUser(ctx, userID)
+		if errors.Is(err, store.ErrNotFound) {
+			a.clearUser(ctx, userID, "no_tokens")
+			return "", fmt.Errorf("access token: no tokens stored: %w", ErrReauthRequired)
+		}
+		if err != nil {
+			return "", fmt.Errorf("access token: load: %w", err)
+		}
+		acc, _, err := a.sealer.Open(row.Access, accessAD(userID))
+		if err != nil {
+			a.clearUser(ctx, userID, "undecryptable")
+			return "", fmt.Errorf("access token: open: %w", ErrReauthRequired)
+		}
+		if !a.expiring(row.AccessExpiresAt) {
+			return coze.AccessToken(acc), nil
+		}
+	}
+	return a.refresh(ctx, userID, "")
+}
+
+// Do runs fn with the user's access token. If Coze rejects the token
+// (4100 / 700012006, catalog case 33) it refreshes once — unless the stored
+// token already differs from the one that failed — and retries fn once. A
+// second rejection means the grant is unusable: tokens and sessions are
+// deleted and ErrReauthRequired returned, with no loop.
+func (a *Auth) Do(ctx context.Context, userID int64, fn func(ctx context.Context, tok coze.AccessToken) error) error {
+	tok, err := a.AccessToken(ctx, userID)
+	if err != nil {
+		return err
+	}
+	err = fn(ctx, tok)
+	if !coze.IsTokenInvalid(err) {
+		return err
+	}
+	a.log.InfoContext(ctx, "access token rejected", "user_id", userID)
+	next, err := a.refresh(ctx, userID, tok)
+	if err == nil && next == tok {
+		// We joined a flight that started before our failure; force our own.
+		next, err = a.refresh(ctx, userID, tok)
+	}
+	if err != nil {
+		return err
+	}
+	if next == tok {
+		a.clearUser(ctx, userID, "token_rejected")
+		return fmt.Errorf("access token rejected and not refreshed: %w", ErrReauthRequired)
+	}
+	err = fn(ctx, next)
+	if coze.IsTokenInvalid(err) {
+		a.clearUser(ctx, userID, "token_rejected_after_refresh")
+		return fmt.Errorf("access token rejected after refresh: %w: %w", ErrReauthRequired, err)
+	}
+	return err
+}
+
+// expiring reports an access token due for refresh. An unknown expiry (zero)
+// is refreshed only when Coze rejects the token.
+func (a *Auth) expiring(at time.Time) bool {
+	return !at.IsZero() && at.Sub(a.now()) <= a.skew
+}
+
+func (a *Auth) hasUnsaved(userID int64) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.unsaved[userID]
+	return ok
+}
+
+// refresh joins (or starts) the user's flight and waits for it at most
+// LockWait. failed, if set, is an access token Coze rejected: the flight
+// then refreshes even if that token looks unexpired, unless the stored one
+// already differs.
+func (a *Auth) refresh(ctx context.Context, userID int64, failed coze.AccessToken) (coze.AccessToken, error) {
+	a.mu.Lock()
+	f := a.flights[userID]
+	if f == nil {
+		f = &flight{done: make(chan struct{})}
+		a.flights[userID] = f
+		a.wg.Add(1)
+		go a.fly(context.WithoutCancel(ctx), userID, failed, f)
+	}
+	a.mu.Unlock()
+
+	t := time.NewTimer(a.lockWait)
+	defer t.Stop()
+	select {
+	case <-f.done:
+		return f.tok, f.err
+	case <-ctx.Done():
+		return "", fmt.Errorf("wait for token refresh: %w", context.Cause(ctx))
+	case <-t.C:
+		a.log.WarnContext(ctx, "token refresh wait timed out", "user_id", userID)
+		return "", ErrRefreshBusy
+	}
+}
+
+// fly runs one refresh under the cross-instance user lock (STYLE rule 11:
+// lock, reload, re-check, refresh, persist, unlock, use).
+func (a *Auth) fly(ctx context.Context, userID int64, failed coze.AccessToken, f *flight) {
+	defer a.wg.Done()
+	ctx, cancel := context.WithTimeout(ctx, a.lockWait+a.refreshBudget)
+	defer cancel()
+	err := a.store.WithUserLock(ctx, userID, func(ctx context.Context) error {
+		var err error
+		f.tok, err = a.refreshLocked(ctx, userID, failed)
+		return err
+	})
+	if err != nil {
+		f.tok = ""
+		if !errors.Is(err, ErrReauthRequired) && !errors.Is(err, ErrRefreshUnavailable) {
+			a.log.ErrorContext(ctx, "token refresh lock failed", "user_id", userID, "err", err)
+			err = fmt.Errorf("token refresh: %w: %w", ErrRefreshUnavailable, err)
+		}
+	}
+	f.err = err
+	a.mu.Lock()
+	if a.flights[userID] == f {
+		delete(a.flights, userID)
+	}
+	a.mu.Unlock()
+	close(f.done)
+}
+
+func (a *Auth) refreshLocked(ctx context.Context, userID int64, failed coze.AccessToken) (coze.AccessToken, error) {
+	a.mu.Lock()
+	cur, unsaved := a.unsaved[userID]
+	a.mu.Unlock()
+	if unsaved {
+		// A pair Coze already rotated to but we could not store: store it
+		// now; refreshing with the old refresh token would sign the user out.
+		if err := a.persist(ctx, userID, cur); err != nil {
+			return "", err
+		}
+	} else {
+		row, err := a.store.TokensByUser(ctx, userID)
+		if errors.Is(err, store.ErrNotFound) {
+			a.clearUser(ctx, userID, "no_tokens")
+			return "", fmt.Errorf("token refresh: no tokens stored: %w", ErrReauthRequired)
+		}
+		if err != nil {
+			return "", fmt.Errorf("token refresh: reload: %w: %w", ErrRefreshUnavailable, err)
+		}
+		cur, err = a.openTokens(row)
+		if err != nil {
+			a.clearUser(ctx, userID, "undecryptable")
+			return "", fmt.Errorf("token refresh: %w", ErrReauthRequired)
+		}
+	}
+	// Re-check after the lock: another goroutine or instance may have
+	// refreshed already; then just use its pair.
+	if !a.expiring(cur.ExpiresAt) && (failed == "" || cur.AccessToken != failed) {
+		return cur.AccessToken, nil
+	}
+
+	rctx, cancel := context.WithTimeout(ctx, a.refreshBudget)
+	defer cancel()
+	next, err := a.coze.RefreshToken(rctx, cur.RefreshToken)
+	if err != nil && connLost(err) {
+		// The request may have reached Coze, which then rotated the pair
+		// (catalog case 41). One retry with the same refresh token tells:
+		// it succeeds if Coze never saw the first one, else it is rejected.
+		a.log.WarnContext(ctx, "refresh response lost", "user_id", userID, "err", err)
+		next, err = a.coze.RefreshToken(rctx, cur.RefreshToken)
+	}
+	switch {
+	case err == nil:
+	case coze.IsFatalOAuth(err):
+		a.onRefresh("fatal")
+		a.log.WarnContext(ctx, "token refresh rejected", "user_id", userID, "err", err)
+		a.clearUser(ctx, userID, "refresh_rejected")
+		return "", fmt.Errorf("token refresh: %w: %w", ErrReauthRequired, err)
+	default:
+		a.onRefresh("transient")
+		a.log.WarnContext(ctx, "token refresh failed", "user_id", userID, "err", err)
+		return "", fmt.Errorf("token refresh: %w: %w", ErrRefreshUnavailable, err)
+	}
+	if err := a.persist(ctx, userID, next); err != nil {
+		a.onRefresh("transient")
+		return "", err
+	}
+	a.onRefresh("ok")
+	a.log.InfoContext(ctx, "token refreshed", "user_id", userID)
+	return next.AccessToken, nil
+}
+
+// persist stores a rotated pair before it is used. On failure the pair is
+// kept in memory (so no later refresh sends the dead refresh token) and
+// stored on the next call.
+func (a *Auth) persist(ctx context.Context, userID int64, t coze.Token) error {
+	wctx, cancel := detached(ctx)
+	defer cancel()
+	if err := a.saveTokens(wctx, userID, t); err != nil {
+		a.mu.Lock()
+		a.unsaved[userID] = t
+		a.mu.Unlock()
+		a.log.ErrorContext(ctx, "persist refreshed tokens failed", "user_id", userID, "err", err)
+		return fmt.Errorf("token refresh: %w: %w", ErrRefreshUnavailable, err)
+	}
+	a.mu.Lock()
+	delete(a.unsaved, userID)
+	a.mu.Unlock()
+	return nil
+}
+
+// connLost reports a token call whose connection died without an HTTP
+// answer (reset or EOF after the request was written).
+func connLost(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var oe *coze.OAuthError
+	if errors.As(err, &oe) {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// Associated data binds each ciphertext to its user and column (ASVS
+// 11.3.3): a row copied to another user, or access swapped with refresh,
+// does not open.
+func accessAD(userID int64) []byte  { return []byte("user:" + strconv.FormatInt(userID, 10) + ":access") }
+func refreshAD(userID int64) []byte { return []byte("user:" + strconv.FormatInt(userID, 10) + ":refresh") }
+
+// saveTokens seals t under the active key and upserts the row.
+func (a *Auth) saveTokens(ctx context.Context, userID int64, t coze.Token) error {
+	acc, err := a.sealer.Seal([]byte(string(t.AccessToken)), accessAD(userID))
+	if err != nil {
+		return fmt.Errorf("seal access token: %w", err)
+	}
+	ref, err := a.sealer.Seal([]byte(string(t.RefreshToken)), refreshAD(userID))
+	if err != nil {
+		return fmt.Errorf("seal refresh token: %w", err)
+	}
+	now := a.now()
+	if err := a.store.PutTokens(ctx, store.Tokens{
+		UserID:           userID,
+		KeyID:            a.sealer.ActiveKeyID(),
+		Access:           acc,
+		Refresh:          ref,
+		AccessExpiresAt:  t.ExpiresAt,
+		RefreshExpiresAt: now.Add(refreshLife),
+		UpdatedAt:        now,
+	}); err != nil {
+		return fmt.Errorf("store tokens: %w", err)
+	}
+	return nil
+}
+
+func (a *Auth) openTokens(row store.Tokens) (coze.Token, error) {
+	acc, _, err := a.sealer.Open(row.Access, accessAD(row.UserID))
+	if err != nil {
+		return coze.Token{}, fmt.Errorf("open access token: %w", err)
+	}
+	ref, _, err := a.sealer.Open(row.Refresh, refreshAD(row.UserID))
+	if err != nil {
+		return coze.Token{}, fmt.Errorf("open refresh token: %w", err)
+	}
+	return coze.Token{
+		AccessToken:  coze.AccessToken(acc),
+		RefreshToken: coze.RefreshToken(ref),
+		ExpiresAt:    row.AccessExpiresAt,
+	}, nil
+}
+
+// clearUser ends the user's Coze grant here: tokens and every session go
+// (the session ends when the refresh token dies, [BFF]).
+func (a *Auth) clearUser(ctx context.Context, userID int64, reason string) {
+	ctx, cancel := detached(ctx)
+	defer cancel()
+	a.log.WarnContext(ctx, "coze grant cleared", "user_id", userID, "reason", reason)
+	if err := a.dropTokens(ctx, userID); err != nil {
+		a.log.ErrorContext(ctx, "clear user tokens failed", "user_id", userID, "err", err)
+	}
+	if err := a.store.DeleteUserSessions(ctx, userID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		a.log.ErrorContext(ctx, "clear user sessions failed", "user_id", userID, "err", err)
+	}
+}
+
+func (a *Auth) dropTokens(ctx context.Context, userID int64) error {
+	a.mu.Lock()
+	delete(a.unsaved, userID)
+	a.mu.Unlock()
+	if err := a.store.DeleteTokens(ctx, userID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delete tokens: %w", err)
+	}
+	return nil
+}

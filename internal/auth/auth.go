@@ -92,7 +92,7 @@ type Auth struct {
 	onRefresh     func(string)
 
 	mu      sync.Mutex
-	flights map[int64]*flight   // in-flight refresh per user (one per process)
+	flights map[int64]*flight    // in-flight refresh per user (one per process)
 	unsaved map[int64]coze.Token // refreshed pairs whose write failed; persisted on next use
 	touched map[string]time.Time // session id -> last touch written by this process
 	wg      sync.WaitGroup       // refresh goroutines

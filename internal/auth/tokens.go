@@ -255,8 +255,12 @@ func connLost(err error) bool {
 // Associated data binds each ciphertext to its user and column (ASVS
 // 11.3.3): a row copied to another user, or access swapped with refresh,
 // does not open.
-func accessAD(userID int64) []byte  { return []byte("user:" + strconv.FormatInt(userID, 10) + ":access") }
-func refreshAD(userID int64) []byte { return []byte("user:" + strconv.FormatInt(userID, 10) + ":refresh") }
+func accessAD(userID int64) []byte {
+	return []byte("user:" + strconv.FormatInt(userID, 10) + ":access")
+}
+func refreshAD(userID int64) []byte {
+	return []byte("user:" + strconv.FormatInt(userID, 10) + ":refresh")
+}
 
 // saveTokens seals t under the active key and upserts the row.
 func (a *Auth) saveTokens(ctx context.Context, userID int64, t coze.Token) error {

@@ -1,0 +1,256 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coze2app/coze2app/internal/auth"
+	"github.com/coze2app/coze2app/internal/chat"
+	"github.com/coze2app/coze2app/internal/config"
+	"github.com/coze2app/coze2app/internal/coze"
+	"github.com/coze2app/coze2app/internal/cozesim"
+	"github.com/coze2app/coze2app/internal/metrics"
+	"github.com/coze2app/coze2app/internal/seal"
+	"github.com/coze2app/coze2app/internal/store"
+	"github.com/coze2app/coze2app/internal/web"
+)
+
+// demoClientID is the OAuth app the built-in simulator knows in demo mode.
+const demoClientID = "10000000000000000000000000000001.app.coze"
+
+// shutdownTimeout bounds the graceful drain on SIGTERM.
+const shutdownTimeout = 20 * time.Second
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := config.Load(args, getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+	if cfg.Demo() {
+		demoAddresses(&cfg, ln.Addr().(*net.TCPAddr))
+	}
+	log.Info("starting", "version", version(), "config", cfg)
+
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer st.Close()
+
+	sealer, err := openSealer(cfg)
+	if err != nil {
+		return err
+	}
+
+	reg := metrics.New()
+	var sim *cozesim.Sim
+	cozeOpts := coze.Options{
+		APIBase:      cfg.APIBase,
+		WWWBase:      cfg.WWWBase,
+		ClientID:     cfg.ClientID,
+		ClientSecret: coze.ClientSecret(cfg.ClientSecret),
+		RedirectURI:  cfg.RedirectURI,
+	}
+	if cfg.Demo() {
+		sim = cozesim.New(cozesim.Options{
+			PathPrefix: "/_sim",
+			Apps: []cozesim.App{{
+				Name:         "coze2app demo",
+				ClientID:     demoClientID,
+				RedirectURIs: []string{cfg.RedirectURI},
+			}},
+			DeltaDelay: cfg.SimDeltaDelay,
+			ChatDelay:  300 * time.Millisecond,
+			Logger:     log.With("component", "cozesim"),
+		})
+		defer sim.Close()
+		// The server talks to the simulator over loopback on our own
+		// listener; the browser reaches its consent page on the public URL.
+		cozeOpts.APIBase = "http://" + ln.Addr().String() + "/_sim"
+		cozeOpts.WWWBase = cfg.PublicURL + "/_sim"
+		cozeOpts.ClientID = demoClientID
+		log.Warn("demo mode: COZE_CLIENT_ID is empty, so the built-in Coze simulator stands in for Coze", "sim_url", cozeOpts.WWWBase)
+	}
+	cz := coze.New(cozeOpts)
+
+	a, err := auth.New(auth.Options{
+		Coze:          cz,
+		Store:         st,
+		Sealer:        sealer,
+		Log:           log.With("component", "auth"),
+		Region:        cfg.Region,
+		PKCE:          cfg.PKCE,
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		OnRefresh:     reg.Refresh,
+	})
+	if err != nil {
+		return fmt.Errorf("set up sign-in: %w", err)
+	}
+	chats := chat.New(chat.Options{
+		Coze:  cz,
+		Auth:  a,
+		Store: st,
+		Log:   log.With("component", "chat"),
+	})
+
+	var draining atomic.Bool
+	var simHandler http.Handler
+	if sim != nil {
+		simHandler = sim
+	}
+	handler, err := web.New(web.Deps{
+		Auth:      a,
+		Chat:      chats,
+		Store:     st,
+		Coze:      cz,
+		Metrics:   reg,
+		Log:       log,
+		PublicURL: cfg.PublicURL,
+		Demo:      cfg.Demo(),
+		Sim:       simHandler,
+		Ready:     func() bool { return !draining.Load() },
+	})
+	if err != nil {
+		return fmt.Errorf("build web handler: %w", err)
+	}
+
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // uploads; JSON bodies are small and bounded
+		// Streams clear this per response with ResponseController; every other
+		// route keeps the protection.
+		WriteTimeout:   2 * time.Minute,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+
+	var wg sync.WaitGroup
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	wg.Go(func() { sweep(sweepCtx, a, log) })
+
+	serveErr := make(chan error, 1)
+	wg.Go(func() { serveErr <- srv.Serve(ln) })
+	log.Info("listening", "url", "http://"+ln.Addr().String(), "public_url", cfg.PublicURL, "demo", cfg.Demo())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			runErr = fmt.Errorf("serve: %w", err)
+		}
+	}
+
+	// Drain: readiness fails first, live replies finish or are recorded, then
+	// the server stops accepting and waits for handlers.
+	draining.Store(true)
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := chats.Shutdown(shutCtx); err != nil {
+		log.Warn("chat shutdown", "err", err)
+	}
+	if err := srv.Shutdown(shutCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+		_ = srv.Close()
+	}
+	stopSweep()
+	wg.Wait()
+	log.Info("stopped")
+	return runErr
+}
+
+// demoAddresses points the redirect URI and public URL at the address really
+// bound when they were not configured (port 0 in tests, another port).
+func demoAddresses(cfg *config.Config, addr *net.TCPAddr) {
+	if cfg.RedirectURISet {
+		return
+	}
+	host, _, _ := net.SplitHostPort(cfg.Addr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	origin := "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+	defaultOrigin := "http://localhost:5000"
+	cfg.RedirectURI = origin + "/callback"
+	if cfg.PublicURL == defaultOrigin {
+		cfg.PublicURL = origin
+	}
+}
+
+// openSealer builds the token sealer from COZE2APP_SECRET_KEY, or from a key
+// file kept (0600) beside the SQLite database.
+func openSealer(cfg config.Config) (*seal.Sealer, error) {
+	spec := string(cfg.SecretKey)
+	if spec == "" {
+		path := keyFilePath(cfg.DatabaseURL)
+		var err error
+		spec, err = seal.LoadOrCreateKeyFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("token encryption key file %s: %w", path, err)
+		}
+	}
+	keys, err := seal.ParseKeys(spec)
+	if err != nil {
+		return nil, fmt.Errorf("COZE2APP_SECRET_KEY: %w", err)
+	}
+	return seal.New(keys...)
+}
+
+// keyFilePath puts coze2app.key in the SQLite database's directory.
+func keyFilePath(dbURL string) string {
+	p := strings.TrimPrefix(dbURL, "sqlite:")
+	if strings.HasPrefix(p, "file:") {
+		if u, err := url.Parse(p); err == nil {
+			p = u.Opaque
+			if p == "" {
+				p = u.Path
+			}
+		}
+	}
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	dir := filepath.Dir(p)
+	if dir == "" {
+		dir = "."
+	}
+	return filepath.Join(dir, "coze2app.key")
+}
+
+// sweep deletes expired sessions and pending sign-ins every few minutes.
+func sweep(ctx context.Context, a *auth.Auth, log *slog.Logger) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		if err := a.SweepExpired(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("sweep expired sessions", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,214 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coze2app/coze2app/internal/auth"
+	"github.com/coze2app/coze2app/internal/coze"
+)
+
+type workspaceJSON struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	IconURL string `json:"icon_url"`
+	Role    string `json:"role"`
+	Type    string `json:"type"`
+}
+
+type botJSON struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	IconURL     string `json:"icon_url"`
+	UpdatedAt   int64  `json:"updated_at"`
+	Published   bool   `json:"published"`
+}
+
+// handleWorkspaces lists the user's workspaces (permission listWorkspace).
+func (s *Server) handleWorkspaces(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	list, err := s.workspaces(r.Context(), u.ID)
+	if err != nil {
+		writeError(w, r, needs("listWorkspace", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"workspaces": list})
+}
+
+func (s *Server) workspaces(ctx context.Context, userID int64) ([]workspaceJSON, error) {
+	if v, ok := s.bots.get(userID, "workspaces"); ok {
+		return v.([]workspaceJSON), nil
+	}
+	var out []workspaceJSON
+	err := s.d.Auth.Do(ctx, userID, func(ctx context.Context, tok coze.AccessToken) error {
+		ws, err := s.d.Coze.AllWorkspaces(ctx, tok)
+		if err != nil {
+			return err
+		}
+		out = make([]workspaceJSON, 0, len(ws))
+		for _, w := range ws {
+			out = append(out, workspaceJSON{ID: w.ID, Name: w.Name, IconURL: safeImageURL(w.IconURL), Role: w.RoleType, Type: w.WorkspaceType})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.bots.put(userID, "workspaces", out)
+	return out, nil
+}
+
+// handleBots lists every bot of a workspace (all pages), cached per user.
+// Without workspace_id it uses the personal workspace.
+func (s *Server) handleBots(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	ws := r.URL.Query().Get("workspace_id")
+	if ws != "" && !isDigits(ws, 30) {
+		writeError(w, r, badRequest("workspace_id must be digits.", "workspace_id 必须是数字。"))
+		return
+	}
+	if ws == "" {
+		list, err := s.workspaces(r.Context(), u.ID)
+		if err != nil {
+			writeError(w, r, needs("listWorkspace", err))
+			return
+		}
+		for _, w := range list {
+			if w.Type == "personal" {
+				ws = w.ID
+				break
+			}
+		}
+		if ws == "" && len(list) > 0 {
+			ws = list[0].ID
+		}
+		if ws == "" {
+			writeJSON(w, http.StatusOK, map[string]any{"workspace_id": "", "bots": []botJSON{}})
+			return
+		}
+	}
+	key := "bots:" + ws
+	if v, ok := s.bots.get(u.ID, key); ok {
+		writeJSON(w, http.StatusOK, map[string]any{"workspace_id": ws, "bots": v})
+		return
+	}
+	var out []botJSON
+	err := s.d.Auth.Do(r.Context(), u.ID, func(ctx context.Context, tok coze.AccessToken) error {
+		// "all" includes drafts, so a draft bot is listed and chatting with it
+		// explains how to publish it (4015) instead of the bot being invisible.
+		bots, err := s.d.Coze.AllBots(ctx, tok, ws, "all")
+		if err != nil {
+			return err
+		}
+		out = make([]botJSON, 0, len(bots))
+		for _, b := range bots {
+			out = append(out, botJSON{ID: b.ID, Name: b.Name, Description: b.Description,
+				IconURL: safeImageURL(b.IconURL), UpdatedAt: b.UpdatedAt, Published: b.IsPublished})
+		}
+		return nil
+	})
+	if err != nil {
+		writeError(w, r, needs("listBot", err))
+		return
+	}
+	s.bots.put(u.ID, key, out)
+	writeJSON(w, http.StatusOK, map[string]any{"workspace_id": ws, "bots": out})
+}
+
+// handleBot returns one bot's details with its prologue and suggested questions.
+func (s *Server) handleBot(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	id := r.PathValue("id")
+	if !isDigits(id, 30) {
+		writeError(w, r, badRequest("The bot id must be digits.", "智能体 ID 必须是数字。"))
+		return
+	}
+	var info coze.BotInfo
+	err := s.d.Auth.Do(r.Context(), u.ID, func(ctx context.Context, tok coze.AccessToken) error {
+		var err error
+		info, err = s.d.Coze.Bot(ctx, tok, id, false)
+		if err != nil && (coze.IsNotFound(err) || coze.IsNotPublished(err)) {
+			// Never-published bots have only a draft.
+			info, err = s.d.Coze.Bot(ctx, tok, id, true)
+		}
+		return err
+	})
+	if err != nil {
+		writeError(w, r, needs("getMetadata", err))
+		return
+	}
+	questions := info.Onboarding.SuggestedQuestions
+	if questions == nil {
+		questions = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": info.BotID, "name": info.Name, "description": info.Description,
+		"icon_url": safeImageURL(info.IconURL), "prologue": info.Onboarding.Prologue,
+		"suggested_questions": questions, "model": info.ModelName, "updated_at": info.UpdateTime,
+	})
+}
+
+// safeImageURL keeps https URLs and same-origin paths; anything else
+// (javascript:, data:, http:) becomes "" and the page shows a letter avatar.
+func safeImageURL(s string) string {
+	if strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") && !strings.HasPrefix(s, "/\\") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return ""
+	}
+	return u.String()
+}
+
+// botCache keeps per-user lists for a short time. Keys include the user id,
+// and sign-out purges the user's entries (catalog case 20).
+type botCache struct {
+	mu  sync.Mutex
+	ttl time.Duration
+	now func() time.Time
+	m   map[int64]map[string]cacheEntry
+}
+
+type cacheEntry struct {
+	v       any
+	expires time.Time
+}
+
+func newBotCache(ttl time.Duration, now func() time.Time) *botCache {
+	return &botCache{ttl: ttl, now: now, m: map[int64]map[string]cacheEntry{}}
+}
+
+func (c *botCache) get(user int64, key string) (any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[user][key]
+	if !ok || c.now().After(e.expires) {
+		return nil, false
+	}
+	return e.v, true
+}
+
+func (c *botCache) put(user int64, key string, v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) > 10000 {
+		// Bound memory: drop everything rather than track LRU order.
+		c.m = map[int64]map[string]cacheEntry{}
+	}
+	if c.m[user] == nil {
+		c.m[user] = map[string]cacheEntry{}
+	}
+	c.m[user][key] = cacheEntry{v: v, expires: c.now().Add(c.ttl)}
+}
+
+func (c *botCache) purge(user int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, user)
+}

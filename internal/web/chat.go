@@ -1,0 +1,155 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/coze2app/coze2app/internal/auth"
+	"github.com/coze2app/coze2app/internal/chat"
+)
+
+// chatRequest is the body of POST /api/chat (the Flask demo's contract plus
+// stream, file_ids and bot_name).
+type chatRequest struct {
+	BotID          string   `json:"bot_id"`
+	BotName        string   `json:"bot_name"`
+	Message        string   `json:"message"`
+	ConversationID string   `json:"conversation_id"`
+	Stream         bool     `json:"stream"`
+	FileIDs        []string `json:"file_ids"`
+}
+
+const maxMessageRunes = 10000
+
+func (c *chatRequest) validate() error {
+	c.Message = strings.TrimSpace(c.Message)
+	switch {
+	case !isDigits(c.BotID, 30):
+		return badRequest("bot_id must be a Coze bot id (digits).", "bot_id 必须是 Coze 智能体 ID（数字）。")
+	case c.ConversationID != "" && !isDigits(c.ConversationID, 30):
+		return badRequest("conversation_id must be digits.", "conversation_id 必须是数字。")
+	case c.Message == "" && len(c.FileIDs) == 0:
+		return badRequest("The message is empty.", "消息不能为空。")
+	case utf8.RuneCountInString(c.Message) > maxMessageRunes:
+		return badRequest("The message is longer than 10,000 characters.", "消息超过 10000 个字符。")
+	case strings.ContainsRune(c.Message, 0):
+		return badRequest("The message contains a NUL character.", "消息包含 NUL 字符。")
+	case len(c.FileIDs) > 10:
+		return badRequest("At most 10 files per message.", "每条消息最多 10 个文件。")
+	case utf8.RuneCountInString(c.BotName) > 100:
+		return badRequest("bot_name is too long.", "bot_name 过长。")
+	}
+	for _, id := range c.FileIDs {
+		if !isDigits(id, 30) {
+			return badRequest("file_ids must be Coze file ids (digits).", "file_ids 必须是 Coze 文件 ID（数字）。")
+		}
+	}
+	return nil
+}
+
+// handleChat sends a message. stream:false answers one JSON object (the
+// demo's contract); stream:true relays Coze's SSE events as they arrive.
+func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	var req chatRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := req.validate(); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	start := chat.StartRequest{BotID: req.BotID, BotName: req.BotName, Message: req.Message,
+		ConversationID: req.ConversationID, FileIDs: req.FileIDs}
+	if !req.Stream {
+		res, err := s.d.Chat.Complete(r.Context(), u, start)
+		if err != nil {
+			writeError(w, r, needs("chat", err))
+			return
+		}
+		followUps := res.FollowUps
+		if followUps == nil {
+			followUps = []string{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"conversation_id": res.ConversationID, "chat_id": res.ChatID, "answer": res.Answer,
+			"follow_ups": followUps, "usage": usageJSON(res.Usage),
+		})
+		return
+	}
+	run, err := s.d.Chat.Start(r.Context(), u, start)
+	if err != nil {
+		writeError(w, r, needs("chat", err))
+		return
+	}
+	done := s.d.Metrics.StreamOpened("new")
+	defer done()
+	s.d.Chat.ServeSSE(w, r, run, 0)
+}
+
+// handleCancel is the Stop button: it cancels the chat upstream and ends the relay.
+func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	var req struct {
+		ConversationID string `json:"conversation_id"`
+		ChatID         string `json:"chat_id"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if !isDigits(req.ConversationID, 30) || !isDigits(req.ChatID, 30) {
+		writeError(w, r, badRequest("conversation_id and chat_id must be digits.", "conversation_id 和 chat_id 必须是数字。"))
+		return
+	}
+	if err := s.d.Chat.Cancel(r.Context(), u, req.ConversationID, req.ChatID); err != nil {
+		writeError(w, r, needs("cancelChat", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "status": "canceled"})
+}
+
+// handleResume re-attaches a browser to a live (or just finished) reply,
+// sending the events after Last-Event-ID exactly once.
+func (s *Server) handleResume(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	chatID := r.PathValue("chat_id")
+	if !isDigits(chatID, 30) {
+		writeError(w, r, badRequest("chat_id must be digits.", "chat_id 必须是数字。"))
+		return
+	}
+	last := r.Header.Get("Last-Event-ID")
+	if last == "" {
+		last = r.URL.Query().Get("last_event_id")
+	}
+	var after int64
+	if last != "" {
+		n, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || n < 0 || len(last) > 12 {
+			writeError(w, r, badRequest("Last-Event-ID must be a non-negative event number.", "Last-Event-ID 必须是非负的事件序号。"))
+			return
+		}
+		after = n
+	}
+	run, ok := s.d.Chat.Lookup(u.ID, chatID)
+	if !ok {
+		writeError(w, r, errNotFound)
+		return
+	}
+	if after > run.LastEventID() {
+		writeError(w, r, badRequest("Last-Event-ID is beyond the last event of this reply.", "Last-Event-ID 超出了该回复的最后一个事件。"))
+		return
+	}
+	done := s.d.Metrics.StreamOpened("resume")
+	defer done()
+	s.d.Chat.ServeSSE(w, r, run, after)
+}
+
+type usageOut struct {
+	TokenCount  int `json:"token_count"`
+	OutputCount int `json:"output_count"`
+	InputCount  int `json:"input_count"`
+}

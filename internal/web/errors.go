@@ -1,0 +1,202 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/coze2app/coze2app/internal/auth"
+	"github.com/coze2app/coze2app/internal/chat"
+	"github.com/coze2app/coze2app/internal/coze"
+	"github.com/coze2app/coze2app/internal/store"
+)
+
+// apiError is an error the page can show: a status, a stable code, and the
+// message and hint in English and Chinese.
+type apiError struct {
+	Status         int
+	Code           string
+	En, Zh         string
+	HintEn, HintZh string
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.En }
+
+func badRequest(en, zh string) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: "bad_request", En: en, Zh: zh}
+}
+
+var (
+	errNotFound         = &apiError{Status: 404, Code: "not_found", En: "Not found.", Zh: "未找到。"}
+	errMethodNotAllowed = &apiError{Status: 405, Code: "method_not_allowed", En: "This method is not allowed here.", Zh: "不允许使用此方法。"}
+	errCrossOrigin      = &apiError{Status: 403, Code: "cross_origin", En: "Cross-origin request refused.", Zh: "已拒绝跨源请求。"}
+	errUnsupportedMedia = &apiError{Status: 415, Code: "unsupported_media_type", En: "Send the body as application/json.", Zh: "请求内容必须是 application/json。"}
+	errTooLarge         = &apiError{Status: 413, Code: "too_large", En: "The request body is too large.", Zh: "请求内容过大。"}
+)
+
+// permissionErr remembers which OAuth permission the failed call needed, so
+// a 4101 can say what to add to the OAuth app.
+type permissionErr struct {
+	err        error
+	permission string
+}
+
+func (e *permissionErr) Error() string { return e.err.Error() }
+func (e *permissionErr) Unwrap() error { return e.err }
+
+// needs tags err with the Coze permission of the call that produced it.
+func needs(permission string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permissionErr{err: err, permission: permission}
+}
+
+// toAPIError maps any error to what the page sees. Unknown errors become
+// internal_error and are logged by writeError.
+func toAPIError(err error) (*apiError, bool) {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae, true
+	}
+	var bre *chat.BadRequestError
+	if errors.As(err, &bre) {
+		return badRequest(bre.Error(), "请求无效："+bre.Error()), true
+	}
+	switch {
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return &apiError{Status: 401, Code: "unauthenticated", En: "Please sign in with Coze.", Zh: "请先使用 Coze 账号登录。"}, true
+	case errors.Is(err, auth.ErrReauthRequired):
+		return &apiError{Status: 401, Code: "reauth_required",
+			En: "Your Coze authorization has ended. Please sign in again.", Zh: "Coze 授权已失效，请重新登录。",
+			HintEn: "Refresh tokens last 30 days and each can be used once; signing in again fixes it.",
+			HintZh: "刷新令牌有效期为 30 天且只能使用一次，重新登录即可恢复。"}, true
+	case errors.Is(err, auth.ErrRefreshUnavailable):
+		return &apiError{Status: 503, Code: "upstream_unavailable",
+			En: "Could not renew your Coze authorization right now. Please retry in a moment.", Zh: "暂时无法续期 Coze 授权，请稍后重试。"}, true
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, chat.ErrNotFound):
+		return errNotFound, true
+	case errors.Is(err, context.DeadlineExceeded):
+		return &apiError{Status: 504, Code: "upstream_timeout", En: "Coze did not answer in time. Please retry.", Zh: "Coze 响应超时，请重试。"}, true
+	case errors.Is(err, context.Canceled):
+		return &apiError{Status: 503, Code: "canceled", En: "The request was canceled.", Zh: "请求已取消。"}, true
+	}
+	return cozeAPIError(err)
+}
+
+// cozeAPIError turns Coze's failures into plain words with what to do.
+func cozeAPIError(err error) (*apiError, bool) {
+	var pe *permissionErr
+	permission := "the one this feature needs"
+	if errors.As(err, &pe) {
+		permission = pe.permission
+	}
+	var ce *coze.APIError
+	isAPI := errors.As(err, &ce)
+	switch {
+	case coze.IsTokenInvalid(err):
+		return &apiError{Status: 401, Code: "reauth_required",
+			En: "Coze no longer accepts your authorization. Please sign in again.", Zh: "Coze 不再接受当前授权，请重新登录。",
+			HintEn: "If this repeats right after signing in, check COZE_REGION: coze.cn and coze.com accounts are separate.",
+			HintZh: "如果登录后仍反复出现，请检查 COZE_REGION：coze.cn 与 coze.com 账号互不通用。"}, true
+	case coze.IsPermissionDenied(err):
+		return &apiError{Status: 403, Code: "permission_denied",
+			En:     "The Coze OAuth app is missing a permission for this action.",
+			Zh:     "Coze OAuth 应用缺少执行此操作的权限。",
+			HintEn: fmt.Sprintf("In the Coze console (API → Authorization → OAuth apps), add the permission %q to the app, then sign in again.", permission),
+			HintZh: fmt.Sprintf("请在 Coze 控制台（API → 授权 → OAuth 应用）为应用添加权限 %q，然后重新登录。", permission)}, true
+	case coze.IsNotPublished(err):
+		return &apiError{Status: 409, Code: "bot_not_published",
+			En: "This bot is not published to the API channel.", Zh: "该智能体尚未发布到 API 渠道。",
+			HintEn: "Open the bot in Coze, click Publish and tick the “API” channel, then try again.",
+			HintZh: "请在 Coze 中打开该智能体，点击“发布”并勾选“API”渠道后重试。"}, true
+	case coze.IsConversationBusy(err):
+		return &apiError{Status: 409, Code: "conversation_busy",
+			En: "This conversation is still answering a previous message.", Zh: "该会话仍在回复上一条消息。",
+			HintEn: "Wait for the answer, press Stop, or start a new conversation.",
+			HintZh: "请等待回复完成、点击停止，或新建会话。"}, true
+	case isAPI && (ce.Code == 4011 || ce.Code == 4019 || ce.Code == 4022):
+		return &apiError{Status: 429, Code: "quota_exceeded",
+			En: "The Coze account has no balance or quota left for this bot.", Zh: "Coze 账户余额或额度不足。",
+			HintEn: "Top up the Coze account or ask its owner to, then retry.", HintZh: "请为 Coze 账户充值或联系其所有者后重试。"}, true
+	case coze.IsRateLimited(err):
+		return &apiError{Status: 429, Code: "rate_limited",
+			En: "Coze is limiting requests right now.", Zh: "Coze 当前请求过于频繁。",
+			HintEn: "Wait a minute and retry. Code 4008 means the bot's daily limit for you is reached.",
+			HintZh: "请稍等一分钟后重试。错误码 4008 表示今日该智能体的使用次数已达上限。"}, true
+	case coze.IsNotFound(err):
+		return &apiError{Status: 404, Code: "not_found", En: "Coze could not find that bot, conversation or resource.", Zh: "Coze 找不到该智能体、会话或资源。"}, true
+	case isAPI && ce.Code == 4000:
+		msg := scrub(ce.Msg)
+		return &apiError{Status: 400, Code: "bad_request", En: "Coze rejected the request: " + msg, Zh: "Coze 拒绝了该请求：" + msg}, true
+	case coze.IsUpstreamUnavailable(err):
+		return &apiError{Status: 502, Code: "upstream_unavailable", En: "Coze is not reachable right now. Please retry.", Zh: "暂时无法连接 Coze，请重试。"}, true
+	case isAPI:
+		msg := scrub(ce.Msg)
+		return &apiError{Status: 502, Code: "upstream_error",
+			En: fmt.Sprintf("Coze answered with error %d: %s", ce.Code, msg),
+			Zh: fmt.Sprintf("Coze 返回错误 %d：%s", ce.Code, msg),
+			HintEn: "Log id " + scrub(ce.LogID) + " helps Coze support.", HintZh: "向 Coze 支持反馈时请提供日志 ID " + scrub(ce.LogID) + "。"}, true
+	}
+	var oe *coze.OAuthError
+	if errors.As(err, &oe) {
+		return &apiError{Status: 401, Code: "reauth_required", En: "Coze refused the authorization. Please sign in again.", Zh: "Coze 拒绝了授权，请重新登录。"}, true
+	}
+	return nil, false
+}
+
+// tokenLike matches strings that could be credentials, so a Coze message that
+// echoes one never reaches the browser (catalog case 29).
+var tokenLike = regexp.MustCompile(`(?i)\b(czu|czs|pat|sat)_[A-Za-z0-9_\-]+|[A-Za-z0-9_\-+/=]{32,}`)
+
+func scrub(s string) string {
+	if len(s) > 300 {
+		s = s[:300]
+	}
+	return tokenLike.ReplaceAllString(strings.ToValidUTF8(s, ""), "[redacted]")
+}
+
+// writeError answers err as {"error":{"code","message","hint"?}} in the
+// request's language; unknown errors are logged and answered internal_error.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ae, ok := toAPIError(err)
+	if !ok {
+		ae = &apiError{Status: 500, Code: "internal_error",
+			En: "Something went wrong on our side (request " + requestIDFrom(r.Context()) + ").",
+			Zh: "服务器内部错误（请求 " + requestIDFrom(r.Context()) + "）。"}
+		if l := loggerFrom(r); l != nil {
+			l.ErrorContext(r.Context(), "internal error", "request_id", requestIDFrom(r.Context()), "err", err)
+		}
+	}
+	zh := prefersChinese(r)
+	body := map[string]string{"code": ae.Code, "message": ae.En}
+	if zh {
+		body["message"] = ae.Zh
+	}
+	if hint := pick(zh, ae.HintEn, ae.HintZh); hint != "" {
+		body["hint"] = hint
+	}
+	if ae.Status == http.StatusMethodNotAllowed && w.Header().Get("Allow") == "" {
+		w.Header().Set("Allow", "GET, HEAD")
+	}
+	writeJSON(w, ae.Status, map[string]any{"error": body})
+}
+
+func pick(zh bool, en, zhs string) string {
+	if zh && zhs != "" {
+		return zhs
+	}
+	return en
+}
+
+// prefersChinese reads the page's language choice (X-Lang) or Accept-Language.
+func prefersChinese(r *http.Request) bool {
+	if l := r.Header.Get("X-Lang"); l != "" {
+		return strings.HasPrefix(strings.ToLower(l), "zh")
+	}
+	al := strings.ToLower(r.Header.Get("Accept-Language"))
+	return strings.HasPrefix(strings.TrimSpace(al), "zh")
+}

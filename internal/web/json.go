@@ -1,0 +1,100 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"unicode/utf8"
+)
+
+// maxJSONBody bounds every JSON request body (catalog case 53).
+const maxJSONBody = 64 << 10
+
+// decodeJSON reads one JSON object into v: bounded size, valid UTF-8, no
+// trailing data, unknown fields refused, and a nesting limit so a deeply
+// nested body cannot eat the stack.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errTooLarge
+		}
+		return badRequest("Could not read the request body.", "无法读取请求内容。")
+	}
+	if !utf8.Valid(body) {
+		return badRequest("The request body is not valid UTF-8.", "请求内容不是有效的 UTF-8。")
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' {
+		return badRequest("The request body must be a JSON object.", "请求内容必须是 JSON 对象。")
+	}
+	if depth(body) > 32 {
+		return badRequest("The JSON is nested too deeply.", "JSON 嵌套过深。")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequest(fmt.Sprintf("Malformed JSON: %s.", jsonErrorText(err)), "JSON 格式错误。")
+	}
+	if dec.More() {
+		return badRequest("Unexpected data after the JSON object.", "JSON 对象之后还有多余的数据。")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("Unexpected data after the JSON object.", "JSON 对象之后还有多余的数据。")
+	}
+	return nil
+}
+
+// jsonErrorText describes a decode error without echoing the input.
+func jsonErrorText(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q has the wrong type", te.Field)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "truncated"
+	default:
+		if s := err.Error(); len(s) < 80 && utf8.ValidString(s) {
+			return s
+		}
+		return "invalid"
+	}
+}
+
+// depth returns the maximum nesting depth of brackets outside strings.
+func depth(b []byte) int {
+	d, maxD, inStr, esc := 0, 0, false, false
+	for _, c := range b {
+		switch {
+		case esc:
+			esc = false
+		case inStr && c == '\\':
+			esc = true
+		case c == '"':
+			inStr = !inStr
+		case inStr:
+		case c == '{' || c == '[':
+			d++
+			maxD = max(maxD, d)
+		case c == '}' || c == ']':
+			d--
+		}
+	}
+	return maxD
+}
+
+// writeJSON answers v with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	_ = enc.Encode(v)
+}

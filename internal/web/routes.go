@@ -1,0 +1,70 @@
+package web
+
+import "net/http"
+
+// routes registers every route with its guard, on one screen.
+//
+// Guards: user = signed-in session required (401 JSON otherwise);
+// json = Content-Type application/json required (415 otherwise, so a
+// CORS-safelisted cross-site form cannot reach the handler). The whole mux
+// sits behind cross-origin protection, security headers, logging and recovery.
+func (s *Server) routes() (http.Handler, error) {
+	mux := http.NewServeMux()
+	user, json := s.requireUser, requireJSON
+
+	// Page and assets.
+	mux.HandleFunc("GET /{$}", s.handleIndex)
+	mux.Handle("GET /static/", s.static)
+
+	// Sign-in (kept from the Flask demo).
+	mux.HandleFunc("GET /auth", s.handleAuth)
+	mux.HandleFunc("GET /callback", s.handleCallback)
+	mux.HandleFunc("GET /api/auth/status", s.handleAuthStatus)
+	mux.HandleFunc("POST /api/auth/logout", s.handleLogout)
+	mux.HandleFunc("GET /api/auth/logout", s.handleLogoutGET) // demo compatibility; refuses cross-site navigation
+
+	// Workspaces and bots.
+	mux.Handle("GET /api/workspaces", user(s.handleWorkspaces))
+	mux.Handle("GET /api/bots", user(s.handleBots))
+	mux.Handle("GET /api/bots/{id}", user(s.handleBot))
+
+	// Chat.
+	mux.Handle("POST /api/chat", user(json(s.handleChat)))
+	mux.Handle("POST /api/chat/cancel", user(json(s.handleCancel)))
+	mux.Handle("GET /api/chat/{chat_id}/stream", user(s.handleResume))
+
+	// History (local, per user).
+	mux.Handle("GET /api/conversations", user(s.handleConversations))
+	mux.Handle("GET /api/conversations/{id}/messages", user(s.handleMessages))
+	mux.Handle("PATCH /api/conversations/{id}", user(json(s.handleRename)))
+	mux.Handle("DELETE /api/conversations/{id}", user(s.handleDeleteConversation))
+	mux.Handle("GET /api/conversations/{id}/export", user(s.handleExport))
+
+	// Files.
+	mux.Handle("POST /api/files", user(s.handleUpload))
+
+	// Operations.
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	mux.Handle("GET /metrics", s.d.Metrics.Handler())
+
+	// The simulator exists only in demo mode (catalog case 13).
+	if s.d.Demo && s.d.Sim != nil {
+		mux.Handle("/_sim/", http.StripPrefix("/_sim", s.d.Sim))
+	}
+
+	// Unknown /api paths answer JSON, not the page.
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, errNotFound)
+	})
+
+	var h http.Handler = mux
+	h = s.d.Auth.Middleware(h)
+	h = s.methodNotAllowedJSON(mux, h)
+	h = s.crossOrigin(h)
+	h = s.observe(mux, h)
+	h = s.securityHeaders(h)
+	h = s.recoverPanics(h)
+	h = withRequestID(h)
+	return h, nil
+}

@@ -1,0 +1,171 @@
+package web
+
+import (
+	"errors"
+	"html/template"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/coze2app/coze2app/internal/auth"
+)
+
+// handleAuth starts the sign-in: 302 to Coze's authorize URL.
+func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
+	// Browsing 127.0.0.1 while the callback is registered on localhost would
+	// put the binding cookie on the wrong host; move to the registered one
+	// first. Only loopback names are rewritten, so a proxy that rewrites Host
+	// cannot cause a redirect loop.
+	if s.public.Host != "" && r.Host != s.public.Host && isLoopbackHost(r.Host) && isLoopbackHost(s.public.Host) {
+		http.Redirect(w, r, s.public.Scheme+"://"+s.public.Host+r.URL.RequestURI(), http.StatusFound)
+		return
+	}
+	q := r.URL.Query()
+	ws := q.Get("workspace_id")
+	if ws != "" && !isDigits(ws, 30) {
+		writeError(w, r, badRequest("workspace_id must be digits.", "workspace_id 必须是数字。"))
+		return
+	}
+	target, err := s.d.Auth.BeginSignIn(r.Context(), w, r, q.Get("return_to"), ws)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusFound)
+}
+
+// handleCallback finishes the sign-in, or explains kindly why it could not.
+func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
+	returnTo, err := s.d.Auth.FinishSignIn(r.Context(), w, r)
+	if err == nil {
+		s.d.Metrics.SignIn("ok")
+		http.Redirect(w, r, auth.SafeReturnTo(returnTo), http.StatusFound)
+		return
+	}
+	page := callbackErrorPage{Status: http.StatusBadRequest}
+	switch {
+	case errors.Is(err, auth.ErrConsentDenied):
+		s.d.Metrics.SignIn("denied")
+		page.Status = http.StatusForbidden
+		page.TitleEn, page.TitleZh = "Authorization was declined", "授权已被拒绝"
+		page.BodyEn = "Coze did not grant access. You can try again whenever you like."
+		page.BodyZh = "Coze 未授予访问权限，您可以随时重试。"
+		page.Detail = r.URL.Query().Get("error_description")
+	case errors.Is(err, auth.ErrStateExpired):
+		s.d.Metrics.SignIn("expired")
+		page.TitleEn, page.TitleZh = "This sign-in has expired", "本次登录已过期"
+		page.BodyEn = "Sign-in links are valid for a few minutes. Please start again."
+		page.BodyZh = "登录链接仅在几分钟内有效，请重新开始。"
+	case errors.Is(err, auth.ErrExchangeFailed):
+		s.d.Metrics.SignIn("exchange_failed")
+		page.Status = http.StatusBadGateway
+		page.TitleEn, page.TitleZh = "Coze did not complete the sign-in", "Coze 未能完成登录"
+		page.BodyEn = "The authorization code could not be exchanged. Please try again; if it repeats, check the OAuth app's client id, secret and callback URL."
+		page.BodyZh = "授权码兑换失败，请重试；若反复出现，请检查 OAuth 应用的 client id、密钥和回调地址。"
+	case errors.Is(err, auth.ErrStateInvalid):
+		s.d.Metrics.SignIn("invalid_state")
+		page.TitleEn, page.TitleZh = "This sign-in link is not valid", "登录链接无效"
+		page.BodyEn = "It was already used, belongs to another browser, or was changed. Please start again."
+		page.BodyZh = "该链接已被使用、属于其他浏览器或已被修改，请重新开始。"
+	default:
+		s.d.Metrics.SignIn("error")
+		var ae *apiError
+		if a, ok := toAPIError(err); ok {
+			ae = a
+		}
+		if ae == nil {
+			s.d.Log.ErrorContext(r.Context(), "sign-in failed", "request_id", requestIDFrom(r.Context()), "err", err)
+			page.Status = http.StatusInternalServerError
+		} else {
+			page.Status = ae.Status
+		}
+		page.TitleEn, page.TitleZh = "Sign-in failed", "登录失败"
+		page.BodyEn = "Something went wrong while signing you in. Please try again."
+		page.BodyZh = "登录过程中出现问题，请重试。"
+	}
+	if len(page.Detail) > 200 {
+		page.Detail = page.Detail[:200]
+	}
+	page.Detail = strings.ToValidUTF8(page.Detail, "")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(page.Status)
+	_ = callbackErrorTmpl.Execute(w, page)
+}
+
+type callbackErrorPage struct {
+	Status                           int
+	TitleEn, TitleZh, BodyEn, BodyZh string
+	Detail                           string
+}
+
+// callbackErrorTmpl escapes everything it prints (catalog cases 11 and 70).
+var callbackErrorTmpl = template.Must(template.New("callback").Parse(`<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.TitleZh}} · {{.TitleEn}} — coze2app</title><link rel="stylesheet" href="/static/css/app.css"></head>
+<body class="callback-page"><main class="callback-card">
+<h1>{{.TitleZh}}<br><small>{{.TitleEn}}</small></h1>
+<p>{{.BodyZh}}</p><p>{{.BodyEn}}</p>
+{{if .Detail}}<p class="detail">Coze: {{.Detail}}</p>{{end}}
+<p><a class="btn filled" href="/auth">重新授权 / Try again</a> <a class="btn text" href="/">返回首页 / Home</a></p>
+</main></body></html>`))
+
+// handleAuthStatus tells the page who is signed in. Only id, name, avatar
+// and the demo flag leave the server (catalog case 29).
+func (s *Server) handleAuthStatus(w http.ResponseWriter, r *http.Request) {
+	u, ok := auth.UserFrom(r.Context())
+	body := map[string]any{"authenticated": ok, "user": nil, "demo": s.d.Demo}
+	if ok {
+		body["user"] = map[string]string{"id": u.CozeUserID, "name": u.Name, "avatar_url": safeImageURL(u.AvatarURL)}
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// handleLogout ends the session on the server.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if u, ok := auth.UserFrom(r.Context()); ok {
+		s.bots.purge(u.ID)
+	}
+	if err := s.d.Auth.SignOut(r.Context(), w, r); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// handleLogoutGET keeps the Flask demo's GET logout, but a cross-site
+// navigation cannot use it (catalog case 19): CrossOriginProtection lets
+// every GET through, so this route checks Sec-Fetch-Site itself.
+func (s *Server) handleLogoutGET(w http.ResponseWriter, r *http.Request) {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "none", "same-origin":
+		s.handleLogout(w, r)
+	default:
+		writeError(w, r, errCrossOrigin)
+	}
+}
+
+func isLoopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// isDigits reports whether s is 1..max ASCII digits (Coze ids are decimal strings).
+func isDigits(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,90 @@
+// Package web is coze2app's HTTP surface: every route, the JSON contract of
+// the page, security headers, cross-origin protection and the embedded page.
+//
+// The browser's JSON is ours, mapped from coze types, so a change on Coze's
+// side cannot silently change what the page receives.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/coze2app/coze2app/internal/auth"
+	"github.com/coze2app/coze2app/internal/chat"
+	"github.com/coze2app/coze2app/internal/coze"
+	"github.com/coze2app/coze2app/internal/metrics"
+	"github.com/coze2app/coze2app/internal/store"
+)
+
+// Deps are the collaborators of the web layer.
+type Deps struct {
+	Auth    *auth.Auth
+	Chat    *chat.Service
+	Store   *store.Store
+	Coze    *coze.Client
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+
+	// PublicURL is the origin browsers use (scheme, host, port). It decides
+	// HSTS and the origin trusted behind a proxy that rewrites Host.
+	PublicURL string
+	// Demo is true when the built-in simulator stands in for Coze.
+	Demo bool
+	// Sim is the simulator, mounted at /_sim in demo mode only.
+	Sim http.Handler
+	// Ready reports whether the instance takes traffic (false while draining).
+	Ready func() bool
+
+	BotCacheTTL    time.Duration // default 30s
+	MaxUploadBytes int64         // default 20 MiB
+	Now            func() time.Time
+}
+
+// Server holds the handlers' shared state.
+type Server struct {
+	d      Deps
+	public *url.URL
+	https  bool
+	bots   *botCache
+	static *staticFiles
+}
+
+// New builds the complete handler, middleware included.
+func New(d Deps) (http.Handler, error) {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Metrics == nil {
+		d.Metrics = metrics.New()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.BotCacheTTL == 0 {
+		d.BotCacheTTL = 30 * time.Second
+	}
+	if d.MaxUploadBytes == 0 {
+		d.MaxUploadBytes = 20 << 20
+	}
+	if d.Ready == nil {
+		d.Ready = func() bool { return true }
+	}
+	pub, err := url.Parse(d.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	st, err := loadStatic()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		d:      d,
+		public: pub,
+		https:  pub.Scheme == "https",
+		bots:   newBotCache(d.BotCacheTTL, d.Now),
+		static: st,
+	}
+	return s.routes()
+}

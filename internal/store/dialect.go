@@ -202,6 +202,10 @@ func mapErr(err error) error {
 // database in practice.
 var migrationLockKey = lockKey("coze2app/migrations")
 
+// UserLockKey returns the PostgreSQL advisory lock key WithUserLock uses for
+// userID, for diagnostics (pg_locks) and tests.
+func UserLockKey(userID int64) int64 { return userLockKey(userID) }
+
 func userLockKey(userID int64) int64 {
 	return lockKey(fmt.Sprintf("coze2app/user/%d", userID))
 }

@@ -1,0 +1,195 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/coze2app/coze2app/internal/store"
+	"github.com/google/go-cmp/cmp"
+)
+
+func testConversations(t *testing.T, newTarget NewTarget) {
+	s := MustOpen(t, newTarget(t))
+	ctx := t.Context()
+	u := MustUser(t, s, "Alan")
+
+	c1 := store.Conversation{ID: "conv-1", UserID: u.ID, BotID: "bot-a", BotName: "Assistant", Title: "First", CreatedAt: at(0), UpdatedAt: at(0)}
+	c2 := store.Conversation{ID: "conv-2", UserID: u.ID, BotID: "bot-b", BotName: "Memory", Title: "Second", CreatedAt: at(time.Minute), UpdatedAt: at(time.Minute)}
+	c3 := store.Conversation{ID: "conv-3", UserID: u.ID, BotID: "bot-a", BotName: "Assistant", Title: "", CreatedAt: at(2 * time.Minute), UpdatedAt: at(2 * time.Minute)}
+	for _, c := range []store.Conversation{c1, c2, c3} {
+		mustNoErr(t, "UpsertConversation "+c.ID, s.UpsertConversation(ctx, c))
+	}
+	got, err := s.ConversationByID(ctx, u.ID, "conv-1")
+	mustNoErr(t, "ConversationByID", err)
+	if diff := cmp.Diff(c1, got); diff != "" {
+		t.Errorf("ConversationByID (-want +got):\n%s", diff)
+	}
+	_, err = s.ConversationByID(ctx, u.ID, "nope")
+	wantErr(t, "ConversationByID(missing)", err, store.ErrNotFound)
+	wantErr(t, "UpsertConversation(unknown user)", s.UpsertConversation(ctx, store.Conversation{ID: "x", UserID: 987654321}), store.ErrNotFound)
+
+	listIDs := func(botID, q string, limit int) []string {
+		t.Helper()
+		list, err := s.ListConversations(ctx, u.ID, botID, q, limit)
+		mustNoErr(t, "ListConversations", err)
+		var ids []string
+		for _, c := range list {
+			ids = append(ids, c.ID)
+		}
+		return ids
+	}
+	if got, want := listIDs("", "", 0), []string{"conv-3", "conv-2", "conv-1"}; !cmp.Equal(got, want) {
+		t.Errorf("ListConversations = %v, want %v (newest first)", got, want)
+	}
+
+	// Upsert again bumps UpdatedAt, keeps the title, fills an empty one.
+	mustNoErr(t, "UpsertConversation bump", s.UpsertConversation(ctx, store.Conversation{ID: "conv-1", UserID: u.ID, BotID: "bot-a", BotName: "Assistant", Title: "ignored", CreatedAt: at(time.Hour), UpdatedAt: at(time.Hour)}))
+	mustNoErr(t, "UpsertConversation fill title", s.UpsertConversation(ctx, store.Conversation{ID: "conv-3", UserID: u.ID, BotID: "bot-a", Title: "Filled", UpdatedAt: at(3 * time.Minute)}))
+	got, err = s.ConversationByID(ctx, u.ID, "conv-1")
+	mustNoErr(t, "ConversationByID after bump", err)
+	want := c1
+	want.UpdatedAt = at(time.Hour)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("after bump (-want +got):\n%s", diff)
+	}
+	got, err = s.ConversationByID(ctx, u.ID, "conv-3")
+	mustNoErr(t, "ConversationByID conv-3", err)
+	if got.Title != "Filled" || got.BotName != "Assistant" {
+		t.Errorf("conv-3 = %+v, want title Filled and bot name kept", got)
+	}
+
+	tests := []struct {
+		name, botID string
+		limit       int
+		want        []string
+	}{
+		{"all newest first", "", 0, []string{"conv-1", "conv-3", "conv-2"}},
+		{"bot filter", "bot-a", 0, []string{"conv-1", "conv-3"}},
+		{"limit", "", 2, []string{"conv-1", "conv-3"}},
+		{"unknown bot", "bot-z", 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := listIDs(tt.botID, "", tt.limit); !cmp.Equal(got, tt.want) {
+				t.Errorf("ListConversations(%q, limit %d) = %v, want %v", tt.botID, tt.limit, got, tt.want)
+			}
+		})
+	}
+
+	mustNoErr(t, "RenameConversation", s.RenameConversation(ctx, u.ID, "conv-2", "Renamed 改名"))
+	got, err = s.ConversationByID(ctx, u.ID, "conv-2")
+	mustNoErr(t, "ConversationByID renamed", err)
+	if got.Title != "Renamed 改名" {
+		t.Errorf("Title = %q, want %q", got.Title, "Renamed 改名")
+	}
+	wantErr(t, "RenameConversation(missing)", s.RenameConversation(ctx, u.ID, "nope", "x"), store.ErrNotFound)
+
+	_, err = s.AddMessage(ctx, store.Message{ConversationID: "conv-2", UserID: u.ID, Role: store.RoleUser, Content: "hi"})
+	mustNoErr(t, "AddMessage", err)
+	mustNoErr(t, "DeleteConversation", s.DeleteConversation(ctx, u.ID, "conv-2"))
+	_, err = s.ConversationByID(ctx, u.ID, "conv-2")
+	wantErr(t, "ConversationByID(deleted)", err, store.ErrNotFound)
+	msgs, err := s.Messages(ctx, u.ID, "conv-2")
+	mustNoErr(t, "Messages(deleted conversation)", err)
+	if len(msgs) != 0 {
+		t.Errorf("Messages after DeleteConversation = %d, want 0", len(msgs))
+	}
+	wantErr(t, "DeleteConversation(again)", s.DeleteConversation(ctx, u.ID, "conv-2"), store.ErrNotFound)
+	// The id can be used again (Coze would not, but nothing is left behind).
+	mustNoErr(t, "UpsertConversation reuse", s.UpsertConversation(ctx, store.Conversation{ID: "conv-2", UserID: u.ID}))
+}
+
+// testConversationIsolation: user B can neither see nor change A's history.
+func testConversationIsolation(t *testing.T, newTarget NewTarget) {
+	s := MustOpen(t, newTarget(t))
+	ctx := t.Context()
+	a, b := MustUser(t, s, "Alan"), MustUser(t, s, "Bea")
+	mustNoErr(t, "UpsertConversation", s.UpsertConversation(ctx, store.Conversation{ID: "conv-a", UserID: a.ID, BotID: "bot", Title: "secret plans"}))
+	m, err := s.AddMessage(ctx, store.Message{ConversationID: "conv-a", UserID: a.ID, Role: store.RoleAssistant, Content: "the secret answer", ChatID: "chat-a", Status: store.StatusComplete})
+	mustNoErr(t, "AddMessage", err)
+
+	_, err = s.ConversationByID(ctx, b.ID, "conv-a")
+	wantErr(t, "B ConversationByID", err, store.ErrNotFound)
+	wantErr(t, "B RenameConversation", s.RenameConversation(ctx, b.ID, "conv-a", "pwned"), store.ErrNotFound)
+	wantErr(t, "B DeleteConversation", s.DeleteConversation(ctx, b.ID, "conv-a"), store.ErrNotFound)
+	_, err = s.AddMessage(ctx, store.Message{ConversationID: "conv-a", UserID: b.ID, Role: store.RoleUser, Content: "injected"})
+	wantErr(t, "B AddMessage into A's conversation", err, store.ErrNotFound)
+	wantErr(t, "B UpdateMessage", s.UpdateMessage(ctx, store.Message{ID: m.ID, UserID: b.ID, Content: "pwned", Status: store.StatusComplete}), store.ErrNotFound)
+	_, err = s.MessageByChatID(ctx, b.ID, "chat-a")
+	wantErr(t, "B MessageByChatID", err, store.ErrNotFound)
+	msgs, err := s.Messages(ctx, b.ID, "conv-a")
+	mustNoErr(t, "B Messages", err)
+	if len(msgs) != 0 {
+		t.Errorf("B sees %d of A's messages, want 0", len(msgs))
+	}
+	for _, q := range []string{"", "secret"} {
+		list, err := s.ListConversations(ctx, b.ID, "", q, 0)
+		mustNoErr(t, "B ListConversations", err)
+		if len(list) != 0 {
+			t.Errorf("B ListConversations(q=%q) = %d conversations, want 0", q, len(list))
+		}
+	}
+
+	// B may hold a conversation with the same Coze id without touching A's.
+	mustNoErr(t, "B UpsertConversation same id", s.UpsertConversation(ctx, store.Conversation{ID: "conv-a", UserID: b.ID, BotID: "bot", Title: "mine"}))
+	got, err := s.ConversationByID(ctx, a.ID, "conv-a")
+	mustNoErr(t, "A ConversationByID", err)
+	if got.Title != "secret plans" {
+		t.Errorf("A's title = %q after B's upsert, want unchanged", got.Title)
+	}
+	msgs, err = s.Messages(ctx, a.ID, "conv-a")
+	mustNoErr(t, "A Messages", err)
+	if len(msgs) != 1 || msgs[0].Content != "the secret answer" {
+		t.Errorf("A's messages = %+v, want the original one unchanged", msgs)
+	}
+}
+
+func testMessages(t *testing.T, newTarget NewTarget) {
+	s := MustOpen(t, newTarget(t))
+	ctx := t.Context()
+	u := MustUser(t, s, "Alan")
+	mustNoErr(t, "UpsertConversation", s.UpsertConversation(ctx, store.Conversation{ID: "conv", UserID: u.ID, BotID: "bot"}))
+
+	m1, err := s.AddMessage(ctx, store.Message{ConversationID: "conv", UserID: u.ID, Role: store.RoleUser, Content: "你好 hello", ChatID: "chat-1", Status: store.StatusComplete, CreatedAt: at(0)})
+	mustNoErr(t, "AddMessage user", err)
+	m2, err := s.AddMessage(ctx, store.Message{ConversationID: "conv", UserID: u.ID, Role: store.RoleAssistant, ChatID: "chat-1", Status: store.StatusStreaming, CreatedAt: at(time.Second)})
+	mustNoErr(t, "AddMessage assistant", err)
+	if m1.ID == 0 || m2.ID <= m1.ID {
+		t.Fatalf("IDs = %d, %d; want increasing and non-zero", m1.ID, m2.ID)
+	}
+	if !m2.UpdatedAt.Equal(at(time.Second)) {
+		t.Errorf("UpdatedAt = %v, want CreatedAt %v", m2.UpdatedAt, at(time.Second))
+	}
+	_, err = s.AddMessage(ctx, store.Message{ConversationID: "missing", UserID: u.ID, Role: store.RoleUser})
+	wantErr(t, "AddMessage(missing conversation)", err, store.ErrNotFound)
+
+	m2.Content, m2.Status, m2.ErrorCode = "answer **markdown**", store.StatusComplete, ""
+	m2.FollowUps = []string{"more?", "why \"quoted\""}
+	m2.Usage = []byte(`{"token_count":30,"output_count":20,"input_count":10}`)
+	m2.UpdatedAt = at(5 * time.Second)
+	mustNoErr(t, "UpdateMessage", s.UpdateMessage(ctx, m2))
+	wantErr(t, "UpdateMessage(missing)", s.UpdateMessage(ctx, store.Message{ID: 987654321, UserID: u.ID}), store.ErrNotFound)
+
+	msgs, err := s.Messages(ctx, u.ID, "conv")
+	mustNoErr(t, "Messages", err)
+	if diff := cmp.Diff([]store.Message{m1, m2}, msgs); diff != "" {
+		t.Errorf("Messages (-want +got):\n%s", diff)
+	}
+
+	got, err := s.MessageByChatID(ctx, u.ID, "chat-1")
+	mustNoErr(t, "MessageByChatID", err)
+	if diff := cmp.Diff(m2, got); diff != "" {
+		t.Errorf("MessageByChatID (-want +got):\n%s", diff)
+	}
+	_, err = s.MessageByChatID(ctx, u.ID, "chat-none")
+	wantErr(t, "MessageByChatID(missing)", err, store.ErrNotFound)
+
+	// Clearing optional fields stores them as empty again.
+	m2.FollowUps, m2.Usage, m2.Status, m2.ErrorCode = nil, nil, store.StatusFailed, "upstream_error"
+	mustNoErr(t, "UpdateMessage clear", s.UpdateMessage(ctx, m2))
+	got, err = s.MessageByChatID(ctx, u.ID, "chat-1")
+	mustNoErr(t, "MessageByChatID after clear", err)
+	if got.FollowUps != nil || got.Usage != nil || got.ErrorCode != "upstream_error" {
+		t.Errorf("after clear: FollowUps=%v Usage=%v ErrorCode=%q", got.FollowUps, got.Usage, got.ErrorCode)
+	}
+}

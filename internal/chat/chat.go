@@ -1,0 +1,216 @@
+// Package chat owns streaming chats with Coze bots: it opens the upstream SSE stream
+// (REFERENCE §15–§16), reads it on one goroutine per reply that outlives the browser
+// request, keeps a bounded event log per reply so browsers can resume with Last-Event-ID,
+// relays events to any number of browser connections, and records the reply in the local
+// history (store).
+package chat
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/coze2app/coze2app/internal/auth"
+	"github.com/coze2app/coze2app/internal/coze"
+	"github.com/coze2app/coze2app/internal/store"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultHeartbeat    = 15 * time.Second
+	DefaultIdleTimeout  = 60 * time.Second
+	DefaultReplyTimeout = 5 * time.Minute
+	DefaultWriteTimeout = 10 * time.Second
+	DefaultRetain       = 2 * time.Minute
+	DefaultMaxLogBytes  = 4 << 20
+)
+
+// Limits on a chat request, checked before any upstream call (catalog H.54–H.56).
+const (
+	MaxMessageRunes = 10000
+	MaxIDLen        = 30
+	MaxFiles        = 10
+	MaxTitleRunes   = 60
+	maxBotNameRunes = 100
+)
+
+// recordTimeout bounds each history write; writes run on a context detached from the
+// request (STYLE rule 12).
+const recordTimeout = 5 * time.Second
+
+// Options configures a Service. Coze, Auth and Store are required.
+type Options struct {
+	Coze  *coze.Client
+	Auth  *auth.Auth
+	Store *store.Store
+	Log   *slog.Logger
+
+	Heartbeat    time.Duration // ": ping" comment while nothing is sent, default 15s
+	IdleTimeout  time.Duration // no upstream event for this long => error "upstream_idle", default 60s
+	ReplyTimeout time.Duration // whole reply budget, default 5m
+	WriteTimeout time.Duration // per-write deadline towards the browser, default 10s
+	Retain       time.Duration // keep a finished run in memory for resume, default 2m
+	MaxLogBytes  int           // event log size per run before old events are dropped, default 4 MiB
+
+	// Metrics hooks, all optional. They are called synchronously and must be fast.
+	OnRelayOpen  func()              // a browser connection started receiving a run
+	OnRelayClose func()              // that connection ended
+	OnRunStart   func()              // an upstream stream was opened
+	OnRunEnd     func(status string) // a run was recorded with this store status
+}
+
+// Errors returned by the Service. Coze failures before the stream are returned as the
+// coze package's typed errors (*coze.APIError …) and auth errors as auth's sentinels.
+var (
+	// ErrBadRequest matches every *BadRequestError (web: 400 bad_request).
+	ErrBadRequest = errors.New("chat: bad request")
+	// ErrNotFound means the chat is unknown or belongs to another user (web: 404).
+	ErrNotFound = errors.New("chat: not found")
+	// ErrShuttingDown means the service no longer starts chats (web: 503).
+	ErrShuttingDown = errors.New("chat: shutting down")
+	// ErrBadEventID means a resume position that is malformed, in the future or no longer
+	// held in the run's event log (web: 400).
+	ErrBadEventID = errors.New("chat: bad last event id")
+)
+
+// BadRequestError names the request field that failed validation.
+type BadRequestError struct {
+	Field  string // "bot_id", "message", "conversation_id", "file_ids"
+	Reason string
+}
+
+// Error implements error.
+func (e *BadRequestError) Error() string { return "chat: invalid " + e.Field + ": " + e.Reason }
+
+// Is makes errors.Is(err, ErrBadRequest) true.
+func (e *BadRequestError) Is(target error) bool { return target == ErrBadRequest }
+
+// StreamError is a reply that ended without completing, as returned by Complete. Code is
+// one of our codes ("upstream_reset", "upstream_malformed", "upstream_too_large",
+// "upstream_idle", "incomplete", "reply_timeout", "canceled", "server_shutdown",
+// "requires_action"). Coze's own failures (an `error` event or conversation.chat.failed)
+// come back as *coze.APIError instead.
+type StreamError struct {
+	Code    string
+	Message string
+}
+
+// Error implements error.
+func (e *StreamError) Error() string { return "chat: reply ended: " + e.Code + ": " + e.Message }
+
+// StartRequest is one user turn.
+type StartRequest struct {
+	BotID, BotName, Message, ConversationID string
+	FileIDs                                 []string
+}
+
+// Result is a finished reply (the non-stream contract of POST /api/chat).
+type Result struct {
+	ConversationID, ChatID, Answer string
+	FollowUps                      []string
+	Usage                          *coze.Usage
+}
+
+// Service starts, relays, cancels and records chats. Create it with New and stop it with
+// Shutdown.
+type Service struct {
+	o   Options
+	log *slog.Logger
+	wg  sync.WaitGroup // one per run's reader goroutine
+
+	closing chan struct{} // closed by Shutdown: relays end, no new runs
+
+	mu     sync.Mutex
+	closed bool
+	live   map[*Run]struct{} // runs whose reader has not finished
+	byChat map[string]*Run   // live and retained runs by chat id
+}
+
+// New returns a Service. Zero durations take the documented defaults.
+func New(o Options) *Service {
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = DefaultHeartbeat
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.ReplyTimeout <= 0 {
+		o.ReplyTimeout = DefaultReplyTimeout
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.Retain <= 0 {
+		o.Retain = DefaultRetain
+	}
+	if o.MaxLogBytes <= 0 {
+		o.MaxLogBytes = DefaultMaxLogBytes
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		o:       o,
+		log:     log,
+		closing: make(chan struct{}),
+		live:    make(map[*Run]struct{}),
+		byChat:  make(map[string]*Run),
+	}
+}
+
+// CozeUserID returns the opaque user_id sent to Coze for a user: Coze isolates memory per
+// value and advises against sending internal ids verbatim (REFERENCE §15.1).
+func CozeUserID(u store.User) string {
+	sum := sha256.Sum256([]byte(u.CozeUserID))
+	return "c2a-" + hex.EncodeToString(sum[:])[:16]
+}
+
+// Lookup returns the live or recently finished run of chatID if it belongs to userID.
+func (s *Service) Lookup(userID int64, chatID string) (*Run, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweepLocked(time.Now())
+	r, ok := s.byChat[chatID]
+	if !ok || r.userID != userID {
+		return nil, false
+	}
+	return r, true
+}
+
+// register makes a run findable by its chat id once conversation.chat.created told it.
+func (s *Service) register(r *Run, chatID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.byChat[chatID]; ok && old != r {
+		return // never let a second stream claim a chat id of another run
+	}
+	s.byChat[chatID] = r
+}
+
+// sweepLocked forgets finished runs older than Retain. It runs on Start and Lookup, so
+// no janitor goroutine is needed.
+func (s *Service) sweepLocked(now time.Time) {
+	for id, r := range s.byChat {
+		if end, ok := r.finishedAt(); ok && now.Sub(end) > s.o.Retain {
+			delete(s.byChat, id)
+		}
+	}
+}
+
+// runEnded is called by a run's reader after it recorded the reply.
+func (s *Service) runEnded(r *Run) {
+	s.mu.Lock()
+	delete(s.live, r)
+	s.mu.Unlock()
+}
+
+// detached returns a context for a write that must land after the request is gone
+// (STYLE rule 12).
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+}

@@ -1,0 +1,149 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/coze2app/coze2app/internal/coze"
+	"github.com/coze2app/coze2app/internal/store"
+)
+
+// reconcileTimeout bounds the one reconcile attempt after an incomplete reply.
+const reconcileTimeout = 15 * time.Second
+
+// recordStart writes the conversation, the user's message and an assistant message in
+// status "streaming" as soon as the chat id is known. Only the reader goroutine calls it.
+func (r *Run) recordStart(convID, chatID string) {
+	ctx, cancel := detached(context.Background())
+	defer cancel()
+	st := r.svc.o.Store
+	now := time.Now()
+	err := st.UpsertConversation(ctx, store.Conversation{
+		ID: convID, UserID: r.userID, BotID: r.req.BotID, BotName: r.req.BotName,
+		Title: title(r.req.Message), CreatedAt: now, UpdatedAt: now,
+	})
+	if err == nil {
+		_, err = st.AddMessage(ctx, store.Message{
+			ConversationID: convID, UserID: r.userID, Role: "user", Content: r.req.Message,
+			ChatID: chatID, Status: "complete", CreatedAt: now, UpdatedAt: now,
+		})
+	}
+	if err == nil {
+		var m store.Message
+		m, err = st.AddMessage(ctx, store.Message{
+			ConversationID: convID, UserID: r.userID, Role: "assistant",
+			ChatID: chatID, Status: "streaming", CreatedAt: now, UpdatedAt: now,
+		})
+		r.msgID = m.ID
+	}
+	if err != nil {
+		r.svc.log.Error("chat record start failed", "conversation_id", convID, "chat_id", chatID, "err", err)
+	}
+}
+
+// recordEnd writes the final state of the reply and publishes it on the Run.
+func (r *Run) recordEnd(out outcome, rep *reply) {
+	r.mu.Lock()
+	convID, chatID := r.convID, r.chatID
+	r.result = Result{ConversationID: convID, ChatID: chatID, Answer: rep.answer(),
+		FollowUps: rep.followUps, Usage: rep.usage}
+	r.status, r.errorCode = out.status, out.code
+	r.out = out
+	res := r.result
+	r.mu.Unlock()
+
+	if convID == "" {
+		// The stream died before Coze named a conversation: nothing to attach it to.
+		r.svc.log.Warn("chat ended before a conversation id", "status", out.status, "code", out.code)
+		return
+	}
+	if r.msgID == 0 {
+		// conversation.chat.created never arrived (or its writes failed): write the turn now.
+		r.recordStart(convID, chatID)
+		if r.msgID == 0 {
+			return
+		}
+	}
+	ctx, cancel := detached(context.Background())
+	defer cancel()
+	err := r.svc.o.Store.UpdateMessage(ctx, store.Message{
+		ID: r.msgID, ConversationID: convID, UserID: r.userID, Role: "assistant",
+		Content: res.Answer, ChatID: chatID, Status: out.status, ErrorCode: out.code,
+		FollowUps: res.FollowUps, Usage: usageJSON(res.Usage), UpdatedAt: time.Now(),
+	})
+	if err != nil {
+		r.svc.log.Error("chat record end failed", "chat_id", chatID, "err", err)
+	}
+}
+
+// reconcile asks Coze once for the final state of an incomplete reply (catalog F.44,
+// J.66): if the chat completed upstream, the stored answer is replaced by Coze's.
+func (r *Run) reconcile() {
+	r.mu.Lock()
+	convID, chatID := r.convID, r.chatID
+	r.mu.Unlock()
+	if convID == "" || chatID == "" || r.msgID == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), reconcileTimeout)
+	defer cancel()
+	var (
+		c    coze.Chat
+		msgs []coze.Message
+	)
+	err := r.svc.o.Auth.Do(ctx, r.userID, func(ctx context.Context, tok coze.AccessToken) error {
+		var err error
+		if c, err = r.svc.o.Coze.RetrieveChat(ctx, tok, convID, chatID); err != nil || c.Status != coze.ChatCompleted {
+			return err
+		}
+		msgs, err = r.svc.o.Coze.ChatMessages(ctx, tok, convID, chatID)
+		return err
+	})
+	if err != nil || c.Status != coze.ChatCompleted {
+		r.svc.log.Info("chat reconcile skipped", "chat_id", chatID, "status", c.Status, "err", err)
+		return
+	}
+	var answers, followUps []string
+	for _, m := range msgs {
+		switch m.Type {
+		case "answer":
+			answers = append(answers, m.Content)
+		case "follow_up":
+			followUps = append(followUps, cleanText(m.Content))
+		}
+	}
+	answer := cleanText(strings.Join(answers, "\n\n"))
+	wctx, wcancel := detached(context.Background())
+	defer wcancel()
+	err = r.svc.o.Store.UpdateMessage(wctx, store.Message{
+		ID: r.msgID, ConversationID: convID, UserID: r.userID, Role: "assistant",
+		Content: answer, ChatID: chatID, Status: "complete",
+		FollowUps: followUps, Usage: usageJSON(c.Usage), UpdatedAt: time.Now(),
+	})
+	if err != nil {
+		r.svc.log.Error("chat reconcile write failed", "chat_id", chatID, "err", err)
+		return
+	}
+	r.mu.Lock()
+	r.status, r.errorCode = "complete", ""
+	r.result.Answer, r.result.FollowUps, r.result.Usage = answer, followUps, c.Usage
+	r.mu.Unlock()
+}
+
+// usageJSON is the stored form of usage: {"token_count","output_count","input_count"}.
+func usageJSON(u *coze.Usage) []byte {
+	if u == nil {
+		return nil
+	}
+	b, err := json.Marshal(struct {
+		TokenCount  int `json:"token_count"`
+		OutputCount int `json:"output_count"`
+		InputCount  int `json:"input_count"`
+	}{u.TokenCount, u.OutputCount, u.InputCount})
+	if err != nil {
+		return nil
+	}
+	return b
+}

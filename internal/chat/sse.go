@@ -1,0 +1,188 @@
+package chat
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// retryHint is sent before the final event of a relay ended by Shutdown (WHATWG SSE
+// `retry:` field): reconnect after 3 s, by then another instance or the restarted one
+// answers.
+const retryHint = "retry: 3000\n"
+
+// ServeSSE relays run to the browser as text/event-stream: every event with id > afterID,
+// in order, exactly once each, as `id: N`, `event: <Coze name unchanged>`,
+// `data: <Coze data unchanged>`; `: ping` comments every Heartbeat while nothing else is
+// sent. It returns when the run has ended and every event was sent, when the browser
+// leaves or is too slow to take a write within WriteTimeout, or when Shutdown starts — the
+// run itself goes on in every case.
+//
+// The only errors are returned before anything is written, so the caller can still answer
+// JSON: an afterID that does not fit the run's log (errors.Is(err, ErrBadEventID), 400).
+// Use afterID 0 for a fresh relay.
+func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, afterID int64) error {
+	if err := run.CheckResume(afterID); err != nil {
+		return err
+	}
+	if s.o.OnRelayOpen != nil {
+		s.o.OnRelayOpen()
+	}
+	if s.o.OnRelayClose != nil {
+		defer s.o.OnRelayClose()
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer this response
+	sw := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: s.o.WriteTimeout}
+	sw.rc.SetWriteDeadline(time.Now().Add(s.o.WriteTimeout))
+	w.WriteHeader(http.StatusOK)
+	if err := sw.flush(); err != nil {
+		return nil
+	}
+
+	ctx := r.Context()
+	hb := time.NewTimer(s.o.Heartbeat)
+	defer hb.Stop()
+	cursor := afterID
+	for {
+		evs, notify, finished, lagging := run.after(cursor)
+		if lagging {
+			// This reader fell behind by more than the bounded log holds.
+			sw.send(0, EventError, errorData("resume_unavailable", "Too far behind; reload the conversation."))
+			return nil
+		}
+		for _, ev := range evs {
+			if err := sw.send(ev.id, ev.name, ev.data); err != nil {
+				s.log.Debug("chat relay write failed", "chat_id", run.ChatID(), "err", err)
+				return nil
+			}
+			cursor = ev.id
+		}
+		if len(evs) > 0 {
+			hb.Reset(s.o.Heartbeat)
+			continue
+		}
+		if finished {
+			return nil
+		}
+		select {
+		case <-notify:
+		case <-hb.C:
+			if err := sw.raw(": ping\n\n"); err != nil {
+				return nil
+			}
+			hb.Reset(s.o.Heartbeat)
+		case <-ctx.Done():
+			return nil
+		case <-s.closing:
+			sw.raw(retryHint)
+			sw.send(0, EventError, errorData("server_shutdown", "The server is restarting; the reply is saved in the history."))
+			return nil
+		}
+	}
+}
+
+// ParseLastEventID reads the resume position of r: the Last-Event-ID header, else the
+// last_event_id query parameter; absent => 0. A value that is not 1–18 ASCII digits is
+// ErrBadEventID (catalog G.52, H.58).
+func ParseLastEventID(r *http.Request) (int64, error) {
+	v := r.Header.Get("Last-Event-ID")
+	if v == "" {
+		v = r.URL.Query().Get("last_event_id")
+	}
+	if v == "" {
+		return 0, nil
+	}
+	if len(v) > 18 || strings.TrimLeft(v, "0123456789") != "" {
+		return 0, fmt.Errorf("%w: %q", ErrBadEventID, truncateForError(v))
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrBadEventID, err)
+	}
+	return n, nil
+}
+
+func truncateForError(s string) string { return cutRunes(strings.ToValidUTF8(s, "?"), 32) }
+
+// sseWriter writes SSE frames with a fresh write deadline before every write and a flush
+// after it (STYLE rule 13; catalog G.51: a dead or slow reader is dropped, the run is not
+// affected).
+type sseWriter struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	buf     []byte
+}
+
+// send writes one event; id 0 means "no id line" (our out-of-log events).
+func (sw *sseWriter) send(id int64, name string, data []byte) error {
+	b := sw.buf[:0]
+	if id > 0 {
+		b = append(b, "id: "...)
+		b = strconv.AppendInt(b, id, 10)
+		b = append(b, '\n')
+	}
+	b = append(b, "event: "...)
+	b = append(b, sanitizeName(name)...)
+	b = append(b, '\n')
+	b = appendData(b, data)
+	b = append(b, '\n')
+	sw.buf = b
+	return sw.write(b)
+}
+
+// appendData writes data as one `data:` line per line of data, so nothing in it can start
+// a new SSE field (the browser joins the lines back with "\n").
+func appendData(b, data []byte) []byte {
+	for {
+		i := indexLineBreak(data)
+		b = append(b, "data: "...)
+		if i < 0 {
+			b = append(b, data...)
+			return append(b, '\n')
+		}
+		b = append(b, data[:i]...)
+		b = append(b, '\n')
+		if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+			i++
+		}
+		data = data[i+1:]
+	}
+}
+
+func indexLineBreak(b []byte) int {
+	for i, c := range b {
+		if c == '\n' || c == '\r' {
+			return i
+		}
+	}
+	return -1
+}
+
+func (sw *sseWriter) raw(s string) error {
+	sw.buf = append(sw.buf[:0], s...)
+	return sw.write(sw.buf)
+}
+
+func (sw *sseWriter) write(b []byte) error {
+	if err := sw.rc.SetWriteDeadline(time.Now().Add(sw.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	if _, err := sw.w.Write(b); err != nil {
+		return err
+	}
+	return sw.flush()
+}
+
+func (sw *sseWriter) flush() error {
+	if err := sw.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	return nil
+}

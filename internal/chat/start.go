@@ -1,0 +1,189 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coze2app/coze2app/internal/coze"
+	"github.com/coze2app/coze2app/internal/store"
+)
+
+// Start validates req, opens the upstream stream with the user's token and returns the
+// live Run. Failures before the stream (bad input, *coze.APIError such as 4015/4016,
+// auth.ErrReauthRequired, upstream 5xx) are returned here so the caller can answer JSON.
+// The reply is then read on a goroutine owned by the Service on a context detached from
+// ctx: a closed tab does not stop it. Relay it with ServeSSE.
+func (s *Service) Start(ctx context.Context, u store.User, req StartRequest) (*Run, error) {
+	req, err := validate(req)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	closed := s.closed
+	if !closed {
+		s.sweepLocked(time.Now())
+	}
+	s.mu.Unlock()
+	if closed {
+		return nil, ErrShuttingDown
+	}
+
+	creq, err := chatRequest(u, req)
+	if err != nil {
+		return nil, err
+	}
+
+	// The stream lives on a context detached from the request, bounded by ReplyTimeout.
+	// While we wait for the response headers the request still cancels it.
+	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	runCtx, cancelTimeout := context.WithTimeoutCause(runCtx, s.o.ReplyTimeout, errReplyTimeout)
+	stopEarly := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
+
+	var st *coze.Stream
+	err = s.o.Auth.Do(ctx, u.ID, func(_ context.Context, tok coze.AccessToken) error {
+		var err error
+		st, err = s.o.Coze.StreamChat(runCtx, tok, creq)
+		return err
+	})
+	if !stopEarly() || err != nil {
+		// Either the request ended while we were waiting for the stream, or the stream
+		// never opened.
+		if st != nil {
+			st.Close()
+		}
+		cancelTimeout()
+		cancel(nil)
+		if err == nil {
+			err = context.Cause(ctx)
+		}
+		return nil, fmt.Errorf("start chat with bot %s: %w", req.BotID, err)
+	}
+
+	r := newRun(s, u, req, cancel)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		st.Close()
+		cancelTimeout()
+		cancel(nil)
+		return nil, ErrShuttingDown
+	}
+	if s.o.OnRunStart != nil {
+		s.o.OnRunStart()
+	}
+	s.live[r] = struct{}{}
+	// Added under s.mu so Shutdown, which sets closed under the same lock, always waits
+	// for this goroutine.
+	s.wg.Go(func() {
+		defer cancelTimeout()
+		r.read(runCtx, st)
+	})
+	s.mu.Unlock()
+	return r, nil
+}
+
+// chatRequest builds the /v3/chat body for one user turn (REFERENCE §15.1, §14.3).
+func chatRequest(u store.User, req StartRequest) (coze.ChatRequest, error) {
+	msg := coze.EnterMessage{Role: "user", Type: "question", Content: req.Message, ContentType: "text"}
+	if len(req.FileIDs) > 0 {
+		items := []coze.ContentItem{{Type: "text", Text: req.Message}}
+		for _, id := range req.FileIDs {
+			items = append(items, coze.ContentItem{Type: "file", FileID: id})
+		}
+		content, err := coze.ObjectStringContent(items)
+		if err != nil {
+			return coze.ChatRequest{}, fmt.Errorf("encode message with files: %w", err)
+		}
+		msg.Content, msg.ContentType = content, "object_string"
+	}
+	return coze.ChatRequest{
+		BotID:              req.BotID,
+		UserID:             CozeUserID(u),
+		ConversationID:     req.ConversationID,
+		AdditionalMessages: []coze.EnterMessage{msg},
+	}, nil
+}
+
+// validate checks every field before anything goes upstream (catalog H.54–H.56).
+func validate(req StartRequest) (StartRequest, error) {
+	if !validID(req.BotID) {
+		return req, &BadRequestError{Field: "bot_id", Reason: "must be 1-30 digits"}
+	}
+	if req.ConversationID != "" && !validID(req.ConversationID) {
+		return req, &BadRequestError{Field: "conversation_id", Reason: "must be 1-30 digits"}
+	}
+	if len(req.FileIDs) > MaxFiles {
+		return req, &BadRequestError{Field: "file_ids", Reason: fmt.Sprintf("at most %d files", MaxFiles)}
+	}
+	for _, id := range req.FileIDs {
+		if !validID(id) {
+			return req, &BadRequestError{Field: "file_ids", Reason: "each id must be 1-30 digits"}
+		}
+	}
+	switch {
+	case !utf8.ValidString(req.Message):
+		return req, &BadRequestError{Field: "message", Reason: "not valid UTF-8"}
+	case strings.TrimSpace(req.Message) == "":
+		return req, &BadRequestError{Field: "message", Reason: "empty"}
+	case utf8.RuneCountInString(req.Message) > MaxMessageRunes:
+		return req, &BadRequestError{Field: "message", Reason: fmt.Sprintf("longer than %d characters", MaxMessageRunes)}
+	case strings.ContainsRune(req.Message, 0):
+		// PostgreSQL text cannot hold NUL; refuse it rather than lose it.
+		return req, &BadRequestError{Field: "message", Reason: "contains NUL"}
+	}
+	req.BotName = cutRunes(cleanText(req.BotName), maxBotNameRunes)
+	return req, nil
+}
+
+// ValidID reports whether s looks like a Coze id: 1–30 ASCII digits. Anything else is
+// refused before it can reach an upstream URL (catalog H.55).
+func ValidID(s string) bool { return validID(s) }
+
+func validID(s string) bool {
+	if s == "" || len(s) > MaxIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// title is the local conversation title: the first message on one line, cut to
+// MaxTitleRunes on a rune boundary.
+func title(msg string) string {
+	t := strings.Join(strings.Fields(msg), " ")
+	return cutRunes(t, MaxTitleRunes)
+}
+
+// cutRunes returns at most n runes of s.
+func cutRunes(s string, n int) string {
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos]
+		}
+		i++
+	}
+	return s
+}
+
+// cleanText makes upstream or user text storable on both backends: valid UTF-8, no NUL.
+func cleanText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "")
+}
+
+// Sentinel causes for ending a run's context, mapped to outcomes in the reader.
+var (
+	errReplyTimeout = errors.New("reply timeout")
+	errIdle         = errors.New("upstream idle")
+	errCanceled     = errors.New("canceled by user")
+	errShutdown     = errors.New("server shutdown")
+)

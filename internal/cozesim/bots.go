@@ -1,0 +1,305 @@
+package cozesim
+
+import (
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"unicode/utf8"
+)
+
+// canSeeSpaceLocked reports whether the token may read the workspace.
+func (s *Sim) canSeeSpaceLocked(t *accessToken, spaceID string) bool {
+	ws := s.workspaceLocked(spaceID)
+	return ws != nil && ws.role(t.UserID) != "" && (t.WorkspaceID == "" || t.WorkspaceID == spaceID)
+}
+
+func (b *bot) publishStatus() string {
+	switch {
+	case b.Published == nil:
+		return "unpublished_draft"
+	case b.DraftChanged:
+		return "published_draft"
+	}
+	return "published_online"
+}
+
+// GET /v1/bots (§11.2)
+func (s *Sim) handleBotList(w http.ResponseWriter, r *http.Request, t *accessToken) {
+	q := r.URL.Query()
+	status := q.Get("publish_status")
+	if status == "" {
+		status = "published_online" // the default hides drafts
+	}
+	page, size := intParam(q.Get("page_num"), 1), intParam(q.Get("page_size"), 20)
+	switch {
+	case q.Get("workspace_id") == "":
+		fail(w, r, errf(4000, "Request parameter error: workspace_id is required"))
+		return
+	case status != "all" && status != "published_online" && status != "published_draft" && status != "unpublished_draft":
+		fail(w, r, errf(4000, "Request parameter error: publish_status"))
+		return
+	case page < 1 || size < 1 || size > 100:
+		fail(w, r, errf(4000, "Request parameter error: page_num/page_size"))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.canSeeSpaceLocked(t, q.Get("workspace_id")) {
+		fail(w, r, errf(4101, "The token has no permission for workspace_id "+q.Get("workspace_id")))
+		return
+	}
+	var list []*bot
+	for _, id := range s.botOrder {
+		b := s.bots[id]
+		if b.SpaceID != q.Get("workspace_id") {
+			continue
+		}
+		ps := b.publishStatus()
+		if status == "all" || status == ps || (status == "published_online" && ps == "published_draft") {
+			list = append(list, b)
+		}
+	}
+	start := min((page-1)*size, len(list))
+	end := min(start+size, len(list))
+	items := []map[string]any{}
+	for _, b := range list[start:end] {
+		cfg := b.Draft
+		if b.Published != nil && status != "unpublished_draft" && status != "published_draft" {
+			cfg = *b.Published
+		}
+		o := map[string]any{"id": b.ID, "name": cfg.Name, "description": cfg.Description, "icon_url": cfg.IconURL,
+			"updated_at": b.Draft.UpdateTime, "is_published": b.Published != nil, "owner_user_id": b.OwnerID}
+		if b.FolderID != "" {
+			o["folder_id"] = b.FolderID
+		}
+		if b.Published != nil {
+			o["published_at"] = b.PublishedAt
+		}
+		items = append(items, o)
+	}
+	ok(w, r, map[string]any{"items": items, "total": len(list)})
+}
+
+// GET /v1/space/published_bots_list (§11.1): old list, published only,
+// page_index, string publish_time.
+func (s *Sim) handlePublishedBots(w http.ResponseWriter, r *http.Request, t *accessToken) {
+	q := r.URL.Query()
+	page, size := intParam(q.Get("page_index"), 1), intParam(q.Get("page_size"), 20)
+	if q.Get("space_id") == "" || page < 1 || size < 1 || size > 100 {
+		fail(w, r, errf(4000, "Request parameter error: space_id, page_index, page_size"))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.canSeeSpaceLocked(t, q.Get("space_id")) {
+		fail(w, r, errf(4101, "The token has no permission for space_id "+q.Get("space_id")))
+		return
+	}
+	var list []*bot
+	for _, id := range s.botOrder {
+		if b := s.bots[id]; b.SpaceID == q.Get("space_id") && b.Published != nil && slices.Contains(b.Connectors, "1024") {
+			list = append(list, b)
+		}
+	}
+	sort.SliceStable(list, func(i, j int) bool { return list[i].PublishedAt > list[j].PublishedAt })
+	start := min((page-1)*size, len(list))
+	end := min(start+size, len(list))
+	out := []map[string]any{}
+	for _, b := range list[start:end] {
+		out = append(out, map[string]any{"bot_id": b.ID, "bot_name": b.Published.Name, "description": b.Published.Description,
+			"icon_url": b.Published.IconURL, "publish_time": strconv.FormatInt(b.PublishedAt, 10)})
+	}
+	ok(w, r, map[string]any{"space_bots": out, "total": len(list)})
+}
+
+// botInfo renders BotInfo (§11.4) in the canonical snake_case shape (Q9).
+func (b *bot) info(cfg botConfig, version string) map[string]any {
+	return map[string]any{
+		"bot_id": b.ID, "name": cfg.Name, "description": cfg.Description, "icon_url": cfg.IconURL,
+		"create_time": b.CreateTime, "update_time": cfg.UpdateTime, "version": version,
+		"prompt_info":     map[string]any{"prompt": cfg.Prompt},
+		"onboarding_info": map[string]any{"prologue": cfg.Onboarding.Prologue, "suggested_questions": nonNilStrings(cfg.Onboarding.SuggestedQuestions)},
+		"bot_mode":        0,
+		"plugin_info_list": []map[string]any{{
+			"plugin_id": "7396000000000000001", "name": "模拟工具 / Sim tools", "icon_url": "", "description": "Local tools of the simulator.",
+			"api_info_list": []map[string]any{{"api_id": "7396000000000000002", "name": "local_weather", "description": "本地天气 / Local weather (submit_tool_outputs)"}},
+		}},
+		"model_info": map[string]any{"top_k": 50, "top_p": 1, "model_id": "1706077826", "max_tokens": 4096, "model_name": "sim-model",
+			"temperature": 1, "context_round": 30, "response_format": "markdown", "presence_penalty": 0, "frequency_penalty": 0},
+		"knowledge":               map[string]any{"knowledge_infos": []map[string]any{}},
+		"owner_user_id":           b.OwnerID,
+		"folder_id":               b.FolderID,
+		"default_user_input_type": "text",
+	}
+}
+
+func nonNilStrings(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
+}
+
+// GET /v1/bots/{bot_id}?is_published= (§11.4)
+func (s *Sim) handleBotGet(w http.ResponseWriter, r *http.Request, t *accessToken) {
+	published := r.URL.Query().Get("is_published") != "false"
+	s.botInfoReply(w, r, t, r.PathValue("bot_id"), published)
+}
+
+// GET /v1/bot/get_online_info?bot_id= (§11.3): published bots only.
+func (s *Sim) handleBotOnlineInfo(w http.ResponseWriter, r *http.Request, t *accessToken) {
+	s.botInfoReply(w, r, t, r.URL.Query().Get("bot_id"), true)
+}
+
+func (s *Sim) botInfoReply(w http.ResponseWriter, r *http.Request, t *accessToken, id string, published bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.botForUserLocked(t.UserID, id)
+	if b == nil || t.WorkspaceID != "" && b.SpaceID != t.WorkspaceID {
+		fail(w, r, errf(4200, "Bot not found: "+id))
+		return
+	}
+	if published {
+		if b.Published == nil {
+			fail(w, r, errf(4200, "The bot "+id+" has not been published."))
+			return
+		}
+		ok(w, r, b.info(*b.Published, b.Version))
+		return
+	}
+	ok(w, r, b.info(b.Draft, ""))
+}
+
+type botBody struct {
+	SpaceID     string  `json:"space_id"`
+	BotID       string  `json:"bot_id"`
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+	IconFileID  *string `json:"icon_file_id"`
+	PromptInfo  *struct {
+		Prompt string `json:"prompt"`
+	} `json:"prompt_info"`
+	OnboardingInfo *onboarding `json:"onboarding_info"`
+}
+
+// applyLocked validates and applies the editable fields to cfg.
+func (s *Sim) applyLocked(t *accessToken, cfg *botConfig, b botBody) *apiError {
+	if b.Name != nil {
+		if n := utf8.RuneCountInString(*b.Name); n < 1 || n > 20 {
+			return errf(4000, "Request parameter error: name must be 1-20 characters")
+		}
+		cfg.Name = *b.Name
+	}
+	if b.Description != nil {
+		if utf8.RuneCountInString(*b.Description) > 500 {
+			return errf(4000, "Request parameter error: description exceeds 500 characters")
+		}
+		cfg.Description = *b.Description
+	}
+	if b.IconFileID != nil && *b.IconFileID != "" {
+		if f := s.files[*b.IconFileID]; f == nil || f.OwnerID != t.UserID {
+			return errf(4000, "Request parameter error: icon_file_id not found")
+		}
+		cfg.IconURL = s.assetURL("custom.svg")
+	}
+	if b.PromptInfo != nil {
+		if utf8.RuneCountInString(b.PromptInfo.Prompt) > 20000 {
+			return errf(4000, "Request parameter error: prompt too long")
+		}
+		cfg.Prompt = b.PromptInfo.Prompt
+	}
+	if b.OnboardingInfo != nil {
+		if utf8.RuneCountInString(b.OnboardingInfo.Prologue) > 300 {
+			return errf(4000, "Request parameter error: prologue too long")
+		}
+		cfg.Onboarding = *b.OnboardingInfo
+	}
+	cfg.UpdateTime = s.now().Unix()
+	return nil
+}
+
+// POST /v1/bot/create (§11.5): a new unpublished draft.
+func (s *Sim) handleBotCreate(w http.ResponseWriter, r *http.Request, t *accessToken) {
+	var b botBody
+	if e := decodeBody(r, &b); e != nil {
+		fail(w, r, e)
+		return
+	}
+	if b.SpaceID == "" || b.Name == nil {
+		fail(w, r, errf(4000, "Request parameter error: space_id and name are required"))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.canSeeSpaceLocked(t, b.SpaceID) {
+		fail(w, r, errf(4101, "The token has no permission for space_id "+b.SpaceID))
+		return
+	}
+	cfg := botConfig{IconURL: s.assetURL("custom.svg")}
+	if e := s.applyLocked(t, &cfg, b); e != nil {
+		fail(w, r, e)
+		return
+	}
+	bt := &bot{ID: s.newIDLocked(), SpaceID: b.SpaceID, OwnerID: t.UserID, Kind: kindPlain, CreateTime: s.now().Unix(), Draft: cfg}
+	s.bots[bt.ID] = bt
+	s.botOrder = append(s.botOrder, bt.ID)
+	ok(w, r, map[string]any{"bot_id": bt.ID})
+}
+
+// POST /v1/bot/update (§11.6): changes the draft; no data in the answer.
+func (s *Sim) handleBotUpdate(w http.ResponseWriter, r *http.Request, t *accessToken) {
+	var b botBody
+	if e := decodeBody(r, &b); e != nil {
+		fail(w, r, e)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bt := s.botForUserLocked(t.UserID, b.BotID)
+	if bt == nil {
+		fail(w, r, errf(4006, "Invalid bot_id "+b.BotID))
+		return
+	}
+	cfg := bt.Draft
+	if e := s.applyLocked(t, &cfg, b); e != nil {
+		fail(w, r, e)
+		return
+	}
+	bt.Draft = cfg
+	bt.DraftChanged = bt.Published != nil
+	okFields(w, r, nil)
+}
+
+// POST /v1/bot/publish (§11.7)
+func (s *Sim) handleBotPublish(w http.ResponseWriter, r *http.Request, t *accessToken) {
+	var b struct {
+		BotID        string   `json:"bot_id"`
+		ConnectorIDs []string `json:"connector_ids"`
+	}
+	if e := decodeBody(r, &b); e != nil {
+		fail(w, r, e)
+		return
+	}
+	if b.BotID == "" || len(b.ConnectorIDs) == 0 {
+		fail(w, r, errf(4000, "Request parameter error: bot_id and connector_ids are required"))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bt := s.botForUserLocked(t.UserID, b.BotID)
+	if bt == nil {
+		fail(w, r, errf(4006, "Invalid bot_id "+b.BotID))
+		return
+	}
+	now := s.now()
+	p := bt.Draft
+	bt.Published, bt.PublishedAt, bt.DraftChanged = &p, now.Unix(), false
+	bt.Version = strconv.FormatInt(now.UnixMilli(), 10)
+	for _, c := range b.ConnectorIDs {
+		if !slices.Contains(bt.Connectors, c) {
+			bt.Connectors = append(bt.Connectors, c)
+		}
+	}
+	ok(w, r, map[string]any{"bot_id": bt.ID, "version": bt.Version})
+}

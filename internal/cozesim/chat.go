@@ -1,0 +1,426 @@
+package cozesim
+
+import (
+	"net/http"
+	"slices"
+	"time"
+)
+
+// Chat statuses (§15.6).
+const (
+	statusCreated        = "created"
+	statusInProgress     = "in_progress"
+	statusCompleted      = "completed"
+	statusFailed         = "failed"
+	statusRequiresAction = "requires_action"
+	statusCanceled       = "canceled"
+)
+
+type lastError struct {
+	Code int    `json:"code"`
+	Msg  string `json:"msg"`
+}
+
+type usage struct {
+	TokenCount  int `json:"token_count"`
+	OutputCount int `json:"output_count"`
+	InputCount  int `json:"input_count"`
+}
+
+type chat struct {
+	ID, ConvID, BotID, UserID, SectionID, Status string
+	CreatedAt, CompletedAt, FailedAt             int64
+	LastError                                    lastError
+	Usage                                        usage
+	MetaData                                     map[string]string
+	AutoSave, Stream                             bool
+	DueAt                                        time.Time // non-stream: when it finishes
+	Plan                                         *replyPlan
+	Produced                                     []*message // answer, verbose, follow_up, function_call, tool_response
+	RequiredAction                               map[string]any
+	Finished                                     bool // messages stored
+}
+
+func (c *chat) running() bool { return c.Status == statusCreated || c.Status == statusInProgress }
+
+// wire renders a Chat object (§15.6). full adds section_id and usage (absent
+// from the create example); forceMeta always adds meta_data (cancel example).
+func (c *chat) wire(full, forceMeta bool) map[string]any {
+	o := map[string]any{
+		"id": c.ID, "conversation_id": c.ConvID, "bot_id": c.BotID, "created_at": c.CreatedAt,
+		"last_error": c.LastError, "status": c.Status,
+	}
+	if c.MetaData != nil || forceMeta {
+		o["meta_data"] = nonNilMap(c.MetaData)
+	}
+	if full {
+		o["section_id"] = c.SectionID
+		o["usage"] = c.Usage
+		if c.CompletedAt != 0 && !forceMeta {
+			o["completed_at"] = c.CompletedAt
+		}
+		if c.FailedAt != 0 {
+			o["failed_at"] = c.FailedAt
+		}
+		if c.RequiredAction != nil {
+			o["required_action"] = c.RequiredAction
+		}
+	}
+	return o
+}
+
+type chatBody struct {
+	BotID              string            `json:"bot_id"`
+	UserID             string            `json:"user_id"`
+	AdditionalMessages []enterMessage    `json:"additional_messages"`
+	Stream             bool              `json:"stream"`
+	AutoSaveHistory    *bool             `json:"auto_save_history"`
+	CustomVariables    map[string]string `json:"custom_variables"`
+	MetaData           map[string]string `json:"meta_data"`
+	PublishStatus      string            `json:"publish_status"`
+	BotVersion         string            `json:"bot_version"`
+	ConnectorID        string            `json:"connector_id"`
+}
+
+// handleChat is POST /v3/chat[?conversation_id=] (§15.1, §16, §18.15–19).
+func (s *Sim) handleChat(w http.ResponseWriter, r *http.Request, t *accessToken) {
+	var b chatBody
+	if e := decodeBody(r, &b); e != nil {
+		fail(w, r, e)
+		return
+	}
+	ch, e := s.startChat(t, r.URL.Query().Get("conversation_id"), b)
+	if e != nil {
+		fail(w, r, e)
+		return
+	}
+	if !b.Stream {
+		s.mu.Lock()
+		out := ch.wire(false, false)
+		s.mu.Unlock()
+		ok(w, r, out)
+		return
+	}
+	s.streamChat(w, r, ch, false)
+}
+
+// startChat validates the request and creates the chat record.
+func (s *Sim) startChat(t *accessToken, convID string, b chatBody) (*chat, *apiError) {
+	if e := accountLevel(t); e != nil {
+		return nil, e
+	}
+	autoSave := b.AutoSaveHistory == nil || *b.AutoSaveHistory
+	switch {
+	case b.BotID == "":
+		return nil, errf(4000, "Request parameter error: bot_id is required")
+	case b.UserID == "":
+		return nil, errf(4000, "Request parameter error: user_id is required")
+	case !b.Stream && !autoSave:
+		return nil, errf(4007, "stream=false requires auto_save_history=true")
+	case len(b.AdditionalMessages) > 100:
+		return nil, errf(4004, "additional_messages exceeds 100")
+	case b.PublishStatus != "" && b.PublishStatus != "published_online" && b.PublishStatus != "unpublished_draft":
+		return nil, errf(4000, "Request parameter error: publish_status")
+	case b.PublishStatus == "unpublished_draft" && b.BotVersion != "":
+		return nil, errf(4000, "Request parameter error: bot_version cannot be used with unpublished_draft")
+	}
+	if e := validMeta(b.MetaData); e != nil {
+		return nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bt := s.botForUserLocked(t.UserID, b.BotID)
+	if bt == nil {
+		return nil, errf(4006, "Invalid bot_id "+b.BotID)
+	}
+	draft := b.PublishStatus == "unpublished_draft"
+	if !draft && (bt.Published == nil || !slices.Contains(bt.Connectors, "1024")) {
+		return nil, errf(4015, "The bot_id "+bt.ID+" has not been published to the channel Agent As API.")
+	}
+	for _, m := range b.AdditionalMessages {
+		if e := s.validateEnterLocked(t.UserID, m, autoSave); e != nil {
+			return nil, e
+		}
+	}
+	var c *conversation
+	if convID != "" {
+		var e *apiError
+		if c, e = s.convLocked(t.UserID, convID); e != nil {
+			return nil, e
+		}
+		for _, id := range c.Chats {
+			if s.chats[id].running() {
+				return nil, errf(4016, "Conversation occupied: Another chat is in progress in this conversation.")
+			}
+		}
+	} else {
+		c = s.newConvLocked(t.UserID, bt.ID, "", b.ConnectorID, nil)
+	}
+	hist := s.historyLocked(c)
+	if len(b.AdditionalMessages) == 0 && len(hist) == 0 {
+		return nil, errf(4000, "Request parameter error: additional_messages is required for an empty conversation")
+	}
+	now := s.now()
+	ch := &chat{ID: s.newIDLocked(), ConvID: c.ID, BotID: bt.ID, UserID: t.UserID, SectionID: c.LastSectionID,
+		Status: statusCreated, CreatedAt: now.Unix(), MetaData: b.MetaData, AutoSave: autoSave, Stream: b.Stream,
+		DueAt: now.Add(s.o.ChatDelay)}
+	var query turn
+	for i, m := range b.AdditionalMessages {
+		tn := turn{Role: m.Role, Text: textOf(m.Content, m.ContentType)}
+		if m.ContentType == "object_string" {
+			tn.Items, _ = s.parseObjectStringLocked(t.UserID, m.Content)
+		}
+		if i == len(b.AdditionalMessages)-1 && m.Role == "user" {
+			query = tn
+		} else {
+			hist = append(hist, tn)
+		}
+		if autoSave {
+			s.addMessageLocked(c, m, ch.ID, bt.ID)
+		}
+	}
+	if len(b.AdditionalMessages) == 0 || query.Role == "" {
+		// Answer the conversation's last user message.
+		for i := len(hist) - 1; i >= 0; i-- {
+			if hist[i].Role == "user" {
+				query = hist[i]
+				hist = hist[:i]
+				break
+			}
+		}
+	}
+	ch.Plan = s.planReply(bt, hist, query)
+	s.allocPlanLocked(ch)
+	c.Chats = append(c.Chats, ch.ID)
+	s.chats[ch.ID] = ch
+	if !b.Stream {
+		ch.Status = statusInProgress // Q20: non-stream create answers in_progress
+	}
+	return ch, nil
+}
+
+// historyLocked returns the context turns of c's current section: question
+// and answer messages of non-cancelled, saved chats (§15.4, §13.6).
+func (s *Sim) historyLocked(c *conversation) []turn {
+	var out []turn
+	for _, m := range c.Messages {
+		if m.Deleted || m.SectionID != c.LastSectionID || (m.Type != "question" && m.Type != "answer") {
+			continue
+		}
+		if ch := s.chats[m.ChatID]; ch != nil && (ch.Status == statusCanceled || !ch.AutoSave) {
+			continue
+		}
+		out = append(out, turn{Role: m.Role, Text: textOf(m.Content, m.ContentType)})
+	}
+	return out
+}
+
+// allocPlanLocked gives the planned messages their ids (deltas need the
+// answer id before the answer is stored).
+func (s *Sim) allocPlanLocked(ch *chat) {
+	p := ch.Plan
+	mk := func(typ, content string) *message {
+		return &message{ID: s.newIDLocked(), ConversationID: ch.ConvID, BotID: ch.BotID, ChatID: ch.ID, SectionID: ch.SectionID,
+			Role: "assistant", Type: typ, Content: content, ContentType: "text"}
+	}
+	p.msgs = nil
+	if p.ToolCall != nil {
+		p.msgs = append(p.msgs, mk("function_call", p.ToolCall.content()))
+		return
+	}
+	if p.ToolResponse != "" {
+		p.msgs = append(p.msgs, mk("tool_response", p.ToolResponse))
+	}
+	if p.Fail != nil {
+		return
+	}
+	p.answer = mk("answer", p.Answer)
+	p.msgs = append(p.msgs, p.answer,
+		mk("verbose", `{"msg_type":"generate_answer_finish","data":"{\"finish_reason\":0,\"FinData\":\"\"}","from_module":null,"from_unit":null}`))
+	for _, f := range p.FollowUps {
+		p.msgs = append(p.msgs, mk("follow_up", f))
+	}
+}
+
+// finishLocked stores the chat's produced messages and sets its terminal
+// status; a cancelled chat stays cancelled.
+func (s *Sim) finishLocked(ch *chat) {
+	if ch.Finished {
+		return
+	}
+	ch.Finished = true
+	now := s.now().Unix()
+	c := s.convs[ch.ConvID]
+	for _, m := range ch.Plan.msgs {
+		m.CreatedAt, m.UpdatedAt = now, now
+		ch.Produced = append(ch.Produced, m)
+		if ch.AutoSave && c != nil {
+			c.Messages = append(c.Messages, m)
+			c.UpdatedAt = now
+		}
+	}
+	p := ch.Plan
+	ch.Usage = usage{InputCount: p.InputCount, OutputCount: runeLen(p.Answer)}
+	ch.Usage.TokenCount = ch.Usage.InputCount + ch.Usage.OutputCount
+	if ch.Status == statusCanceled {
+		return
+	}
+	switch {
+	case p.Fail != nil:
+		ch.Status, ch.LastError, ch.FailedAt, ch.CompletedAt = statusFailed, *p.Fail, now, now
+	case p.ToolCall != nil:
+		ch.Status, ch.CompletedAt = statusRequiresAction, now
+		ch.RequiredAction = p.ToolCall.requiredAction()
+	default:
+		ch.Status, ch.CompletedAt = statusCompleted, now
+	}
+}
+
+// settleConvLocked lets due non-stream chats of c finish (§18.15).
+func (s *Sim) settleConvLocked(c *conversation) {
+	now := s.now()
+	for _, id := range c.Chats {
+		ch := s.chats[id]
+		if !ch.Stream && ch.running() && !now.Before(ch.DueAt) {
+			s.finishLocked(ch)
+		}
+	}
+}
+
+// chatLocked finds the user's chat in the conversation or returns 4001.
+func (s *Sim) chatLocked(userID, convID, chatID string) (*chat, *apiError) {
+	if _, e := s.convLocked(userID, convID); e != nil {
+		return nil, e
+	}
+	ch := s.chats[chatID]
+	if ch == nil || ch.ConvID != convID || !ch.AutoSave {
+		return nil, errf(4001, "Invalid chat_id "+chatID)
+	}
+	return ch, nil
+}
+
+// handleChatRetrieve is GET or POST /v3/chat/retrieve (§15.2).
+func (s *Sim) handleChatRetrieve(w http.ResponseWriter, r *http.Request, t *accessToken) {
+	q := r.URL.Query()
+	if e := accountLevel(t); e != nil {
+		fail(w, r, e)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, e := s.chatLocked(t.UserID, q.Get("conversation_id"), q.Get("chat_id"))
+	if e != nil {
+		fail(w, r, e)
+		return
+	}
+	ok(w, r, ch.wire(true, false))
+}
+
+// handleChatMessages is GET /v3/chat/message/list (§15.3): the chat's
+// messages except the query; no paging.
+func (s *Sim) handleChatMessages(w http.ResponseWriter, r *http.Request, t *accessToken) {
+	q := r.URL.Query()
+	if e := accountLevel(t); e != nil {
+		fail(w, r, e)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, e := s.chatLocked(t.UserID, q.Get("conversation_id"), q.Get("chat_id"))
+	if e != nil {
+		fail(w, r, e)
+		return
+	}
+	data := []map[string]any{}
+	for _, m := range ch.Produced {
+		if !m.Deleted {
+			o := m.wire(true)
+			delete(o, "meta_data")
+			data = append(data, o)
+		}
+	}
+	ok(w, r, data)
+}
+
+// handleChatCancel is POST /v3/chat/cancel (§15.4): ids in the JSON body.
+func (s *Sim) handleChatCancel(w http.ResponseWriter, r *http.Request, t *accessToken) {
+	var b struct {
+		ChatID         string `json:"chat_id"`
+		ConversationID string `json:"conversation_id"`
+	}
+	if e := decodeBody(r, &b); e != nil {
+		fail(w, r, e)
+		return
+	}
+	if e := accountLevel(t); e != nil {
+		fail(w, r, e)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, e := s.chatLocked(t.UserID, b.ConversationID, b.ChatID)
+	if e != nil {
+		fail(w, r, e)
+		return
+	}
+	if !ch.running() {
+		fail(w, r, errf(4104, "The chat cannot be canceled in its current status."))
+		return
+	}
+	ch.Status = statusCanceled // only flips the status; a stream keeps going (§15.4)
+	ok(w, r, ch.wire(true, true))
+}
+
+type toolOutput struct {
+	ToolCallID string `json:"tool_call_id"`
+	Output     string `json:"output"`
+}
+
+// handleSubmitToolOutputs is POST /v3/chat/submit_tool_outputs (§15.5).
+func (s *Sim) handleSubmitToolOutputs(w http.ResponseWriter, r *http.Request, t *accessToken) {
+	var b struct {
+		ToolOutputs []toolOutput `json:"tool_outputs"`
+		Stream      bool         `json:"stream"`
+	}
+	if e := decodeBody(r, &b); e != nil {
+		fail(w, r, e)
+		return
+	}
+	if e := accountLevel(t); e != nil {
+		fail(w, r, e)
+		return
+	}
+	q := r.URL.Query()
+	s.mu.Lock()
+	ch := s.chats[q.Get("chat_id")]
+	if ch != nil && ch.ConvID == q.Get("conversation_id") && ch.UserID == t.UserID && !ch.AutoSave {
+		s.mu.Unlock()
+		fail(w, r, errf(5000, "submit_tool_outputs needs a chat created with auto_save_history=true"))
+		return
+	}
+	ch, e := s.chatLocked(t.UserID, q.Get("conversation_id"), q.Get("chat_id"))
+	if e == nil && ch.Status != statusRequiresAction {
+		e = errf(4000, "Request parameter error: the chat is not waiting for tool outputs")
+	}
+	if e == nil && (len(b.ToolOutputs) == 0 || ch.Plan.ToolCall == nil || b.ToolOutputs[0].ToolCallID != ch.Plan.ToolCall.ID) {
+		e = errf(4000, "Request parameter error: tool_call_id does not match")
+	}
+	if e != nil {
+		s.mu.Unlock()
+		fail(w, r, e)
+		return
+	}
+	bt := s.bots[ch.BotID]
+	ch.Plan = s.planAfterTool(bt, ch.Plan, b.ToolOutputs[0].Output)
+	s.allocPlanLocked(ch)
+	ch.Finished, ch.RequiredAction, ch.Stream = false, nil, b.Stream
+	ch.Status = statusInProgress
+	ch.DueAt = s.now().Add(s.o.ChatDelay)
+	out := ch.wire(false, false)
+	s.mu.Unlock()
+	if !b.Stream {
+		ok(w, r, out)
+		return
+	}
+	s.streamChat(w, r, ch, true)
+}

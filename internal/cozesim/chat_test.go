@@ -1,0 +1,136 @@
+package cozesim
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func chatBodyFor(botID, text string, stream bool) map[string]any {
+	return map[string]any{"bot_id": botID, "user_id": "u1", "stream": stream, "auto_save_history": true,
+		"additional_messages": []map[string]any{{"role": "user", "type": "question", "content": text, "content_type": "text"}}}
+}
+
+func TestChatStreamOrderAndContent(t *testing.T) {
+	e := mustEnv(t, Options{PathPrefix: "/_sim", PublicBase: "http://sim.example"})
+	tok, _ := e.sim.IssueToken(UserAlan)
+	h, body := e.stream(t, "/v3/chat", tok, chatBodyFor(BotAssistant, "你好, how are you?", true))
+	if !strings.HasPrefix(h.Get("Content-Type"), "text/event-stream") || len(h.Get("X-Tt-Logid")) != 34 {
+		t.Fatalf("headers %v", h)
+	}
+	evs := readSSE(t, body, false)
+	got := strings.Join(collapse(names(evs)), ",")
+	want := "conversation.chat.created,conversation.chat.in_progress,conversation.message.delta*,conversation.message.completed*,conversation.chat.completed,done"
+	if got != want {
+		t.Fatalf("events %s\nwant %s", got, want)
+	}
+	var full strings.Builder
+	var answerID, convID, chatID string
+	var completed []map[string]any
+	for _, ev := range evs {
+		var m map[string]any
+		_ = json.Unmarshal([]byte(ev.Data), &m)
+		switch ev.Name {
+		case "conversation.chat.created":
+			convID, chatID = str(m, "conversation_id"), str(m, "id")
+		case "conversation.message.delta":
+			if answerID == "" {
+				answerID = str(m, "id")
+			}
+			if str(m, "id") != answerID {
+				t.Errorf("delta id %s != %s", str(m, "id"), answerID)
+			}
+			c := str(m, "content")
+			if n := len([]rune(c)); n < 1 || n > 12 {
+				t.Errorf("fragment %q has %d runes", c, n)
+			}
+			full.WriteString(c)
+		case "conversation.message.completed":
+			completed = append(completed, m)
+		case "done":
+			if ev.Data != `"[DONE]"` {
+				t.Errorf("done data %s", ev.Data)
+			}
+		}
+	}
+	if len(completed) != 5 || str(completed[0], "type") != "answer" || str(completed[1], "type") != "verbose" || str(completed[4], "type") != "follow_up" {
+		t.Fatalf("completed messages: %v", completed)
+	}
+	answer := str(completed[0], "content")
+	if answer != full.String() {
+		t.Errorf("completed answer differs from deltas")
+	}
+	for _, want := range []string{"## ", "**你好, how are you?**", "\n- ", "| --- |", "```go\n", "](https://", "![", "http://sim.example/_sim/assets/diagram.svg"} {
+		if !strings.Contains(answer, want) {
+			t.Errorf("answer lacks %q:\n%s", want, answer)
+		}
+	}
+	if st, _ := e.sim.ChatStatus(convID, chatID); st != "completed" {
+		t.Errorf("status %s", st)
+	}
+	msgs := e.mustOK(t, http.MethodPost, "/v1/conversation/message/list?conversation_id="+convID, tok, nil)
+	if list, _ := msgs["data"].([]any); len(list) != 2 {
+		t.Errorf("message list has %d items, want question+answer", len(list))
+	}
+}
+
+// collapse turns runs of the same name into "name*".
+func collapse(ns []string) []string {
+	var out []string
+	for i := 0; i < len(ns); {
+		j := i
+		for j < len(ns) && ns[j] == ns[i] {
+			j++
+		}
+		if j-i > 1 {
+			out = append(out, ns[i]+"*")
+		} else {
+			out = append(out, ns[i])
+		}
+		i = j
+	}
+	return out
+}
+
+func TestNonStreamChatAndMemory(t *testing.T) {
+	e := mustEnv(t, Options{ChatDelay: 2 * time.Second})
+	tok, _ := e.sim.IssueToken(UserBea)
+	conv := e.mustOK(t, http.MethodPost, "/v1/conversation/create", tok, map[string]any{"bot_id": BotMemory})
+	convID := str(dataMap(conv), "id")
+	for i, q := range []string{"apple", "banana", "cherry"} {
+		m := e.mustOK(t, http.MethodPost, "/v3/chat?conversation_id="+convID, tok, chatBodyFor(BotMemory, q, false))
+		ch := dataMap(m)
+		if str(ch, "status") != "in_progress" {
+			t.Fatalf("create status %s", str(ch, "status"))
+		}
+		chatID := str(ch, "id")
+		busy := e.api(t, http.MethodPost, "/v3/chat?conversation_id="+convID, tok, chatBodyFor(BotMemory, "x", true))
+		if code(busy) != 4016 {
+			t.Errorf("second chat: code %v, want 4016", busy["code"])
+		}
+		r := e.mustOK(t, http.MethodGet, "/v3/chat/retrieve?conversation_id="+convID+"&chat_id="+chatID, tok, nil)
+		if str(dataMap(r), "status") != "in_progress" {
+			t.Errorf("before delay: %s", str(dataMap(r), "status"))
+		}
+		e.clock.Advance(2 * time.Second)
+		r = e.mustOK(t, http.MethodPost, "/v3/chat/retrieve?conversation_id="+convID+"&chat_id="+chatID, tok, nil)
+		if str(dataMap(r), "status") != "completed" {
+			t.Fatalf("after delay: %s", str(dataMap(r), "status"))
+		}
+		ml := e.mustOK(t, http.MethodGet, "/v3/chat/message/list?conversation_id="+convID+"&chat_id="+chatID, tok, nil)
+		var answer string
+		for _, it := range ml["data"].([]any) {
+			if mm := it.(map[string]any); str(mm, "type") == "answer" {
+				answer = str(mm, "content")
+			}
+		}
+		if want := "This is turn " + string(rune('1'+i)) + "."; !strings.HasPrefix(answer, want) {
+			t.Errorf("answer %q, want prefix %q", answer, want)
+		}
+		if i == 2 && !strings.Contains(answer, "“apple”, “banana”") {
+			t.Errorf("turn 3 does not remember: %q", answer)
+		}
+	}
+}

@@ -1,0 +1,74 @@
+// Package cozesim is a fake Coze (www + api) for tests and the demo mode,
+// written from /work/shared/coze-api/REFERENCE.md without using
+// internal/coze, so a misreading of the wire format cannot hide in both.
+//
+// One *Sim serves the "www" paths (authorize, consent page) and the "api"
+// paths (token endpoint, /v1, /v3) on one base URL, optionally under
+// Options.PathPrefix (the demo mounts it at /_sim with http.StripPrefix).
+//
+// # Demo data
+//
+// Users (19-digit ids): UserAlan "Alan", UserBea "Bea", UserChen "Chen".
+// Each has a personal workspace (WorkspaceAlan, WorkspaceBea, WorkspaceChen);
+// all three are members of WorkspaceTeam (Alan owns it).
+//
+// Every workspace holds the same five bots. The team workspace's ids are the
+// exported constants BotAssistant, BotMemory, BotXSS, BotSlow and BotDraft;
+// the personal copies have ids "74" + last three digits of the user id + the
+// bot number (001–005) + eleven zeros, e.g. Alan's Assistant
+// "7410100100000000000". BotDraft (and each copy) is never published: chat with
+// the default publish_status answers 4015 until /v1/bot/publish.
+//
+// Workflows (team workspace): WorkflowWeather (inputs city required, date
+// optional), WorkflowAsk (a question node: stream_run ends with Interrupt;
+// stream_resume with resume_data "城市，日期" or "city,date" finishes it),
+// WorkflowJoke (streams a joke, input topic optional) and WorkflowDraft
+// (unpublished: run answers 4200).
+//
+// # Reply rules
+//
+// Replies are deterministic functions of the message text (q) and the
+// conversation's context (question/answer messages of the current section,
+// excluding cancelled chats, plus earlier additional_messages):
+//
+//   - Any bot except XSS Lab: q containing "#tool", "weather tool" or "天气工具"
+//     calls the local tool local_weather (conversation.chat.requires_action;
+//     optional "city=X"); submit_tool_outputs answers "The tool local_weather
+//     returned: <output>".
+//   - Any bot: q containing "#fail" makes the chat fail (last_error 5000
+//     "event interval error"; the stream ends with conversation.chat.failed,
+//     no done).
+//   - Any bot: "chunk=N" in q makes every delta N runes long (default 2–12,
+//     deterministic).
+//   - Assistant (and bots created via the API): Markdown with a "## 回答 /
+//     Answer" heading, the question echoed in bold ("You asked: **q**"), a
+//     bullet list, a table (characters/words of q), a ```go code block, a link
+//     to the Coze docs and an image ({assets}/diagram.svg). Attachments of an
+//     object_string message are listed.
+//   - Memory Bot: "This is turn N. 这是第 N 轮。 Earlier you said: “a”, “b”.
+//     Now you said: “q”." (turn 1: "You haven't told me anything before in
+//     this conversation.").
+//   - XSS Lab: hostile payloads (script, img onerror, javascript: link,
+//     entity-encoded javascript:, data: link, iframe srcdoc, svg onload, raw
+//     HTML overlay, anchor to //evil.example target=_blank, form, meta refresh,
+//     base, mXSS noscript). Words in q pick payloads ("script", "img", "link",
+//     "entity", "data", "iframe", "svg", "html", "anchor", "form", "meta",
+//     "base", "mxss"); none or "all" sends every payload. The follow-up chips
+//     carry payloads too, and the bot description holds an img onerror.
+//   - Slow Storyteller: a ~1000-rune story in about 150 deltas, at least
+//     50ms apart (Options.DeltaDelay if larger), so Stop can be tested.
+//
+// Every successful answer streams created → in_progress → deltas (one message
+// id) → message.completed(answer) → message.completed(verbose
+// generate_answer_finish) → 3 × message.completed(follow_up) →
+// chat.completed (usage) → done "[DONE]".
+//
+// # Interpretations
+//
+// Cancel flips a chat to "canceled" but the stream goes on to its normal end
+// (its events keep saying "completed"; retrieve says "canceled"). A client
+// disconnect stops the writing; the chat is then finished and saved at once
+// (§19 Q13 reading A). Codes are burnt by any exchange attempt that names them
+// with the right client. A non-stream chat completes on the first observation
+// at or after created_at+ChatDelay (no background goroutine).
+package cozesim

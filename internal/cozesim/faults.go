@@ -1,0 +1,136 @@
+package cozesim
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Fault is an injected failure. Faults apply in order of addition; the first
+// matching fault with uses left is applied to a request.
+type Fault struct {
+	Endpoint   string        // "METHOD /path" like Calls keys (the concrete path or the pattern, e.g. "GET /v1/bots/{bot_id}"); "" = every API endpoint
+	Times      int           // 0 = until cleared
+	Latency    time.Duration // before answering (respects request ctx)
+	HTTPStatus int           // answer this status with a non-JSON body (e.g. 502 "Bad Gateway")
+	Code       int           // answer the envelope error {code,msg} (HTTP 200, or 401 for token codes)
+	Msg        string
+	OAuthError string // token endpoint: answer {error_code: OAuthError,...} with 400
+	// StallHeaders never answers (until the request ctx ends).
+	StallHeaders bool
+	// ResetAfterWrite (token endpoint): perform the action (rotate), then
+	// hijack and close the connection before the body.
+	ResetAfterWrite bool
+
+	// Stream faults (POST /v3/chat with stream=true, submit_tool_outputs
+	// stream, workflow streams). N counts events already written.
+	CutAfterEvents       int           // write N events, then half an event, then close
+	MalformedAfterEvents int           // write N events, then a garbage data line
+	ErrorAfterEvents     int           // write N events, then event:error {code,msg}
+	FailAfterEvents      int           // write N events, then conversation.chat.failed
+	SilentAfterEvents    int           // write N events, then stall until ctx ends
+	EOFAfterEvents       int           // write N events, then close cleanly (no chat.completed/done)
+	DeltaDelay           time.Duration // slow deltas
+	BareJSONError        bool          // SSE content type, body a bare {code,msg} (§19 Q6)
+	OversizeEvent        int           // one data line of this many bytes
+}
+
+type faultState struct {
+	f    Fault
+	used int
+}
+
+// AddFault adds a fault.
+func (s *Sim) AddFault(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &faultState{f: f})
+}
+
+// ClearFaults removes every fault.
+func (s *Sim) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// takeFaultLocked finds the first matching fault with uses left and uses it.
+func (s *Sim) takeFaultLocked(key, patternKey string, api bool) *Fault {
+	for _, fs := range s.faults {
+		if fs.f.Times > 0 && fs.used >= fs.f.Times {
+			continue
+		}
+		ep := strings.TrimSpace(fs.f.Endpoint)
+		if ep == "" && !api || ep != "" && ep != key && ep != patternKey {
+			continue
+		}
+		fs.used++
+		f := fs.f
+		return &f
+	}
+	return nil
+}
+
+// applyFault performs the request-level part of f and reports whether the
+// response was written.
+func (s *Sim) applyFault(ctx context.Context, w http.ResponseWriter, r *http.Request, f *Fault) bool {
+	if f.Latency > 0 {
+		if !sleepCtx(ctx, f.Latency) {
+			return true
+		}
+	}
+	switch {
+	case f.StallHeaders:
+		<-ctx.Done()
+		return true
+	case f.HTTPStatus != 0:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(f.HTTPStatus)
+		_, _ = w.Write([]byte(http.StatusText(f.HTTPStatus)))
+		return true
+	case f.OAuthError != "" && r.URL.Path == "/api/permission/oauth2/token":
+		msg := f.Msg
+		if msg == "" {
+			msg = "invalid request: injected fault"
+		}
+		writeOAuthError(w, f.OAuthError, msg)
+		return true
+	case f.Code != 0 && !f.BareJSONError:
+		msg := f.Msg
+		if msg == "" {
+			msg = "injected fault"
+		}
+		status := http.StatusOK
+		if f.Code == 4100 || f.Code == 700012006 {
+			status = s.o.InvalidTokenStatus
+		}
+		writeJSON(w, status, map[string]any{"code": f.Code, "msg": msg, "detail": detail{logIDFrom(ctx)}})
+		return true
+	case f.BareJSONError:
+		code, msg := f.Code, f.Msg
+		if code == 0 {
+			code, msg = 4100, "authentication is invalid"
+		}
+		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(compactJSON(map[string]any{"code": code, "msg": msg}))
+		return true
+	}
+	return false
+}
+
+// sleepCtx waits d or until ctx ends; it reports whether d elapsed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

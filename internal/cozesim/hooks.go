@@ -1,0 +1,126 @@
+package cozesim
+
+import (
+	"maps"
+	"net/http"
+	"net/url"
+)
+
+// IssueToken mints an access/refresh pair for the user (for the first app)
+// without the OAuth dance.
+func (s *Sim) IssueToken(userID string) (access, refresh string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, r, _ := s.issueLocked(userID, s.o.Apps[0].ClientID, "")
+	return a, r
+}
+
+// Calls returns how often an endpoint was called. Keys are "METHOD /path"
+// (path without prefix, e.g. "POST /v3/chat"; a path with ids is also counted
+// under its pattern, e.g. "GET /v1/bots/{bot_id}") and "token:<grant_type>".
+func (s *Sim) Calls(key string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[key]
+}
+
+// AllCalls returns a copy of every call counter.
+func (s *Sim) AllCalls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.calls)
+}
+
+// Requests returns a copy of every request received, oldest first.
+func (s *Sim) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Request, len(s.requests))
+	for i, r := range s.requests {
+		r.Query = url.Values(http.Header(r.Query).Clone())
+		r.Header = r.Header.Clone()
+		r.Body = append([]byte(nil), r.Body...)
+		out[i] = r
+	}
+	return out
+}
+
+// ResetCalls clears the call counters and the request log.
+func (s *Sim) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = map[string]int{}
+	s.requests = nil
+}
+
+// ExpireAccessTokens makes every live access token of the user invalid (4100).
+func (s *Sim) ExpireAccessTokens(userID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.access {
+		if t.UserID == userID {
+			t.Revoked = true
+		}
+	}
+}
+
+// RevokeRefreshTokens makes every refresh token of the user invalid.
+func (s *Sim) RevokeRefreshTokens(userID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.refresh {
+		if t.UserID == userID {
+			t.Revoked = true
+		}
+	}
+}
+
+// ChatStatus returns the status of a chat ("created", "in_progress",
+// "completed", "failed", "requires_action", "canceled").
+func (s *Sim) ChatStatus(convID, chatID string) (status string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.chats[chatID]
+	if ch == nil || ch.ConvID != convID {
+		return "", false
+	}
+	if c := s.convs[convID]; c != nil {
+		s.settleConvLocked(c)
+	}
+	return ch.Status, true
+}
+
+// ConversationCount returns how many live conversations the user has.
+func (s *Sim) ConversationCount(userID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.convs {
+		if c.CreatorID == userID && !c.Deleted {
+			n++
+		}
+	}
+	return n
+}
+
+// BotPublished reports whether the bot is published to the API connector.
+func (s *Sim) BotPublished(botID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.bots[botID]
+	return b != nil && b.Published != nil
+}
+
+// AuthorizationHeaders returns the Authorization headers received per Host
+// (for "tokens travel only in Authorization" checks).
+func (s *Sim) AuthorizationHeaders() map[string][]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string][]string{}
+	for _, r := range s.requests {
+		if a := r.Header.Get("Authorization"); a != "" {
+			out[r.Host] = append(out[r.Host], a)
+		}
+	}
+	return out
+}

@@ -1,0 +1,218 @@
+package cozesim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// errStop ends a stream early (fault or client gone).
+var errStop = errors.New("stream stopped")
+
+// sseWriter writes events in the chat framing "event:X\ndata:Y\n\n" (§16.1)
+// or the workflow framing "id: n\nevent: X\ndata: Y\n\n" (§17.2), flushing
+// each one, and applies stream faults.
+type sseWriter struct {
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	ctx      context.Context
+	f        *Fault
+	n        int // events written
+	workflow bool
+	onFail   func() []byte // chat: data of conversation.chat.failed
+}
+
+func (s *Sim) newSSE(w http.ResponseWriter, r *http.Request, workflow bool) *sseWriter {
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{}) // this stream only
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	_ = rc.Flush()
+	return &sseWriter{w: w, rc: rc, ctx: r.Context(), f: faultFrom(r.Context()), workflow: workflow}
+}
+
+func (sw *sseWriter) frame(name string, data []byte) string {
+	if sw.workflow {
+		return fmt.Sprintf("id: %d\nevent: %s\ndata: %s\n\n", sw.n, name, data)
+	}
+	return fmt.Sprintf("event:%s\ndata:%s\n\n", name, data)
+}
+
+func (sw *sseWriter) raw(s string) error {
+	if sw.ctx.Err() != nil {
+		return errStop
+	}
+	if _, err := sw.w.Write([]byte(s)); err != nil {
+		return errStop
+	}
+	if err := sw.rc.Flush(); err != nil {
+		return errStop
+	}
+	return nil
+}
+
+// event writes one event unless a fault ends the stream first.
+func (sw *sseWriter) event(name string, data []byte) error {
+	if f := sw.f; f != nil {
+		switch n := sw.n; {
+		case f.CutAfterEvents > 0 && n == f.CutAfterEvents:
+			frame := sw.frame(name, data)
+			_ = sw.raw(frame[:len(frame)/2])
+			return errStop
+		case f.MalformedAfterEvents > 0 && n == f.MalformedAfterEvents:
+			_ = sw.raw(sw.frame(name, []byte(`{"id":"broken",,"content":`)))
+			return errStop
+		case f.ErrorAfterEvents > 0 && n == f.ErrorAfterEvents:
+			code, msg := f.Code, f.Msg
+			if code == 0 {
+				code, msg = 4013, "模型错误 / model error"
+			}
+			if sw.workflow {
+				_ = sw.raw(sw.frame("Error", compactJSON(map[string]any{"error_code": code, "error_message": msg})))
+			} else {
+				_ = sw.raw(sw.frame("error", compactJSON(map[string]any{"code": code, "msg": msg})))
+			}
+			return errStop
+		case f.FailAfterEvents > 0 && n == f.FailAfterEvents:
+			if sw.workflow {
+				_ = sw.raw(sw.frame("Error", compactJSON(map[string]any{"error_code": 5000, "error_message": "workflow failed"})))
+			} else if sw.onFail != nil {
+				_ = sw.raw(sw.frame("conversation.chat.failed", sw.onFail()))
+			}
+			return errStop
+		case f.SilentAfterEvents > 0 && n == f.SilentAfterEvents:
+			<-sw.ctx.Done()
+			return errStop
+		case f.EOFAfterEvents > 0 && n == f.EOFAfterEvents:
+			return errStop
+		}
+	}
+	if err := sw.raw(sw.frame(name, data)); err != nil {
+		return err
+	}
+	sw.n++
+	return nil
+}
+
+func (sw *sseWriter) pause(d time.Duration) error {
+	if sw.f != nil && sw.f.DeltaDelay > d {
+		d = sw.f.DeltaDelay
+	}
+	if !sleepCtx(sw.ctx, d) {
+		return errStop
+	}
+	return nil
+}
+
+// messageEvent renders a message for the stream: the keys of the captured
+// events (§16.2).
+func messageEvent(m *message, content string) []byte {
+	return compactJSON(map[string]any{
+		"id": m.ID, "conversation_id": m.ConversationID, "bot_id": m.BotID, "role": m.Role, "type": m.Type,
+		"content": content, "content_type": m.ContentType, "chat_id": m.ChatID, "section_id": m.SectionID,
+	})
+}
+
+// streamChat sends a chat as SSE (§16.3). It returns when the chat is done
+// or the client disconnects; in both cases the chat is finished and saved
+// (§19 Q13 reading A).
+func (s *Sim) streamChat(w http.ResponseWriter, r *http.Request, ch *chat, continuation bool) {
+	sw := s.newSSE(w, r, false)
+	chatData := func(status string) []byte {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		o := ch.wire(true, false)
+		if status != "" {
+			o["status"] = status
+		}
+		return compactJSON(o)
+	}
+	failed := false
+	sw.onFail = func() []byte {
+		failed = true
+		s.mu.Lock()
+		now := s.now().Unix()
+		if ch.Status != statusCanceled {
+			ch.Status, ch.FailedAt, ch.CompletedAt = statusFailed, now, now
+			ch.LastError = lastError{Code: 5000, Msg: "event interval error"}
+		}
+		s.mu.Unlock()
+		return chatData("")
+	}
+	defer func() {
+		s.mu.Lock()
+		if !failed {
+			s.finishLocked(ch)
+		} else {
+			ch.Finished = true
+		}
+		s.mu.Unlock()
+	}()
+	p := ch.Plan
+	// A continuation (submit_tool_outputs) starts with created too, so a
+	// client can always take the ids from the first event (§16.3 rule 1).
+	_ = continuation
+	if sw.event("conversation.chat.created", chatData(statusCreated)) != nil {
+		return
+	}
+	s.mu.Lock()
+	if ch.Status == statusCreated {
+		ch.Status = statusInProgress
+	}
+	s.mu.Unlock()
+	if sw.event("conversation.chat.in_progress", chatData(statusInProgress)) != nil {
+		return
+	}
+	if sw.f != nil && sw.f.OversizeEvent > 0 && p.answer != nil {
+		big := strings.Repeat("x", sw.f.OversizeEvent)
+		if sw.event("conversation.message.delta", messageEvent(p.answer, big)) != nil {
+			return
+		}
+	}
+	if p.Fail != nil {
+		failed = true
+		s.mu.Lock()
+		now := s.now().Unix()
+		if ch.Status != statusCanceled {
+			ch.Status, ch.FailedAt, ch.CompletedAt, ch.LastError = statusFailed, now, now, *p.Fail
+		}
+		s.mu.Unlock()
+		_ = sw.event("conversation.chat.failed", chatData(""))
+		return // Q16: no done after failed
+	}
+	delay := s.o.DeltaDelay
+	if p.Slow && delay < 50*time.Millisecond {
+		delay = 50 * time.Millisecond
+	}
+	for _, m := range p.msgs {
+		if m.Type == "answer" {
+			for i, frag := range fragments(m.Content, p.Chunk, p.Slow) {
+				if i > 0 && sw.pause(delay) != nil {
+					return
+				}
+				if sw.event("conversation.message.delta", messageEvent(m, frag)) != nil {
+					return
+				}
+			}
+		}
+		if sw.event("conversation.message.completed", messageEvent(m, m.Content)) != nil {
+			return
+		}
+	}
+	s.mu.Lock()
+	s.finishLocked(ch)
+	s.mu.Unlock()
+	if p.ToolCall != nil {
+		if sw.event("conversation.chat.requires_action", chatData(statusRequiresAction)) != nil {
+			return
+		}
+	} else if sw.event("conversation.chat.completed", chatData(statusCompleted)) != nil {
+		return
+	}
+	_ = sw.event("done", []byte(`"[DONE]"`))
+}

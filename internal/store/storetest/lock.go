@@ -66,6 +66,39 @@ func testUserLock(t *testing.T, newTarget NewTarget) {
 		}
 	})
 
+	t.Run("holder's ctx ending keeps the lock until fn returns", func(t *testing.T) {
+		user := randomUserID()
+		hctx, hcancel := context.WithCancel(ctx)
+		held, stop, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		go func() {
+			done <- a.WithUserLock(hctx, user, func(context.Context) error {
+				close(held)
+				<-stop // e.g. persisting a rotated pair under a detached ctx
+				return nil
+			})
+		}()
+		<-held
+		hcancel()
+		entered := make(chan struct{})
+		bdone := make(chan error, 1)
+		go func() {
+			bdone <- b.WithUserLock(ctx, user, func(context.Context) error { close(entered); return nil })
+		}()
+		waitForLockWaiter(t, a, user)
+		select {
+		case <-entered:
+			t.Error("lock released when the holder's ctx ended, before fn returned")
+		default:
+		}
+		close(stop)
+		if err := <-done; err != nil {
+			t.Errorf("holder WithUserLock: %v", err)
+		}
+		if err := <-bdone; err != nil {
+			t.Errorf("waiter WithUserLock: %v", err)
+		}
+	})
+
 	t.Run("different users do not block", func(t *testing.T) {
 		user1, user2 := randomUserID(), randomUserID()
 		release, held := holdLock(t, a, user1)

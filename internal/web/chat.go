@@ -87,7 +87,9 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 	done := s.d.Metrics.StreamOpened("new")
 	defer done()
-	s.d.Chat.ServeSSE(w, r, run, 0)
+	if err := s.d.Chat.ServeSSE(w, r, run, 0); err != nil {
+		writeError(w, r, err)
+	}
 }
 
 // handleCancel is the Stop button: it cancels the chat upstream and ends the relay.
@@ -139,13 +141,15 @@ func (s *Server) handleResume(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errNotFound)
 		return
 	}
-	if after > run.LastEventID() {
-		writeError(w, r, badRequest("Last-Event-ID is beyond the last event of this reply.", "Last-Event-ID 超出了该回复的最后一个事件。"))
+	if err := run.CheckResume(after); err != nil {
+		writeError(w, r, badRequest("Last-Event-ID does not match an event of this reply.", "Last-Event-ID 与该回复的事件不符。"))
 		return
 	}
 	done := s.d.Metrics.StreamOpened("resume")
 	defer done()
-	s.d.Chat.ServeSSE(w, r, run, after)
+	if err := s.d.Chat.ServeSSE(w, r, run, after); err != nil {
+		writeError(w, r, badRequest("Last-Event-ID does not match an event of this reply.", "Last-Event-ID 与该回复的事件不符。"))
+	}
 }
 
 type usageOut struct {

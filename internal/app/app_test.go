@@ -1,0 +1,551 @@
+package app
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coze2app/coze2app/internal/cozesim"
+	"github.com/coze2app/coze2app/internal/store"
+	"github.com/coze2app/coze2app/internal/store/storetest"
+)
+
+// lineWriter collects a running app's log and announces the "listening" URL.
+type lineWriter struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	urlOnce sync.Once
+	url     chan string
+}
+
+var listeningURL = regexp.MustCompile(`msg=listening url=(\S+)`)
+var simBase = regexp.MustCompile(`api base: (\S+)`)
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	for _, re := range []*regexp.Regexp{listeningURL, simBase} {
+		if m := re.FindSubmatch(w.buf.Bytes()); m != nil {
+			u := string(m[1])
+			w.urlOnce.Do(func() { w.url <- u })
+		}
+	}
+	return len(p), nil
+}
+
+func (w *lineWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// runningApp is one coze2app process, run in-process through Run.
+type runningApp struct {
+	URL    string
+	log    *lineWriter
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// mustStart runs coze2app with args and env and waits until it listens.
+func mustStart(t *testing.T, args []string, env map[string]string) *runningApp {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &runningApp{log: &lineWriter{url: make(chan string, 1)}, cancel: cancel, done: make(chan error, 1)}
+	go func() { a.done <- Run(ctx, args, func(k string) string { return env[k] }, a.log) }()
+	select {
+	case a.URL = <-a.log.url:
+	case err := <-a.done:
+		cancel()
+		t.Fatalf("app exited before listening: %v\n%s", err, a.log)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatalf("app did not listen within 30s:\n%s", a.log)
+	}
+	t.Cleanup(func() { a.stop(t) })
+	return a
+}
+
+// stop cancels the app (SIGTERM) and waits for Run to return.
+func (a *runningApp) stop(t *testing.T) error {
+	t.Helper()
+	a.cancel()
+	select {
+	case err, ok := <-a.done:
+		if ok {
+			close(a.done)
+		}
+		return err
+	case <-time.After(40 * time.Second):
+		t.Fatalf("app did not stop within 40s:\n%s", a.log)
+		return nil
+	}
+}
+
+// newBrowser is an http.Client with a cookie jar that does not follow redirects.
+func newBrowser(t *testing.T) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{
+		Jar:           jar,
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+var formField = regexp.MustCompile(`name="authorize_key" value="([^"]+)"`)
+
+// signIn walks /auth → simulator authorize → consent form → /callback.
+func signIn(t *testing.T, c *http.Client, appURL, simUser string) {
+	t.Helper()
+	loc := mustRedirect(t, c, "GET", appURL+"/auth", nil)
+	loc = mustRedirect(t, c, "GET", loc, nil)
+	res, err := c.Get(loc)
+	if err != nil {
+		t.Fatalf("consent page: %v", err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := formField.FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no authorize_key in consent page (%d):\n%s", res.StatusCode, page)
+	}
+	consentURL, _ := url.Parse(loc)
+	consentURL.RawQuery = ""
+	form := url.Values{"authorize_key": {string(m[1])}, "user_id": {simUser}, "decision": {"approve"}}
+	cb := mustRedirect(t, c, "POST", consentURL.String(), form)
+	home := mustRedirect(t, c, "GET", cb, nil)
+	if home != "/" {
+		t.Fatalf("callback redirected to %q, want /", home)
+	}
+}
+
+func mustRedirect(t *testing.T, c *http.Client, method, target string, form url.Values) string {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, target, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, target, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusFound && res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("%s %s: status %d, want a redirect:\n%s", method, target, res.StatusCode, b)
+	}
+	loc := res.Header.Get("Location")
+	if strings.HasPrefix(loc, "/") && !strings.HasPrefix(loc, "//") {
+		// Absolute for the next hop; "/" alone is kept to check the final page.
+		if u, err := url.Parse(target); err == nil && loc != "/" {
+			loc = u.Scheme + "://" + u.Host + loc
+		}
+	}
+	return loc
+}
+
+// postJSON sends a same-origin JSON request and decodes the answer.
+func postJSON(t *testing.T, c *http.Client, target string, in, out any) int {
+	t.Helper()
+	b, _ := json.Marshal(in)
+	req, _ := http.NewRequest("POST", target, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", target, err)
+	}
+	defer res.Body.Close()
+	if out != nil {
+		_ = json.NewDecoder(res.Body).Decode(out)
+	}
+	return res.StatusCode
+}
+
+func getJSON(t *testing.T, c *http.Client, target string, out any) int {
+	t.Helper()
+	res, err := c.Get(target)
+	if err != nil {
+		t.Fatalf("GET %s: %v", target, err)
+	}
+	defer res.Body.Close()
+	if out != nil {
+		_ = json.NewDecoder(res.Body).Decode(out)
+	}
+	return res.StatusCode
+}
+
+type status struct {
+	Authenticated bool `json:"authenticated"`
+	Demo          bool `json:"demo"`
+	User          *struct {
+		ID, Name string
+	} `json:"user"`
+}
+
+type chatAnswer struct {
+	ConversationID string `json:"conversation_id"`
+	ChatID         string `json:"chat_id"`
+	Answer         string `json:"answer"`
+}
+
+// TestDemoModeSignInAndChat is the issue's "done when": no configuration,
+// sign in on the simulator's consent page, chat.
+func TestDemoModeSignInAndChat(t *testing.T) {
+	dir := t.TempDir()
+	a := mustStart(t, nil, map[string]string{
+		"COZE2APP_ADDR":            "127.0.0.1:0",
+		"COZE2APP_DATABASE_URL":    "sqlite:" + dir + "/coze2app.db",
+		"COZE2APP_SIM_DELTA_DELAY": "0s",
+	})
+	c := newBrowser(t)
+	var st status
+	getJSON(t, c, a.URL+"/api/auth/status", &st)
+	if st.Authenticated || !st.Demo {
+		t.Fatalf("status before sign-in = %+v, want demo and not authenticated", st)
+	}
+	signIn(t, c, a.URL, "7391000000000000101")
+	getJSON(t, c, a.URL+"/api/auth/status", &st)
+	if !st.Authenticated || st.User == nil || st.User.Name == "" {
+		t.Fatalf("status after sign-in = %+v, want authenticated with a user", st)
+	}
+	var ans chatAnswer
+	if code := postJSON(t, c, a.URL+"/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": "hello"}, &ans); code != 200 {
+		t.Fatalf("chat status = %d, want 200", code)
+	}
+	if ans.Answer == "" || ans.ConversationID == "" {
+		t.Fatalf("chat answer = %+v, want text and a conversation id", ans)
+	}
+	if err := a.stop(t); err != nil {
+		t.Fatalf("Run returned %v after shutdown, want nil", err)
+	}
+	if strings.Contains(a.log.String(), "level=ERROR") {
+		t.Errorf("log has errors:\n%s", a.log)
+	}
+}
+
+// externalSim serves a simulator that outlives app restarts, as real Coze would.
+func externalSim(t *testing.T, redirectURI string, o cozesim.Options) (*cozesim.Sim, *httptest.Server) {
+	t.Helper()
+	o.Apps = []cozesim.App{{Name: "test app", ClientID: "30000000000000000000000000000003.app.coze",
+		ClientSecret: "test-client-secret", RedirectURIs: []string{redirectURI}}}
+	sim := cozesim.New(o)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(func() { srv.Close(); sim.Close() })
+	return sim, srv
+}
+
+// realModeEnv configures the app against an external simulator on a fixed port.
+func realModeEnv(simURL, addr, dbURL string) map[string]string {
+	return map[string]string{
+		"COZE_CLIENT_ID":        "30000000000000000000000000000003.app.coze",
+		"COZE_CLIENT_SECRET":    "test-client-secret",
+		"COZE_REDIRECT_URI":     "http://" + addr + "/callback",
+		"COZE_API_BASE":         simURL,
+		"COZE_WWW_BASE":         simURL,
+		"COZE2APP_ADDR":         addr,
+		"COZE2APP_DATABASE_URL": dbURL,
+		"COZE2APP_SECRET_KEY":   "k1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+	}
+}
+
+// freeAddr reserves a loopback port so a restarted app can use the same one.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.Listener.Addr().String()
+	srv.Close()
+	return addr
+}
+
+// TestCase64_RestartKeepsEverything: sign in and chat, restart the binary,
+// and the same cookie still works, tokens decrypt and history is intact —
+// on SQLite and on PostgreSQL. Also restarts between /auth and /callback.
+func TestCase64_RestartKeepsEverything(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			dbURL := storetest.SQLiteURL(t)
+			if backend == "postgres" {
+				dbURL = storetest.PostgresURL(t)
+			}
+			addr := freeAddr(t)
+			_, sim := externalSim(t, "http://"+addr+"/callback", cozesim.Options{})
+			env := realModeEnv(sim.URL, addr, dbURL)
+
+			a := mustStart(t, nil, env)
+			c := newBrowser(t)
+			signIn(t, c, a.URL, "7391000000000000101")
+			var ans chatAnswer
+			if code := postJSON(t, c, a.URL+"/api/chat", map[string]any{"bot_id": cozesim.BotMemory, "message": "remember me"}, &ans); code != 200 {
+				t.Fatalf("chat status = %d", code)
+			}
+			// Start a second sign-in and leave it pending across the restart.
+			c2 := newBrowser(t)
+			authURL := mustRedirect(t, c2, "GET", a.URL+"/auth", nil)
+			if err := a.stop(t); err != nil {
+				t.Fatalf("stop: %v", err)
+			}
+
+			b := mustStart(t, nil, env)
+			var st status
+			getJSON(t, c, b.URL+"/api/auth/status", &st)
+			if !st.Authenticated {
+				t.Fatalf("after restart: not authenticated")
+			}
+			var list struct {
+				Conversations []struct{ ID, Title string } `json:"conversations"`
+			}
+			getJSON(t, c, b.URL+"/api/conversations", &list)
+			if len(list.Conversations) != 1 || list.Conversations[0].ID != ans.ConversationID {
+				t.Fatalf("after restart: conversations = %+v, want the one from before", list.Conversations)
+			}
+			var ans2 chatAnswer
+			if code := postJSON(t, c, b.URL+"/api/chat", map[string]any{"bot_id": cozesim.BotMemory, "message": "second", "conversation_id": ans.ConversationID}, &ans2); code != 200 {
+				t.Fatalf("chat after restart: status %d (tokens did not survive?)", code)
+			}
+			if !strings.Contains(ans2.Answer, "remember me") {
+				t.Errorf("second turn does not remember the first: %q", ans2.Answer)
+			}
+			// The pending sign-in from before the restart still completes.
+			loc := mustRedirect(t, c2, "GET", authURL, nil)
+			if !strings.Contains(loc, "consent") {
+				t.Fatalf("authorize after restart redirected to %q", loc)
+			}
+		})
+	}
+}
+
+// TestCase64_TwoInstancesMigrateOnce starts two instances at once on an
+// empty PostgreSQL schema: both come up and the migrations ran once.
+func TestCase64_TwoInstancesMigrateOnce(t *testing.T) {
+	dbURL := storetest.PostgresURL(t)
+	addrA, addrB := freeAddr(t), freeAddr(t)
+	_, sim := externalSim(t, "http://"+addrA+"/callback", cozesim.Options{})
+	var wg sync.WaitGroup
+	for _, addr := range []string{addrA, addrB} {
+		wg.Go(func() { mustStart(t, nil, realModeEnv(sim.URL, addr, dbURL)) })
+	}
+	wg.Wait()
+	st, err := store.Open(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var n int
+	if err := st.DB().QueryRowContext(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	var distinct int
+	if err := st.DB().QueryRowContext(t.Context(), `SELECT count(DISTINCT version) FROM schema_migrations`).Scan(&distinct); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 || n != distinct {
+		t.Errorf("schema_migrations rows = %d, distinct versions = %d, want each migration once", n, distinct)
+	}
+}
+
+// TestCase65_ShutdownWithLiveStreams: SIGTERM while streams are live.
+// Readiness fails, each stream ends, the replies are recorded (not left
+// "streaming"), Run returns nil before the deadline.
+func TestCase65_ShutdownWithLiveStreams(t *testing.T) {
+	dbURL := storetest.SQLiteURL(t)
+	addr := freeAddr(t)
+	_, sim := externalSim(t, "http://"+addr+"/callback", cozesim.Options{DeltaDelay: 50 * time.Millisecond})
+	a := mustStart(t, nil, realModeEnv(sim.URL, addr, dbURL))
+	c := newBrowser(t)
+	signIn(t, c, a.URL, "7391000000000000102")
+
+	const streams = 5
+	var wg sync.WaitGroup
+	started := make(chan struct{}, streams)
+	ended := make(chan string, streams)
+	for i := range streams {
+		wg.Go(func() {
+			b, _ := json.Marshal(map[string]any{"bot_id": cozesim.BotSlow, "message": fmt.Sprintf("story %d", i), "stream": true})
+			req, _ := http.NewRequest("POST", a.URL+"/api/chat", bytes.NewReader(b))
+			req.Header.Set("Content-Type", "application/json")
+			res, err := c.Do(req)
+			if err != nil {
+				ended <- "error: " + err.Error()
+				return
+			}
+			defer res.Body.Close()
+			sc := bufio.NewScanner(res.Body)
+			first, last := true, ""
+			for sc.Scan() {
+				line := sc.Text()
+				if first && strings.HasPrefix(line, "event: conversation.message.delta") {
+					first = false
+					started <- struct{}{}
+				}
+				if strings.HasPrefix(line, "event:") || strings.HasPrefix(line, "retry:") {
+					last = line
+				}
+			}
+			ended <- last
+		})
+	}
+	for range streams {
+		select {
+		case <-started:
+		case <-time.After(20 * time.Second):
+			t.Fatal("streams did not start")
+		}
+	}
+	if err := a.stop(t); err != nil {
+		t.Fatalf("Run after SIGTERM = %v, want nil", err)
+	}
+	wg.Wait()
+	close(ended)
+	for last := range ended {
+		if strings.HasPrefix(last, "error:") {
+			t.Errorf("stream failed instead of ending: %s", last)
+		}
+	}
+	st, err := store.Open(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var streaming int
+	if err := st.DB().QueryRowContext(t.Context(), `SELECT count(*) FROM messages WHERE status = 'streaming'`).Scan(&streaming); err != nil {
+		t.Fatal(err)
+	}
+	if streaming != 0 {
+		t.Errorf("%d replies left in status streaming after shutdown, want 0", streaming)
+	}
+}
+
+// TestCase13_SimulatorOffInRealMode: with a client id, /_sim does not exist.
+func TestCase13_SimulatorOffInRealMode(t *testing.T) {
+	addr := freeAddr(t)
+	_, sim := externalSim(t, "http://"+addr+"/callback", cozesim.Options{})
+	a := mustStart(t, nil, realModeEnv(sim.URL, addr, storetest.SQLiteURL(t)))
+	for _, p := range []string{"/_sim/oauth/consent", "/_sim/api/permission/oauth2/authorize", "/_sim/v1/users/me"} {
+		res, err := http.Get(a.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", p, res.StatusCode)
+		}
+	}
+	var st status
+	getJSON(t, newBrowser(t), a.URL+"/api/auth/status", &st)
+	if st.Demo {
+		t.Error("status says demo in real mode")
+	}
+}
+
+// TestCase53_OversizedHeader: a 1 MiB header gets 431 from the server.
+func TestCase53_OversizedHeader(t *testing.T) {
+	a := mustStart(t, nil, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t)})
+	req, _ := http.NewRequest("GET", a.URL+"/api/auth/status", nil)
+	req.Header.Set("X-Big", strings.Repeat("a", 1<<20))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("status = %d, want 431", res.StatusCode)
+	}
+}
+
+// TestConfigErrorsStopStartup: bad configuration returns every problem.
+func TestConfigErrorsStopStartup(t *testing.T) {
+	env := map[string]string{"COZE_REGION": "mars", "COZE2APP_DATABASE_URL": "postgres://x@127.0.0.1:1/db"}
+	err := Run(t.Context(), nil, func(k string) string { return env[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "COZE_REGION") || !strings.Contains(err.Error(), "COZE2APP_SECRET_KEY") {
+		t.Fatalf("Run = %v, want both problems reported", err)
+	}
+}
+
+func TestVersionAndUnknownCommand(t *testing.T) {
+	var out bytes.Buffer
+	if err := Run(t.Context(), []string{"version"}, func(string) string { return "" }, &out); err != nil || !strings.HasPrefix(out.String(), "coze2app ") {
+		t.Errorf("version: err=%v out=%q", err, out.String())
+	}
+	if err := Run(t.Context(), []string{"frobnicate"}, func(string) string { return "" }, io.Discard); err == nil {
+		t.Error("unknown command accepted")
+	}
+}
+
+// TestSimCommandServesOAuthForAWebApp runs `coze2app sim` and walks the
+// whole OAuth dance against it with a client secret, then lists bots.
+func TestSimCommandServesOAuthForAWebApp(t *testing.T) {
+	const redirect = "http://127.0.0.1:1/cb"
+	a := mustStart(t, []string{"sim", "--addr", "127.0.0.1:0", "--client-id", "cid.app.coze", "--client-secret", "sekret", "--redirect-uri", redirect}, nil)
+	c := newBrowser(t)
+	q := url.Values{"response_type": {"code"}, "client_id": {"cid.app.coze"}, "redirect_uri": {redirect}, "state": {"st4te"}}
+	consent := mustRedirect(t, c, "GET", a.URL+"/api/permission/oauth2/authorize?"+q.Encode(), nil)
+	res, err := c.Get(consent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !bytes.Contains(page, []byte("同意授权")) {
+		t.Fatalf("consent page lacks the 同意授权 button:\n%s", page)
+	}
+	m := formField.FindSubmatch(page)
+	cb := mustRedirect(t, c, "POST", a.URL+"/oauth/consent", url.Values{"authorize_key": {string(m[1])}, "user_id": {"7391000000000000101"}, "decision": {"approve"}})
+	cbURL, _ := url.Parse(cb)
+	if cbURL.Query().Get("state") != "st4te" || !strings.HasPrefix(cbURL.Query().Get("code"), "code_") {
+		t.Fatalf("callback %q lacks state or code", cb)
+	}
+	body, _ := json.Marshal(map[string]string{"grant_type": "authorization_code", "code": cbURL.Query().Get("code"), "client_id": "cid.app.coze", "redirect_uri": redirect})
+	req, _ := http.NewRequest("POST", a.URL+"/api/permission/oauth2/token", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer sekret")
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int64  `json:"expires_in"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&tok)
+	res.Body.Close()
+	if tok.AccessToken == "" || tok.ExpiresIn < time.Now().Unix() {
+		t.Fatalf("token response = %+v, want a token with an absolute expiry", tok)
+	}
+	req, _ = http.NewRequest("GET", a.URL+"/v1/users/me", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var me struct {
+		Code int `json:"code"`
+		Data struct {
+			UserID string `json:"user_id"`
+		} `json:"data"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&me)
+	res.Body.Close()
+	if me.Code != 0 || me.Data.UserID != "7391000000000000101" {
+		t.Errorf("users/me = %+v", me)
+	}
+}

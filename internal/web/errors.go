@@ -137,8 +137,8 @@ func cozeAPIError(err error) (*apiError, bool) {
 	case isAPI:
 		msg := scrub(ce.Msg)
 		return &apiError{Status: 502, Code: "upstream_error",
-			En: fmt.Sprintf("Coze answered with error %d: %s", ce.Code, msg),
-			Zh: fmt.Sprintf("Coze 返回错误 %d：%s", ce.Code, msg),
+			En:     fmt.Sprintf("Coze answered with error %d: %s", ce.Code, msg),
+			Zh:     fmt.Sprintf("Coze 返回错误 %d：%s", ce.Code, msg),
 			HintEn: "Log id " + scrub(ce.LogID) + " helps Coze support.", HintZh: "向 Coze 支持反馈时请提供日志 ID " + scrub(ce.LogID) + "。"}, true
 	}
 	var oe *coze.OAuthError

@@ -22,8 +22,8 @@ import (
 var uploadTypes = map[string][]string{
 	".png": {"image/png"}, ".jpg": {"image/jpeg"}, ".jpeg": {"image/jpeg"}, ".gif": {"image/gif"},
 	".webp": {"image/webp"}, ".bmp": {"image/bmp"},
-	".pdf":  {"application/pdf"},
-	".txt":  {"text/plain"}, ".csv": {"text/plain"}, ".md": {"text/plain"},
+	".pdf": {"application/pdf"},
+	".txt": {"text/plain"}, ".csv": {"text/plain"}, ".md": {"text/plain"},
 	".py": {"text/plain"}, ".java": {"text/plain"}, ".c": {"text/plain"}, ".cpp": {"text/plain"},
 	".docx": {"application/zip"}, ".xlsx": {"application/zip"}, ".pptx": {"application/zip"},
 	".doc": {"application/octet-stream"}, ".xls": {"application/octet-stream"}, ".ppt": {"application/octet-stream"},

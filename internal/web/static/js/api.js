@@ -1,0 +1,78 @@
+// api: the browser JSON API client (CONTRACTS.md "Browser JSON API"). Every call is
+// same-origin fetch with credentials; errors become ApiError with the server's code,
+// message and hint, already in the UI language (we send Accept-Language).
+
+import { getLang, t } from './i18n.js';
+
+/** ApiError is a failed API call: HTTP status plus the server's {code, message, hint}. */
+export class ApiError extends Error {
+  constructor(status, code, message, hint) {
+    super(message || code || 'error');
+    this.status = status;
+    this.code = code || 'error';
+    this.hint = hint || '';
+  }
+}
+
+let onUnauthenticated = () => {};
+
+/** setUnauthenticatedHandler sets fn(err) to run when any call answers 401. */
+export function setUnauthenticatedHandler(fn) { onUnauthenticated = fn; }
+
+/** headers returns the common request headers (language for server-side messages). */
+export function baseHeaders(extra) {
+  return { 'Accept-Language': getLang() === 'zh-CN' ? 'zh-CN,zh;q=0.9' : 'en', ...extra };
+}
+
+/** errorFromResponse reads a JSON error body ({"error":{code,message,hint}}) into an ApiError. */
+export async function errorFromResponse(res) {
+  let body = null;
+  try { body = await res.json(); } catch { body = null; }
+  const e = body && typeof body === 'object' && body.error && typeof body.error === 'object' ? body.error : {};
+  const msg = typeof e.message === 'string' && e.message ? e.message : `${t('error.generic')} (HTTP ${res.status})`;
+  return new ApiError(res.status, typeof e.code === 'string' ? e.code : `http_${res.status}`, msg, typeof e.hint === 'string' ? e.hint : '');
+}
+
+/** networkError wraps a fetch TypeError as an ApiError. */
+export function networkError() { return new ApiError(0, 'network', t('error.network')); }
+
+/**
+ * request performs a JSON API call and returns the decoded body. opts: {body, signal}.
+ * Non-2xx answers throw ApiError; 401 also calls the unauthenticated handler.
+ */
+export async function request(method, path, opts = {}) {
+  const init = { method, credentials: 'same-origin', headers: baseHeaders({ Accept: 'application/json' }), signal: opts.signal };
+  if (opts.body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(opts.body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (err) {
+    if (err && err.name === 'AbortError') throw err;
+    throw networkError();
+  }
+  if (!res.ok) {
+    const err = await errorFromResponse(res);
+    if (res.status === 401) onUnauthenticated(err);
+    throw err;
+  }
+  if (res.status === 204) return {};
+  try { return await res.json(); } catch { return {}; }
+}
+
+/** Thin wrappers, one per route the page uses. */
+export const api = {
+  status: () => request('GET', '/api/auth/status'),
+  logout: () => request('POST', '/api/auth/logout', { body: {} }),
+  workspaces: () => request('GET', '/api/workspaces'),
+  bots: (workspaceID) => request('GET', '/api/bots?workspace_id=' + encodeURIComponent(workspaceID)),
+  bot: (id) => request('GET', '/api/bots/' + encodeURIComponent(id)),
+  conversations: (q, signal) => request('GET', '/api/conversations' + (q ? '?q=' + encodeURIComponent(q) : ''), { signal }),
+  messages: (id) => request('GET', '/api/conversations/' + encodeURIComponent(id) + '/messages'),
+  rename: (id, title) => request('PATCH', '/api/conversations/' + encodeURIComponent(id), { body: { title } }),
+  remove: (id) => request('DELETE', '/api/conversations/' + encodeURIComponent(id)),
+  cancel: (conversationID, chatID) => request('POST', '/api/chat/cancel', { body: { conversation_id: conversationID, chat_id: chatID } }),
+  exportURL: (id, format) => '/api/conversations/' + encodeURIComponent(id) + '/export?format=' + format,
+};

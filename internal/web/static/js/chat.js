@@ -1,0 +1,405 @@
+// chat: the conversation pane. Sends with fetch() POST /api/chat {stream:true}, reads the
+// SSE body with our parser, renders deltas (sanitized, once per frame), handles Stop
+// (cancel + abort), one resume with Last-Event-ID after a dropped connection, regenerate,
+// follow-ups, history loading and sticky auto-scroll. One stream per tab at a time
+// (SECURITY-CATALOG case 61: HTTP/1.1 allows 6 connections per origin).
+
+import { api, ApiError, baseHeaders, errorFromResponse, networkError } from './api.js';
+import { SSEParser, readEvents } from './sse.js';
+import { UserMessage, AssistantMessage, prologueMessage } from './messages.js';
+import { h, icon, avatar } from './dom.js';
+import { t } from './i18n.js';
+
+const $ = (sel) => document.querySelector(sel);
+
+/** Chat is the conversation pane controller. */
+export class Chat {
+  constructor({ onConversationChanged, onUnauthenticated }) {
+    this.onConversationChanged = onConversationChanged || (() => {});
+    this.onUnauthenticated = onUnauthenticated || (() => {});
+    this.bot = null;
+    this.conversationId = '';
+    this.replies = [];
+    this.run = null;
+    this.stick = true;
+    this.list = $('#messages');
+    this.composer = $('#composer');
+    this.sendBtn = $('#send');
+    this.stopBtn = $('#stop');
+    this.jump = $('#jump-bottom');
+    this.list.addEventListener('scroll', () => {
+      this.stick = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 80;
+      this.jump.hidden = this.stick;
+    }, { passive: true });
+    this.jump.addEventListener('click', () => { this.stick = true; this.scrollToEnd(true); });
+    this.sendBtn.addEventListener('click', () => this.submit());
+    this.stopBtn.addEventListener('click', () => this.stop());
+    this.composer.addEventListener('keydown', (e) => {
+      // Enter sends; Shift+Enter is a newline; never send while an IME is composing.
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+        e.preventDefault();
+        this.swallowEnter = true;
+        this.submit();
+      }
+    });
+    // Some input paths (IME commit, synthetic key events) still deliver the line break as
+    // a separate input after a handled Enter; drop it.
+    this.composer.addEventListener('beforeinput', (e) => {
+      if (this.swallowEnter && (e.inputType === 'insertLineBreak' || e.inputType === 'insertParagraph')) e.preventDefault();
+    });
+    this.composer.addEventListener('keyup', () => { this.swallowEnter = false; });
+    this.composer.addEventListener('input', () => { this.autosize(); this.updateButtons(); });
+    $('#new-chat').addEventListener('click', () => this.newConversation());
+    this.updateButtons();
+  }
+
+  autosize() {
+    const el = this.composer;
+    el.style.height = 'auto';
+    el.style.height = Math.min(el.scrollHeight, 200) + 'px';
+  }
+
+  updateButtons() {
+    const busy = Boolean(this.run);
+    this.sendBtn.hidden = busy;
+    this.stopBtn.hidden = !busy;
+    this.sendBtn.disabled = !this.bot || !this.composer.value.trim();
+    this.composer.disabled = !this.bot;
+    this.composer.placeholder = this.bot ? t('chat.placeholder', { bot: this.bot.name || '' }) : t('chat.placeholderNoBot');
+  }
+
+  /** relabel refreshes texts that depend on the language. */
+  relabel() { this.updateButtons(); }
+
+  scrollToEnd(force) {
+    if (!force && !this.stick) return;
+    this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  showEmpty(on) {
+    $('#chat-empty').hidden = !on;
+    $('#chat-header').hidden = on;
+    this.list.hidden = on;
+    $('#composer-bar').classList.toggle('is-disabled', on);
+  }
+
+  setHeader(bot) {
+    const av = $('#chat-bot-avatar');
+    av.replaceChildren(avatar(bot.icon_url, bot.name, 'md'));
+    $('#chat-bot-name').textContent = bot.name || '';
+    const desc = $('#chat-bot-desc');
+    desc.textContent = bot.description || '';
+    desc.hidden = !bot.description;
+  }
+
+  /** selectBot opens a new conversation with bot (full info fetched from /api/bots/{id}). */
+  async selectBot(bot) {
+    this.detach();
+    this.bot = { ...bot };
+    this.conversationId = '';
+    this.resetView();
+    try {
+      const full = await api.bot(bot.id);
+      if (this.bot && this.bot.id === bot.id && !this.conversationId) {
+        this.bot = { ...this.bot, ...full };
+        this.setHeader(this.bot);
+        this.showPrologue();
+      }
+    } catch (err) {
+      if (this.bot && this.bot.id === bot.id) this.showBanner(err);
+    }
+    this.composer.focus({ preventScroll: true });
+  }
+
+  resetView() {
+    this.replies = [];
+    this.list.replaceChildren();
+    this.showEmpty(!this.bot);
+    if (this.bot) this.setHeader(this.bot);
+    this.updateButtons();
+    this.stick = true;
+    this.jump.hidden = true;
+    this.onConversationChanged(this.conversationId);
+  }
+
+  showPrologue() {
+    const m = prologueMessage(this.bot, (q) => this.send(q));
+    if (m) this.list.prepend(m.el);
+  }
+
+  showBanner(err) {
+    this.list.append(h('div', { class: 'inline-error', attrs: { role: 'alert' } }, icon('error'),
+      h('div', {}, h('div', { text: err.message || t('error.generic') }), err.hint ? h('div', { class: 'note-hint', text: err.hint }) : null)));
+  }
+
+  newConversation() {
+    if (!this.bot) return;
+    this.detach();
+    this.conversationId = '';
+    this.resetView();
+    this.showPrologue();
+    this.composer.focus();
+  }
+
+  submit() {
+    const text = this.composer.value.trim();
+    if (!text || !this.bot || this.run) return;
+    this.composer.value = '';
+    this.autosize();
+    this.send(text);
+  }
+
+  /** send posts text as a new user turn and streams the reply. */
+  send(text, reuse) {
+    if (!this.bot || this.run || !text) return;
+    for (const el of this.list.querySelectorAll('.chips')) { el.hidden = true; el.replaceChildren(); }
+    if (!reuse) this.list.append(new UserMessage(text).el);
+    const msg = this.newReply(text);
+    this.stick = true;
+    this.scrollToEnd(true);
+    this.stream(msg, text);
+  }
+
+  newReply(userText) {
+    for (const r of this.replies) r.setLast(false);
+    const msg = new AssistantMessage(this.bot, {
+      onFollowUp: (q) => this.send(q),
+      onRetry: (m) => this.redo(m),
+      onRegenerate: (m) => this.redo(m),
+    });
+    msg.userText = userText;
+    this.replies.push(msg);
+    this.list.append(msg.el);
+    return msg;
+  }
+
+  /** redo re-sends the user message of the last reply (regenerate / retry). */
+  redo(m) {
+    if (this.run || this.replies[this.replies.length - 1] !== m || !m.userText) return;
+    this.replies.pop();
+    m.el.remove();
+    const msg = this.newReply(m.userText);
+    this.stick = true;
+    this.scrollToEnd(true);
+    this.stream(msg, m.userText);
+  }
+
+  /** detach stops reading the current stream without cancelling the chat (it is still recorded). */
+  detach() {
+    if (!this.run) return;
+    this.run.detached = true;
+    this.run.controller.abort();
+    this.run = null;
+    this.updateButtons();
+  }
+
+  async stop() {
+    const run = this.run;
+    if (!run) return;
+    run.stopped = true;
+    this.stopBtn.disabled = true;
+    if (run.chatId && run.convId) {
+      const timeout = new Promise((resolve) => setTimeout(resolve, 3000));
+      await Promise.race([api.cancel(run.convId, run.chatId).catch(() => {}), timeout]);
+    }
+    run.controller.abort();
+    this.stopBtn.disabled = false;
+  }
+
+  async stream(msg, text) {
+    const run = { controller: new AbortController(), msg, chatId: '', convId: this.conversationId, terminal: '', done: false, stopped: false, detached: false, error: null };
+    this.run = run;
+    this.updateButtons();
+    const parser = new SSEParser();
+    let res;
+    try {
+      res = await fetch('/api/chat', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: baseHeaders({ 'Content-Type': 'application/json', Accept: 'text/event-stream, application/json' }),
+        body: JSON.stringify({ bot_id: this.bot.id, message: text, conversation_id: this.conversationId || undefined, stream: true }),
+        signal: run.controller.signal,
+      });
+    } catch (err) {
+      this.end(run, run.stopped ? 'canceled' : 'failed', run.stopped || run.detached ? null : networkError(), true);
+      return;
+    }
+    if (!res.ok) {
+      const err = await errorFromResponse(res);
+      if (res.status === 401) this.onUnauthenticated(err);
+      this.end(run, 'failed', err, true);
+      return;
+    }
+    const ct = res.headers.get('Content-Type') || '';
+    if (!ct.includes('text/event-stream')) {
+      await this.handleJSON(run, res);
+      return;
+    }
+    let broken = false;
+    try {
+      await readEvents(res.body, parser, (ev) => this.onEvent(run, ev));
+    } catch {
+      broken = true;
+    }
+    if (!run.stopped && !run.detached && !run.terminal && !run.done && run.chatId) {
+      // The connection dropped before the end: resume once from the last event id.
+      broken = !(await this.resume(run, parser));
+    }
+    if (run.detached) return;
+    if (run.stopped) this.end(run, 'canceled', null, false);
+    else if (run.error) this.end(run, 'failed', run.error, true);
+    else if (run.terminal === 'failed') this.end(run, 'failed', run.error, true);
+    else if (run.terminal === 'canceled') this.end(run, 'canceled', null, false);
+    else if (run.terminal === 'requires_action') this.end(run, 'requires_action', null, false);
+    else if (run.terminal || run.done) this.end(run, 'complete', null, false);
+    else this.end(run, 'incomplete', broken || !run.chatId ? new ApiError(0, 'stream_cut', t('chat.connectionLost')) : null, true);
+  }
+
+  async resume(run, parser) {
+    parser.buf = '';
+    parser.data = [];
+    parser.event = '';
+    try {
+      const headers = baseHeaders({ Accept: 'text/event-stream' });
+      if (parser.lastEventId) headers['Last-Event-ID'] = parser.lastEventId;
+      const res = await fetch('/api/chat/' + encodeURIComponent(run.chatId) + '/stream', {
+        credentials: 'same-origin', headers, signal: run.controller.signal,
+      });
+      if (!res.ok || !(res.headers.get('Content-Type') || '').includes('text/event-stream')) return false;
+      await readEvents(res.body, parser, (ev) => this.onEvent(run, ev));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async handleJSON(run, res) {
+    let body = {};
+    try { body = await res.json(); } catch { body = {}; }
+    if (body && body.error) {
+      this.end(run, 'failed', new ApiError(res.status, body.error.code, body.error.message, body.error.hint), true);
+      return;
+    }
+    if (body.conversation_id) this.setConversation(run, body.conversation_id);
+    run.chatId = body.chat_id || '';
+    run.msg.chatId = run.chatId;
+    run.msg.setPart('answer', typeof body.answer === 'string' ? body.answer : '');
+    for (const f of body.follow_ups || []) run.msg.addFollowUp(f);
+    run.msg.setUsage(body.usage);
+    this.end(run, 'complete', null, false);
+  }
+
+  setConversation(run, convId) {
+    if (!convId) return;
+    run.convId = convId;
+    if (this.run === run && this.conversationId !== convId) {
+      this.conversationId = convId;
+      this.onConversationChanged(convId);
+    }
+  }
+
+  onEvent(run, ev) {
+    if (run.detached) return;
+    let d = null;
+    try { d = JSON.parse(ev.data); } catch { d = null; }
+    const obj = d && typeof d === 'object' ? d : {};
+    const name = ev.event;
+    const msg = run.msg;
+    switch (name) {
+      case 'conversation.chat.created':
+        run.chatId = String(obj.id || '');
+        msg.chatId = run.chatId;
+        msg.el.dataset.chatId = run.chatId;
+        this.setConversation(run, String(obj.conversation_id || ''));
+        break;
+      case 'conversation.message.delta':
+        if ((obj.type === 'answer' || !obj.type) && obj.role !== 'user' && typeof obj.content === 'string' && obj.content_type !== 'card') {
+          msg.appendDelta(String(obj.id || 'answer'), obj.content);
+          msg.scheduleRender(() => this.scrollToEnd(false));
+        }
+        break;
+      case 'conversation.message.completed':
+        if (obj.type === 'answer' && typeof obj.content === 'string' && obj.content_type !== 'card') {
+          msg.setPart(String(obj.id || 'answer'), obj.content);
+          msg.scheduleRender(() => this.scrollToEnd(false));
+        } else if (obj.type === 'follow_up') {
+          msg.addFollowUp(obj.content);
+          this.scrollToEnd(false);
+        }
+        break;
+      case 'conversation.chat.completed':
+        msg.setUsage(obj.usage);
+        run.terminal = 'completed';
+        break;
+      case 'conversation.chat.failed': {
+        const le = obj.last_error || {};
+        run.terminal = 'failed';
+        run.error = new ApiError(0, String(le.code || 'chat_failed'), le.msg || t('chat.failed'), obj.hint || '');
+        break;
+      }
+      case 'conversation.chat.requires_action':
+        run.terminal = 'requires_action';
+        break;
+      case 'error':
+        run.terminal = 'error';
+        run.error = new ApiError(0, String(obj.code || 'stream_error'), obj.message || obj.msg || t('error.generic'), obj.hint || '');
+        break;
+      case 'done':
+        run.done = true;
+        break;
+      default:
+        if (name === 'canceled' || name.endsWith('.canceled')) run.terminal = 'canceled';
+    }
+  }
+
+  end(run, status, err, retry) {
+    if (run.detached) return;
+    run.msg.finish(status, err, { retry, last: true });
+    if (this.run === run) this.run = null;
+    this.updateButtons();
+    this.scrollToEnd(false);
+    this.onConversationChanged(this.conversationId, true);
+  }
+
+  /** openConversation shows a stored conversation from history. */
+  async openConversation(id) {
+    const data = await api.messages(id);
+    this.detach();
+    const conv = data.conversation || {};
+    this.bot = { id: conv.bot_id || '', name: conv.bot_name || '', icon_url: '', description: '' };
+    this.conversationId = conv.id || id;
+    this.resetView();
+    const msgs = Array.isArray(data.messages) ? data.messages : [];
+    let lastUser = '';
+    let last = null;
+    for (const m of msgs) {
+      if (m.role === 'user') {
+        lastUser = String(m.content || '');
+        this.list.append(new UserMessage(lastUser).el);
+        continue;
+      }
+      const msg = this.newReply(lastUser);
+      msg.chatId = String(m.chat_id || '');
+      msg.el.dataset.chatId = msg.chatId;
+      msg.setPart('answer', String(m.content || ''));
+      msg.setUsage(m.usage);
+      const st = ['complete', 'canceled', 'incomplete', 'failed', 'streaming'].includes(m.status) ? m.status : 'complete';
+      msg.finish(st, null, { retry: st === 'failed' || st === 'incomplete', last: false });
+      last = msg;
+      if (Array.isArray(m.follow_ups)) for (const f of m.follow_ups) msg.addFollowUp(f);
+    }
+    for (const [i, r] of this.replies.entries()) {
+      if (i < this.replies.length - 1) r.clearFollowUps();
+    }
+    if (last) last.setLast(true);
+    this.stick = true;
+    this.scrollToEnd(true);
+    api.bot(this.bot.id).then((full) => {
+      if (this.bot && this.bot.id === full.id) {
+        this.bot = { ...this.bot, ...full };
+        this.setHeader(this.bot);
+        this.updateButtons();
+      }
+    }).catch(() => {});
+  }
+}

@@ -1,0 +1,160 @@
+// main: boots the page. Checks /api/auth/status, shows the sign-in screen or the app,
+// and wires the top bar (language, theme, sign-out) and the phone drawer.
+
+import { api, setUnauthenticatedHandler } from './api.js';
+import { applyI18n, getLang, setLang, onLangChange, t } from './i18n.js';
+import { applyTheme, toggleTheme, currentTheme, onSystemThemeChange } from './theme.js';
+import { fillIcons, icon, avatar } from './dom.js';
+import { wireDialogs } from './dialogs.js';
+import { Chat } from './chat.js';
+import { Sidebar } from './sidebar.js';
+import { toast } from './toast.js';
+
+const $ = (sel) => document.querySelector(sel);
+
+let chat = null;
+let sidebar = null;
+let started = false;
+
+function syncThemeIcons() {
+  const dark = currentTheme() === 'dark';
+  for (const el of document.querySelectorAll('.theme-icon')) el.replaceChildren(icon(dark ? 'light' : 'dark'));
+  for (const b of document.querySelectorAll('.theme-toggle')) {
+    const label = t(dark ? 'theme.toLight' : 'theme.toDark');
+    b.setAttribute('aria-label', label);
+    b.title = label;
+    b.setAttribute('aria-pressed', String(dark));
+  }
+}
+
+// Drawer (phones): the sidebar slides over the chat with a scrim; Escape closes it.
+const narrow = window.matchMedia('(max-width: 840px)');
+
+function setDrawer(open) {
+  const sb = $('#sidebar');
+  document.body.classList.toggle('drawer-open', open);
+  $('#scrim').hidden = !open;
+  $('#menu-btn').setAttribute('aria-expanded', String(open));
+  if (narrow.matches) {
+    sb.toggleAttribute('inert', !open);
+    if (open) {
+      const first = sb.querySelector('.seg-btn[aria-selected="true"]');
+      if (first) first.focus();
+    }
+  } else {
+    sb.removeAttribute('inert');
+  }
+}
+
+function closeDrawer() {
+  if (document.body.classList.contains('drawer-open')) {
+    setDrawer(false);
+    $('#menu-btn').focus({ preventScroll: true });
+  }
+}
+
+function showSignin(reauth) {
+  $('#boot').hidden = true;
+  $('#app-view').hidden = true;
+  $('#signin-view').hidden = false;
+  $('#signin-reauth').hidden = !reauth;
+}
+
+function showDemo(demo) {
+  $('#demo-banner').hidden = !demo;
+  document.body.classList.toggle('has-banner', Boolean(demo));
+}
+
+function startApp(user) {
+  $('#boot').hidden = true;
+  $('#signin-view').hidden = true;
+  $('#app-view').hidden = false;
+  const name = (user && user.name) || '';
+  $('#user-name').textContent = name;
+  $('#user-chip').title = name;
+  $('#user-avatar').replaceChildren(avatar(user && user.avatar_url, name || '?', 'sm'));
+  if (started) return;
+  started = true;
+  let histTimer = 0;
+  chat = new Chat({
+    onConversationChanged: (id, finished) => {
+      sidebar.setActiveConversation(id);
+      clearTimeout(histTimer);
+      histTimer = setTimeout(() => sidebar.refreshHistory(), finished ? 100 : 400);
+    },
+    onUnauthenticated: () => boot(true),
+  });
+  sidebar = new Sidebar({
+    onBot: (b) => chat.selectBot(b),
+    onConversation: async (id) => {
+      if (!id) { chat.detach(); chat.bot = null; chat.conversationId = ''; chat.resetView(); return; }
+      try {
+        await chat.openConversation(id);
+        sidebar.setActiveBot(chat.bot ? String(chat.bot.id) : '');
+      } catch (err) {
+        toast(err.message, true);
+      }
+    },
+    closeDrawer,
+  });
+  chat.showEmpty(true);
+  setDrawer(false);
+  sidebar.loadWorkspaces();
+}
+
+async function boot(reauth) {
+  let st;
+  try {
+    st = await api.status();
+  } catch (err) {
+    $('#boot').hidden = true;
+    showSignin(false);
+    toast(err.message, true);
+    return;
+  }
+  showDemo(st.demo);
+  if (st.authenticated) startApp(st.user);
+  else showSignin(reauth);
+}
+
+function wire() {
+  applyTheme();
+  fillIcons(document);
+  applyI18n(document);
+  syncThemeIcons();
+  wireDialogs();
+  onSystemThemeChange(syncThemeIcons);
+  for (const b of document.querySelectorAll('.lang-toggle')) {
+    b.addEventListener('click', () => setLang(getLang() === 'zh-CN' ? 'en' : 'zh-CN'));
+  }
+  for (const b of document.querySelectorAll('.theme-toggle')) {
+    b.addEventListener('click', () => { toggleTheme(); syncThemeIcons(); });
+  }
+  onLangChange(() => {
+    syncThemeIcons();
+    if (chat) chat.relabel();
+    if (sidebar) { sidebar.renderBots(); sidebar.refreshHistory(); }
+  });
+  $('#signout').addEventListener('click', async () => {
+    try { await api.logout(); } catch { /* the session is gone either way */ }
+    if (chat) chat.detach();
+    window.location.assign('/');
+  });
+  $('#menu-btn').addEventListener('click', () => setDrawer(!document.body.classList.contains('drawer-open')));
+  $('#drawer-close').addEventListener('click', closeDrawer);
+  $('#scrim').addEventListener('click', closeDrawer);
+  $('#empty-pick').addEventListener('click', () => {
+    if (narrow.matches) setDrawer(true);
+    else $('#bot-filter').focus();
+  });
+  narrow.addEventListener('change', () => setDrawer(false));
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && document.body.classList.contains('drawer-open') && !document.querySelector('dialog[open]')) closeDrawer();
+  });
+  setUnauthenticatedHandler((err) => {
+    if (err && (err.code === 'unauthenticated' || err.code === 'reauth_required')) showSignin(err.code === 'reauth_required');
+  });
+}
+
+wire();
+boot(false);

@@ -1,0 +1,210 @@
+// messages: the DOM of one chat message (user or assistant) and its small toolbar.
+// Bot text reaches the DOM only through renderMarkdown (sanitized fragment); everything
+// else (names, follow-ups, error messages) through textContent.
+
+import { h, icon, avatar, copyText } from './dom.js';
+import { renderMarkdown } from './markdown.js';
+import { t } from './i18n.js';
+
+function toolButton(name, labelKey, onClick, cls = '') {
+  const b = h('button', {
+    type: 'button',
+    class: 'icon-btn icon-btn-sm ' + cls,
+    title: t(labelKey),
+    attrs: { 'aria-label': t(labelKey), 'data-i18n-title': labelKey, 'data-i18n-aria-label': labelKey },
+    on: { click: onClick },
+  }, icon(name));
+  return b;
+}
+
+function flashCopied(btn) {
+  btn.replaceChildren(icon('check'));
+  btn.classList.add('is-done');
+  setTimeout(() => { btn.replaceChildren(icon('copy')); btn.classList.remove('is-done'); }, 1500);
+}
+
+/** UserMessage is a sent message bubble (plain text, pre-wrapped). */
+export class UserMessage {
+  constructor(text) {
+    this.text = text;
+    const copy = toolButton('copy', 'chat.copy', async () => { if (await copyText(this.text)) flashCopied(copy); });
+    this.el = h('div', { class: 'msg user', attrs: { 'data-testid': 'msg-user' } },
+      h('div', { class: 'msg-main' },
+        h('div', { class: 'bubble' }, h('div', { class: 'msg-body plain', text: text })),
+        h('div', { class: 'msg-actions' }, copy)));
+  }
+}
+
+/**
+ * AssistantMessage is one bot reply: answer parts keyed by Coze message id (multi-answer
+ * replies concatenate in arrival order), follow-up chips, usage and a status note.
+ */
+export class AssistantMessage {
+  constructor(bot, { onFollowUp, onRetry, onRegenerate, prologue = false } = {}) {
+    this.parts = new Map();
+    this.followUps = [];
+    this.usage = null;
+    this.chatId = '';
+    this.userText = '';
+    this.status = 'streaming';
+    this.pending = 0;
+    this.onFollowUp = onFollowUp;
+    this.onRetry = onRetry;
+    this.onRegenerate = onRegenerate;
+
+    this.body = h('div', { class: 'msg-body markdown' });
+    this.note = h('div', { class: 'msg-note', hidden: true, attrs: { role: 'status' } });
+    this.usageEl = h('div', { class: 'msg-usage', hidden: true, id: 'usage-' + Math.random().toString(36).slice(2) });
+    this.chips = h('div', { class: 'chips follow-ups', hidden: true, attrs: { role: 'group', 'aria-label': t('chat.followUps') } });
+    this.actions = h('div', { class: 'msg-actions', hidden: true });
+    this.el = h('div', { class: 'msg assistant' + (prologue ? ' prologue' : ''), attrs: { 'data-testid': prologue ? 'msg-prologue' : 'msg-assistant' } },
+      h('div', { class: 'msg-avatar' }, avatar(bot && bot.icon_url, bot && bot.name, 'sm')),
+      h('div', { class: 'msg-main' },
+        h('div', { class: 'msg-name', text: (bot && bot.name) || '' }),
+        h('div', { class: 'bubble' }, this.body),
+        this.note, this.actions, this.usageEl, this.chips));
+    if (!prologue) {
+      this.body.setAttribute('aria-busy', 'true');
+      this.setThinking(true);
+    }
+  }
+
+  /** content is the full answer text (all answer parts). */
+  get content() { return Array.from(this.parts.values()).filter((s) => s).join('\n\n'); }
+
+  setThinking(on) {
+    this.el.classList.toggle('is-thinking', on);
+    if (on) {
+      this.body.replaceChildren(h('span', { class: 'typing', attrs: { role: 'status', 'aria-label': t('chat.thinking') } },
+        h('span', { class: 'dot' }), h('span', { class: 'dot' }), h('span', { class: 'dot' })));
+    }
+  }
+
+  /** appendDelta adds a streamed fragment to message id. */
+  appendDelta(id, text) { this.parts.set(id, (this.parts.get(id) || '') + text); }
+
+  /** setPart replaces message id's text with the authoritative completed content. */
+  setPart(id, text) { this.parts.set(id, text); }
+
+  /** scheduleRender re-renders (sanitized) at most once per animation frame. */
+  scheduleRender(after) {
+    if (this.pending) return;
+    this.pending = requestAnimationFrame(() => {
+      this.pending = 0;
+      this.render(false);
+      if (after) after();
+    });
+  }
+
+  /** render draws the answer; final=true enables code language auto-detection. */
+  render(final) {
+    if (this.pending && final) { cancelAnimationFrame(this.pending); this.pending = 0; }
+    const text = this.content;
+    if (!text && this.status === 'streaming') return;
+    this.el.classList.remove('is-thinking');
+    this.body.replaceChildren(renderMarkdown(text, final));
+    this.el.classList.toggle('is-empty', !text);
+  }
+
+  addFollowUp(text) {
+    if (typeof text !== 'string' || !text.trim() || this.followUps.includes(text)) return;
+    this.followUps.push(text);
+    this.chips.append(h('button', {
+      type: 'button', class: 'chip follow-up', text,
+      on: { click: () => this.onFollowUp && this.onFollowUp(text) },
+    }));
+    this.chips.hidden = false;
+  }
+
+  clearFollowUps() { this.chips.replaceChildren(); this.chips.hidden = true; }
+
+  setUsage(u) {
+    if (!u || typeof u !== 'object') return;
+    this.usage = {
+      total: Number(u.token_count) || 0, input: Number(u.input_count) || 0, output: Number(u.output_count) || 0,
+    };
+    this.usageEl.textContent = t('chat.usage', this.usage);
+  }
+
+  /**
+   * finish ends streaming with status complete|canceled|incomplete|failed|streaming and an
+   * optional error {message, hint}; retry offers the Retry button.
+   */
+  finish(status, err, { retry = false, last = true } = {}) {
+    this.status = status;
+    this.body.removeAttribute('aria-busy');
+    this.setThinking(false);
+    this.render(true);
+    const noteKey = { canceled: 'chat.canceled', incomplete: 'chat.incomplete', failed: 'chat.failed', streaming: 'chat.streamingNote', requires_action: 'chat.requiresAction' }[status];
+    if (err || noteKey) {
+      this.note.replaceChildren();
+      this.note.className = 'msg-note ' + (err || status === 'failed' ? 'is-error' : 'is-info');
+      this.note.append(icon(err || status === 'failed' ? 'error' : 'info'));
+      const text = h('div', { class: 'note-text' });
+      text.append(h('span', { class: 'note-msg', text: err && err.message ? err.message : t(noteKey || 'chat.failed') }));
+      if (err && err.hint) text.append(h('span', { class: 'note-hint', text: err.hint }));
+      this.note.append(text);
+      if (retry && this.onRetry) {
+        this.note.append(h('button', { type: 'button', class: 'btn btn-text retry', on: { click: () => this.onRetry(this) } }, icon('refresh'), h('span', { text: t('chat.retry') })));
+      }
+      this.note.hidden = false;
+    } else {
+      this.note.hidden = true;
+    }
+    this.buildActions(last);
+  }
+
+  buildActions(last) {
+    const items = [];
+    if (this.content) {
+      const copy = toolButton('copy', 'chat.copy', async () => { if (await copyText(this.content)) flashCopied(copy); }, 'copy-msg');
+      items.push(copy);
+    }
+    if (last && this.onRegenerate && this.userText) items.push(toolButton('refresh', 'chat.regenerate', () => this.onRegenerate(this), 'regenerate'));
+    if (this.usage) {
+      const toggle = h('button', {
+        type: 'button', class: 'usage-toggle',
+        attrs: { 'aria-expanded': 'false', 'aria-controls': this.usageEl.id, title: t('chat.tokensToggle') },
+        on: {
+          click: () => {
+            const open = this.usageEl.hidden;
+            this.usageEl.hidden = !open;
+            toggle.setAttribute('aria-expanded', String(open));
+          },
+        },
+      }, icon('info'), h('span', { text: t('chat.tokens') }));
+      items.push(toggle);
+    }
+    this.actions.replaceChildren(...items);
+    this.actions.hidden = items.length === 0;
+  }
+
+  /** setLast shows or hides the regenerate button (only the last reply has it). */
+  setLast(last) {
+    if (this.status !== 'streaming') this.buildActions(last);
+  }
+}
+
+/** prologueMessage renders the bot's opening text plus suggested-question chips. */
+export function prologueMessage(bot, onPick) {
+  const m = new AssistantMessage(bot, { prologue: true });
+  const text = bot.prologue || '';
+  if (text) {
+    m.parts.set('prologue', text);
+    m.status = 'complete';
+    m.render(true);
+  } else {
+    m.el.querySelector('.bubble').hidden = true;
+  }
+  const qs = Array.isArray(bot.suggested_questions) ? bot.suggested_questions.filter((q) => typeof q === 'string' && q.trim()) : [];
+  if (qs.length) {
+    m.chips.className = 'chips suggestions';
+    m.chips.setAttribute('aria-label', t('chat.suggested'));
+    for (const q of qs.slice(0, 6)) {
+      m.chips.append(h('button', { type: 'button', class: 'chip suggested', text: q, on: { click: () => onPick(q) } }));
+    }
+    m.chips.hidden = false;
+  }
+  if (!text && !qs.length) return null;
+  return m;
+}

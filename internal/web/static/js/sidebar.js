@@ -1,0 +1,253 @@
+// sidebar: workspace picker, bot list with filter, and the history list (search,
+// open, rename, delete, export). All names and titles go in through textContent.
+
+import { api } from './api.js';
+import { h, icon, avatar, debounce, formatTime } from './dom.js';
+import { t, getLang } from './i18n.js';
+import { confirmDialog, promptDialog } from './dialogs.js';
+import { toast } from './toast.js';
+
+const $ = (sel) => document.querySelector(sel);
+const WS_KEY = 'coze2app.workspace';
+
+/** Sidebar owns the left pane (a drawer on phones). */
+export class Sidebar {
+  constructor({ onBot, onConversation, closeDrawer }) {
+    this.onBot = onBot;
+    this.onConversation = onConversation;
+    this.closeDrawer = closeDrawer;
+    this.bots = [];
+    this.activeBot = '';
+    this.activeConv = '';
+    this.histAbort = null;
+    this.wsSelect = $('#workspace-select');
+    this.filter = $('#bot-filter');
+    this.botList = $('#bot-list');
+    this.convList = $('#conv-list');
+    this.search = $('#history-search');
+    this.wsSelect.addEventListener('change', () => {
+      try { localStorage.setItem(WS_KEY, this.wsSelect.value); } catch { /* ignore */ }
+      this.loadBots();
+    });
+    this.filter.addEventListener('input', () => this.renderBots());
+    this.search.addEventListener('input', debounce(() => this.loadHistory(), 250));
+    for (const tab of document.querySelectorAll('.seg-btn')) tab.addEventListener('click', () => this.showTab(tab.dataset.tab));
+    document.querySelector('.seg').addEventListener('keydown', (e) => {
+      if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+      const next = document.querySelector('.seg-btn[aria-selected="false"]');
+      this.showTab(next.dataset.tab);
+      next.focus();
+    });
+    document.addEventListener('click', (e) => {
+      if (!e.target.closest('.menu, .conv-more')) this.closeMenus();
+    });
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && document.querySelector('.menu:not([hidden])')) {
+        const open = document.querySelector('.menu:not([hidden])');
+        this.closeMenus();
+        const btn = open && open.parentElement.querySelector('.conv-more');
+        if (btn) btn.focus();
+        e.stopPropagation();
+      }
+    }, true);
+  }
+
+  showTab(name) {
+    for (const tab of document.querySelectorAll('.seg-btn')) {
+      const on = tab.dataset.tab === name;
+      tab.setAttribute('aria-selected', String(on));
+      tab.tabIndex = on ? 0 : -1;
+      $('#' + tab.getAttribute('aria-controls')).hidden = !on;
+    }
+    if (name === 'history') this.loadHistory();
+  }
+
+  status(list, text, isError) {
+    list.replaceChildren(h('li', { class: 'list-status' + (isError ? ' is-error' : ''), text }));
+  }
+
+  async loadWorkspaces() {
+    this.wsSelect.replaceChildren(h('option', { text: t('ws.loading'), value: '' }));
+    this.wsSelect.disabled = true;
+    let data;
+    try {
+      data = await api.workspaces();
+    } catch (err) {
+      this.wsSelect.replaceChildren(h('option', { text: t('error.loadFailed'), value: '' }));
+      this.status(this.botList, err.message, true);
+      return;
+    }
+    const wss = Array.isArray(data.workspaces) ? data.workspaces : [];
+    if (!wss.length) {
+      this.wsSelect.replaceChildren(h('option', { text: t('ws.none'), value: '' }));
+      this.status(this.botList, t('bots.empty'));
+      return;
+    }
+    this.wsSelect.replaceChildren(...wss.map((w) => h('option', { value: String(w.id), text: String(w.name || w.id) })));
+    let saved = '';
+    try { saved = localStorage.getItem(WS_KEY) || ''; } catch { /* ignore */ }
+    if (saved && wss.some((w) => String(w.id) === saved)) this.wsSelect.value = saved;
+    this.wsSelect.disabled = false;
+    await this.loadBots();
+  }
+
+  async loadBots() {
+    const ws = this.wsSelect.value;
+    if (!ws) return;
+    this.status(this.botList, t('bots.loading'));
+    try {
+      const data = await api.bots(ws);
+      if (this.wsSelect.value !== ws) return;
+      this.bots = Array.isArray(data.bots) ? data.bots : [];
+      this.renderBots();
+    } catch (err) {
+      this.status(this.botList, err.message + (err.hint ? ' — ' + err.hint : ''), true);
+    }
+  }
+
+  renderBots() {
+    const q = this.filter.value.trim().toLowerCase();
+    const shown = this.bots.filter((b) => !q || String(b.name || '').toLowerCase().includes(q) || String(b.description || '').toLowerCase().includes(q));
+    if (!this.bots.length) { this.status(this.botList, t('bots.empty')); return; }
+    if (!shown.length) { this.status(this.botList, t('bots.noMatch')); return; }
+    this.botList.replaceChildren(...shown.map((b) => {
+      const btn = h('button', {
+        type: 'button',
+        class: 'bot-item list-item' + (String(b.id) === this.activeBot ? ' is-active' : ''),
+        dataset: { botId: String(b.id) },
+        attrs: { 'aria-current': String(b.id) === this.activeBot ? 'true' : null },
+        on: { click: () => { this.setActiveBot(String(b.id)); this.closeDrawer(); this.onBot(b); } },
+      },
+      avatar(b.icon_url, b.name, 'md'),
+      h('span', { class: 'item-text' },
+        h('span', { class: 'item-title', text: String(b.name || '') }),
+        b.description ? h('span', { class: 'item-sub', text: String(b.description) }) : null));
+      return h('li', {}, btn);
+    }));
+  }
+
+  setActiveBot(id) {
+    this.activeBot = id;
+    for (const el of this.botList.querySelectorAll('.bot-item')) {
+      const on = el.dataset.botId === id;
+      el.classList.toggle('is-active', on);
+      if (on) el.setAttribute('aria-current', 'true'); else el.removeAttribute('aria-current');
+    }
+  }
+
+  setActiveConversation(id) {
+    this.activeConv = id || '';
+    for (const el of this.convList.querySelectorAll('.conv-item')) {
+      const on = el.dataset.convId === this.activeConv;
+      el.classList.toggle('is-active', on);
+      const open = el.querySelector('.conv-open');
+      if (on) open.setAttribute('aria-current', 'true'); else open.removeAttribute('aria-current');
+    }
+  }
+
+  /** refreshHistory reloads the history list if it is visible (debounced by callers). */
+  refreshHistory() {
+    if (!$('#panel-history').hidden) this.loadHistory();
+  }
+
+  async loadHistory() {
+    if (this.histAbort) this.histAbort.abort();
+    const ctl = new AbortController();
+    this.histAbort = ctl;
+    const q = this.search.value.trim();
+    if (!this.convList.children.length) this.status(this.convList, t('history.loading'));
+    let data;
+    try {
+      data = await api.conversations(q, ctl.signal);
+    } catch (err) {
+      if (err.name === 'AbortError') return;
+      this.status(this.convList, err.message, true);
+      return;
+    }
+    if (this.histAbort !== ctl) return;
+    const convs = Array.isArray(data.conversations) ? data.conversations : [];
+    if (!convs.length) { this.status(this.convList, t(q ? 'history.noMatch' : 'history.empty')); return; }
+    this.convList.replaceChildren(...convs.map((c) => this.convItem(c)));
+  }
+
+  convItem(c) {
+    const id = String(c.id);
+    const title = String(c.title || '') || t('history.untitled');
+    const menu = h('div', { class: 'menu', hidden: true, attrs: { role: 'menu' } },
+      this.menuButton('edit', 'history.rename', 'menu-rename', () => this.rename(c)),
+      this.menuLink('download', 'history.exportMd', api.exportURL(id, 'md'), 'menu-export-md'),
+      this.menuLink('download', 'history.exportJson', api.exportURL(id, 'json'), 'menu-export-json'),
+      this.menuButton('delete', 'history.delete', 'menu-delete is-danger', () => this.remove(c)));
+    const more = h('button', {
+      type: 'button', class: 'icon-btn icon-btn-sm conv-more',
+      title: t('history.more'),
+      attrs: { 'aria-label': t('history.more'), 'aria-haspopup': 'menu', 'aria-expanded': 'false' },
+      on: {
+        click: (e) => {
+          e.stopPropagation();
+          const wasOpen = !menu.hidden;
+          this.closeMenus();
+          if (!wasOpen) {
+            menu.hidden = false;
+            more.setAttribute('aria-expanded', 'true');
+            menu.querySelector('[role="menuitem"]').focus();
+          }
+        },
+      },
+    }, icon('more'));
+    menu.addEventListener('keydown', (e) => {
+      const items = Array.from(menu.querySelectorAll('[role="menuitem"]'));
+      const i = items.indexOf(document.activeElement);
+      if (e.key === 'ArrowDown') { e.preventDefault(); items[(i + 1) % items.length].focus(); }
+      if (e.key === 'ArrowUp') { e.preventDefault(); items[(i - 1 + items.length) % items.length].focus(); }
+    });
+    const open = h('button', {
+      type: 'button', class: 'conv-open',
+      attrs: { 'aria-current': id === this.activeConv ? 'true' : null },
+      on: { click: () => { this.closeDrawer(); this.onConversation(id); } },
+    },
+    avatar('', c.bot_name || '?', 'sm'),
+    h('span', { class: 'item-text' },
+      h('span', { class: 'item-title conv-title', text: title }),
+      h('span', { class: 'item-sub' }, h('span', { class: 'conv-bot', text: String(c.bot_name || '') }), h('span', { class: 'conv-time', text: formatTime(c.updated_at, getLang()) }))));
+    return h('li', { class: 'conv-item list-item' + (id === this.activeConv ? ' is-active' : ''), dataset: { convId: id } }, open, more, menu);
+  }
+
+  menuButton(iconName, key, cls, fn) {
+    return h('button', { type: 'button', class: 'menu-item ' + cls, attrs: { role: 'menuitem' }, on: { click: () => { this.closeMenus(); fn(); } } }, icon(iconName), h('span', { text: t(key) }));
+  }
+
+  menuLink(iconName, key, href, cls) {
+    return h('a', { class: 'menu-item ' + cls, href, attrs: { role: 'menuitem', download: '' }, on: { click: () => this.closeMenus() } }, icon(iconName), h('span', { text: t(key) }));
+  }
+
+  closeMenus() {
+    for (const m of document.querySelectorAll('.menu')) m.hidden = true;
+    for (const b of document.querySelectorAll('.conv-more[aria-expanded="true"]')) b.setAttribute('aria-expanded', 'false');
+  }
+
+  async rename(c) {
+    const title = await promptDialog({ title: t('history.renameTitle'), label: t('history.titleLabel'), value: c.title || '' });
+    if (!title || title === c.title) return;
+    try {
+      await api.rename(c.id, title);
+      toast(t('history.renamed'));
+      this.loadHistory();
+    } catch (err) {
+      toast(err.message, true);
+    }
+  }
+
+  async remove(c) {
+    const ok = await confirmDialog({ title: t('history.deleteTitle'), body: t('history.deleteBody', { title: c.title || t('history.untitled') }), confirm: t('dialog.delete') });
+    if (!ok) return;
+    try {
+      await api.remove(c.id);
+      toast(t('history.deleted'));
+      if (String(c.id) === this.activeConv) this.onConversation(null);
+      this.loadHistory();
+    } catch (err) {
+      toast(err.message, true);
+    }
+  }
+}

@@ -81,7 +81,8 @@ func (r *Run) read(ctx context.Context, st *coze.Stream) {
 	if s.o.OnRunEnd != nil {
 		s.o.OnRunEnd(out.status)
 	}
-	if out.status == "incomplete" {
+	if out.status == "incomplete" && out.code != "server_shutdown" {
+		// Shutdown has a deadline; a restart reconciles instead (catalog J.66).
 		r.reconcile()
 	}
 }

@@ -1,0 +1,457 @@
+package chat_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coze2app/coze2app/internal/auth"
+	"github.com/coze2app/coze2app/internal/chat"
+	"github.com/coze2app/coze2app/internal/coze"
+	"github.com/coze2app/coze2app/internal/cozesim"
+	"github.com/coze2app/coze2app/internal/seal"
+	"github.com/coze2app/coze2app/internal/store"
+)
+
+// harness is one complete chat stack: simulator, coze client, SQLite store, auth and the
+// chat service, plus an app server that relays like the web layer does.
+type harness struct {
+	sim    *cozesim.Sim
+	store  *store.Store
+	auth   *auth.Auth
+	svc    *chat.Service
+	app    *httptest.Server
+	client *http.Client // for app
+	alan   store.User
+	bea    store.User
+
+	relaysOpen, relaysClosed atomic.Int64
+}
+
+type config struct {
+	chat    chat.Options
+	sim     cozesim.Options
+	coze    coze.Options
+	noCheck bool // skip the goroutine baseline check (benchmarks)
+}
+
+// mustHarness builds the stack. Cleanup shuts everything down and then checks that the
+// goroutine count returns to its value before the harness was built.
+func mustHarness(tb testing.TB, opts ...func(*config)) *harness {
+	tb.Helper()
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if !cfg.noCheck {
+		checkGoroutines(tb)
+	}
+	h := &harness{}
+	h.sim = cozesim.New(cfg.sim)
+	simSrv := httptest.NewServer(h.sim)
+	cozeTr := http.DefaultTransport.(*http.Transport).Clone()
+	app := cozesim.DefaultApp()
+	co := cfg.coze
+	co.APIBase, co.WWWBase = simSrv.URL, simSrv.URL
+	co.ClientID, co.ClientSecret, co.RedirectURI = app.ClientID, coze.ClientSecret(app.ClientSecret), app.RedirectURIs[0]
+	co.HTTPClient = &http.Client{Transport: cozeTr}
+	cz := coze.New(co)
+
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(tb.TempDir(), "chat.db"))
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	h.store = st
+	keys, err := seal.ParseKeys("chat test passphrase")
+	if err != nil {
+		tb.Fatalf("parse keys: %v", err)
+	}
+	sealer, err := seal.New(keys...)
+	if err != nil {
+		tb.Fatalf("sealer: %v", err)
+	}
+	h.auth, err = auth.New(auth.Options{Coze: cz, Store: st, Sealer: sealer})
+	if err != nil {
+		tb.Fatalf("auth: %v", err)
+	}
+	h.alan = h.mustUser(tb, sealer, cozesim.UserAlan, "Alan")
+	h.bea = h.mustUser(tb, sealer, cozesim.UserBea, "Bea")
+
+	o := cfg.chat
+	o.Coze, o.Auth, o.Store = cz, h.auth, st
+	o.OnRelayOpen = func() { h.relaysOpen.Add(1) }
+	o.OnRelayClose = func() { h.relaysClosed.Add(1) }
+	h.svc = chat.New(o)
+
+	h.app = httptest.NewServer(h.routes())
+	appTr := http.DefaultTransport.(*http.Transport).Clone()
+	h.client = &http.Client{Transport: appTr}
+
+	tb.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := h.svc.Shutdown(sctx); err != nil {
+			tb.Errorf("chat shutdown: %v", err)
+		}
+		appTr.CloseIdleConnections()
+		h.app.Close()
+		h.auth.Wait()
+		cozeTr.CloseIdleConnections()
+		simSrv.Close()
+		h.sim.Close()
+		st.Close()
+	})
+	return h
+}
+
+// mustUser creates the local user and stores a sealed token pair minted by the sim, the
+// way auth stores it after sign-in.
+func (h *harness) mustUser(tb testing.TB, sealer *seal.Sealer, cozeID, name string) store.User {
+	tb.Helper()
+	ctx := context.Background()
+	u, err := h.store.UpsertUser(ctx, store.User{CozeUserID: cozeID, Region: "cn", Name: name})
+	if err != nil {
+		tb.Fatalf("upsert user: %v", err)
+	}
+	acc, ref := h.sim.IssueToken(cozeID)
+	id := func(s string) string { return "user:" + strconv.FormatInt(u.ID, 10) + ":" + s }
+	sa, err := sealer.Seal([]byte(acc), []byte(id("access")))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sr, err := sealer.Seal([]byte(ref), []byte(id("refresh")))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	now := time.Now()
+	if err := h.store.PutTokens(ctx, store.Tokens{UserID: u.ID, KeyID: sealer.ActiveKeyID(), Access: sa, Refresh: sr,
+		AccessExpiresAt: now.Add(15 * time.Minute), RefreshExpiresAt: now.Add(30 * 24 * time.Hour), UpdatedAt: now}); err != nil {
+		tb.Fatalf("put tokens: %v", err)
+	}
+	return u
+}
+
+// routes mimics the web layer: POST /chat starts and relays, GET /stream/{chat} resumes.
+// The user is named by the X-User header ("alan" or "bea").
+func (h *harness) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /chat", func(w http.ResponseWriter, r *http.Request) {
+		var req chat.StartRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		run, err := h.svc.Start(r.Context(), h.userOf(r), req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		if err := h.svc.ServeSSE(w, r, run, 0); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	mux.HandleFunc("GET /stream/{chat}", func(w http.ResponseWriter, r *http.Request) {
+		run, ok := h.svc.Lookup(h.userOf(r).ID, r.PathValue("chat"))
+		if !ok {
+			http.Error(w, "not found", http.StatusNotFound)
+			return
+		}
+		after, err := chat.ParseLastEventID(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := h.svc.ServeSSE(w, r, run, after); err != nil {
+			if !errors.Is(err, chat.ErrBadEventID) {
+				panic("unexpected ServeSSE error: " + err.Error())
+			}
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		}
+	})
+	return mux
+}
+
+func (h *harness) userOf(r *http.Request) store.User {
+	if r.Header.Get("X-User") == "bea" {
+		return h.bea
+	}
+	return h.alan
+}
+
+// sseEvent is one block of the relayed stream; Comment is set for ": ping".
+type sseEvent struct {
+	ID, Name, Data, Retry, Comment string
+}
+
+type sseStream struct {
+	resp *http.Response
+	br   *bufio.Reader
+}
+
+// post starts a chat through the app and returns the open stream (status 200 checked).
+func (h *harness) post(tb testing.TB, ctx context.Context, user string, req chat.StartRequest) *sseStream {
+	tb.Helper()
+	resp := h.do(tb, ctx, http.MethodPost, "/chat", user, req, "")
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		tb.Fatalf("POST /chat status = %d, want 200: %s", resp.StatusCode, b)
+	}
+	return h.stream(tb, resp)
+}
+
+func (h *harness) stream(tb testing.TB, resp *http.Response) *sseStream {
+	tb.Helper()
+	for k, want := range map[string]string{
+		"Content-Type":      "text/event-stream; charset=utf-8",
+		"Cache-Control":     "no-cache",
+		"X-Accel-Buffering": "no",
+	} {
+		if got := resp.Header.Get(k); got != want {
+			tb.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	tb.Cleanup(func() { resp.Body.Close() })
+	return &sseStream{resp: resp, br: bufio.NewReader(resp.Body)}
+}
+
+func (h *harness) do(tb testing.TB, ctx context.Context, method, path, user string, body any, lastEventID string) *http.Response {
+	tb.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rd = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, h.app.URL+path, rd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("X-User", user)
+	if lastEventID != "" {
+		req.Header.Set("Last-Event-ID", lastEventID)
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp
+}
+
+// next returns the next block; io.EOF at the end of the stream.
+func (s *sseStream) next() (sseEvent, error) {
+	var ev sseEvent
+	seen := false
+	for {
+		line, err := s.br.ReadString('\n')
+		if err != nil {
+			if err == io.EOF && line == "" && !seen {
+				return ev, io.EOF
+			}
+			return ev, errors.Join(errors.New("stream ended inside an event"), err)
+		}
+		line = strings.TrimSuffix(line, "\n")
+		if line == "" {
+			if seen {
+				return ev, nil
+			}
+			continue
+		}
+		seen = true
+		if strings.HasPrefix(line, ":") {
+			ev.Comment = strings.TrimSpace(line[1:])
+			continue
+		}
+		field, value, _ := strings.Cut(line, ":")
+		value = strings.TrimPrefix(value, " ")
+		switch field {
+		case "id":
+			ev.ID = value
+		case "event":
+			ev.Name = value
+		case "data":
+			if ev.Data != "" {
+				ev.Data += "\n"
+			}
+			ev.Data += value
+		case "retry":
+			ev.Retry = value
+		default:
+			return ev, errors.New("unexpected field " + field)
+		}
+	}
+}
+
+// nextEvent skips heartbeat comments.
+func (s *sseStream) nextEvent(tb testing.TB) sseEvent {
+	tb.Helper()
+	for {
+		ev, err := s.next()
+		if err != nil {
+			tb.Fatalf("read event: %v", err)
+		}
+		if ev.Comment == "" || ev.Name != "" {
+			return ev
+		}
+	}
+}
+
+// all reads the stream to its end, dropping heartbeat comments.
+func (s *sseStream) all(tb testing.TB) []sseEvent {
+	tb.Helper()
+	var evs []sseEvent
+	for {
+		ev, err := s.next()
+		if err == io.EOF {
+			return evs
+		}
+		if err != nil {
+			tb.Fatalf("read stream: %v", err)
+		}
+		if ev.Comment != "" && ev.Name == "" {
+			continue
+		}
+		evs = append(evs, ev)
+	}
+}
+
+// until reads events until one named name has been read, returning all of them.
+func (s *sseStream) until(tb testing.TB, name string, n int) []sseEvent {
+	tb.Helper()
+	var evs []sseEvent
+	count := 0
+	for count < n {
+		ev := s.nextEvent(tb)
+		evs = append(evs, ev)
+		if ev.Name == name {
+			count++
+		}
+	}
+	return evs
+}
+
+// chatIDs reads the ids from a conversation.chat.created event.
+func chatIDs(tb testing.TB, evs []sseEvent) (convID, chatID string) {
+	tb.Helper()
+	for _, ev := range evs {
+		if ev.Name == coze.EventChatCreated {
+			var c struct {
+				ID             string `json:"id"`
+				ConversationID string `json:"conversation_id"`
+			}
+			if err := json.Unmarshal([]byte(ev.Data), &c); err != nil {
+				tb.Fatalf("chat.created data: %v", err)
+			}
+			return c.ConversationID, c.ID
+		}
+	}
+	tb.Fatalf("no %s among %d events", coze.EventChatCreated, len(evs))
+	return "", ""
+}
+
+// deltaText concatenates the answer deltas of evs.
+func deltaText(tb testing.TB, evs []sseEvent) string {
+	tb.Helper()
+	var b strings.Builder
+	for _, ev := range evs {
+		if ev.Name != coze.EventMessageDelta {
+			continue
+		}
+		var m struct{ Type, Content string }
+		if err := json.Unmarshal([]byte(ev.Data), &m); err != nil {
+			tb.Fatalf("delta data: %v", err)
+		}
+		if m.Type == "answer" {
+			b.WriteString(m.Content)
+		}
+	}
+	return b.String()
+}
+
+// errorCode returns the code of the last `event: error` of ours (string code).
+func errorCode(evs []sseEvent) string {
+	for i := len(evs) - 1; i >= 0; i-- {
+		if evs[i].Name == chat.EventError {
+			var e struct{ Code any }
+			json.Unmarshal([]byte(evs[i].Data), &e)
+			if s, ok := e.Code.(string); ok {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// mustRun waits for the run of chatID to be recorded and returns it.
+func (h *harness) mustRun(tb testing.TB, user store.User, chatID string) *chat.Run {
+	tb.Helper()
+	run, ok := h.svc.Lookup(user.ID, chatID)
+	if !ok {
+		tb.Fatalf("Lookup(%d, %s) found no run", user.ID, chatID)
+	}
+	select {
+	case <-run.Done():
+	case <-time.After(15 * time.Second):
+		tb.Fatalf("run %s not done", chatID)
+	}
+	return run
+}
+
+// mustMessage returns the stored assistant message of chatID.
+func (h *harness) mustMessage(tb testing.TB, user store.User, chatID string) store.Message {
+	tb.Helper()
+	m, err := h.store.MessageByChatID(context.Background(), user.ID, chatID)
+	if err != nil {
+		tb.Fatalf("MessageByChatID(%s): %v", chatID, err)
+	}
+	return m
+}
+
+// checkGoroutines registers a cleanup (run last) that waits, bounded, for the goroutine
+// count to come back to its value now.
+func checkGoroutines(tb testing.TB) {
+	tb.Helper()
+	base := runtime.NumGoroutine()
+	tb.Cleanup(func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			n := runtime.NumGoroutine()
+			if n <= base {
+				return
+			}
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				tb.Errorf("goroutines = %d, want <= %d (baseline)\n%s", n, base, buf)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+// waitFor polls cond with a bounded wait.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

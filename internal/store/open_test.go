@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -165,6 +166,28 @@ func TestMigrationsLoad(t *testing.T) {
 			if strings.Contains(d.ddl(m.sql), "{{") {
 				t.Errorf("%s on %s: unreplaced placeholder", m.name, d)
 			}
+		}
+	}
+}
+
+// TestSQLiteFileModes: the database and its WAL are private to the owner.
+func TestSQLiteFileModes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	s, err := Open(t.Context(), "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.UpsertUser(t.Context(), User{CozeUserID: "1", Region: "cn"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := st.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s mode = %04o, want 0600", filepath.Base(p), perm)
 		}
 	}
 }

@@ -14,6 +14,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"strings"
 )
 
 // ErrNotFound means the row does not exist, or belongs to another user.
@@ -41,6 +44,11 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	d, dsn, err := parseURL(url)
 	if err != nil {
 		return nil, err
+	}
+	if d == sqliteDialect {
+		if err := createPrivateFile(dsn); err != nil {
+			return nil, err
+		}
 	}
 	s := &Store{dialect: d}
 	s.db, err = sql.Open(d.driver(), dsn)
@@ -104,4 +112,20 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return mapErr(tx.Commit())
+}
+
+// createPrivateFile creates a missing SQLite database file with mode 0600
+// before the driver does (it would use 0644). SQLite gives the -wal and -shm
+// files the database file's mode, so session hashes and sealed tokens stay
+// private to the service user. An existing file is left as it is.
+func createPrivateFile(dsn string) error {
+	path, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open sqlite database %s: %w", path, err)
+	}
+	return f.Close()
 }

@@ -79,6 +79,14 @@ func toAPIError(err error) (*apiError, bool) {
 			En: "Could not renew your Coze authorization right now. Please retry in a moment.", Zh: "暂时无法续期 Coze 授权，请稍后重试。"}, true
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, chat.ErrNotFound):
 		return errNotFound, true
+	case errors.Is(err, chat.ErrShuttingDown):
+		return &apiError{Status: 503, Code: "shutting_down", En: "This server is restarting. Please retry in a moment.", Zh: "服务器正在重启，请稍后重试。"}, true
+	case errors.Is(err, chat.ErrBadEventID):
+		return badRequest("Last-Event-ID does not match an event of this reply.", "Last-Event-ID 与该回复的事件不符。"), true
+	case errors.Is(err, auth.ErrBadWorkspace):
+		return badRequest("workspace_id must be digits.", "workspace_id 必须是数字。"), true
+	case errors.Is(err, chat.ErrBadRequest):
+		return badRequest("The request is not valid.", "请求无效。"), true
 	case errors.Is(err, context.DeadlineExceeded):
 		return &apiError{Status: 504, Code: "upstream_timeout", En: "Coze did not answer in time. Please retry.", Zh: "Coze 响应超时，请重试。"}, true
 	case errors.Is(err, context.Canceled):

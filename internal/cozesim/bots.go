@@ -114,7 +114,7 @@ func (s *Sim) handlePublishedBots(w http.ResponseWriter, r *http.Request, t *acc
 }
 
 // botInfo renders BotInfo (§11.4) in the canonical snake_case shape (Q9).
-func (b *bot) info(cfg botConfig, version string) map[string]any {
+func (b *bot) info(cfg botConfig, version, pluginIcon string) map[string]any {
 	return map[string]any{
 		"bot_id": b.ID, "name": cfg.Name, "description": cfg.Description, "icon_url": cfg.IconURL,
 		"create_time": b.CreateTime, "update_time": cfg.UpdateTime, "version": version,
@@ -122,12 +122,12 @@ func (b *bot) info(cfg botConfig, version string) map[string]any {
 		"onboarding_info": map[string]any{"prologue": cfg.Onboarding.Prologue, "suggested_questions": nonNilStrings(cfg.Onboarding.SuggestedQuestions)},
 		"bot_mode":        0,
 		"plugin_info_list": []map[string]any{{
-			"plugin_id": "7396000000000000001", "name": "模拟工具 / Sim tools", "icon_url": "", "description": "Local tools of the simulator.",
+			"plugin_id": "7396000000000000001", "name": "模拟工具 / Sim tools", "icon_url": pluginIcon, "description": "Local tools of the simulator.",
 			"api_info_list": []map[string]any{{"api_id": "7396000000000000002", "name": "local_weather", "description": "本地天气 / Local weather (submit_tool_outputs)"}},
 		}},
 		"model_info": map[string]any{"top_k": 50, "top_p": 1, "model_id": "1706077826", "max_tokens": 4096, "model_name": "sim-model",
 			"temperature": 1, "context_round": 30, "response_format": "markdown", "presence_penalty": 0, "frequency_penalty": 0},
-		"knowledge":               map[string]any{"knowledge_infos": []map[string]any{}},
+		"knowledge":               map[string]any{"knowledge_infos": []map[string]any{{"id": "7397000000000000001", "name": "sim-notes"}}},
 		"owner_user_id":           b.OwnerID,
 		"folder_id":               b.FolderID,
 		"default_user_input_type": "text",
@@ -165,10 +165,10 @@ func (s *Sim) botInfoReply(w http.ResponseWriter, r *http.Request, t *accessToke
 			fail(w, r, errf(4200, "The bot "+id+" has not been published."))
 			return
 		}
-		ok(w, r, b.info(*b.Published, b.Version))
+		ok(w, r, b.info(*b.Published, b.Version, s.assetURL("workflow.svg")))
 		return
 	}
-	ok(w, r, b.info(b.Draft, ""))
+	ok(w, r, b.info(b.Draft, "", s.assetURL("workflow.svg")))
 }
 
 type botBody struct {

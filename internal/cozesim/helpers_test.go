@@ -281,11 +281,11 @@ func between(s, a, b string) string {
 }
 
 type tokenResult struct {
-	status         int
-	raw            []byte
-	body           map[string]any
+	status          int
+	raw             []byte
+	body            map[string]any
 	Access, Refresh string
-	ExpiresIn      int64
+	ExpiresIn       int64
 }
 
 // tokenCall posts a token request with an optional Bearer secret.

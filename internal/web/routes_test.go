@@ -1,0 +1,511 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/coze2app/coze2app/internal/cozesim"
+)
+
+// Happy paths for every route in routes.go.
+
+func TestStatus_Shape(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := e.newClient()
+
+	var anon map[string]any
+	r := e.get(c, "/api/auth/status")
+	mustStatus(t, "status", r, http.StatusOK)
+	if err := json.Unmarshal(r.body, &anon); err != nil {
+		t.Fatal(err)
+	}
+	wantKeys(t, "anonymous status", anon, "authenticated", "demo", "user")
+	if anon["authenticated"] != false || anon["user"] != nil || anon["demo"] != false {
+		t.Errorf("anonymous status = %v, want authenticated:false user:null demo:false", anon)
+	}
+
+	signInWith(t, e, c, cozesim.UserAlan)
+	var st map[string]any
+	if err := json.Unmarshal(e.get(c, "/api/auth/status").body, &st); err != nil {
+		t.Fatal(err)
+	}
+	wantKeys(t, "status", st, "authenticated", "demo", "user")
+	u, ok := st["user"].(map[string]any)
+	if !ok {
+		t.Fatalf("user = %v, want an object", st["user"])
+	}
+	wantKeys(t, "status.user", u, "avatar_url", "id", "name")
+	if u["id"] != cozesim.UserAlan || u["name"] != "Alan" {
+		t.Errorf("user = %v, want id %s name Alan", u, cozesim.UserAlan)
+	}
+}
+
+// wantKeys checks that m has exactly the keys want (sorted).
+func wantKeys(t testing.TB, what string, m map[string]any, want ...string) {
+	t.Helper()
+	var got []string
+	for k := range m {
+		got = append(got, k)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("%s keys = %v, want %v", what, got, want)
+	}
+}
+
+func TestWorkspacesAndBots(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserAlan)
+
+	r := e.get(c, "/api/workspaces")
+	mustStatus(t, "workspaces", r, http.StatusOK)
+	ws := decode[struct {
+		Workspaces []workspaceJSON `json:"workspaces"`
+	}](t, r).Workspaces
+	var ids []string
+	for _, w := range ws {
+		ids = append(ids, w.ID)
+	}
+	if !slices.Contains(ids, cozesim.WorkspaceAlan) || !slices.Contains(ids, cozesim.WorkspaceTeam) {
+		t.Errorf("workspaces = %v, want Alan's personal and the team workspace", ids)
+	}
+
+	type botsBody struct {
+		WorkspaceID string    `json:"workspace_id"`
+		Bots        []botJSON `json:"bots"`
+	}
+	// Default: the personal workspace.
+	r = e.get(c, "/api/bots")
+	mustStatus(t, "bots", r, http.StatusOK)
+	def := decode[botsBody](t, r)
+	if def.WorkspaceID != cozesim.WorkspaceAlan || len(def.Bots) == 0 {
+		t.Errorf("default bots: workspace %q with %d bots, want %s with some", def.WorkspaceID, len(def.Bots), cozesim.WorkspaceAlan)
+	}
+	// Explicit workspace.
+	r = e.get(c, "/api/bots?workspace_id="+cozesim.WorkspaceTeam)
+	mustStatus(t, "team bots", r, http.StatusOK)
+	team := decode[botsBody](t, r)
+	var teamIDs []string
+	for _, b := range team.Bots {
+		teamIDs = append(teamIDs, b.ID)
+	}
+	for _, want := range []string{cozesim.BotAssistant, cozesim.BotMemory, cozesim.BotDraft} {
+		if !slices.Contains(teamIDs, want) {
+			t.Errorf("team bots %v lack %s", teamIDs, want)
+		}
+	}
+	// Cached: a second call makes no upstream call.
+	before := e.sim.Calls("GET /v1/bots")
+	r = e.get(c, "/api/bots?workspace_id="+cozesim.WorkspaceTeam)
+	mustStatus(t, "team bots again", r, http.StatusOK)
+	if got := e.sim.Calls("GET /v1/bots"); got != before {
+		t.Errorf("GET /v1/bots calls after a cached list = %d, want %d", got, before)
+	}
+	if !bytes.Equal(r.body, mustJSON(t, team)) && len(decode[botsBody](t, r).Bots) != len(team.Bots) {
+		t.Errorf("cached list differs from the first answer")
+	}
+}
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(b, '\n')
+}
+
+func TestBotDetails(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserAlan)
+	type botDetail struct {
+		ID                 string   `json:"id"`
+		Name               string   `json:"name"`
+		Prologue           string   `json:"prologue"`
+		SuggestedQuestions []string `json:"suggested_questions"`
+	}
+	tests := []struct {
+		name, id string
+	}{
+		{"published", cozesim.BotAssistant},
+		{"draft only", cozesim.BotDraft},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.get(c, "/api/bots/"+tt.id)
+			mustStatus(t, "bot", r, http.StatusOK)
+			var raw map[string]any
+			_ = json.Unmarshal(r.body, &raw)
+			wantKeys(t, "bot", raw, "description", "icon_url", "id", "model", "name", "prologue", "suggested_questions", "updated_at")
+			b := decode[botDetail](t, r)
+			if b.ID != tt.id || b.Prologue == "" || len(b.SuggestedQuestions) == 0 {
+				t.Errorf("bot = %+v, want id %s with a prologue and suggested questions", b, tt.id)
+			}
+		})
+	}
+}
+
+func TestChat_NonStream(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserAlan)
+	r := e.api(c, "POST", "/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": "hello there", "stream": false})
+	mustStatus(t, "chat", r, http.StatusOK)
+	var raw map[string]any
+	_ = json.Unmarshal(r.body, &raw)
+	wantKeys(t, "chat", raw, "answer", "chat_id", "conversation_id", "follow_ups", "usage")
+	res := decode[chatResult](t, r)
+	switch {
+	case !isDigits(res.ConversationID, 30) || !isDigits(res.ChatID, 30):
+		t.Errorf("ids = %q/%q, want digits", res.ConversationID, res.ChatID)
+	case !strings.Contains(res.Answer, "hello there"):
+		t.Errorf("answer %q does not echo the question", truncate(res.Answer, 200))
+	case len(res.FollowUps) == 0:
+		t.Errorf("follow_ups empty")
+	case res.Usage == nil || res.Usage.TokenCount == 0:
+		t.Errorf("usage = %+v, want token counts", res.Usage)
+	}
+}
+
+func TestChat_Stream(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserAlan)
+	r, evs := mustStream(t, e, c, cozesim.BotAssistant, "stream please", "")
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("Content-Type = %q, want text/event-stream", ct)
+	}
+	names := map[string]int{}
+	firstDelta, done := -1, -1
+	for i, ev := range evs {
+		if ev.name != "error" && ev.id == "" {
+			t.Errorf("event %d (%s) has no id: line", i, ev.name)
+		}
+		names[ev.name]++
+		if ev.name == "conversation.message.delta" && firstDelta < 0 {
+			firstDelta = i
+		}
+		if ev.name == "done" {
+			done = i
+		}
+	}
+	for _, want := range []string{"conversation.chat.created", "conversation.chat.in_progress",
+		"conversation.message.delta", "conversation.message.completed", "conversation.chat.completed", "done"} {
+		if names[want] == 0 {
+			t.Errorf("no %q event; got %v", want, names)
+		}
+	}
+	if firstDelta < 0 || done < 0 || firstDelta > done || done != len(evs)-1 {
+		t.Errorf("first delta at %d, done at %d of %d events; want deltas before a final done", firstDelta, done, len(evs))
+	}
+	for i, ev := range evs {
+		if want := itoa(i + 1); ev.id != want {
+			t.Errorf("event %d id = %q, want %q", i, ev.id, want)
+			break
+		}
+	}
+	if got := deltaText(t, evs); !strings.Contains(got, "stream please") {
+		t.Errorf("deltas %q do not carry the answer", truncate(got, 200))
+	}
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+func TestChat_MultiTurnMemory(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserAlan)
+	first := mustChat(t, e, c, cozesim.BotMemory, "My name is Ming", "")
+	second := mustChat(t, e, c, cozesim.BotMemory, "What did I say?", first.ConversationID)
+	if second.ConversationID != first.ConversationID {
+		t.Errorf("conversation_id = %s, want %s", second.ConversationID, first.ConversationID)
+	}
+	if !strings.Contains(second.Answer, "turn 2") || !strings.Contains(second.Answer, "My name is Ming") {
+		t.Errorf("second answer %q does not remember the first turn", second.Answer)
+	}
+	_, evs := mustStream(t, e, c, cozesim.BotMemory, "And now?", first.ConversationID)
+	if got := deltaText(t, evs); !strings.Contains(got, "turn 3") {
+		t.Errorf("streamed third answer %q, want turn 3", got)
+	}
+}
+
+func TestChat_Cancel(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserAlan)
+	body, _ := json.Marshal(map[string]any{"bot_id": cozesim.BotSlow, "message": "Tell me a story", "stream": true})
+	hr, _ := http.NewRequestWithContext(t.Context(), "POST", e.url+"/api/chat", bytes.NewReader(body))
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("Sec-Fetch-Site", "same-origin")
+	res, err := c.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("stream status = %d", res.StatusCode)
+	}
+	evs := readEvents(t, res.Body, func(ev sseEvent) bool { return ev.name == "conversation.message.delta" })
+	convID, chatID := chatIDs(t, evs)
+
+	r := e.api(c, "POST", "/api/chat/cancel", map[string]string{"conversation_id": convID, "chat_id": chatID})
+	mustStatus(t, "cancel", r, http.StatusOK)
+	got := decode[map[string]any](t, r)
+	if got["ok"] != true || got["status"] != "canceled" {
+		t.Errorf("cancel = %v, want ok:true status:canceled", got)
+	}
+	if n := e.sim.Calls("POST /v3/chat/cancel"); n != 1 {
+		t.Errorf("sim /v3/chat/cancel calls = %d, want 1", n)
+	}
+	// The relay ends (does not run the whole story).
+	rest := readEvents(t, res.Body, nil)
+	if len(rest) > 0 && rest[len(rest)-1].name == "done" && strings.Contains(deltaText(t, rest), "The end") {
+		t.Errorf("the relay ran to the end after cancel")
+	}
+	msgs := decode[messagesBody](t, e.get(c, "/api/conversations/"+convID+"/messages"))
+	if n := len(msgs.Messages); n != 2 || msgs.Messages[1].Status != "canceled" {
+		t.Errorf("messages after cancel = %+v, want the reply recorded as canceled", msgs.Messages)
+	}
+}
+
+type messagesBody struct {
+	Conversation conversationJSON `json:"conversation"`
+	Messages     []messageJSON    `json:"messages"`
+}
+
+func TestChat_Resume(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserAlan)
+	_, evs := mustStream(t, e, c, cozesim.BotAssistant, "resume me", "")
+	_, chatID := chatIDs(t, evs)
+	if len(evs) < 6 {
+		t.Fatalf("only %d events", len(evs))
+	}
+	tests := []struct {
+		name       string
+		hdr        map[string]string
+		query      string
+		wantStatus int
+		wantFrom   int // index into evs of the first resumed event
+	}{
+		{"header", map[string]string{"Last-Event-ID": "3"}, "", 200, 3},
+		{"query", nil, "?last_event_id=5", 200, 5},
+		{"from start", nil, "", 200, 0},
+		{"garbage", map[string]string{"Last-Event-ID": "abc"}, "", 400, 0},
+		{"negative", map[string]string{"Last-Event-ID": "-1"}, "", 400, 0},
+		{"future", map[string]string{"Last-Event-ID": "999999"}, "", 400, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hdr := map[string]string{"Sec-Fetch-Site": "same-origin"}
+			for k, v := range tt.hdr {
+				hdr[k] = v
+			}
+			r := e.send(c, req{method: "GET", path: "/api/chat/" + chatID + "/stream" + tt.query, hdr: hdr})
+			mustStatus(t, "resume", r, tt.wantStatus)
+			if tt.wantStatus != 200 {
+				if code := r.errorCode(); code != "bad_request" {
+					t.Errorf("code = %q, want bad_request", code)
+				}
+				return
+			}
+			got := parseSSE(t, r.body)
+			want := evs[tt.wantFrom:]
+			if len(got) != len(want) {
+				t.Fatalf("resumed %d events, want %d", len(got), len(want))
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Errorf("event %d = %+v, want %+v", i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestConversations_Lifecycle(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserAlan)
+	a := mustChat(t, e, c, cozesim.BotMemory, "I like green tea", "")
+	mustChat(t, e, c, cozesim.BotMemory, "and jasmine", a.ConversationID)
+	b := mustChat(t, e, c, cozesim.BotAssistant, "unrelated question", "")
+
+	type listBody struct {
+		Conversations []conversationJSON `json:"conversations"`
+	}
+	list := decode[listBody](t, e.get(c, "/api/conversations")).Conversations
+	if len(list) != 2 {
+		t.Fatalf("conversations = %+v, want 2", list)
+	}
+	for _, cv := range list {
+		if cv.Title == "" || cv.BotID == "" || cv.CreatedAt == "" || cv.UpdatedAt == "" {
+			t.Errorf("conversation %+v lacks fields", cv)
+		}
+	}
+	tests := []struct {
+		name, query string
+		want        []string
+	}{
+		{"by text in a later message", "?q=jasmine", []string{a.ConversationID}},
+		{"by title, any case", "?q=GREEN", []string{a.ConversationID}},
+		{"by bot", "?bot_id=" + cozesim.BotAssistant, []string{b.ConversationID}},
+		{"no match", "?q=zzzz-nothing", nil},
+		{"like wildcard is literal", "?q=%25", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.get(c, "/api/conversations"+tt.query)
+			mustStatus(t, "list", r, http.StatusOK)
+			var got []string
+			for _, cv := range decode[listBody](t, r).Conversations {
+				got = append(got, cv.ID)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("ids = %v, want %v", got, tt.want)
+			}
+		})
+	}
+
+	msgs := decode[messagesBody](t, e.get(c, "/api/conversations/"+a.ConversationID+"/messages"))
+	var roles []string
+	for _, m := range msgs.Messages {
+		roles = append(roles, m.Role)
+	}
+	if !slices.Equal(roles, []string{"user", "assistant", "user", "assistant"}) {
+		t.Errorf("roles = %v", roles)
+	}
+	if msgs.Messages[0].Content != "I like green tea" || msgs.Messages[3].Status != "complete" || msgs.Messages[3].ChatID == "" {
+		t.Errorf("messages = %+v", msgs.Messages)
+	}
+
+	r := e.api(c, "PATCH", "/api/conversations/"+a.ConversationID, map[string]string{"title": "Tea talk"})
+	mustStatus(t, "rename", r, http.StatusOK)
+	if got := decode[conversationJSON](t, r).Title; got != "Tea talk" {
+		t.Errorf("renamed title = %q", got)
+	}
+
+	for _, f := range []struct{ format, ctype string }{{"md", "text/markdown; charset=utf-8"}, {"json", "application/json; charset=utf-8"}} {
+		r := e.get(c, "/api/conversations/"+a.ConversationID+"/export?format="+f.format)
+		mustStatus(t, "export "+f.format, r, http.StatusOK)
+		if got := r.header.Get("Content-Type"); got != f.ctype {
+			t.Errorf("export %s Content-Type = %q, want %q", f.format, got, f.ctype)
+		}
+		if cd := r.header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") || !strings.Contains(cd, "."+f.format+`"`) {
+			t.Errorf("export %s Content-Disposition = %q", f.format, cd)
+		}
+		if r.header.Get("X-Content-Type-Options") != "nosniff" || r.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("export %s headers = %v", f.format, r.header)
+		}
+		if !strings.Contains(string(r.body), "Tea talk") || !strings.Contains(string(r.body), "jasmine") {
+			t.Errorf("export %s lacks the title or text: %s", f.format, truncate(string(r.body), 300))
+		}
+	}
+
+	r = e.api(c, "DELETE", "/api/conversations/"+a.ConversationID, nil)
+	mustStatus(t, "delete", r, http.StatusOK)
+	if n := e.sim.Calls("DELETE /v1/conversations/" + a.ConversationID); n != 1 {
+		t.Errorf("sim conversation deletes = %d, want 1", n)
+	}
+	mustStatus(t, "messages after delete", e.get(c, "/api/conversations/"+a.ConversationID+"/messages"), http.StatusNotFound)
+	if list := decode[listBody](t, e.get(c, "/api/conversations")).Conversations; len(list) != 1 || list[0].ID != b.ConversationID {
+		t.Errorf("after delete list = %+v", list)
+	}
+}
+
+// pngBytes is a valid 1×1 PNG.
+var pngBytes = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89" +
+	"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+
+// multipartBody builds a form with one file part (and extra fields).
+func multipartBody(t testing.TB, field, filename string, data []byte) (ctype, body string) {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="`+field+`"; filename="`+filename+`"`)
+	h.Set("Content-Type", "application/octet-stream")
+	pw, err := mw.CreatePart(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = pw.Write(data)
+	_ = mw.Close()
+	return mw.FormDataContentType(), b.String()
+}
+
+func TestFiles_Upload(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserAlan)
+	ct, body := multipartBody(t, "file", "pixel.png", pngBytes)
+	r := e.send(c, req{method: "POST", path: "/api/files", ctype: ct, body: body, hdr: map[string]string{"Sec-Fetch-Site": "same-origin"}})
+	mustStatus(t, "upload", r, http.StatusOK)
+	f := decode[struct {
+		ID       string `json:"id"`
+		FileName string `json:"file_name"`
+		Bytes    int64  `json:"bytes"`
+	}](t, r)
+	if !isDigits(f.ID, 30) || f.FileName != "pixel.png" || f.Bytes != int64(len(pngBytes)) {
+		t.Errorf("upload = %+v, want digits id, pixel.png, %d bytes", f, len(pngBytes))
+	}
+	// The file id is accepted in a chat turn.
+	r = e.api(c, "POST", "/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": "see file", "file_ids": []string{f.ID}})
+	mustStatus(t, "chat with file", r, http.StatusOK)
+}
+
+func TestHealthReadyMetrics(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := e.newClient()
+	tests := []struct {
+		path, want string
+	}{
+		{"/healthz", `"ok"`},
+		{"/readyz", `"ready"`},
+		{"/metrics", "coze2app_"},
+	}
+	e.get(c, "/api/auth/status") // something for the metrics to count
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			r := e.get(c, tt.path)
+			mustStatus(t, tt.path, r, http.StatusOK)
+			if !strings.Contains(string(r.body), tt.want) {
+				t.Errorf("%s body %q lacks %q", tt.path, truncate(string(r.body), 200), tt.want)
+			}
+		})
+	}
+}
+
+func TestIndexAndStatic(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := e.newClient()
+	r := e.get(c, "/")
+	mustStatus(t, "index", r, http.StatusOK)
+	if ct := r.header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("index Content-Type = %q", ct)
+	}
+	r = e.get(c, "/static/js/main.js")
+	mustStatus(t, "main.js", r, http.StatusOK)
+	etag := r.header.Get("ETag")
+	if etag == "" {
+		t.Fatal("no ETag on a static file")
+	}
+	r = e.send(c, req{method: "GET", path: "/static/js/main.js", hdr: map[string]string{"If-None-Match": etag}})
+	mustStatus(t, "main.js revalidated", r, http.StatusNotModified)
+	mustStatus(t, "index via static", e.get(c, "/static/index.html"), http.StatusNotFound)
+}

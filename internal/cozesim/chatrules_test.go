@@ -1,0 +1,295 @@
+package cozesim
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestChatRules(t *testing.T) {
+	no := false
+	tests := []struct {
+		name     string
+		conv     bool
+		body     map[string]any
+		wantCode int
+	}{
+		{"4007 non-stream without history", false, func() map[string]any {
+			b := chatBodyFor(BotAssistant, "x", false)
+			b["auto_save_history"] = no
+			return b
+		}(), 4007},
+		{"4015 draft bot", false, chatBodyFor(BotDraft, "x", false), 4015},
+		{"draft via unpublished_draft", false, func() map[string]any {
+			b := chatBodyFor(BotDraft, "x", false)
+			b["publish_status"] = "unpublished_draft"
+			return b
+		}(), 0},
+		{"bot_version with draft", false, func() map[string]any {
+			b := chatBodyFor(BotDraft, "x", false)
+			b["publish_status"], b["bot_version"] = "unpublished_draft", "1"
+			return b
+		}(), 4000},
+		{"unknown bot", false, chatBodyFor("7000000000000000000", "x", false), 4006},
+		{"other user's personal bot", false, chatBodyFor("7410200100000000000", "x", false), 4006},
+		{"no user_id", false, map[string]any{"bot_id": BotAssistant, "additional_messages": []any{map[string]any{"role": "user", "content": "x", "content_type": "text"}}}, 4000},
+		{"empty conversation, no messages", true, map[string]any{"bot_id": BotAssistant, "user_id": "u"}, 4000},
+		{"unknown fields and empty connector", true, func() map[string]any {
+			b := chatBodyFor(BotAssistant, "x", false)
+			b["connector_id"], b["whatever"] = "", map[string]any{"a": 1}
+			b["additional_messages"] = []any{map[string]any{"id": "", "chat_id": "", "created_at": 0, "reasoning_content": "", "role": "user", "type": "question", "content": "x", "content_type": "text"}}
+			return b
+		}(), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := mustEnv(t, Options{})
+			tok, _ := e.sim.IssueToken(UserAlan)
+			path := "/v3/chat"
+			if tt.conv {
+				path += "?conversation_id=" + str(dataMap(e.mustOK(t, http.MethodPost, "/v1/conversation/create", tok, nil)), "id")
+			}
+			if m := e.api(t, http.MethodPost, path, tok, tt.body); code(m) != tt.wantCode {
+				t.Errorf("code %v (%v), want %d", m["code"], m["msg"], tt.wantCode)
+			}
+		})
+	}
+}
+
+func TestPublishFixes4015(t *testing.T) {
+	e := mustEnv(t, Options{})
+	tok, _ := e.sim.IssueToken(UserBea)
+	list := func(status string) int {
+		m := e.mustOK(t, http.MethodGet, "/v1/bots?workspace_id="+WorkspaceTeam+status, tok, nil)
+		return len(dataMap(m)["items"].([]any))
+	}
+	old := func() int {
+		m := e.mustOK(t, http.MethodGet, "/v1/space/published_bots_list?space_id="+WorkspaceTeam+"&page_index=1&page_size=50", tok, nil)
+		return len(dataMap(m)["space_bots"].([]any))
+	}
+	if list("") != 4 || list("&publish_status=all") != 5 || list("&publish_status=unpublished_draft") != 1 || old() != 4 {
+		t.Fatalf("lists before publish: %d %d %d %d", list(""), list("&publish_status=all"), list("&publish_status=unpublished_draft"), old())
+	}
+	if m := e.api(t, http.MethodPost, "/v3/chat", tok, chatBodyFor(BotDraft, "x", true)); code(m) != 4015 {
+		t.Fatalf("code %v", m["code"])
+	}
+	if m := e.api(t, http.MethodGet, "/v1/bot/get_online_info?bot_id="+BotDraft, tok, nil); code(m) == 0 {
+		t.Errorf("old retrieve of a draft succeeded")
+	}
+	e.mustOK(t, http.MethodGet, "/v1/bots/"+BotDraft+"?is_published=false", tok, nil)
+	e.mustOK(t, http.MethodPost, "/v1/bot/publish", tok, map[string]any{"bot_id": BotDraft, "connector_ids": []string{"1024"}})
+	_, b := e.stream(t, "/v3/chat", tok, chatBodyFor(BotDraft, "x", true))
+	if evs := readSSE(t, b, false); evs[len(evs)-1].Name != "done" {
+		t.Errorf("chat after publish: %s", b)
+	}
+	if list("") != 5 || old() != 5 || !e.sim.BotPublished(BotDraft) {
+		t.Errorf("lists after publish: %d %d", list(""), old())
+	}
+	// Paging of the new list.
+	m := e.mustOK(t, http.MethodGet, "/v1/bots?workspace_id="+WorkspaceTeam+"&page_num=2&page_size=2", tok, nil)
+	if n := len(dataMap(m)["items"].([]any)); n != 2 || dataMap(m)["total"].(float64) != 5 {
+		t.Errorf("page 2: %d items, total %v", n, dataMap(m)["total"])
+	}
+	if m := e.api(t, http.MethodGet, "/v1/bots?workspace_id="+WorkspaceAlan, tok, nil); code(m) != 4101 {
+		t.Errorf("Bea listing Alan's space: code %v", m["code"])
+	}
+}
+
+// openStream starts a streaming chat and returns the response for reading.
+func (e *env) openStream(tb testing.TB, token, path string, body any) *http.Response {
+	tb.Helper()
+	j, _ := json.Marshal(body)
+	req, _ := http.NewRequestWithContext(tb.Context(), http.MethodPost, e.base()+path, bytes.NewReader(j))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := e.hc.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return resp
+}
+
+// nextEvent reads one chat event from a live stream.
+func nextEvent(tb testing.TB, sc *bufio.Scanner) (name string, data map[string]any) {
+	tb.Helper()
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "event:"):
+			name = line[6:]
+		case strings.HasPrefix(line, "data:"):
+			_ = json.Unmarshal([]byte(line[5:]), &data)
+		case line == "" && name != "":
+			return name, data
+		}
+	}
+	tb.Fatalf("stream ended: %v", sc.Err())
+	return "", nil
+}
+
+func TestCancelDuringStreamAndContext(t *testing.T) {
+	e := mustEnv(t, Options{})
+	tok, _ := e.sim.IssueToken(UserChen)
+	convID := str(dataMap(e.mustOK(t, http.MethodPost, "/v1/conversation/create", tok, map[string]any{"bot_id": BotMemory})), "id")
+	// Turn 1 on the memory bot.
+	_, b := e.stream(t, "/v3/chat?conversation_id="+convID, tok, chatBodyFor(BotMemory, "alpha", true))
+	readSSE(t, b, false)
+	// Turn 2: slow deltas, cancelled mid-stream.
+	e.sim.AddFault(Fault{Endpoint: "POST /v3/chat", Times: 1, DeltaDelay: 20 * time.Millisecond})
+	resp := e.openStream(t, tok, "/v3/chat?conversation_id="+convID, chatBodyFor(BotMemory, "beta", true))
+	defer resp.Body.Close()
+	sc := scanLines(resp.Body)
+	_, created := nextEvent(t, sc)
+	chatID := str(created, "id")
+	nextEvent(t, sc) // in_progress
+	nextEvent(t, sc) // first delta
+	c := e.mustOK(t, http.MethodPost, "/v3/chat/cancel", tok, map[string]any{"chat_id": chatID, "conversation_id": convID})
+	if str(dataMap(c), "status") != "canceled" {
+		t.Fatalf("cancel: %v", c)
+	}
+	var last string
+	for last != "done" {
+		last, _ = nextEvent(t, sc)
+	}
+	if st, _ := e.sim.ChatStatus(convID, chatID); st != "canceled" {
+		t.Errorf("status after stream %s", st)
+	}
+	if m := e.api(t, http.MethodPost, "/v3/chat/cancel", tok, map[string]any{"chat_id": chatID, "conversation_id": convID}); code(m) != 4104 {
+		t.Errorf("second cancel: %v", m["code"])
+	}
+	// Turn 3 must not see the cancelled "beta".
+	_, b = e.stream(t, "/v3/chat?conversation_id="+convID, tok, chatBodyFor(BotMemory, "gamma", true))
+	var answer string
+	for _, ev := range readSSE(t, b, false) {
+		if ev.Name == "conversation.message.completed" && strings.Contains(ev.Data, `"type":"answer"`) {
+			var m map[string]any
+			_ = json.Unmarshal([]byte(ev.Data), &m)
+			answer = str(m, "content")
+		}
+	}
+	if !strings.HasPrefix(answer, "This is turn 2.") || strings.Contains(answer, "beta") || !strings.Contains(answer, "alpha") {
+		t.Errorf("answer after cancel: %q", answer)
+	}
+	// Clearing the context starts over.
+	e.mustOK(t, http.MethodPost, "/v1/conversations/"+convID+"/clear", tok, nil)
+	_, b = e.stream(t, "/v3/chat?conversation_id="+convID, tok, chatBodyFor(BotMemory, "delta", true))
+	if !strings.Contains(string(b), "This is turn 1.") {
+		t.Errorf("after clear: %s", b)
+	}
+}
+
+func TestDisconnectStopsStream(t *testing.T) {
+	e := mustEnv(t, Options{})
+	tok, _ := e.sim.IssueToken(UserAlan)
+	resp := e.openStream(t, tok, "/v3/chat", chatBodyFor(BotSlow, "tell a story", true))
+	sc := scanLines(resp.Body)
+	_, created := nextEvent(t, sc)
+	nextEvent(t, sc)
+	nextEvent(t, sc)
+	resp.Body.Close()
+	convID, chatID := str(created, "conversation_id"), str(created, "id")
+	// The handler notices the disconnect at its next write or pause and
+	// saves the chat (§19 Q13 reading A).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, _ := e.sim.ChatStatus(convID, chatID)
+		if st == "completed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status still %s", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// A new chat in the same conversation is allowed now.
+	e.mustOK(t, http.MethodPost, "/v3/chat?conversation_id="+convID, tok, chatBodyFor(BotAssistant, "x", false))
+}
+
+func TestSlowStoryFragments(t *testing.T) {
+	n := len(fragments(storyReply("tell a story"), 0, true))
+	if n < 120 || n > 180 {
+		t.Errorf("slow story has %d deltas, want about 150", n)
+	}
+	for _, f := range fragments("你好世界 hello world, this is a test of fragments", 0, false) {
+		if r := len([]rune(f)); r < 1 || r > 12 {
+			t.Errorf("fragment %q", f)
+		}
+	}
+	if got := fragments("abcdef", 1, false); len(got) != 6 {
+		t.Errorf("chunk=1: %v", got)
+	}
+}
+
+func TestToolCallFlow(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		t.Run(map[bool]string{false: "non-stream", true: "stream"}[stream], func(t *testing.T) {
+			e := mustEnv(t, Options{})
+			tok, _ := e.sim.IssueToken(UserAlan)
+			convID := str(dataMap(e.mustOK(t, http.MethodPost, "/v1/conversation/create", tok, map[string]any{"bot_id": BotAssistant})), "id")
+			ch := dataMap(e.mustOK(t, http.MethodPost, "/v3/chat?conversation_id="+convID, tok, chatBodyFor(BotAssistant, "#tool city=杭州", false)))
+			r := dataMap(e.mustOK(t, http.MethodGet, "/v3/chat/retrieve?conversation_id="+convID+"&chat_id="+str(ch, "id"), tok, nil))
+			if str(r, "status") != "requires_action" {
+				t.Fatalf("status %s", str(r, "status"))
+			}
+			calls := r["required_action"].(map[string]any)["submit_tool_outputs"].(map[string]any)["tool_calls"].([]any)
+			callID := str(calls[0].(map[string]any), "id")
+			args := str(calls[0].(map[string]any)["function"].(map[string]any), "arguments")
+			if !strings.Contains(args, "杭州") {
+				t.Errorf("arguments %s", args)
+			}
+			path := "/v3/chat/submit_tool_outputs?conversation_id=" + convID + "&chat_id=" + str(ch, "id")
+			body := map[string]any{"stream": stream, "tool_outputs": []any{map[string]any{"tool_call_id": callID, "output": `{"temperature":"22"}`}}}
+			if stream {
+				_, b := e.stream(t, path, tok, body)
+				evs := readSSE(t, b, false)
+				if evs[len(evs)-1].Name != "done" || !strings.Contains(string(b), "tool_response") {
+					t.Errorf("continuation: %s", b)
+				}
+			} else {
+				e.mustOK(t, http.MethodPost, path, tok, body)
+			}
+			if st, _ := e.sim.ChatStatus(convID, str(ch, "id")); st != "completed" {
+				t.Errorf("status after tool outputs %s", st)
+			}
+			if m := e.api(t, http.MethodPost, path, tok, body); code(m) == 0 {
+				t.Errorf("second submit accepted")
+			}
+		})
+	}
+}
+
+func TestXSSLabAndFollowUps(t *testing.T) {
+	e := mustEnv(t, Options{})
+	tok, _ := e.sim.IssueToken(UserAlan)
+	_, b := e.stream(t, "/v3/chat", tok, chatBodyFor(BotXSS, "all payloads", true))
+	var answer string
+	var followUps []string
+	for _, ev := range readSSE(t, b, false) {
+		var m map[string]any
+		_ = json.Unmarshal([]byte(ev.Data), &m)
+		if ev.Name != "conversation.message.completed" {
+			continue
+		}
+		switch str(m, "type") {
+		case "answer":
+			answer = str(m, "content")
+		case "follow_up":
+			followUps = append(followUps, str(m, "content"))
+		}
+	}
+	for _, p := range xssPayloads {
+		if !strings.Contains(answer, p.payload) {
+			t.Errorf("answer lacks payload %s", p.key)
+		}
+	}
+	if len(followUps) != 3 || followUps[0] != xssPayloads[0].payload {
+		t.Errorf("follow-ups: %q", followUps)
+	}
+	_, b = e.stream(t, "/v3/chat", tok, chatBodyFor(BotXSS, "just the svg please chunk=1", true))
+	if !strings.Contains(string(b), `"content":"XSS Lab payloads:\n\n<svg onload=\"window.__pwned=1\"><circle r=\"10\"/></svg>\n"`) || !strings.Contains(string(b), `"content":"<"`) {
+		t.Errorf("svg-only, chunk=1 reply: %.400s", b)
+	}
+}

@@ -73,11 +73,10 @@ func (s *Service) Cancel(ctx context.Context, u store.User, convID, chatID strin
 		convID, stored = m.ConversationID, m
 	}
 
-	if live {
-		// Stop locally first: Coze's cancel only flips the status and keeps streaming
-		// (REFERENCE §15.4), and the user should see the reply stop at once.
-		run.cancel(errCanceled)
-	}
+	// Tell Coze first, while our stream is still open: closing it first would let Coze
+	// (and the simulator, §19 Q13) finish the chat as completed, keeping the turn as
+	// context and billing the rest. Coze's cancel only flips the status (REFERENCE
+	// §15.4); closing our stream afterwards is what stops the typing.
 	err := s.o.Auth.Do(ctx, u.ID, func(ctx context.Context, tok coze.AccessToken) error {
 		_, err := s.o.Coze.CancelChat(ctx, tok, convID, chatID)
 		return err
@@ -87,6 +86,7 @@ func (s *Service) Cancel(ctx context.Context, u store.User, convID, chatID strin
 		err = nil
 	}
 	if live {
+		run.cancel(errCanceled)
 		if err != nil {
 			// The local stop already happened; Coze will end the chat by itself.
 			s.log.WarnContext(ctx, "chat upstream cancel failed", "chat_id", chatID, "err", err)

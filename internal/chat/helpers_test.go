@@ -36,7 +36,7 @@ type harness struct {
 	alan   store.User
 	bea    store.User
 
-	relaysOpen, relaysClosed atomic.Int64
+	relaysOpen, relaysClosed, runsEnded atomic.Int64
 }
 
 type config struct {
@@ -93,6 +93,7 @@ func mustHarness(tb testing.TB, opts ...func(*config)) *harness {
 	o.Coze, o.Auth, o.Store = cz, h.auth, st
 	o.OnRelayOpen = func() { h.relaysOpen.Add(1) }
 	o.OnRelayClose = func() { h.relaysClosed.Add(1) }
+	o.OnRunEnd = func(string) { h.runsEnded.Add(1) }
 	h.svc = chat.New(o)
 
 	h.app = httptest.NewServer(h.routes())

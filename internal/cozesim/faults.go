@@ -96,7 +96,7 @@ func (s *Sim) applyFault(ctx context.Context, w http.ResponseWriter, r *http.Req
 		}
 		writeOAuthError(w, f.OAuthError, msg)
 		return true
-	case f.Code != 0 && !f.BareJSONError:
+	case f.Code != 0 && !f.BareJSONError && !f.streamFault():
 		msg := f.Msg
 		if msg == "" {
 			msg = "injected fault"
@@ -118,6 +118,12 @@ func (s *Sim) applyFault(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return true
 	}
 	return false
+}
+
+// streamFault reports whether f changes a stream rather than the request.
+func (f *Fault) streamFault() bool {
+	return f.CutAfterEvents > 0 || f.MalformedAfterEvents > 0 || f.ErrorAfterEvents > 0 || f.FailAfterEvents > 0 ||
+		f.SilentAfterEvents > 0 || f.EOFAfterEvents > 0 || f.DeltaDelay > 0 || f.OversizeEvent > 0
 }
 
 // sleepCtx waits d or until ctx ends; it reports whether d elapsed.

@@ -187,11 +187,9 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	var tr tokenRequest
 	if err := json.Unmarshal(b, &tr); err != nil {
-		s.countToken("")
 		writeOAuthError(w, "invalid_request", "invalid request: body must be JSON")
 		return
 	}
-	s.countToken(tr.GrantType)
 	if tr.GrantType != "authorization_code" && tr.GrantType != "refresh_token" {
 		writeOAuthError(w, "unsupported_grant_type", "not supported grant type: "+tr.GrantType)
 		return
@@ -265,12 +263,6 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	// Flat body, expires_in is an absolute Unix time, no token_type (§6.3, Q18).
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": access, "expires_in": exp.Unix(), "refresh_token": refresh})
-}
-
-func (s *Sim) countToken(grant string) {
-	s.mu.Lock()
-	s.calls["token:"+grant]++
-	s.mu.Unlock()
 }
 
 // clientAuthOK checks the client credentials: web apps send

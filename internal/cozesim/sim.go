@@ -218,6 +218,13 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if pattern != "" && pattern != r.URL.Path {
 		s.calls[r.Method+" "+pattern]++
 	}
+	if r.URL.Path == "/api/permission/oauth2/token" {
+		var g struct {
+			GrantType string `json:"grant_type"`
+		}
+		_ = json.Unmarshal(body, &g)
+		s.calls["token:"+g.GrantType]++ // counted even when a fault answers
+	}
 	f := s.takeFaultLocked(key, r.Method+" "+pattern, isAPIPath(r.URL.Path))
 	s.mu.Unlock()
 	s.log.DebugContext(ctx, "sim request", "method", r.Method, "path", r.URL.Path)

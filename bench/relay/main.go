@@ -1,0 +1,316 @@
+// Command relay measures what a relay adds to a Coze chat stream: time to
+// first delta (TTFD) and per-event latency, directly from the simulator,
+// through nginx and through coze2app, at several concurrency levels.
+//
+// The simulator runs inside this process behind a tap that timestamps every
+// delta as it is flushed to the socket, so each event's one-way latency
+// (client arrival − simulator flush) is measured exactly for every path; see
+// bench/README.md.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/coze2app/coze2app/bench/internal/benchkit"
+	"github.com/coze2app/coze2app/internal/cozesim"
+)
+
+const (
+	clientID     = "30000000000000000000000000000003.app.coze"
+	clientSecret = "bench_secret_0123456789abcdef0123"
+)
+
+// level is one concurrency level: conc workers, each streaming chats back to
+// back; the simulator pauses delay between deltas of chunk runes each.
+type level struct {
+	Conc     int           `json:"concurrency"`
+	Delay    time.Duration `json:"-"`
+	Chunk    int           `json:"chunk_runes"`
+	Duration time.Duration `json:"-"`
+}
+
+func parseLevels(spec string) ([]level, error) {
+	var out []level
+	for _, part := range strings.Split(spec, ",") {
+		f := strings.Split(strings.TrimSpace(part), ":")
+		if len(f) != 4 {
+			return nil, fmt.Errorf("level %q: want conc:delay:chunk:duration", part)
+		}
+		var l level
+		var err error
+		if l.Conc, err = strconv.Atoi(f[0]); err != nil {
+			return nil, fmt.Errorf("level %q: %w", part, err)
+		}
+		if l.Delay, err = time.ParseDuration(f[1]); err != nil {
+			return nil, fmt.Errorf("level %q: %w", part, err)
+		}
+		if l.Chunk, err = strconv.Atoi(f[2]); err != nil {
+			return nil, fmt.Errorf("level %q: %w", part, err)
+		}
+		if l.Duration, err = time.ParseDuration(f[3]); err != nil {
+			return nil, fmt.Errorf("level %q: %w", part, err)
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+func main() {
+	appBin := flag.String("app-bin", "/tmp/coze2app", "coze2app binary")
+	nginxBin := flag.String("nginx", "/usr/sbin/nginx", "nginx binary")
+	levelsSpec := flag.String("levels", "1:20ms:50:30s,100:20ms:20:20s,1000:20ms:20:20s", "conc:delay:chunk:duration,...")
+	modesSpec := flag.String("modes", "direct,nginx,app", "paths to measure, in this order per level")
+	out := flag.String("out", "bench/results/relay.json", "results file")
+	var appEnv multiFlag
+	flag.Var(&appEnv, "app-env", "extra KEY=VALUE for coze2app (repeatable), e.g. COZE2APP_DATABASE_URL=...")
+	dumpDir := flag.String("dump", "", "write every per-event sample as CSV into this directory")
+	nginxWorkers := flag.Int("nginx-workers", 0, "nginx worker_processes (0 = auto = one per CPU)")
+	flag.Parse()
+	log.SetFlags(log.Ltime | log.Lmicroseconds)
+
+	levels, err := parseLevels(*levelsSpec)
+	if err != nil {
+		log.Fatal(err)
+	}
+	modes := strings.Split(*modesSpec, ",")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := run(ctx, config{appBin: *appBin, nginxBin: *nginxBin, levels: levels, modes: modes, nginxWorkers: *nginxWorkers, dumpDir: *dumpDir, appEnv: appEnv})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := benchkit.WriteJSON(*out, res); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println()
+	printTable(os.Stdout, res)
+	log.Printf("wrote %s", *out)
+}
+
+type config struct {
+	appBin, nginxBin string
+	levels           []level
+	modes            []string
+	nginxWorkers     int
+	dumpDir          string
+	appEnv           []string
+}
+
+// multiFlag is a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func run(ctx context.Context, c config) (*results, error) {
+	dir, err := os.MkdirTemp("", "coze2app-bench-relay-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	appAddr, _ := benchkit.FreeAddr()
+	simAddr, _ := benchkit.FreeAddr()
+	nginxAddr, _ := benchkit.FreeAddr()
+
+	// The simulator, in process, behind the tap.
+	minDelay := c.levels[0].Delay
+	for _, l := range c.levels {
+		minDelay = min(minDelay, l.Delay)
+	}
+	rec := newRecorder()
+	sim := cozesim.New(cozesim.Options{
+		PublicBase: "http://" + simAddr,
+		Apps: []cozesim.App{{Name: "coze2app bench", ClientID: clientID, ClientSecret: clientSecret,
+			RedirectURIs: []string{"http://" + appAddr + "/callback"}}},
+		DeltaDelay: minDelay,
+		ChatDelay:  time.Second,
+	})
+	defer sim.Close()
+	ln, err := net.Listen("tcp", simAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for the simulator: %w", err)
+	}
+	simSrv := &http.Server{Handler: &tap{next: sim, rec: rec}, ReadHeaderTimeout: 10 * time.Second}
+	go simSrv.Serve(ln)
+	defer simSrv.Close()
+	simBase := "http://" + simAddr
+
+	users := sim.Users()
+	if len(users) > 3 {
+		users = users[:3]
+	}
+	var tokens []string
+	for _, u := range users {
+		access, _ := sim.IssueToken(u.ID)
+		tokens = append(tokens, access)
+	}
+
+	maxConc := 0
+	for _, l := range c.levels {
+		maxConc = max(maxConc, l.Conc)
+	}
+	res := &results{Machine: benchkit.DescribeMachine(), Bot: cozesim.BotAssistant, Modes: c.modes, AppEnv: c.appEnv, Method: method}
+	targets := map[string]*target{}
+	var message string // set per level
+	directBody := func(worker int) any {
+		return map[string]any{
+			"bot_id": cozesim.BotAssistant, "user_id": "bench-" + strconv.Itoa(worker%3), "stream": true,
+			"additional_messages": []map[string]string{{"role": "user", "content": message, "content_type": "text"}},
+		}
+	}
+	var nginxProc, appProc *benchkit.Proc
+	for _, m := range c.modes {
+		switch m {
+		case "direct", "nginx":
+			base := simBase
+			if m == "nginx" {
+				nginxProc, err = benchkit.StartNginx(ctx, benchkit.NginxConfig{Bin: c.nginxBin, Dir: filepath.Join(dir, "nginx"),
+					Listen: nginxAddr, Upstream: simAddr, Workers: c.nginxWorkers})
+				if err != nil {
+					return nil, fmt.Errorf("start nginx: %w", err)
+				}
+				defer nginxProc.Stop(syscall.SIGQUIT, 10*time.Second)
+				base = "http://" + nginxAddr
+			}
+			hc := &http.Client{Transport: benchkit.NewTransport(maxConc)}
+			targets[m] = &target{name: m,
+				client: func(int) *http.Client { return hc },
+				newRequest: func(ctx context.Context, worker int) (*http.Request, error) {
+					req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v3/chat", chatBody(directBody(worker)))
+					if err != nil {
+						return nil, err
+					}
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Authorization", "Bearer "+tokens[worker%len(tokens)])
+					return req, nil
+				}}
+		case "app":
+			appProc, err = benchkit.StartApp(ctx, benchkit.AppConfig{Bin: c.appBin, Dir: dir, Addr: appAddr,
+				SimBase: simBase, ClientID: clientID, ClientSecret: clientSecret, Env: c.appEnv})
+			if err != nil {
+				return nil, fmt.Errorf("start coze2app: %w", err)
+			}
+			defer appProc.Stop(syscall.SIGTERM, 25*time.Second)
+			base := "http://" + appAddr
+			tr := benchkit.NewTransport(maxConc)
+			var browsers []*http.Client
+			for i := range len(users) {
+				b := benchkit.NewBrowser(tr)
+				if err := benchkit.SignIn(ctx, b, base, i); err != nil {
+					return nil, fmt.Errorf("sign in user %d: %w", i, err)
+				}
+				browsers = append(browsers, b)
+			}
+			targets[m] = &target{name: m,
+				client: func(worker int) *http.Client { return browsers[worker%len(browsers)] },
+				newRequest: func(ctx context.Context, worker int) (*http.Request, error) {
+					body := map[string]any{"bot_id": cozesim.BotAssistant, "message": message, "stream": true}
+					req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/chat", chatBody(body))
+					if err != nil {
+						return nil, err
+					}
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Sec-Fetch-Site", "same-origin")
+					req.Header.Set("Accept", "text/event-stream")
+					return req, nil
+				}}
+		default:
+			return nil, fmt.Errorf("unknown mode %q", m)
+		}
+	}
+
+	for _, l := range c.levels {
+		message = fmt.Sprintf("bench chunk=%d", l.Chunk)
+		sim.ClearFaults()
+		if l.Delay > minDelay {
+			sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", DeltaDelay: l.Delay})
+		}
+		lr := levelResult{Concurrency: l.Conc, Delay: l.Delay.String(), Chunk: l.Chunk, Message: message,
+			Phases: map[string]*phaseResult{}}
+		stagger := time.Duration(0)
+		if l.Conc > 1 {
+			stagger = time.Second
+		}
+		warmup := stagger + time.Second
+		for _, m := range c.modes {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			rec.reset()
+			log.Printf("level %d, %s: %s measured after %s warm-up", l.Conc, m, l.Duration, warmup)
+			cpu := sampleCPU(appProc, nginxProc)
+			begin := time.Now()
+			streams, window := phase(ctx, targets[m], l.Conc, stagger, warmup, l.Duration)
+			wall := time.Since(begin)
+			cpuAfter := sampleCPU(appProc, nginxProc)
+			time.Sleep(300 * time.Millisecond) // let the last simulator handlers record
+			var dump io.Writer
+			if c.dumpDir != "" {
+				f, err := os.Create(filepath.Join(c.dumpDir, fmt.Sprintf("events-%d-%s.csv", l.Conc, m)))
+				if err != nil {
+					return nil, err
+				}
+				bw := bufio.NewWriter(f)
+				dump = bw
+				defer f.Close()
+				defer bw.Flush()
+			}
+			pr := match(streams, rec, dump)
+			pr.Mode, pr.WindowS = m, benchkit.Round3(window.Seconds())
+			pr.CPUSeconds = map[string]float64{}
+			for k, v := range cpuAfter {
+				pr.CPUSeconds[k] = benchkit.Round3(v - cpu[k])
+			}
+			pr.WallS = benchkit.Round3(wall.Seconds())
+			lr.Phases[m] = pr
+			log.Printf("  streams %d errors %d  TTFD p50 %.3f p99 %.3f ms  event p50 %.3f p99 %.3f ms",
+				pr.Streams, pr.Errors, pr.TTFD.P50, pr.TTFD.P99, pr.Event.P50, pr.Event.P99)
+			if m == "app" && appProc.Exited() {
+				return nil, fmt.Errorf("coze2app exited during the run; see its log")
+			}
+			time.Sleep(time.Second)
+		}
+		lr.Overhead = overheads(lr.Phases)
+		res.Levels = append(res.Levels, lr)
+	}
+	if appProc != nil {
+		if b, err := os.ReadFile(appProc.LogPath); err == nil {
+			res.AppLogTail = tailLines(string(b), 20)
+		}
+	}
+	return res, nil
+}
+
+func sampleCPU(app, nginx *benchkit.Proc) map[string]float64 {
+	m := map[string]float64{"bench_sim_and_client": benchkit.SelfCPUSeconds()}
+	if app != nil && !app.Exited() {
+		m["coze2app"], _ = benchkit.CPUSeconds(app.PID())
+	}
+	if nginx != nil && !nginx.Exited() {
+		m["nginx"] = benchkit.TreeCPUSeconds(nginx.PID())
+	}
+	return m
+}
+
+func tailLines(s string, n int) []string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return slices.Clip(lines)
+}

@@ -50,6 +50,11 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 	defer hb.Stop()
 	cursor := afterID
 	for {
+		select {
+		case <-s.closing:
+			return sw.shutdown()
+		default:
+		}
 		evs, notify, finished, lagging := run.after(cursor)
 		if lagging {
 			// This reader fell behind by more than the bounded log holds.
@@ -80,9 +85,7 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 		case <-ctx.Done():
 			return nil
 		case <-s.closing:
-			sw.raw(retryHint)
-			sw.send(0, EventError, errorData("server_shutdown", "The server is restarting; the reply is saved in the history."))
-			return nil
+			return sw.shutdown()
 		}
 	}
 }
@@ -163,6 +166,14 @@ func indexLineBreak(b []byte) int {
 		}
 	}
 	return -1
+}
+
+// shutdown ends a relay because the server stops: a reconnect hint and a final event.
+func (sw *sseWriter) shutdown() error {
+	if sw.raw(retryHint) == nil {
+		sw.send(0, EventError, errorData("server_shutdown", "The server is restarting; the reply is saved in the history."))
+	}
+	return nil
 }
 
 func (sw *sseWriter) raw(s string) error {

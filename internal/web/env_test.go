@@ -95,6 +95,7 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 	sh := &swapHandler{h: http.NotFoundHandler()}
 	e.srv = httptest.NewUnstartedServer(sh)
 	e.url = "http://" + e.srv.Listener.Addr().String()
+	e.rec.host = e.srv.Listener.Addr().String()
 	public := o.publicURL
 	if public == "" {
 		public = e.url
@@ -190,14 +191,17 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 // recorder keeps every response (status line, headers, body) any test client
 // saw, for the secret-leak scan of catalog case 29.
 type recorder struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	host string // only the app's responses are kept
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	n    int
 }
 
 func (r *recorder) add(p []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.buf.Write(p)
+	r.n++
 }
 
 func (r *recorder) String() string {
@@ -213,11 +217,13 @@ type recordingTransport struct {
 
 func (rt recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := rt.next.RoundTrip(req)
-	if err != nil {
+	if err != nil || req.URL.Host != rt.rec.host {
 		return resp, err
 	}
+	// The request URL is not recorded: a callback URL carries the code,
+	// which the browser got from Coze, not from us.
 	var hb bytes.Buffer
-	hb.WriteString(req.Method + " " + req.URL.String() + " -> " + resp.Status + "\n")
+	hb.WriteString(resp.Proto + " " + resp.Status + "\n")
 	_ = resp.Header.Write(&hb)
 	rt.rec.add(hb.Bytes())
 	resp.Body = struct {
@@ -445,4 +451,13 @@ type statusJSON struct {
 // pages and the token endpoint included).
 func simCallTotal(s *cozesim.Sim) int {
 	return len(s.Requests())
+}
+
+func mustURL(t testing.TB, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

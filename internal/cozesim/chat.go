@@ -45,26 +45,23 @@ func (c *chat) running() bool { return c.Status == statusCreated || c.Status == 
 
 // wire renders a Chat object (§15.6). full adds section_id and usage (absent
 // from the create example); forceMeta always adds meta_data (cancel example).
-func (c *chat) wire(full, forceMeta bool) map[string]any {
-	o := map[string]any{
-		"id": c.ID, "conversation_id": c.ConvID, "bot_id": c.BotID, "created_at": c.CreatedAt,
-		"last_error": c.LastError, "status": c.Status,
+func (c *chat) wire(full, forceMeta bool) ordered {
+	o := ordered{{"id", c.ID}, {"conversation_id", c.ConvID}, {"bot_id", c.BotID}, {"created_at", c.CreatedAt}}
+	if full && c.CompletedAt != 0 && !forceMeta {
+		o = append(o, field{"completed_at", c.CompletedAt})
 	}
+	if full && c.FailedAt != 0 {
+		o = append(o, field{"failed_at", c.FailedAt})
+	}
+	o = append(o, field{"last_error", c.LastError}, field{"status", c.Status})
 	if c.MetaData != nil || forceMeta {
-		o["meta_data"] = nonNilMap(c.MetaData)
+		o = append(o, field{"meta_data", nonNilMap(c.MetaData)})
 	}
 	if full {
-		o["section_id"] = c.SectionID
-		o["usage"] = c.Usage
-		if c.CompletedAt != 0 && !forceMeta {
-			o["completed_at"] = c.CompletedAt
-		}
-		if c.FailedAt != 0 {
-			o["failed_at"] = c.FailedAt
-		}
 		if c.RequiredAction != nil {
-			o["required_action"] = c.RequiredAction
+			o = append(o, field{"required_action", c.RequiredAction})
 		}
+		o = append(o, field{"section_id", c.SectionID}, field{"usage", c.Usage})
 	}
 	return o
 }
@@ -331,12 +328,10 @@ func (s *Sim) handleChatMessages(w http.ResponseWriter, r *http.Request, t *acce
 		fail(w, r, e)
 		return
 	}
-	data := []map[string]any{}
+	data := []ordered{}
 	for _, m := range ch.Produced {
 		if !m.Deleted {
-			o := m.wire(true)
-			delete(o, "meta_data")
-			data = append(data, o)
+			data = append(data, m.wire(true).without("meta_data"))
 		}
 	}
 	ok(w, r, data)

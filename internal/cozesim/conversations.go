@@ -16,11 +16,11 @@ type conversation struct {
 	Chats                                                  []string   // chat ids, in creation order
 }
 
-func (c *conversation) wire() map[string]any {
-	return map[string]any{
-		"id": c.ID, "name": c.Name, "meta_data": nonNilMap(c.MetaData), "created_at": c.CreatedAt,
-		"creator_id": c.CreatorID, "connector_id": c.ConnectorID, "updated_at": c.UpdatedAt,
-		"last_section_id": c.LastSectionID,
+func (c *conversation) wire() ordered {
+	return ordered{
+		{"id", c.ID}, {"name", c.Name}, {"meta_data", nonNilMap(c.MetaData)}, {"created_at", c.CreatedAt},
+		{"creator_id", c.CreatorID}, {"connector_id", c.ConnectorID}, {"updated_at", c.UpdatedAt},
+		{"last_section_id", c.LastSectionID},
 	}
 }
 
@@ -177,7 +177,7 @@ func (s *Sim) handleConvList(w http.ResponseWriter, r *http.Request, t *accessTo
 	})
 	start := min((page-1)*size, len(list))
 	end := min(start+size, len(list))
-	out := make([]map[string]any, 0, end-start)
+	out := make([]ordered, 0, end-start)
 	for _, c := range list[start:end] {
 		out = append(out, c.wire())
 	}

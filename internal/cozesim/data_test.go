@@ -218,7 +218,9 @@ func TestWorkspaceScopedToken(t *testing.T) {
 func TestWorkflows(t *testing.T) {
 	e := mustEnv(t, Options{})
 	tok, _ := e.sim.IssueToken(UserAlan)
-	run := func(body map[string]any) map[string]any { return e.api(t, http.MethodPost, "/v1/workflow/run", tok, body) }
+	run := func(body map[string]any) map[string]any {
+		return e.api(t, http.MethodPost, "/v1/workflow/run", tok, body)
+	}
 	if m := run(map[string]any{"workflow_id": WorkflowDraft}); code(m) != 4200 {
 		t.Errorf("draft: %v", m["code"])
 	}

@@ -105,7 +105,7 @@ func (s *Sim) applyFault(ctx context.Context, w http.ResponseWriter, r *http.Req
 		if f.Code == 4100 || f.Code == 700012006 {
 			status = s.o.InvalidTokenStatus
 		}
-		writeJSON(w, status, map[string]any{"code": f.Code, "msg": msg, "detail": detail{logIDFrom(ctx)}})
+		writeJSON(w, status, envelope(f.Code, msg, nil, logIDFrom(ctx)))
 		return true
 	case f.BareJSONError:
 		code, msg := f.Code, f.Msg
@@ -114,7 +114,7 @@ func (s *Sim) applyFault(ctx context.Context, w http.ResponseWriter, r *http.Req
 		}
 		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(compactJSON(map[string]any{"code": code, "msg": msg}))
+		_, _ = w.Write(compactJSON(envelope(code, msg, nil, "")))
 		return true
 	}
 	return false

@@ -103,7 +103,7 @@ func TestStreamFaults(t *testing.T) {
 			if !strings.HasSuffix(b, "event:error\ndata:{\"code\":4013,\"msg\":\"模型错误\"}\n\n") {
 				t.Errorf("body %q", b)
 			}
-		}, "completed"},
+		}, "failed"},
 		{"failed", Fault{FailAfterEvents: 2}, func(t *testing.T, _ http.Header, b string) {
 			if !strings.Contains(b, "event:conversation.chat.failed\n") || strings.Contains(b, "event:done") || !strings.Contains(b, `"last_error":{"code":5000`) {
 				t.Errorf("body %q", b)

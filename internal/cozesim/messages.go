@@ -17,14 +17,14 @@ type message struct {
 
 // wire renders a Message (§14.1). withSection=false matches the modify/delete
 // examples, which carry no section_id.
-func (m *message) wire(withSection bool) map[string]any {
-	o := map[string]any{
-		"id": m.ID, "conversation_id": m.ConversationID, "bot_id": m.BotID, "chat_id": m.ChatID,
-		"role": m.Role, "type": m.Type, "content": m.Content, "content_type": m.ContentType,
-		"meta_data": nonNilMap(m.MetaData), "created_at": m.CreatedAt, "updated_at": m.UpdatedAt,
+func (m *message) wire(withSection bool) ordered {
+	o := ordered{
+		{"id", m.ID}, {"conversation_id", m.ConversationID}, {"bot_id", m.BotID}, {"chat_id", m.ChatID},
+		{"role", m.Role}, {"type", m.Type}, {"content", m.Content}, {"content_type", m.ContentType},
+		{"meta_data", nonNilMap(m.MetaData)}, {"created_at", m.CreatedAt}, {"updated_at", m.UpdatedAt},
 	}
 	if withSection {
-		o["section_id"] = m.SectionID
+		o = append(o, field{"section_id", m.SectionID})
 	}
 	return o
 }
@@ -272,7 +272,7 @@ func (s *Sim) handleMsgList(w http.ResponseWriter, r *http.Request, t *accessTok
 			page = all[:min(b.Limit, len(all))]
 			hasMore = len(all) > b.Limit
 		}
-		data := make([]map[string]any, 0, len(page))
+		data := make([]ordered, 0, len(page))
 		for _, m := range page {
 			data = append(data, m.wire(true))
 		}

@@ -169,7 +169,7 @@ func writeOAuthError(w http.ResponseWriter, code, msg string) {
 	if code == "invalid_client" {
 		status = http.StatusUnauthorized
 	}
-	writeJSON(w, status, map[string]string{"error_code": code, "error_message": msg, "error": code, "error_description": msg})
+	writeJSON(w, status, ordered{{"error_code", code}, {"error_message", msg}, {"error", code}, {"error_description", msg}})
 }
 
 type tokenRequest struct {
@@ -262,7 +262,7 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler)
 	}
 	// Flat body, expires_in is an absolute Unix time, no token_type (§6.3, Q18).
-	writeJSON(w, http.StatusOK, map[string]any{"access_token": access, "expires_in": exp.Unix(), "refresh_token": refresh})
+	writeJSON(w, http.StatusOK, ordered{{"access_token", access}, {"expires_in", exp.Unix()}, {"refresh_token", refresh}})
 }
 
 // clientAuthOK checks the client credentials: web apps send

@@ -295,18 +295,12 @@ type detail struct {
 
 // ok writes the standard envelope {code:0,msg:"",data,detail} (REFERENCE §2).
 func ok(w http.ResponseWriter, r *http.Request, data any) {
-	writeJSON(w, http.StatusOK, map[string]any{
-		"code": 0, "msg": "", "data": data, "detail": detail{logIDFrom(r.Context())},
-	})
+	writeJSON(w, http.StatusOK, envelope(0, "", map[string]any{"data": data}, logIDFrom(r.Context())))
 }
 
 // okFields writes an envelope with extra top-level fields and no data unless given.
 func okFields(w http.ResponseWriter, r *http.Request, fields map[string]any) {
-	m := map[string]any{"code": 0, "msg": "", "detail": detail{logIDFrom(r.Context())}}
-	for k, v := range fields {
-		m[k] = v
-	}
-	writeJSON(w, http.StatusOK, m)
+	writeJSON(w, http.StatusOK, envelope(0, "", fields, logIDFrom(r.Context())))
 }
 
 // apiError is an OpenAPI business error {code,msg}.
@@ -321,9 +315,7 @@ func errf(code int, msg string) *apiError { return &apiError{Code: code, Msg: ms
 
 // fail writes an OpenAPI error envelope. Business errors use HTTP 200 (§3.1).
 func fail(w http.ResponseWriter, r *http.Request, e *apiError) {
-	writeJSON(w, http.StatusOK, map[string]any{
-		"code": e.Code, "msg": e.Msg, "detail": detail{logIDFrom(r.Context())},
-	})
+	writeJSON(w, http.StatusOK, envelope(e.Code, e.Msg, nil, logIDFrom(r.Context())))
 }
 
 // failToken writes the invalid-token error: 4100 or 700012006, HTTP 401 or
@@ -333,7 +325,7 @@ func (s *Sim) failToken(w http.ResponseWriter) {
 	if s.o.InvalidTokenCode == 700012006 {
 		msg = "access token invalid"
 	}
-	writeJSON(w, s.o.InvalidTokenStatus, map[string]any{"code": s.o.InvalidTokenCode, "msg": msg})
+	writeJSON(w, s.o.InvalidTokenStatus, envelope(s.o.InvalidTokenCode, msg, nil, ""))
 }
 
 // decodeBody decodes an optional JSON body into v; an empty body is fine

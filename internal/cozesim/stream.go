@@ -23,6 +23,7 @@ type sseWriter struct {
 	n        int // events written
 	workflow bool
 	onFail   func() []byte // chat: data of conversation.chat.failed
+	errSent  *lastError    // set when an error event ended the stream
 }
 
 func (s *Sim) newSSE(w http.ResponseWriter, r *http.Request, workflow bool) *sseWriter {
@@ -73,10 +74,11 @@ func (sw *sseWriter) event(name string, data []byte) error {
 				code, msg = 4013, "模型错误 / model error"
 			}
 			if sw.workflow {
-				_ = sw.raw(sw.frame("Error", compactJSON(map[string]any{"error_code": code, "error_message": msg})))
+				_ = sw.raw(sw.frame("Error", compactJSON(ordered{{"error_code", code}, {"error_message", msg}})))
 			} else {
-				_ = sw.raw(sw.frame("error", compactJSON(map[string]any{"code": code, "msg": msg})))
+				_ = sw.raw(sw.frame("error", compactJSON(ordered{{"code", code}, {"msg", msg}})))
 			}
+			sw.errSent = &lastError{Code: code, Msg: msg}
 			return errStop
 		case f.FailAfterEvents > 0 && n == f.FailAfterEvents:
 			if sw.workflow {
@@ -112,9 +114,9 @@ func (sw *sseWriter) pause(d time.Duration) error {
 // messageEvent renders a message for the stream: the keys of the captured
 // events (§16.2).
 func messageEvent(m *message, content string) []byte {
-	return compactJSON(map[string]any{
-		"id": m.ID, "conversation_id": m.ConversationID, "bot_id": m.BotID, "role": m.Role, "type": m.Type,
-		"content": content, "content_type": m.ContentType, "chat_id": m.ChatID, "section_id": m.SectionID,
+	return compactJSON(ordered{
+		{"id", m.ID}, {"conversation_id", m.ConversationID}, {"bot_id", m.BotID}, {"role", m.Role}, {"type", m.Type},
+		{"content", content}, {"content_type", m.ContentType}, {"chat_id", m.ChatID}, {"section_id", m.SectionID},
 	})
 }
 
@@ -128,7 +130,7 @@ func (s *Sim) streamChat(w http.ResponseWriter, r *http.Request, ch *chat, conti
 		defer s.mu.Unlock()
 		o := ch.wire(true, false)
 		if status != "" {
-			o["status"] = status
+			o = o.with("status", status)
 		}
 		return compactJSON(o)
 	}
@@ -146,12 +148,18 @@ func (s *Sim) streamChat(w http.ResponseWriter, r *http.Request, ch *chat, conti
 	}
 	defer func() {
 		s.mu.Lock()
+		defer s.mu.Unlock()
+		if e := sw.errSent; e != nil && !failed && ch.Status != statusCanceled {
+			// A stream-level error fails the chat too.
+			now := s.now().Unix()
+			ch.Status, ch.LastError, ch.FailedAt, ch.CompletedAt = statusFailed, *e, now, now
+			failed = true
+		}
 		if !failed {
 			s.finishLocked(ch)
 		} else {
 			ch.Finished = true
 		}
-		s.mu.Unlock()
 	}()
 	p := ch.Plan
 	// A continuation (submit_tool_outputs) starts with created too, so a

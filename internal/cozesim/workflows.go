@@ -232,7 +232,7 @@ func (s *Sim) endRun(run *wfRun, status, out string) {
 
 // wfMessage renders a workflow Message event.
 func wfMessage(content, title string, seq int, finished bool) []byte {
-	return compactJSON(map[string]any{"content": content, "node_is_finish": finished, "node_seq_id": strconv.Itoa(seq), "node_title": title})
+	return compactJSON(ordered{{"content", content}, {"node_is_finish", finished}, {"node_seq_id", strconv.Itoa(seq)}, {"node_title", title}})
 }
 
 // streamOutput streams text as Message chunks, the end node's message and Done.

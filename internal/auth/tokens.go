@@ -258,6 +258,7 @@ func connLost(err error) bool {
 func accessAD(userID int64) []byte {
 	return []byte("user:" + strconv.FormatInt(userID, 10) + ":access")
 }
+
 func refreshAD(userID int64) []byte {
 	return []byte("user:" + strconv.FormatInt(userID, 10) + ":refresh")
 }

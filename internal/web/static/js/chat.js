@@ -27,10 +27,22 @@ export class Chat {
     this.sendBtn = $('#send');
     this.stopBtn = $('#stop');
     this.jump = $('#jump-bottom');
+    // Sticky auto-scroll: follow new content only while the reader is at the bottom.
+    // Content that grows without a scroll event (late images, re-renders) is caught by a
+    // ResizeObserver; a scroll upward by the reader releases the stick.
+    let lastTop = 0;
     this.list.addEventListener('scroll', () => {
-      this.stick = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 80;
-      this.jump.hidden = this.stick;
+      const top = this.list.scrollTop;
+      const gap = this.list.scrollHeight - top - this.list.clientHeight;
+      if (gap < 80) this.stick = true;
+      else if (top < lastTop - 2) this.stick = false;
+      lastTop = top;
+      this.jump.hidden = this.stick || gap < 80;
     }, { passive: true });
+    this.resize = new ResizeObserver(() => this.scrollToEnd(false));
+    new MutationObserver((records) => {
+      for (const r of records) for (const n of r.addedNodes) if (n.nodeType === 1) this.resize.observe(n);
+    }).observe(this.list, { childList: true });
     this.jump.addEventListener('click', () => { this.stick = true; this.scrollToEnd(true); });
     this.sendBtn.addEventListener('click', () => this.submit());
     this.stopBtn.addEventListener('click', () => this.stop());

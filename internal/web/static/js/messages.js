@@ -64,6 +64,7 @@ export class AssistantMessage {
         h('div', { class: 'bubble' }, this.body),
         this.note, this.actions, this.usageEl, this.chips));
     if (!prologue) {
+      this.el.dataset.status = 'streaming';
       this.body.setAttribute('aria-busy', 'true');
       this.setThinking(true);
     }
@@ -132,6 +133,7 @@ export class AssistantMessage {
    */
   finish(status, err, { retry = false, last = true } = {}) {
     this.status = status;
+    this.el.dataset.status = status;
     this.body.removeAttribute('aria-busy');
     this.setThinking(false);
     this.render(true);

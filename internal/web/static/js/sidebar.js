@@ -10,6 +10,16 @@ import { toast } from './toast.js';
 const $ = (sel) => document.querySelector(sel);
 const WS_KEY = 'coze2app.workspace';
 
+// placeMenu positions a menu (position: fixed, so the scrolling list cannot clip it)
+// under its button, or above it when there is no room below.
+function placeMenu(menu, button) {
+  const r = button.getBoundingClientRect();
+  const h = menu.offsetHeight;
+  const below = r.bottom + 4 + h <= window.innerHeight - 8;
+  menu.style.top = (below ? r.bottom + 4 : Math.max(8, r.top - h - 4)) + 'px';
+  menu.style.left = Math.max(8, r.right - menu.offsetWidth) + 'px';
+}
+
 /** Sidebar owns the left pane (a drawer on phones). */
 export class Sidebar {
   constructor({ onBot, onConversation, closeDrawer }) {
@@ -41,6 +51,8 @@ export class Sidebar {
     document.addEventListener('click', (e) => {
       if (!e.target.closest('.menu, .conv-more')) this.closeMenus();
     });
+    this.convList.addEventListener('scroll', () => this.closeMenus(), { passive: true });
+    window.addEventListener('resize', () => this.closeMenus());
     document.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && document.querySelector('.menu:not([hidden])')) {
         const open = document.querySelector('.menu:not([hidden])');
@@ -190,6 +202,7 @@ export class Sidebar {
           if (!wasOpen) {
             menu.hidden = false;
             more.setAttribute('aria-expanded', 'true');
+            placeMenu(menu, more);
             menu.querySelector('[role="menuitem"]').focus();
           }
         },

@@ -1,0 +1,261 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/coze2app/coze2app/internal/app"
+)
+
+// chromiumPath is Debian's Chromium, installed by .ci/run.
+const chromiumPath = "/usr/bin/chromium"
+
+// logWriter collects the app's log and announces the "listening" URL.
+type logWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	once sync.Once
+	url  chan string
+}
+
+var listeningRE = regexp.MustCompile(`msg=listening url=(\S+)`)
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if m := listeningRE.FindSubmatch(w.buf.Bytes()); m != nil {
+		u := string(m[1])
+		w.once.Do(func() { w.url <- u })
+	}
+	return len(p), nil
+}
+
+func (w *logWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// mustStartApp runs coze2app in demo mode on 127.0.0.1:0 through app.Run and
+// returns its base URL. The app stops (graceful shutdown) when the test ends.
+func mustStartApp(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	env := map[string]string{
+		"COZE2APP_ADDR":            "127.0.0.1:0",
+		"COZE2APP_DATABASE_URL":    "sqlite:" + filepath.Join(dir, "coze2app.db"),
+		"COZE2APP_SIM_DELTA_DELAY": "4ms",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	lw := &logWriter{url: make(chan string, 1)}
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx, nil, func(k string) string { return env[k] }, lw) }()
+	var url string
+	select {
+	case url = <-lw.url:
+	case err := <-done:
+		cancel()
+		t.Fatalf("app exited before listening: %v\n%s", err, lw)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatalf("app did not listen within 30s:\n%s", lw)
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("app.Run: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("app did not stop within 30s")
+		}
+		if t.Failed() {
+			t.Logf("app log:\n%s", lw)
+		}
+	})
+	return url
+}
+
+// browser is one Chromium tab plus what it printed to the console.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+	mu  sync.Mutex
+	log []chromedp.ConsoleMessage
+}
+
+// mustStartBrowser starts headless Chromium (fails under CI=true when it is
+// missing, else skips loudly).
+func mustStartBrowser(t *testing.T) *browser {
+	t.Helper()
+	if _, err := exec.LookPath(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Chromium is required under CI=true: %v", err)
+		}
+		t.Skipf("SKIPPING BROWSER TESTS: %s not found (apt-get install chromium)", chromiumPath)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("lang", "en-US"),
+		chromedp.WindowSize(1280, 800),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+	})
+	b := &browser{t: t, ctx: ctx}
+	msgs := chromedp.Console(ctx)
+	b.must(chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)), "start tab")
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.log = append(b.log, m)
+			b.mu.Unlock()
+		}
+	}()
+	// Record CSP violations as the page sees them, on every document.
+	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `window.__csp = []; document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));`,
+	})
+	b.must(err, "install CSP listener")
+	return b
+}
+
+func (b *browser) must(err error, what string) {
+	b.t.Helper()
+	if err != nil {
+		b.t.Fatalf("%s: %v\nconsole:\n%s", what, err, b.consoleText())
+	}
+}
+
+// do runs actions with a bound so that a broken page fails instead of hanging.
+func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	b.must(chromedp.Do(ctx, actions...), what)
+}
+
+// eval evaluates a JavaScript expression (promises are awaited) into T.
+func eval[T any](b *browser, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	b.must(err, "eval "+expr)
+	return v
+}
+
+// waitFor polls a JavaScript expression until it is truthy and returns its value.
+func waitFor[T any](b *browser, what, expr string, timeout time.Duration) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout+5*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Poll[T](expr, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(25*time.Millisecond)))
+	if err != nil {
+		b.t.Fatalf("waiting for %s (%s): %v\nconsole:\n%s", what, expr, err, b.consoleText())
+	}
+	return v
+}
+
+// click waits for a visible element and clicks it.
+func (b *browser) click(sel string) {
+	b.t.Helper()
+	b.do("click "+sel, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+}
+
+// setInput sets a field's value and fires input/change like typing does.
+func (b *browser) setInput(sel, value string) {
+	b.t.Helper()
+	eval[chromedp.Void](b, fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q;
+		el.dispatchEvent(new Event('input', {bubbles: true})); el.dispatchEvent(new Event('change', {bubbles: true})); })()`, sel, value))
+}
+
+// viewport sets the emulated screen size (mobile below 500 px wide).
+func (b *browser) viewport(w, h int64) {
+	b.t.Helper()
+	b.do("viewport", chromedp.EmulateViewport(w, h, func(p *emulation.SetDeviceMetricsOverrideParams, _ *emulation.SetTouchEmulationEnabledParams) {
+		p.Mobile = w < 500
+	}))
+}
+
+// screenshot saves a PNG of the viewport into dir.
+func (b *browser) screenshot(dir, name string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	b.must(err, "screenshot "+name)
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, buf, 0o644); err != nil {
+		b.t.Fatalf("write %s: %v", p, err)
+	}
+	b.t.Logf("screenshot: %s", p)
+}
+
+// cspViolations returns the console lines that report a Content Security Policy violation.
+func (b *browser) cspViolations() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, m := range b.log {
+		if strings.Contains(m.Text, "Content Security Policy") {
+			out = append(out, m.Text)
+		}
+	}
+	return out
+}
+
+// consoleText is the whole console so far, for failure messages.
+func (b *browser) consoleText() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var sb strings.Builder
+	for _, m := range b.log {
+		fmt.Fprintf(&sb, "  [%s] %s (%s:%d)\n", m.Type, m.Text, m.URL, m.Line+1)
+	}
+	return sb.String()
+}
+
+// artifactsDir is $COZE2APP_ARTIFACTS or a fresh temporary directory that outlives the test.
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("COZE2APP_ARTIFACTS")
+	if dir == "" {
+		d, err := os.MkdirTemp("", "coze2app-e2e-")
+		if err != nil {
+			t.Fatalf("artifacts dir: %v", err)
+		}
+		dir = d
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("artifacts dir: %v", err)
+	}
+	t.Logf("artifacts (screenshots): %s", dir)
+	return dir
+}

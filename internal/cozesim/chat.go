@@ -139,6 +139,9 @@ func (s *Sim) startChat(t *accessToken, convID string, b chatBody) (*chat, *apiE
 			return nil, e
 		}
 	}
+	if convID == "" && len(b.AdditionalMessages) == 0 {
+		return nil, errf(4000, "Request parameter error: additional_messages is required without conversation_id")
+	}
 	var c *conversation
 	if convID != "" {
 		var e *apiError

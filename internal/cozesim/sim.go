@@ -79,7 +79,11 @@ type Request struct {
 	At     time.Time
 }
 
-const maxRecordedBody = 64 << 10
+const (
+	maxRecordedBody = 64 << 10
+	// maxRequests bounds the request log of a long-running demo simulator.
+	maxRequests = 10000
+)
 
 // Sim is a fake Coze: an http.Handler serving both the "www" paths (authorize,
 // consent) and the "api" paths. Create it with New.
@@ -112,6 +116,7 @@ type Sim struct {
 	codes      map[string]*authCode
 	access     map[string]*accessToken
 	refresh    map[string]*refreshToken
+	devices    map[string]*deviceGrant // by device_code
 }
 
 type ctxKey int
@@ -210,6 +215,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	pattern = patternPath(pattern)
 	key := r.Method + " " + r.URL.Path
 	s.mu.Lock()
+	if len(s.requests) >= maxRequests {
+		s.requests = append(s.requests[:0:0], s.requests[len(s.requests)-maxRequests/2:]...)
+	}
 	s.requests = append(s.requests, Request{
 		Method: r.Method, Host: r.Host, Path: r.URL.Path, Query: r.URL.Query(),
 		Header: r.Header.Clone(), Body: body, At: s.now(),

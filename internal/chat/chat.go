@@ -124,6 +124,11 @@ type Service struct {
 
 	closing chan struct{} // closed by Shutdown: relays end, no new runs
 
+	// bgCtx bounds background upstream work (reconcile); cancelled when Shutdown's
+	// deadline passes.
+	bgCtx  context.Context
+	bgStop context.CancelFunc
+
 	mu     sync.Mutex
 	closed bool
 	live   map[*Run]struct{} // runs whose reader has not finished
@@ -154,9 +159,12 @@ func New(o Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	bgCtx, bgStop := context.WithCancel(context.Background())
 	return &Service{
 		o:       o,
 		log:     log,
+		bgCtx:   bgCtx,
+		bgStop:  bgStop,
 		closing: make(chan struct{}),
 		live:    make(map[*Run]struct{}),
 		byChat:  make(map[string]*Run),

@@ -141,11 +141,13 @@ wait:
 		}
 	}
 	if err != nil {
+		s.bgStop()
 		for _, r := range runs {
 			r.cancel(errShutdown)
 		}
 	}
 	s.wg.Wait()
+	s.bgStop()
 	if err != nil {
 		return fmt.Errorf("chat shutdown: %w", err)
 	}

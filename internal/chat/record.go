@@ -87,7 +87,7 @@ func (r *Run) reconcile() {
 	if convID == "" || chatID == "" || r.msgID == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), reconcileTimeout)
+	ctx, cancel := context.WithTimeout(r.svc.bgCtx, reconcileTimeout)
 	defer cancel()
 	var (
 		c    coze.Chat

@@ -1,6 +1,7 @@
 package chat_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -266,5 +267,21 @@ func TestErrorEventShape(t *testing.T) {
 	var e map[string]string
 	if err := json.Unmarshal([]byte(evs[len(evs)-1].Data), &e); err != nil || e["code"] != "incomplete" || e["message"] == "" || len(e) != 2 {
 		t.Errorf("error data = %s (%v)", evs[len(evs)-1].Data, err)
+	}
+}
+
+// Catalog F.43: headers never come. Start fails after the stream header timeout, or as
+// soon as the browser leaves; nothing stays behind (goroutine check).
+func TestCase43_HeadersNeverCome(t *testing.T) {
+	h := mustHarness(t, func(c *config) { c.coze.StreamHeaderTimeout = 200 * time.Millisecond })
+	h.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", StallHeaders: true})
+	run, err := h.svc.Start(t.Context(), h.alan, chat.StartRequest{BotID: cozesim.BotAssistant, Message: "hi"})
+	if err == nil || run != nil || !coze.IsUpstreamUnavailable(err) {
+		t.Errorf("Start = %v, %v; want upstream unavailable (timeout)", run, err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := h.svc.Start(ctx, h.alan, chat.StartRequest{BotID: cozesim.BotAssistant, Message: "hi"}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Start with a leaving browser = %v, want its context error", err)
 	}
 }

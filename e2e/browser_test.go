@@ -141,8 +141,10 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
-	step("RenameSearchDelete", func(t *testing.T) { testRenameSearch(t, b, assistantConv) })
-	step("StopSlowStoryteller", func(t *testing.T) { testStop(t, b) })
+	step("RenameAndSearch", func(t *testing.T) { testRenameSearch(t, b, assistantConv) })
+	step("ErrorShownInlineWithRetry", func(t *testing.T) { testDraftError(t, b) })
+	step("SSEParser", func(t *testing.T) { testSSEParser(t, b) })
+	step("StopSlowStorytellerThenDelete", func(t *testing.T) { testStop(t, b) })
 	step("LanguageAndTheme", func(t *testing.T) { testLanguageTheme(t, b) })
 	step("Screenshots", func(t *testing.T) { testScreenshots(t, b, assistantConv, shots) })
 	step("NoCSPViolationsInNormalUse", func(t *testing.T) {

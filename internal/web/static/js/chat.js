@@ -229,7 +229,7 @@ export class Chat {
         method: 'POST',
         credentials: 'same-origin',
         headers: baseHeaders({ 'Content-Type': 'application/json', Accept: 'text/event-stream, application/json' }),
-        body: JSON.stringify({ bot_id: this.bot.id, message: text, conversation_id: this.conversationId || undefined, stream: true }),
+        body: JSON.stringify({ bot_id: this.bot.id, bot_name: Array.from(this.bot.name || '').slice(0, 100).join(''), message: text, conversation_id: this.conversationId || undefined, stream: true }),
         signal: run.controller.signal,
       });
     } catch (err) {

@@ -1,0 +1,56 @@
+package e2e
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/coze2app/coze2app/internal/cozesim"
+)
+
+// testDraftError chats with the never-published Draft Bot: the server answers a
+// JSON error before any stream, which the page shows inline with its hint and a
+// Retry button.
+func testDraftError(t *testing.T, b *browser) {
+	b.click("#tab-bots")
+	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotDraft))
+	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
+	b.setInput("#composer", "hello draft")
+	b.click("#send")
+	if st := waitFor[string](b, "error reply", jsReplyDone, 20*time.Second); st != "failed" {
+		t.Fatalf("draft bot reply status = %q, want failed", st)
+	}
+	note := eval[string](b, `(() => { const n = `+jsLastReply+`.querySelector('.msg-note.is-error'); return n && !n.hidden ? n.querySelector('.note-msg').textContent : ''; })()`)
+	if note == "" {
+		t.Errorf("no inline error note for the draft bot")
+	}
+	if !eval[bool](b, jsLastReply+`.querySelector('.msg-note .retry') !== null`) {
+		t.Errorf("inline error has no Retry button")
+	}
+	b.click(".msg-note .retry")
+	if st := waitFor[string](b, "retried reply", jsReplyDone, 20*time.Second); st != "failed" {
+		t.Errorf("retry status = %q, want failed again", st)
+	}
+	if n := eval[int](b, `document.querySelectorAll('.msg.assistant:not(.prologue)').length`); n != 1 {
+		t.Errorf("replies after Retry = %d, want 1 (Retry replaces the failed reply)", n)
+	}
+}
+
+// testSSEParser runs the page's own SSE parser (js/sse.js, imported in the page)
+// over tricky framings: CRLF and CR line ends split across chunks, comments,
+// multi-line data, ids, events without data, a final event without a blank line.
+func testSSEParser(t *testing.T, b *browser) {
+	got := eval[string](b, `import('/static/js/sse.js').then(({ SSEParser }) => {
+  const p = new SSEParser();
+  const out = [];
+  const chunks = [': ping\r', '\nid: 1\r\nevent: a\r\ndata: x\r', '\n\r', '\nid: 2\revent: b\rdata:{"k":', '1}\r\r',
+    'data: l1\ndata:  l2\n\n', 'event: empty\n\n', 'id: 9\nevent: c\ndata: 你好', '\n\n', 'data: tail'];
+  for (const c of chunks) for (const e of p.push(c)) out.push(e.id + '|' + e.event + '|' + e.data);
+  return out.join(' ; ') + ' ; last=' + p.lastEventId;
+})`)
+	want := `1|a|x ; 2|b|{"k":1} ; 2|message|l1
+ l2 ; 9|c|你好 ; last=9`
+	if got != want {
+		t.Errorf("SSE parse:\n got %q\nwant %q", got, want)
+	}
+}

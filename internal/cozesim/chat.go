@@ -98,7 +98,7 @@ func (s *Sim) handleChat(w http.ResponseWriter, r *http.Request, t *accessToken)
 		ok(w, r, out)
 		return
 	}
-	s.streamChat(w, r, ch, false)
+	s.streamChat(w, r, ch)
 }
 
 // startChat validates the request and creates the chat record.
@@ -420,5 +420,5 @@ func (s *Sim) handleSubmitToolOutputs(w http.ResponseWriter, r *http.Request, t 
 		ok(w, r, out)
 		return
 	}
-	s.streamChat(w, r, ch, true)
+	s.streamChat(w, r, ch)
 }

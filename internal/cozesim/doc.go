@@ -63,6 +63,14 @@
 // generate_answer_finish) → 3 × message.completed(follow_up) →
 // chat.completed (usage) → done "[DONE]".
 //
+// # OAuth
+//
+// Authorization code (web app: "Authorization: Bearer <secret>"; PKCE public
+// app: no header or an empty Bearer), refresh with rotation, and the device
+// flow (POST /api/permission/oauth2/device/code, verification page
+// {prefix}/oauth/device). Consent: {prefix}/oauth/consent?authorize_key=K,
+// a form posting user_id and decision=approve|deny.
+//
 // # Interpretations
 //
 // Cancel flips a chat to "canceled" but the stream goes on to its normal end

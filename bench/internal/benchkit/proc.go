@@ -117,3 +117,31 @@ func SelfCPUSeconds() float64 {
 	s, _ := CPUSeconds(os.Getpid())
 	return s
 }
+
+// FDKinds counts pid's open files by kind: "socket", "pipe", "anon_inode:…"
+// or the file's base name (database, WAL and log files).
+func FDKinds(pid int) map[string]int {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	out := map[string]int{}
+	for _, e := range ents {
+		t, err := os.Readlink(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(t, "socket:"):
+			t = "socket"
+		case strings.HasPrefix(t, "pipe:"):
+			t = "pipe"
+		case strings.HasPrefix(t, "anon_inode:"):
+		default:
+			t = filepath.Base(t)
+		}
+		out[t]++
+	}
+	return out
+}

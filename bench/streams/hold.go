@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coze2app/coze2app/bench/internal/benchkit"
+)
+
+// stream is one chat stream held open by the client.
+type stream struct {
+	chatID, convID string
+	user           int
+	cancel         context.CancelFunc
+	done           chan struct{}
+	closing        atomic.Bool
+	events, pings  atomic.Int64
+	endErr         atomic.Value // string: why it ended before we closed it
+}
+
+// holder opens streams and keeps them open.
+type holder struct {
+	base     string
+	bot      string
+	browsers []*http.Client
+
+	mu      sync.Mutex
+	streams []*stream
+	dropped atomic.Int64 // streams that ended while we held them
+	drops   sync.Map     // reason → count
+}
+
+// open starts one chat and returns once its first delta arrived; a goroutine
+// then reads the rest (heartbeats, slow deltas) until close.
+func (h *holder) open(ctx context.Context, user int) (*stream, error) {
+	sctx, cancel := context.WithCancel(context.Background())
+	s := &stream{user: user, cancel: cancel, done: make(chan struct{})}
+	stopTimer := context.AfterFunc(ctx, cancel) // the caller gave up
+	timer := time.AfterFunc(20*time.Second, cancel)
+	fail := func(err error) (*stream, error) {
+		timer.Stop()
+		stopTimer()
+		cancel()
+		return nil, err
+	}
+	body := fmt.Sprintf(`{"bot_id":%q,"message":"idle stream","stream":true}`, h.bot)
+	req, err := http.NewRequestWithContext(sctx, http.MethodPost, h.base+"/api/chat", strings.NewReader(body))
+	if err != nil {
+		return fail(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := h.browsers[user%len(h.browsers)].Do(req)
+	if err != nil {
+		return fail(fmt.Errorf("transport: %w", err))
+	}
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+		resp.Body.Close()
+		return fail(fmt.Errorf("status %d: %s", resp.StatusCode, bytes.TrimSpace(b)))
+	}
+	rd := benchkit.NewSSEReader(resp.Body)
+	var ev benchkit.Event
+	for {
+		if err := rd.Next(&ev); err != nil {
+			resp.Body.Close()
+			return fail(fmt.Errorf("before first delta: %w", err))
+		}
+		s.events.Add(1)
+		switch string(ev.Name) {
+		case "conversation.chat.created":
+			s.chatID, s.convID = benchkit.ChatID(ev.Data), benchkit.ConversationID(ev.Data)
+		case "error":
+			resp.Body.Close()
+			return fail(fmt.Errorf("error event: %s", ev.Data))
+		}
+		if string(ev.Name) == "conversation.message.delta" {
+			break
+		}
+	}
+	timer.Stop()
+	stopTimer()
+	go func() {
+		defer close(s.done)
+		defer resp.Body.Close()
+		for {
+			err := rd.Next(&ev)
+			s.pings.Store(int64(rd.Comments))
+			if err != nil {
+				if !s.closing.Load() {
+					h.drop(s, err.Error())
+				}
+				return
+			}
+			s.events.Add(1)
+			if string(ev.Name) == "error" && !s.closing.Load() {
+				h.drop(s, "error event: "+string(ev.Data))
+				return
+			}
+		}
+	}()
+	h.mu.Lock()
+	h.streams = append(h.streams, s)
+	h.mu.Unlock()
+	return s, nil
+}
+
+func (h *holder) drop(s *stream, reason string) {
+	s.endErr.Store(reason)
+	h.dropped.Add(1)
+	if len(reason) > 100 {
+		reason = reason[:100]
+	}
+	v, _ := h.drops.LoadOrStore(reason, new(atomic.Int64))
+	v.(*atomic.Int64).Add(1)
+}
+
+// openMany opens n streams with par openers and reports how many failed.
+func (h *holder) openMany(ctx context.Context, n, par int) (opened int, failures map[string]int) {
+	failures = map[string]int{}
+	var mu sync.Mutex
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range par {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				_, err := h.open(ctx, int(i))
+				mu.Lock()
+				if err != nil {
+					msg := err.Error()
+					if len(msg) > 120 {
+						msg = msg[:120]
+					}
+					failures[msg]++
+				} else {
+					opened++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return opened, failures
+}
+
+// held is the number of streams open right now.
+func (h *holder) held() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, s := range h.streams {
+		select {
+		case <-s.done:
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+// closeAll closes every client connection (the browser tabs go away).
+func (h *holder) closeAll() {
+	h.mu.Lock()
+	all := append([]*stream(nil), h.streams...)
+	h.mu.Unlock()
+	for _, s := range all {
+		s.closing.Store(true)
+		s.cancel()
+	}
+	for _, s := range all {
+		<-s.done
+	}
+}
+
+// cancelAll presses Stop on every chat: POST /api/chat/cancel.
+func (h *holder) cancelAll(ctx context.Context, par int) (ok int, failures map[string]int) {
+	h.mu.Lock()
+	all := append([]*stream(nil), h.streams...)
+	h.mu.Unlock()
+	failures = map[string]int{}
+	var mu sync.Mutex
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range par {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(all) || ctx.Err() != nil {
+					return
+				}
+				s := all[i]
+				body := fmt.Sprintf(`{"conversation_id":%q,"chat_id":%q}`, s.convID, s.chatID)
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, h.base+"/api/chat/cancel", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Sec-Fetch-Site", "same-origin")
+				resp, err := h.browsers[s.user%len(h.browsers)].Do(req)
+				var msg string
+				if err != nil {
+					msg = "transport: " + err.Error()
+				} else {
+					b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						msg = fmt.Sprintf("status %d: %s", resp.StatusCode, bytes.TrimSpace(b))
+					}
+				}
+				mu.Lock()
+				if msg == "" {
+					ok++
+				} else {
+					if len(msg) > 120 {
+						msg = msg[:120]
+					}
+					failures[msg]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return ok, failures
+}

@@ -92,7 +92,7 @@ func TestCase56_Unicode(t *testing.T) {
 		for _, body := range []string{
 			`{"bot_id":"` + cozesim.BotAssistant + `","message":"a` + "\xff" + `b"}`,
 			`{"bot_id":"` + cozesim.BotAssistant + `","message":"` + "\xed\xa0\x80" + `"}`, // encoded surrogate
-			`{"bot_id":"` + cozesim.BotAssistant + `","message":"` + "\xc0\xaf" + `"}`, // overlong
+			`{"bot_id":"` + cozesim.BotAssistant + `","message":"` + "\xc0\xaf" + `"}`,     // overlong
 			`{"bot_id":"` + cozesim.BotAssistant + `","message":"ok","bot_name":"` + "\xfe" + `"}`,
 		} {
 			r := e.send(c, req{method: "POST", path: "/api/chat", ctype: "application/json", body: body,

@@ -293,3 +293,12 @@ func TestXSSLabAndFollowUps(t *testing.T) {
 		t.Errorf("svg-only, chunk=1 reply: %.400s", b)
 	}
 }
+
+func TestUnpublishBringsBack4015(t *testing.T) {
+	e := mustEnv(t, Options{})
+	tok, _ := e.sim.IssueToken(UserAlan)
+	e.mustOK(t, http.MethodPost, "/v1/bots/"+BotAssistant+"/unpublish", tok, map[string]any{"connector_id": "1024", "unpublish_reason": "test"})
+	if m := e.api(t, http.MethodPost, "/v3/chat", tok, chatBodyFor(BotAssistant, "x", true)); code(m) != 4015 {
+		t.Errorf("after unpublish: %v", m["code"])
+	}
+}

@@ -211,6 +211,11 @@ func TestFixturesSSE(t *testing.T) {
 		{"workflow interrupt", "workflow_stream_interrupt.sse", nil, "/v1/workflow/stream_run", func(string) any {
 			return map[string]any{"workflow_id": WorkflowAsk}
 		}, nil},
+		{"chatflow", "chatflow_stream_example.sse", nil, "/v1/workflows/chat", func(string) any {
+			m := mustFixture(t, "chat_workflows_chat_request.json").(map[string]any)
+			m["workflow_id"] = WorkflowChat
+			return m
+		}, nil},
 		{"workflow error", "workflow_stream_error.sse", nil, "/v1/workflow/stream_run", func(string) any {
 			return map[string]any{"workflow_id": WorkflowWeather, "parameters": map[string]any{"date": "2026-01-01"}}
 		}, nil},

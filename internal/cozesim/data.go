@@ -45,6 +45,7 @@ const (
 	WorkflowAsk     = "7395000000000000002" // question node: Interrupt, then stream_resume
 	WorkflowJoke    = "7395000000000000003" // streams a joke in chunks; input topic (optional)
 	WorkflowDraft   = "7395000000000000004" // never published: run => 4200
+	WorkflowChat    = "7395000000000000005" // chatflow for /v1/workflows/chat: echoes the user turn
 )
 
 type workspace struct {
@@ -168,6 +169,8 @@ func (s *Sim) seedLocked() {
 		{ID: WorkflowAsk, Name: "ask_weather", Description: "先问你城市和日期（问答节点）。 / Asks you for a city and date first (question node).", IconName: "workflow.svg", Mode: "workflow", Published: true},
 		{ID: WorkflowJoke, Name: "tell_joke", Description: "流式输出一个笑话。 / Streams a joke.", IconName: "workflow.svg", Mode: "workflow", Published: true,
 			Inputs: []wfParam{{Name: "topic", Type: "string", Description: "主题 / Topic", Default: "movies"}}},
+		{ID: WorkflowChat, Name: "echo_chatflow", Description: "对话流：复述你的话。 / Chatflow: echoes what you say.", IconName: "workflow.svg", Mode: "chatflow", Published: true,
+			Inputs: []wfParam{{Name: "USER_INPUT", Type: "string"}, {Name: "CONVERSATION_NAME", Type: "string", Default: "Default"}}},
 		{ID: WorkflowDraft, Name: "draft_workflow", Description: "未发布。 / Not published.", IconName: "workflow.svg", Mode: "workflow", Published: false},
 	}
 	for _, wf := range wfs {

@@ -177,8 +177,9 @@ func checkSSEFixture(tb testing.TB, fixture string, body []byte, keysOf []string
 		tb.Skipf("fixture %s: %v", fixture, err)
 	}
 	workflow := strings.HasPrefix(fixture, "workflow_")
-	want := readSSE(tb, raw, workflow)
-	got := readSSE(tb, body, workflow)
+	spaced := strings.HasPrefix(fixture, "chatflow_")
+	want := readSSEMode(tb, raw, workflow, spaced)
+	got := readSSEMode(tb, body, workflow, spaced)
 	if w, g := strings.Join(collapse(names(want)), ","), strings.Join(collapse(names(got)), ","); w != g {
 		tb.Errorf("%s: event pattern\n got %s\nwant %s", fixture, g, w)
 	}

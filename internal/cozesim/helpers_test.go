@@ -128,6 +128,12 @@ type sseEvent struct {
 // readSSE parses a whole stream body, checking the framing strictly.
 func readSSE(tb testing.TB, body []byte, workflow bool) []sseEvent {
 	tb.Helper()
+	return readSSEMode(tb, body, workflow, false)
+}
+
+// readSSEMode also parses the chatflow framing ("event: x", spaced).
+func readSSEMode(tb testing.TB, body []byte, workflow, spaced bool) []sseEvent {
+	tb.Helper()
 	if len(body) > 0 && !bytes.HasSuffix(body, []byte("\n\n")) {
 		tb.Errorf("stream does not end with a blank line: %q", tail(body))
 	}
@@ -143,6 +149,11 @@ func readSSE(tb testing.TB, body []byte, workflow bool) []sseEvent {
 				tb.Fatalf("bad workflow event %q", block)
 			}
 			ev = sseEvent{ID: lines[0][4:], Name: lines[1][7:], Data: lines[2][6:]}
+		} else if spaced {
+			if len(lines) != 2 || !strings.HasPrefix(lines[0], "event: ") || !strings.HasPrefix(lines[1], "data: ") {
+				tb.Fatalf("bad chatflow event %q", block)
+			}
+			ev = sseEvent{Name: lines[0][7:], Data: lines[1][6:]}
 		} else {
 			if len(lines) != 2 || !strings.HasPrefix(lines[0], "event:") || !strings.HasPrefix(lines[1], "data:") ||
 				strings.HasPrefix(lines[0], "event: ") || strings.HasPrefix(lines[1], "data: ") {

@@ -30,6 +30,7 @@ func (s *Sim) routes() *http.ServeMux {
 	m.HandleFunc("POST /v1/bot/create", a(s.handleBotCreate))
 	m.HandleFunc("POST /v1/bot/update", a(s.handleBotUpdate))
 	m.HandleFunc("POST /v1/bot/publish", a(s.handleBotPublish))
+	m.HandleFunc("POST /v1/bots/{bot_id}/unpublish", a(s.handleBotUnpublish))
 	// files (§12)
 	m.HandleFunc("POST /v1/files/upload", a(s.handleUpload))
 	m.HandleFunc("GET /v1/files/retrieve", a(s.handleFileRetrieve))
@@ -60,5 +61,6 @@ func (s *Sim) routes() *http.ServeMux {
 	m.HandleFunc("GET /v1/workflows", a(s.handleWorkflowList))
 	m.HandleFunc("GET /v1/workflows/{workflow_id}", a(s.handleWorkflowInfo))
 	m.HandleFunc("GET /v1/workflows/{workflow_id}/run_histories/{execute_id}", a(s.handleRunHistory))
+	m.HandleFunc("POST /v1/workflows/chat", a(s.handleChatflow))
 	return m
 }

@@ -22,6 +22,7 @@ type sseWriter struct {
 	f        *Fault
 	n        int // events written
 	workflow bool
+	spaced   bool // chat framing with a space after the colon (chatflow capture)
 	onFail   func() []byte // chat: data of conversation.chat.failed
 	errSent  *lastError    // set when an error event ended the stream
 }
@@ -40,6 +41,9 @@ func (s *Sim) newSSE(w http.ResponseWriter, r *http.Request, workflow bool) *sse
 func (sw *sseWriter) frame(name string, data []byte) string {
 	if sw.workflow {
 		return fmt.Sprintf("id: %d\nevent: %s\ndata: %s\n\n", sw.n, name, data)
+	}
+	if sw.spaced {
+		return fmt.Sprintf("event: %s\ndata: %s\n\n", name, data)
 	}
 	return fmt.Sprintf("event:%s\ndata:%s\n\n", name, data)
 }

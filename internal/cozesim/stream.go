@@ -22,7 +22,7 @@ type sseWriter struct {
 	f        *Fault
 	n        int // events written
 	workflow bool
-	spaced   bool // chat framing with a space after the colon (chatflow capture)
+	spaced   bool          // chat framing with a space after the colon (chatflow capture)
 	onFail   func() []byte // chat: data of conversation.chat.failed
 	errSent  *lastError    // set when an error event ended the stream
 }

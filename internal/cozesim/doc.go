@@ -22,8 +22,9 @@
 // Workflows (team workspace): WorkflowWeather (inputs city required, date
 // optional), WorkflowAsk (a question node: stream_run ends with Interrupt;
 // stream_resume with resume_data "城市，日期" or "city,date" finishes it),
-// WorkflowJoke (streams a joke, input topic optional) and WorkflowDraft
-// (unpublished: run answers 4200).
+// WorkflowJoke (streams a joke, input topic optional), WorkflowChat (a
+// chatflow for POST /v1/workflows/chat that echoes the user turn) and
+// WorkflowDraft (unpublished: run answers 4200).
 //
 // # Reply rules
 //

@@ -253,6 +253,7 @@ func run(ctx context.Context, c config) (*results, error) {
 			}
 			rec.reset()
 			log.Printf("level %d, %s: %s measured after %s warm-up", l.Conc, m, l.Duration, warmup)
+			load := benchkit.LoadAvg()
 			cpu := sampleCPU(appProc, nginxProc)
 			begin := time.Now()
 			streams, window := phase(ctx, targets[m], l.Conc, stagger, warmup, l.Duration)
@@ -271,7 +272,7 @@ func run(ctx context.Context, c config) (*results, error) {
 				defer bw.Flush()
 			}
 			pr := match(streams, rec, dump)
-			pr.Mode, pr.WindowS = m, benchkit.Round3(window.Seconds())
+			pr.Mode, pr.WindowS, pr.LoadAvg = m, benchkit.Round3(window.Seconds()), load
 			pr.CPUSeconds = map[string]float64{}
 			for k, v := range cpuAfter {
 				pr.CPUSeconds[k] = benchkit.Round3(v - cpu[k])

@@ -38,6 +38,7 @@ type phaseResult struct {
 	Mode    string  `json:"mode"`
 	WindowS float64 `json:"window_s"`
 	WallS   float64 `json:"wall_s"`
+	LoadAvg string  `json:"load_avg_before"`
 	Streams int     `json:"streams"`
 	Errors  int     `json:"errors"`
 	// Incomplete streams ended without conversation.chat.completed.

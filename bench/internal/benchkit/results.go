@@ -22,12 +22,24 @@ type Machine struct {
 	Commit    string `json:"commit"`
 	NoFile    string `json:"nofile_limit"`
 	When      string `json:"when"`
+	// LoadAvg is /proc/loadavg when the run started: the machine is shared.
+	LoadAvg string `json:"load_avg"`
+}
+
+// LoadAvg is the 1, 5 and 15 minute load averages.
+func LoadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
 
 // DescribeMachine collects Machine from /proc and git.
 func DescribeMachine() Machine {
 	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), When: time.Now().UTC().Format(time.RFC3339)}
 	m.Host, _ = os.Hostname()
+	m.LoadAvg = LoadAvg()
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			if strings.HasPrefix(l, "model name") {

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Runs the coze2app benchmarks on loopback and writes bench/results/*.json.
+#
+#   bench/run.sh              all three: relay, streams, rps
+#   bench/run.sh relay        one of them (relay | streams | streams-profile | rps)
+#
+# Environment: BIN (coze2app binary, default /tmp/coze2app, rebuilt here),
+# RELAY_LEVELS, STREAM_STEPS, STREAM_PROBE, RPS_DURATION, RPS_CONNS (see
+# bench/README.md). Every scenario stops by itself; nothing asserts on time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Go raises its own soft limit, nginx does not: give every child the hard limit.
+ulimit -n "$(ulimit -Hn)"
+
+BIN=${BIN:-/tmp/coze2app}
+OUT=bench/results
+TMPBIN=$(mktemp -d /tmp/coze2app-bench-bin.XXXXXX)
+trap 'rm -rf "$TMPBIN"' EXIT
+mkdir -p "$OUT"
+
+echo "== build ($(go version))"
+go build -o "$BIN" ./cmd/coze2app
+go build -o "$TMPBIN/relay" ./bench/relay
+go build -o "$TMPBIN/streams" ./bench/streams
+go build -o "$TMPBIN/rps" ./bench/rps
+go build -o "$TMPBIN/coze2app-pprof" ./bench/appprof
+
+echo "== machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), nofile $(ulimit -n)"
+
+relay() {
+	echo "== relay overhead: direct vs nginx vs coze2app"
+	"$TMPBIN/relay" -app-bin "$BIN" \
+		-levels "${RELAY_LEVELS:-1:20ms:50:30s,100:20ms:20:20s,1000:20ms:20:20s}" \
+		-out "$OUT/relay.json"
+}
+
+streams() {
+	echo "== open streams: memory and goroutines per idle stream"
+	"$TMPBIN/streams" -app-bin "$BIN" \
+		-steps "${STREAM_STEPS:-1000,2000,4000,8000}" -probe "${STREAM_PROBE:-9500}" \
+		-out "$OUT/streams.json"
+}
+
+streams_profile() {
+	echo "== open streams with heap profiles (same app code + net/http/pprof on loopback)"
+	"$TMPBIN/streams" -app-bin "$TMPBIN/coze2app-pprof" -pprof 127.0.0.1:6161 \
+		-steps "${STREAM_STEPS:-1000,2000,4000,8000}" -probe 0 \
+		-out "$OUT/streams-profile.json"
+}
+
+rps() {
+	echo "== requests per second: auth status, cached bot list"
+	"$TMPBIN/rps" -app-bin "$BIN" -duration "${RPS_DURATION:-10s}" -conns "${RPS_CONNS:-50}" \
+		-out "$OUT/rps.json"
+}
+
+case "${1:-all}" in
+relay) relay ;;
+streams) streams ;;
+streams-profile) streams_profile ;;
+rps) rps ;;
+all)
+	relay
+	streams
+	streams_profile
+	rps
+	;;
+*)
+	echo "usage: $0 [all|relay|streams|streams-profile|rps]" >&2
+	exit 2
+	;;
+esac

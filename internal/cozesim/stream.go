@@ -55,7 +55,7 @@ func (sw *sseWriter) raw(s string) error {
 	if _, err := sw.w.Write([]byte(s)); err != nil {
 		return errStop
 	}
-	if err := sw.rc.Flush(); err != nil {
+	if err := sw.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return errStop
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 // the OAuth callback query.
 
 func TestSafeReturnTo(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, in, want string }{
 		{"root", "/", "/"},
 		{"path query fragment", "/chat?bot=1&q=a%20b#m", "/chat?bot=1&q=a%20b#m"},
@@ -47,6 +48,7 @@ func TestSafeReturnTo(t *testing.T) {
 }
 
 func TestParseCallback(t *testing.T) {
+	t.Parallel()
 	const st = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	tests := []struct {
 		name, query string

@@ -56,6 +56,7 @@ func lastBearer(e *testEnv) string {
 // Case 32: proactive refresh 59 s before expiry, persisted before use;
 // none at 61 s.
 func TestCase32_ProactiveRefresh(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
 	b, uid, _ := signedIn(t, e, in)
@@ -82,6 +83,7 @@ func TestCase32_ProactiveRefresh(t *testing.T) {
 // Case 33: reactive refresh on 4100 / 700012006: one refresh, one retry; a
 // second rejection gives reauth_required with no loop.
 func TestCase33_ReactiveRefresh(t *testing.T) {
+	t.Parallel()
 	variants := []struct {
 		name string
 		sim  func(*cozesim.Options)
@@ -148,9 +150,11 @@ func concurrentPings(t *testing.T, b *browser, n int, ins ...*instance) map[int]
 // Case 34 (+36 slow endpoint): 50 concurrent requests with an expired token
 // in one instance → exactly one refresh, all succeed, latest pair stored.
 func TestCase34_ConcurrentRefreshOneInstance(t *testing.T) {
+	t.Parallel()
 	for _, backend := range backends {
 		for _, latency := range []time.Duration{50 * time.Millisecond, 300 * time.Millisecond} {
 			t.Run(backend+"/"+latency.String(), func(t *testing.T) {
+				t.Parallel()
 				var outcomes sync.Map
 				e := newEnv(t, envOpts{backend: backend, auth: func(o *Options) {
 					o.OnRefresh = func(s string) { v, _ := outcomes.LoadOrStore(s, new(int)); *v.(*int)++ }
@@ -184,6 +188,7 @@ func TestCase34_ConcurrentRefreshOneInstance(t *testing.T) {
 // concurrent requests each → exactly one refresh; sign-in started on one
 // instance finishes on the other.
 func TestCase35_TwoInstancesOnePostgres(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{backend: "postgres", instances: 2})
 	a, bInst := e.inst[0], e.inst[1]
 
@@ -207,6 +212,7 @@ func TestCase35_TwoInstancesOnePostgres(t *testing.T) {
 // Case 36: waiters give up after LockWait with a retryable 503, never a
 // logout; the one refresh still completes and is used afterwards.
 func TestCase36_SlowRefreshWaitersBounded(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{auth: func(o *Options) { o.LockWait = 100 * time.Millisecond }})
 	in := e.inst[0]
 	b, _, _ := signedIn(t, e, in)
@@ -228,6 +234,7 @@ func TestCase36_SlowRefreshWaitersBounded(t *testing.T) {
 // Case 37: the requester leaves mid-refresh: the refresh completes on a
 // detached context and is persisted; the next call does not refresh.
 func TestCase37_RequesterCancels(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
 	b, uid, _ := signedIn(t, e, in)
@@ -264,6 +271,7 @@ func TestCase37_RequesterCancels(t *testing.T) {
 // Case 39: a revoked or expired refresh token → reauth_required, sessions
 // and tokens cleared, and a new sign-in works at once.
 func TestCase39_RevokedRefreshToken(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		kill  func(e *testEnv, cozeID string)
@@ -306,6 +314,7 @@ func TestCase39_RevokedRefreshToken(t *testing.T) {
 // Case 40: transient refresh failures (503, timeout) → retryable 503, the
 // session and the old pair kept, the next try succeeds.
 func TestCase40_TransientRefreshFailure(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		fault cozesim.Fault
@@ -352,6 +361,7 @@ func TestCase40_TransientRefreshFailure(t *testing.T) {
 // one follow-up with the dead token, then a clean reauth_required, logged
 // as "refresh response lost".
 func TestCase41_LostRefreshResponse(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
 	b, uid, _ := signedIn(t, e, in)
@@ -415,6 +425,7 @@ func failTokenWrites(t *testing.T, in *instance) func() {
 // the pair kept in memory, no second refresh with the dead token, persisted
 // on the next call once the database recovers.
 func TestCase41_PersistFailure(t *testing.T) {
+	t.Parallel()
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			e := newEnv(t, envOpts{backend: backend})
@@ -447,6 +458,7 @@ func TestCase41_PersistFailure(t *testing.T) {
 // Restart (catalog J): closing and reopening the store with a new Auth keeps
 // the session and the tokens; refresh still works afterwards.
 func TestRestartKeepsSessionAndTokens(t *testing.T) {
+	t.Parallel()
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			e := newEnv(t, envOpts{backend: backend})

@@ -127,6 +127,7 @@ func (e *testEnv) dump(t *testing.T) []byte {
 // Case 26: no token, secret or session secret is readable at rest, in raw,
 // base64 or hex form, on SQLite (with -wal/-shm) and PostgreSQL.
 func TestCase26_NothingReadableAtRest(t *testing.T) {
+	t.Parallel()
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			e := newEnv(t, envOpts{backend: backend})
@@ -167,6 +168,7 @@ func TestCase26_NothingReadableAtRest(t *testing.T) {
 // another user, a flipped byte, a truncated value or swapped columns all
 // end in reauth_required with sessions and tokens cleared; nothing panics.
 func TestCase27_SealedRowBoundToUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
 	alice := e.newBrowser()
@@ -240,6 +242,7 @@ func TestCase27_SealedRowBoundToUser(t *testing.T) {
 // Case 28: key rotation. Rows sealed under k1 still open once k2 is active
 // and are rewritten under k2 at the next refresh; sealing twice differs.
 func TestCase28_KeyRotation(t *testing.T) {
+	t.Parallel()
 	k1 := mustKey(t, "k1")
 	k2 := mustKey(t, "k2")
 	e := newEnv(t, envOpts{})
@@ -296,6 +299,7 @@ func mustSealerOf(tb testing.TB, keys ...seal.Key) *seal.Sealer {
 // client secret, a code, a verifier or a session secret, through sign-in,
 // refresh, a revoked refresh and token-endpoint 400s; each record is one line.
 func TestCase30_NothingLogged(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
 	b := e.newBrowser()

@@ -2,9 +2,12 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/coze2app/coze2app/internal/cozesim"
 )
 
@@ -52,5 +55,34 @@ func testSSEParser(t *testing.T, b *browser) {
  l2 ; 9|c|你好 ; last=9`
 	if got != want {
 		t.Errorf("SSE parse:\n got %q\nwant %q", got, want)
+	}
+}
+
+// testAttachment uploads a file from the composer (POST /api/files), sends it with
+// a message (file_ids) and checks the name shows as text on the sent message.
+func testAttachment(t *testing.T, b *browser) {
+	path := filepath.Join(t.TempDir(), `notes <img src=x onerror=alert(1)>.txt`)
+	if err := os.WriteFile(path, []byte("meeting notes: ship on Friday\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.click("#tab-bots")
+	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotAssistant))
+	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
+	b.do("choose file", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{path}))
+	waitFor[bool](b, "uploaded", `!!document.querySelector('#attachments .file-chip.is-ready')`, 10*time.Second)
+	b.setInput("#composer", "What is in the attached file?")
+	b.click("#send")
+	if st := waitFor[string](b, "reply with file", jsReplyDone, 30*time.Second); st != "complete" {
+		t.Fatalf("reply status = %q", st)
+	}
+	name := eval[string](b, `(() => { const f = [...document.querySelectorAll('.msg.user')].pop().querySelector('.msg-files .file-name'); return f ? f.textContent : ''; })()`)
+	if name != filepath.Base(path) {
+		t.Errorf("file name on the sent message = %q, want %q", name, filepath.Base(path))
+	}
+	if n := eval[int](b, `document.querySelectorAll('.msg-files img, #attachments img').length`); n != 0 {
+		t.Errorf("file name was parsed as HTML (%d <img>)", n)
+	}
+	if !eval[bool](b, `document.querySelector('#attachments').hidden`) {
+		t.Errorf("attachment chips not cleared after sending")
 	}
 }

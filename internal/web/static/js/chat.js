@@ -9,6 +9,7 @@ import { SSEParser, readEvents } from './sse.js';
 import { UserMessage, AssistantMessage, prologueMessage } from './messages.js';
 import { h, icon, avatar } from './dom.js';
 import { t } from './i18n.js';
+import { Attachments } from './attachments.js';
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -62,6 +63,7 @@ export class Chat {
     this.composer.addEventListener('keyup', () => { this.swallowEnter = false; });
     this.composer.addEventListener('input', () => { this.autosize(); this.updateButtons(); });
     $('#new-chat').addEventListener('click', () => this.newConversation());
+    this.files = new Attachments({ onChange: () => this.updateButtons() });
     this.updateButtons();
   }
 
@@ -75,8 +77,10 @@ export class Chat {
     const busy = Boolean(this.run);
     this.sendBtn.hidden = busy;
     this.stopBtn.hidden = !busy;
-    this.sendBtn.disabled = !this.bot || !this.composer.value.trim();
+    const files = this.files ? this.files.ids().length : 0;
+    this.sendBtn.disabled = !this.bot || (this.files && this.files.busy()) || (!this.composer.value.trim() && !files);
     this.composer.disabled = !this.bot;
+    $('#attach').disabled = !this.bot;
     this.composer.placeholder = this.bot ? t('chat.placeholder', { bot: this.bot.name || '' }) : t('chat.placeholderNoBot');
   }
 
@@ -155,21 +159,24 @@ export class Chat {
 
   submit() {
     const text = this.composer.value.trim();
-    if (!text || !this.bot || this.run) return;
+    const files = { ids: this.files.ids(), names: this.files.names() };
+    if ((!text && !files.ids.length) || !this.bot || this.run || this.files.busy()) return;
     this.composer.value = '';
+    this.files.clear();
     this.autosize();
-    this.send(text);
+    this.send(text, false, files);
   }
 
   /** send posts text as a new user turn and streams the reply. */
-  send(text, reuse) {
-    if (!this.bot || this.run || !text) return;
+  send(text, reuse, files = { ids: [], names: [] }) {
+    if (!this.bot || this.run || (!text && !files.ids.length)) return;
     for (const el of this.list.querySelectorAll('.chips')) { el.hidden = true; el.replaceChildren(); }
-    if (!reuse) this.list.append(new UserMessage(text).el);
+    if (!reuse) this.list.append(new UserMessage(text, files.names).el);
     const msg = this.newReply(text);
+    msg.userFiles = files;
     this.stick = true;
     this.scrollToEnd(true);
-    this.stream(msg, text);
+    this.stream(msg, text, files.ids);
   }
 
   newReply(userText) {
@@ -187,13 +194,15 @@ export class Chat {
 
   /** redo re-sends the user message of the last reply (regenerate / retry). */
   redo(m) {
-    if (this.run || this.replies[this.replies.length - 1] !== m || !m.userText) return;
+    const files = m.userFiles || { ids: [], names: [] };
+    if (this.run || this.replies[this.replies.length - 1] !== m || (!m.userText && !files.ids.length)) return;
     this.replies.pop();
     m.el.remove();
     const msg = this.newReply(m.userText);
+    msg.userFiles = files;
     this.stick = true;
     this.scrollToEnd(true);
-    this.stream(msg, m.userText);
+    this.stream(msg, m.userText, files.ids);
   }
 
   /** detach stops reading the current stream without cancelling the chat (it is still recorded). */
@@ -218,7 +227,7 @@ export class Chat {
     this.stopBtn.disabled = false;
   }
 
-  async stream(msg, text) {
+  async stream(msg, text, fileIDs = []) {
     const run = { controller: new AbortController(), msg, chatId: '', convId: this.conversationId, terminal: '', done: false, stopped: false, detached: false, error: null };
     this.run = run;
     this.updateButtons();
@@ -229,7 +238,7 @@ export class Chat {
         method: 'POST',
         credentials: 'same-origin',
         headers: baseHeaders({ 'Content-Type': 'application/json', Accept: 'text/event-stream, application/json' }),
-        body: JSON.stringify({ bot_id: this.bot.id, bot_name: Array.from(this.bot.name || '').slice(0, 100).join(''), message: text, conversation_id: this.conversationId || undefined, stream: true }),
+        body: JSON.stringify({ bot_id: this.bot.id, bot_name: Array.from(this.bot.name || '').slice(0, 100).join(''), message: text, conversation_id: this.conversationId || undefined, file_ids: fileIDs.length ? fileIDs : undefined, stream: true }),
         signal: run.controller.signal,
       });
     } catch (err) {

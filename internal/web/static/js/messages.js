@@ -25,13 +25,17 @@ function flashCopied(btn) {
 
 /** UserMessage is a sent message bubble (plain text, pre-wrapped). */
 export class UserMessage {
-  constructor(text) {
+  constructor(text, fileNames = []) {
     this.text = text;
     const copy = toolButton('copy', 'chat.copy', async () => { if (await copyText(this.text)) flashCopied(copy); });
+    const files = fileNames.length
+      ? h('div', { class: 'msg-files' }, fileNames.map((n) => h('span', { class: 'file-chip' }, icon('attach'), h('span', { class: 'file-name', text: n }))))
+      : null;
     this.el = h('div', { class: 'msg user', attrs: { 'data-testid': 'msg-user' } },
       h('div', { class: 'msg-main' },
-        h('div', { class: 'bubble' }, h('div', { class: 'msg-body plain', text: text })),
-        h('div', { class: 'msg-actions' }, copy)));
+        files,
+        text ? h('div', { class: 'bubble' }, h('div', { class: 'msg-body plain', text: text })) : null,
+        h('div', { class: 'msg-actions' }, text ? copy : null)));
   }
 }
 

@@ -48,12 +48,16 @@ func TestCase42_ErrorsBeforeTheStream(t *testing.T) {
 		{"4000 bad request", cozesim.Fault{Code: 4000, Msg: "Request parameter error"}, "", 400, "bad_request", ""},
 		{"5000 other", cozesim.Fault{Code: 5000, Msg: "internal"}, "", 502, "upstream_error", "Log id 2"},
 	}
+	c := signIn(t, e, cozesim.UserAlan)
 	for _, tt := range tests {
 		for _, stream := range []bool{false, true} {
 			for _, lang := range []string{"en-US,en;q=0.9", "zh-CN,zh;q=0.9"} {
 				name := tt.name + "/stream=" + map[bool]string{false: "false", true: "true"}[stream] + "/" + lang[:2]
 				t.Run(name, func(t *testing.T) {
-					c := signIn(t, e, cozesim.UserAlan)
+					if tt.wantCode == "reauth_required" {
+						// This case ends the session; sign in again afterwards.
+						defer signInWith(t, e, c, cozesim.UserAlan)
+					}
 					e.sim.ClearFaults()
 					if tt.fault != (cozesim.Fault{}) {
 						f := tt.fault

@@ -297,3 +297,31 @@ func TestCase20_CrossUser(t *testing.T) {
 		t.Errorf("B pings as %q", r.body)
 	}
 }
+
+// SweepExpired removes expired pending sign-ins and sessions.
+func TestSweepExpired(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	in := e.inst[0]
+	b := e.newBrowser()
+	b.signIn(in, e.users()[0].ID)
+	uid := b.status(in).User.ID
+	e.newBrowser().begin(in, "")
+	e.clock.Advance(11 * time.Minute)
+	if err := in.a.SweepExpired(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := in.st.CountPendingSignIns(t.Context()); n != 0 {
+		t.Errorf("pending after sweep = %d, want 0", n)
+	}
+	if s, _ := in.st.UserSessions(t.Context(), uid); len(s) != 1 {
+		t.Errorf("live session swept")
+	}
+	e.clock.Advance(8 * 24 * time.Hour)
+	if err := in.a.SweepExpired(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := in.st.UserSessions(t.Context(), uid); len(s) != 0 {
+		t.Errorf("idle session kept: %d", len(s))
+	}
+}

@@ -235,6 +235,9 @@ func (s *Sim) allocPlanLocked(ch *chat) {
 		return
 	}
 	p.answer = mk("answer", p.Answer)
+	if p.Card {
+		p.answer.ContentType = "card"
+	}
 	p.msgs = append(p.msgs, p.answer,
 		mk("verbose", `{"msg_type":"generate_answer_finish","data":"{\"finish_reason\":0,\"FinData\":\"\"}","from_module":null,"from_unit":null}`))
 	for _, f := range p.FollowUps {

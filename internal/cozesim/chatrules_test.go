@@ -302,3 +302,26 @@ func TestUnpublishBringsBack4015(t *testing.T) {
 		t.Errorf("after unpublish: %v", m["code"])
 	}
 }
+
+func TestHostileMetadataAndCard(t *testing.T) {
+	e := mustEnv(t, Options{HostileMetadata: true})
+	tok, _ := e.sim.IssueToken(UserChen)
+	me := dataMap(e.mustOK(t, http.MethodGet, "/v1/users/me", tok, nil))
+	if !strings.Contains(str(me, "nick_name"), "onerror") {
+		t.Errorf("nick_name %q", str(me, "nick_name"))
+	}
+	bi := dataMap(e.mustOK(t, http.MethodGet, "/v1/bots/"+BotXSS, tok, nil))
+	if str(bi, "icon_url") != "javascript:window.__pwned=1" || !strings.Contains(str(bi, "name"), "<img") {
+		t.Errorf("bot %v", bi)
+	}
+	_, b := e.stream(t, "/v3/chat", tok, chatBodyFor(BotXSS, "#card", true))
+	evs := readSSE(t, b, false)
+	for _, ev := range evs {
+		if ev.Name == "conversation.message.delta" {
+			t.Errorf("card answer was streamed as deltas")
+		}
+	}
+	if !strings.Contains(string(b), `"content_type":"card"`) {
+		t.Errorf("no card: %s", b)
+	}
+}

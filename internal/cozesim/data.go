@@ -179,6 +179,9 @@ func (s *Sim) seedLocked() {
 		s.workflows[wf.ID] = wf
 		s.wfOrder = append(s.wfOrder, wf.ID)
 	}
+	if s.o.HostileMetadata {
+		s.hostileLocked()
+	}
 }
 
 func (s *Sim) addSeedBotLocked(id, spaceID, ownerID string, b botSeed) {
@@ -194,6 +197,33 @@ func (s *Sim) addSeedBotLocked(id, spaceID, ownerID string, b botSeed) {
 	}
 	s.bots[id] = bt
 	s.botOrder = append(s.botOrder, id)
+}
+
+// hostilePayload is the metadata payload of Options.HostileMetadata.
+const hostilePayload = `<img src=x onerror="window.__pwned=1">`
+
+func (s *Sim) hostileLocked() {
+	for i, u := range s.users {
+		if u.ID == UserChen {
+			s.users[i].NickName = "Chen " + hostilePayload
+			s.userByID[u.ID] = s.users[i]
+		}
+	}
+	if ws := s.workspaceLocked(WorkspaceChen); ws != nil {
+		ws.Name = "Chen's space <script>window.__pwned=1</script>"
+	}
+	for _, b := range s.bots {
+		if b.Kind != kindXSS {
+			continue
+		}
+		for _, cfg := range []*botConfig{&b.Draft, b.Published} {
+			if cfg != nil {
+				cfg.Name = "XSS Lab " + hostilePayload
+				cfg.Description = "<svg onload=\"window.__pwned=1\"></svg> [x](javascript:window.__pwned=1)"
+				cfg.IconURL = "javascript:window.__pwned=1"
+			}
+		}
+	}
 }
 
 // Users returns the demo users.

@@ -39,6 +39,8 @@
 //   - Any bot: q containing "#fail" makes the chat fail (last_error 5000
 //     "event interval error"; the stream ends with conversation.chat.failed,
 //     no done).
+//   - Any bot: q containing "#card" answers a card (content_type "card",
+//     sent only as message.completed) whose JSON carries XSS payloads.
 //   - Any bot: "chunk=N" in q makes every delta N runes long (default 2–12,
 //     deterministic).
 //   - Assistant (and bots created via the API): Markdown with a "## 回答 /

@@ -38,6 +38,7 @@ type replyPlan struct {
 	ToolCall     *toolCall
 	ToolResponse string
 	Fail         *lastError
+	Card         bool // answer is a card (content_type "card"): completed only, no deltas
 	Chunk        int  // fixed delta size in runes (0 = 2–12 varying)
 	Slow         bool // Slow Storyteller pacing
 	InputCount   int
@@ -69,6 +70,13 @@ func (s *Sim) planReply(b *bot, hist []turn, q turn) *replyPlan {
 		}
 		p.ToolCall = &toolCall{ID: "call_" + randomString(24), Name: "local_weather",
 			Arguments: string(compactJSON(map[string]any{"location": city, "type": 0}))}
+		return p
+	}
+	if strings.Contains(lower, "#card") {
+		p.Card = true
+		p.Answer = string(compactJSON(ordered{{"card_type", 3}, {"title", "Card " + xssPayloads[1].payload},
+			{"link", "javascript:window.__pwned=1"}, {"image", "javascript:window.__pwned=1"}, {"text", xssPayloads[0].payload}}))
+		p.FollowUps = []string{"#card again", "show markdown", "all payloads"}
 		return p
 	}
 	switch b.Kind {

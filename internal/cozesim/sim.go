@@ -46,6 +46,10 @@ type Options struct {
 	ChatDelay time.Duration
 	// MaxUploadBytes caps /v1/files/upload (default 512 MB, §12.1).
 	MaxUploadBytes int64
+	// HostileMetadata puts XSS payloads into metadata sinks too: the XSS Lab
+	// bot's name and description, its icon_url ("javascript:…"), Chen's nick
+	// name and Chen's workspace name (SECURITY-CATALOG #70).
+	HostileMetadata bool
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 }

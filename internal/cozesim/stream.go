@@ -201,7 +201,7 @@ func (s *Sim) streamChat(w http.ResponseWriter, r *http.Request, ch *chat) {
 		delay = 50 * time.Millisecond
 	}
 	for _, m := range p.msgs {
-		if m.Type == "answer" {
+		if m.Type == "answer" && m.ContentType == "text" {
 			for i, frag := range fragments(m.Content, p.Chunk, p.Slow) {
 				if i > 0 && sw.pause(delay) != nil {
 					return

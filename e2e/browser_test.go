@@ -159,4 +159,5 @@ func TestBrowser(t *testing.T) {
 	// handlers it blocks while DOMPurify parses them, so the CSP check is above.
 	step("AttachmentUpload", func(t *testing.T) { testAttachment(t, b) })
 	step("XSSLabRendersInert", func(t *testing.T) { testXSS(t, b) })
+	step("FramingBlocked", func(t *testing.T) { testFraming(t, b, base) })
 }

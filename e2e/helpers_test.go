@@ -57,7 +57,7 @@ func mustStartApp(t *testing.T) string {
 	env := map[string]string{
 		"COZE2APP_ADDR":            "127.0.0.1:0",
 		"COZE2APP_DATABASE_URL":    "sqlite:" + filepath.Join(dir, "coze2app.db"),
-		"COZE2APP_SIM_DELTA_DELAY": "4ms",
+		"COZE2APP_SIM_DELTA_DELAY": "15ms",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	lw := &logWriter{url: make(chan string, 1)}
@@ -230,6 +230,18 @@ func (b *browser) cspViolations() []string {
 		}
 	}
 	return out
+}
+
+// consoleHas reports whether any console message so far contains s.
+func (b *browser) consoleHas(s string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, m := range b.log {
+		if strings.Contains(m.Text, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // consoleText is the whole console so far, for failure messages.

@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -84,5 +87,23 @@ func testAttachment(t *testing.T, b *browser) {
 	}
 	if !eval[bool](b, `document.querySelector('#attachments').hidden`) {
 		t.Errorf("attachment chips not cleared after sending")
+	}
+}
+
+// testFraming loads the app inside an iframe on another origin: CSP
+// frame-ancestors 'none' must block it (catalog case 68).
+func testFraming(t *testing.T, b *browser, base string) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>framer</title><iframe id="f" src="%s/" width="600" height="400"></iframe>`, html.EscapeString(base))
+	}))
+	defer other.Close()
+	b.do("open framing page", chromedp.Navigate(other.URL), chromedp.WaitReady(chromedp.CSS("#f")))
+	deadline := time.Now().Add(10 * time.Second)
+	for !b.consoleHas("frame-ancestors") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no frame-ancestors refusal in the console; the app may be frameable\nconsole:\n%s", b.consoleText())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

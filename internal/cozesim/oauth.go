@@ -326,11 +326,11 @@ func (s *Sim) issueLocked(userID, clientID, wsID string) (access, refresh string
 // authed wraps an OpenAPI handler: it requires a live user access token.
 func (s *Sim) authed(h func(w http.ResponseWriter, r *http.Request, t *accessToken)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		found := len(h) > 7 && strings.EqualFold(h[:7], "Bearer ")
+		authz := r.Header.Get("Authorization")
+		found := len(authz) > 7 && strings.EqualFold(authz[:7], "Bearer ")
 		tok := ""
 		if found {
-			tok = h[7:]
+			tok = authz[7:]
 		}
 		s.mu.Lock()
 		at := s.access[strings.TrimSpace(tok)]

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -130,21 +131,26 @@ func TestCancelFromHistory(t *testing.T) {
 func TestCase51_SlowReader(t *testing.T) {
 	h := mustHarness(t, func(c *config) {
 		c.chat.WriteTimeout = 200 * time.Millisecond
-		c.coze.MaxEventBytes = 16 << 20
+		c.sndBuf = 4096
 	})
-	// One 8 MiB delta: far more than the socket buffers hold.
-	h.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, OversizeEvent: 8 << 20})
+	// Hundreds of one-rune deltas: far more than the two small socket buffers hold.
+	body := fmt.Sprintf(`{"BotID":%q,"Message":"hi chunk=1"}`, cozesim.BotAssistant)
 	conn, err := net.Dial("tcp", h.app.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	conn.(*net.TCPConn).SetReadBuffer(4096)
-	body := fmt.Sprintf(`{"BotID":%q,"Message":"hi"}`, cozesim.BotAssistant)
 	fmt.Fprintf(conn, "POST /chat HTTP/1.1\r\nHost: x\r\nX-User: alan\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 
 	waitFor(t, "run recorded", func() bool { return h.runsEnded.Load() == 1 })
 	waitFor(t, "relay dropped", func() bool { return h.relaysClosed.Load() == 1 })
+	// The connection was cut, not finished: the client never gets the end of the reply.
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, _ := io.ReadAll(conn)
+	if len(got) == 0 || strings.Contains(string(got), "event: done") {
+		t.Errorf("client got %d bytes (done event: %v), want a cut stream", len(got), strings.Contains(string(got), "event: done"))
+	}
 	convs, err := h.store.ListConversations(t.Context(), h.alan.ID, "", "", 10)
 	if err != nil || len(convs) != 1 {
 		t.Fatalf("conversations = %v (%v), want 1", convs, err)

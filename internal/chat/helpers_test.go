@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -44,6 +45,22 @@ type config struct {
 	sim     cozesim.Options
 	coze    coze.Options
 	noCheck bool // skip the goroutine baseline check (benchmarks)
+	sndBuf  int  // app server: socket send buffer per connection (0 = default)
+}
+
+// smallBufListener shrinks the send buffer of every accepted connection, so a client
+// that does not read blocks the server after a few KiB.
+type smallBufListener struct {
+	net.Listener
+	size int
+}
+
+func (l smallBufListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(l.size)
+	}
+	return c, err
 }
 
 // mustHarness builds the stack. Cleanup shuts everything down and then checks that the
@@ -96,7 +113,11 @@ func mustHarness(tb testing.TB, opts ...func(*config)) *harness {
 	o.OnRunEnd = func(string) { h.runsEnded.Add(1) }
 	h.svc = chat.New(o)
 
-	h.app = httptest.NewServer(h.routes())
+	h.app = httptest.NewUnstartedServer(h.routes())
+	if cfg.sndBuf > 0 {
+		h.app.Listener = smallBufListener{h.app.Listener, cfg.sndBuf}
+	}
+	h.app.Start()
 	appTr := http.DefaultTransport.(*http.Transport).Clone()
 	h.client = &http.Client{Transport: appTr}
 

@@ -189,6 +189,11 @@ func TestDisconnectStopsStream(t *testing.T) {
 	_, created := nextEvent(t, sc)
 	nextEvent(t, sc)
 	nextEvent(t, sc)
+	start := time.Now()
+	nextEvent(t, sc)
+	if gap := time.Since(start); gap < 45*time.Millisecond {
+		t.Errorf("Slow Storyteller deltas %v apart, want >= 50ms", gap)
+	}
 	resp.Body.Close()
 	convID, chatID := str(created, "conversation_id"), str(created, "id")
 	// The handler notices the disconnect at its next write or pause and

@@ -40,6 +40,12 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("DELETE /api/conversations/{id}", user(s.handleDeleteConversation))
 	mux.Handle("GET /api/conversations/{id}/export", user(s.handleExport))
 
+	// Workflows.
+	mux.Handle("GET /api/workflows", user(s.handleWorkflows))
+	mux.Handle("GET /api/workflows/{id}", user(s.handleWorkflow))
+	mux.Handle("POST /api/workflows/{id}/run", user(json(s.handleWorkflowRun)))
+	mux.Handle("POST /api/workflows/{id}/resume", user(json(s.handleWorkflowResume)))
+
 	// Files.
 	mux.Handle("POST /api/files", user(s.handleUpload))
 

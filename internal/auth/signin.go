@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -39,7 +38,7 @@ func (a *Auth) BeginSignIn(ctx context.Context, w http.ResponseWriter, r *http.R
 	var challenge string
 	sealed := []byte{}
 	if a.pkce {
-		verifier := newVerifier()
+		verifier := coze.NewPKCEVerifier() // 43 chars, RFC 7636 §4.1
 		challenge = coze.PKCEChallengeS256(verifier)
 		var err error
 		sealed, err = a.sealer.Seal([]byte(verifier), pkceAD(state))
@@ -66,14 +65,6 @@ func (a *Auth) BeginSignIn(ctx context.Context, w http.ResponseWriter, r *http.R
 		CodeChallenge: challenge,
 		WorkspaceID:   workspaceID,
 	}), nil
-}
-
-// newVerifier returns a PKCE verifier: base64url of 32 random bytes, 43
-// characters (RFC 7636 §4.1).
-func newVerifier() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func pkceAD(state string) []byte { return []byte("pkce:" + state) }

@@ -143,6 +143,7 @@ func TestBrowser(t *testing.T) {
 
 	step("RenameAndSearch", func(t *testing.T) { testRenameSearch(t, b, assistantConv) })
 	step("ErrorShownInlineWithRetry", func(t *testing.T) { testDraftError(t, b) })
+	step("RegenerateUsageNewChat", func(t *testing.T) { testRegenerateUsageNewChat(t, b) })
 	step("SSEParser", func(t *testing.T) { testSSEParser(t, b) })
 	step("StopSlowStorytellerThenDelete", func(t *testing.T) { testStop(t, b) })
 	step("LanguageAndTheme", func(t *testing.T) { testLanguageTheme(t, b) })
@@ -160,4 +161,5 @@ func TestBrowser(t *testing.T) {
 	step("AttachmentUpload", func(t *testing.T) { testAttachment(t, b) })
 	step("XSSLabRendersInert", func(t *testing.T) { testXSS(t, b) })
 	step("FramingBlocked", func(t *testing.T) { testFraming(t, b, base) })
+	step("SignOut", func(t *testing.T) { testSignOut(t, b, base) })
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -105,5 +106,46 @@ func testFraming(t *testing.T, b *browser, base string) {
 			t.Fatalf("no frame-ancestors refusal in the console; the app may be frameable\nconsole:\n%s", b.consoleText())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// testRegenerateUsageNewChat regenerates the last answer (replaced in place),
+// opens the token usage, and starts a new conversation.
+func testRegenerateUsageNewChat(t *testing.T, b *browser) {
+	b.click("#tab-bots")
+	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotMemory))
+	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
+	b.setInput("#composer", "Remember: apples")
+	b.click("#send")
+	if st := waitFor[string](b, "memory reply", jsReplyDone, 20*time.Second); st != "complete" {
+		t.Fatalf("reply status = %q", st)
+	}
+	b.click(".msg.assistant[data-status] .regenerate")
+	waitFor[bool](b, "regenerating", `!document.querySelector('#stop').hidden || document.querySelector('.msg.assistant[data-status="complete"] .regenerate') === null`, 5*time.Second)
+	if st := waitFor[string](b, "regenerated reply", jsReplyDone, 20*time.Second); st != "complete" {
+		t.Fatalf("regenerated status = %q", st)
+	}
+	if got := eval[string](b, `document.querySelectorAll('.msg.user').length + '/' + document.querySelectorAll('.msg.assistant:not(.prologue)').length`); got != "1/1" {
+		t.Errorf("user/assistant messages after regenerate = %s, want 1/1", got)
+	}
+
+	b.click(".msg.assistant[data-status] .usage-toggle")
+	usage := waitFor[string](b, "usage shown", `(() => { const u = `+jsLastReply+`.querySelector('.msg-usage'); return u && !u.hidden ? u.textContent : ''; })()`, 5*time.Second)
+	if !regexp.MustCompile(`\d+ tokens`).MatchString(usage) {
+		t.Errorf("usage text = %q, want a token count", usage)
+	}
+
+	b.click("#new-chat")
+	waitFor[bool](b, "new conversation", `document.querySelectorAll('.msg.user, .msg.assistant:not(.prologue)').length === 0`, 5*time.Second)
+}
+
+// testSignOut signs out from the header: the sign-in screen returns and the
+// session is gone on the server.
+func testSignOut(t *testing.T, b *browser, base string) {
+	b.do("open app", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#signout")))
+	b.click("#signout")
+	b.do("signed out", chromedp.WaitVisible(chromedp.CSS("#signin")))
+	if eval[bool](b, `fetch('/api/auth/status').then(r => r.json()).then(s => s.authenticated)`) {
+		t.Errorf("still authenticated after sign-out")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -128,7 +129,8 @@ func (c *Client) openStreamRaw(ctx context.Context, r apiRequest) (*Stream, erro
 	timer := time.AfterFunc(c.streamHdr, func() { cancel(ErrStreamTimeout) })
 	fail := func(err error) (*Stream, error) {
 		timer.Stop()
-		if errors.Is(context.Cause(ctx), ErrStreamTimeout) {
+		var ne net.Error
+		if errors.Is(context.Cause(ctx), ErrStreamTimeout) || (errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, ErrStreamTimeout)) {
 			err = fmt.Errorf("%w after %s: %w", ErrStreamTimeout, c.streamHdr, err)
 		}
 		cancel(err)

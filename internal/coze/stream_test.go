@@ -1,0 +1,189 @@
+package coze
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func openFor(ctx context.Context, c *Client, kind string) (*Stream, error) {
+	switch kind {
+	case "workflow":
+		return c.StreamWorkflow(ctx, testToken, RunWorkflowRequest{WorkflowID: "1"})
+	case "chatflow":
+		return c.StreamChatflow(ctx, testToken, ChatflowRequest{WorkflowID: "1"})
+	}
+	return c.StreamChat(ctx, testToken, ChatRequest{BotID: "1", UserID: "u"})
+}
+
+func readAll(s *Stream) ([]string, error) {
+	var names []string
+	for {
+		e, err := s.Next()
+		if err != nil {
+			return names, err
+		}
+		names = append(names, e.Name)
+	}
+}
+
+func TestStreamFixturesThroughClient(t *testing.T) {
+	for _, tt := range sseCases {
+		t.Run(tt.fixture, func(t *testing.T) {
+			f, c := mustFake(t, Options{})
+			f.headers = map[string]string{"X-Tt-Logid": "20241210152726467C48D89D6DB2F37A23"}
+			f.answer(200, "text/event-stream; charset=utf-8", mustFixture(t, tt.fixture))
+			s, err := openFor(t.Context(), c, tt.stream)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			names, err := readAll(s)
+			if !errors.Is(err, io.EOF) {
+				t.Errorf("end = %v, want io.EOF", err)
+			}
+			if diff := cmp.Diff(tt.names, names); diff != "" {
+				t.Errorf("names (-want +got):\n%s", diff)
+			}
+			if s.LogID() != "20241210152726467C48D89D6DB2F37A23" {
+				t.Errorf("LogID = %q", s.LogID())
+			}
+			if got := f.last(t).Header.Get("Authorization"); got != "Bearer "+string(testToken) {
+				t.Errorf("Authorization = %q", got)
+			}
+		})
+	}
+}
+
+func TestStreamPreStreamErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		status   int
+		ctype    string
+		body     string
+		wantCode int
+		check    func(error) bool
+	}{
+		{"JSON 4015", 200, "application/json", string(mustFixtureBytes("error_4015_bot_not_published.json")), 4015, IsNotPublished},
+		{"JSON 4016", 200, "application/json; charset=utf-8", string(mustFixtureBytes("error_4016_chat_in_progress.json")), 4016, IsConversationBusy},
+		{"JSON 4100 with 401", 401, "application/json", `{"code":4100,"msg":"authentication is invalid"}`, 4100, IsTokenInvalid},
+		{"Q6 bare JSON on SSE", 200, "text/event-stream", `{"code":4100,"msg":"authentication is invalid"}`, 4100, IsTokenInvalid},
+		{"Q6 bare JSON after blank line", 200, "text/event-stream", "\n{\"code\":700012006,\"msg\":\"access token invalid\"}\n", 700012006, IsTokenInvalid},
+		{"502 gateway", 502, "text/html", "<html>bad gateway</html>", 0, IsUpstreamUnavailable},
+		{"success JSON is still an error", 200, "application/json", `{"code":0,"data":{}}`, 0, func(err error) bool { return err != nil }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, c := mustFake(t, Options{})
+			f.answer(tt.status, tt.ctype, []byte(tt.body))
+			s, err := c.StreamChat(t.Context(), testToken, ChatRequest{BotID: "1"})
+			if s != nil {
+				t.Fatal("got a stream for a pre-stream error")
+			}
+			var ae *APIError
+			if !errors.As(err, &ae) || ae.Code != tt.wantCode || !tt.check(err) {
+				t.Errorf("err = %v, want APIError code %d", err, tt.wantCode)
+			}
+			if f.count() != 1 {
+				t.Errorf("requests = %d, want 1 (streams are never retried)", f.count())
+			}
+		})
+	}
+}
+
+// sseServer writes events with the given pause, then does what end says.
+func sseServer(t *testing.T, events int, pause time.Duration, end string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // lets the server notice a client disconnect
+		if end == "stall-headers" {
+			<-r.Context().Done()
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		rc := http.NewResponseController(w)
+		for i := range events {
+			fmt.Fprintf(w, "event:conversation.message.delta\ndata:{\"id\":\"1\",\"content\":\"%d\"}\n\n", i)
+			rc.Flush()
+			select {
+			case <-time.After(pause):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		switch end {
+		case "cut":
+			fmt.Fprint(w, "event:conversation.message.delta\ndata:{\"id\":\"1\",\"con")
+		case "forever":
+			<-r.Context().Done()
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestStreamCut(t *testing.T) {
+	c := New(Options{APIBase: sseServer(t, 2, 0, "cut").URL})
+	s, err := c.StreamChat(t.Context(), testToken, ChatRequest{BotID: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	names, err := readAll(s)
+	if len(names) != 2 || !errors.Is(err, ErrStreamCut) || !IsUpstreamUnavailable(err) {
+		t.Errorf("got %d events, err %v; want 2 then ErrStreamCut", len(names), err)
+	}
+}
+
+func TestStreamHeaderTimeout(t *testing.T) {
+	c := New(Options{APIBase: sseServer(t, 0, 0, "stall-headers").URL, StreamHeaderTimeout: 50 * time.Millisecond})
+	_, err := c.StreamChat(t.Context(), testToken, ChatRequest{BotID: "1"})
+	if !errors.Is(err, ErrStreamTimeout) || !IsUpstreamUnavailable(err) {
+		t.Errorf("err = %v, want ErrStreamTimeout", err)
+	}
+}
+
+func TestStreamIgnoresClientTimeout(t *testing.T) {
+	// A caller-supplied client with a short Timeout must not cut a slow stream.
+	srv := sseServer(t, 4, 40*time.Millisecond, "")
+	c := New(Options{APIBase: srv.URL, HTTPClient: &http.Client{Timeout: 60 * time.Millisecond}})
+	s, err := c.StreamChat(t.Context(), testToken, ChatRequest{BotID: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	names, err := readAll(s)
+	if len(names) != 4 || !errors.Is(err, io.EOF) {
+		t.Errorf("got %d events, err %v; want 4 then EOF", len(names), err)
+	}
+}
+
+func TestStreamCloseStopsReading(t *testing.T) {
+	c := New(Options{APIBase: sseServer(t, 1, 0, "forever").URL})
+	s, err := c.StreamChat(t.Context(), testToken, ChatRequest{BotID: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Next(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Next()
+		done <- err
+	}()
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := <-done; err == nil {
+		t.Error("Next after Close returned no error")
+	}
+	s.Close() // idempotent
+}

@@ -325,3 +325,37 @@ func TestSimCommandServesOAuthForAWebApp(t *testing.T) {
 		t.Errorf("users/me = %+v", me)
 	}
 }
+
+// TestCase66_InterruptedRepliesMarkedAtStart: a reply left "streaming" by a
+// killed process is marked incomplete ("interrupted") when the app starts
+// again, so history never shows a reply that streams forever; SQLite's
+// integrity check passes.
+func TestCase66_InterruptedRepliesMarkedAtStart(t *testing.T) {
+	dbURL := storetest.SQLiteURL(t)
+	st := storetest.MustOpen(t, dbURL)
+	u := storetest.MustUser(t, st, "Alan")
+	ctx := t.Context()
+	if err := st.UpsertConversation(ctx, store.Conversation{ID: "7450000000000000001", UserID: u.ID, BotID: cozesim.BotAssistant, Title: "killed"}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.AddMessage(ctx, store.Message{ConversationID: "7450000000000000001", UserID: u.ID, Role: store.RoleAssistant,
+		Content: "partial", ChatID: "7450000000000000003", Status: store.StatusStreaming})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	mustStart(t, nil, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": dbURL})
+	st2 := storetest.MustOpen(t, dbURL)
+	got, err := st2.MessageByChatID(ctx, u.ID, m.ChatID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != store.StatusIncomplete || got.ErrorCode != "interrupted" || got.Content != "partial" {
+		t.Errorf("after restart: status=%q code=%q content=%q, want incomplete/interrupted with the partial text", got.Status, got.ErrorCode, got.Content)
+	}
+	var check string
+	if err := st2.DB().QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+		t.Errorf("integrity_check = %q, %v", check, err)
+	}
+}

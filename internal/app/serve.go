@@ -55,6 +55,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	defer st.Close()
 
+	// Replies still "streaming" were cut off by a crash or kill (catalog case
+	// 66). With SQLite this is the only instance, so all of them are; with
+	// PostgreSQL another instance may still be relaying, so only old ones.
+	cutoff := time.Now().Add(-staleReplyAge)
+	if !cfg.Postgres() {
+		cutoff = time.Now()
+	}
+	if n, err := st.MarkInterrupted(ctx, cutoff); err != nil {
+		log.Warn("mark interrupted replies", "err", err)
+	} else if n > 0 {
+		log.Info("marked interrupted replies", "count", n)
+	}
+
 	sealer, err := openSealer(cfg)
 	if err != nil {
 		return err
@@ -147,7 +160,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	var wg sync.WaitGroup
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
-	wg.Go(func() { sweep(sweepCtx, a, log) })
+	wg.Go(func() { sweep(sweepCtx, a, st, log) })
 
 	serveErr := make(chan error, 1)
 	wg.Go(func() { serveErr <- srv.Serve(ln) })
@@ -239,13 +252,21 @@ func keyFilePath(dbURL string) string {
 	return filepath.Join(dir, "coze2app.key")
 }
 
-// sweep deletes expired sessions and pending sign-ins every few minutes.
-func sweep(ctx context.Context, a *auth.Auth, log *slog.Logger) {
+// staleReplyAge is how long a reply may stay "streaming" before it counts as
+// interrupted: well past chat's 5-minute reply budget.
+const staleReplyAge = 15 * time.Minute
+
+// sweep deletes expired sessions and pending sign-ins and marks replies
+// orphaned by a dead instance, every few minutes.
+func sweep(ctx context.Context, a *auth.Auth, st *store.Store, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
 	for {
 		if err := a.SweepExpired(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("sweep expired sessions", "err", err)
+		}
+		if _, err := st.MarkInterrupted(ctx, time.Now().Add(-staleReplyAge)); err != nil && ctx.Err() == nil {
+			log.Warn("sweep interrupted replies", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -155,3 +155,18 @@ func encodeFollowUps(f []string) (string, error) {
 	}
 	return string(b), nil
 }
+
+// MarkInterrupted turns replies still "streaming" that were last written
+// before the given time into "incomplete" with error code "interrupted":
+// their relay died with its process (catalog case 66). It returns how many
+// replies it marked.
+func (s *Store) MarkInterrupted(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `
+		UPDATE messages SET status = $1, error_code = $2, updated_at = $3
+		WHERE status = $4 AND updated_at < $5`,
+		StatusIncomplete, "interrupted", ms(time.Now()), StatusStreaming, ms(before))
+	if err != nil {
+		return 0, fmt.Errorf("mark interrupted replies: %w", mapErr(err))
+	}
+	return res.RowsAffected()
+}

@@ -62,6 +62,12 @@ func toAPIError(err error) (*apiError, bool) {
 	if errors.As(err, &ae) {
 		return ae, true
 	}
+	var se *chat.StreamError
+	if errors.As(err, &se) {
+		return &apiError{Status: 502, Code: se.Code,
+			En: "The reply ended before it was complete: " + scrub(se.Message), Zh: "回复未完整结束：" + scrub(se.Message),
+			HintEn: "Retry; the partial answer is kept in the history.", HintZh: "请重试；已收到的部分保存在历史记录中。"}, true
+	}
 	var bre *chat.BadRequestError
 	if errors.As(err, &bre) {
 		return badRequest(bre.Error(), "请求无效："+bre.Error()), true

@@ -193,3 +193,38 @@ func testMessages(t *testing.T, newTarget NewTarget) {
 		t.Errorf("after clear: FollowUps=%v Usage=%v ErrorCode=%q", got.FollowUps, got.Usage, got.ErrorCode)
 	}
 }
+
+// testMarkInterrupted: replies left "streaming" by a dead process become
+// "incomplete" once older than the cut-off; fresh ones and finished ones stay.
+func testMarkInterrupted(t *testing.T, newTarget NewTarget) {
+	s := MustOpen(t, newTarget(t))
+	ctx := t.Context()
+	u := MustUser(t, s, "Alan")
+	mustNoErr(t, "UpsertConversation", s.UpsertConversation(ctx, store.Conversation{ID: "conv", UserID: u.ID, BotID: "bot"}))
+	add := func(status string, at time.Time) store.Message {
+		m, err := s.AddMessage(ctx, store.Message{ConversationID: "conv", UserID: u.ID, Role: store.RoleAssistant, Status: status, CreatedAt: at})
+		mustNoErr(t, "AddMessage", err)
+		return m
+	}
+	now := time.Now()
+	stale := add(store.StatusStreaming, now.Add(-time.Hour))
+	fresh := add(store.StatusStreaming, now)
+	done := add(store.StatusComplete, now.Add(-time.Hour))
+
+	n, err := s.MarkInterrupted(ctx, now.Add(-10*time.Minute))
+	mustNoErr(t, "MarkInterrupted", err)
+	if n != 1 {
+		t.Errorf("MarkInterrupted marked %d replies, want 1", n)
+	}
+	msgs, err := s.Messages(ctx, u.ID, "conv")
+	mustNoErr(t, "Messages", err)
+	want := map[int64]string{stale.ID: store.StatusIncomplete, fresh.ID: store.StatusStreaming, done.ID: store.StatusComplete}
+	for _, m := range msgs {
+		if m.Status != want[m.ID] {
+			t.Errorf("message %d status = %q, want %q", m.ID, m.Status, want[m.ID])
+		}
+		if m.ID == stale.ID && m.ErrorCode != "interrupted" {
+			t.Errorf("stale reply error code = %q, want interrupted", m.ErrorCode)
+		}
+	}
+}

@@ -40,6 +40,7 @@ func Run(t *testing.T, newTarget NewTarget) {
 		{"Conversations", testConversations},
 		{"ConversationIsolation", testConversationIsolation},
 		{"Messages", testMessages},
+		{"MarkInterrupted", testMarkInterrupted},
 		{"Search", testSearch},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"RestartPersistence", testRestart},

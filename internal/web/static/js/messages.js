@@ -166,7 +166,10 @@ export class AssistantMessage {
       const copy = toolButton('copy', 'chat.copy', async () => { if (await copyText(this.content)) flashCopied(copy); }, 'copy-msg');
       items.push(copy);
     }
-    if (last && this.onRegenerate && this.userText) items.push(toolButton('refresh', 'chat.regenerate', () => this.onRegenerate(this), 'regenerate'));
+    const hasRetry = !this.note.hidden && this.note.querySelector('.retry');
+    if (last && !hasRetry && this.onRegenerate && (this.userText || (this.userFiles && this.userFiles.ids.length))) {
+      items.push(toolButton('refresh', 'chat.regenerate', () => this.onRegenerate(this), 'regenerate'));
+    }
     if (this.usage) {
       const toggle = h('button', {
         type: 'button', class: 'usage-toggle',

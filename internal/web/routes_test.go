@@ -9,7 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/coze2app/coze2app/internal/chat"
 	"github.com/coze2app/coze2app/internal/cozesim"
 )
 
@@ -508,4 +510,71 @@ func TestIndexAndStatic(t *testing.T) {
 	r = e.send(c, req{method: "GET", path: "/static/js/main.js", hdr: map[string]string{"If-None-Match": etag}})
 	mustStatus(t, "main.js revalidated", r, http.StatusNotModified)
 	mustStatus(t, "index via static", e.get(c, "/static/index.html"), http.StatusNotFound)
+}
+
+// A browser that drops a live stream and comes back with Last-Event-ID gets
+// every later event exactly once (catalog case 52 through the route).
+func TestChat_ResumeLive(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserAlan)
+	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, DeltaDelay: 15 * time.Millisecond})
+	body, _ := json.Marshal(map[string]any{"bot_id": cozesim.BotAssistant, "message": "resume live", "stream": true})
+	hr, _ := http.NewRequestWithContext(t.Context(), "POST", e.url+"/api/chat", bytes.NewReader(body))
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("Sec-Fetch-Site", "same-origin")
+	res, err := c.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deltas := 0
+	head := readEvents(t, res.Body, func(ev sseEvent) bool {
+		if ev.name == "conversation.message.delta" {
+			deltas++
+		}
+		return deltas == 3
+	})
+	res.Body.Close() // the tab goes away mid-reply
+	_, chatID := chatIDs(t, head)
+	last := head[len(head)-1].id
+
+	r := e.send(c, req{method: "GET", path: "/api/chat/" + chatID + "/stream",
+		hdr: map[string]string{"Sec-Fetch-Site": "same-origin", "Last-Event-ID": last}})
+	mustStatus(t, "resume", r, http.StatusOK)
+	tail := parseSSE(t, r.body)
+	all := append(head, tail...)
+	for i, ev := range all {
+		if ev.id != itoa(i+1) {
+			t.Fatalf("event %d has id %q, want %d (gap or repeat)", i, ev.id, i+1)
+		}
+	}
+	if all[len(all)-1].name != "done" {
+		t.Errorf("resumed stream ends with %q, want done", all[len(all)-1].name)
+	}
+	full := mustChat(t, e, c, cozesim.BotAssistant, "resume live", "")
+	if got := deltaText(t, all); got != full.Answer {
+		t.Errorf("head+resumed deltas differ from a full answer:\n%q\n%q", truncate(got, 200), truncate(full.Answer, 200))
+	}
+}
+
+// A resume position older than what the run's bounded event log still holds
+// is a JSON 400, not an empty 200 (chat.ServeSSE reports it before writing).
+func TestChat_ResumeBeyondTheLog(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{chat: func(o *chat.Options) { o.MaxLogBytes = 600 }})
+	c := signIn(t, e, cozesim.UserAlan)
+	res := mustChat(t, e, c, cozesim.BotAssistant, "a long enough answer", "")
+	for _, last := range []string{"", "1"} {
+		t.Run("Last-Event-ID="+last, func(t *testing.T) {
+			hdr := map[string]string{"Sec-Fetch-Site": "same-origin"}
+			if last != "" {
+				hdr["Last-Event-ID"] = last
+			}
+			r := e.send(c, req{method: "GET", path: "/api/chat/" + res.ChatID + "/stream", hdr: hdr})
+			mustStatus(t, "resume", r, http.StatusBadRequest)
+			if r.errorCode() != "bad_request" {
+				t.Errorf("code = %q, want bad_request", r.errorCode())
+			}
+		})
+	}
 }

@@ -37,6 +37,7 @@ type envOpts struct {
 	public    bool   // PKCE public client: no client secret
 	noPKCE    bool   // Options.PKCE = false
 	cozeTO    time.Duration
+	transport http.RoundTripper // for the coze client; nil => default
 	sim       func(*cozesim.Options)
 	auth      func(*Options)
 }
@@ -159,14 +160,18 @@ func (in *instance) start() {
 	}
 	// Every instance is configured with the same public redirect URI, as
 	// behind a load balancer (catalog case 35).
-	cz := coze.New(coze.Options{
+	co := coze.Options{
 		APIBase:      e.simSrv.URL,
 		WWWBase:      e.simSrv.URL,
 		ClientID:     testClientID,
 		ClientSecret: secret,
 		RedirectURI:  e.inst[0].url + "/callback",
 		Timeout:      e.o.cozeTO,
-	})
+	}
+	if e.o.transport != nil {
+		co.HTTPClient = &http.Client{Transport: e.o.transport}
+	}
+	cz := coze.New(co)
 	ao := Options{
 		Coze:          cz,
 		Store:         st,

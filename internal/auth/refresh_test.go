@@ -3,8 +3,12 @@ package auth
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -354,6 +358,51 @@ func TestCase40_TransientRefreshFailure(t *testing.T) {
 				t.Errorf("retry = %d %q, want 200", r.status, r.body)
 			}
 		})
+	}
+}
+
+// resetOnce fails the first refresh request with a connection reset
+// before anything is sent.
+type resetOnce struct {
+	mu   sync.Mutex
+	done bool
+}
+
+func (r *resetOnce) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	first := !r.done && req.URL.Path == "/api/permission/oauth2/token" && isRefresh(req)
+	if first {
+		r.done = true
+	}
+	r.mu.Unlock()
+	if first {
+		return nil, &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+func isRefresh(req *http.Request) bool {
+	body, err := req.GetBody()
+	if err != nil {
+		return false
+	}
+	b, _ := io.ReadAll(body)
+	return strings.Contains(string(b), `"refresh_token"`)
+}
+
+// Case 40 (reset before any byte): the refresh is retried once at once, which
+// is safe because Coze never saw the first request; no logout, one rotation.
+func TestCase40_ResetBeforeSend(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{transport: &resetOnce{}})
+	in := e.inst[0]
+	b, _, _ := signedIn(t, e, in)
+	e.clock.Advance(16 * time.Minute)
+	if r := b.ping(in); r.status != 200 {
+		t.Errorf("ping = %d %q, want 200 after one retry", r.status, r.body)
+	}
+	if n := e.refreshCalls(); n != 1 {
+		t.Errorf("refreshes seen by Coze = %d, want 1", n)
 	}
 }
 

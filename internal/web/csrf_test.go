@@ -215,7 +215,8 @@ func TestCase24_NoCORSGrants(t *testing.T) {
 	paths := []string{"/", "/auth", "/callback", "/api/auth/status", "/api/auth/logout", "/api/workspaces", "/api/bots",
 		"/api/bots/" + cozesim.BotAssistant, "/api/chat", "/api/chat/cancel", "/api/chat/1/stream", "/api/conversations",
 		"/api/conversations/1", "/api/conversations/1/messages", "/api/conversations/1/export", "/api/files",
-		"/healthz", "/readyz", "/metrics", "/static/js/main.js", "/nope", "/api/nope"}
+		"/healthz", "/readyz", "/metrics", "/static/js/main.js", "/nope", "/api/nope",
+		"/api/workflows", "/api/workflows/" + cozesim.WorkflowWeather, "/api/workflows/" + cozesim.WorkflowWeather + "/run"}
 	for _, p := range paths {
 		for _, m := range []string{"OPTIONS", "GET"} {
 			t.Run(m+" "+p, func(t *testing.T) {

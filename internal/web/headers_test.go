@@ -82,6 +82,7 @@ func TestCase67_SecurityHeaders(t *testing.T) {
 		{"export json", c, req{method: "GET", path: "/api/conversations/" + res.ConversationID + "/export?format=json"}, 200, "no-store", false},
 		{"sse", c, req{method: "POST", path: "/api/chat", ctype: "application/json", body: chatBody}, 200, "no-cache", true},
 		{"sse resume", c, req{method: "GET", path: "/api/chat/" + res.ChatID + "/stream"}, 200, "no-cache", true},
+		{"workflow sse", c, req{method: "POST", path: "/api/workflows/" + cozesim.WorkflowJoke + "/run", ctype: "application/json", body: `{"parameters":{}}`}, 200, "no-cache", true},
 		{"healthz", anon, req{method: "GET", path: "/healthz"}, 200, "", false},
 		{"readyz", anon, req{method: "GET", path: "/readyz"}, 200, "", false},
 		{"metrics", anon, req{method: "GET", path: "/metrics"}, 200, "", false},

@@ -1,6 +1,7 @@
 package coze_test
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"testing"
@@ -92,3 +93,5 @@ func answerText(t *testing.T, evs []coze.Event) (chat coze.Chat, text string) {
 	}
 	return chat, text
 }
+
+func jsonDecode(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -1,0 +1,205 @@
+package coze_test
+
+import (
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coze2app/coze2app/internal/coze"
+	"github.com/coze2app/coze2app/internal/cozesim"
+)
+
+func userMsg(s string) []coze.EnterMessage {
+	return []coze.EnterMessage{{Role: "user", Type: "question", Content: s, ContentType: "text"}}
+}
+
+func TestContractStreamChat(t *testing.T) {
+	e := mustSim(t, cozesim.Options{})
+	c, tok, ctx := e.web, e.token(cozesim.UserAlan), runCtx(t)
+	s, err := c.StreamChat(ctx, tok, coze.ChatRequest{BotID: cozesim.BotAssistant, UserID: "u1", AdditionalMessages: userMsg("hello there")})
+	evs, err := streamEvents(t, s, err)
+	if !errors.Is(err, io.EOF) {
+		t.Fatalf("end = %v", err)
+	}
+	got := names(evs)
+	if got[0] != coze.EventChatCreated || got[1] != coze.EventChatInProgress || got[len(got)-2] != coze.EventChatCompleted || got[len(got)-1] != coze.EventDone {
+		t.Errorf("event order = %v", got)
+	}
+	if s.LogID() == "" {
+		t.Error("no X-Tt-Logid on the stream")
+	}
+	chat, text := answerText(t, evs)
+	if chat.Status != coze.ChatCompleted || chat.Usage == nil || chat.Usage.TokenCount == 0 || !strings.Contains(text, "hello there") {
+		t.Errorf("chat = %+v, answer %q", chat, text)
+	}
+	// History is kept: the chat's messages and the conversation's list agree.
+	msgs, err := c.ChatMessages(ctx, tok, chat.ConversationID, chat.ID)
+	if err != nil || !slices.ContainsFunc(msgs, func(m coze.Message) bool { return m.Type == "answer" && m.Content == text }) {
+		t.Errorf("ChatMessages = %+v, %v", msgs, err)
+	}
+	// A second turn in the same conversation (conversation_id in the query) is remembered.
+	s, err = c.StreamChat(ctx, tok, coze.ChatRequest{BotID: cozesim.BotMemory, UserID: "u1", ConversationID: chat.ConversationID, AdditionalMessages: userMsg("second")})
+	evs, _ = streamEvents(t, s, err)
+	if _, text := answerText(t, evs); !strings.Contains(text, "hello there") {
+		t.Errorf("memory answer = %q, want it to recall the first turn", text)
+	}
+}
+
+func TestContractNonStreamChatPolling(t *testing.T) {
+	e := mustSim(t, cozesim.Options{})
+	c, tok, ctx := e.web, e.token(cozesim.UserBea), runCtx(t)
+	conv, err := c.CreateConversation(ctx, tok, coze.CreateConversationRequest{BotID: cozesim.BotAssistant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chat, err := c.CreateChat(ctx, tok, coze.ChatRequest{BotID: cozesim.BotAssistant, UserID: "u", ConversationID: conv.ID,
+		AdditionalMessages: userMsg("poll me"), MetaData: map[string]string{"trace": "1"}})
+	if err != nil || !chat.Running() || chat.ConversationID != conv.ID {
+		t.Fatalf("CreateChat = %+v, %v", chat, err)
+	}
+	for i := 0; chat.Running() && i < 50; i++ {
+		if chat, err = c.RetrieveChat(ctx, tok, conv.ID, chat.ID); err != nil {
+			t.Fatalf("RetrieveChat: %v", err)
+		}
+	}
+	if chat.Status != coze.ChatCompleted || chat.MetaData["trace"] != "1" || chat.Usage == nil {
+		t.Fatalf("final chat = %+v", chat)
+	}
+	msgs, err := c.ChatMessages(ctx, tok, conv.ID, chat.ID)
+	if err != nil || !slices.ContainsFunc(msgs, func(m coze.Message) bool { return m.Type == "answer" && strings.Contains(m.Content, "poll me") }) {
+		t.Errorf("ChatMessages = %+v, %v", msgs, err)
+	}
+}
+
+func TestContractCancelAndBusy(t *testing.T) {
+	e := mustSim(t, cozesim.Options{ChatDelay: time.Hour})
+	c, tok, ctx := e.web, e.token(cozesim.UserAlan), runCtx(t)
+	chat, err := c.CreateChat(ctx, tok, coze.ChatRequest{BotID: cozesim.BotAssistant, UserID: "u", AdditionalMessages: userMsg("long")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CreateChat(ctx, tok, coze.ChatRequest{BotID: cozesim.BotAssistant, UserID: "u", ConversationID: chat.ConversationID, AdditionalMessages: userMsg("again")})
+	if !coze.IsConversationBusy(err) {
+		t.Errorf("second chat err = %v, want 4016", err)
+	}
+	got, err := c.CancelChat(ctx, tok, chat.ConversationID, chat.ID)
+	if err != nil || got.Status != coze.ChatCanceled || got.ID != chat.ID {
+		t.Fatalf("CancelChat = %+v, %v", got, err)
+	}
+	if st, _ := e.sim.ChatStatus(chat.ConversationID, chat.ID); st != coze.ChatCanceled {
+		t.Errorf("sim status = %q", st)
+	}
+	if _, err := c.CancelChat(ctx, tok, chat.ConversationID, chat.ID); apiCode(err) != 4104 {
+		t.Errorf("second cancel err = %v, want 4104", err)
+	}
+	// Cancel during a stream: the stream still ends normally; retrieve says canceled.
+	s, err := c.StreamChat(ctx, tok, coze.ChatRequest{BotID: cozesim.BotSlow, UserID: "u", AdditionalMessages: userMsg("story")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	first, err := s.Next()
+	if err != nil || first.Name != coze.EventChatCreated {
+		t.Fatalf("first event = %v, %v", first.Name, err)
+	}
+	created, _ := first.Chat()
+	if got, err := c.CancelChat(ctx, tok, created.ConversationID, created.ID); err != nil || got.Status != coze.ChatCanceled {
+		t.Fatalf("cancel mid-stream = %+v, %v", got, err)
+	}
+	s.Close()
+	if got, err := c.RetrieveChat(ctx, tok, created.ConversationID, created.ID); err != nil || got.Status != coze.ChatCanceled {
+		t.Errorf("retrieve after cancel = %+v, %v", got, err)
+	}
+}
+
+func TestContractToolOutputs(t *testing.T) {
+	e := mustSim(t, cozesim.Options{})
+	c, tok, ctx := e.web, e.token(cozesim.UserAlan), runCtx(t)
+	// Streaming: requires_action, then submit with stream=true.
+	s, err := c.StreamChat(ctx, tok, coze.ChatRequest{BotID: cozesim.BotAssistant, UserID: "u", AdditionalMessages: userMsg("#tool city=Paris")})
+	evs, _ := streamEvents(t, s, err)
+	chat, _ := answerText(t, evs)
+	calls := chat.ToolCalls()
+	if chat.Status != coze.ChatRequiresAction || len(calls) != 1 || calls[0].Name != "local_weather" {
+		t.Fatalf("requires_action chat = %+v calls %+v (events %v)", chat, calls, names(evs))
+	}
+	s, err = c.SubmitToolOutputsStream(ctx, tok, chat.ConversationID, chat.ID, []coze.ToolOutput{{ToolCallID: calls[0].ID, Output: `{"temp":"22"}`}})
+	evs, err = streamEvents(t, s, err)
+	if _, text := answerText(t, evs); !errors.Is(err, io.EOF) || !strings.Contains(text, `{"temp":"22"}`) {
+		t.Errorf("continuation answer %q, end %v", text, err)
+	}
+	// Non-stream: poll to requires_action, submit with stream=false, poll to completed.
+	chat, err = c.CreateChat(ctx, tok, coze.ChatRequest{BotID: cozesim.BotAssistant, UserID: "u", AdditionalMessages: userMsg("#tool")})
+	for i := 0; err == nil && chat.Running() && i < 50; i++ {
+		chat, err = c.RetrieveChat(ctx, tok, chat.ConversationID, chat.ID)
+	}
+	if err != nil || chat.Status != coze.ChatRequiresAction || len(chat.ToolCalls()) != 1 {
+		t.Fatalf("polled chat = %+v, %v", chat, err)
+	}
+	chat, err = c.SubmitToolOutputs(ctx, tok, chat.ConversationID, chat.ID, []coze.ToolOutput{{ToolCallID: chat.ToolCalls()[0].ID, Output: "sunny"}})
+	for i := 0; err == nil && chat.Running() && i < 50; i++ {
+		chat, err = c.RetrieveChat(ctx, tok, chat.ConversationID, chat.ID)
+	}
+	if err != nil || chat.Status != coze.ChatCompleted {
+		t.Fatalf("after SubmitToolOutputs = %+v, %v", chat, err)
+	}
+}
+
+func TestContractWorkflows(t *testing.T) {
+	e := mustSim(t, cozesim.Options{})
+	c, tok, ctx := e.web, e.token(cozesim.UserAlan), runCtx(t)
+	page, err := c.ListWorkflows(ctx, tok, coze.ListWorkflowsParams{WorkspaceID: cozesim.WorkspaceTeam, PageSize: 30})
+	if err != nil || !slices.ContainsFunc(page.Items, func(w coze.Workflow) bool { return w.WorkflowID == cozesim.WorkflowWeather && w.CreatedAt > 0 }) {
+		t.Fatalf("ListWorkflows = %+v, %v", page, err)
+	}
+	info, err := c.WorkflowInfo(ctx, tok, cozesim.WorkflowWeather, true)
+	if err != nil || info.Workflow.WorkflowID != cozesim.WorkflowWeather || !info.Inputs["city"].Required {
+		t.Fatalf("WorkflowInfo = %+v, %v", info, err)
+	}
+	run, err := c.RunWorkflow(ctx, tok, coze.RunWorkflowRequest{WorkflowID: cozesim.WorkflowWeather, Parameters: map[string]any{"city": "杭州"}})
+	if err != nil || !strings.Contains(run.Data, "杭州") || run.DebugURL == "" {
+		t.Fatalf("RunWorkflow = %+v, %v", run, err)
+	}
+	async, err := c.RunWorkflow(ctx, tok, coze.RunWorkflowRequest{WorkflowID: cozesim.WorkflowWeather, IsAsync: true, Parameters: map[string]any{"city": "Paris"}})
+	if err != nil || async.ExecuteID == "" {
+		t.Fatalf("async RunWorkflow = %+v, %v", async, err)
+	}
+	rec, err := c.WorkflowRunHistory(ctx, tok, cozesim.WorkflowWeather, async.ExecuteID)
+	if err != nil || rec.ExecuteID != async.ExecuteID || rec.ExecuteStatus == "" {
+		t.Fatalf("WorkflowRunHistory = %+v, %v", rec, err)
+	}
+	if _, err := c.RunWorkflow(ctx, tok, coze.RunWorkflowRequest{WorkflowID: cozesim.WorkflowDraft}); !coze.IsNotFound(err) {
+		t.Errorf("draft workflow err = %v, want 4200", err)
+	}
+	s, err := c.StreamWorkflow(ctx, tok, coze.RunWorkflowRequest{WorkflowID: cozesim.WorkflowJoke})
+	evs, err := streamEvents(t, s, err)
+	if got := names(evs); !errors.Is(err, io.EOF) || got[0] != coze.WorkflowMessage || got[len(got)-1] != coze.WorkflowDone || evs[0].ID != "0" {
+		t.Errorf("joke stream = %v, %v", got, err)
+	}
+	s, err = c.StreamWorkflow(ctx, tok, coze.RunWorkflowRequest{WorkflowID: cozesim.WorkflowAsk})
+	evs, _ = streamEvents(t, s, err)
+	last := evs[len(evs)-1]
+	var intr struct {
+		InterruptData struct {
+			EventID string `json:"event_id"`
+			Type    int    `json:"type"`
+		} `json:"interrupt_data"`
+	}
+	if last.Name != coze.WorkflowInterrupt || jsonDecode(last.Data, &intr) != nil || intr.InterruptData.EventID == "" {
+		t.Fatalf("ask stream ended with %s %s", last.Name, last.Data)
+	}
+	s, err = c.ResumeWorkflow(ctx, tok, coze.ResumeWorkflowRequest{WorkflowID: cozesim.WorkflowAsk, EventID: intr.InterruptData.EventID,
+		InterruptType: intr.InterruptData.Type, ResumeData: "杭州，2024-08-20"})
+	evs, err = streamEvents(t, s, err)
+	if got := names(evs); !errors.Is(err, io.EOF) || got[len(got)-1] != coze.WorkflowDone || evs[0].ID != "0" {
+		t.Errorf("resume stream = %v, %v", got, err)
+	}
+	s, err = c.StreamChatflow(ctx, tok, coze.ChatflowRequest{WorkflowID: cozesim.WorkflowChat, AdditionalMessages: userMsg("echo this")})
+	evs, err = streamEvents(t, s, err)
+	if _, text := answerText(t, evs); !errors.Is(err, io.EOF) || !strings.Contains(text, "echo this") {
+		t.Errorf("chatflow answer %q, end %v (events %v)", text, err, names(evs))
+	}
+}

@@ -31,7 +31,6 @@ func (a *Auth) BeginSignIn(ctx context.Context, w http.ResponseWriter, r *http.R
 		b, ok = parseBinding(v)
 	}
 	if !ok {
-		b = binding{}
 		b.secret, _ = newSecret()
 	}
 

@@ -1,0 +1,140 @@
+package coze_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/coze2app/coze2app/internal/coze"
+	"github.com/coze2app/coze2app/internal/cozesim"
+)
+
+func TestContractHTTPFaults(t *testing.T) {
+	e := mustSim(t, cozesim.Options{})
+	c, tok, ctx := e.web, e.token(cozesim.UserAlan), runCtx(t)
+
+	e.sim.AddFault(cozesim.Fault{Endpoint: "GET /v1/users/me", HTTPStatus: 502, Times: 1})
+	if _, err := c.Me(ctx, tok); err != nil {
+		t.Errorf("Me after one 502 = %v, want success by retry", err)
+	}
+	if got := e.sim.Calls("GET /v1/users/me"); got != 2 {
+		t.Errorf("calls = %d, want 2", got)
+	}
+	e.sim.AddFault(cozesim.Fault{Endpoint: "GET /v1/users/me", HTTPStatus: 503})
+	if _, err := c.Me(ctx, tok); !coze.IsUpstreamUnavailable(err) || apiCode(err) != 0 {
+		t.Errorf("persistent 503 err = %v, want upstream unavailable", err)
+	}
+	e.sim.ClearFaults()
+	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/conversation/create", HTTPStatus: 500, Times: 1})
+	e.sim.ResetCalls()
+	if _, err := c.CreateConversation(ctx, tok, coze.CreateConversationRequest{}); !coze.IsUpstreamUnavailable(err) {
+		t.Errorf("POST 500 err = %v", err)
+	}
+	if got := e.sim.Calls("POST /v1/conversation/create"); got != 1 {
+		t.Errorf("POST calls = %d, want 1 (never retried)", got)
+	}
+	e.sim.AddFault(cozesim.Fault{Endpoint: "GET /v1/workspaces", Code: 4009, Msg: "busy", Times: 1})
+	if _, err := c.Workspaces(ctx, tok, 1, 20); !coze.IsRateLimited(err) {
+		t.Errorf("4009 err = %v, want rate limited", err)
+	}
+	e.sim.AddFault(cozesim.Fault{Endpoint: "GET /v1/bots", Code: 4100, Msg: "authentication is invalid", Times: 1})
+	if _, err := c.Bots(ctx, tok, coze.BotListParams{WorkspaceID: cozesim.WorkspaceTeam}); !coze.IsTokenInvalid(err) {
+		t.Errorf("4100 fault err = %v", err)
+	}
+	e.sim.AddFault(cozesim.Fault{Endpoint: "GET /v1/users/me", StallHeaders: true, Times: 1})
+	quick := coze.New(coze.Options{APIBase: e.srv.URL + simPrefix, Timeout: 100 * time.Millisecond, Retries: -1})
+	if _, err := quick.Me(ctx, tok); !coze.IsUpstreamUnavailable(err) {
+		t.Errorf("stalled call err = %v, want timeout", err)
+	}
+}
+
+func TestContractStreamFaults(t *testing.T) {
+	tests := []struct {
+		name   string
+		fault  cozesim.Fault
+		maxEv  int
+		check  func(t *testing.T, evs []coze.Event, err error)
+		openOK bool
+	}{
+		{"cut mid-event", cozesim.Fault{CutAfterEvents: 3}, 0, func(t *testing.T, evs []coze.Event, err error) {
+			if len(evs) != 3 || !errors.Is(err, coze.ErrStreamCut) {
+				t.Errorf("%d events, err %v; want 3 then ErrStreamCut", len(evs), err)
+			}
+		}, true},
+		{"malformed data", cozesim.Fault{MalformedAfterEvents: 2}, 0, func(t *testing.T, evs []coze.Event, err error) {
+			bad := false
+			for _, e := range evs {
+				bad = bad || !json.Valid(e.Data)
+			}
+			if len(evs) < 2 || (!bad && err == io.EOF) {
+				t.Errorf("events %v err %v: the garbage must surface as invalid data or an error", names(evs), err)
+			}
+		}, true},
+		{"error event", cozesim.Fault{ErrorAfterEvents: 2}, 0, func(t *testing.T, evs []coze.Event, err error) {
+			last := evs[len(evs)-1]
+			if code, msg := last.StreamError(); last.Name != coze.EventError || code == 0 || msg == "" {
+				t.Errorf("last event %s %s", last.Name, last.Data)
+			}
+		}, true},
+		{"chat failed", cozesim.Fault{FailAfterEvents: 2}, 0, func(t *testing.T, evs []coze.Event, err error) {
+			chat, _ := answerText(t, evs)
+			if chat.Status != coze.ChatFailed || chat.LastError == nil || chat.LastError.Code == 0 || !errors.Is(err, io.EOF) {
+				t.Errorf("chat %+v err %v", chat, err)
+			}
+		}, true},
+		{"clean EOF without done", cozesim.Fault{EOFAfterEvents: 3}, 0, func(t *testing.T, evs []coze.Event, err error) {
+			if len(evs) != 3 || !errors.Is(err, io.EOF) {
+				t.Errorf("%d events err %v", len(evs), err)
+			}
+		}, true},
+		{"oversize event", cozesim.Fault{OversizeEvent: 64 << 10}, 16 << 10, func(t *testing.T, evs []coze.Event, err error) {
+			if !errors.Is(err, coze.ErrEventTooLarge) {
+				t.Errorf("err = %v, want ErrEventTooLarge", err)
+			}
+		}, true},
+		{"bare JSON pre-stream error (Q6)", cozesim.Fault{BareJSONError: true, Code: 4100, Msg: "authentication is invalid"}, 0, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := mustSim(t, cozesim.Options{})
+			tt.fault.Endpoint = "POST /v3/chat"
+			tt.fault.Times = 1
+			e.sim.AddFault(tt.fault)
+			c := coze.New(coze.Options{APIBase: e.srv.URL + simPrefix, MaxEventBytes: tt.maxEv})
+			s, err := c.StreamChat(runCtx(t), e.token(cozesim.UserAlan), coze.ChatRequest{BotID: cozesim.BotAssistant, UserID: "u", AdditionalMessages: userMsg("hi")})
+			if !tt.openOK {
+				if s != nil || err == nil || apiCode(err) == -1 {
+					t.Fatalf("open = %v, %v; want *APIError and no stream", s, err)
+				}
+				return
+			}
+			evs, err := streamEvents(t, s, err)
+			tt.check(t, evs, err)
+		})
+	}
+}
+
+func TestContractSilentStreamEndsWithContext(t *testing.T) {
+	e := mustSim(t, cozesim.Options{})
+	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", SilentAfterEvents: 2, Times: 1})
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	s, err := e.web.StreamChat(ctx, e.token(cozesim.UserAlan), coze.ChatRequest{BotID: cozesim.BotAssistant, UserID: "u", AdditionalMessages: userMsg("hi")})
+	evs, err := streamEvents(t, s, err)
+	if len(evs) != 2 || err == nil || errors.Is(err, io.EOF) {
+		t.Errorf("%d events, err %v; want 2 then a context error", len(evs), err)
+	}
+}
+
+func TestContractStreamHeaderStall(t *testing.T) {
+	e := mustSim(t, cozesim.Options{})
+	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/workflow/stream_run", StallHeaders: true, Times: 1})
+	c := coze.New(coze.Options{APIBase: e.srv.URL + simPrefix, StreamHeaderTimeout: 100 * time.Millisecond})
+	_, err := c.StreamWorkflow(runCtx(t), e.token(cozesim.UserAlan), coze.RunWorkflowRequest{WorkflowID: cozesim.WorkflowJoke})
+	if !errors.Is(err, coze.ErrStreamTimeout) || !coze.IsUpstreamUnavailable(err) {
+		t.Errorf("err = %v, want ErrStreamTimeout", err)
+	}
+}

@@ -41,10 +41,7 @@ func (a *Auth) authenticate(w http.ResponseWriter, r *http.Request) (store.User,
 	switch {
 	case errors.Is(err, errNoCookie):
 		return store.User{}, store.Session{}, false
-	case errors.Is(err, errSessionExpired):
-		a.clearCookie(w, a.SessionCookieName())
-		return store.User{}, store.Session{}, false
-	case errors.Is(err, ErrUnauthenticated):
+	case errors.Is(err, ErrUnauthenticated): // unknown, forged or expired
 		a.clearCookie(w, a.SessionCookieName())
 		return store.User{}, store.Session{}, false
 	case err != nil:

@@ -149,3 +149,25 @@ func testSignOut(t *testing.T, b *browser, base string) {
 		t.Errorf("still authenticated after sign-out")
 	}
 }
+
+// testReopenLiveReply leaves a Slow Storyteller reply mid-stream (reload), opens
+// it from history and follows it live (replay from the server's run), then stops it.
+func testReopenLiveReply(t *testing.T, b *browser) {
+	b.click("#tab-bots")
+	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotSlow))
+	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
+	b.setInput("#composer", "A story to come back to")
+	b.click("#send")
+	waitFor[bool](b, "story started", jsReplyLen+` > 20`, 20*time.Second)
+	conv := eval[string](b, fmt.Sprintf(`fetch('/api/conversations').then(r => r.json()).then(d => (d.conversations.find(c => c.bot_id === %q) || {}).id || '')`, cozesim.BotSlow))
+	b.do("reload mid-stream", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".bot-item")))
+	b.click("#tab-history")
+	b.click(fmt.Sprintf(`.conv-item[data-conv-id="%s"] .conv-open`, conv))
+	waitFor[bool](b, "following the live reply", `(() => { const m = `+jsLastReply+`; return !!m && m.dataset.status === 'streaming' && !document.querySelector('#stop').hidden; })()`, 10*time.Second)
+	n := waitFor[int](b, "replayed text", jsReplyLen, 10*time.Second)
+	waitFor[bool](b, "reply keeps growing", fmt.Sprintf(`%s > %d`, jsReplyLen, n+10), 10*time.Second)
+	b.click("#stop")
+	if st := waitFor[string](b, "stopped", jsReplyDone, 10*time.Second); st != "canceled" {
+		t.Errorf("status after Stop on a reopened reply = %q, want canceled", st)
+	}
+}

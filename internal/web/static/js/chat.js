@@ -266,6 +266,11 @@ export class Chat {
       // The connection dropped before the end: resume once from the last event id.
       broken = !(await this.resume(run, parser));
     }
+    this.settle(run, broken);
+  }
+
+  /** settle ends a run from what its events said. */
+  settle(run, broken) {
     if (run.detached) return;
     if (run.stopped) this.end(run, 'canceled', null, false);
     else if (run.error) this.end(run, 'failed', run.error, true);
@@ -274,6 +279,34 @@ export class Chat {
     else if (run.terminal === 'requires_action') this.end(run, 'requires_action', null, false);
     else if (run.terminal || run.done) this.end(run, 'complete', null, false);
     else this.end(run, 'incomplete', broken || !run.chatId ? new ApiError(0, 'stream_cut', t('chat.connectionLost')) : null, true);
+  }
+
+  /**
+   * attach follows a reply that is still being generated (opened from history) by
+   * replaying its events from the start: GET /api/chat/{chat_id}/stream.
+   */
+  async attach(msg, chatID) {
+    const saved = msg.content;
+    const run = { controller: new AbortController(), msg, chatId: chatID, convId: this.conversationId, terminal: '', done: false, stopped: false, detached: false, error: null };
+    this.run = run;
+    this.updateButtons();
+    msg.parts.clear();
+    msg.status = 'streaming';
+    msg.el.dataset.status = 'streaming';
+    msg.body.setAttribute('aria-busy', 'true');
+    msg.note.hidden = true;
+    msg.actions.hidden = true;
+    if (!(await this.resume(run, new SSEParser()))) {
+      if (run.detached) return;
+      if (run.stopped) { this.settle(run, true); return; }
+      if (this.run === run) this.run = null;
+      msg.parts.clear();
+      msg.setPart('answer', saved);
+      msg.finish('streaming', null, { last: true });
+      this.updateButtons();
+      return;
+    }
+    this.settle(run, false);
   }
 
   async resume(run, parser) {
@@ -415,6 +448,7 @@ export class Chat {
     if (last) last.setLast(true);
     this.stick = true;
     this.scrollToEnd(true);
+    if (last && last.status === 'streaming' && last.chatId) this.attach(last, last.chatId);
     api.bot(this.bot.id).then((full) => {
       if (this.bot && this.bot.id === full.id) {
         this.bot = { ...this.bot, ...full };

@@ -190,6 +190,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	stopSweep()
 	wg.Wait()
+	a.Wait() // refreshes run detached from requests; let them persist
 	log.Info("stopped")
 	return runErr
 }

@@ -64,6 +64,11 @@ func (r *Run) read(ctx context.Context, st *coze.Stream) {
 			r.append(EventError, errorData(out.code, out.message))
 			break
 		}
+		if ev.Name == coze.EventError || ev.Name == coze.EventChatFailed {
+			// Coze's error text may echo the access token it was sent; the data
+			// is otherwise relayed unchanged (catalog case 29).
+			data = coze.RedactCredentialsBytes(data)
+		}
 		r.append(sanitizeName(ev.Name), data)
 		if o != nil && out == nil {
 			out = o

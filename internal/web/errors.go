@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/coze2app/coze2app/internal/auth"
@@ -153,7 +152,7 @@ func cozeAPIError(err error) (*apiError, bool) {
 		return &apiError{Status: 502, Code: "upstream_error",
 			En:     fmt.Sprintf("Coze answered with error %d: %s", ce.Code, msg),
 			Zh:     fmt.Sprintf("Coze 返回错误 %d：%s", ce.Code, msg),
-			HintEn: "Log id " + scrub(ce.LogID) + " helps Coze support.", HintZh: "向 Coze 支持反馈时请提供日志 ID " + scrub(ce.LogID) + "。"}, true
+			HintEn: "Log id " + safeLogID(ce.LogID) + " helps Coze support.", HintZh: "向 Coze 支持反馈时请提供日志 ID " + safeLogID(ce.LogID) + "。"}, true
 	}
 	var oe *coze.OAuthError
 	if errors.As(err, &oe) {
@@ -162,15 +161,23 @@ func cozeAPIError(err error) (*apiError, bool) {
 	return nil, false
 }
 
-// tokenLike matches strings that could be credentials, so a Coze message that
-// echoes one never reaches the browser (catalog case 29).
-var tokenLike = regexp.MustCompile(`(?i)\b(czu|czs|pat|sat)_[A-Za-z0-9_\-]+|[A-Za-z0-9_\-+/=]{32,}`)
+// safeLogID passes Coze's X-Tt-Logid (34 letters and digits, REFERENCE
+// §1.3) through; scrub would redact it as token-like.
+func safeLogID(s string) string {
+	if s == "" || len(s) > 64 || strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z')
+	}) >= 0 {
+		return "(none)"
+	}
+	return s
+}
 
 func scrub(s string) string {
 	if len(s) > 300 {
 		s = s[:300]
 	}
-	return tokenLike.ReplaceAllString(strings.ToValidUTF8(s, ""), "[redacted]")
+	// A Coze message may echo the credential it was sent (catalog case 29).
+	return coze.RedactCredentials(strings.ToValidUTF8(s, ""))
 }
 
 // writeError answers err as {"error":{"code","message","hint"?}} in the

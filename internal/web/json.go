@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -35,6 +36,12 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if depth(body) > 32 {
 		return badRequest("The JSON is nested too deeply.", "JSON 嵌套过深。")
 	}
+	if duplicateKey(body) {
+		// encoding/json keeps the last of repeated keys and matches names
+		// case-insensitively, so {"bot_id":…,"BOT_ID":…} would let two
+		// readers of one body disagree (catalog case 54).
+		return badRequest("The JSON repeats a key.", "JSON 中有重复的键。")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -47,6 +54,42 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		return badRequest("Unexpected data after the JSON object.", "JSON 对象之后还有多余的数据。")
 	}
 	return nil
+}
+
+// duplicateKey reports whether an object in body repeats a key, compared
+// the way encoding/json matches field names (case-insensitively). Syntax
+// errors are left to Decode.
+func duplicateKey(body []byte) bool {
+	type frame struct {
+		obj, wantKey bool
+		keys         map[string]bool
+	}
+	var stack []*frame
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if d, ok := tok.(json.Delim); ok {
+			if d == '{' || d == '[' {
+				stack = append(stack, &frame{obj: d == '{', wantKey: d == '{', keys: map[string]bool{}})
+				continue
+			}
+			stack = stack[:len(stack)-1]
+		} else if k, ok := tok.(string); ok && len(stack) > 0 && stack[len(stack)-1].wantKey {
+			top := stack[len(stack)-1]
+			fk := strings.ToLower(strings.ToUpper(k)) // folds ſ and the Kelvin sign too
+			if top.keys[fk] {
+				return true
+			}
+			top.keys[fk], top.wantKey = true, false
+			continue
+		}
+		if len(stack) > 0 && stack[len(stack)-1].obj {
+			stack[len(stack)-1].wantKey = true
+		}
+	}
 }
 
 // jsonErrorText describes a decode error without echoing the input.

@@ -1,6 +1,9 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // routes registers every route with its guard, on one screen.
 //
@@ -61,6 +64,14 @@ func (s *Server) routes() (http.Handler, error) {
 
 	// Unknown /api paths answer JSON, not the page.
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		// This catch-all matches every method, so ServeMux never answers 405
+		// under /api/ itself: a path routed for other methods is a 405
+		// (catalog case 22).
+		if allow := allowedMethods(mux, r); allow != "" {
+			w.Header().Set("Allow", allow)
+			writeError(w, r, errMethodNotAllowed)
+			return
+		}
 		writeError(w, r, errNotFound)
 	})
 
@@ -73,4 +84,21 @@ func (s *Server) routes() (http.Handler, error) {
 	h = s.recoverPanics(h)
 	h = withRequestID(h)
 	return h, nil
+}
+
+// allowedMethods lists the methods routed for r's path other than by the
+// /api/ catch-all ("" when none).
+func allowedMethods(mux *http.ServeMux, r *http.Request) string {
+	var allow []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := mux.Handler(probe); p != "" && p != "/api/" {
+			allow = append(allow, m)
+			if m == "GET" {
+				allow = append(allow, "HEAD")
+			}
+		}
+	}
+	return strings.Join(allow, ", ")
 }

@@ -221,6 +221,10 @@ func (s *Server) relayWorkflow(w http.ResponseWriter, r *http.Request, userID in
 		// Data is one line on Coze's wire; joined multi-line data is split
 		// back so no line can inject a field.
 		data := strings.ReplaceAll(strings.ReplaceAll(string(ev.Data), "\r", ""), "\n", "\ndata: ")
+		if name == coze.WorkflowError || name == coze.EventError {
+			// Coze's error text may echo the credential it was sent (catalog case 29).
+			data = coze.RedactCredentials(data)
+		}
 		if err := send(name, []byte(data)); err != nil {
 			return
 		}

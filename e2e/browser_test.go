@@ -160,6 +160,7 @@ func TestBrowser(t *testing.T) {
 	// From here on, hostile text is rendered on purpose: Chromium reports the inline
 	// handlers it blocks while DOMPurify parses them, so the CSP check is above.
 	step("AttachmentUpload", func(t *testing.T) { testAttachment(t, b) })
+	step("MarkdownPrefixesRenderInert", func(t *testing.T) { testMarkdownPrefixes(t, b) })
 	step("XSSLabRendersInert", func(t *testing.T) { testXSS(t, b) })
 	step("FramingBlocked", func(t *testing.T) { testFraming(t, b, base) })
 	step("SignOut", func(t *testing.T) { testSignOut(t, b, base) })

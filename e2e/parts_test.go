@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"html"
 	"net/http"
@@ -169,5 +170,55 @@ func testReopenLiveReply(t *testing.T, b *browser) {
 	b.click("#stop")
 	if st := waitFor[string](b, "stopped", jsReplyDone, 10*time.Second); st != "canceled" {
 		t.Errorf("status after Stop on a reopened reply = %q, want canceled", st)
+	}
+}
+
+// hostilePayloads are the catalog case 69 payloads.
+var hostilePayloads = []string{
+	`<script>window.__pwned=1</script>`,
+	`<img src=x onerror="window.__pwned=1">`,
+	`<svg onload="window.__pwned=1"><circle r=1 /></svg>`,
+	`<iframe srcdoc="<script>parent.__pwned=1</script>"></iframe>`,
+	`[x](javascript:window.__pwned=1)`,
+	`<a href="jav&#x09;ascript:window.__pwned=1">tab</a>`,
+	`[d](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)`,
+	`<a href=//evil.example target=_blank>evil</a>`,
+	`<form action=//evil.example><input name=q><button>go</button></form>`,
+	`<meta http-equiv=refresh content="0;url=//evil.example">`,
+	`<base href=//evil.example/>`,
+	`<style>body{display:none}</style><div style="position:fixed;inset:0">overlay</div>`,
+	`<noscript><p title="</noscript><img src=x onerror=window.__pwned=1>"></noscript>`,
+	"```html\n<script>window.__pwned=1</script>\n```",
+}
+
+// testMarkdownPrefixes renders every payload cut at every offset with the page's
+// own renderer (js/markdown.js), as a stream would deliver it, and checks each
+// intermediate fragment is inert (catalog case 69, "cut at every byte offset").
+func testMarkdownPrefixes(t *testing.T, b *browser) {
+	payloads, err := json.Marshal(hostilePayloads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := eval[[]string](b, `import('/static/js/markdown.js').then(({ renderMarkdown }) => {
+  const bad = [];
+  const payloads = `+string(payloads)+`;
+  const text = 'Intro **bold**\n\n' + payloads.join('\n\n') + '\n\n[ok](https://example.com) done';
+  const chars = Array.from(text);
+  for (let i = 1; i <= chars.length; i++) {
+    const div = document.createElement('div');
+    div.append(renderMarkdown(chars.slice(0, i).join(''), i === chars.length));
+    for (const el of div.querySelectorAll('*')) {
+      for (const a of el.attributes) if (/^on/i.test(a.name) || ['style', 'srcdoc', 'action', 'formaction', 'id', 'name'].includes(a.name)) bad.push(i + ': ' + el.tagName + '[' + a.name + ']');
+      if (!/^(A|B|BLOCKQUOTE|BR|CODE|DEL|DIV|EM|H[1-6]|HR|I|IMG|INPUT|LI|OL|P|PRE|S|SPAN|STRONG|TABLE|TBODY|TD|TH|THEAD|TR|UL|BUTTON|svg|path)$/.test(el.tagName)) bad.push(i + ': element ' + el.tagName);
+      if ((el.tagName === 'svg' || el.tagName === 'path' || el.tagName === 'BUTTON') && !el.closest('.code-head')) bad.push(i + ': ' + el.tagName + ' outside the code toolbar');
+      if (el.tagName === 'A' && el.hasAttribute('href') && (!/^(https?:|mailto:)/i.test(el.getAttribute('href')) || el.rel !== 'noopener noreferrer nofollow' || el.target !== '_blank')) bad.push(i + ': link ' + el.outerHTML);
+      if (el.tagName === 'IMG' && !/^(https:|\/[^\/\\])/.test(el.getAttribute('src') || '')) bad.push(i + ': img ' + el.outerHTML);
+    }
+    if (typeof window.__pwned !== 'undefined') bad.push(i + ': pwned');
+  }
+  return bad.slice(0, 20);
+})`)
+	if len(bad) > 0 {
+		t.Errorf("unsafe intermediate renders: %q", bad)
 	}
 }

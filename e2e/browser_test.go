@@ -145,6 +145,7 @@ func TestBrowser(t *testing.T) {
 	step("ErrorShownInlineWithRetry", func(t *testing.T) { testDraftError(t, b) })
 	step("RegenerateUsageNewChat", func(t *testing.T) { testRegenerateUsageNewChat(t, b) })
 	step("SSEParser", func(t *testing.T) { testSSEParser(t, b) })
+	step("ImageURLRule", func(t *testing.T) { testImageURLRule(t, b) })
 	step("ReopenLiveReplyFromHistory", func(t *testing.T) { testReopenLiveReply(t, b) })
 	step("StopSlowStorytellerThenDelete", func(t *testing.T) { testStop(t, b) })
 	step("LanguageAndTheme", func(t *testing.T) { testLanguageTheme(t, b) })

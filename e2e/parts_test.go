@@ -222,3 +222,30 @@ func testMarkdownPrefixes(t *testing.T, b *browser) {
 		t.Errorf("unsafe intermediate renders: %q", bad)
 	}
 }
+
+// testImageURLRule checks the page's rule for bot icons, avatars and markdown
+// images: https: or a same-origin path, nothing else (catalog case 70).
+func testImageURLRule(t *testing.T, b *browser) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"https://cdn.example.com/a.png", true},
+		{"/_sim/assets/bot.svg", true},
+		{"http://cdn.example.com/a.png", false},
+		{"javascript:alert(1)", false},
+		{"data:image/svg+xml,<svg onload=alert(1)>", false},
+		{"//evil.example/a.png", false},
+		{"/\\evil.example/a.png", false},
+		{"/\t/evil.example/a.png", false},
+		{" JaVaScRiPt:alert(1)", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		in, _ := json.Marshal(tt.in)
+		got := eval[bool](b, `import('/static/js/dom.js').then(({ safeImageURL }) => safeImageURL(`+string(in)+`) !== '')`)
+		if got != tt.want {
+			t.Errorf("safeImageURL(%q) allowed = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}

@@ -124,7 +124,8 @@ export class Chat {
     } catch (err) {
       if (this.bot && this.bot.id === bot.id) this.showBanner(err);
     }
-    this.composer.focus({ preventScroll: true });
+    // On phones, focusing would pop the keyboard over the prologue.
+    if (!window.matchMedia('(max-width: 840px)').matches) this.composer.focus({ preventScroll: true });
   }
 
   resetView() {

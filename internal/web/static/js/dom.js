@@ -84,10 +84,13 @@ export function h(tag, props = {}, ...children) {
 export function safeImageURL(url) {
   if (typeof url !== 'string') return '';
   const u = url.trim();
-  if (/^\/(?![\/\\])/.test(u)) return u;
-  if (/^https:\/\//i.test(u)) {
-    try { return new URL(u).protocol === 'https:' ? u : ''; } catch { return ''; }
-  }
+  // Control characters, whitespace and backslashes are dropped or rewritten by the URL
+  // parser ("/\t/evil" becomes "//evil"), so refuse them outright.
+  if (!u || /[\u0000-\u0020\u007f\\]/.test(u)) return '';
+  try {
+    if (/^\/(?!\/)/.test(u)) return new URL(u, location.origin).origin === location.origin ? u : '';
+    if (/^https:\/\//i.test(u)) return new URL(u).protocol === 'https:' ? u : '';
+  } catch { return ''; }
   return '';
 }
 

@@ -119,7 +119,7 @@ func TestContractStreamFaults(t *testing.T) {
 func TestContractSilentStreamEndsWithContext(t *testing.T) {
 	e := mustSim(t, cozesim.Options{})
 	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", SilentAfterEvents: 2, Times: 1})
-	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
 	s, err := e.web.StreamChat(ctx, e.token(cozesim.UserAlan), coze.ChatRequest{BotID: cozesim.BotAssistant, UserID: "u", AdditionalMessages: userMsg("hi")})
 	evs, err := streamEvents(t, s, err)

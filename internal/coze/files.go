@@ -35,7 +35,8 @@ func (f *File) UnmarshalJSON(b []byte) error {
 }
 
 // UploadFile uploads body as one multipart part named "file" with the given filename:
-// POST /v1/files/upload (§12.1). The body is streamed, not buffered; it is not retried.
+// POST /v1/files/upload (§12.1). The body is streamed, not buffered; it is not retried,
+// and the whole upload must fit in Options.Timeout (cap sizes before calling).
 func (c *Client) UploadFile(ctx context.Context, tok AccessToken, filename string, body io.Reader) (File, error) {
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)

@@ -146,10 +146,12 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 		return errors.New("coze: too many redirects")
 	}
 	if !sameOrigin(req.URL, c.apiURL) && !sameOrigin(req.URL, c.wwwURL) {
-		return fmt.Errorf("coze: refusing redirect to foreign host %q", req.URL.Host)
+		return fmt.Errorf("%w %q", errRedirectRefused, req.URL.Host)
 	}
 	return nil
 }
+
+var errRedirectRefused = errors.New("coze: refusing redirect to foreign host")
 
 func sameOrigin(a, b *url.URL) bool {
 	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Host, b.Host)
@@ -187,7 +189,7 @@ func seg(s string) string { return url.PathEscape(s) }
 
 // retryableTransport reports connection-level errors worth one more GET.
 func retryableTransport(ctx context.Context, err error) bool {
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || errors.Is(err, errRedirectRefused) {
 		return false
 	}
 	var ne net.Error

@@ -165,6 +165,7 @@ func TestTimeoutIsUpstreamUnavailable(t *testing.T) {
 
 func TestRedirectPolicy(t *testing.T) {
 	var gotAuth string
+	meHits := 0
 	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gotAuth = r.Header.Get("Authorization")
 		fmt.Fprint(w, `{"code":0,"data":{"user_id":"evil"}}`)
@@ -173,6 +174,7 @@ func TestRedirectPolicy(t *testing.T) {
 	own := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/p/v1/users/me":
+			meHits++
 			http.Redirect(w, r, foreign.URL+"/steal", http.StatusFound)
 		case "/p/v1/workspaces":
 			http.Redirect(w, r, "/p/v1/moved", http.StatusFound)
@@ -185,9 +187,12 @@ func TestRedirectPolicy(t *testing.T) {
 		}
 	}))
 	defer own.Close()
-	c := New(Options{APIBase: own.URL + "/p", Retries: -1})
+	c := New(Options{APIBase: own.URL + "/p"})
 	if _, err := c.Me(t.Context(), testToken); err == nil || !strings.Contains(err.Error(), "refusing redirect") {
-		t.Errorf("foreign redirect err = %v, want refusal", err)
+		t.Errorf("foreign redirect err = %v, want refusal (not retried)", err)
+	}
+	if meHits != 1 {
+		t.Errorf("refused redirect was retried: %d requests", meHits)
 	}
 	if gotAuth != "" {
 		t.Errorf("foreign host received Authorization %q", gotAuth)

@@ -47,6 +47,11 @@ func TestCase65_ShutdownWithLiveStreams(t *testing.T) {
 				wg.Go(func() {
 					evs := s.all(t)
 					last := evs[len(evs)-1]
+					if last.Name == coze.EventDone && !tt.wantErr {
+						// On a loaded machine a short reply may finish before
+						// Shutdown starts; "or finishes" is allowed (catalog J.65).
+						return
+					}
 					if last.Retry != "3000" || last.Name != chat.EventError || last.ID != "" || errorCode(evs) != "server_shutdown" {
 						t.Errorf("stream %d ended with %+v, want retry 3000 + server_shutdown", i, last)
 					}

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-const fixtureDir = "/work/shared/coze-api/fixtures"
+const fixtureDir = "../../../shared/coze-api/fixtures" // shared/ sits beside the repository
 
 // mustFixture loads a JSON fixture without its _note* keys.
 func mustFixture(tb testing.TB, name string) any {

@@ -217,3 +217,43 @@ func TestWWWDerivation(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodePaths(t *testing.T) {
+	tests := []struct {
+		name     string
+		body     string
+		wantCode int  // APIError code; -1 = no APIError
+		wantErr  bool // any error
+	}{
+		{"success", `{"code":0,"data":{"user_id":"1"}}`, -1, false},
+		{"success without code", `{"data":{"user_id":"1"}}`, -1, false},
+		{"error with data", `{"code":4000,"msg":"bad","data":{"user_id":"1"}}`, 4000, true},
+		{"data of wrong shape", `{"code":0,"data":{"user_id":{}}}`, -1, true},
+		{"code as string", `{"code":"4101","msg":"no"}`, 4101, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, c := mustFake(t, Options{})
+			f.answer(200, "application/json", []byte(tt.body))
+			u, err := c.Me(t.Context(), testToken)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			var ae *APIError
+			if got := -1; errors.As(err, &ae) {
+				got = ae.Code
+				if got != tt.wantCode {
+					t.Errorf("code = %d, want %d", got, tt.wantCode)
+				}
+			} else if tt.wantCode != -1 {
+				t.Errorf("err = %v, want APIError %d", err, tt.wantCode)
+			}
+			if err != nil && u != (User{}) {
+				t.Errorf("partial value %+v returned with an error", u)
+			}
+			if err == nil && u.UserID != "1" {
+				t.Errorf("user = %+v", u)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ type apiRequest struct {
 	raw          io.Reader // pre-encoded body (multipart); excludes body
 	contentType  string    // for raw
 	tok          AccessToken
+	out          any // callData: decode data into it in the same pass as the envelope
 }
 
 // apiResponse is a successful (code 0) OpenAPI response.
@@ -32,6 +34,7 @@ type apiResponse struct {
 	body   []byte
 	env    envelope
 	logID  string
+	done   bool // data already decoded into apiRequest.out
 }
 
 // call performs a non-stream OpenAPI call: per-call timeout, bounded body, retries for
@@ -91,6 +94,11 @@ func (c *Client) callRaw(ctx context.Context, r apiRequest) (*apiResponse, error
 		if attempt < retries && (resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests) {
 			if sleepCtx(ctx, retryDelay(resp.Header, c.backoff(attempt))) == nil {
 				continue
+			}
+		}
+		if r.out != nil {
+			if logID, ok := fastDecode(resp.StatusCode, resp.Header, body, r.out); ok {
+				return &apiResponse{status: resp.StatusCode, body: body, logID: logID, done: true}, nil
 			}
 		}
 		env, logID, err := decodeEnvelope(resp.StatusCode, resp.Header, body, string(r.tok))
@@ -177,17 +185,44 @@ func decodeEnvelope(status int, h http.Header, body []byte, secrets ...string) (
 
 // callData performs r and decodes the envelope's data into out (when present).
 func (c *Client) callData(ctx context.Context, r apiRequest, out any) error {
+	r.out = out
 	res, err := c.call(ctx, r)
 	if err != nil {
 		return err
 	}
-	if out == nil || !hasData(res.env.Data) {
+	if res.done || out == nil || !hasData(res.env.Data) {
 		return nil
 	}
 	if err := json.Unmarshal(res.env.Data, out); err != nil {
 		return fmt.Errorf("%s %s: decode data: %w", r.method, r.path, err)
 	}
 	return nil
+}
+
+// fastDecode decodes a successful envelope and its data into out in one pass. On any
+// doubt (error code, undecodable data) it zeroes out and reports false so that the
+// general path builds the precise error.
+func fastDecode(status int, h http.Header, body []byte, out any) (string, bool) {
+	var w struct {
+		Code   *flexInt `json:"code"`
+		Data   any      `json:"data"`
+		Detail struct {
+			LogID string `json:"logid"`
+		} `json:"detail"`
+	}
+	w.Data = out
+	err := json.Unmarshal(body, &w)
+	if err != nil || (w.Code != nil && *w.Code != 0) || (w.Code == nil && status >= 400) {
+		if v := reflect.ValueOf(out); v.Kind() == reflect.Pointer && !v.IsNil() {
+			v.Elem().SetZero()
+		}
+		return "", false
+	}
+	logID := h.Get("X-Tt-Logid")
+	if logID == "" {
+		logID = w.Detail.LogID
+	}
+	return logID, true
 }
 
 // decodeBody decodes the whole response body into out (for the envelope exceptions of §2).

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -121,7 +122,7 @@ type AppConfig struct {
 	SimBase      string // http://127.0.0.1:SIMPORT
 	ClientID     string
 	ClientSecret string
-	Env          []string // extra KEY=VALUE
+	Env          []string // extra KEY=VALUE; "{dir}" stands for Dir; later keys win
 }
 
 // RedirectURI is the callback the simulator's app must register.
@@ -141,7 +142,9 @@ func StartApp(ctx context.Context, c AppConfig) (*Proc, error) {
 		// nginx (access_log off) does not pay.
 		"COZE2APP_LOG_LEVEL=warn",
 	}
-	env = append(env, c.Env...)
+	for _, e := range c.Env {
+		env = append(env, strings.ReplaceAll(e, "{dir}", c.Dir))
+	}
 	p, err := StartProc("coze2app", c.Bin, []string{"serve"}, env, filepath.Join(c.Dir, "app.log"))
 	if err != nil {
 		return nil, err

@@ -45,7 +45,10 @@ type result struct {
 	AppCPU        float64          `json:"app_cpu_seconds"`
 	ClientCPU     float64          `json:"client_cpu_seconds,omitempty"`
 	UpstreamCalls int              `json:"upstream_bot_list_calls"`
-	Note          string           `json:"note,omitempty"`
+	// PerAppCPUSecond is requests served per CPU-second coze2app used: a
+	// figure less sensitive to how much of the shared machine the app got.
+	PerAppCPUSecond float64 `json:"requests_per_app_cpu_second"`
+	Note            string  `json:"note,omitempty"`
 }
 
 type results struct {
@@ -158,6 +161,7 @@ func run(ctx context.Context, appBin, wrkBin string, dur, warm time.Duration, co
 		before := botCalls()
 		r := goLoad(ctx, app.PID(), base+rt.path, cookieHeader, conns, warm, dur)
 		r.Route, r.UpstreamCalls = rt.name, botCalls()-before
+		r.PerAppCPUSecond = perCPU(r)
 		res.Results = append(res.Results, r)
 		log.Printf("%s go: %.0f req/s, p50 %.3f ms, p99 %.3f ms, errors %d", rt.name, r.RPS, r.Latency.P50, r.Latency.P99, r.Errors)
 		if wrkBin != "" {
@@ -167,6 +171,7 @@ func run(ctx context.Context, appBin, wrkBin string, dur, warm time.Duration, co
 				return res, err
 			}
 			r.Route, r.UpstreamCalls = rt.name, botCalls()-before
+			r.PerAppCPUSecond = perCPU(r)
 			res.Results = append(res.Results, r)
 			log.Printf("%s wrk: %.0f req/s, p50 %.3f ms, p99 %.3f ms, errors %d", rt.name, r.RPS, r.Latency.P50, r.Latency.P99, r.Errors)
 		}
@@ -301,12 +306,19 @@ func wrkLoad(ctx context.Context, bin string, pid int, u, cookie string, conns i
 	return r, nil
 }
 
+func perCPU(r result) float64 {
+	if r.AppCPU <= 0 {
+		return 0
+	}
+	return benchkit.Round3(r.RPS * r.Seconds / r.AppCPU)
+}
+
 func printTable(w io.Writer, res *results) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "route\ttool\tconns\treq/s\tp50 ms\tp99 ms\terrors\tapp CPU s\tupstream calls\t")
+	fmt.Fprintln(tw, "route\ttool\tconns\treq/s\tp50 ms\tp99 ms\terrors\tapp CPU s\treq/app CPU-s\tupstream calls\t")
 	for _, r := range res.Results {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.3f\t%.3f\t%d\t%.1f\t%d\t\n", r.Route, r.Tool, r.Conns, r.RPS,
-			r.Latency.P50, r.Latency.P99, r.Errors, r.AppCPU, r.UpstreamCalls)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.3f\t%.3f\t%d\t%.1f\t%.0f\t%d\t\n", r.Route, r.Tool, r.Conns, r.RPS,
+			r.Latency.P50, r.Latency.P99, r.Errors, r.AppCPU, r.PerAppCPUSecond, r.UpstreamCalls)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "first (uncached) GET /api/bots: %.3f ms\n", res.FirstBotsMS)

@@ -166,7 +166,7 @@ func advisoryLocks(t *testing.T, db *sql.DB, prefix string) int {
 	var n int
 	err := db.QueryRowContext(t.Context(), `
 SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
- WHERE l.locktype = 'advisory' AND a.application_name LIKE $1 || '%'`, prefix).Scan(&n)
+ WHERE l.locktype = 'advisory' AND starts_with(a.application_name, $1)`, prefix).Scan(&n)
 	if err != nil {
 		t.Fatalf("pg_locks: %v", err)
 	}

@@ -163,6 +163,7 @@ func TestBrowser(t *testing.T) {
 	step("AttachmentUpload", func(t *testing.T) { testAttachment(t, b) })
 	step("MarkdownPrefixesRenderInert", func(t *testing.T) { testMarkdownPrefixes(t, b) })
 	step("XSSLabRendersInert", func(t *testing.T) { testXSS(t, b) })
+	step("TwoStreamingTabsHistoryStillLoads", func(t *testing.T) { testConnectionCap(t, b, base) })
 	step("FramingBlocked", func(t *testing.T) { testFraming(t, b, base) })
 	step("SignOut", func(t *testing.T) { testSignOut(t, b, base) })
 }

@@ -167,6 +167,9 @@ func testXSS(t *testing.T, b *browser) {
 	if bad := eval[[]string](b, `window.__bad`); len(bad) > 0 {
 		t.Errorf("unsafe DOM at some render: %v", bad)
 	}
+	if d := b.openedDialogs(); len(d) > 0 {
+		t.Errorf("JavaScript dialogs opened: %q", d)
+	}
 	if n := eval[int](b, `window.__renders`); n < 2 {
 		t.Errorf("intermediate renders = %d, want >= 2", n)
 	}

@@ -92,10 +92,35 @@ func mustStartApp(t *testing.T) string {
 
 // browser is one Chromium tab plus what it printed to the console.
 type browser struct {
-	t   *testing.T
-	ctx context.Context
-	mu  sync.Mutex
-	log []chromedp.ConsoleMessage
+	t       *testing.T
+	ctx     context.Context
+	mu      sync.Mutex
+	log     []chromedp.ConsoleMessage
+	dialogs []string // JavaScript dialogs that opened (and were dismissed)
+}
+
+// watchDialogs dismisses every alert/confirm/prompt and records it: a hostile
+// answer that opens one has run code (catalog case 69: "no dialog").
+func (b *browser) watchDialogs() {
+	events := chromedp.Events(b.ctx, page.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range events {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.dialogs = append(b.dialogs, ev.Type.String()+": "+ev.Message)
+			b.mu.Unlock()
+			go chromedp.Call(b.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		}
+	}()
+}
+
+// openedDialogs returns the dialogs seen so far.
+func (b *browser) openedDialogs() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.dialogs...)
 }
 
 // mustStartBrowser starts headless Chromium (fails under CI=true when it is
@@ -128,6 +153,7 @@ func mustStartBrowser(t *testing.T) *browser {
 	})
 	b := &browser{t: t, ctx: ctx}
 	msgs := chromedp.Console(ctx)
+	b.watchDialogs()
 	b.must(chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)), "start tab")
 	go func() {
 		for m, err := range msgs {

@@ -249,3 +249,41 @@ func testImageURLRule(t *testing.T, b *browser) {
 		}
 	}
 }
+
+// testConnectionCap streams in two tabs at once (this one and a new one) and
+// loads history meanwhile: those API calls must complete (catalog case 61; one
+// stream per tab keeps us far below HTTP/1.1's six connections per origin).
+func testConnectionCap(t *testing.T, b *browser, base string) {
+	startStory := func(tab *browser, text string) {
+		tab.setInput("#workspace-select", cozesim.WorkspaceTeam)
+		tab.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotSlow))
+		waitFor[bool](tab, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
+		tab.setInput("#composer", text)
+		eval[chromedp.Void](tab, `document.querySelector('#send').click()`)
+		waitFor[bool](tab, "streaming", `(() => { const m = `+jsLastReply+`; return !!m && !!m.dataset.chatId && !document.querySelector('#stop').hidden; })()`, 20*time.Second)
+	}
+	newTab := func() *browser {
+		ctx, cancel := chromedp.NewContext(b.ctx)
+		t.Cleanup(cancel)
+		tab := &browser{t: t, ctx: ctx}
+		tab.watchDialogs()
+		tab.do("open tab", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(".bot-item")))
+		return tab
+	}
+	startStory(b, "Story in the first tab")
+	second := newTab()
+	startStory(second, "Story in the second tab")
+	// The connection pool is per browser, not per tab: with both streams open,
+	// history must still load.
+	eval[chromedp.Void](second, `document.querySelector('#tab-history').click()`)
+	waitFor[bool](second, "history while two streams run", `document.querySelectorAll('#conv-list .conv-item').length > 0`, 10*time.Second)
+	for i, tab := range []*browser{b, second} {
+		st := eval[string](tab, `(() => { const m = `+jsLastReply+`; return m ? m.dataset.status : ''; })()`)
+		if st != "streaming" && st != "complete" {
+			t.Errorf("tab %d reply status = %q while the third tab loaded", i+1, st)
+		}
+	}
+	// Input events do not reach background tabs, so press Stop from script.
+	eval[chromedp.Void](b, `document.querySelector('#stop').hidden || document.querySelector('#stop').click()`)
+	waitFor[string](b, "first tab stopped", jsReplyDone, 10*time.Second)
+}

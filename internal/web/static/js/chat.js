@@ -349,7 +349,7 @@ export class Chat {
     run.convId = convId;
     if (this.run === run && this.conversationId !== convId) {
       this.conversationId = convId;
-      this.onConversationChanged(convId);
+      this.onConversationChanged(convId, true);
     }
   }
 

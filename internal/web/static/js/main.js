@@ -77,10 +77,12 @@ function startApp(user) {
   started = true;
   let histTimer = 0;
   chat = new Chat({
-    onConversationChanged: (id, finished) => {
+    // changed: the history list may differ (a new conversation, a finished reply).
+    onConversationChanged: (id, changed) => {
       sidebar.setActiveConversation(id);
+      if (!changed) return;
       clearTimeout(histTimer);
-      histTimer = setTimeout(() => sidebar.refreshHistory(), finished ? 100 : 400);
+      histTimer = setTimeout(() => sidebar.refreshHistory(), 150);
     },
     onUnauthenticated: () => boot(true),
   });

@@ -91,19 +91,27 @@ export class AssistantMessage {
   /** setPart replaces message id's text with the authoritative completed content. */
   setPart(id, text) { this.parts.set(id, text); }
 
-  /** scheduleRender re-renders (sanitized) at most once per animation frame. */
+  /**
+   * scheduleRender re-renders (sanitized) at most once per animation frame; in a
+   * hidden tab, where frames do not run, at most every 250 ms.
+   */
   scheduleRender(after) {
     if (this.pending) return;
-    this.pending = requestAnimationFrame(() => {
+    const run = () => {
       this.pending = 0;
       this.render(false);
       if (after) after();
-    });
+    };
+    this.pendingTimer = document.hidden;
+    this.pending = this.pendingTimer ? setTimeout(run, 250) : requestAnimationFrame(run);
   }
 
   /** render draws the answer; final=true enables code language auto-detection. */
   render(final) {
-    if (this.pending && final) { cancelAnimationFrame(this.pending); this.pending = 0; }
+    if (this.pending && final) {
+      if (this.pendingTimer) clearTimeout(this.pending); else cancelAnimationFrame(this.pending);
+      this.pending = 0;
+    }
     const text = this.content;
     if (!text && this.status === 'streaming') return;
     this.el.classList.remove('is-thinking');

@@ -177,6 +177,9 @@ export class Sidebar {
       return;
     }
     if (this.histAbort !== ctl) return;
+    // Never pull the list from under an open menu or dialog; the action that
+    // closes them reloads the list.
+    if (this.convList.querySelector('.menu:not([hidden])') || document.querySelector('dialog[open]')) return;
     const convs = Array.isArray(data.conversations) ? data.conversations : [];
     if (!convs.length) { this.status(this.convList, t(q ? 'history.noMatch' : 'history.empty')); return; }
     this.convList.replaceChildren(...convs.map((c) => this.convItem(c)));

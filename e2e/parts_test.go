@@ -284,6 +284,8 @@ func testConnectionCap(t *testing.T, b *browser, base string) {
 		}
 	}
 	// Input events do not reach background tabs, so press Stop from script.
-	eval[chromedp.Void](b, `document.querySelector('#stop').hidden || document.querySelector('#stop').click()`)
-	waitFor[string](b, "first tab stopped", jsReplyDone, 10*time.Second)
+	for _, tab := range []*browser{b, second} {
+		eval[chromedp.Void](tab, `document.querySelector('#stop').hidden || document.querySelector('#stop').click()`)
+		waitFor[string](tab, "stopped", jsReplyDone, 10*time.Second)
+	}
 }

@@ -31,7 +31,7 @@ echo "== machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), nofile $
 relay() {
 	echo "== relay overhead: direct vs nginx vs coze2app"
 	"$TMPBIN/relay" -app-bin "$BIN" \
-		-levels "${RELAY_LEVELS:-1:20ms:50:30s,100:20ms:20:20s,1000:20ms:20:20s}" \
+		-levels "${RELAY_LEVELS:-1:20ms:50:30s,100:20ms:20:20s,1000:200ms:20:20s}" \
 		-out "$OUT/relay.json"
 }
 

@@ -73,7 +73,7 @@ func parseLevels(spec string) ([]level, error) {
 func main() {
 	appBin := flag.String("app-bin", "/tmp/coze2app", "coze2app binary")
 	nginxBin := flag.String("nginx", "/usr/sbin/nginx", "nginx binary")
-	levelsSpec := flag.String("levels", "1:20ms:50:30s,100:20ms:20:20s,1000:20ms:20:20s", "conc:delay:chunk:duration,...")
+	levelsSpec := flag.String("levels", "1:20ms:50:30s,100:20ms:20:20s,1000:200ms:20:20s", "conc:delay:chunk:duration,...")
 	modesSpec := flag.String("modes", "direct,nginx,app", "paths to measure, in this order per level")
 	out := flag.String("out", "bench/results/relay.json", "results file")
 	var appEnv multiFlag

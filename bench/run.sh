@@ -2,7 +2,7 @@
 # Runs the coze2app benchmarks on loopback and writes bench/results/*.json.
 #
 #   bench/run.sh              all three: relay, streams, rps
-#   bench/run.sh relay        one of them (relay | streams | streams-profile | rps)
+#   bench/run.sh relay        one of them (relay | relay-diag | streams | streams-profile | rps)
 #
 # Environment: BIN (coze2app binary, default /tmp/coze2app, rebuilt here),
 # RELAY_LEVELS, STREAM_STEPS, STREAM_PROBE, RPS_DURATION, RPS_CONNS (see
@@ -35,6 +35,14 @@ relay() {
 		-out "$OUT/relay.json"
 }
 
+relay_diag() {
+	echo "== relay diagnosis: coze2app with SQLite synchronous(normal)"
+	"$TMPBIN/relay" -app-bin "$BIN" -modes direct,app \
+		-levels "${RELAY_DIAG_LEVELS:-1:20ms:50:30s,100:20ms:20:20s}" \
+		-app-env 'COZE2APP_DATABASE_URL=sqlite:{dir}/coze2app.db?_pragma=synchronous(normal)' \
+		-out "$OUT/relay-sqlite-normal.json"
+}
+
 streams() {
 	echo "== open streams: memory and goroutines per idle stream"
 	"$TMPBIN/streams" -app-bin "$BIN" \
@@ -57,6 +65,7 @@ rps() {
 
 case "${1:-all}" in
 relay) relay ;;
+relay-diag) relay_diag ;;
 streams) streams ;;
 streams-profile) streams_profile ;;
 rps) rps ;;
@@ -67,7 +76,7 @@ all)
 	rps
 	;;
 *)
-	echo "usage: $0 [all|relay|streams|streams-profile|rps]" >&2
+	echo "usage: $0 [all|relay|relay-diag|streams|streams-profile|rps]" >&2
 	exit 2
 	;;
 esac

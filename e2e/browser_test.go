@@ -150,6 +150,7 @@ func TestBrowser(t *testing.T) {
 	step("StopSlowStorytellerThenDelete", func(t *testing.T) { testStop(t, b) })
 	step("LanguageAndTheme", func(t *testing.T) { testLanguageTheme(t, b) })
 	step("Screenshots", func(t *testing.T) { testScreenshots(t, b, assistantConv, shots) })
+	step("AccessibleNames", func(t *testing.T) { testAccessibleNames(t, b) })
 	step("NoCSPViolationsInNormalUse", func(t *testing.T) {
 		if v := b.cspViolations(); len(v) > 0 {
 			t.Errorf("CSP violations in the console: %q", v)

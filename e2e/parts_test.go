@@ -289,3 +289,18 @@ func testConnectionCap(t *testing.T, b *browser, base string) {
 		waitFor[string](tab, "stopped", jsReplyDone, 10*time.Second)
 	}
 }
+
+// testAccessibleNames checks that every visible control has an accessible name
+// (text, aria-label, title or a <label>) and the live region is in place.
+func testAccessibleNames(t *testing.T, b *browser) {
+	unnamed := eval[[]string](b, `[...document.querySelectorAll('button, a[href], input:not([type=hidden]), select, textarea')]
+  .filter(el => el.offsetParent !== null && !el.closest('[hidden]'))
+  .filter(el => !((el.getAttribute('aria-label') || '').trim() || el.textContent.trim() || (el.title || '').trim() || (el.labels && el.labels.length && [...el.labels].some(l => l.textContent.trim())) || (el.placeholder || '').trim()))
+  .map(el => el.outerHTML.slice(0, 120))`)
+	if len(unnamed) > 0 {
+		t.Errorf("controls without an accessible name: %q", unnamed)
+	}
+	if got := eval[string](b, `(() => { const m = document.querySelector('#messages'); return m.getAttribute('role') + ' ' + m.getAttribute('aria-live'); })()`); got != "log polite" {
+		t.Errorf("#messages role/aria-live = %q, want \"log polite\"", got)
+	}
+}

@@ -285,7 +285,7 @@ func TestCase62_RefreshStorm(t *testing.T) {
 // 0 token calls; pending sign-ins grow one per /auth (no amplification)
 // and are all swept once PendingTTL has passed.
 func TestCase63_SignInFlood(t *testing.T) {
-	n := loadSize(t, "COZE2APP_FLOOD_N", 2000)
+	n := loadSize(t, "COZE2APP_FLOOD_N", 1000)
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
 	h := in.h

@@ -2,7 +2,7 @@
 # Runs the coze2app benchmarks on loopback and writes bench/results/*.json.
 #
 #   bench/run.sh              all three: relay, streams, rps
-#   bench/run.sh relay        one of them (relay | relay-diag | streams | streams-profile | rps)
+#   bench/run.sh relay        one of them (relay | relay-diag | relay-profile | streams | streams-profile | rps)
 #
 # Environment: BIN (coze2app binary, default /tmp/coze2app, rebuilt here),
 # RELAY_LEVELS, STREAM_STEPS, STREAM_PROBE, RPS_DURATION, RPS_CONNS (see
@@ -43,6 +43,13 @@ relay_diag() {
 		-out "$OUT/relay-sqlite-normal.json"
 }
 
+relay_profile() {
+	echo "== relay with coze2app profiled mid-phase (same app code + net/http/pprof on loopback)"
+	"$TMPBIN/relay" -app-bin "$TMPBIN/coze2app-pprof" -pprof 127.0.0.1:6162 -modes direct,app \
+		-levels "${RELAY_PROFILE_LEVELS:-100:20ms:20:20s}" \
+		-out "$OUT/relay-profile.json"
+}
+
 streams() {
 	echo "== open streams: memory and goroutines per idle stream"
 	"$TMPBIN/streams" -app-bin "$BIN" \
@@ -66,6 +73,7 @@ rps() {
 case "${1:-all}" in
 relay) relay ;;
 relay-diag) relay_diag ;;
+relay-profile) relay_profile ;;
 streams) streams ;;
 streams-profile) streams_profile ;;
 rps) rps ;;
@@ -76,7 +84,7 @@ all)
 	rps
 	;;
 *)
-	echo "usage: $0 [all|relay|relay-diag|streams|streams-profile|rps]" >&2
+	echo "usage: $0 [all|relay|relay-diag|relay-profile|streams|streams-profile|rps]" >&2
 	exit 2
 	;;
 esac

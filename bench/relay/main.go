@@ -76,6 +76,7 @@ func main() {
 	levelsSpec := flag.String("levels", "1:20ms:50:30s,100:20ms:20:20s,1000:200ms:20:20s", "conc:delay:chunk:duration,...")
 	modesSpec := flag.String("modes", "direct,nginx,app", "paths to measure, in this order per level")
 	out := flag.String("out", "bench/results/relay.json", "results file")
+	pprofAddr := flag.String("pprof", "", "the app binary serves net/http/pprof here (bench/appprof): profile the app mid-phase")
 	var appEnv multiFlag
 	flag.Var(&appEnv, "app-env", "extra KEY=VALUE for coze2app (repeatable), e.g. COZE2APP_DATABASE_URL=...")
 	dumpDir := flag.String("dump", "", "write every per-event sample as CSV into this directory")
@@ -90,7 +91,7 @@ func main() {
 	modes := strings.Split(*modesSpec, ",")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := run(ctx, config{appBin: *appBin, nginxBin: *nginxBin, levels: levels, modes: modes, nginxWorkers: *nginxWorkers, dumpDir: *dumpDir, appEnv: appEnv})
+	res, err := run(ctx, config{appBin: *appBin, nginxBin: *nginxBin, levels: levels, modes: modes, nginxWorkers: *nginxWorkers, dumpDir: *dumpDir, appEnv: appEnv, pprof: *pprofAddr, outDir: filepath.Dir(*out)})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -109,6 +110,7 @@ type config struct {
 	nginxWorkers     int
 	dumpDir          string
 	appEnv           []string
+	pprof, outDir    string
 }
 
 // multiFlag is a repeatable string flag.
@@ -200,8 +202,12 @@ func run(ctx context.Context, c config) (*results, error) {
 					return req, nil
 				}}
 		case "app":
+			env := c.appEnv
+			if c.pprof != "" {
+				env = append(env, "COZE2APP_BENCH_PPROF="+c.pprof)
+			}
 			appProc, err = benchkit.StartApp(ctx, benchkit.AppConfig{Bin: c.appBin, Dir: dir, Addr: appAddr,
-				SimBase: simBase, ClientID: clientID, ClientSecret: clientSecret, Env: c.appEnv})
+				SimBase: simBase, ClientID: clientID, ClientSecret: clientSecret, Env: env})
 			if err != nil {
 				return nil, fmt.Errorf("start coze2app: %w", err)
 			}
@@ -256,6 +262,11 @@ func run(ctx context.Context, c config) (*results, error) {
 			load := benchkit.LoadAvg()
 			cpu := sampleCPU(appProc, nginxProc)
 			begin := time.Now()
+			var prof chan profile
+			if m == "app" && c.pprof != "" {
+				prof = make(chan profile, 1)
+				go func() { prof <- takeProfile(ctx, c, l, warmup) }()
+			}
 			streams, window := phase(ctx, targets[m], l.Conc, stagger, warmup, l.Duration)
 			wall := time.Since(begin)
 			cpuAfter := sampleCPU(appProc, nginxProc)
@@ -278,6 +289,10 @@ func run(ctx context.Context, c config) (*results, error) {
 				pr.CPUSeconds[k] = benchkit.Round3(v - cpu[k])
 			}
 			pr.WallS = benchkit.Round3(wall.Seconds())
+			if prof != nil {
+				p := <-prof
+				pr.Profile = &p
+			}
 			lr.Phases[m] = pr
 			log.Printf("  streams %d errors %d  TTFD p50 %.3f p99 %.3f ms  event p50 %.3f p99 %.3f ms",
 				pr.Streams, pr.Errors, pr.TTFD.P50, pr.TTFD.P99, pr.Event.P50, pr.Event.P99)
@@ -295,6 +310,32 @@ func run(ctx context.Context, c config) (*results, error) {
 		}
 	}
 	return res, nil
+}
+
+// profile is where coze2app's goroutines wait and what its CPU does in the
+// middle of a phase.
+type profile struct {
+	Goroutines []string `json:"goroutine_groups"`
+	CPUTop     []string `json:"cpu_top"`
+}
+
+func takeProfile(ctx context.Context, c config, l level, warmup time.Duration) profile {
+	var p profile
+	mid := warmup + l.Duration/2 - 3*time.Second
+	select {
+	case <-time.After(max(mid, warmup)):
+	case <-ctx.Done():
+		return p
+	}
+	p.Goroutines = benchkit.FetchGoroutineGroups(ctx, c.pprof,
+		filepath.Join(c.outDir, fmt.Sprintf("relay-app-%d-goroutines.txt", l.Conc)), 15)
+	path := filepath.Join(c.outDir, fmt.Sprintf("relay-app-%d-cpu.pb.gz", l.Conc))
+	if err := benchkit.Download(ctx, "http://"+c.pprof+"/debug/pprof/profile?seconds=5", path); err != nil {
+		p.CPUTop = []string{err.Error()}
+		return p
+	}
+	p.CPUTop = benchkit.PprofTop(ctx, c.appBin, path, "-cum")
+	return p
 }
 
 func sampleCPU(app, nginx *benchkit.Proc) map[string]float64 {

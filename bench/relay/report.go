@@ -57,6 +57,7 @@ type phaseResult struct {
 	// Event is the one-way latency of deltas 1..n (sim flush → client).
 	Event      benchkit.Summary   `json:"event_latency"`
 	CPUSeconds map[string]float64 `json:"cpu_seconds"`
+	Profile    *profile           `json:"app_profile,omitempty"`
 }
 
 type overhead struct {

@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -350,54 +349,7 @@ func saveHeap(ctx context.Context, c cfg, step int, res *results) {
 		return
 	}
 	res.HeapTop = strings.Split(strings.TrimSpace(string(out)), "\n")
-	res.GoroutineTop = goroutineTop(ctx, "http://"+c.pprof+"/debug/pprof/goroutine?debug=1")
-}
-
-// goroutineTop groups live goroutines by the function they started in
-// (the last frame of each stack in the debug=1 dump), largest groups first.
-func goroutineTop(ctx context.Context, url string) []string {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return []string{err.Error()}
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	counts := map[string]int{}
-	for _, group := range strings.Split(string(b), "\n\n") {
-		lines := strings.Split(strings.TrimSpace(group), "\n")
-		if strings.HasPrefix(lines[0], "goroutine profile:") {
-			lines = lines[1:]
-		}
-		if len(lines) == 0 {
-			continue
-		}
-		var n int
-		if _, err := fmt.Sscanf(lines[0], "%d @", &n); err != nil {
-			continue
-		}
-		start := ""
-		for _, l := range lines[1:] {
-			if f := strings.Fields(l); len(f) >= 3 && f[0] == "#" {
-				start = f[2] // the last frame wins: where the goroutine started
-			}
-		}
-		counts[start] += n
-	}
-	type kv struct {
-		k string
-		n int
-	}
-	var all []kv
-	for k, n := range counts {
-		all = append(all, kv{k, n})
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].n > all[j].n })
-	var out []string
-	for _, e := range all[:min(len(all), 12)] {
-		out = append(out, fmt.Sprintf("%7d %s", e.n, e.k))
-	}
-	return out
+	res.GoroutineTop = benchkit.FetchGoroutineGroups(ctx, c.pprof, "", 12)
 }
 
 func download(ctx context.Context, url, path string) error {

@@ -5,6 +5,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -68,6 +69,7 @@ type Options struct {
 	RefreshSkew    time.Duration // refresh when the access token expires within this; default 60s
 	LockWait       time.Duration // how long a waiter waits for another refresh; default 20s
 	RefreshTimeout time.Duration // detached refresh+persist budget; default 30s
+	MaxRefreshes   int           // refreshes in flight per instance (bounds the token endpoint and the DB pool); default 16
 
 	OnRefresh func(outcome string) // metrics hook: "ok", "fatal", "transient"
 }
@@ -93,6 +95,7 @@ type Auth struct {
 
 	mu      sync.Mutex
 	flights map[int64]*flight    // in-flight refresh per user (one per process)
+	slots   chan struct{}        // semaphore: refreshes in flight in this instance
 	unsaved map[int64]coze.Token // refreshed pairs whose write failed; persisted on next use
 	touched map[string]time.Time // session id -> last touch written by this process
 	wg      sync.WaitGroup       // refresh goroutines
@@ -120,6 +123,7 @@ func New(o Options) (*Auth, error) {
 		refreshBudget: orDefault(o.RefreshTimeout, 30*time.Second),
 		onRefresh:     o.OnRefresh,
 		flights:       map[int64]*flight{},
+		slots:         make(chan struct{}, cmp.Or(max(o.MaxRefreshes, 0), 16)),
 		unsaved:       map[int64]coze.Token{},
 		touched:       map[string]time.Time{},
 	}

@@ -136,11 +136,22 @@ func (a *Auth) fly(ctx context.Context, userID int64, failed coze.AccessToken, f
 	defer a.wg.Done()
 	ctx, cancel := context.WithTimeout(ctx, a.lockWait+a.refreshBudget)
 	defer cancel()
-	err := a.store.WithUserLock(ctx, userID, func(ctx context.Context) error {
-		var err error
-		f.tok, err = a.refreshLocked(ctx, userID, failed)
-		return err
-	})
+	var err error
+	// Bound refreshes in flight per instance: the token endpoint and the
+	// database pool must not see one call per user when many expire at once
+	// (catalog case 62). A slot is taken before the user lock, so a waiter
+	// holds no database connection.
+	select {
+	case a.slots <- struct{}{}:
+		err = a.store.WithUserLock(ctx, userID, func(ctx context.Context) error {
+			var err error
+			f.tok, err = a.refreshLocked(ctx, userID, failed)
+			return err
+		})
+		<-a.slots
+	case <-ctx.Done():
+		err = fmt.Errorf("token refresh: wait for a refresh slot: %w: %w", ErrRefreshUnavailable, ctx.Err())
+	}
 	if err != nil {
 		f.tok = ""
 		if !errors.Is(err, ErrReauthRequired) && !errors.Is(err, ErrRefreshUnavailable) {
@@ -223,7 +234,9 @@ func (a *Auth) refreshLocked(ctx context.Context, userID int64, failed coze.Acce
 // kept in memory (so no later refresh sends the dead refresh token) and
 // stored on the next call.
 func (a *Auth) persist(ctx context.Context, userID int64, t coze.Token) error {
-	wctx, cancel := detached(ctx)
+	// The pair Coze just rotated to must land: give the write the whole
+	// refresh budget, not the 5 s of ordinary writes.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.refreshBudget)
 	defer cancel()
 	if err := a.saveTokens(wctx, userID, t); err != nil {
 		a.mu.Lock()

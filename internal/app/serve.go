@@ -81,6 +81,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		ClientID:     cfg.ClientID,
 		ClientSecret: coze.ClientSecret(cfg.ClientSecret),
 		RedirectURI:  cfg.RedirectURI,
+
+		UnencryptedHTTP2: cfg.APIH2C,
 	}
 	if cfg.Demo() {
 		sim = cozesim.New(cozesim.Options{
@@ -100,6 +102,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		cozeOpts.APIBase = "http://" + ln.Addr().String() + "/_sim"
 		cozeOpts.WWWBase = cfg.PublicURL + "/_sim"
 		cozeOpts.ClientID = demoClientID
+		cozeOpts.UnencryptedHTTP2 = true // our own listener speaks h2c (below)
 		log.Warn("demo mode: COZE_CLIENT_ID is empty, so the built-in Coze simulator stands in for Coze", "sim_url", cozeOpts.WWWBase)
 	}
 	cz := coze.New(cozeOpts)
@@ -156,6 +159,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	// Browsers speak HTTP/1.1 (or HTTP/2 through a TLS proxy); unencrypted
+	// HTTP/2 is accepted too, for the demo's own client and h2c proxies.
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
 
 	var wg sync.WaitGroup
 	sweepCtx, stopSweep := context.WithCancel(ctx)

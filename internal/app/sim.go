@@ -59,6 +59,11 @@ func runSim(ctx context.Context, args []string, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "  demo user: %s (%s)\n", u.NickName, u.ID)
 	}
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	// Real Coze is reached over TLS, where Go negotiates HTTP/2; the
+	// simulator offers unencrypted HTTP/2 (COZE_API_H2C=on) to match.
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -61,6 +61,7 @@ type Config struct {
 	APIBase      string
 	WWWBase      string
 	PKCE         bool
+	APIH2C       bool // speak HTTP/2 without TLS to an http:// API base (the simulator)
 	Addr         string
 	DatabaseURL  string
 	SecretKey    Secret
@@ -94,6 +95,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("api_base", c.APIBase),
 		slog.String("www_base", c.WWWBase),
 		slog.Bool("pkce", c.PKCE),
+		slog.Bool("api_h2c", c.APIH2C),
 		slog.String("addr", c.Addr),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
 		slog.String("secret_key", c.SecretKey.String()),
@@ -142,6 +144,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	apiBase := fs.String("api-base", env("COZE_API_BASE", ""), "Coze API base URL")
 	wwwBase := fs.String("www-base", env("COZE_WWW_BASE", ""), "Coze www (authorize) base URL")
 	pkce := fs.String("pkce", env("COZE_PKCE", "on"), "send PKCE S256 (on/off)")
+	h2c := fs.String("api-h2c", env("COZE_API_H2C", "off"), "speak HTTP/2 without TLS to an http:// COZE_API_BASE, such as `coze2app sim` (on/off)")
 	addr := fs.String("addr", env("COZE2APP_ADDR", "localhost:5000"), "listen address")
 	dbURL := fs.String("database-url", env("COZE2APP_DATABASE_URL", "sqlite:coze2app.db"), "sqlite:PATH or postgres://...")
 	secretKey := fs.String("secret-key", env("COZE2APP_SECRET_KEY", ""), "key material for token encryption")
@@ -178,6 +181,13 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		c.PKCE = false
 	default:
 		errs = append(errs, fmt.Errorf("COZE_PKCE: %q is not on or off", *pkce))
+	}
+	switch strings.ToLower(*h2c) {
+	case "on", "true", "1", "yes":
+		c.APIH2C = true
+	case "off", "false", "0", "no", "":
+	default:
+		errs = append(errs, fmt.Errorf("COZE_API_H2C: %q is not on or off", *h2c))
 	}
 	switch c.Region {
 	case "cn":

@@ -47,6 +47,11 @@ type Options struct {
 	MaxBodyBytes        int64         // non-stream body cap (default 8 MiB)
 	MaxEventBytes       int           // SSE line / event data cap (default 1 MiB)
 	Retries             int           // idempotent GETs on 5xx/429/connection errors (default 2; <0 = none)
+	// UnencryptedHTTP2 speaks HTTP/2 without TLS (prior knowledge, h2c) to an
+	// http:// APIBase, e.g. the simulator. Over https, Go negotiates HTTP/2 on
+	// its own. With HTTP/2 every open stream shares one connection instead of
+	// holding its own socket and two transport goroutines.
+	UnencryptedHTTP2 bool
 }
 
 // Client talks to one Coze region. It is safe for concurrent use.
@@ -125,6 +130,15 @@ func New(o Options) *Client {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.ResponseHeaderTimeout = c.streamHdr
 		tr.MaxIdleConnsPerHost = 32
+		// Requests are small JSON; the SSE reader keeps its own buffer. Smaller
+		// per-connection buffers keep thousands of open streams cheap.
+		tr.WriteBufferSize = 1 << 10
+		tr.ReadBufferSize = 2 << 10
+		if o.UnencryptedHTTP2 {
+			tr.Protocols = new(http.Protocols)
+			tr.Protocols.SetHTTP2(true)
+			tr.Protocols.SetUnencryptedHTTP2(true)
+		}
 		c.hc = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect}
 	}
 	shc := *c.hc

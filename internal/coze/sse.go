@@ -61,7 +61,9 @@ func NewEventReader(r io.Reader, maxLine int) *EventReader {
 	if maxLine <= 0 {
 		maxLine = DefaultMaxEventBytes
 	}
-	size := min(4096, maxLine+1)
+	// Start small and grow on demand: an open stream mostly waits, and
+	// thousands of them should not each pin 4 KiB.
+	size := min(512, maxLine+1)
 	return &EventReader{r: r, buf: make([]byte, size), max: maxLine}
 }
 

@@ -55,6 +55,15 @@ func toMessageJSON(m store.Message) messageJSON {
 		ChatID: m.ChatID, FollowUps: fu, Usage: usage, CreatedAt: m.CreatedAt.UTC().Format(time.RFC3339), created: m.CreatedAt}
 }
 
+// conversationWithMessages is the body of GET …/messages and the JSON export.
+func conversationWithMessages(c store.Conversation, msgs []store.Message) map[string]any {
+	out := make([]messageJSON, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, toMessageJSON(m))
+	}
+	return map[string]any{"conversation": toConversationJSON(c), "messages": out}
+}
+
 func usageJSON(u *coze.Usage) any {
 	if u == nil {
 		return nil
@@ -116,11 +125,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	out := make([]messageJSON, 0, len(msgs))
-	for _, m := range msgs {
-		out = append(out, toMessageJSON(m))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversation": toConversationJSON(c), "messages": out})
+	writeJSON(w, http.StatusOK, conversationWithMessages(c, msgs))
 }
 
 // handleRename sets a conversation's title.

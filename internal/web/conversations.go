@@ -201,11 +201,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="coze2app-%s.%s"`, c.ID, format))
 	h.Set("Cache-Control", "no-store")
 	if format == "json" {
-		out := make([]messageJSON, 0, len(msgs))
-		for _, m := range msgs {
-			out = append(out, toMessageJSON(m))
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"conversation": toConversationJSON(c), "messages": out})
+		writeJSON(w, http.StatusOK, conversationWithMessages(c, msgs))
 		return
 	}
 	h.Set("Content-Type", "text/markdown; charset=utf-8")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the coze2app benchmarks on loopback and writes bench/results/*.json.
 #
-#   bench/run.sh              all three: relay, streams, rps
+#   bench/run.sh              everything (about 20 min)
 #   bench/run.sh relay        one of them (relay | relay-diag | relay-profile | streams | streams-profile | rps)
 #
 # Environment: BIN (coze2app binary, default /tmp/coze2app, rebuilt here),
@@ -79,6 +79,8 @@ streams-profile) streams_profile ;;
 rps) rps ;;
 all)
 	relay
+	relay_diag
+	relay_profile
 	streams
 	streams_profile
 	rps

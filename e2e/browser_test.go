@@ -150,6 +150,11 @@ func TestBrowser(t *testing.T) {
 	step("StopSlowStorytellerThenDelete", func(t *testing.T) { testStop(t, b) })
 	step("LanguageAndTheme", func(t *testing.T) { testLanguageTheme(t, b) })
 	step("Screenshots", func(t *testing.T) { testScreenshots(t, b, assistantConv, shots) })
+	step("WorkflowRunStreams", func(t *testing.T) { testWorkflowWeather(t, b) })
+	step("WorkflowQuestionAnswered", func(t *testing.T) { testWorkflowAsk(t, b) })
+	step("WorkflowErrorInlineWithRetry", func(t *testing.T) { testWorkflowErrorRetry(t, b) })
+	step("WorkflowFormTypes", func(t *testing.T) { testWorkflowForm(t, b) })
+	step("WorkflowScreenshots", func(t *testing.T) { testWorkflowScreenshots(t, b, shots) })
 	step("AccessibleNames", func(t *testing.T) { testAccessibleNames(t, b) })
 	step("NoCSPViolationsInNormalUse", func(t *testing.T) {
 		if v := b.cspViolations(); len(v) > 0 {

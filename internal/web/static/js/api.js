@@ -74,5 +74,7 @@ export const api = {
   rename: (id, title) => request('PATCH', '/api/conversations/' + encodeURIComponent(id), { body: { title } }),
   remove: (id) => request('DELETE', '/api/conversations/' + encodeURIComponent(id)),
   cancel: (conversationID, chatID) => request('POST', '/api/chat/cancel', { body: { conversation_id: conversationID, chat_id: chatID } }),
+  workflows: (workspaceID) => request('GET', '/api/workflows?workspace_id=' + encodeURIComponent(workspaceID)),
+  workflow: (id) => request('GET', '/api/workflows/' + encodeURIComponent(id)),
   exportURL: (id, format) => '/api/conversations/' + encodeURIComponent(id) + '/export?format=' + format,
 };

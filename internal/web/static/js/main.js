@@ -8,12 +8,14 @@ import { fillIcons, icon, avatar } from './dom.js';
 import { wireDialogs } from './dialogs.js';
 import { Chat } from './chat.js';
 import { Sidebar } from './sidebar.js';
+import { Workflows } from './workflows.js';
 import { toast } from './toast.js';
 
 const $ = (sel) => document.querySelector(sel);
 
 let chat = null;
 let sidebar = null;
+let workflows = null;
 let started = false;
 
 function syncThemeIcons() {
@@ -86,9 +88,24 @@ function startApp(user) {
     },
     onUnauthenticated: () => boot(true),
   });
+  workflows = new Workflows({
+    workspace: () => $('#workspace-select').value,
+    closeDrawer,
+    // A workflow takes over the main pane: stop following the chat stream (the
+    // chat itself goes on and is recorded) and unmark the bot / conversation.
+    onOpen: () => {
+      if (chat.run) chat.detach();
+      sidebar.setActiveBot('');
+      sidebar.setActiveConversation('');
+    },
+    onUnauthenticated: () => boot(true),
+  });
   sidebar = new Sidebar({
-    onBot: (b) => chat.selectBot(b),
+    onBot: (b) => { workflows.close(); chat.selectBot(b); },
+    onTab: (name) => { if (name === 'workflows') workflows.load(false); },
+    onWorkspace: () => { if (!$('#panel-workflows').hidden) workflows.load(false); },
     onConversation: async (id) => {
+      if (id) workflows.close();
       if (!id) { chat.detach(); chat.bot = null; chat.conversationId = ''; chat.resetView(); return; }
       try {
         await chat.openConversation(id);
@@ -136,6 +153,7 @@ function wire() {
     syncThemeIcons();
     if (chat) chat.relabel();
     if (sidebar) { sidebar.renderBots(); sidebar.refreshHistory(); }
+    if (workflows) workflows.relabel();
   });
   $('#signout').addEventListener('click', async () => {
     try { await api.logout(); } catch { /* the session is gone either way */ }

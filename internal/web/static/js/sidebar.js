@@ -22,8 +22,10 @@ function placeMenu(menu, button) {
 
 /** Sidebar owns the left pane (a drawer on phones). */
 export class Sidebar {
-  constructor({ onBot, onConversation, closeDrawer }) {
+  constructor({ onBot, onConversation, onTab, onWorkspace, closeDrawer }) {
     this.onBot = onBot;
+    this.onTab = onTab || (() => {});
+    this.onWorkspace = onWorkspace || (() => {});
     this.onConversation = onConversation;
     this.closeDrawer = closeDrawer;
     this.bots = [];
@@ -38,13 +40,19 @@ export class Sidebar {
     this.wsSelect.addEventListener('change', () => {
       try { localStorage.setItem(WS_KEY, this.wsSelect.value); } catch { /* ignore */ }
       this.loadBots();
+      this.onWorkspace(this.wsSelect.value);
     });
     this.filter.addEventListener('input', () => this.renderBots());
     this.search.addEventListener('input', debounce(() => this.loadHistory(), 250));
     for (const tab of document.querySelectorAll('.seg-btn')) tab.addEventListener('click', () => this.showTab(tab.dataset.tab));
+    // Tabs pattern: arrows move between tabs (wrapping), Home/End jump to the ends.
     document.querySelector('.seg').addEventListener('keydown', (e) => {
-      if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
-      const next = document.querySelector('.seg-btn[aria-selected="false"]');
+      const tabs = Array.from(document.querySelectorAll('.seg-btn'));
+      const i = tabs.findIndex((b) => b.getAttribute('aria-selected') === 'true');
+      const to = { ArrowLeft: i - 1, ArrowRight: i + 1, Home: 0, End: tabs.length - 1 }[e.key];
+      if (to === undefined) return;
+      e.preventDefault();
+      const next = tabs[(to + tabs.length) % tabs.length];
       this.showTab(next.dataset.tab);
       next.focus();
     });
@@ -71,7 +79,10 @@ export class Sidebar {
       tab.tabIndex = on ? 0 : -1;
       $('#' + tab.getAttribute('aria-controls')).hidden = !on;
     }
+    // Bots and Workflows share the workspace picker; History spans every workspace.
+    $('#ws-field').hidden = name === 'history';
     if (name === 'history') this.loadHistory();
+    this.onTab(name);
   }
 
   status(list, text, isError) {
@@ -100,6 +111,7 @@ export class Sidebar {
     try { saved = localStorage.getItem(WS_KEY) || ''; } catch { /* ignore */ }
     if (saved && wss.some((w) => String(w.id) === saved)) this.wsSelect.value = saved;
     this.wsSelect.disabled = false;
+    this.onWorkspace(this.wsSelect.value);
     await this.loadBots();
   }
 

@@ -1,0 +1,185 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/coze2app/coze2app/internal/cozesim"
+)
+
+// JavaScript snippets for the workflow steps.
+const (
+	// jsWorkflowDone is the output's final status once a stream has settled, else "".
+	jsWorkflowDone = `(() => { const o = document.querySelector('#workflow-output'); const s = o.dataset.status || ''; return s && s !== 'running' && document.querySelector('#workflow-stop').hidden ? s : ''; })()`
+	jsWorkflowText = `document.querySelector('#workflow-output').textContent`
+)
+
+// openWorkflow shows the Workflows tab of the team workspace and opens workflow id,
+// waiting until its form is ready.
+func openWorkflow(b *browser, id string) {
+	b.t.Helper()
+	if eval[bool](b, `getComputedStyle(document.querySelector('#menu-btn')).display !== 'none'`) {
+		openDrawer(b)
+	}
+	b.click("#tab-workflows")
+	b.setInput("#workspace-select", cozesim.WorkspaceTeam)
+	b.click(fmt.Sprintf(`.workflow-item[data-workflow-id="%s"]`, id))
+	waitFor[bool](b, "workflow form ready", fmt.Sprintf(`document.querySelector('#workflow-panel').dataset.workflowId === %q && document.querySelector('#workflow-form').dataset.state === 'ready' && !document.querySelector('#workflow-run').disabled`, id), 10*time.Second)
+}
+
+// testWorkflowWeather opens Workflows, filters the list, runs weather_report with
+// a city and checks the streamed output names the city and the run finishes.
+func testWorkflowWeather(t *testing.T, b *browser) {
+	openWorkflow(b, cozesim.WorkflowWeather)
+	if n := eval[int](b, `document.querySelectorAll('.workflow-item').length`); n < 3 {
+		t.Errorf("workflow list has %d items, want >= 3", n)
+	}
+	b.setInput("#workflow-filter", "weather_rep")
+	waitFor[bool](b, "filtered list", fmt.Sprintf(`document.querySelectorAll('.workflow-item').length === 1 && !!document.querySelector('.workflow-item[data-workflow-id="%s"].is-active')`, cozesim.WorkflowWeather), 5*time.Second)
+	b.setInput("#workflow-filter", "")
+
+	got := eval[string](b, `[...document.querySelectorAll('#wf-fields .wf-input')].map(el => el.name + ':' + el.type + ':' + (el.getAttribute('aria-required') || '') + ':' + el.placeholder).join(' ')`)
+	if want := "city:text:true: date:text::today"; got != want {
+		t.Errorf("generated inputs = %q, want %q", got, want)
+	}
+	// Required field left empty: an inline error, nothing runs.
+	b.click("#workflow-run")
+	waitFor[bool](b, "required error", `(() => { const f = document.querySelector('.wf-input[name="city"]'); return f.getAttribute('aria-invalid') === 'true' && !document.querySelector('#' + f.id + '-error').hidden && document.activeElement === f; })()`, 5*time.Second)
+	if !eval[bool](b, `document.querySelector('#wf-result').hidden`) {
+		t.Errorf("a run started with a required input empty")
+	}
+
+	const city = "Hangzhou e2e"
+	b.setInput(`.wf-input[name="city"]`, city)
+	b.do("focus city", chromedp.Focus(chromedp.CSS(`.wf-input[name="city"]`)))
+	b.do("Enter runs", chromedp.KeyEvent("\r"))
+	if st := waitFor[string](b, "weather run", jsWorkflowDone, 30*time.Second); st != "done" {
+		t.Fatalf("weather run status = %q, want done; output %q", st, eval[string](b, jsWorkflowText))
+	}
+	out := eval[string](b, jsWorkflowText)
+	if !strings.Contains(out, city) || !strings.Contains(out, "°C") {
+		t.Errorf("weather output = %q, want the city %q and a temperature", out, city)
+	}
+	if n := strings.Count(out, "Weather in"); n != 1 {
+		t.Errorf("output shows the result %d times, want once: %q", n, out)
+	}
+	if !eval[bool](b, `!document.querySelector('#workflow-run').hidden && document.querySelector('#workflow-stop').hidden`) {
+		t.Errorf("Run/Stop buttons not back to Run after the run")
+	}
+}
+
+// testWorkflowAsk runs ask_weather: the question node interrupts, the page asks,
+// the answer resumes the run, which finishes with the answered city.
+func testWorkflowAsk(t *testing.T, b *browser) {
+	openWorkflow(b, cozesim.WorkflowAsk)
+	if got := eval[int](b, `document.querySelectorAll('#wf-fields .wf-input').length`); got != 0 {
+		t.Errorf("ask_weather shows %d inputs, want none", got)
+	}
+	b.click("#workflow-run")
+	if st := waitFor[string](b, "question", jsWorkflowDone, 20*time.Second); st != "interrupted" {
+		t.Fatalf("ask_weather status = %q, want interrupted", st)
+	}
+	if q := eval[string](b, `(document.querySelector('#workflow-output .wf-question') || {}).textContent || ''`); !strings.Contains(q, "Which city") {
+		t.Errorf("question shown = %q, want the question node's text", q)
+	}
+	waitFor[bool](b, "answer box focused", `!document.querySelector('#wf-answer-form').hidden && document.activeElement === document.querySelector('#workflow-answer')`, 5*time.Second)
+	b.setInput("#workflow-answer", "Shanghai, 2026-12-01")
+	b.click("#workflow-answer-send")
+	if st := waitFor[string](b, "resumed run", jsWorkflowDone, 30*time.Second); st != "done" {
+		t.Fatalf("resumed status = %q, want done; output %q", st, eval[string](b, jsWorkflowText))
+	}
+	out := eval[string](b, jsWorkflowText)
+	for _, want := range []string{"Which city", "Shanghai, 2026-12-01", "Weather in Shanghai on 2026-12-01"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output %q lacks %q", out, want)
+		}
+	}
+	if !eval[bool](b, `document.querySelector('#wf-answer-form').hidden`) {
+		t.Errorf("answer box still shown after the run finished")
+	}
+}
+
+// testWorkflowErrorRetry shows a server error inline with Retry. draft_workflow
+// is never published, so the list cannot offer it; the page's run request is
+// pointed at it once, and the real 404 from the server is what the page shows.
+func testWorkflowErrorRetry(t *testing.T, b *browser) {
+	openWorkflow(b, cozesim.WorkflowJoke)
+	eval[chromedp.Void](b, fmt.Sprintf(`(() => { const real = window.fetch; window.fetch = (u, o) => { window.fetch = real; return real(String(u).replace(%q, %q), o); }; })()`, cozesim.WorkflowJoke, cozesim.WorkflowDraft))
+	b.click("#workflow-run")
+	if st := waitFor[string](b, "error", jsWorkflowDone, 20*time.Second); st != "failed" {
+		t.Fatalf("draft run status = %q, want failed", st)
+	}
+	if msg := eval[string](b, `(() => { const e = document.querySelector('#wf-error'); return e.hidden ? '' : e.querySelector('.note-msg').textContent; })()`); msg == "" {
+		t.Errorf("no inline error for an unpublished workflow")
+	}
+	b.click("#wf-error .retry")
+	if st := waitFor[string](b, "retried run", jsWorkflowDone, 30*time.Second); st != "done" {
+		t.Fatalf("retried status = %q, want done", st)
+	}
+	if out := eval[string](b, jsWorkflowText); !strings.Contains(out, "topic: movies") {
+		t.Errorf("joke output = %q, want the default topic", out)
+	}
+	if !eval[bool](b, `document.querySelector('#wf-error').hidden`) {
+		t.Errorf("error still shown after a successful retry")
+	}
+}
+
+// testWorkflowForm checks the generated controls and their parsing with the
+// page's own form module: number, integer, boolean, object and array inputs.
+func testWorkflowForm(t *testing.T, b *browser) {
+	got := eval[string](b, `Promise.all([import('/static/js/wfform.js'), import('/static/js/i18n.js')]).then(([{ buildField, readValues }, { t }]) => {
+  const specs = [
+    { name: 'n', type: 'number', default: '1.5' }, { name: 'i', type: 'integer', required: true },
+    { name: 'flag', type: 'boolean', default: 'true' }, { name: 'obj', type: 'object' }, { name: 'arr', type: 'array' },
+    { name: 's', type: 'string', description: '<img src=x onerror=window.__pwned=1>' },
+  ];
+  const fields = specs.map((s, k) => buildField(s, 100 + k, t));
+  const box = document.createElement('div');
+  box.append(...fields.map((f) => f.el));
+  const out = [fields.map((f) => f.input.tagName + '/' + (f.input.type || '')).join(',')];
+  const set = (vals) => { fields.forEach((f, k) => { if (f.input.type !== 'checkbox') f.input.value = vals[k]; }); const r = readValues(fields, t); return JSON.stringify(r.parameters) + ' ' + fields.filter((f) => !f.error.hidden).map((f) => f.spec.name).join('+'); };
+  out.push(set(['2.5', '3', '', '{"a":1}', '[1,"x"]', 'hi']));
+  out.push(set(['', '3.5', '', '{bad', '{"a":1}', '']));
+  out.push(String(box.querySelectorAll('img').length));
+  return out.join(' | ');
+})`)
+	want := `INPUT/number,INPUT/number,INPUT/checkbox,TEXTAREA/textarea,TEXTAREA/textarea,INPUT/text | {"n":2.5,"i":3,"flag":true,"obj":{"a":1},"arr":[1,"x"],"s":"hi"}  | {"flag":true} i+obj+arr | 0`
+	if got != want {
+		t.Errorf("form:\n got %q\nwant %q", got, want)
+	}
+}
+
+// testWorkflowScreenshots saves the workflow panel (the weather run) on a desktop
+// in light and dark, and on a phone.
+func testWorkflowScreenshots(t *testing.T, b *browser, dir string) {
+	run := func() {
+		openWorkflow(b, cozesim.WorkflowWeather)
+		b.setInput(`.wf-input[name="city"]`, "杭州 Hangzhou")
+		b.click("#workflow-run")
+		if st := waitFor[string](b, "weather run", jsWorkflowDone, 30*time.Second); st != "done" {
+			t.Fatalf("weather run status = %q", st)
+		}
+		waitFor[bool](b, "result card settled", `document.querySelector('#wf-result').getAnimations().every(a => a.playState === 'finished')`, 5*time.Second)
+	}
+	run()
+	b.screenshot(dir, "workflow-desktop-light.png")
+	b.click("#theme-toggle")
+	waitFor[string](b, "dark theme", `document.documentElement.dataset.theme === 'dark' ? 'dark' : ''`, 5*time.Second)
+	b.screenshot(dir, "workflow-desktop-dark.png")
+	b.click("#theme-toggle")
+	waitFor[string](b, "light theme", `document.documentElement.dataset.theme === 'light' ? 'light' : ''`, 5*time.Second)
+
+	b.viewport(360, 740)
+	b.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".topbar")))
+	run()
+	b.screenshot(dir, "workflow-phone-360x740.png")
+	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 360 {
+		t.Errorf("workflow panel is %d px wide on a 360 px phone", w)
+	}
+	b.viewport(1280, 800)
+	b.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".bot-item")))
+	openWorkflow(b, cozesim.WorkflowWeather)
+}

@@ -151,7 +151,7 @@ func TestBrowser(t *testing.T) {
 	step("LanguageAndTheme", func(t *testing.T) { testLanguageTheme(t, b) })
 	step("Screenshots", func(t *testing.T) { testScreenshots(t, b, assistantConv, shots) })
 	step("WorkflowRunStreams", func(t *testing.T) { testWorkflowWeather(t, b) })
-	step("WorkflowQuestionAnswered", func(t *testing.T) { testWorkflowAsk(t, b) })
+	step("WorkflowQuestionAnswered", func(t *testing.T) { testWorkflowAsk(t, b, shots) })
 	step("WorkflowErrorInlineWithRetry", func(t *testing.T) { testWorkflowErrorRetry(t, b) })
 	step("WorkflowFormTypes", func(t *testing.T) { testWorkflowForm(t, b) })
 	step("WorkflowScreenshots", func(t *testing.T) { testWorkflowScreenshots(t, b, shots) })

@@ -15,6 +15,9 @@ const (
 	// jsWorkflowDone is the output's final status once a stream has settled, else "".
 	jsWorkflowDone = `(() => { const o = document.querySelector('#workflow-output'); const s = o.dataset.status || ''; return s && s !== 'running' && document.querySelector('#workflow-stop').hidden ? s : ''; })()`
 	jsWorkflowText = `document.querySelector('#workflow-output').textContent`
+	// jsSettled is true once no finite animation or transition is running (theme
+	// switches fade colours; a screenshot mid-fade shows the wrong theme).
+	jsSettled = `document.getAnimations().every(a => a.playState !== 'running' || a.effect.getComputedTiming().iterations === Infinity)`
 )
 
 // openWorkflow shows the Workflows tab of the team workspace and opens workflow id,
@@ -73,7 +76,7 @@ func testWorkflowWeather(t *testing.T, b *browser) {
 
 // testWorkflowAsk runs ask_weather: the question node interrupts, the page asks,
 // the answer resumes the run, which finishes with the answered city.
-func testWorkflowAsk(t *testing.T, b *browser) {
+func testWorkflowAsk(t *testing.T, b *browser, dir string) {
 	openWorkflow(b, cozesim.WorkflowAsk)
 	if got := eval[int](b, `document.querySelectorAll('#wf-fields .wf-input').length`); got != 0 {
 		t.Errorf("ask_weather shows %d inputs, want none", got)
@@ -86,6 +89,8 @@ func testWorkflowAsk(t *testing.T, b *browser) {
 		t.Errorf("question shown = %q, want the question node's text", q)
 	}
 	waitFor[bool](b, "answer box focused", `!document.querySelector('#wf-answer-form').hidden && document.activeElement === document.querySelector('#workflow-answer')`, 5*time.Second)
+	waitFor[bool](b, "animations settled", jsSettled, 5*time.Second)
+	b.screenshot(dir, "workflow-question.png")
 	b.setInput("#workflow-answer", "Shanghai, 2026-12-01")
 	b.click("#workflow-answer-send")
 	if st := waitFor[string](b, "resumed run", jsWorkflowDone, 30*time.Second); st != "done" {
@@ -162,12 +167,13 @@ func testWorkflowScreenshots(t *testing.T, b *browser, dir string) {
 		if st := waitFor[string](b, "weather run", jsWorkflowDone, 30*time.Second); st != "done" {
 			t.Fatalf("weather run status = %q", st)
 		}
-		waitFor[bool](b, "result card settled", `document.querySelector('#wf-result').getAnimations().every(a => a.playState === 'finished')`, 5*time.Second)
+		waitFor[bool](b, "animations settled", jsSettled, 5*time.Second)
 	}
 	run()
 	b.screenshot(dir, "workflow-desktop-light.png")
 	b.click("#theme-toggle")
 	waitFor[string](b, "dark theme", `document.documentElement.dataset.theme === 'dark' ? 'dark' : ''`, 5*time.Second)
+	waitFor[bool](b, "dark theme settled", jsSettled, 5*time.Second)
 	b.screenshot(dir, "workflow-desktop-dark.png")
 	b.click("#theme-toggle")
 	waitFor[string](b, "light theme", `document.documentElement.dataset.theme === 'light' ? 'light' : ''`, 5*time.Second)

@@ -132,6 +132,31 @@ func testWorkflowErrorRetry(t *testing.T, b *browser) {
 	}
 }
 
+// testWorkflowStop presses Stop during a run. The demo workflows finish in a
+// blink, so the page's run request is answered once by a stream that sends one
+// Message and then waits: Stop must abort it, keep the partial output, and
+// bring Run back.
+func testWorkflowStop(t *testing.T, b *browser) {
+	openWorkflow(b, cozesim.WorkflowJoke)
+	eval[chromedp.Void](b, `(() => { const real = window.fetch; window.fetch = (u, o) => {
+  window.fetch = real;
+  const body = new ReadableStream({ start(c) {
+    c.enqueue(new TextEncoder().encode('id: 1\nevent: Message\ndata: {"content":"Partial **joke**","node_title":"Message","node_seq_id":"0","node_is_finish":false}\n\n'));
+    o.signal.addEventListener('abort', () => c.error(new DOMException('aborted', 'AbortError')));
+  } });
+  return Promise.resolve(new Response(body, { headers: { 'Content-Type': 'text/event-stream' } }));
+}; })()`)
+	b.click("#workflow-run")
+	waitFor[bool](b, "partial output", `document.querySelector('#workflow-output').textContent.includes('Partial joke') && !document.querySelector('#workflow-stop').hidden`, 10*time.Second)
+	b.click("#workflow-stop")
+	if st := waitFor[string](b, "stopped", jsWorkflowDone, 10*time.Second); st != "canceled" {
+		t.Fatalf("status after Stop = %q, want canceled", st)
+	}
+	if !eval[bool](b, `!!document.querySelector('#workflow-output strong') && !document.querySelector('#workflow-run').hidden && document.querySelector('#wf-error').hidden`) {
+		t.Errorf("after Stop: want the partial output kept (markdown), Run back and no error")
+	}
+}
+
 // testWorkflowForm checks the generated controls and their parsing with the
 // page's own form module: number, integer, boolean, object and array inputs.
 func testWorkflowForm(t *testing.T, b *browser) {

@@ -76,7 +76,11 @@ export class Workflows {
     this.answer.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) { e.preventDefault(); this.sendAnswer(); }
     });
-    this.answer.addEventListener('input', () => { $('#workflow-answer-send').disabled = !this.answer.value.trim(); });
+    this.answer.addEventListener('input', () => {
+      $('#workflow-answer-send').disabled = !this.answer.value.trim();
+      this.answer.style.height = 'auto';
+      this.answer.style.height = Math.min(this.answer.scrollHeight, 160) + 'px';
+    });
   }
 
   status(text, isError) {
@@ -259,6 +263,7 @@ export class Workflows {
     const intr = this.interrupt;
     this.interrupt = null;
     this.answer.value = '';
+    this.answer.style.height = '';
     this.answerForm.hidden = true;
     this.blocks.push({ key: '', answer: true, text, el: h('div', { class: 'wf-block wf-answer-block' },
       h('span', { class: 'wf-answer-label', text: t('chat.you'), attrs: { 'data-i18n': 'chat.you' } }),

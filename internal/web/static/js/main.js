@@ -9,6 +9,7 @@ import { wireDialogs } from './dialogs.js';
 import { Chat } from './chat.js';
 import { Sidebar } from './sidebar.js';
 import { Workflows } from './workflows.js';
+import { WorkflowList } from './workflowlist.js';
 import { toast } from './toast.js';
 
 const $ = (sel) => document.querySelector(sel);
@@ -16,6 +17,7 @@ const $ = (sel) => document.querySelector(sel);
 let chat = null;
 let sidebar = null;
 let workflows = null;
+let wfList = null;
 let started = false;
 
 function syncThemeIcons() {
@@ -89,21 +91,25 @@ function startApp(user) {
     onUnauthenticated: () => boot(true),
   });
   workflows = new Workflows({
-    workspace: () => $('#workspace-select').value,
-    closeDrawer,
     // A workflow takes over the main pane: stop following the chat stream (the
     // chat itself goes on and is recorded) and unmark the bot / conversation.
-    onOpen: () => {
+    onOpen: (id) => {
+      wfList.setActive(id);
+      if (!id) return;
       if (chat.run) chat.detach();
       sidebar.setActiveBot('');
       sidebar.setActiveConversation('');
     },
     onUnauthenticated: () => boot(true),
   });
+  wfList = new WorkflowList({
+    workspace: () => $('#workspace-select').value,
+    onPick: (w) => { closeDrawer(); workflows.open(w); },
+  });
   sidebar = new Sidebar({
     onBot: (b) => { workflows.close(); chat.selectBot(b); },
-    onTab: (name) => { if (name === 'workflows') workflows.load(false); },
-    onWorkspace: () => { if (!$('#panel-workflows').hidden) workflows.load(false); },
+    onTab: (name) => { if (name === 'workflows') wfList.load(false); },
+    onWorkspace: () => { if (!$('#panel-workflows').hidden) wfList.load(false); },
     onConversation: async (id) => {
       if (id) workflows.close();
       if (!id) { chat.detach(); chat.bot = null; chat.conversationId = ''; chat.resetView(); return; }
@@ -153,7 +159,7 @@ function wire() {
     syncThemeIcons();
     if (chat) chat.relabel();
     if (sidebar) { sidebar.renderBots(); sidebar.refreshHistory(); }
-    if (workflows) workflows.relabel();
+    if (wfList) wfList.render();
   });
   $('#signout').addEventListener('click', async () => {
     try { await api.logout(); } catch { /* the session is gone either way */ }

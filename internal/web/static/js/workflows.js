@@ -1,5 +1,5 @@
-// workflows: the Workflows tab (list + filter for the chosen workspace) and the run
-// panel in the main pane: a form generated from the workflow's inputs, Run / Stop,
+// workflows: the workflow run panel in the main pane (the list is in
+// workflowlist.js): a form generated from the workflow's inputs, Run / Stop,
 // the streamed output (POST /api/workflows/{id}/run, SSE: Message, Interrupt,
 // Error, Done), an answer box for question nodes (POST .../resume) and inline errors
 // with Retry. Workflow output reaches the DOM only through renderMarkdown
@@ -39,15 +39,11 @@ function displayText(text, finished) {
   return '```json\n' + JSON.stringify(v, null, 2) + '\n```';
 }
 
-/** Workflows owns the Workflows tab and the workflow run panel. */
+/** Workflows owns the workflow run panel. */
 export class Workflows {
-  constructor({ workspace, closeDrawer, onOpen, onUnauthenticated }) {
-    this.workspace = workspace;
-    this.closeDrawer = closeDrawer || (() => {});
+  constructor({ onOpen, onUnauthenticated }) {
     this.onOpen = onOpen || (() => {});
     this.onUnauthenticated = onUnauthenticated || (() => {});
-    this.items = [];
-    this.loadedFor = '';
     this.active = null;
     this.fields = [];
     this.blocks = [];
@@ -55,8 +51,6 @@ export class Workflows {
     this.params = null;
     this.pending = 0;
     this.seq = 0;
-    this.list = $('#workflow-list');
-    this.filter = $('#workflow-filter');
     this.panel = $('#workflow-panel');
     this.form = $('#workflow-form');
     this.fieldsEl = $('#wf-fields');
@@ -69,7 +63,6 @@ export class Workflows {
     this.answerForm = $('#wf-answer-form');
     this.answer = $('#workflow-answer');
     this.scroll = $('#wf-scroll');
-    this.filter.addEventListener('input', () => this.render());
     this.form.addEventListener('submit', (e) => { e.preventDefault(); this.start(); });
     this.stopBtn.addEventListener('click', () => this.stop());
     this.answerForm.addEventListener('submit', (e) => { e.preventDefault(); this.sendAnswer(); });
@@ -83,62 +76,6 @@ export class Workflows {
     });
   }
 
-  status(text, isError) {
-    this.list.replaceChildren(h('li', { class: 'list-status' + (isError ? ' is-error' : ''), text }));
-  }
-
-  /** load fetches the workspace's workflows unless they are already shown (force reloads). */
-  async load(force) {
-    const ws = this.workspace();
-    if (!ws) return;
-    if (!force && this.loadedFor === ws) return;
-    this.loadedFor = ws;
-    this.items = [];
-    this.status(t('wf.loading'));
-    try {
-      const data = await api.workflows(ws);
-      if (this.workspace() !== ws) return;
-      this.items = Array.isArray(data.workflows) ? data.workflows : [];
-      this.render();
-    } catch (err) {
-      if (this.workspace() !== ws) return;
-      this.loadedFor = '';
-      this.status(err.message + (err.hint ? ' — ' + err.hint : ''), true);
-    }
-  }
-
-  /** render draws the (filtered) list. */
-  render() {
-    if (!this.loadedFor) return;
-    const q = this.filter.value.trim().toLowerCase();
-    const shown = this.items.filter((w) => !q || String(w.name || '').toLowerCase().includes(q) || String(w.description || '').toLowerCase().includes(q));
-    if (!this.items.length) { this.status(t('wf.empty')); return; }
-    if (!shown.length) { this.status(t('wf.noMatch')); return; }
-    const activeID = this.active ? String(this.active.id) : '';
-    this.list.replaceChildren(...shown.map((w) => {
-      const id = String(w.id);
-      return h('li', {}, h('button', {
-        type: 'button',
-        class: 'workflow-item list-item' + (id === activeID ? ' is-active' : ''),
-        dataset: { workflowId: id },
-        attrs: { 'aria-current': id === activeID ? 'true' : null },
-        on: { click: () => { this.closeDrawer(); this.open(w); } },
-      },
-      avatar(w.icon_url, w.name, 'md'),
-      h('span', { class: 'item-text' },
-        h('span', { class: 'item-title', text: String(w.name || '') }),
-        w.description ? h('span', { class: 'item-sub', text: String(w.description) }) : null)));
-    }));
-  }
-
-  setActive(id) {
-    for (const el of this.list.querySelectorAll('.workflow-item')) {
-      const on = el.dataset.workflowId === id;
-      el.classList.toggle('is-active', on);
-      if (on) el.setAttribute('aria-current', 'true'); else el.removeAttribute('aria-current');
-    }
-  }
-
   /** isOpen reports whether the run panel is showing. */
   isOpen() { return !this.panel.hidden; }
 
@@ -146,7 +83,7 @@ export class Workflows {
   close() {
     this.abort();
     this.active = null;
-    this.setActive('');
+    this.onOpen('');
     this.panel.hidden = true;
     $('#chat').classList.remove('is-workflow');
   }
@@ -156,8 +93,7 @@ export class Workflows {
     this.abort();
     const seq = ++this.seq;
     this.active = { ...w, id: String(w.id) };
-    this.setActive(this.active.id);
-    this.onOpen();
+    this.onOpen(this.active.id);
     $('#chat').classList.add('is-workflow');
     this.panel.hidden = false;
     this.panel.dataset.workflowId = this.active.id;
@@ -471,10 +407,5 @@ export class Workflows {
     $('#workflow-answer-send').disabled = true;
     this.answer.focus({ preventScroll: true });
     this.scroll.scrollTop = this.scroll.scrollHeight;
-  }
-
-  /** relabel refreshes texts that depend on the language. */
-  relabel() {
-    this.render();
   }
 }

@@ -69,6 +69,9 @@ func testWorkflowWeather(t *testing.T, b *browser) {
 	if n := strings.Count(out, "Weather in"); n != 1 {
 		t.Errorf("output shows the result %d times, want once: %q", n, out)
 	}
+	if dbg := eval[string](b, `(() => { const a = document.querySelector('#wf-debug'); return a.hidden ? '' : a.href + ' ' + a.target + ' ' + a.rel; })()`); !strings.Contains(dbg, "execute_id=") || !strings.HasSuffix(dbg, " _blank noopener noreferrer") {
+		t.Errorf("run details link = %q, want the Done event's debug_url opening safely", dbg)
+	}
 	if !eval[bool](b, `!document.querySelector('#workflow-run').hidden && document.querySelector('#workflow-stop').hidden`) {
 		t.Errorf("Run/Stop buttons not back to Run after the run")
 	}
@@ -210,7 +213,7 @@ func testWorkflowScreenshots(t *testing.T, b *browser, dir string) {
 	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 360 {
 		t.Errorf("workflow panel is %d px wide on a 360 px phone", w)
 	}
+	// Back to the desktop: the panel stays open (later steps check it is accessible).
 	b.viewport(1280, 800)
-	b.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".bot-item")))
-	openWorkflow(b, cozesim.WorkflowWeather)
+	waitFor[bool](b, "desktop layout", `getComputedStyle(document.querySelector('#menu-btn')).display === 'none' && !document.querySelector('#workflow-panel').hidden`, 5*time.Second)
 }

@@ -39,6 +39,18 @@ function displayText(text, finished) {
   return '```json\n' + JSON.stringify(v, null, 2) + '\n```';
 }
 
+/**
+ * safeLinkURL returns url if it is https: or same-origin (the simulator's debug
+ * page in demo mode), else "".
+ */
+function safeLinkURL(url) {
+  if (typeof url !== 'string' || !url || /[\u0000-\u0020\u007f\\]/.test(url)) return '';
+  try {
+    const u = new URL(url, location.origin);
+    return u.protocol === 'https:' || u.origin === location.origin ? u.href : '';
+  } catch { return ''; }
+}
+
 /** Workflows owns the workflow run panel. */
 export class Workflows {
   constructor({ onOpen, onUnauthenticated }) {
@@ -167,6 +179,7 @@ export class Workflows {
     this.errorEl.replaceChildren();
     this.answerForm.hidden = true;
     this.interrupt = null;
+    $('#wf-debug').hidden = true;
   }
 
   setStatus(status) {
@@ -289,6 +302,7 @@ export class Workflows {
         break;
       case 'Done':
         run.done = true;
+        run.debugURL = safeLinkURL(obj.debug_url);
         break;
       default: // PING and unknown events
     }
@@ -380,6 +394,9 @@ export class Workflows {
       this.showQuestion(run.interrupt);
     } else if (run.done) {
       this.setStatus('done');
+      const dbg = $('#wf-debug');
+      if (run.debugURL) dbg.href = run.debugURL; else dbg.removeAttribute('href');
+      dbg.hidden = !run.debugURL;
     } else {
       this.setStatus('failed');
       this.showError(new ApiError(0, 'stream_cut', t('wf.connectionLost')));

@@ -37,7 +37,7 @@ func (s *Store) UpsertConversation(ctx context.Context, c Conversation) error {
 	if updated.IsZero() {
 		updated = time.Now()
 	}
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.w.ExecContext(ctx, `
 		INSERT INTO conversations (user_id, id, bot_id, bot_name, title, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (user_id, id) DO UPDATE SET
@@ -108,7 +108,7 @@ func (s *Store) ListConversations(ctx context.Context, userID int64, botID, q st
 // RenameConversation sets the title. ErrNotFound for a missing or foreign
 // conversation.
 func (s *Store) RenameConversation(ctx context.Context, userID int64, id, title string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE conversations SET title = $3, updated_at = $4
+	res, err := s.w.ExecContext(ctx, `UPDATE conversations SET title = $3, updated_at = $4
 		WHERE user_id = $1 AND id = $2`, userID, id, title, ms(time.Now()))
 	if err := affectedOne(res, err); err != nil {
 		return fmt.Errorf("rename conversation %s: %w", id, err)

@@ -43,6 +43,10 @@ var sqliteDefaults = []struct{ key, val string }{
 	{"_pragma", "busy_timeout(10000)"},
 	{"_pragma", "journal_mode(wal)"},
 	{"_pragma", "foreign_keys(1)"},
+	// In WAL mode NORMAL stays consistent across a crash or kill of the
+	// process and fsyncs at checkpoints instead of every commit; only a power
+	// loss can drop the last commits.
+	{"_pragma", "synchronous(normal)"},
 	{"_txlock", "immediate"},
 	{"_time_format", "sqlite"},
 }
@@ -124,12 +128,21 @@ func sqliteDSN(rest string) (string, error) {
 	return "file:" + path + "?" + strings.Join(parts, "&"), nil
 }
 
+// configureSQLiteWriter gives SQLite's writes a single connection: SQLite
+// allows one writer at a time anyway, and queueing in database/sql is fair
+// and cheap, where busy_timeout retries sleep and hold a pooled connection.
+func configureSQLiteWriter(db *sql.DB) {
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxIdleTime(0)
+}
+
 func (d dialect) configurePool(db *sql.DB) {
 	if d == sqliteDialect {
-		// WAL allows readers alongside the one writer; a few connections are
-		// enough and keep lock waits short.
-		db.SetMaxOpenConns(4)
-		db.SetMaxIdleConns(4)
+		// WAL lets readers run alongside the one writer (which has its own
+		// pool, configureSQLiteWriter).
+		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(8)
 		db.SetConnMaxIdleTime(0)
 		return
 	}

@@ -49,7 +49,7 @@ func (s *Store) AddMessage(ctx context.Context, m Message) (Message, error) {
 	if err != nil {
 		return Message{}, fmt.Errorf("add message: %w", err)
 	}
-	err = s.db.QueryRowContext(ctx, `
+	err = s.w.QueryRowContext(ctx, `
 		INSERT INTO messages (conversation_id, user_id, role, content, chat_id, status, error_code, follow_ups, usage, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		RETURNING id`,
@@ -76,7 +76,7 @@ func (s *Store) UpdateMessage(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("update message %d: %w", m.ID, err)
 	}
-	res, err := s.db.ExecContext(ctx, `
+	res, err := s.w.ExecContext(ctx, `
 		UPDATE messages SET content = $3, status = $4, error_code = $5, follow_ups = $6, usage = $7, chat_id = $8, updated_at = $9
 		WHERE id = $1 AND user_id = $2`,
 		m.ID, m.UserID, m.Content, m.Status, m.ErrorCode, fu, nullable(m.Usage), m.ChatID, ms(orNow(m.UpdatedAt)))
@@ -161,7 +161,7 @@ func encodeFollowUps(f []string) (string, error) {
 // their relay died with its process (catalog case 66). It returns how many
 // replies it marked.
 func (s *Store) MarkInterrupted(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `
+	res, err := s.w.ExecContext(ctx, `
 		UPDATE messages SET status = $1, error_code = $2, updated_at = $3
 		WHERE status = $4 AND updated_at < $5`,
 		StatusIncomplete, "interrupted", ms(time.Now()), StatusStreaming, ms(before))

@@ -17,7 +17,7 @@ func TestParseURL(t *testing.T) {
 		wantDSN     string // prefix; "" = don't check
 		wantErr     string // substring; "" = success
 	}{
-		{"sqlite scheme", "sqlite:/data/c.db", sqliteDialect, "file:/data/c.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=foreign_keys(1)&_txlock=immediate&_time_format=sqlite", ""},
+		{"sqlite scheme", "sqlite:/data/c.db", sqliteDialect, "file:/data/c.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(wal)&_pragma=foreign_keys(1)&_pragma=synchronous(normal)&_txlock=immediate&_time_format=sqlite", ""},
 		{"sqlite scheme with slashes", "sqlite:///data/c.db", sqliteDialect, "file:/data/c.db?", ""},
 		{"plain path", "data/c.db", sqliteDialect, "file:data/c.db?_pragma=busy_timeout", ""},
 		{"file URL", "file:c.db", sqliteDialect, "file:c.db?_pragma", ""},

@@ -20,7 +20,7 @@ type PendingSignIn struct {
 
 // CreatePendingSignIn stores p. ErrConflict if the state exists.
 func (s *Store) CreatePendingSignIn(ctx context.Context, p PendingSignIn) error {
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.w.ExecContext(ctx, `
 		INSERT INTO pending_sign_ins (state, binding_hash, verifier, return_to, workspace_id, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		p.State, nn(p.BindingHash), nn(p.Verifier), p.ReturnTo, p.WorkspaceID, ms(orNow(p.CreatedAt)), ms(p.ExpiresAt))
@@ -37,7 +37,7 @@ func (s *Store) CreatePendingSignIn(ctx context.Context, p PendingSignIn) error 
 func (s *Store) TakePendingSignIn(ctx context.Context, state string) (PendingSignIn, error) {
 	var p PendingSignIn
 	var c, e int64
-	err := s.db.QueryRowContext(ctx, `
+	err := s.w.QueryRowContext(ctx, `
 		DELETE FROM pending_sign_ins WHERE state = $1
 		RETURNING state, binding_hash, verifier, return_to, workspace_id, created_at, expires_at`, state,
 	).Scan(&p.State, &p.BindingHash, &p.Verifier, &p.ReturnTo, &p.WorkspaceID, &c, &e)
@@ -51,7 +51,7 @@ func (s *Store) TakePendingSignIn(ctx context.Context, state string) (PendingSig
 // DeleteExpiredPendingSignIns removes rows with ExpiresAt <= now and returns
 // how many.
 func (s *Store) DeleteExpiredPendingSignIns(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM pending_sign_ins WHERE expires_at <= $1`, ms(now))
+	res, err := s.w.ExecContext(ctx, `DELETE FROM pending_sign_ins WHERE expires_at <= $1`, ms(now))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired pending sign-ins: %w", mapErr(err))
 	}

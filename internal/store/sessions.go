@@ -29,7 +29,7 @@ func (s *Store) CreateSession(ctx context.Context, ss Session) error {
 	if lastSeen.IsZero() {
 		lastSeen = created
 	}
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.w.ExecContext(ctx, `
 		INSERT INTO sessions (id, user_id, secret_hash, created_at, last_seen_at, expires_at, user_agent)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		ss.ID, ss.UserID, nn(ss.SecretHash), ms(created), ms(lastSeen), ms(ss.ExpiresAt), ss.UserAgent)
@@ -51,7 +51,7 @@ func (s *Store) SessionByID(ctx context.Context, id string) (Session, error) {
 
 // TouchSession sets LastSeenAt. ErrNotFound if the session is gone.
 func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1`, id, ms(at))
+	res, err := s.w.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1`, id, ms(at))
 	if err := affectedOne(res, err); err != nil {
 		return fmt.Errorf("touch session %s: %w", id, err)
 	}
@@ -61,7 +61,7 @@ func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error
 // DeleteSession removes one session. Deleting a missing session is not an
 // error, so sign-out is idempotent.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1`, id); err != nil {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("delete session %s: %w", id, mapErr(err))
 	}
 	return nil
@@ -69,7 +69,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 
 // DeleteUserSessions removes every session of the user.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
 		return fmt.Errorf("delete sessions of user %d: %w", userID, mapErr(err))
 	}
 	return nil
@@ -100,7 +100,7 @@ func (s *Store) UserSessions(ctx context.Context, userID int64) ([]Session, erro
 // DeleteExpiredSessions removes sessions past their absolute expiry
 // (ExpiresAt <= now) or idle since before idleBefore, and returns how many.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, idleBefore, now time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2`, ms(now), ms(idleBefore))
+	res, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2`, ms(now), ms(idleBefore))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", mapErr(err))
 	}

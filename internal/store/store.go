@@ -27,7 +27,8 @@ var ErrConflict = errors.New("store: conflict")
 
 // Store is the database handle. It is safe for concurrent use.
 type Store struct {
-	db      *sql.DB
+	db      *sql.DB // reads (and everything on PostgreSQL)
+	w       *sql.DB // writes: on SQLite one connection, so writers queue in Go instead of spinning on the file lock; on PostgreSQL the same pool as db
 	lockDB  *sql.DB // PostgreSQL only: connections that hold per-user advisory locks
 	dialect dialect
 }
@@ -56,6 +57,15 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("open %s database: %w", d, err)
 	}
 	d.configurePool(s.db)
+	s.w = s.db
+	if d == sqliteDialect {
+		s.w, err = sql.Open(d.driver(), dsn)
+		if err != nil {
+			s.db.Close()
+			return nil, fmt.Errorf("open %s database: %w", d, err)
+		}
+		configureSQLiteWriter(s.w)
+	}
 	if d == postgres {
 		s.lockDB, err = sql.Open(d.driver(), dsn)
 		if err != nil {
@@ -81,6 +91,9 @@ func (s *Store) Close() error {
 	if s.lockDB != nil {
 		errs = append(errs, s.lockDB.Close())
 	}
+	if s.w != nil && s.w != s.db {
+		errs = append(errs, s.w.Close())
+	}
 	errs = append(errs, s.db.Close())
 	return errors.Join(errs...)
 }
@@ -99,11 +112,11 @@ func (s *Store) Dialect() string { return string(s.dialect) }
 // DB returns the underlying pool. For tests only.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// inTx runs fn in a transaction on the main pool. On SQLite the DSN makes
+// inTx runs fn in a transaction on the write pool. On SQLite the DSN makes
 // every BEGIN an IMMEDIATE one, so a transaction never fails half-way with
 // SQLITE_BUSY when it starts writing.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return mapErr(err)
 	}

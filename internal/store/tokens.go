@@ -22,7 +22,7 @@ type Tokens struct {
 // crash the row holds the old pair or the new pair, never a mix
 // (SECURITY-CATALOG J.66). ErrNotFound if the user does not exist.
 func (s *Store) PutTokens(ctx context.Context, t Tokens) error {
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.w.ExecContext(ctx, `
 		INSERT INTO coze_tokens (user_id, key_id, access, refresh, access_expires_at, refresh_expires_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (user_id) DO UPDATE SET
@@ -56,7 +56,7 @@ func (s *Store) TokensByUser(ctx context.Context, userID int64) (Tokens, error) 
 
 // DeleteTokens removes the user's pair; deleting a missing pair is not an error.
 func (s *Store) DeleteTokens(ctx context.Context, userID int64) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM coze_tokens WHERE user_id = $1`, userID); err != nil {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM coze_tokens WHERE user_id = $1`, userID); err != nil {
 		return fmt.Errorf("delete tokens of user %d: %w", userID, mapErr(err))
 	}
 	return nil

@@ -29,7 +29,7 @@ func (s *Store) UpsertUser(ctx context.Context, u User) (User, error) {
 	}
 	var out User
 	var c, up int64
-	err := s.db.QueryRowContext(ctx, `
+	err := s.w.QueryRowContext(ctx, `
 		INSERT INTO users (coze_user_id, region, name, avatar_url, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (coze_user_id, region) DO UPDATE

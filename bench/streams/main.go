@@ -8,11 +8,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -100,6 +97,7 @@ type results struct {
 	Drops        map[string]int64 `json:"drops,omitempty"`
 	Leak         leak             `json:"leak_vs_baseline"`
 	HeapTop      []string         `json:"heap_top,omitempty"`
+	HeapAfterTop []string         `json:"heap_after_top,omitempty"`
 	GoroutineTop []string         `json:"goroutine_top,omitempty"`
 	AppLogTail   []string         `json:"app_log_tail,omitempty"`
 }
@@ -280,6 +278,9 @@ func run(ctx context.Context, c cfg) (*results, error) {
 	if err != nil {
 		return res, err
 	}
+	if c.pprof != "" {
+		saveHeapAfter(ctx, c, res)
+	}
 	res.Leak = leak{
 		Goroutines: res.IdleClosed.Goroutines - res.Baseline.Goroutines,
 		FDs:        res.IdleClosed.Proc.FDs - res.Baseline.Proc.FDs,
@@ -336,42 +337,24 @@ func takeStable(ctx context.Context, take func(string) (sample, error), label st
 }
 
 // saveHeap stores the heap profile at this step and, at the largest step,
-// the top entries by in-use space.
+// the top entries by in-use space (live objects: the profile forces a GC).
 func saveHeap(ctx context.Context, c cfg, step int, res *results) {
 	path := filepath.Join(c.outDir, fmt.Sprintf("streams-heap-%d.pb.gz", step))
-	if err := download(ctx, "http://"+c.pprof+"/debug/pprof/heap?gc=1", path); err != nil {
+	if err := benchkit.Download(ctx, "http://"+c.pprof+"/debug/pprof/heap?gc=1", path); err != nil {
 		log.Printf("heap profile: %v", err)
 		return
 	}
-	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-sample_index=inuse_space", "-nodecount=25", c.appBin, path).Output()
-	if err != nil {
-		log.Printf("pprof: %v", err)
-		return
-	}
-	res.HeapTop = strings.Split(strings.TrimSpace(string(out)), "\n")
+	res.HeapTop = benchkit.PprofTop(ctx, c.appBin, path, "-sample_index=inuse_space")
 	res.GoroutineTop = benchkit.FetchGoroutineGroups(ctx, c.pprof, "", 12)
 }
 
-func download(ctx context.Context, url, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
+// saveHeapAfter profiles what stays live once every stream is closed and
+// every reply stopped (finished runs kept for resume, caches, pools).
+func saveHeapAfter(ctx context.Context, c cfg, res *results) {
+	path := filepath.Join(c.outDir, "streams-heap-after.pb.gz")
+	if err := benchkit.Download(ctx, "http://"+c.pprof+"/debug/pprof/heap?gc=1", path); err != nil {
+		log.Printf("heap profile: %v", err)
+		return
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	res.HeapAfterTop = benchkit.PprofTop(ctx, c.appBin, path, "-sample_index=inuse_space")
 }

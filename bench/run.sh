@@ -79,7 +79,6 @@ streams-profile) streams_profile ;;
 rps) rps ;;
 all)
 	relay
-	relay_diag
 	relay_profile
 	streams
 	streams_profile

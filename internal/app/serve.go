@@ -92,9 +92,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 				ClientID:     demoClientID,
 				RedirectURIs: []string{cfg.RedirectURI},
 			}},
-			DeltaDelay: cfg.SimDeltaDelay,
-			ChatDelay:  300 * time.Millisecond,
-			Logger:     log.With("component", "cozesim"),
+			DeltaDelay:      cfg.SimDeltaDelay,
+			ChatDelay:       300 * time.Millisecond,
+			HostileMetadata: cfg.SimHostile,
+			Logger:          log.With("component", "cozesim"),
 		})
 		defer sim.Close()
 		// The server talks to the simulator over loopback on our own

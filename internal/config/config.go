@@ -74,6 +74,9 @@ type Config struct {
 	RedirectURISet bool
 	// SimDeltaDelay paces the demo simulator's streamed deltas.
 	SimDeltaDelay time.Duration
+	// SimHostile makes the demo simulator put XSS payloads in bot, workspace
+	// and user names, to check every place the page shows them.
+	SimHostile bool
 }
 
 // Demo reports whether coze2app runs against its built-in simulator.
@@ -152,6 +155,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	logLevel := fs.String("log-level", env("COZE2APP_LOG_LEVEL", "info"), "debug, info, warn or error")
 	logFormat := fs.String("log-format", env("COZE2APP_LOG_FORMAT", "text"), "text or json")
 	simDelay := fs.Duration("sim-delta-delay", durationEnv(getenv("COZE2APP_SIM_DELTA_DELAY"), 25*time.Millisecond), "demo simulator: pause between streamed deltas")
+	simHostile := fs.Bool("sim-hostile", getenv("COZE2APP_SIM_HOSTILE") == "on", "demo simulator: hostile names and descriptions (for testing)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, fmt.Errorf("parse flags: %w", err)
 	}
@@ -172,6 +176,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		PublicURL:     strings.TrimRight(*publicURL, "/"),
 		LogFormat:     strings.ToLower(*logFormat),
 		SimDeltaDelay: *simDelay,
+		SimHostile:    *simHostile,
 	}
 	var errs []error
 	switch strings.ToLower(*pkce) {

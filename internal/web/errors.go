@@ -117,10 +117,10 @@ func cozeAPIError(err error) (*apiError, bool) {
 			HintZh: "如果登录后仍反复出现，请检查 COZE_REGION：coze.cn 与 coze.com 账号互不通用。"}, true
 	case coze.IsPermissionDenied(err):
 		return &apiError{Status: 403, Code: "permission_denied",
-			En:     "The Coze OAuth app is missing a permission for this action.",
-			Zh:     "Coze OAuth 应用缺少执行此操作的权限。",
-			HintEn: fmt.Sprintf("In the Coze console (API → Authorization → OAuth apps), add the permission %q to the app, then sign in again.", permission),
-			HintZh: fmt.Sprintf("请在 Coze 控制台（API → 授权 → OAuth 应用）为应用添加权限 %q，然后重新登录。", permission)}, true
+			En:     "Coze refused: the OAuth app lacks a permission, or your account cannot access this workspace or resource.",
+			Zh:     "Coze 拒绝了请求：OAuth 应用缺少权限，或您的账号无权访问该空间或资源。",
+			HintEn: fmt.Sprintf("If you are a member, add the permission %q to the app in the Coze console (API → Authorization → OAuth apps), then sign in again.", permission),
+			HintZh: fmt.Sprintf("如果您是该空间成员，请在 Coze 控制台（API → 授权 → OAuth 应用）为应用添加权限 %q，然后重新登录。", permission)}, true
 	case coze.IsNotPublished(err):
 		return &apiError{Status: 409, Code: "bot_not_published",
 			En: "This bot is not published to the API channel.", Zh: "该智能体尚未发布到 API 渠道。",

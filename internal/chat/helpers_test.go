@@ -436,11 +436,19 @@ func (h *harness) mustRun(tb testing.TB, user store.User, chatID string) *chat.R
 // mustMessage returns the stored assistant message of chatID.
 func (h *harness) mustMessage(tb testing.TB, user store.User, chatID string) store.Message {
 	tb.Helper()
-	m, err := h.store.MessageByChatID(context.Background(), user.ID, chatID)
-	if err != nil {
-		tb.Fatalf("MessageByChatID(%s): %v", chatID, err)
+	// The turn's start is written beside the relay, so right after the first
+	// events it may still be on its way; wait a bounded time for the row.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m, err := h.store.MessageByChatID(context.Background(), user.ID, chatID)
+		if err == nil {
+			return m
+		}
+		if !errors.Is(err, store.ErrNotFound) || time.Now().After(deadline) {
+			tb.Fatalf("MessageByChatID(%s): %v", chatID, err)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	return m
 }
 
 // checkGoroutines registers a cleanup (run last) that waits, bounded, for the goroutine

@@ -188,7 +188,14 @@ func (r *Run) identify(convID, chatID string) {
 		return
 	}
 	r.svc.register(r, chatID)
-	r.recordStart(convID, chatID)
+	// The three writes of the turn's start run beside the relay, so the first
+	// delta does not wait for the database; recordEnd waits for them. The
+	// reader goroutine is itself counted in wg, so this Add cannot race Wait.
+	r.started = make(chan struct{})
+	r.svc.wg.Go(func() {
+		defer close(r.started)
+		r.recordStart(convID, chatID)
+	})
 }
 
 // errorData is the body of our error event.

@@ -59,6 +59,9 @@ func (r *Run) recordEnd(out outcome, rep *reply) {
 		r.svc.log.Warn("chat ended before a conversation id", "status", out.status, "code", out.code)
 		return
 	}
+	if r.started != nil {
+		<-r.started
+	}
 	if r.msgID == 0 {
 		// conversation.chat.created never arrived (or its writes failed): write the turn now.
 		r.recordStart(convID, chatID)

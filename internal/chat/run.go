@@ -34,7 +34,8 @@ type Run struct {
 	result    Result
 	out       outcome
 
-	msgID int64 // local assistant message; only the reader goroutine uses it
+	msgID   int64         // local assistant message; set by recordStart, read by the reader goroutine after started
+	started chan struct{} // closed when recordStart finished; nil until the chat id is known (reader goroutine only)
 
 	done chan struct{} // closed after the reply is recorded (and reconciled)
 }

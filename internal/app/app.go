@@ -5,7 +5,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -75,6 +74,3 @@ func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
-
-// errUsage marks a flag error that has already printed its help.
-var errUsage = errors.New("usage")

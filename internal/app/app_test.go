@@ -265,6 +265,10 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 	if err := Run(t.Context(), []string{"frobnicate"}, func(string) string { return "" }, io.Discard); err == nil {
 		t.Error("unknown command accepted")
 	}
+	out.Reset()
+	if err := Run(t.Context(), []string{"serve", "-h"}, func(string) string { return "" }, &out); err != nil || !strings.Contains(out.String(), "-database-url") {
+		t.Errorf("serve -h: err=%v out=%q, want the flag list", err, out.String())
+	}
 }
 
 // TestSimCommandServesOAuthForAWebApp runs `coze2app sim` and walks the

@@ -34,6 +34,11 @@ const shutdownTimeout = 20 * time.Second
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	cfg, err := config.Load(args, getenv)
+	var help *config.HelpError
+	if errors.As(err, &help) {
+		_, err := fmt.Fprint(stderr, help.Usage)
+		return err
+	}
 	if err != nil {
 		return err
 	}

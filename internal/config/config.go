@@ -9,7 +9,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -130,10 +129,16 @@ func redactURL(s string) string {
 	return u.String()
 }
 
+// HelpError carries the flag usage when -h was asked for.
+type HelpError struct{ Usage string }
+
+func (e *HelpError) Error() string { return e.Usage }
+
 // Load reads the serve command's flags from args and the environment through getenv.
 func Load(args []string, getenv func(string) string) (Config, error) {
 	fs := flag.NewFlagSet("coze2app serve", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	var usage strings.Builder
+	fs.SetOutput(&usage)
 	env := func(key, def string) string {
 		if v := strings.TrimSpace(getenv(key)); v != "" {
 			return v
@@ -147,7 +152,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	apiBase := fs.String("api-base", env("COZE_API_BASE", ""), "Coze API base URL")
 	wwwBase := fs.String("www-base", env("COZE_WWW_BASE", ""), "Coze www (authorize) base URL")
 	pkce := fs.String("pkce", env("COZE_PKCE", "on"), "send PKCE S256 (on/off)")
-	h2c := fs.String("api-h2c", env("COZE_API_H2C", "off"), "speak HTTP/2 without TLS to an http:// COZE_API_BASE, such as `coze2app sim` (on/off)")
+	h2c := fs.String("api-h2c", env("COZE_API_H2C", "off"), "speak HTTP/2 without TLS to an http:// COZE_API_BASE, such as the coze2app sim command (on/off)")
 	addr := fs.String("addr", env("COZE2APP_ADDR", "localhost:5000"), "listen address")
 	dbURL := fs.String("database-url", env("COZE2APP_DATABASE_URL", "sqlite:coze2app.db"), "sqlite:PATH or postgres://...")
 	secretKey := fs.String("secret-key", env("COZE2APP_SECRET_KEY", ""), "key material for token encryption")
@@ -157,6 +162,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	simDelay := fs.Duration("sim-delta-delay", durationEnv(getenv("COZE2APP_SIM_DELTA_DELAY"), 25*time.Millisecond), "demo simulator: pause between streamed deltas")
 	simHostile := fs.Bool("sim-hostile", getenv("COZE2APP_SIM_HOSTILE") == "on", "demo simulator: hostile names and descriptions (for testing)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, &HelpError{Usage: usage.String()}
+		}
 		return Config{}, fmt.Errorf("parse flags: %w", err)
 	}
 	if fs.NArg() > 0 {

@@ -47,7 +47,9 @@ func TestRoundTrip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sealed := mustSeal(t, s, tt.pt, tt.ad)
-			if tt.pt != "" && bytes.Contains(sealed, []byte(tt.pt)) {
+			// A short plaintext can occur in random ciphertext by chance
+			// (one byte: ~10% of the time), so only longer ones are checked.
+			if len(tt.pt) >= 8 && bytes.Contains(sealed, []byte(tt.pt)) {
 				t.Error("sealed value contains the plaintext")
 			}
 			got, keyID, err := s.Open(sealed, []byte(tt.ad))

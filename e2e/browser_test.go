@@ -42,7 +42,7 @@ const (
 // found in history, renamed, exported and screenshotted).
 func TestBrowser(t *testing.T) {
 	b := mustStartBrowser(t)
-	base := mustStartApp(t)
+	base := mustStartApp(t, nil)
 	shots := artifactsDir(t)
 	var assistantConv string
 

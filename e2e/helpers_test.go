@@ -50,14 +50,18 @@ func (w *logWriter) String() string {
 }
 
 // mustStartApp runs coze2app in demo mode on 127.0.0.1:0 through app.Run and
-// returns its base URL. The app stops (graceful shutdown) when the test ends.
-func mustStartApp(t *testing.T) string {
+// returns its base URL; extra adds or overrides environment variables. The
+// app stops (graceful shutdown) when the test ends.
+func mustStartApp(t *testing.T, extra map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	env := map[string]string{
 		"COZE2APP_ADDR":            "127.0.0.1:0",
 		"COZE2APP_DATABASE_URL":    "sqlite:" + filepath.Join(dir, "coze2app.db"),
 		"COZE2APP_SIM_DELTA_DELAY": "15ms",
+	}
+	for k, v := range extra {
+		env[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	lw := &logWriter{url: make(chan string, 1)}

@@ -14,7 +14,6 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
-	"github.com/coze2app/coze2app/internal/app"
 	"github.com/coze2app/coze2app/internal/cozesim"
 )
 
@@ -85,52 +84,9 @@ const jsSinkScan = `(() => {
   return bad;
 })()`
 
-// mustStartHostileApp is mustStartApp with extra environment.
-func mustStartHostileApp(t *testing.T, extra map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	env := map[string]string{
-		"COZE2APP_ADDR":            "127.0.0.1:0",
-		"COZE2APP_DATABASE_URL":    "sqlite:" + filepath.Join(dir, "coze2app.db"),
-		"COZE2APP_SIM_DELTA_DELAY": "5ms",
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	lw := &logWriter{url: make(chan string, 1)}
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, nil, func(k string) string { return env[k] }, lw) }()
-	var base string
-	select {
-	case base = <-lw.url:
-	case err := <-done:
-		cancel()
-		t.Fatalf("app exited before listening: %v\n%s", err, lw)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatalf("app did not listen within 30s:\n%s", lw)
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("app.Run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("app did not stop within 30s")
-		}
-		if t.Failed() {
-			t.Logf("app log:\n%s", lw)
-		}
-	})
-	return base
-}
-
 func TestCase70_EverySinkInert(t *testing.T) {
 	b := mustStartBrowser(t)
-	base := mustStartHostileApp(t, map[string]string{"COZE2APP_SIM_HOSTILE": "on"})
+	base := mustStartApp(t, map[string]string{"COZE2APP_SIM_HOSTILE": "on", "COZE2APP_SIM_DELTA_DELAY": "5ms"})
 	_, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: jsWatch70})
 	b.must(err, "install sink watcher")
 	downloads := t.TempDir()

@@ -28,7 +28,7 @@ func (l *loop) Read(p []byte) (int, error) {
 // BenchmarkEventReader parses the captured chat stream repeatedly; one op is one event.
 func BenchmarkEventReader(b *testing.B) {
 	for _, name := range []string{"chat_stream_example.sse", "workflow_stream_message.sse"} {
-		raw, err := os.ReadFile(filepath.Join("../../../shared/coze-api/fixtures", name))
+		raw, err := os.ReadFile(filepath.Join("testdata/fixtures", name))
 		if err != nil {
 			b.Fatal(err)
 		}

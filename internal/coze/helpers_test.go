@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-const fixtureDir = "../../../shared/coze-api/fixtures"
+const fixtureDir = "testdata/fixtures"
 
 const (
 	testSecret   = ClientSecret("cs_test_secret_value_123")

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-const fixtureDir = "../../../shared/coze-api/fixtures" // shared/ sits beside the repository
+const fixtureDir = "../coze/testdata/fixtures" // the captures the client is tested against
 
 // mustFixture loads a JSON fixture without its _note* keys.
 func mustFixture(tb testing.TB, name string) any {

@@ -1,6 +1,6 @@
 // Package coze is coze2app's own client for the Coze OpenAPI (coze.cn and coze.com).
 //
-// It covers exactly what the app needs (see /work/shared/coze-api/REFERENCE.md): the OAuth
+// It covers exactly what the app needs (see docs/coze-protocol.md): the OAuth
 // authorization-code flow with optional PKCE, the current user, workspaces, bots,
 // conversations, messages, chat v3 (polling and SSE streaming), files and workflows.
 //

@@ -1,5 +1,5 @@
 // Package cozesim is a fake Coze (www + api) for tests and the demo mode,
-// written from /work/shared/coze-api/REFERENCE.md without using
+// written from docs/coze-protocol.md without using
 // internal/coze, so a misreading of the wire format cannot hide in both.
 //
 // One *Sim serves the "www" paths (authorize, consent page) and the "api"

@@ -189,7 +189,7 @@ func (s *Sim) startChat(t *accessToken, convID string, b chatBody) (*chat, *apiE
 			}
 		}
 	}
-	ch.Plan = s.planReply(bt, hist, query)
+	ch.Plan = s.planReply(bt, hist, query, s.pendingQuestionLocked(c, bt.ID))
 	s.allocPlanLocked(ch)
 	c.Chats = append(c.Chats, ch.ID)
 	s.chats[ch.ID] = ch
@@ -215,8 +215,20 @@ func (s *Sim) historyLocked(c *conversation) []turn {
 	return out
 }
 
+// Verbose messages (coze-protocol §16.3, E12). finish_reason 1 marks an
+// answer that stopped at a workflow question (fixture chat_stream_question.sse).
+const (
+	verboseFinish      = `{"msg_type":"generate_answer_finish","data":"{\"finish_reason\":0,\"FinData\":\"\"}","from_module":null,"from_unit":null}`
+	verboseFinishAsked = `{"msg_type":"generate_answer_finish","data":"{\"finish_reason\":1,\"FinData\":\"\"}","from_module":null,"from_unit":null}`
+	verboseInterrupt   = `{"msg_type":"interrupt","data":"","from_module":null,"from_unit":null}`
+)
+
 // allocPlanLocked gives the planned messages their ids (deltas need the
-// answer id before the answer is stored).
+// answer id before the answer is stored). Order (coze-protocol §16.3):
+// [tool_response] [verbose knowledge_recall] [card answers] answer [more
+// answers] then either verbose interrupt + generate_answer_finish (a workflow
+// question) or generate_answer_finish + follow-ups. A plan without knowledge
+// or extra answers yields answer, verbose first (chatflow.go relies on it).
 func (s *Sim) allocPlanLocked(ch *chat) {
 	p := ch.Plan
 	mk := func(typ, content string) *message {
@@ -224,7 +236,8 @@ func (s *Sim) allocPlanLocked(ch *chat) {
 			Role: "assistant", Type: typ, Content: content, ContentType: "text"}
 	}
 	p.msgs = nil
-	if p.ToolCall != nil {
+	asks := p.ToolCall != nil && p.ToolCall.Type == "reply_message"
+	if p.ToolCall != nil && !asks {
 		p.msgs = append(p.msgs, mk("function_call", p.ToolCall.content()))
 		return
 	}
@@ -234,15 +247,109 @@ func (s *Sim) allocPlanLocked(ch *chat) {
 	if p.Fail != nil {
 		return
 	}
+	if p.Knowledge != "" {
+		p.msgs = append(p.msgs, mk("verbose", p.Knowledge))
+	}
+	for _, c := range p.CardsBefore {
+		m := mk("answer", c)
+		m.ContentType = "card"
+		p.msgs = append(p.msgs, m)
+	}
 	p.answer = mk("answer", p.Answer)
+	p.answer.ReasoningContent = p.Reasoning
 	if p.Card {
 		p.answer.ContentType = "card"
 	}
-	p.msgs = append(p.msgs, p.answer,
-		mk("verbose", `{"msg_type":"generate_answer_finish","data":"{\"finish_reason\":0,\"FinData\":\"\"}","from_module":null,"from_unit":null}`))
+	p.msgs = append(p.msgs, p.answer)
+	for _, c := range p.CardsAfter {
+		m := mk("answer", c)
+		m.ContentType = "card"
+		p.msgs = append(p.msgs, m)
+	}
+	if asks {
+		p.msgs = append(p.msgs, mk("verbose", verboseInterrupt), mk("verbose", verboseFinishAsked))
+		return
+	}
+	p.msgs = append(p.msgs, mk("verbose", verboseFinish))
 	for _, f := range p.FollowUps {
 		p.msgs = append(p.msgs, mk("follow_up", f))
 	}
+}
+
+// pendingQuestionLocked returns the question a workflow of bot asked in c's
+// latest chat, if that chat still waits for the user's reply.
+func (s *Sim) pendingQuestionLocked(c *conversation, botID string) *toolCall {
+	if len(c.Chats) == 0 {
+		return nil
+	}
+	last := s.chats[c.Chats[len(c.Chats)-1]]
+	if last == nil || last.BotID != botID || last.Status != statusRequiresAction || last.Plan == nil ||
+		last.Plan.ToolCall == nil || last.Plan.ToolCall.Type != "reply_message" {
+		return nil
+	}
+	return last.Plan.ToolCall
+}
+
+// answerEvent renders a message for the stream like the captures (§16.2);
+// a deep-thinking model's answer also carries reasoning_content, on every
+// delta and on the completed message (fixture chat_stream_reasoning.sse).
+func answerEvent(m *message, content, reasoning string) []byte {
+	o := ordered{
+		{"id", m.ID}, {"conversation_id", m.ConversationID}, {"bot_id", m.BotID}, {"role", m.Role}, {"type", m.Type},
+		{"content", content}, {"content_type", m.ContentType}, {"chat_id", m.ChatID}, {"section_id", m.SectionID},
+	}
+	if m.ReasoningContent != "" {
+		o = append(o, field{"reasoning_content", reasoning})
+	}
+	return compactJSON(o)
+}
+
+// streamMessage sends one planned message: a text answer as deltas (the
+// reasoning first, with empty content, then the answer with empty
+// reasoning_content), every message as completed. Cards, verbose, follow-ups
+// and tool messages are never streamed as deltas (§16.2).
+func (s *Sim) streamMessage(sw *sseWriter, p *replyPlan, m *message, delay time.Duration) error {
+	if m.Type == "answer" && m.ContentType == "text" {
+		n := 0
+		delta := func(content, reasoning string) error {
+			if n > 0 && sw.pause(delay) != nil {
+				return errStop
+			}
+			n++
+			return sw.event("conversation.message.delta", answerEvent(m, content, reasoning))
+		}
+		if m.ReasoningContent != "" {
+			for _, frag := range fragments(m.ReasoningContent, p.Chunk, p.Slow) {
+				if err := delta("", frag); err != nil {
+					return err
+				}
+			}
+		}
+		for _, frag := range fragments(m.Content, p.Chunk, p.Slow) {
+			if err := delta(frag, ""); err != nil {
+				return err
+			}
+		}
+	}
+	return sw.event("conversation.message.completed", answerEvent(m, m.Content, m.ReasoningContent))
+}
+
+// streamAudio speaks the answer when the user's input held audio: real Coze
+// sends conversation.audio.delta events (the answer's id, content_type
+// "audio", base64 PCM) after conversation.chat.completed and before done
+// (coze-py tests/testdata/chat_audio_stream_resp.txt; coze-protocol E12).
+func (s *Sim) streamAudio(sw *sseWriter, p *replyPlan) error {
+	if !p.Audio || p.answer == nil {
+		return nil
+	}
+	spoken := *p.answer
+	spoken.ContentType, spoken.ReasoningContent = "audio", ""
+	for _, chunk := range audioChunks(3) {
+		if err := sw.event("conversation.audio.delta", answerEvent(&spoken, chunk, "")); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // finishLocked stores the chat's produced messages and sets its terminal

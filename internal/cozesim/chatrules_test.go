@@ -71,7 +71,8 @@ func TestPublishFixes4015(t *testing.T) {
 		m := e.mustOK(t, http.MethodGet, "/v1/space/published_bots_list?space_id="+WorkspaceTeam+"&page_index=1&page_size=50", tok, nil)
 		return len(dataMap(m)["space_bots"].([]any))
 	}
-	if list("") != 4 || list("&publish_status=all") != 5 || list("&publish_status=unpublished_draft") != 1 || old() != 4 {
+	// The team workspace holds nine demo bots; only the Draft Bot is unpublished.
+	if list("") != 8 || list("&publish_status=all") != 9 || list("&publish_status=unpublished_draft") != 1 || old() != 8 {
 		t.Fatalf("lists before publish: %d %d %d %d", list(""), list("&publish_status=all"), list("&publish_status=unpublished_draft"), old())
 	}
 	if m := e.api(t, http.MethodPost, "/v3/chat", tok, chatBodyFor(BotDraft, "x", true)); code(m) != 4015 {
@@ -86,12 +87,12 @@ func TestPublishFixes4015(t *testing.T) {
 	if evs := readSSE(t, b, false); evs[len(evs)-1].Name != "done" {
 		t.Errorf("chat after publish: %s", b)
 	}
-	if list("") != 5 || old() != 5 || !e.sim.BotPublished(BotDraft) {
+	if list("") != 9 || old() != 9 || !e.sim.BotPublished(BotDraft) {
 		t.Errorf("lists after publish: %d %d", list(""), old())
 	}
 	// Paging of the new list.
 	m := e.mustOK(t, http.MethodGet, "/v1/bots?workspace_id="+WorkspaceTeam+"&page_num=2&page_size=2", tok, nil)
-	if n := len(dataMap(m)["items"].([]any)); n != 2 || dataMap(m)["total"].(float64) != 5 {
+	if n := len(dataMap(m)["items"].([]any)); n != 2 || dataMap(m)["total"].(float64) != 9 {
 		t.Errorf("page 2: %d items, total %v", n, dataMap(m)["total"])
 	}
 	if m := e.api(t, http.MethodGet, "/v1/bots?workspace_id="+WorkspaceAlan, tok, nil); code(m) != 4101 {

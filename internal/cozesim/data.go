@@ -37,6 +37,10 @@ const (
 	BotXSS       = "7394000000000000003" // hostile payloads
 	BotSlow      = "7394000000000000004" // ~150 slow deltas
 	BotDraft     = "7394000000000000005" // never published: chat => 4015
+	BotThinking  = "7394000000000000006" // "Thinking demo": reasoning_content deltas, then the answer
+	BotCard      = "7394000000000000007" // "Card demo": a content_type "card" answer
+	BotQuestion  = "7394000000000000008" // "Question demo": a workflow question node (requires_action reply_message)
+	BotMath      = "7394000000000000009" // "Math demo": inline $…$ and display $$…$$ math; has knowledge
 )
 
 // Workflows of the team workspace.
@@ -74,6 +78,10 @@ const (
 	kindXSS
 	kindSlow
 	kindPlain // bots created through the API: answer like the assistant
+	kindThinking
+	kindCard
+	kindQuestion
+	kindMath
 )
 
 type onboarding struct {
@@ -135,6 +143,18 @@ var demoBots = []botSeed{
 	{5, kindPlain, "草稿机器人 / Draft Bot", "从未发布的草稿：默认对话会得到 4015。 / Never published: default chat answers 4015.", "draft.svg",
 		"A draft.",
 		onboarding{"我还是草稿。 / I am still a draft.", []string{"Are you published?"}}, false},
+	{6, kindThinking, "Thinking demo", "深度思考模型：先流式输出思考过程，再给出回答。 / A deep-thinking model: streams its reasoning first, then the answer.", "thinking.svg",
+		"Think step by step before answering.",
+		onboarding{"我会先思考，再回答。 / I think before I answer.", []string{"为什么天空是蓝色的？ / Why is the sky blue?", "17 × 23 = ?", "Plan a weekend in Hangzhou"}}, true},
+	{7, kindCard, "Card demo", "用卡片回答：标题、文字、图片、链接和按钮。 / Answers with a card: title, text, image, links and buttons.", "card.svg",
+		"Answer with a card.",
+		onboarding{"我的回答是一张卡片。 / My answers are cards.", []string{"给我一张卡片 / Show me a card", "Weather card for Beijing", "推荐一本书 / Recommend a book"}}, true},
+	{8, kindQuestion, "Question demo", "工作流里的问答节点：先问你一个问题并给出选项，选完后继续回答。 / A workflow question node: asks you a question with options, then answers your choice.", "question.svg",
+		"Run the drink-order workflow.",
+		onboarding{"我会先问你一个问题。 / I will ask you a question first.", []string{"点一杯饮料 / Order a drink", "Start", "开始 / Begin"}}, true},
+	{9, kindMath, "Math demo", "用 LaTeX 公式回答（行内 $…$ 和独立 $$…$$），并引用知识库。 / Answers with LaTeX math (inline $…$ and display $$…$$) and cites its knowledge base.", "math.svg",
+		"Answer with formulas from the knowledge base.",
+		onboarding{"问我数学问题吧，我用公式回答。 / Ask me about maths: I answer with formulas.", []string{"勾股定理是什么？ / What is the Pythagorean theorem?", "Solve x^2 - 5x + 6 = 0", "欧拉公式 / Euler's identity"}}, true},
 }
 
 // seedLocked loads the demo users, workspaces, bots and workflows.

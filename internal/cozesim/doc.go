@@ -12,12 +12,14 @@
 // Each has a personal workspace (WorkspaceAlan, WorkspaceBea, WorkspaceChen);
 // all three are members of WorkspaceTeam (Alan owns it).
 //
-// Every workspace holds the same five bots. The team workspace's ids are the
-// exported constants BotAssistant, BotMemory, BotXSS, BotSlow and BotDraft;
-// the personal copies have ids "74" + last three digits of the user id + the
-// bot number (001–005) + eleven zeros, e.g. Alan's Assistant
-// "7410100100000000000". BotDraft (and each copy) is never published: chat with
-// the default publish_status answers 4015 until /v1/bot/publish.
+// Every workspace holds the same nine bots. The team workspace's ids are the
+// exported constants BotAssistant, BotMemory, BotXSS, BotSlow, BotDraft,
+// BotThinking ("Thinking demo"), BotCard ("Card demo"), BotQuestion
+// ("Question demo") and BotMath ("Math demo"); the personal copies have ids
+// "74" + last three digits of the user id + the bot number (001–009) + eleven
+// zeros, e.g. Alan's Assistant "7410100100000000000". BotDraft (and each copy)
+// is never published: chat with the default publish_status answers 4015 until
+// /v1/bot/publish.
 //
 // Workflows (team workspace): WorkflowWeather (inputs city required, date
 // optional), WorkflowAsk (a question node: stream_run ends with Interrupt;
@@ -39,8 +41,43 @@
 //   - Any bot: q containing "#fail" makes the chat fail (last_error 5000
 //     "event interval error"; the stream ends with conversation.chat.failed,
 //     no done).
+//   - Any bot: q containing "#busy" or "服务器繁忙" fails with the 9-digit
+//     platform error 702042078 "We're currently experiencing server issues.
+//     Please try again later." (conversation.chat.failed last_error; the log
+//     id is the response's X-Tt-Logid). A Fault with ErrorAfterEvents and
+//     Code 702042078 sends the same code as an error event instead.
 //   - Any bot: q containing "#card" answers a card (content_type "card",
-//     sent only as message.completed) whose JSON carries XSS payloads.
+//     sent only as message.completed) whose strings and URLs carry XSS
+//     payloads.
+//   - Any bot: when the user's object_string held an audio item, the answer
+//     is also spoken: 3 conversation.audio.delta events (the answer's id,
+//     content_type "audio", base64 PCM 24 kHz s16le) after
+//     conversation.chat.completed, before done. Never after failed or
+//     requires_action.
+//   - Thinking demo: reasoning_content deltas (content "") first, then the
+//     answer's deltas (reasoning_content ""); the completed answer (and the
+//     message lists) carry both (fixture chat_stream_reasoning.sse).
+//   - Card demo: a card answer (envelope {card_type:3, content_type:50,
+//     response_type:"card", template_id, template_url, data: DSL JSON
+//     string, x_properties}; DSL components Text, Image, Button with
+//     enableUrl/enableMessage), then a short text answer (fixture
+//     chat_stream_card.sse).
+//   - Question demo, a drink-order workflow: a text answer, a card answer
+//     whose x_properties.workflow_card_info is {"card_type":"QUESTION",
+//     "question_card_data":{"Title","Options":[{"name"}]}}, verbose
+//     interrupt, verbose generate_answer_finish (finish_reason 1), then
+//     conversation.chat.requires_action with tool_calls [{"id":"",
+//     "type":"reply_message","function":null,"require_info":null}] and done
+//     (fixture chat_stream_question.sse). The user's next /v3/chat in the
+//     conversation naming an option ("咖啡 / Coffee", "Coffee" or "咖啡")
+//     continues the workflow: a normal answer with follow-ups. Any other
+//     reply asks again. submit_tool_outputs with the option as output works
+//     too.
+//   - Math demo (a bot with knowledge): verbose knowledge_recall before the
+//     answer (fixture chat_stream_verbose.sse), then Markdown with inline
+//     $…$ and display $$…$$ math ("pythagoras"/"勾股", "quadratic"/"x^2",
+//     "euler"/"欧拉" pick topics; anything else gets all) and a line with
+//     dollar prices that are not math.
 //   - Any bot: "chunk=N" in q makes every delta N runes long (default 2–12,
 //     deterministic).
 //   - Assistant (and bots created via the API): Markdown with a "## 回答 /
@@ -61,10 +98,13 @@
 //   - Slow Storyteller: a ~1000-rune story in about 150 deltas, at least
 //     50ms apart (Options.DeltaDelay if larger), so Stop can be tested.
 //
-// Every successful answer streams created → in_progress → deltas (one message
-// id) → message.completed(answer) → message.completed(verbose
-// generate_answer_finish) → 3 × message.completed(follow_up) →
-// chat.completed (usage) → done "[DONE]".
+// Every successful answer streams created → in_progress →
+// [message.completed(verbose knowledge_recall)] → [message.completed(card
+// answer)] → deltas (one message id) → message.completed(answer) →
+// message.completed(verbose generate_answer_finish) → 3 ×
+// message.completed(follow_up) → chat.completed (usage) →
+// [conversation.audio.delta…] → done "[DONE]". Verbose messages are never
+// answer text.
 //
 // # OAuth
 //

@@ -10,6 +10,7 @@ import (
 type message struct {
 	ID, ConversationID, BotID, ChatID, SectionID string
 	Role, Type, Content, ContentType             string
+	ReasoningContent                             string // deep-thinking answers only
 	MetaData                                     map[string]string
 	CreatedAt, UpdatedAt                         int64
 	Deleted                                      bool
@@ -25,6 +26,9 @@ func (m *message) wire(withSection bool) ordered {
 	}
 	if withSection {
 		o = append(o, field{"section_id", m.SectionID})
+	}
+	if m.ReasoningContent != "" {
+		o = append(o, field{"reasoning_content", m.ReasoningContent}) // §14.1: only for deep-thinking models
 	}
 	return o
 }

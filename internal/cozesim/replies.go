@@ -16,8 +16,12 @@ type turn struct {
 	Items      []contentItem
 }
 
+// toolCall is what a requires_action chat waits for: a local plugin
+// ("function", answered with submit_tool_outputs) or a workflow question node
+// ("reply_message": the user answers; coze-py cozepy/chat ChatToolCallType).
 type toolCall struct {
-	ID, Name, Arguments string
+	ID, Type, Name, Arguments string
+	Question                  *question // Type "reply_message"
 }
 
 func (t *toolCall) content() string {
@@ -26,6 +30,13 @@ func (t *toolCall) content() string {
 }
 
 func (t *toolCall) requiredAction() map[string]any {
+	if t.Type == "reply_message" {
+		// A question node: no id, no function; the question is the card
+		// answer before it (fixture chat_stream_question.sse).
+		return map[string]any{"type": "submit_tool_outputs", "submit_tool_outputs": map[string]any{
+			"tool_calls": []ordered{{{"id", ""}, {"type", "reply_message"}, {"function", nil}, {"require_info", nil}}},
+		}}
+	}
 	return map[string]any{"type": "submit_tool_outputs", "submit_tool_outputs": map[string]any{
 		"tool_calls": []map[string]any{{"id": t.ID, "type": "function", "function": map[string]any{"name": t.Name, "arguments": t.Arguments}}},
 	}}
@@ -42,6 +53,20 @@ type replyPlan struct {
 	Chunk        int  // fixed delta size in runes (0 = 2–12 varying)
 	Slow         bool // Slow Storyteller pacing
 	InputCount   int
+	// Reasoning is a deep-thinking model's chain of thought: streamed as
+	// reasoning_content deltas (content "") before the answer, and repeated
+	// on the completed answer (coze-protocol E12).
+	Reasoning string
+	// Knowledge is the content of a verbose knowledge_recall message,
+	// completed before the answer (coze-protocol §16.3, E12).
+	Knowledge string
+	// CardsBefore and CardsAfter are card answers (content_type "card",
+	// completed only) sent before and after the main answer (multi-answer,
+	// coze-protocol §16.3).
+	CardsBefore, CardsAfter []string
+	// Audio: the user's input held audio, so the answer is also spoken as
+	// conversation.audio.delta events after chat.completed (coze-protocol E12).
+	Audio bool
 
 	msgs   []*message // allocated by allocPlanLocked
 	answer *message
@@ -49,9 +74,15 @@ type replyPlan struct {
 
 var chunkRe = regexp.MustCompile(`(?i)chunk=(\d{1,3})`)
 
+// platformBusy is a 9-digit platform error as real Coze sends it
+// (coze-protocol E7: coze-java#47).
+var platformBusy = lastError{Code: 702042078, Msg: "We're currently experiencing server issues. Please try again later."}
+
 // planReply decides the bot's reply from the conversation context and query.
-func (s *Sim) planReply(b *bot, hist []turn, q turn) *replyPlan {
-	p := &replyPlan{InputCount: runeLen(q.Text) + 20}
+// pending is the question the bot's workflow asked in the conversation's
+// previous chat (nil when none is waiting for an answer).
+func (s *Sim) planReply(b *bot, hist []turn, q turn, pending *toolCall) *replyPlan {
+	p := &replyPlan{InputCount: runeLen(q.Text) + 20, Audio: hasAudio(q.Items)}
 	for _, h := range hist {
 		p.InputCount += runeLen(h.Text)
 	}
@@ -63,23 +94,37 @@ func (s *Sim) planReply(b *bot, hist []turn, q turn) *replyPlan {
 	case strings.Contains(lower, "#fail"):
 		p.Fail = &lastError{Code: 5000, Msg: "event interval error"}
 		return p
+	case strings.Contains(lower, "#busy") || strings.Contains(q.Text, "服务器繁忙"):
+		e := platformBusy
+		p.Fail = &e
+		return p
 	case b.Kind != kindXSS && (strings.Contains(lower, "#tool") || strings.Contains(lower, "weather tool") || strings.Contains(q.Text, "天气工具")):
 		city := "南京"
 		if i := strings.Index(lower, "city="); i >= 0 {
 			city = strings.Fields(q.Text[i+5:] + " ")[0]
 		}
-		p.ToolCall = &toolCall{ID: "call_" + randomString(24), Name: "local_weather",
+		p.ToolCall = &toolCall{ID: "call_" + randomString(24), Type: "function", Name: "local_weather",
 			Arguments: string(compactJSON(map[string]any{"location": city, "type": 0}))}
 		return p
 	}
 	if strings.Contains(lower, "#card") {
 		p.Card = true
-		p.Answer = string(compactJSON(ordered{{"card_type", 3}, {"title", "Card " + xssPayloads[1].payload},
-			{"link", "javascript:window.__pwned=1"}, {"image", "javascript:window.__pwned=1"}, {"text", xssPayloads[0].payload}}))
+		p.Answer = hostileCard()
 		p.FollowUps = []string{"#card again", "show markdown", "all payloads"}
 		return p
 	}
 	switch b.Kind {
+	case kindThinking:
+		p.Reasoning, p.Answer, p.FollowUps = thinkingReply(q.Text)
+	case kindCard:
+		var card string
+		card, p.Answer, p.FollowUps = s.cardReply(q.Text)
+		p.CardsBefore = []string{card}
+	case kindQuestion:
+		s.questionReply(p, q.Text, pending)
+	case kindMath:
+		p.Knowledge = mathKnowledge
+		p.Answer, p.FollowUps = mathReply(lower)
 	case kindMemory:
 		p.Answer, p.FollowUps = memoryReply(hist, q)
 	case kindXSS:
@@ -96,6 +141,13 @@ func (s *Sim) planReply(b *bot, hist []turn, q turn) *replyPlan {
 
 // planAfterTool continues a requires_action chat with the tool's output.
 func (s *Sim) planAfterTool(b *bot, prev *replyPlan, output string) *replyPlan {
+	if prev.ToolCall.Type == "reply_message" {
+		// A question node answered through submit_tool_outputs: the output
+		// is the user's reply.
+		p := &replyPlan{InputCount: prev.InputCount + runeLen(output)}
+		s.questionReply(p, output, prev.ToolCall)
+		return p
+	}
 	return &replyPlan{
 		ToolResponse: string(compactJSON(map[string]any{"content_type": 1, "response_for_model": output, "type_for_model": 1})),
 		Answer:       "工具 " + prev.ToolCall.Name + " 返回 / The tool " + prev.ToolCall.Name + " returned: " + output,

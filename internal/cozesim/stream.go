@@ -201,17 +201,7 @@ func (s *Sim) streamChat(w http.ResponseWriter, r *http.Request, ch *chat) {
 		delay = 50 * time.Millisecond
 	}
 	for _, m := range p.msgs {
-		if m.Type == "answer" && m.ContentType == "text" {
-			for i, frag := range fragments(m.Content, p.Chunk, p.Slow) {
-				if i > 0 && sw.pause(delay) != nil {
-					return
-				}
-				if sw.event("conversation.message.delta", messageEvent(m, frag)) != nil {
-					return
-				}
-			}
-		}
-		if sw.event("conversation.message.completed", messageEvent(m, m.Content)) != nil {
+		if s.streamMessage(sw, p, m, delay) != nil { // chat.go
 			return
 		}
 	}
@@ -223,6 +213,8 @@ func (s *Sim) streamChat(w http.ResponseWriter, r *http.Request, ch *chat) {
 			return
 		}
 	} else if sw.event("conversation.chat.completed", chatData(statusCompleted)) != nil {
+		return
+	} else if s.streamAudio(sw, p) != nil { // chat.go: only after chat.completed
 		return
 	}
 	_ = sw.event("done", []byte(`"[DONE]"`))

@@ -119,13 +119,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Sealer:        sealer,
 		Log:           log.With("component", "auth"),
 		Region:        cfg.Region,
-		PKCE:          cfg.PKCE,
+		PKCE:          auth.PKCEMode(cfg.PKCE),
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		OnRefresh:     reg.Refresh,
 	})
 	if err != nil {
 		return fmt.Errorf("set up sign-in: %w", err)
 	}
+	log.Info("sign-in", "pkce", cfg.PKCE, "pkce_sent", a.SendsPKCE(), "client_secret_set", cfg.ClientSecret != "")
 	chats := chat.New(chat.Options{
 		Coze:  cz,
 		Auth:  a,

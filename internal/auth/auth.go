@@ -58,9 +58,9 @@ type Options struct {
 	Log    *slog.Logger     // nil => discard
 	Now    func() time.Time // nil => time.Now
 
-	Region        string // "cn" | "com", stored on the user row; "" => "cn"
-	PKCE          bool   // send an S256 challenge and keep the verifier
-	SecureCookies bool   // public URL is https: Secure + "__Host-" prefix
+	Region        string   // "cn" | "com", stored on the user row; "" => "cn"
+	PKCE          PKCEMode // when to send an S256 challenge; "" => PKCEAuto
+	SecureCookies bool     // public URL is https: Secure + "__Host-" prefix
 
 	SessionIdle time.Duration // default 7*24h
 	SessionMax  time.Duration // default 30*24h
@@ -73,6 +73,20 @@ type Options struct {
 
 	OnRefresh func(outcome string) // metrics hook: "ok", "fatal", "transient"
 }
+
+// PKCEMode says when sign-in uses PKCE S256.
+type PKCEMode string
+
+const (
+	// PKCEAuto: PKCE only for a public client (a Coze client without a
+	// secret). No official SDK sends a challenge or verifier together with a
+	// client secret: coze-dev/coze-go auth.go has WebOAuthClient (secret, no
+	// challenge) and NewPKCEOAuthClient (challenge, secret ""), coze-js and
+	// coze-py likewise; Coze binds PKCE to public apps (coze-protocol E1).
+	PKCEAuto PKCEMode = "auto"
+	PKCEOn   PKCEMode = "on"  // always, also with a secret (undocumented by Coze)
+	PKCEOff  PKCEMode = "off" // never; state alone binds the callback
+)
 
 // Auth is the sign-in, session and token service. It is safe for concurrent use.
 type Auth struct {
@@ -106,6 +120,16 @@ func New(o Options) (*Auth, error) {
 	if o.Coze == nil || o.Store == nil || o.Sealer == nil {
 		return nil, errors.New("auth: Options.Coze, Store and Sealer are required")
 	}
+	var pkce bool
+	switch o.PKCE {
+	case PKCEAuto, "":
+		pkce = !o.Coze.Confidential()
+	case PKCEOn:
+		pkce = true
+	case PKCEOff:
+	default:
+		return nil, fmt.Errorf("auth: Options.PKCE %q is not auto, on or off", o.PKCE)
+	}
 	a := &Auth{
 		coze:          o.Coze,
 		store:         o.Store,
@@ -113,7 +137,7 @@ func New(o Options) (*Auth, error) {
 		log:           o.Log,
 		now:           o.Now,
 		region:        o.Region,
-		pkce:          o.PKCE,
+		pkce:          pkce,
 		secure:        o.SecureCookies,
 		sessionIdle:   orDefault(o.SessionIdle, 7*24*time.Hour),
 		sessionMax:    orDefault(o.SessionMax, 30*24*time.Hour),
@@ -141,6 +165,10 @@ func New(o Options) (*Auth, error) {
 	}
 	return a, nil
 }
+
+// SendsPKCE reports whether sign-in sends a PKCE challenge (Options.PKCE
+// resolved against the client secret).
+func (a *Auth) SendsPKCE() bool { return a.pkce }
 
 // Wait blocks until every detached refresh started by a has finished
 // (graceful shutdown and tests).

@@ -35,7 +35,7 @@ func BenchmarkRefreshContention(b *testing.B) {
 	a, err := New(Options{
 		Coze: coze.New(coze.Options{APIBase: srv.URL, WWWBase: srv.URL, ClientID: testClientID,
 			ClientSecret: testSecret, RedirectURI: "http://127.0.0.1/callback"}),
-		Store: st, Sealer: mustSealer(b, "k1"), Now: clock.Now, PKCE: true,
+		Store: st, Sealer: mustSealer(b, "k1"), Now: clock.Now, PKCE: PKCEOn,
 	})
 	if err != nil {
 		b.Fatal(err)

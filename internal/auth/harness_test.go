@@ -31,11 +31,11 @@ const (
 var backends = []string{"sqlite", "postgres"}
 
 type envOpts struct {
-	backend   string // "sqlite" (default) | "postgres"
-	instances int    // default 1
-	tls       bool   // app served over https with SecureCookies
-	public    bool   // PKCE public client: no client secret
-	noPKCE    bool   // Options.PKCE = false
+	backend   string   // "sqlite" (default) | "postgres"
+	instances int      // default 1
+	tls       bool     // app served over https with SecureCookies
+	public    bool     // PKCE public client: no client secret
+	pkce      PKCEMode // Options.PKCE; "" => the default (auto: PKCE only when public)
 	cozeTO    time.Duration
 	transport http.RoundTripper // for the coze client; nil => default
 	sim       func(*cozesim.Options)
@@ -179,7 +179,7 @@ func (in *instance) start() {
 		Log:           slog.New(e.logs),
 		Now:           e.clock.Now,
 		Region:        "cn",
-		PKCE:          !e.o.noPKCE,
+		PKCE:          e.o.pkce,
 		SecureCookies: e.o.tls,
 	}
 	if e.o.auth != nil {

@@ -113,6 +113,9 @@ func (a *Auth) FinishSignIn(ctx context.Context, w http.ResponseWriter, r *http.
 	if cb.Code == "" {
 		return "", fmt.Errorf("finish sign-in: callback without code: %w", ErrStateInvalid)
 	}
+	// The verifier goes only with a code whose sign-in sent a challenge, that
+	// is when PKCE was in effect at BeginSignIn (never for a web app under
+	// PKCEAuto); a config change across a restart does not strand the code.
 	var verifier string
 	if len(p.Verifier) > 0 {
 		v, _, err := a.sealer.Open(p.Verifier, pkceAD(p.State))

@@ -197,15 +197,21 @@ func TestCase05_TwoTabs(t *testing.T) {
 	}
 }
 
-// Case 6: PKCE S256 always; verifier 43 unreserved chars, only on the server.
+// Case 6: whenever PKCE is used it is S256; verifier 43 unreserved chars,
+// only on the server. Since coze-protocol E1 a web app (client secret) uses
+// PKCE only when forced on (COZE_PKCE=on); a public client always does.
 func TestCase06_PKCE(t *testing.T) {
 	t.Parallel()
 	if got, want := coze.PKCEChallengeS256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"; got != want {
 		t.Errorf("RFC 7636 vector: %q, want %q", got, want)
 	}
 	for _, public := range []bool{false, true} {
-		t.Run(map[bool]string{false: "web", true: "public"}[public], func(t *testing.T) {
-			e := newEnv(t, envOpts{public: public})
+		t.Run(map[bool]string{false: "web forced on", true: "public"}[public], func(t *testing.T) {
+			o := envOpts{public: public}
+			if !public {
+				o.pkce = PKCEOn
+			}
+			e := newEnv(t, o)
 			in := e.inst[0]
 			b := e.newBrowser()
 			authz := b.begin(in, "")
@@ -244,9 +250,10 @@ func (b *browser) signIn2(in *instance, authz, userID string) {
 }
 
 // Case 7: a code minted for P1 delivered with P2's state fails (verifier).
+// It needs PKCE, which a web app uses only when forced on (coze-protocol E1).
 func TestCase07_CodeInjection(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{})
+	e := newEnv(t, envOpts{pkce: PKCEOn})
 	in := e.inst[0]
 	b := e.newBrowser()
 	a1, a2 := b.begin(in, ""), b.begin(in, "")
@@ -291,7 +298,7 @@ func TestCase08_PublicClientAndPKCEOff(t *testing.T) {
 		}
 	})
 	t.Run("pkce off", func(t *testing.T) {
-		e := newEnv(t, envOpts{noPKCE: true})
+		e := newEnv(t, envOpts{pkce: PKCEOff})
 		in := e.inst[0]
 		attacker, victim := e.newBrowser(), e.newBrowser()
 		authz := attacker.begin(in, "")

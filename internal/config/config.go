@@ -59,8 +59,8 @@ type Config struct {
 	Region       string // "cn" or "com"
 	APIBase      string
 	WWWBase      string
-	PKCE         bool
-	APIH2C       bool // speak HTTP/2 without TLS to an http:// API base (the simulator)
+	PKCE         string // "auto" (PKCE only without a client secret), "on" or "off"
+	APIH2C       bool   // speak HTTP/2 without TLS to an http:// API base (the simulator)
 	Addr         string
 	DatabaseURL  string
 	SecretKey    Secret
@@ -86,6 +86,14 @@ func (c Config) Postgres() bool {
 	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
 }
 
+// PKCE modes (COZE_PKCE, --pkce). auth.New resolves "auto": PKCE only for a
+// public client, as the official SDKs do (coze-protocol E1).
+const (
+	PKCEAuto = "auto"
+	PKCEOn   = "on"
+	PKCEOff  = "off"
+)
+
 // LogValue lists the settings with secrets redacted.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
@@ -96,7 +104,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("region", c.Region),
 		slog.String("api_base", c.APIBase),
 		slog.String("www_base", c.WWWBase),
-		slog.Bool("pkce", c.PKCE),
+		slog.String("pkce", c.PKCE),
 		slog.Bool("api_h2c", c.APIH2C),
 		slog.String("addr", c.Addr),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
@@ -151,7 +159,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	region := fs.String("region", env("COZE_REGION", "cn"), "Coze region: cn or com")
 	apiBase := fs.String("api-base", env("COZE_API_BASE", ""), "Coze API base URL")
 	wwwBase := fs.String("www-base", env("COZE_WWW_BASE", ""), "Coze www (authorize) base URL")
-	pkce := fs.String("pkce", env("COZE_PKCE", "on"), "send PKCE S256 (on/off)")
+	pkce := fs.String("pkce", env("COZE_PKCE", PKCEAuto), "PKCE S256 at sign-in: auto (only without a client secret, as the official SDKs do), on or off")
 	h2c := fs.String("api-h2c", env("COZE_API_H2C", "off"), "speak HTTP/2 without TLS to an http:// COZE_API_BASE, such as the coze2app sim command (on/off)")
 	addr := fs.String("addr", env("COZE2APP_ADDR", "localhost:5000"), "listen address")
 	dbURL := fs.String("database-url", env("COZE2APP_DATABASE_URL", "sqlite:coze2app.db"), "sqlite:PATH or postgres://...")
@@ -185,15 +193,13 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		LogFormat:     strings.ToLower(*logFormat),
 		SimDeltaDelay: *simDelay,
 		SimHostile:    *simHostile,
+		PKCE:          strings.ToLower(strings.TrimSpace(*pkce)),
 	}
 	var errs []error
-	switch strings.ToLower(*pkce) {
-	case "on", "true", "1", "yes":
-		c.PKCE = true
-	case "off", "false", "0", "no":
-		c.PKCE = false
+	switch c.PKCE {
+	case PKCEAuto, PKCEOn, PKCEOff:
 	default:
-		errs = append(errs, fmt.Errorf("COZE_PKCE: %q is not on or off", *pkce))
+		errs = append(errs, fmt.Errorf("COZE_PKCE: %q is not auto, on or off", *pkce))
 	}
 	switch strings.ToLower(*h2c) {
 	case "on", "true", "1", "yes":

@@ -32,8 +32,8 @@ func TestLoadDefaults(t *testing.T) {
 			t.Errorf("%s = %q, want %q", tt.name, tt.got, tt.want)
 		}
 	}
-	if !c.Demo() || !c.PKCE || c.RedirectURISet {
-		t.Errorf("demo=%v pkce=%v redirectSet=%v, want true true false", c.Demo(), c.PKCE, c.RedirectURISet)
+	if !c.Demo() || c.PKCE != PKCEAuto || c.RedirectURISet {
+		t.Errorf("demo=%v pkce=%q redirectSet=%v, want true auto false", c.Demo(), c.PKCE, c.RedirectURISet)
 	}
 }
 
@@ -54,8 +54,8 @@ func TestLoadRegionAndFlagsOverrideEnv(t *testing.T) {
 	if c.Addr != "127.0.0.1:9000" {
 		t.Errorf("addr = %q, want the flag value", c.Addr)
 	}
-	if c.Demo() || c.PKCE {
-		t.Errorf("demo=%v pkce=%v, want false false", c.Demo(), c.PKCE)
+	if c.Demo() || c.PKCE != PKCEOff {
+		t.Errorf("demo=%v pkce=%q, want false off", c.Demo(), c.PKCE)
 	}
 }
 
@@ -76,6 +76,43 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s:\n%v", want, err)
 		}
+	}
+}
+
+// COZE_PKCE and --pkce take auto (the default), on or off; anything else,
+// including the old spellings true/false, stops startup.
+func TestLoadPKCEModes(t *testing.T) {
+	tests := []struct {
+		env, flag, want string
+		wantErr         bool
+	}{
+		{"", "", PKCEAuto, false},
+		{"auto", "", PKCEAuto, false},
+		{"on", "", PKCEOn, false},
+		{" OFF ", "", PKCEOff, false},
+		{"on", "off", PKCEOff, false},
+		{"", "on", PKCEOn, false},
+		{"true", "", "", true},
+		{"yes", "", "", true},
+		{"", "s256", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env+"/"+tt.flag, func(t *testing.T) {
+			var args []string
+			if tt.flag != "" {
+				args = []string{"--pkce", tt.flag}
+			}
+			c, err := Load(args, envOf(map[string]string{"COZE_PKCE": tt.env}))
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "COZE_PKCE") || !strings.Contains(err.Error(), "auto, on or off") {
+					t.Errorf("Load = %v, want a COZE_PKCE error", err)
+				}
+				return
+			}
+			if err != nil || c.PKCE != tt.want {
+				t.Errorf("Load = %q, %v; want %q", c.PKCE, err, tt.want)
+			}
+		})
 	}
 }
 

@@ -48,6 +48,10 @@ func (c *Client) AuthorizeURL(p AuthorizeParams) string {
 	return b.String()
 }
 
+// Confidential reports whether the client authenticates to the token endpoint
+// with a client secret (a Coze "web" app) rather than as a public PKCE client.
+func (c *Client) Confidential() bool { return c.secret != "" }
+
 // NewPKCEVerifier returns a fresh RFC 7636 verifier: base64url of 32 random bytes (43 chars).
 func NewPKCEVerifier() string {
 	var b [32]byte

@@ -97,6 +97,10 @@ func (s *Sim) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		bad("this app is a PKCE app: code_challenge is required")
 		return
 	}
+	if s.o.RefusePKCEForWebApps && app.ClientSecret != "" && challenge != "" {
+		bad("this app is a web app: code_challenge is not accepted")
+		return
+	}
 	key := randomString(32)
 	s.mu.Lock()
 	s.authKeys[key] = &authorizeRequest{App: app, RedirectURI: redirect, State: state, WorkspaceID: wsID,
@@ -229,6 +233,13 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		c.Used = true // single use, burnt even by a failed attempt
+		if s.o.RefusePKCEForWebApps && app.ClientSecret != "" && tr.CodeVerifier != "" {
+			// coze-js#212: a flow that does not match the app type fails
+			// with this pair.
+			s.mu.Unlock()
+			writeOAuthError(w, "invalid_request", "invalid request: client_secret")
+			return
+		}
 		if tr.RedirectURI != c.RedirectURI {
 			s.mu.Unlock()
 			writeOAuthError(w, "invalid_request", "invalid request: redirect_uri")
@@ -296,7 +307,8 @@ func clientAuthOK(app App, header, bodySecret string) bool {
 }
 
 // pkceOK verifies a code_verifier against the code's challenge (§7). A
-// verifier without a challenge is rejected; web app + PKCE is accepted (Q7).
+// verifier without a challenge is rejected; web app + PKCE is accepted (Q7)
+// unless Options.RefusePKCEForWebApps.
 func pkceOK(challenge, method, verifier string) bool {
 	if challenge == "" {
 		return verifier == ""

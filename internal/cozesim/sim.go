@@ -32,6 +32,10 @@ type Options struct {
 	RefreshTTL time.Duration
 	// CodeTTL is the authorization-code lifetime (default 10m).
 	CodeTTL time.Duration
+	// RefusePKCEForWebApps refuses a code_challenge or code_verifier from an
+	// app that has a client secret, like any bad OAuth request: Coze binds
+	// PKCE to public apps and no SDK combines the two (coze-protocol E1).
+	RefusePKCEForWebApps bool
 	// RevokeAccessOnRefresh kills the previous access token at refresh (§19 Q5 reading B).
 	RevokeAccessOnRefresh bool
 	// InvalidTokenStatus is the HTTP status for invalid tokens: 401 (default) or 200 (§19 Q2).

@@ -149,7 +149,7 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 	})
 	a, err := auth.New(auth.Options{
 		Coze: cz, Store: st, Sealer: sealer, Log: log.With("component", "auth"),
-		Region: "cn", PKCE: true, SecureCookies: strings.HasPrefix(public, "https://"),
+		Region: "cn", PKCE: auth.PKCEOn, SecureCookies: strings.HasPrefix(public, "https://"),
 	})
 	if err != nil {
 		t.Fatalf("auth.New: %v", err)

@@ -19,6 +19,9 @@ type Message struct {
 	ErrorCode      string
 	FollowUps      []string // nil when empty
 	Usage          []byte   // JSON, or nil
+	Reasoning      string   // the bot's thinking ("" when none)
+	Cards          []byte   // JSON array of cards, or nil
+	Question       []byte   // JSON object {"text","options"}, or nil
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
@@ -35,7 +38,7 @@ const (
 	StatusFailed     = "failed"
 )
 
-const msgCols = `id, conversation_id, user_id, role, content, chat_id, status, error_code, follow_ups, usage, created_at, updated_at`
+const msgCols = `id, conversation_id, user_id, role, content, chat_id, status, error_code, follow_ups, usage, reasoning, cards, question, created_at, updated_at`
 
 // AddMessage appends m to the user's conversation and returns it with its ID
 // and defaulted times. ErrNotFound if the conversation is not the user's.
@@ -50,11 +53,11 @@ func (s *Store) AddMessage(ctx context.Context, m Message) (Message, error) {
 		return Message{}, fmt.Errorf("add message: %w", err)
 	}
 	err = s.w.QueryRowContext(ctx, `
-		INSERT INTO messages (conversation_id, user_id, role, content, chat_id, status, error_code, follow_ups, usage, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		INSERT INTO messages (conversation_id, user_id, role, content, chat_id, status, error_code, follow_ups, usage, reasoning, cards, question, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		RETURNING id`,
 		m.ConversationID, m.UserID, m.Role, m.Content, m.ChatID, m.Status, m.ErrorCode, fu, nullable(m.Usage),
-		ms(m.CreatedAt), ms(m.UpdatedAt),
+		m.Reasoning, string(m.Cards), string(m.Question), ms(m.CreatedAt), ms(m.UpdatedAt),
 	).Scan(&m.ID)
 	if err != nil {
 		return Message{}, fmt.Errorf("add message to conversation %s: %w", m.ConversationID, mapErr(err))
@@ -65,11 +68,18 @@ func (s *Store) AddMessage(ctx context.Context, m Message) (Message, error) {
 	if len(m.Usage) == 0 {
 		m.Usage = nil
 	}
+	if len(m.Cards) == 0 {
+		m.Cards = nil
+	}
+	if len(m.Question) == 0 {
+		m.Question = nil
+	}
 	return m, nil
 }
 
-// UpdateMessage rewrites Content, Status, ErrorCode, FollowUps, Usage, ChatID
-// and UpdatedAt (zero = now) of the message with m.ID owned by m.UserID.
+// UpdateMessage rewrites Content, Status, ErrorCode, FollowUps, Usage,
+// Reasoning, Cards, Question, ChatID and UpdatedAt (zero = now) of the message
+// with m.ID owned by m.UserID.
 // ErrNotFound for a missing or foreign message.
 func (s *Store) UpdateMessage(ctx context.Context, m Message) error {
 	fu, err := encodeFollowUps(m.FollowUps)
@@ -77,9 +87,11 @@ func (s *Store) UpdateMessage(ctx context.Context, m Message) error {
 		return fmt.Errorf("update message %d: %w", m.ID, err)
 	}
 	res, err := s.w.ExecContext(ctx, `
-		UPDATE messages SET content = $3, status = $4, error_code = $5, follow_ups = $6, usage = $7, chat_id = $8, updated_at = $9
+		UPDATE messages SET content = $3, status = $4, error_code = $5, follow_ups = $6, usage = $7, chat_id = $8, updated_at = $9,
+			reasoning = $10, cards = $11, question = $12
 		WHERE id = $1 AND user_id = $2`,
-		m.ID, m.UserID, m.Content, m.Status, m.ErrorCode, fu, nullable(m.Usage), m.ChatID, ms(orNow(m.UpdatedAt)))
+		m.ID, m.UserID, m.Content, m.Status, m.ErrorCode, fu, nullable(m.Usage), m.ChatID, ms(orNow(m.UpdatedAt)),
+		m.Reasoning, string(m.Cards), string(m.Question))
 	if err := affectedOne(res, err); err != nil {
 		return fmt.Errorf("update message %d: %w", m.ID, err)
 	}
@@ -124,11 +136,17 @@ func (s *Store) MessageByChatID(ctx context.Context, userID int64, chatID string
 
 func scanMessage(r scanner) (Message, error) {
 	var m Message
-	var fu string
+	var fu, cards, question string
 	var c, u int64
 	if err := r.Scan(&m.ID, &m.ConversationID, &m.UserID, &m.Role, &m.Content, &m.ChatID, &m.Status,
-		&m.ErrorCode, &fu, &m.Usage, &c, &u); err != nil {
+		&m.ErrorCode, &fu, &m.Usage, &m.Reasoning, &cards, &question, &c, &u); err != nil {
 		return Message{}, err
+	}
+	if cards != "" {
+		m.Cards = []byte(cards)
+	}
+	if question != "" {
+		m.Question = []byte(question)
 	}
 	if fu != "" {
 		if err := json.Unmarshal([]byte(fu), &m.FollowUps); err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/coze2app/coze2app/internal/store"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func testConversations(t *testing.T, newTarget NewTarget) {
@@ -191,6 +192,56 @@ func testMessages(t *testing.T, newTarget NewTarget) {
 	mustNoErr(t, "MessageByChatID after clear", err)
 	if got.FollowUps != nil || got.Usage != nil || got.ErrorCode != "upstream_error" {
 		t.Errorf("after clear: FollowUps=%v Usage=%v ErrorCode=%q", got.FollowUps, got.Usage, got.ErrorCode)
+	}
+}
+
+// testMessageParts: an assistant reply's thinking, cards and question are
+// stored with it and come back byte for byte (docs/stream-contract.md); they
+// are empty on messages that never had them, and an update can clear them.
+func testMessageParts(t *testing.T, newTarget NewTarget) {
+	s := MustOpen(t, newTarget(t))
+	ctx := t.Context()
+	u := MustUser(t, s, "Alan")
+	mustNoErr(t, "UpsertConversation", s.UpsertConversation(ctx, store.Conversation{ID: "conv", UserID: u.ID, BotID: "bot"}))
+
+	plain, err := s.AddMessage(ctx, store.Message{ConversationID: "conv", UserID: u.ID, Role: store.RoleAssistant, Content: "plain", Status: store.StatusComplete, CreatedAt: at(0)})
+	mustNoErr(t, "AddMessage plain", err)
+	if plain.Reasoning != "" || plain.Cards != nil || plain.Question != nil {
+		t.Errorf("plain message parts = %q %s %s, want none", plain.Reasoning, plain.Cards, plain.Question)
+	}
+	rich := store.Message{ConversationID: "conv", UserID: u.ID, Role: store.RoleAssistant, Content: "17 是质数。", ChatID: "chat-2",
+		Status: store.StatusComplete, CreatedAt: at(time.Second),
+		Reasoning: "The user asks whether 17 is prime.\n√17 ≈ 4.1 — 思考",
+		Cards:     []byte(`[{"title":"Hangzhou","text":"Light rain","image_url":"https://img.example/r.png","links":[{"text":"More","url":"https://example.com/a?b=1&c=2"}],"options":["Tomorrow"]},{"unknown":true}]`),
+		Question:  []byte(`{"text":"Which size?","options":["Small","Large \"XL\""]}`),
+	}
+	rich, err = s.AddMessage(ctx, rich)
+	mustNoErr(t, "AddMessage rich", err)
+	msgs, err := s.Messages(ctx, u.ID, "conv")
+	mustNoErr(t, "Messages", err)
+	if diff := cmp.Diff([]store.Message{plain, rich}, msgs); diff != "" {
+		t.Errorf("Messages (-want +got):\n%s", diff)
+	}
+
+	// A streaming reply gets its parts at the end, and an update can clear them.
+	plain.Reasoning, plain.Cards, plain.Question = "thinking", []byte(`[{"text":"t"}]`), []byte(`{"text":"q","options":[]}`)
+	mustNoErr(t, "UpdateMessage set parts", s.UpdateMessage(ctx, plain))
+	got, err := s.Messages(ctx, u.ID, "conv")
+	mustNoErr(t, "Messages after update", err)
+	if diff := cmp.Diff(plain, got[0], cmpopts.IgnoreFields(store.Message{}, "UpdatedAt")); diff != "" {
+		t.Errorf("after update (-want +got):\n%s", diff)
+	}
+	plain.Reasoning, plain.Cards, plain.Question = "", nil, nil
+	mustNoErr(t, "UpdateMessage clear parts", s.UpdateMessage(ctx, plain))
+	last, err := s.MessageByChatID(ctx, u.ID, "chat-2")
+	mustNoErr(t, "MessageByChatID", err)
+	if diff := cmp.Diff(rich, last); diff != "" {
+		t.Errorf("MessageByChatID (-want +got):\n%s", diff)
+	}
+	got, err = s.Messages(ctx, u.ID, "conv")
+	mustNoErr(t, "Messages after clear", err)
+	if got[0].Reasoning != "" || got[0].Cards != nil || got[0].Question != nil {
+		t.Errorf("after clear parts = %q %s %s, want none", got[0].Reasoning, got[0].Cards, got[0].Question)
 	}
 }
 

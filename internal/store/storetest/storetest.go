@@ -40,12 +40,14 @@ func Run(t *testing.T, newTarget NewTarget) {
 		{"Conversations", testConversations},
 		{"ConversationIsolation", testConversationIsolation},
 		{"Messages", testMessages},
+		{"MessageParts", testMessageParts},
 		{"MarkInterrupted", testMarkInterrupted},
 		{"Search", testSearch},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"RestartPersistence", testRestart},
 		{"ConcurrentMigrate", testConcurrentMigrate},
 		{"UserLock", testUserLock},
+		{"UploadedFiles", testUploadedFiles},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newTarget) })

@@ -77,8 +77,9 @@ func mathReply(lower string) (string, []string) {
 }
 
 // mathKnowledge is the verbose knowledge_recall message of the Math demo
-// (its knowledge base "formulas.md"). coze-studio
-// backend/domain/conversation/message/entity/knowledge.go: VerboseInfo
+// (its knowledge base "formulas.md"), shaped like fixture
+// chat_stream_verbose.sse: coze-studio
+// backend/domain/conversation/message/entity/knowledge.go VerboseInfo
 // {msg_type, data} with data a JSON string {chunks, ori_req, status_code}.
 var mathKnowledge = string(compactJSON(ordered{
 	{"msg_type", "knowledge_recall"},
@@ -90,6 +91,7 @@ var mathKnowledge = string(compactJSON(ordered{
 					{"dataset", ordered{{"id", "7396000000000000001"}, {"name", "数学公式 / Math formulas"}}},
 					{"document", ordered{{"id", "7397000000000000001"}, {"name", "formulas.md"}, {"format_type", 0}, {"source_type", 0}}},
 					{"link", ordered{{"title", ""}, {"url", ""}}},
+					{"card", ordered{{"title", ""}, {"index", ""}}},
 				}}},
 			{{"slice", "一元二次方程求根公式 / Quadratic formula: x = (-b ± sqrt(b^2 - 4ac)) / 2a."},
 				{"score", 0.81},
@@ -97,13 +99,12 @@ var mathKnowledge = string(compactJSON(ordered{
 					{"dataset", ordered{{"id", "7396000000000000001"}, {"name", "数学公式 / Math formulas"}}},
 					{"document", ordered{{"id", "7397000000000000001"}, {"name", "formulas.md"}, {"format_type", 0}, {"source_type", 0}}},
 					{"link", ordered{{"title", ""}, {"url", ""}}},
+					{"card", ordered{{"title", ""}, {"index", ""}}},
 				}}},
 		}},
 		{"ori_req", ""},
 		{"status_code", 0},
 	}))},
-	{"from_module", nil},
-	{"from_unit", nil},
 }))
 
 // Audio ---------------------------------------------------------------------

@@ -272,8 +272,12 @@ func keyFilePath(dbURL string) string {
 // interrupted: well past chat's 5-minute reply budget.
 const staleReplyAge = 15 * time.Minute
 
-// sweep deletes expired sessions and pending sign-ins and marks replies
-// orphaned by a dead instance, every few minutes.
+// uploadedFileAge is how long an upload's sniffed kind is kept: Coze keeps
+// uploads three months (coze-protocol §12.1); past that the id is dead anyway.
+const uploadedFileAge = 100 * 24 * time.Hour
+
+// sweep deletes expired sessions, pending sign-ins and old upload records and
+// marks replies orphaned by a dead instance, every few minutes.
 func sweep(ctx context.Context, a *auth.Auth, st *store.Store, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
@@ -283,6 +287,9 @@ func sweep(ctx context.Context, a *auth.Auth, st *store.Store, log *slog.Logger)
 		}
 		if _, err := st.MarkInterrupted(ctx, time.Now().Add(-staleReplyAge)); err != nil && ctx.Err() == nil {
 			log.Warn("sweep interrupted replies", "err", err)
+		}
+		if _, err := st.DeleteUploadedFilesBefore(ctx, time.Now().Add(-uploadedFileAge)); err != nil && ctx.Err() == nil {
+			log.Warn("sweep uploaded files", "err", err)
 		}
 		select {
 		case <-ctx.Done():

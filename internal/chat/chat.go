@@ -106,6 +106,10 @@ func (e *StreamError) Error() string { return "chat: reply ended: " + e.Code + "
 type StartRequest struct {
 	BotID, BotName, Message, ConversationID string
 	FileIDs                                 []string
+	// FileKinds maps file ids to "image", "audio" or "file" as sniffed by the
+	// server at upload (store.UploadedFileKinds), never as the browser says;
+	// an id missing here goes as "file".
+	FileKinds map[string]string
 }
 
 // Result is a finished reply (the non-stream contract of POST /api/chat).

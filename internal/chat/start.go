@@ -87,12 +87,18 @@ func (s *Service) Start(ctx context.Context, u store.User, req StartRequest) (*R
 }
 
 // chatRequest builds the /v3/chat body for one user turn (REFERENCE §15.1, §14.3).
+// Each file goes as an item of its sniffed kind: an image as "image", audio as
+// "audio", anything else as "file" (coze-protocol E9).
 func chatRequest(u store.User, req StartRequest) (coze.ChatRequest, error) {
 	msg := coze.EnterMessage{Role: "user", Type: "question", Content: req.Message, ContentType: "text"}
 	if len(req.FileIDs) > 0 {
 		items := []coze.ContentItem{{Type: "text", Text: req.Message}}
 		for _, id := range req.FileIDs {
-			items = append(items, coze.ContentItem{Type: "file", FileID: id})
+			kind := req.FileKinds[id]
+			if kind != coze.FileKindImage && kind != coze.FileKindAudio {
+				kind = coze.FileKindFile
+			}
+			items = append(items, coze.ContentItem{Type: kind, FileID: id})
 		}
 		content, err := coze.ObjectStringContent(items)
 		if err != nil {

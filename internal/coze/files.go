@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 )
 
@@ -32,6 +33,29 @@ func (f *File) UnmarshalJSON(b []byte) error {
 	}
 	*f = File{ID: string(w.ID), FileName: w.FileName, Bytes: int64(w.Bytes), CreatedAt: int64(w.CreatedAt)}
 	return nil
+}
+
+// Kinds of uploaded file. Each is also the object_string item type a chat
+// sends the file as: coze-py examples/chat_multimode_stream.py and coze-go
+// examples/chats/chat_with_image send an uploaded image as "image", not
+// "file", which a vision model might not look at (coze-protocol E9).
+const (
+	FileKindImage = "image"
+	FileKindAudio = "audio"
+	FileKindFile  = "file"
+)
+
+// FileKindOf decides a file's kind from its first bytes (never its name),
+// with http.DetectContentType.
+func FileKindOf(data []byte) string {
+	ct := http.DetectContentType(data)
+	switch {
+	case strings.HasPrefix(ct, "image/"):
+		return FileKindImage
+	case strings.HasPrefix(ct, "audio/"), ct == "application/ogg":
+		return FileKindAudio
+	}
+	return FileKindFile
 }
 
 // UploadFile uploads body as one multipart part named "file" with the given filename:

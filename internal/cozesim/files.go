@@ -10,7 +10,40 @@ import (
 
 type file struct {
 	ID, Name, OwnerID string
+	Kind              string // "image", "audio" or "file", sniffed at upload
 	Bytes, CreatedAt  int64
+}
+
+// sniffKind decides what a file is from its first bytes, as a chat must send
+// it: an image as an "image" item, audio as "audio", the rest as "file"
+// (coze-protocol E9).
+func sniffKind(head []byte) string {
+	ct := http.DetectContentType(head)
+	switch {
+	case strings.HasPrefix(ct, "image/"):
+		return "image"
+	case strings.HasPrefix(ct, "audio/"), ct == "application/ogg":
+		return "audio"
+	}
+	return "file"
+}
+
+// fileKind returns the kind sniffed when file id was uploaded, for checking
+// a chat's object_string item type against it; false if there is no such
+// file. It takes s.mu; use fileKindLocked when holding it.
+func (s *Sim) fileKind(id string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fileKindLocked(id)
+}
+
+// fileKindLocked is fileKind with s.mu held.
+func (s *Sim) fileKindLocked(id string) (string, bool) {
+	f := s.files[id]
+	if f == nil {
+		return "", false
+	}
+	return f.Kind, true
 }
 
 func (f *file) wire() map[string]any {
@@ -36,7 +69,7 @@ func (s *Sim) handleUpload(w http.ResponseWriter, r *http.Request, t *accessToke
 		fail(w, r, errf(4300, "File is empty: the request is not multipart/form-data"))
 		return
 	}
-	var name string
+	var name, kind string
 	var size int64
 	files := 0
 	for {
@@ -63,7 +96,16 @@ func (s *Sim) handleUpload(w http.ResponseWriter, r *http.Request, t *accessToke
 			fail(w, r, errf(4303, "File type not supported: "+ext))
 			return
 		}
-		n, err := io.Copy(io.Discard, io.LimitReader(part, s.o.MaxUploadBytes+1))
+		// Only the first 512 bytes are kept, to sniff the kind; the rest is counted.
+		head := make([]byte, 512)
+		h, err := io.ReadFull(part, head)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			fail(w, r, errf(4304, "File invalid: read error"))
+			return
+		}
+		kind = sniffKind(head[:h])
+		n, err := io.Copy(io.Discard, io.LimitReader(part, s.o.MaxUploadBytes+1-int64(h)))
+		n += int64(h)
 		if err != nil {
 			fail(w, r, errf(4304, "File invalid: read error"))
 			return
@@ -79,7 +121,7 @@ func (s *Sim) handleUpload(w http.ResponseWriter, r *http.Request, t *accessToke
 		return
 	}
 	s.mu.Lock()
-	f := &file{ID: s.newIDLocked(), Name: name, OwnerID: t.UserID, Bytes: size, CreatedAt: s.now().Unix()}
+	f := &file{ID: s.newIDLocked(), Name: name, OwnerID: t.UserID, Kind: kind, Bytes: size, CreatedAt: s.now().Unix()}
 	s.files[f.ID] = f
 	s.mu.Unlock()
 	ok(w, r, f.wire())

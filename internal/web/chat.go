@@ -62,8 +62,14 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	// Each file goes to Coze as the kind sniffed when this user uploaded it.
+	kinds, err := s.d.Store.UploadedFileKinds(r.Context(), u.ID, req.FileIDs)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	start := chat.StartRequest{BotID: req.BotID, BotName: req.BotName, Message: req.Message,
-		ConversationID: req.ConversationID, FileIDs: req.FileIDs}
+		ConversationID: req.ConversationID, FileIDs: req.FileIDs, FileKinds: kinds}
 	if !req.Stream {
 		res, err := s.d.Chat.Complete(r.Context(), u, start)
 		if err != nil {

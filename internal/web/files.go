@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/coze2app/coze2app/internal/auth"
 	"github.com/coze2app/coze2app/internal/coze"
+	"github.com/coze2app/coze2app/internal/store"
 )
 
 // uploadTypes maps the extensions we pass to Coze (REFERENCE §12) to the
@@ -57,7 +59,14 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, needs("uploadFile", err))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": f.ID, "file_name": f.FileName, "bytes": f.Bytes})
+	// The kind comes from the bytes we hold, not the name, and is kept here so
+	// the chat request never takes it from the browser (coze-protocol E9).
+	kind := coze.FileKindOf(data)
+	if err := s.d.Store.PutUploadedFile(r.Context(), store.UploadedFile{UserID: u.ID, ID: f.ID, Kind: kind}); err != nil {
+		writeError(w, r, fmt.Errorf("record uploaded file %s: %w", f.ID, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": f.ID, "file_name": f.FileName, "bytes": f.Bytes, "kind": kind})
 }
 
 var errUploadTooLarge = &apiError{Status: 413, Code: "too_large", En: "The file is too large.", Zh: "文件过大。"}

@@ -1,0 +1,80 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/coze2app/coze2app/internal/cozesim"
+)
+
+var (
+	wavBytes = []byte("RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x44\xac\x00\x00\x88\x58\x01\x00\x02\x00\x10\x00data\x00\x00\x00\x00")
+	pdfBytes = []byte("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n")
+)
+
+// An uploaded file goes to Coze as the item type its bytes say, decided by the
+// server at upload: image → "image", audio → "audio", else "file"
+// (coze-protocol E9). The upload answer tells the page the kind.
+func TestFiles_ChatItemTypeFollowsSniffedKind(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserAlan)
+	upload := func(name string, data []byte) (id, kind string) {
+		t.Helper()
+		ct, body := multipartBody(t, "file", name, data)
+		r := e.send(c, req{method: "POST", path: "/api/files", ctype: ct, body: body, hdr: map[string]string{"Sec-Fetch-Site": "same-origin"}})
+		mustStatus(t, "upload "+name, r, http.StatusOK)
+		f := decode[struct{ ID, Kind string }](t, r)
+		return f.ID, f.Kind
+	}
+	png, pngKind := upload("pixel.png", pngBytes)
+	wav, wavKind := upload("voice.wav", wavBytes)
+	pdf, pdfKind := upload("report.pdf", pdfBytes)
+	for _, k := range []struct{ name, got, want string }{{"png", pngKind, "image"}, {"wav", wavKind, "audio"}, {"pdf", pdfKind, "file"}} {
+		if k.got != k.want {
+			t.Errorf("upload %s: kind = %q, want %q", k.name, k.got, k.want)
+		}
+	}
+
+	r := e.api(c, "POST", "/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": "what is in these?",
+		"file_ids": []string{png, wav, pdf}, "stream": false})
+	mustStatus(t, "chat with files", r, http.StatusOK)
+
+	want := map[string]string{png: "image", wav: "audio", pdf: "file"}
+	var seen int
+	for _, sr := range e.sim.Requests() {
+		if sr.Method != "POST" || sr.Path != "/v3/chat" {
+			continue
+		}
+		var body struct {
+			AdditionalMessages []struct {
+				Content     string `json:"content"`
+				ContentType string `json:"content_type"`
+			} `json:"additional_messages"`
+		}
+		if err := json.Unmarshal(sr.Body, &body); err != nil || len(body.AdditionalMessages) != 1 {
+			t.Fatalf("chat body %s: %v", sr.Body, err)
+		}
+		m := body.AdditionalMessages[0]
+		var items []struct {
+			Type   string `json:"type"`
+			FileID string `json:"file_id"`
+		}
+		if err := json.Unmarshal([]byte(m.Content), &items); err != nil || m.ContentType != "object_string" {
+			t.Fatalf("content %q (%s): %v", m.Content, m.ContentType, err)
+		}
+		for _, it := range items {
+			if it.Type == "text" {
+				continue
+			}
+			seen++
+			if want[it.FileID] != it.Type {
+				t.Errorf("file %s went as %q, want %q", it.FileID, it.Type, want[it.FileID])
+			}
+		}
+	}
+	if seen != 3 {
+		t.Errorf("saw %d file items in /v3/chat, want 3", seen)
+	}
+}

@@ -46,7 +46,7 @@ func TestMultimodal(t *testing.T) {
 	e := mustEnv(t, Options{})
 	alan, _ := e.sim.IssueToken(UserAlan)
 	bea, _ := e.sim.IssueToken(UserBea)
-	up, _ := e.upload(t, alan, "file", map[string][]byte{"hoodie.jpg": []byte("jpeg")})
+	up, _ := e.upload(t, alan, "file", map[string][]byte{"hoodie.jpg": []byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00 jpeg")}) // sniffed as an image
 	fileID := str(dataMap(up), "id")
 	obj := func(items ...map[string]any) string {
 		b, _ := json.Marshal(items)

@@ -484,7 +484,7 @@ func TestAudioDeltasFollowChatCompletedOnlyForAudioInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := mustEnv(t, Options{})
 			tok, _ := e.sim.IssueToken(UserAlan)
-			up, _ := e.upload(t, tok, "file", map[string][]byte{tt.file: []byte("RIFF....WAVEfmt ")})
+			up, _ := e.upload(t, tok, "file", map[string][]byte{tt.file: demoFiles[tt.itemType]})
 			body := objectBody(BotAssistant, map[string]any{"type": "text", "text": tt.q}, map[string]any{"type": tt.itemType, "file_id": str(dataMap(up), "id")})
 			_, raw, evs := e.chatStream(t, tok, "/v3/chat", body)
 			if tt.wantAudio {
@@ -591,5 +591,57 @@ func checkSSEShapes(tb testing.TB, fixture string, body []byte, keysOf []string)
 		if ws := byName[ev.Name]; len(ws) > 0 && !matchesAny(ev.Name, ws, v) {
 			tb.Errorf("%s: event %s data %.300s matches no fixture event: %v", fixture, ev.Name, ev.Data, structDiff(ev.Name, ws[0], v))
 		}
+	}
+}
+
+// demoFiles are uploads the simulator sniffs as each item type.
+var demoFiles = map[string][]byte{
+	"image": []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"),
+	"audio": []byte("RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00"),
+	"file":  []byte("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"),
+}
+
+// TestObjectStringItemTypeMustMatchTheUpload: Coze hides an image sent as
+// "file" from vision models (coze-protocol E9), so the simulator refuses any
+// item whose type is not the uploaded file's kind, as a bad request.
+func TestObjectStringItemTypeMustMatchTheUpload(t *testing.T) {
+	e := mustEnv(t, Options{})
+	tok, _ := e.sim.IssueToken(UserAlan)
+	ids := map[string]string{}
+	names := map[string]string{"image": "photo.png", "audio": "voice.wav", "file": "report.pdf"}
+	for kind, data := range demoFiles {
+		up, raw := e.upload(t, tok, "file", map[string][]byte{names[kind]: data})
+		if code(up) != 0 {
+			t.Fatalf("upload %s: %s", kind, raw)
+		}
+		ids[kind] = str(dataMap(up), "id")
+	}
+	for _, uploaded := range []string{"image", "audio", "file"} {
+		for _, sent := range []string{"image", "audio", "file"} {
+			t.Run(uploaded+" sent as "+sent, func(t *testing.T) {
+				body := objectBody(BotAssistant, map[string]any{"type": "text", "text": "what is this?"}, map[string]any{"type": sent, "file_id": ids[uploaded]})
+				_, h, b := e.do(t, http.MethodPost, "/v3/chat", tok, body)
+				isStream := strings.HasPrefix(h.Get("Content-Type"), "text/event-stream")
+				if uploaded == sent {
+					if !isStream {
+						t.Errorf("refused: %s", b)
+					}
+					return
+				}
+				var m map[string]any
+				_ = json.Unmarshal(b, &m)
+				if isStream || code(m) != 4000 || !strings.Contains(str(m, "msg"), `"`+uploaded+`"`) {
+					t.Errorf("mismatch not refused with 4000 naming %q: %s", uploaded, b)
+				}
+			})
+		}
+	}
+	// The same rule holds where object_string is stored without a chat.
+	conv := str(dataMap(e.mustOK(t, http.MethodPost, "/v1/conversation/create", tok, map[string]any{})), "id")
+	content, _ := json.Marshal([]map[string]any{{"type": "text", "text": "hi"}, {"type": "file", "file_id": ids["image"]}})
+	m := e.api(t, http.MethodPost, "/v1/conversation/message/create?conversation_id="+conv, tok,
+		map[string]any{"role": "user", "content": string(content), "content_type": "object_string"})
+	if code(m) != 4000 {
+		t.Errorf("message create with an image sent as file: code %v", m["code"])
 	}
 }

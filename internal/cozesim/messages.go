@@ -86,8 +86,8 @@ func (s *Sim) validateEnterLocked(userID string, m enterMessage, autoSave bool) 
 }
 
 // parseObjectStringLocked validates multimodal content: a JSON string of
-// items, at most one text item and then at least one image/file, file_ids
-// uploaded by the same user.
+// items, at most one text item and then at least one image/file/audio,
+// file_ids uploaded by the same user and sent as their uploaded kind.
 func (s *Sim) parseObjectStringLocked(userID, content string) ([]contentItem, *apiError) {
 	var items []contentItem
 	if err := json.Unmarshal([]byte(content), &items); err != nil || len(items) == 0 {
@@ -104,6 +104,12 @@ func (s *Sim) parseObjectStringLocked(userID, content string) ([]contentItem, *a
 			case it.FileID != "":
 				if f := s.files[it.FileID]; f == nil || f.OwnerID != userID {
 					return nil, errf(4000, "Request parameter error: file_id "+it.FileID+" not found")
+				}
+				// An image sent as "file" is hidden from vision models, audio
+				// sent as "file" is not heard (coze-protocol E9): be strict.
+				if kind, known := s.fileKindLocked(it.FileID); known && kind != it.Type {
+					return nil, errf(4000, "Request parameter error: file_id "+it.FileID+" is "+kind+
+						", send it as an item of type \""+kind+"\", not \""+it.Type+"\"")
 				}
 			case it.FileURL == "":
 				return nil, errf(4000, "Request parameter error: "+it.Type+" item needs file_id or file_url")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -135,5 +136,50 @@ func TestContractStreamHeaderStall(t *testing.T) {
 	_, err := c.StreamWorkflow(runCtx(t), e.token(cozesim.UserAlan), coze.RunWorkflowRequest{WorkflowID: cozesim.WorkflowJoke})
 	if !errors.Is(err, coze.ErrStreamTimeout) || !coze.IsUpstreamUnavailable(err) {
 		t.Errorf("err = %v, want ErrStreamTimeout", err)
+	}
+}
+
+// coze-protocol E2: real streams end right after the last data value, with one "\n" or
+// none. The final event (done, Done, Interrupt, error, chat.failed) must still arrive.
+func TestContractFinalEventWithoutBlankLine(t *testing.T) {
+	type open func(c *coze.Client, ctx context.Context, tok coze.AccessToken) (*coze.Stream, error)
+	chat := func(c *coze.Client, ctx context.Context, tok coze.AccessToken) (*coze.Stream, error) {
+		return c.StreamChat(ctx, tok, coze.ChatRequest{BotID: cozesim.BotAssistant, UserID: "u", AdditionalMessages: userMsg("hi")})
+	}
+	workflow := func(id string) open {
+		return func(c *coze.Client, ctx context.Context, tok coze.AccessToken) (*coze.Stream, error) {
+			return c.StreamWorkflow(ctx, tok, coze.RunWorkflowRequest{WorkflowID: id})
+		}
+	}
+	tests := []struct {
+		name     string
+		endpoint string
+		fault    cozesim.Fault
+		open     open
+		last     string
+	}{
+		{"chat done", "POST /v3/chat", cozesim.Fault{}, chat, coze.EventDone},
+		{"chat error event", "POST /v3/chat", cozesim.Fault{ErrorAfterEvents: 2, Code: 4013, Msg: "model error"}, chat, coze.EventError},
+		{"chat failed", "POST /v3/chat", cozesim.Fault{FailAfterEvents: 2}, chat, coze.EventChatFailed},
+		{"workflow Done", "POST /v1/workflow/stream_run", cozesim.Fault{}, workflow(cozesim.WorkflowJoke), coze.WorkflowDone},
+		{"workflow Interrupt", "POST /v1/workflow/stream_run", cozesim.Fault{}, workflow(cozesim.WorkflowAsk), coze.WorkflowInterrupt},
+	}
+	for _, ending := range []cozesim.Ending{cozesim.EndNewline, cozesim.EndNone} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/ending=%d", tt.name, ending), func(t *testing.T) {
+				e := mustSim(t, cozesim.Options{})
+				f := tt.fault
+				f.Endpoint, f.Times, f.FinalEnding = tt.endpoint, 1, ending
+				e.sim.AddFault(f)
+				s, err := tt.open(e.web, runCtx(t), e.token(cozesim.UserAlan))
+				evs, err := streamEvents(t, s, err)
+				if !errors.Is(err, io.EOF) || len(evs) == 0 || evs[len(evs)-1].Name != tt.last {
+					t.Fatalf("events %v, end %v; want the final %s, then io.EOF", names(evs), err, tt.last)
+				}
+				if last := evs[len(evs)-1]; !json.Valid(last.Data) {
+					t.Errorf("final data %q is not the whole JSON value", last.Data)
+				}
+			})
+		}
 	}
 }

@@ -25,9 +25,16 @@ type Event struct {
 // (ignored), and a leading UTF-8 BOM. Events carrying data or an event name are dispatched at
 // a blank line. At the end of the body:
 //   - nothing pending: io.EOF;
-//   - a pending event whose last line was complete and whose data is valid JSON (a final
-//     event missing only its blank line): that event, then io.EOF;
-//   - anything else (a partial line, an event without complete data): ErrStreamCut.
+//   - a pending event whose data is valid JSON and whose last line is a complete line or an
+//     unterminated data: line (a final event missing its blank line, or its newline too):
+//     that event, then io.EOF;
+//   - anything else (a partial line of another kind, data that is not yet valid JSON, an
+//     event without data): ErrStreamCut.
+//
+// Real streams end that way: coze-py's recorded server streams (coze-dev/coze-py
+// tests/testdata/chat_text_stream_resp.txt, workflow_run_stream_resp.txt, …) stop right after
+// the last data value, with a single "\n" or none (coze-protocol E2). Every Coze data value
+// is a JSON object or string, so a cut inside one is never valid JSON.
 //
 // Errors are sticky. Read errors other than io.EOF are wrapped (io.ErrUnexpectedEOF also
 // matches ErrStreamCut).
@@ -84,43 +91,61 @@ func (r *EventReader) Next() (Event, error) {
 			r.reset()
 			continue
 		}
-		if line[0] == ':' {
-			continue // comment / keep-alive
-		}
-		field, value := line, []byte(nil)
-		if i := bytes.IndexByte(line, ':'); i >= 0 {
-			field, value = line[:i], line[i+1:]
-			if len(value) > 0 && value[0] == ' ' {
-				value = value[1:]
-			}
-		}
-		switch string(field) {
-		case "data":
-			n := len(r.data) + len(value)
-			if r.hasData {
-				n++
-			}
-			if n > r.max {
-				r.err = fmt.Errorf("%w: event data over %d bytes", ErrEventTooLarge, r.max)
-				return Event{}, r.err
-			}
-			if r.hasData {
-				r.data = append(r.data, '\n')
-			}
-			r.data = append(r.data, value...)
-			r.hasData = true
-		case "event":
-			r.name = append(r.name[:0], value...)
-			r.hasName = true
-		case "id":
-			if bytes.IndexByte(value, 0) < 0 { // WHATWG: ids with NUL are ignored
-				r.id = append(r.id[:0], value...)
-				r.hasID = true
-			}
-		default:
-			// retry: and unknown fields are ignored (WHATWG §9.2.6)
+		if err := r.field(line); err != nil {
+			r.err = err
+			return Event{}, err
 		}
 	}
+}
+
+// splitField splits a non-empty line into its field name and value (one leading space of
+// the value dropped). A comment line has the field name "".
+func splitField(line []byte) (field, value []byte) {
+	if line[0] == ':' {
+		return nil, nil
+	}
+	field = line
+	if i := bytes.IndexByte(line, ':'); i >= 0 {
+		field, value = line[:i], line[i+1:]
+		if len(value) > 0 && value[0] == ' ' {
+			value = value[1:]
+		}
+	}
+	return field, value
+}
+
+// field applies one non-empty line to the pending event.
+func (r *EventReader) field(line []byte) error {
+	if line[0] == ':' {
+		return nil // comment / keep-alive
+	}
+	field, value := splitField(line)
+	switch string(field) {
+	case "data":
+		n := len(r.data) + len(value)
+		if r.hasData {
+			n++
+		}
+		if n > r.max {
+			return fmt.Errorf("%w: event data over %d bytes", ErrEventTooLarge, r.max)
+		}
+		if r.hasData {
+			r.data = append(r.data, '\n')
+		}
+		r.data = append(r.data, value...)
+		r.hasData = true
+	case "event":
+		r.name = append(r.name[:0], value...)
+		r.hasName = true
+	case "id":
+		if bytes.IndexByte(value, 0) < 0 { // WHATWG: ids with NUL are ignored
+			r.id = append(r.id[:0], value...)
+			r.hasID = true
+		}
+	default:
+		// retry: and unknown fields are ignored (WHATWG §9.2.6)
+	}
+	return nil
 }
 
 func (r *EventReader) dispatch() Event {
@@ -150,6 +175,16 @@ func (r *EventReader) finish(err error) (Event, error) {
 		return Event{}, err
 	}
 	partial := r.end > r.start
+	if err == io.EOF && partial && r.lastDataLine() {
+		// The final data line without its newline (coze-protocol E2): take it as a line;
+		// the JSON check below decides whether it was complete.
+		if ferr := r.field(r.buf[r.start:r.end]); ferr != nil {
+			r.err = ferr
+			return Event{}, ferr
+		}
+		r.start = r.end
+		partial, r.lastEnded = false, true
+	}
 	pending := r.hasData || r.hasName || r.hasID
 	if err == io.EOF {
 		switch {
@@ -171,6 +206,17 @@ func (r *EventReader) finish(err error) (Event, error) {
 		r.err = fmt.Errorf("coze: read event stream: %w", err)
 	}
 	return Event{}, r.err
+}
+
+// lastDataLine reports whether the unterminated bytes left at the end of the body are a
+// data: line.
+func (r *EventReader) lastDataLine() bool {
+	line := r.buf[r.start:r.end]
+	if len(line) == 0 || r.skipLF || !r.bomDone {
+		return false
+	}
+	field, _ := splitField(line)
+	return string(field) == "data"
 }
 
 // readLine returns the next line without its terminator. The slice is valid until the next

@@ -34,6 +34,43 @@ type Fault struct {
 	DeltaDelay           time.Duration // slow deltas
 	BareJSONError        bool          // SSE content type, body a bare {code,msg} (§19 Q6)
 	OversizeEvent        int           // one data line of this many bytes
+	// FinalEnding ends the stream's last event (done, Done, Interrupt, error,
+	// Error, conversation.chat.failed) with a single "\n" or with nothing at
+	// all instead of the blank line, as the recorded real streams do
+	// (coze-protocol E2).
+	FinalEnding Ending
+}
+
+// Ending is how the final event of a stream ends.
+type Ending int
+
+const (
+	EndBlankLine Ending = iota // "\n\n" like every other event (the default)
+	EndNewline                 // one "\n" (coze-py tests/testdata/chat_audio_stream_resp.txt)
+	EndNone                    // right after the data value (coze-py tests/testdata/chat_text_stream_resp.txt)
+)
+
+// finalEvent reports the event names after which the simulator writes nothing more.
+func finalEvent(name string) bool {
+	switch name {
+	case "done", "Done", "Interrupt", "error", "Error", "conversation.chat.failed":
+		return true
+	}
+	return false
+}
+
+// endFrame applies f's FinalEnding to a frame that ends in "\n\n".
+func (f *Fault) endFrame(name, frame string) string {
+	if f == nil || !finalEvent(name) {
+		return frame
+	}
+	switch f.FinalEnding {
+	case EndNewline:
+		return frame[:len(frame)-1]
+	case EndNone:
+		return frame[:len(frame)-2]
+	}
+	return frame
 }
 
 type faultState struct {

@@ -39,13 +39,14 @@ func (s *Sim) newSSE(w http.ResponseWriter, r *http.Request, workflow bool) *sse
 }
 
 func (sw *sseWriter) frame(name string, data []byte) string {
-	if sw.workflow {
-		return fmt.Sprintf("id: %d\nevent: %s\ndata: %s\n\n", sw.n, name, data)
+	format := "event:%[2]s\ndata:%[3]s\n\n"
+	switch {
+	case sw.workflow:
+		format = "id: %[1]d\nevent: %[2]s\ndata: %[3]s\n\n"
+	case sw.spaced:
+		format = "event: %[2]s\ndata: %[3]s\n\n"
 	}
-	if sw.spaced {
-		return fmt.Sprintf("event: %s\ndata: %s\n\n", name, data)
-	}
-	return fmt.Sprintf("event:%s\ndata:%s\n\n", name, data)
+	return sw.f.endFrame(name, fmt.Sprintf(format, sw.n, name, data))
 }
 
 func (sw *sseWriter) raw(s string) error {

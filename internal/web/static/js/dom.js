@@ -36,6 +36,10 @@ const ICONS = {
   workflow: 'M22 11V3h-7v3H9V3H2v8h7V8h2v10h4v3h7v-8h-7v3h-2V8h2v3z',
   play: 'M8 5v14l11-7z',
   workspace: 'M10 4H4c-1.1 0-1.99.9-1.99 2L2 18c0 1.1.9 2 2 2h16c1.1 0 2-.9 2-2V8c0-1.1-.9-2-2-2h-8l-2-2z',
+  lightbulb: 'M9 21c0 .55.45 1 1 1h4c.55 0 1-.45 1-1v-1H9v1zm3-19C8.14 2 5 5.14 5 9c0 2.38 1.19 4.47 3 5.74V17c0 .55.45 1 1 1h6c.55 0 1-.45 1-1v-2.26c1.81-1.27 3-3.36 3-5.74 0-3.86-3.14-7-7-7zm2.85 11.1l-.85.6V16h-4v-2.3l-.85-.6C7.8 12.16 7 10.63 7 9c0-2.76 2.24-5 5-5s5 2.24 5 5c0 1.63-.8 3.16-2.15 4.1z',
+  expand: 'M16.59 8.59L12 13.17 7.41 8.59 6 10l6 6 6-6z',
+  openNew: 'M19 19H5V5h7V3H5c-1.11 0-2 .9-2 2v14c0 1.1.89 2 2 2h14c1.1 0 2-.9 2-2v-7h-2v7zM14 3v2h3.59l-9.83 9.83 1.41 1.41L19 6.41V10h2V3h-7z',
+  help: 'M11 18h2v-2h-2v2zm1-16C6.48 2 2 6.48 2 12s4.48 10 10 10 10-4.48 10-10S17.52 2 12 2zm0 18c-4.41 0-8-3.59-8-8s3.59-8 8-8 8 3.59 8 8-3.59 8-8 8zm0-14c-2.21 0-4 1.79-4 4h2c0-1.1.9-2 2-2s2 .9 2 2c0 2-3 1.75-3 5h2c0-2.25 3-2.5 3-5 0-2.21-1.79-4-4-4z',
 };
 
 /** icon returns an inline, aria-hidden SVG element for a named Material icon. */
@@ -77,6 +81,20 @@ export function h(tag, props = {}, ...children) {
     el.append(typeof c === 'string' ? document.createTextNode(c) : c);
   }
   return el;
+}
+
+/**
+ * httpsURL returns url normalised if it is an absolute https: URL, else "". Card links
+ * and images take only these (the server already dropped the rest; checked again here).
+ */
+export function httpsURL(url) {
+  if (typeof url !== 'string') return '';
+  const u = url.trim();
+  if (!u || u.length > 2048 || /[\u0000-\u0020\u007f\\]/.test(u) || !/^https:\/\//i.test(u)) return '';
+  try {
+    const parsed = new URL(u);
+    return parsed.protocol === 'https:' && parsed.hostname ? parsed.href : '';
+  } catch { return ''; }
 }
 
 /**

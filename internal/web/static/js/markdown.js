@@ -1,7 +1,12 @@
 // markdown: bot text → marked → DOMPurify (strict allow-list, returns a DOM fragment, so
-// no innerHTML sink of ours ever sees markup) → highlight.js + copy buttons.
+// no innerHTML sink of ours ever sees markup) → highlight.js + copy buttons + math.
 // Every render, including each intermediate render while streaming, goes through the
 // sanitizer (SECURITY-CATALOG case 69).
+//
+// Math ($…$, $$…$$, \(…\), \[…\]) is cut out by a marked extension before the markdown
+// becomes HTML, typeset by KaTeX as MathML (no inline styles, no fonts: the CSP has no
+// 'unsafe-inline' for styles) and sanitized by a second DOMPurify instance whose allow-list
+// is MathML presentation only. Raw <math> written by a bot stays forbidden.
 
 import { Marked } from '../vendor/marked.esm.js';
 import DOMPurify from '../vendor/purify.es.js';
@@ -10,6 +15,7 @@ import { h, icon, copyText, safeImageURL } from './dom.js';
 import { t } from './i18n.js';
 
 const marked = new Marked({ gfm: true, breaks: true, async: false });
+marked.use(mathExtension());
 hljs.configure({ ignoreUnescapedHTML: true, throwUnescapedHTML: false });
 
 // The allow-list: formatting, lists, tables, code, links and images. Everything else
@@ -42,8 +48,11 @@ const LINK_RE = /^(?:https?:|mailto:)/i;
 DOMPurify.addHook('uponSanitizeAttribute', (node, data) => {
   const name = data.attrName;
   if (name === 'class') {
-    // Only highlight.js language hints on <code>; bots must not borrow our CSS classes.
-    const keep = node.nodeName === 'CODE' ? data.attrValue.split(/\s+/).filter((c) => /^language-[\w+#.-]{1,32}$/.test(c)) : [];
+    // Only highlight.js language hints on <code>, and the math placeholders of this
+    // render (their nonce is unguessable); bots must not borrow our CSS classes.
+    let keep = [];
+    if (node.nodeName === 'CODE') keep = data.attrValue.split(/\s+/).filter((c) => /^language-[\w+#.-]{1,32}$/.test(c));
+    else if (node.nodeName === 'SPAN' && mathRun && mathSlotIndex(data.attrValue) >= 0) keep = [data.attrValue];
     if (keep.length) data.attrValue = keep.join(' ');
     else data.keepAttr = false;
   } else if (name === 'type' || name === 'checked' || name === 'disabled') {
@@ -89,15 +98,19 @@ export function sanitize(html) {
  * is the expensive part of highlighting.
  */
 export function renderMarkdown(md, final = true) {
-  let html;
+  let frag;
+  const run = { nonce: randomNonce(), slots: [] };
+  mathRun = run;
   try {
-    html = marked.parse(String(md ?? ''));
+    frag = sanitize(marked.parse(String(md ?? '')));
   } catch {
-    const frag = document.createDocumentFragment();
+    frag = document.createDocumentFragment();
     frag.append(h('p', { text: String(md ?? '') }));
     return frag;
+  } finally {
+    mathRun = null;
   }
-  const frag = sanitize(html);
+  if (run.slots.length) fillMath(frag, run);
   for (const img of frag.querySelectorAll('img[data-blocked]')) {
     img.replaceWith(document.createTextNode(img.getAttribute('alt') || ''));
   }
@@ -140,4 +153,183 @@ function decorateCode(pre, final) {
   const wrap = h('div', { class: 'code-block' }, h('div', { class: 'code-head' }, label, btn));
   pre.replaceWith(wrap);
   wrap.append(pre);
+}
+
+// ---- math -------------------------------------------------------------------------
+
+// mathRun is the render in progress: its placeholder nonce and the math it cut out.
+// marked and DOMPurify are synchronous, so one module-level slot is enough.
+let mathRun = null;
+
+function randomNonce() {
+  const b = new Uint8Array(8);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/** mathSlotIndex returns i for the class "math-<nonce>-<i>" of the current render, else -1. */
+function mathSlotIndex(cls) {
+  const prefix = 'math-' + mathRun.nonce + '-';
+  if (!cls.startsWith(prefix)) return -1;
+  const rest = cls.slice(prefix.length);
+  return /^\d{1,6}$/.test(rest) && Number(rest) < mathRun.slots.length ? Number(rest) : -1;
+}
+
+function mathSlot(tex, display, block, raw) {
+  if (!mathRun) return '';
+  const i = mathRun.slots.push({ tex, display, block, raw }) - 1;
+  return `<span class="math-${mathRun.nonce}-${i}"></span>`;
+}
+
+// Delimiter rules (as KaTeX auto-render and pandoc): an opening $ is not followed by
+// whitespace, a closing $ is not preceded by whitespace nor followed by a digit, so prose
+// like "$5 and $10" stays text. Inline $…$ does not cross lines; $$…$$ may.
+const INLINE_RULES = [
+  { re: /^\$\$(?!\$)((?:\\[\s\S]|[^\\$])+?)\$\$/, display: true },
+  { re: /^\$(?![\s$])((?:\\[^\n]|[^\\$\n])*?(?:\\[^\n]|[^\\$\s]))\$(?!\d)/, display: false },
+  { re: /^\\\(((?:\\[^\n]|[^\\\n])+?)\\\)/, display: false },
+  { re: /^\\\[((?:\\[\s\S]|[^\\])+?)\\\]/, display: true },
+];
+// Display math alone on its line(s): "$$ … $$" or "\[ … \]".
+const BLOCK_RE = /^ {0,3}(?:\$\$((?:\\[\s\S]|[^\\$])+?)\$\$|\\\[((?:\\[\s\S]|[^\\])+?)\\\]) *(?:\n+|$)/;
+
+function mathExtension() {
+  return {
+    extensions: [
+      {
+        name: 'mathBlock',
+        level: 'block',
+        start(src) {
+          const m = /(?:^|\n) {0,3}(?:\$\$|\\\[)/.exec(src);
+          return m ? m.index + (m[0].startsWith('\n') ? 1 : 0) : undefined;
+        },
+        tokenizer(src) {
+          const m = BLOCK_RE.exec(src);
+          if (!m) return undefined;
+          const tex = (m[1] ?? m[2]).trim();
+          if (!tex) return undefined;
+          return { type: 'mathBlock', raw: m[0], tex, source: m[0].trim() };
+        },
+        renderer(tok) { return mathSlot(tok.tex, true, true, tok.source); },
+      },
+      {
+        name: 'mathInline',
+        level: 'inline',
+        start(src) {
+          const m = /\$|\\[([]/.exec(src);
+          return m ? m.index : undefined;
+        },
+        tokenizer(src) {
+          for (const rule of INLINE_RULES) {
+            const m = rule.re.exec(src);
+            if (m && m[1].trim()) return { type: 'mathInline', raw: m[0], tex: m[1].trim(), display: rule.display };
+          }
+          return undefined;
+        },
+        renderer(tok) { return mathSlot(tok.tex, tok.display, false, tok.raw); },
+      },
+    ],
+  };
+}
+
+// KaTeX's MathML (output:'mathml'): presentation elements and their layout attributes.
+// No href (KaTeX runs with trust:false anyway), no style/class/id.
+const MATH_TAGS = [
+  '#text', 'span', 'math', 'semantics', 'annotation', 'mrow', 'mi', 'mn', 'mo', 'ms', 'mtext', 'mspace',
+  'msup', 'msub', 'msubsup', 'mfrac', 'msqrt', 'mroot', 'mover', 'munder', 'munderover',
+  'mmultiscripts', 'mprescripts', 'mtable', 'mtr', 'mtd', 'mlabeledtr', 'mstyle', 'mpadded',
+  'mphantom', 'menclose',
+];
+const MATH_ATTR = [
+  'display', 'displaystyle', 'scriptlevel', 'mathvariant', 'mathcolor', 'mathbackground', 'mathsize',
+  'stretchy', 'fence', 'separator', 'symmetric', 'largeop', 'movablelimits', 'accent', 'accentunder',
+  'lspace', 'rspace', 'minsize', 'maxsize', 'width', 'height', 'depth', 'voffset', 'linethickness',
+  'columnalign', 'columnspacing', 'columnlines', 'rowalign', 'rowspacing', 'rowlines', 'frame',
+  'framespacing', 'notation', 'encoding',
+];
+const MATH_PURIFY_CONFIG = {
+  ALLOWED_TAGS: MATH_TAGS,
+  ALLOWED_ATTR: MATH_ATTR,
+  ALLOW_DATA_ATTR: false,
+  ALLOW_ARIA_ATTR: false,
+  ALLOW_UNKNOWN_PROTOCOLS: false,
+  FORBID_ATTR: ['style', 'class', 'id', 'href', 'src', 'xlink:href'],
+  KEEP_CONTENT: false,
+  RETURN_DOM_FRAGMENT: true,
+};
+// Its own instance, so the hooks of the markdown sanitizer above do not apply.
+const mathPurify = DOMPurify(window);
+
+const KATEX_OPTIONS = {
+  output: 'mathml', throwOnError: true, trust: false, strict: 'ignore',
+  maxSize: 10, // em: caps \rule and spaces, so a formula cannot cover the page
+  maxExpand: 500, // macro expansions: a recursive \def stops early
+};
+
+let katexLib = null;
+let katexLoading = null;
+let katexRetryAt = 0;
+const pendingMath = new Set(); // placeholders drawn before KaTeX arrived
+const mathCache = new Map(); // "D"/"I" + TeX → sanitized <math>, cloned on use
+
+// loadKatex fetches KaTeX the first time an answer contains math (it is 270 kB, most
+// answers have none) and then typesets every placeholder drawn meanwhile. After a failed
+// load the TeX stays visible as text and a later render tries again, at most every 10 s.
+function loadKatex() {
+  if (katexLib) return Promise.resolve();
+  if (katexLoading) return katexLoading;
+  if (Date.now() < katexRetryAt) return Promise.resolve();
+  katexLoading = import('../vendor/katex/katex.min.js')
+    .then(() => {
+      katexLib = globalThis.katex || null;
+      if (!katexLib) throw new Error('KaTeX did not load');
+      for (const el of pendingMath) el.replaceWith(mathNode(el.mathSlot));
+      pendingMath.clear();
+    })
+    .catch(() => {
+      katexRetryAt = Date.now() + 10000;
+      for (const el of pendingMath) if (!el.isConnected) pendingMath.delete(el);
+    })
+    .finally(() => { katexLoading = null; });
+  return katexLoading;
+}
+
+/** mathReady resolves once KaTeX is loaded (or failed to load). */
+export function mathReady() { return loadKatex(); }
+
+function typeset(tex, display) {
+  const key = (display ? 'D' : 'I') + tex;
+  if (mathCache.has(key)) return mathCache.get(key);
+  let math = null;
+  try {
+    const frag = mathPurify.sanitize(katexLib.renderToString(tex, { ...KATEX_OPTIONS, displayMode: display }), MATH_PURIFY_CONFIG);
+    math = frag.querySelector('math');
+  } catch {
+    math = null; // a TeX error: shown as source
+  }
+  if (mathCache.size >= 500) mathCache.clear();
+  mathCache.set(key, math);
+  return math;
+}
+
+function mathNode(slot) {
+  const cls = 'math ' + (slot.display ? 'math-display' : 'math-inline');
+  const tag = slot.block ? 'div' : 'span';
+  if (!katexLib) {
+    const el = h(tag, { class: cls + ' math-pending', text: slot.raw });
+    el.mathSlot = slot;
+    pendingMath.add(el);
+    loadKatex();
+    return el;
+  }
+  const math = typeset(slot.tex, slot.display);
+  if (!math) return h('code', { class: 'math-error', text: slot.raw, title: t('math.error') });
+  return h(tag, { class: cls }, math.cloneNode(true));
+}
+
+function fillMath(frag, run) {
+  for (const [i, slot] of run.slots.entries()) {
+    const el = frag.querySelector(`span[class="math-${run.nonce}-${i}"]`);
+    if (el) el.replaceWith(mathNode(slot));
+  }
 }

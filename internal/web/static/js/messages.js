@@ -1,10 +1,14 @@
 // messages: the DOM of one chat message (user or assistant) and its small toolbar.
-// Bot text reaches the DOM only through renderMarkdown (sanitized fragment); everything
-// else (names, follow-ups, error messages) through textContent.
+// Bot text (answer, reasoning, question) reaches the DOM only through renderMarkdown
+// (sanitized fragment); everything else (names, cards, options, follow-ups, error
+// messages) through textContent.
 
 import { h, icon, avatar, copyText } from './dom.js';
 import { renderMarkdown } from './markdown.js';
+import { renderCard, optionGroup } from './cards.js';
 import { t } from './i18n.js';
+
+let uid = 0;
 
 function toolButton(name, labelKey, onClick, cls = '') {
   const b = h('button', {
@@ -40,12 +44,20 @@ export class UserMessage {
 }
 
 /**
- * AssistantMessage is one bot reply: answer parts keyed by Coze message id (multi-answer
- * replies concatenate in arrival order), follow-up chips, usage and a status note.
+ * AssistantMessage is one bot reply: the bot's thinking (a foldable block above the
+ * answer), answer parts keyed by Coze message id (multi-answer replies concatenate in
+ * arrival order), cards, a question with options, follow-up chips, usage and a status
+ * note. The answer alone is what Copy copies.
  */
 export class AssistantMessage {
   constructor(bot, { onFollowUp, onRetry, onRegenerate, prologue = false } = {}) {
     this.parts = new Map();
+    this.reasoning = '';
+    this.cards = [];
+    this.question = null;
+    this.optionButtons = [];
+    this.choiceMade = false;
+    this.isLast = true;
     this.followUps = [];
     this.usage = null;
     this.chatId = '';
@@ -56,16 +68,33 @@ export class AssistantMessage {
     this.onRetry = onRetry;
     this.onRegenerate = onRegenerate;
 
+    const n = ++uid;
     this.body = h('div', { class: 'msg-body markdown' });
+    this.bubble = h('div', { class: 'bubble answer' }, this.body);
+    this.reasoningBody = h('div', { class: 'reasoning-body markdown', id: 'reasoning-' + n });
+    this.reasoningLabel = h('span', { class: 'reasoning-label' });
+    this.reasoningToggle = h('button', {
+      type: 'button', class: 'reasoning-toggle',
+      attrs: { 'aria-expanded': 'true', 'aria-controls': this.reasoningBody.id },
+      on: { click: () => { this.reasoningTouched = true; this.setReasoningOpen(!this.reasoningOpen); } },
+    }, icon('lightbulb', 'reasoning-icon'), this.reasoningLabel, icon('expand', 'reasoning-chevron'));
+    this.reasoningEl = h('div', { class: 'reasoning', hidden: true, attrs: { 'data-testid': 'msg-reasoning' } },
+      this.reasoningToggle, this.reasoningBody);
+    this.setReasoningOpen(true);
+    this.reasoningFolded = false; // folded once automatically when the answer starts
+    this.reasoningTouched = false;
+    this.reasoningDrawn = '';
+    this.cardsEl = h('div', { class: 'msg-cards', hidden: true });
+    this.questionEl = h('div', { class: 'msg-question', hidden: true, attrs: { 'data-testid': 'msg-question' } });
     this.note = h('div', { class: 'msg-note', hidden: true, attrs: { role: 'status' } });
-    this.usageEl = h('div', { class: 'msg-usage', hidden: true, id: 'usage-' + Math.random().toString(36).slice(2) });
+    this.usageEl = h('div', { class: 'msg-usage', hidden: true, id: 'usage-' + n });
     this.chips = h('div', { class: 'chips follow-ups', hidden: true, attrs: { role: 'group', 'aria-label': t('chat.followUps') } });
     this.actions = h('div', { class: 'msg-actions', hidden: true });
     this.el = h('div', { class: 'msg assistant' + (prologue ? ' prologue' : ''), attrs: { 'data-testid': prologue ? 'msg-prologue' : 'msg-assistant' } },
       h('div', { class: 'msg-avatar' }, avatar(bot && bot.icon_url, bot && bot.name, 'sm')),
       h('div', { class: 'msg-main' },
         h('div', { class: 'msg-name', text: (bot && bot.name) || '' }),
-        h('div', { class: 'bubble' }, this.body),
+        this.reasoningEl, this.bubble, this.cardsEl, this.questionEl,
         this.note, this.actions, this.usageEl, this.chips));
     if (!prologue) {
       this.el.dataset.status = 'streaming';
@@ -91,6 +120,79 @@ export class AssistantMessage {
   /** setPart replaces message id's text with the authoritative completed content. */
   setPart(id, text) { this.parts.set(id, text); }
 
+  /** appendReasoning adds a streamed fragment of the bot's thinking. */
+  appendReasoning(text) {
+    if (typeof text !== 'string' || !text) return;
+    this.reasoning += text;
+    this.reasoningEl.hidden = false;
+    this.scheduleRender();
+  }
+
+  /** setReasoning replaces the whole thinking text (history). */
+  setReasoning(text) {
+    this.reasoning = typeof text === 'string' ? text : '';
+    this.reasoningEl.hidden = !this.reasoning;
+    this.scheduleRender();
+  }
+
+  setReasoningOpen(open) {
+    this.reasoningOpen = open;
+    this.reasoningEl.classList.toggle('is-open', open);
+    this.reasoningToggle.setAttribute('aria-expanded', String(open));
+    this.reasoningBody.hidden = !open;
+  }
+
+  /** addCard shows one card (the server's safe card shape); its options act like a question's. */
+  addCard(card) {
+    const { el, buttons } = renderCard(card, (text) => this.choose(text));
+    this.cards.push(card);
+    this.cardsEl.append(el);
+    this.cardsEl.hidden = false;
+    this.optionButtons.push(...buttons);
+    this.updateOptions();
+    this.showContent();
+  }
+
+  /** setQuestion shows the bot's question (markdown) with its options as buttons. */
+  setQuestion(text, options) {
+    const q = { text: typeof text === 'string' ? text : '', options: Array.isArray(options) ? options : [] };
+    this.question = q;
+    const old = this.questionEl.querySelectorAll('.option');
+    this.optionButtons = this.optionButtons.filter((b) => !Array.from(old).includes(b));
+    const { el, buttons } = optionGroup(q.options, (choice) => this.choose(choice));
+    const body = h('div', { class: 'msg-body markdown question-text' });
+    if (q.text) body.append(renderMarkdown(q.text, true));
+    this.questionEl.replaceChildren(h('div', { class: 'bubble question' }, icon('help', 'question-icon'), body), el);
+    this.questionEl.hidden = !q.text && !el;
+    this.optionButtons.push(...buttons);
+    this.updateOptions();
+    this.showContent();
+  }
+
+  /** choose sends an option as the next user message (as a follow-up chip does). */
+  choose(text) {
+    if (!this.optionsEnabled()) return;
+    this.choiceMade = true;
+    this.updateOptions();
+    if (this.onFollowUp) this.onFollowUp(text);
+  }
+
+  optionsEnabled() { return this.status !== 'streaming' && this.isLast && !this.choiceMade; }
+
+  updateOptions() {
+    const on = this.optionsEnabled();
+    for (const b of this.optionButtons) b.disabled = !on;
+  }
+
+  /** showContent drops the typing dots once something other than the answer arrived. */
+  showContent() {
+    if (this.status === 'streaming' && !this.content) {
+      if (this.el.classList.contains('is-thinking')) this.body.replaceChildren();
+      this.el.classList.remove('is-thinking');
+      this.el.classList.add('is-empty');
+    }
+  }
+
   /**
    * scheduleRender re-renders (sanitized) at most once per animation frame; in a
    * hidden tab, where frames do not run, at most every 250 ms.
@@ -106,17 +208,66 @@ export class AssistantMessage {
     this.pending = this.pendingTimer ? setTimeout(run, 250) : requestAnimationFrame(run);
   }
 
-  /** render draws the answer; final=true enables code language auto-detection. */
+  /** render draws the thinking and the answer; final=true enables code language auto-detection. */
   render(final) {
     if (this.pending && final) {
       if (this.pendingTimer) clearTimeout(this.pending); else cancelAnimationFrame(this.pending);
       this.pending = 0;
     }
     const text = this.content;
-    if (!text && this.status === 'streaming') return;
+    this.renderReasoning(final, text);
+    if (!text && this.status === 'streaming') {
+      if (this.reasoning) this.showContent();
+      return;
+    }
     this.el.classList.remove('is-thinking');
     this.body.replaceChildren(renderMarkdown(text, final));
     this.el.classList.toggle('is-empty', !text);
+  }
+
+  renderReasoning(final, answer) {
+    if (!this.reasoning) return;
+    const live = this.status === 'streaming' && !answer;
+    const key = live ? 'chat.reasoning.live' : 'chat.reasoning.done';
+    this.reasoningLabel.textContent = t(key);
+    this.reasoningLabel.dataset.i18n = key;
+    this.reasoningEl.classList.toggle('is-live', live);
+    // Fold once when the answer starts; after that the reader decides.
+    if (answer && !this.reasoningFolded) {
+      this.reasoningFolded = true;
+      if (!this.reasoningTouched) this.setReasoningOpen(false);
+    } else if (!this.reasoningFolded && !this.reasoningTouched && !this.reasoningOpen) {
+      this.setReasoningOpen(true);
+    }
+    const drawn = (final ? 'F' : 'S') + this.reasoning;
+    if (drawn === this.reasoningDrawn) return;
+    this.reasoningDrawn = drawn;
+    this.reasoningBody.replaceChildren(renderMarkdown(this.reasoning, final));
+  }
+
+  /**
+   * reset empties a reply before its events are replayed from the start (following a
+   * reply that is still being generated): answer, thinking, cards, question, chips.
+   */
+  reset() {
+    this.parts.clear();
+    this.reasoning = '';
+    this.reasoningDrawn = '';
+    this.reasoningFolded = false;
+    this.reasoningTouched = false;
+    this.setReasoningOpen(true);
+    this.reasoningEl.hidden = true;
+    this.reasoningBody.replaceChildren();
+    this.cards = [];
+    this.cardsEl.replaceChildren();
+    this.cardsEl.hidden = true;
+    this.question = null;
+    this.questionEl.replaceChildren();
+    this.questionEl.hidden = true;
+    this.optionButtons = [];
+    this.choiceMade = false;
+    this.clearFollowUps();
+    this.followUps = [];
   }
 
   addFollowUp(text) {
@@ -148,7 +299,9 @@ export class AssistantMessage {
     this.el.dataset.status = status;
     this.body.removeAttribute('aria-busy');
     this.setThinking(false);
+    this.isLast = last;
     this.render(true);
+    this.updateOptions();
     const noteKey = { canceled: 'chat.canceled', incomplete: 'chat.incomplete', failed: 'chat.failed', streaming: 'chat.streamingNote', requires_action: 'chat.requiresAction' }[status];
     if (err || noteKey) {
       this.note.replaceChildren();
@@ -198,6 +351,8 @@ export class AssistantMessage {
 
   /** setLast shows or hides the regenerate button (only the last reply has it). */
   setLast(last) {
+    this.isLast = last;
+    this.updateOptions();
     if (this.status !== 'streaming') this.buildActions(last);
   }
 }
@@ -211,7 +366,7 @@ export function prologueMessage(bot, onPick) {
     m.status = 'complete';
     m.render(true);
   } else {
-    m.el.querySelector('.bubble').hidden = true;
+    m.bubble.hidden = true;
   }
   const qs = Array.isArray(bot.suggested_questions) ? bot.suggested_questions.filter((q) => typeof q === 'string' && q.trim()) : [];
   if (qs.length) {

@@ -275,10 +275,10 @@ func TestMessageKindsRenderers(t *testing.T) {
 })()`)
 		want := map[string]any{
 			"title": "Weather <b>today</b>", "text": "Sunny\nline <img src=x onerror=alert(1)>", "elements": "",
-			"img":      "https://img.example.invalid/sun.png",
-			"links":    "Forecast https://www.coze.cn/forecast _blank noopener noreferrer nofollow | docs.example.org https://docs.example.org/a?b=1 _blank noopener noreferrer nofollow",
-			"options":  "Tomorrow:off,Next week:off",
-			"typing":   false,
+			"img":     "https://img.example.invalid/sun.png",
+			"links":   "Forecast https://www.coze.cn/forecast _blank noopener noreferrer nofollow | docs.example.org https://docs.example.org/a?b=1 _blank noopener noreferrer nofollow",
+			"options": "Tomorrow:off,Next week:off",
+			"typing":  false,
 		}
 		for k, v := range want {
 			if got[k] != v {

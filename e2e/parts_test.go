@@ -66,7 +66,7 @@ func testSSEParser(t *testing.T, b *browser) {
 // testAttachment uploads a file from the composer (POST /api/files), sends it with
 // a message (file_ids) and checks the name shows as text on the sent message.
 func testAttachment(t *testing.T, b *browser) {
-	path := filepath.Join(t.TempDir(), `notes <img src=x onerror=alert(1)>.txt`)
+	path := filepath.Join(t.TempDir(), `notes <img src=x onerror=alert(1)>.csv`) // Coze takes no .txt (coze-protocol E10)
 	if err := os.WriteFile(path, []byte("meeting notes: ship on Friday\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

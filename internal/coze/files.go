@@ -1,6 +1,7 @@
 package coze
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 )
 
 // File is an uploaded file (REFERENCE §12).
@@ -59,27 +59,28 @@ func FileKindOf(data []byte) string {
 }
 
 // UploadFile uploads body as one multipart part named "file" with the given filename:
-// POST /v1/files/upload (§12.1). The body is streamed, not buffered; it is not retried,
-// and the whole upload must fit in Options.Timeout (cap sizes before calling).
+// POST /v1/files/upload (§12.1). The multipart body is built in memory and sent with
+// Content-Length, as all three official SDKs do (coze-go request.go newFileUploadRequest
+// writes a bytes.Buffer): chunked uploads are untested against Coze's gateway
+// (coze-protocol E10).
+// Cap sizes before calling. Not retried; the whole upload must fit in Options.Timeout.
 func (c *Client) UploadFile(ctx context.Context, tok AccessToken, filename string, body io.Reader) (File, error) {
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		part, err := mw.CreateFormFile("file", filename)
-		if err == nil {
-			_, err = io.Copy(part, body)
-		}
-		if err == nil {
-			err = mw.Close()
-		}
-		pw.CloseWithError(err)
-	})
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	part, err := mw.CreateFormFile("file", filename)
+	if err != nil {
+		return File{}, fmt.Errorf("upload file: %w", err)
+	}
+	if _, err := io.Copy(part, body); err != nil {
+		return File{}, fmt.Errorf("upload file: read body: %w", err)
+	}
+	if err := mw.Close(); err != nil {
+		return File{}, fmt.Errorf("upload file: %w", err)
+	}
 	var out File
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/files/upload",
-		raw: pr, contentType: mw.FormDataContentType(), tok: tok}, &out)
-	pr.CloseWithError(fmt.Errorf("coze: upload finished"))
-	wg.Wait()
+	// A *bytes.Reader gives the request its ContentLength (net/http.NewRequest).
+	err = c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/files/upload",
+		raw: bytes.NewReader(buf.Bytes()), contentType: mw.FormDataContentType(), tok: tok}, &out)
 	return out, err
 }
 

@@ -50,13 +50,15 @@ func (f *file) wire() map[string]any {
 	return map[string]any{"id": f.ID, "bytes": f.Bytes, "file_name": f.Name, "created_at": f.CreatedAt}
 }
 
-// allowedExt lists the documented upload formats (§12.1).
+// allowedExt lists exactly the documented upload formats (coze-protocol §12.1):
+// no txt, md or json; others get 4303 (E10). jpeg is JPG's other spelling, and
+// the docs' own upload example answers "1120.jpeg".
 var allowedExt = map[string]bool{}
 
 func init() {
 	for _, e := range strings.Fields(`doc docx xls xlsx ppt pptx pdf numbers csv cpp py java c
-		jpg jpeg jpg2 png gif webp heic heif bmp pcd tiff tif wav mp3 flac m4a aac ogg wma midi mid
-		mp4 avi mov 3gp 3gpp flv webm wmv rmvb m4v mkv rar zip 7z gz gzip bz2 txt md json`) {
+		jpg jpeg jpg2 png gif webp heic heif bmp pcd tiff wav mp3 flac m4a aac ogg wma midi
+		mp4 avi mov 3gp 3gpp flv webm wmv rmvb m4v mkv rar zip 7z gz gzip bz2`) {
 		allowedExt[e] = true
 	}
 }
@@ -64,6 +66,13 @@ func init() {
 // POST /v1/files/upload (§12.1): multipart, exactly one part named "file".
 // The body is streamed and only counted, so memory stays bounded.
 func (s *Sim) handleUpload(w http.ResponseWriter, r *http.Request, t *accessToken) {
+	// Every SDK sends Content-Length; a chunked upload is untested against
+	// Coze's gateway (coze-protocol E10), so the simulator is strict and
+	// refuses one ([I]: 411 with a 4304 envelope).
+	if r.ContentLength < 0 {
+		writeJSON(w, http.StatusLengthRequired, envelope(4304, "File invalid: the upload must be sent with Content-Length, not chunked", nil, logIDFrom(r.Context())))
+		return
+	}
 	mr, err := r.MultipartReader()
 	if err != nil {
 		fail(w, r, errf(4300, "File is empty: the request is not multipart/form-data"))

@@ -2,6 +2,10 @@ package cozesim
 
 import (
 	"bytes"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
 	"testing"
 )
 
@@ -47,5 +51,44 @@ func TestUploadRecordsSniffedKind(t *testing.T) {
 	}
 	if kind, ok := e.sim.fileKind("123"); ok || kind != "" {
 		t.Errorf("fileKind(unknown) = %q, %v; want \"\", false", kind, ok)
+	}
+}
+
+// Uploads follow the documented format list exactly (no txt, md or json:
+// 4303) and must carry Content-Length: the simulator refuses a chunked body
+// (coze-protocol E10).
+func TestUploadFramingAndFormats(t *testing.T) {
+	e := mustEnv(t, Options{})
+	tok, _ := e.sim.IssueToken(UserAlan)
+	for _, name := range []string{"notes.txt", "README.md", "data.json", "scan.tif", "song.mid", "setup.exe"} {
+		if m, raw := e.upload(t, tok, "file", map[string][]byte{name: []byte("hello")}); code(m) != 4303 {
+			t.Errorf("%s: %s, want code 4303", name, raw)
+		}
+	}
+	for _, name := range []string{"data.csv", "main.py", "photo.jpeg", "photo.heic", "clip.mkv", "pack.7z"} {
+		if m, raw := e.upload(t, tok, "file", map[string][]byte{name: []byte("hello")}); code(m) != 0 {
+			t.Errorf("%s: %s, want success", name, raw)
+		}
+	}
+
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("file", "photo.png")
+	_, _ = fw.Write(pngHead)
+	_ = mw.Close()
+	// io.MultiReader hides the length, so the client sends it chunked.
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.base()+"/v1/files/upload", io.MultiReader(&buf))
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := e.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	if resp.StatusCode != http.StatusLengthRequired || code(m) != 4304 {
+		t.Errorf("chunked upload: %d %s, want 411 with code 4304", resp.StatusCode, b)
 	}
 }

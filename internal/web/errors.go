@@ -34,6 +34,12 @@ var (
 	errCrossOrigin      = &apiError{Status: 403, Code: "cross_origin", En: "Cross-origin request refused.", Zh: "已拒绝跨源请求。"}
 	errUnsupportedMedia = &apiError{Status: 415, Code: "unsupported_media_type", En: "Send the body as application/json.", Zh: "请求内容必须是 application/json。"}
 	errTooLarge         = &apiError{Status: 413, Code: "too_large", En: "The request body is too large.", Zh: "请求内容过大。"}
+	// errFileTypeUnsupported answers a file outside Coze's documented list,
+	// refused by us or by Coze (code 4303).
+	errFileTypeUnsupported = &apiError{Status: 415, Code: "unsupported_media_type",
+		En: "This file type is not supported by Coze.", Zh: "Coze 不支持该文件类型。",
+		HintEn: "Coze accepts documents (PDF, DOC/DOCX, XLS/XLSX, PPT/PPTX, Numbers, CSV), code (C, CPP, PY, JAVA), images (JPG, PNG, GIF, WEBP, BMP, HEIC, TIFF…), audio (MP3, WAV, FLAC, M4A, OGG…), video (MP4, MOV, WEBM…) and archives (ZIP, RAR, 7Z, GZ, BZ2). Plain text, Markdown and JSON are not accepted: save them as CSV or PDF, or paste the text into the message.",
+		HintZh: "Coze 支持文档（PDF、DOC/DOCX、XLS/XLSX、PPT/PPTX、Numbers、CSV）、代码（C、CPP、PY、JAVA）、图片（JPG、PNG、GIF、WEBP、BMP、HEIC、TIFF 等）、音频（MP3、WAV、FLAC、M4A、OGG 等）、视频（MP4、MOV、WEBM 等）和压缩包（ZIP、RAR、7Z、GZ、BZ2）。不支持纯文本、Markdown 和 JSON：请另存为 CSV 或 PDF，或把文字直接粘贴到消息中。"}
 )
 
 // permissionErr remembers which OAuth permission the failed call needed, so
@@ -142,6 +148,8 @@ func cozeAPIError(err error) (*apiError, bool) {
 			HintZh: "请稍等一分钟后重试。错误码 4008 表示今日该智能体的使用次数已达上限。"}, true
 	case coze.IsNotFound(err):
 		return &apiError{Status: 404, Code: "not_found", En: "Coze could not find that bot, conversation or resource.", Zh: "Coze 找不到该智能体、会话或资源。"}, true
+	case isAPI && ce.Code == 4303:
+		return errFileTypeUnsupported, true
 	case isAPI && ce.Code == 4000:
 		msg := scrub(ce.Msg)
 		return &apiError{Status: 400, Code: "bad_request", En: "Coze rejected the request: " + msg, Zh: "Coze 拒绝了该请求：" + msg}, true

@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -18,20 +19,40 @@ import (
 	"github.com/coze2app/coze2app/internal/store"
 )
 
-// uploadTypes maps the extensions we pass to Coze (REFERENCE §12) to the
-// content types sniffed from their first bytes. A file whose bytes disagree
-// with its name is refused (catalog case 57). SVG is not accepted at all.
-var uploadTypes = map[string][]string{
-	".png": {"image/png"}, ".jpg": {"image/jpeg"}, ".jpeg": {"image/jpeg"}, ".gif": {"image/gif"},
-	".webp": {"image/webp"}, ".bmp": {"image/bmp"},
-	".pdf": {"application/pdf"},
-	".txt": {"text/plain"}, ".csv": {"text/plain"}, ".md": {"text/plain"},
-	".py": {"text/plain"}, ".java": {"text/plain"}, ".c": {"text/plain"}, ".cpp": {"text/plain"},
-	".docx": {"application/zip"}, ".xlsx": {"application/zip"}, ".pptx": {"application/zip"},
-	".doc": {"application/octet-stream"}, ".xls": {"application/octet-stream"}, ".ppt": {"application/octet-stream"},
-	".mp3": {"audio/mpeg", "application/octet-stream"}, ".wav": {"audio/wave"},
-	".mp4": {"video/mp4", "application/octet-stream"}, ".zip": {"application/zip"},
-}
+// uploadTypes is exactly Coze's documented upload list (coze-protocol §12.1:
+// no txt, md or json, which Coze answers with 4303, E10), each extension with
+// what net/http.DetectContentType may report for its bytes. The sniff must be
+// one of those: a file whose bytes say something else is refused (catalog case
+// 57), and "application/octet-stream" means "bytes Go cannot name", never
+// "anything". SVG is not accepted at all.
+var uploadTypes = func() map[string][]string {
+	const (
+		octet = "application/octet-stream"
+		text  = "text/plain"
+		zip   = "application/zip"
+		mp4   = "video/mp4"
+	)
+	return map[string][]string{
+		// documents
+		".pdf": {"application/pdf"}, ".docx": {zip}, ".xlsx": {zip}, ".pptx": {zip}, ".numbers": {zip},
+		".doc": {octet}, ".xls": {octet}, ".ppt": {octet},
+		".csv": {text}, ".cpp": {text}, ".py": {text}, ".java": {text}, ".c": {text},
+		// images (JPG's other spelling jpeg: the docs' own upload example is "1120.jpeg")
+		".jpg": {"image/jpeg"}, ".jpeg": {"image/jpeg"}, ".png": {"image/png"}, ".gif": {"image/gif"},
+		".webp": {"image/webp"}, ".bmp": {"image/bmp"},
+		".jpg2": {octet}, ".heic": {octet}, ".heif": {octet}, ".pcd": {octet}, ".tiff": {octet},
+		// audio
+		".wav": {"audio/wave"}, ".mp3": {"audio/mpeg", octet}, ".ogg": {"application/ogg"}, ".midi": {"audio/midi"},
+		".flac": {octet}, ".m4a": {octet, mp4}, ".aac": {octet}, ".wma": {octet},
+		// video
+		".mp4": {mp4, octet}, ".avi": {"video/avi"}, ".webm": {"video/webm"}, ".mkv": {"video/webm", octet},
+		".mov": {octet, mp4}, ".3gp": {octet, mp4}, ".3gpp": {octet, mp4}, ".m4v": {mp4, octet},
+		".flv": {octet}, ".wmv": {octet}, ".rmvb": {octet},
+		// archives
+		".zip": {zip}, ".rar": {"application/x-rar-compressed"}, ".gz": {"application/x-gzip"},
+		".gzip": {"application/x-gzip"}, ".7z": {octet}, ".bz2": {octet},
+	}
+}()
 
 // handleUpload accepts one multipart part named "file" and passes it to Coze.
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
@@ -94,8 +115,7 @@ func readFilePart(mr *multipart.Reader, limit int64) (string, []byte, error) {
 		ext := strings.ToLower(path.Ext(name))
 		allowed, ok := uploadTypes[ext]
 		if !ok {
-			return "", nil, &apiError{Status: 415, Code: "unsupported_media_type",
-				En: "This file type is not supported by Coze.", Zh: "Coze 不支持该文件类型。"}
+			return "", nil, errFileTypeUnsupported
 		}
 		data, err := io.ReadAll(io.LimitReader(p, limit+1))
 		if err != nil {
@@ -122,12 +142,7 @@ func readFilePart(mr *multipart.Reader, limit int64) (string, []byte, error) {
 }
 
 func typeMatches(sniffed string, allowed []string) bool {
-	for _, a := range allowed {
-		if sniffed == a || a == "application/octet-stream" {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(allowed, sniffed)
 }
 
 // cleanFileName keeps the base name only, without control characters, so a

@@ -238,7 +238,7 @@ func TestCase57_BadMultipart(t *testing.T) {
 		{"truncated", pngCT, pngBody[:len(pngBody)/2], []int{400}},
 		mk("zero-byte file", "file", "empty.png", nil, 400),
 		mk("over the limit", "file", "big.png", append(append([]byte{}, pngBytes...), bytes.Repeat([]byte{0}, 2*limit)...), 413),
-		mk("far over the limit", "file", "big.txt", bytes.Repeat([]byte("a"), 200*limit), 413),
+		mk("far over the limit", "file", "big.csv", bytes.Repeat([]byte("a"), 200*limit), 413),
 		{"10,000 parts", mpCT, mpBody, []int{400, 413}},
 		mk("no file part", "other", "pixel.png", pngBytes, 400),
 		mk("PNG header on .exe", "file", "setup.exe", pngBytes, 415),

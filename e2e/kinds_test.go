@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/coze2app/coze2app/internal/cozesim"
 )
 
 // The message kinds a real bot sends besides a plain answer (issue 7 §3): thinking,
@@ -419,4 +421,258 @@ func equalAny(got, want []any) bool {
 		}
 	}
 	return true
+}
+
+// jsKindsMonitor watches every render of the newest reply and records whether the
+// thinking was ever shown live with no answer yet, and whether an answer ever showed
+// before any thinking (it must not, for the Thinking demo).
+const jsKindsMonitor = `(() => {
+  const mon = window.__kinds = { liveThinking: false, answerFirst: false };
+  if (window.__kindsMO) window.__kindsMO.disconnect();
+  const root = document.getElementById('messages');
+  window.__kindsMO = new MutationObserver(() => {
+    const m = [...root.querySelectorAll('.msg.assistant:not(.prologue)')].pop();
+    if (!m) return;
+    const r = m.querySelector('.reasoning');
+    const thinking = !!r && !r.hidden && r.querySelector('.reasoning-body').textContent.trim() !== '';
+    const answer = m.querySelector('.bubble.answer .msg-body').textContent.trim() !== '';
+    if (thinking && r.classList.contains('is-live') && !answer && getComputedStyle(m.querySelector('.bubble.answer')).display === 'none') mon.liveThinking = true;
+    if (answer && !thinking) mon.answerFirst = true;
+  });
+  window.__kindsMO.observe(root, { childList: true, subtree: true, attributes: true, characterData: true });
+})()`
+
+// jsReplies is the number of finished replies shown.
+const jsReplies = `document.querySelectorAll('.msg.assistant:not(.prologue):not([data-status="streaming"])').length`
+
+// jsReplySnapshot is the normalized snapshot of reply i (0-based, prologue excluded).
+func jsReplySnapshot(i int) string {
+	return jsSnapshot + fmt.Sprintf(`(document.querySelectorAll('.msg.assistant:not(.prologue)')[%d])`, i)
+}
+
+// demoChat opens a new conversation with bot, sends text and waits for the reply to
+// finish; it returns the conversation id.
+func demoChat(t *testing.T, b *browser, bot, text string) string {
+	t.Helper()
+	b.click("#tab-bots")
+	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, bot))
+	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled && !document.querySelector('.msg.assistant:not(.prologue)')`, 10*time.Second)
+	eval[chromedp.Void](b, jsKindsMonitor)
+	b.setInput("#composer", text)
+	b.click("#send")
+	if st := waitFor[string](b, "reply", jsReplyDone, 30*time.Second); st != "complete" {
+		t.Fatalf("reply status = %q, want complete", st)
+	}
+	conv := eval[string](b, fmt.Sprintf(`fetch('/api/conversations').then(r => r.json()).then(d => (d.conversations.find(c => c.bot_id === %q) || {}).id || '')`, bot))
+	if conv == "" {
+		t.Fatalf("no conversation with bot %s in /api/conversations", bot)
+	}
+	return conv
+}
+
+// reopen reloads the page and opens conversation conv from History, waiting for
+// replies finished replies and for any math to be typeset.
+func reopen(t *testing.T, b *browser, conv string, replies int) {
+	t.Helper()
+	b.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".bot-item")))
+	b.click("#tab-history")
+	b.click(fmt.Sprintf(`.conv-item[data-conv-id="%s"] .conv-open`, conv))
+	waitFor[bool](b, "conversation reopened", fmt.Sprintf(`%s === %d && !document.querySelector('#messages .math-pending')`, jsReplies, replies), 10*time.Second)
+}
+
+// pickOption clicks option text of reply i and waits for the next reply to finish.
+func pickOption(t *testing.T, b *browser, i int, sel string) string {
+	t.Helper()
+	opt := fmt.Sprintf(`document.querySelectorAll('.msg.assistant:not(.prologue)')[%d].querySelector(%q)`, i, sel)
+	text := waitFor[string](b, "enabled option", `(() => { const o = `+opt+`; return o && !o.disabled ? o.textContent : ''; })()`, 10*time.Second)
+	eval[chromedp.Void](b, opt+`.click()`)
+	waitFor[bool](b, "next reply", fmt.Sprintf(`document.querySelectorAll('.msg.assistant:not(.prologue)').length === %d`, i+2), 10*time.Second)
+	if st := waitFor[string](b, "next reply done", jsReplyDone, 30*time.Second); st != "complete" {
+		t.Fatalf("reply to the option = %q, want complete", st)
+	}
+	if got := eval[string](b, `[...document.querySelectorAll('.msg.user')].pop().textContent`); got != text {
+		t.Errorf("sent %q, want the option %q", got, text)
+	}
+	if n := eval[int](b, opt+`.closest('.msg').querySelectorAll('.option:not(:disabled)').length`); n != 0 {
+		t.Errorf("%d options still enabled on the answered reply", n)
+	}
+	return text
+}
+
+// TestMessageKindsDemoBots chats with the simulator's Thinking, Card, Question and
+// Math demos, checks each kind renders live, that each reply looks the same reopened
+// from history, and saves light and dark screenshots.
+func TestMessageKindsDemoBots(t *testing.T) {
+	b := mustStartBrowser(t)
+	base := mustStartApp(t, nil)
+	shots := artifactsDir(t)
+	convs := map[string]string{}
+	live := map[string][]string{} // bot → snapshot of each reply, live
+
+	step := func(name string, fn func(t *testing.T)) {
+		if t.Failed() {
+			t.Logf("skipping %s after an earlier failure", name)
+			return
+		}
+		t.Run(name, func(t *testing.T) {
+			b.t = t
+			fn(t)
+		})
+		b.t = t
+	}
+	snapshots := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = eval[string](b, jsReplySnapshot(i))
+		}
+		return out
+	}
+
+	step("SignIn", func(t *testing.T) {
+		b.do("open /", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#signin")))
+		eval[chromedp.Void](b, `localStorage.setItem('coze2app.lang', 'en')`)
+		b.click("#signin")
+		b.click("#approve")
+		b.do("bot list", chromedp.WaitVisible(chromedp.CSS(".bot-item")))
+		b.setInput("#workspace-select", cozesim.WorkspaceTeam)
+		waitFor[bool](b, "demo bots listed", fmt.Sprintf(`!!document.querySelector('.bot-item[data-bot-id="%s"]')`, cozesim.BotMath), 10*time.Second)
+		// Copy writes are recorded instead of reaching the system clipboard.
+		eval[chromedp.Void](b, `Object.defineProperty(navigator, 'clipboard', { value: { writeText: async (s) => { window.__copied = s; } }, configurable: true })`)
+	})
+
+	step("ThinkingShowsTheBlockThenTheAnswer", func(t *testing.T) {
+		convs["thinking"] = demoChat(t, b, cozesim.BotThinking, "Why is the sky blue?")
+		if mon := eval[map[string]bool](b, `window.__kinds`); !mon["liveThinking"] || mon["answerFirst"] {
+			t.Errorf("thinking shown live before the answer = %v, answer before thinking = %v", mon["liveThinking"], mon["answerFirst"])
+		}
+		got := eval[[]string](b, `(() => { const m = `+jsLastReply+`; const r = m.querySelector('.reasoning');
+  return [String(r.hidden), r.querySelector('.reasoning-label').textContent, r.querySelector('.reasoning-toggle').getAttribute('aria-expanded'),
+    String(r.querySelector('.reasoning-body').hidden), r.querySelector('.reasoning-body').textContent, m.querySelector('.bubble.answer').textContent]; })()`)
+		if got[0] != "false" || got[1] != "Thought process" || got[2] != "false" || got[3] != "true" {
+			t.Errorf("thinking block after the answer: hidden=%s label=%q expanded=%s body hidden=%s, want shown, folded", got[0], got[1], got[2], got[3])
+		}
+		if !strings.Contains(got[4], "The user asks") || !strings.Contains(got[5], "I have thought about") || strings.Contains(got[5], "The user asks") {
+			t.Errorf("thinking %q / answer %q: each must hold its own text", got[4], got[5])
+		}
+		// The reader can unfold it.
+		b.click(".msg.assistant:not(.prologue):last-child .reasoning-toggle")
+		if v := eval[string](b, jsLastReply+`.querySelector('.reasoning-toggle').getAttribute('aria-expanded')`); v != "true" {
+			t.Errorf("after a click aria-expanded = %s, want true", v)
+		}
+		b.click(".msg.assistant:not(.prologue):last-child .reasoning-toggle")
+		// Copy copies the answer only.
+		b.click(".msg.assistant:not(.prologue):last-child .copy-msg")
+		copied := waitFor[string](b, "copied", `window.__copied || ''`, 5*time.Second)
+		if !strings.Contains(copied, "I have thought about") || strings.Contains(copied, "The user asks") {
+			t.Errorf("copied %q, want the answer without the thinking", copied)
+		}
+		live["thinking"] = snapshots(1)
+	})
+
+	step("CardRendersAndItsOptionSendsAReply", func(t *testing.T) {
+		convs["card"] = demoChat(t, b, cozesim.BotCard, "Show me a card")
+		got := eval[[]string](b, `(() => { const c = `+jsLastReply+`.querySelector('[data-testid="msg-card"]');
+  return c ? [c.dataset.card || '', c.querySelector('.card-title').textContent, [...c.querySelectorAll('a.card-link')].map((a) => a.protocol + ' ' + a.target).join(','),
+    String(c.querySelectorAll('.option').length)] : []; })()`)
+		if len(got) != 4 || got[0] == "unknown" || got[1] == "" || got[2] != "https: _blank" || got[3] == "0" {
+			t.Fatalf("card kind, title, links, options = %q; want a known card with a title, one https link opening a new tab and options", got)
+		}
+		pickOption(t, b, 0, ".card .option")
+		live["card"] = snapshots(2)
+	})
+
+	step("QuestionRendersAndAChoiceIsSent", func(t *testing.T) {
+		convs["question"] = demoChat(t, b, cozesim.BotQuestion, "I am thirsty")
+		got := eval[[]string](b, `(() => { const q = `+jsLastReply+`.querySelector('[data-testid="msg-question"]');
+  return q && !q.hidden ? [q.querySelector('.question-text').textContent.trim(), [...q.querySelectorAll('.option')].map((o) => o.textContent).join('|')] : []; })()`)
+		if len(got) != 2 || !strings.Contains(got[0], "What would you like to drink?") || got[1] != "咖啡 / Coffee|茶 / Tea|果汁 / Juice" {
+			t.Fatalf("question = %q, want the drink question and its three options", got)
+		}
+		choice := pickOption(t, b, 0, "[data-testid=msg-question] .option")
+		drink := strings.ToLower(choice[strings.LastIndex(choice, " / ")+3:])
+		if ans := eval[string](b, jsLastReply+`.querySelector('.bubble.answer').textContent`); !strings.Contains(ans, "One "+drink) {
+			t.Errorf("answer to the choice = %q, want it to name %q", ans, drink)
+		}
+		live["question"] = snapshots(2)
+	})
+
+	step("MathRenders", func(t *testing.T) {
+		convs["math"] = demoChat(t, b, cozesim.BotMath, "all formulas")
+		waitFor[bool](b, "math typeset", `!document.querySelector('#messages .math-pending')`, 10*time.Second)
+		got := eval[[]any](b, `(() => { const m = `+jsLastReply+`.querySelector('.bubble.answer');
+  const text = m.cloneNode(true); for (const a of text.querySelectorAll('annotation')) a.remove();
+  return [m.querySelectorAll('math').length, m.querySelectorAll('.math-display > math[display="block"]').length, m.querySelectorAll('mfrac').length,
+    m.querySelectorAll('.math-error').length, text.textContent]; })()`)
+		if n := got[0].(float64); n < 8 {
+			t.Errorf("%v formulas rendered, want >= 8", n)
+		}
+		if n := got[1].(float64); n < 4 {
+			t.Errorf("%v display formulas, want >= 4", n)
+		}
+		if n := got[2].(float64); n < 2 {
+			t.Errorf("%v fractions, want >= 2", n)
+		}
+		if n := got[3].(float64); n != 0 {
+			t.Errorf("%v formulas failed to typeset", n)
+		}
+		if text := got[4].(string); !strings.Contains(text, "costs $5 and a cake $10.") {
+			t.Errorf("prices were taken for math: %q", text)
+		}
+		live["math"] = snapshots(1)
+	})
+
+	step("HostileCardRendersInert", func(t *testing.T) {
+		demoChat(t, b, cozesim.BotCard, "#card")
+		got := eval[[]string](b, `(() => { const m = `+jsLastReply+`; const c = m.querySelector('[data-testid="msg-card"]');
+  if (!c) return ['no card'];
+  const bad = [...c.querySelectorAll('img, script, b, svg:not(.icon), iframe')].map((e) => 'element ' + e.localName);
+  for (const a of m.querySelectorAll('a[href]')) if (!/^https:/.test(a.getAttribute('href'))) bad.push('href ' + a.getAttribute('href'));
+  for (const e of m.querySelectorAll('*')) for (const at of e.attributes) if (/^on/i.test(at.name)) bad.push(e.localName + ' ' + at.name);
+  if (typeof window.__pwned !== 'undefined') bad.push('pwned');
+  if (c.dataset.card !== 'unknown' && !c.querySelector('.card-title').textContent.includes('<img')) bad.push('title lost its text: ' + c.textContent);
+  return bad; })()`)
+		if len(got) > 0 {
+			t.Errorf("hostile card: %q", got)
+		}
+	})
+
+	step("EachLooksTheSameReopenedFromHistory", func(t *testing.T) {
+		for _, kind := range []string{"thinking", "card", "question", "math"} {
+			t.Run(kind, func(t *testing.T) {
+				b.t = t
+				want := live[kind]
+				reopen(t, b, convs[kind], len(want))
+				for i, w := range want {
+					if got := eval[string](b, jsReplySnapshot(i)); got != w {
+						t.Errorf("reply %d differs from live:\nlive:\n%s\nreopened:\n%s", i, w, got)
+					}
+				}
+			})
+		}
+	})
+
+	step("Screenshots", func(t *testing.T) {
+		for _, theme := range []string{"light", "dark"} {
+			eval[chromedp.Void](b, fmt.Sprintf(`localStorage.setItem('coze2app.theme', %q)`, theme))
+			for _, kind := range []string{"thinking", "card", "question", "math"} {
+				reopen(t, b, convs[kind], len(live[kind]))
+				if kind == "thinking" {
+					b.click(".msg.assistant:not(.prologue) .reasoning-toggle")
+				}
+				eval[chromedp.Void](b, `document.querySelector('#messages').scrollTop = 0`)
+				waitFor[bool](b, "settled", jsSettled, 5*time.Second)
+				b.screenshot(shots, "kinds-"+kind+"-"+theme+".png")
+			}
+		}
+		eval[chromedp.Void](b, `localStorage.setItem('coze2app.theme', 'light')`)
+	})
+
+	step("NoCSPViolations", func(t *testing.T) {
+		if v := b.cspViolations(); len(v) > 0 {
+			t.Errorf("CSP violations in the console: %q", v)
+		}
+		if v := eval[[]string](b, `window.__csp || []`); len(v) > 0 {
+			t.Errorf("securitypolicyviolation events: %q", v)
+		}
+	})
 }

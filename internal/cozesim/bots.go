@@ -162,7 +162,14 @@ func (s *Sim) botInfoReply(w http.ResponseWriter, r *http.Request, t *accessToke
 	}
 	if published {
 		if b.Published == nil {
-			fail(w, r, errf(4200, "The bot "+id+" has not been published."))
+			// What Coze answers here is undocumented (coze-protocol E6). Its
+			// open-source backend finds no published agent and answers a
+			// 9-digit platform code, HTTP 200 (coze-studio backend/application/
+			// singleagent/single_agent.go getAgentInfo, errno
+			// ErrAgentPermissionCode "unauthorized access : {msg}"). It is
+			// neither 4100/4101 nor 4200, so a client must not key its draft
+			// fallback on a particular code.
+			fail(w, r, errf(100000003, "unauthorized access : agent not exist"))
 			return
 		}
 		ok(w, r, b.info(*b.Published, b.Version, s.assetURL("workflow.svg")))

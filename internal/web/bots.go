@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -117,6 +118,9 @@ func (s *Server) handleBots(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.bots.put(u.ID, key, out)
+	for _, b := range out {
+		s.bots.put(u.ID, publishedKey(b.ID), b.Published)
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"workspace_id": ws, "bots": out})
 }
 
@@ -128,12 +132,19 @@ func (s *Server) handleBot(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, badRequest("The bot id must be digits.", "智能体 ID 必须是数字。"))
 		return
 	}
+	// A bot the list called never published has only a draft: ask for it
+	// directly. Otherwise ask for the published config and fall back to the
+	// draft on any Coze error that is not about the token or permissions,
+	// because what Coze answers for a never-published bot is undocumented
+	// (coze-protocol E6).
+	v, listed := s.bots.get(u.ID, publishedKey(id))
+	published, _ := v.(bool)
+	draft := listed && !published
 	var info coze.BotInfo
 	err := s.d.Auth.Do(r.Context(), u.ID, func(ctx context.Context, tok coze.AccessToken) error {
 		var err error
-		info, err = s.d.Coze.Bot(ctx, tok, id, false)
-		if err != nil && (coze.IsNotFound(err) || coze.IsNotPublished(err)) {
-			// Never-published bots have only a draft.
+		info, err = s.d.Coze.Bot(ctx, tok, id, draft)
+		if err != nil && !draft && draftFallback(err) {
 			info, err = s.d.Coze.Bot(ctx, tok, id, true)
 		}
 		return err
@@ -151,6 +162,18 @@ func (s *Server) handleBot(w http.ResponseWriter, r *http.Request) {
 		"icon_url": safeImageURL(info.IconURL), "prologue": info.Onboarding.Prologue,
 		"suggested_questions": questions, "model": info.ModelName, "updated_at": info.UpdateTime,
 	})
+}
+
+// publishedKey is the bot cache key of a listed bot's is_published.
+func publishedKey(botID string) string { return "published:" + botID }
+
+// draftFallback reports whether a failed read of a bot's published config
+// may be retried as a draft read: any Coze error code except an invalid token
+// (Auth.Do refreshes and retries) or a missing permission. A gateway failure
+// without a code is not retried against the same gateway.
+func draftFallback(err error) bool {
+	var ae *coze.APIError
+	return errors.As(err, &ae) && ae.Code != 0 && !coze.IsTokenInvalid(err) && !coze.IsPermissionDenied(err)
 }
 
 // safeImageURL keeps https URLs and same-origin paths; anything else

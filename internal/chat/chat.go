@@ -112,9 +112,13 @@ type StartRequest struct {
 	FileKinds map[string]string
 }
 
-// Result is a finished reply (the non-stream contract of POST /api/chat).
+// Result is a finished reply (the non-stream contract of POST /api/chat): the same parts
+// the stream carried and the history stores.
 type Result struct {
 	ConversationID, ChatID, Answer string
+	Reasoning                      string    // the bot's thinking ("" when none)
+	Cards                          []Card    // card answers, in order
+	Question                       *Question // a workflow question node asking the user, or nil
 	FollowUps                      []string
 	Usage                          *coze.Usage
 }

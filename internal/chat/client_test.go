@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/coze2app/coze2app/internal/chat"
-	"github.com/coze2app/coze2app/internal/coze"
 	"github.com/coze2app/coze2app/internal/cozesim"
 )
 
@@ -25,7 +24,7 @@ func TestCase49_BrowserDisconnect(t *testing.T) {
 	h.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, DeltaDelay: 3 * time.Millisecond})
 	ctx, cancel := context.WithCancel(t.Context())
 	s := h.post(t, ctx, "alan", chat.StartRequest{BotID: cozesim.BotAssistant, Message: "long one chunk=2"})
-	evs := s.until(t, coze.EventMessageDelta, 2)
+	evs := s.until(t, chat.EventDelta, 2)
 	cancel() // the tab is closed
 	h.sim.ExpireAccessTokens(cozesim.UserAlan)
 	convID, chatID := chatIDs(t, evs)
@@ -50,7 +49,7 @@ func TestCase49_BrowserDisconnect(t *testing.T) {
 func TestCase50_StopCancelsUpstream(t *testing.T) {
 	h := mustHarness(t)
 	s := h.post(t, t.Context(), "alan", chat.StartRequest{BotID: cozesim.BotSlow, Message: "a story"})
-	evs := s.until(t, coze.EventMessageDelta, 3)
+	evs := s.until(t, chat.EventDelta, 3)
 	convID, chatID := chatIDs(t, evs)
 
 	if _, ok := h.svc.Lookup(h.bea.ID, chatID); ok {
@@ -90,8 +89,8 @@ func TestCase50_StopCancelsUpstream(t *testing.T) {
 		t.Errorf("cancel body = %+v, want %s/%s", body, chatID, convID)
 	}
 	evs = append(evs, s.all(t)...)
-	if last := evs[len(evs)-1]; last.Name != chat.EventCanceled || last.Data != `{"code":"canceled"}` {
-		t.Errorf("last event = %+v, want canceled", last)
+	if end := endOf(t, evs); end.Status != chat.EndCanceled || end.Code != "canceled" {
+		t.Errorf("end = %+v, want canceled", end)
 	}
 	m := h.mustMessage(t, h.alan, chatID)
 	if m.Status != "canceled" || m.Content != deltaText(t, evs) || m.Content == "" {
@@ -133,8 +132,9 @@ func TestCase51_SlowReader(t *testing.T) {
 		c.chat.WriteTimeout = 200 * time.Millisecond
 		c.sndBuf = 4096
 	})
-	// Hundreds of one-rune deltas: far more than the two small socket buffers hold.
-	body := fmt.Sprintf(`{"BotID":%q,"Message":"hi chunk=1"}`, cozesim.BotAssistant)
+	// Thousands of one-rune deltas (the sim echoes the message): far more than the two
+	// small socket buffers hold.
+	body := fmt.Sprintf(`{"BotID":%q,"Message":"hi chunk=1 %s"}`, cozesim.BotAssistant, strings.Repeat("x", 3000))
 	conn, err := net.Dial("tcp", h.app.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -148,8 +148,8 @@ func TestCase51_SlowReader(t *testing.T) {
 	// The connection was cut, not finished: the client never gets the end of the reply.
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	got, _ := io.ReadAll(conn)
-	if len(got) == 0 || strings.Contains(string(got), "event: done") {
-		t.Errorf("client got %d bytes (done event: %v), want a cut stream", len(got), strings.Contains(string(got), "event: done"))
+	if len(got) == 0 || strings.Contains(string(got), "event: end") {
+		t.Errorf("client got %d bytes (end event: %v), want a cut stream", len(got), strings.Contains(string(got), "event: end"))
 	}
 	convs, err := h.store.ListConversations(t.Context(), h.alan.ID, "", "", 10)
 	if err != nil || len(convs) != 1 {
@@ -168,7 +168,7 @@ func TestCase52_Resume(t *testing.T) {
 	h.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, DeltaDelay: 2 * time.Millisecond})
 	ctx, cancel := context.WithCancel(t.Context())
 	s := h.post(t, ctx, "alan", chat.StartRequest{BotID: cozesim.BotAssistant, Message: "resume me chunk=2"})
-	first := s.until(t, coze.EventMessageDelta, 3)
+	first := s.until(t, chat.EventDelta, 3)
 	cancel()
 	_, chatID := chatIDs(t, first)
 	k := len(first)
@@ -240,7 +240,7 @@ func TestResumeTruncatedLog(t *testing.T) {
 		t.Errorf("resume from 1: status %d, want 400", resp.StatusCode)
 	}
 	resp = h.do(t, t.Context(), http.MethodGet, "/stream/"+res.ChatID, "alan", nil, strconv.FormatInt(last-1, 10))
-	if evs := h.stream(t, resp).all(t); len(evs) != 1 || evs[0].Name != coze.EventDone {
-		t.Errorf("resume from last-1 = %+v, want the done event", evs)
+	if evs := h.stream(t, resp).all(t); len(evs) != 1 || endOf(t, evs).Status != chat.EndCompleted {
+		t.Errorf("resume from last-1 = %+v, want the end event", evs)
 	}
 }

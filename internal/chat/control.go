@@ -43,7 +43,7 @@ func (s *Service) Complete(ctx context.Context, u store.User, req StartRequest) 
 }
 
 // Cancel stops the user's chat chatID (catalog G.50): the local run's upstream body is
-// closed, its relays get a final `event: canceled`, the partial reply is recorded as
+// closed, its relays get a final `end` {"status":"canceled"}, the partial reply is recorded as
 // canceled, and Coze is told through /v3/chat/cancel (4104, already finished, is fine).
 // A chat that is neither a live run of this user nor recorded for this user is
 // ErrNotFound; convID, if given, must match.
@@ -113,7 +113,7 @@ func (s *Service) Cancel(ctx context.Context, u store.User, convID, chatID strin
 }
 
 // Shutdown stops accepting Starts, ends every relay with a `retry:` hint and a final
-// `event: error` {"code":"server_shutdown"}, and waits for live replies to finish and be
+// `end` {"status":"interrupted","code":"server_shutdown"}, and waits for live replies to finish and be
 // recorded. When ctx ends first, the remaining replies are cancelled and recorded as
 // incomplete (code "server_shutdown"); Shutdown then returns ctx's error after every
 // reader goroutine has returned. Call it before (or alongside) http.Server.Shutdown, which

@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,10 +10,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,6 +41,9 @@ type harness struct {
 	bea    store.User
 
 	relaysOpen, relaysClosed, runsEnded atomic.Int64
+
+	stubMu sync.Mutex
+	stubs  map[string][]byte // "METHOD /path" => body served instead of the sim's (fixtures)
 }
 
 type config struct {
@@ -76,7 +82,7 @@ func mustHarness(tb testing.TB, opts ...func(*config)) *harness {
 	}
 	h := &harness{}
 	h.sim = cozesim.New(cfg.sim)
-	simSrv := httptest.NewServer(h.sim)
+	simSrv := httptest.NewServer(http.HandlerFunc(h.upstream))
 	cozeTr := http.DefaultTransport.(*http.Transport).Clone()
 	app := cozesim.DefaultApp()
 	co := cfg.coze
@@ -136,6 +142,44 @@ func mustHarness(tb testing.TB, opts ...func(*config)) *harness {
 		st.Close()
 	})
 	return h
+}
+
+// upstream serves a stubbed body for an endpoint (a recorded Coze stream) or passes the
+// request to the simulator.
+func (h *harness) upstream(w http.ResponseWriter, r *http.Request) {
+	h.stubMu.Lock()
+	body, ok := h.stubs[r.Method+" "+r.URL.Path]
+	h.stubMu.Unlock()
+	if !ok {
+		h.sim.ServeHTTP(w, r)
+		return
+	}
+	if bytes.HasPrefix(body, []byte("event:")) {
+		w.Header().Set("Content-Type", "text/event-stream")
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.Write(body)
+}
+
+// stub makes the upstream answer key ("POST /v3/chat") with body until the test ends.
+func (h *harness) stub(key string, body []byte) {
+	h.stubMu.Lock()
+	defer h.stubMu.Unlock()
+	if h.stubs == nil {
+		h.stubs = map[string][]byte{}
+	}
+	h.stubs[key] = body
+}
+
+// fixture reads a Coze wire fixture (internal/coze/testdata/fixtures).
+func fixture(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "coze", "testdata", "fixtures", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }
 
 // mustUser creates the local user and stores a sealed token pair minted by the sim, the
@@ -366,56 +410,80 @@ func (s *sseStream) until(tb testing.TB, name string, n int) []sseEvent {
 	return evs
 }
 
-// chatIDs reads the ids from a conversation.chat.created event.
+// chatIDs reads the ids from our chat event.
 func chatIDs(tb testing.TB, evs []sseEvent) (convID, chatID string) {
 	tb.Helper()
 	for _, ev := range evs {
-		if ev.Name == coze.EventChatCreated {
+		if ev.Name == chat.EventChat {
 			var c struct {
-				ID             string `json:"id"`
 				ConversationID string `json:"conversation_id"`
+				ChatID         string `json:"chat_id"`
 			}
-			if err := json.Unmarshal([]byte(ev.Data), &c); err != nil {
-				tb.Fatalf("chat.created data: %v", err)
+			if err := json.Unmarshal([]byte(ev.Data), &c); err != nil || c.ChatID == "" || c.ConversationID == "" {
+				tb.Fatalf("chat event data %s: %v", ev.Data, err)
 			}
-			return c.ConversationID, c.ID
+			return c.ConversationID, c.ChatID
 		}
 	}
-	tb.Fatalf("no %s among %d events", coze.EventChatCreated, len(evs))
+	tb.Fatalf("no %s event among %d events", chat.EventChat, len(evs))
 	return "", ""
 }
 
-// deltaText concatenates the answer deltas of evs.
+// deltaText concatenates the text of the delta events of evs.
 func deltaText(tb testing.TB, evs []sseEvent) string {
+	tb.Helper()
+	return partText(tb, evs, chat.EventDelta)
+}
+
+// partText concatenates the text of the events named name (delta or reasoning).
+func partText(tb testing.TB, evs []sseEvent, name string) string {
 	tb.Helper()
 	var b strings.Builder
 	for _, ev := range evs {
-		if ev.Name != coze.EventMessageDelta {
+		if ev.Name != name {
 			continue
 		}
-		var m struct{ Type, Content string }
-		if err := json.Unmarshal([]byte(ev.Data), &m); err != nil {
-			tb.Fatalf("delta data: %v", err)
+		var m struct {
+			MessageID string `json:"message_id"`
+			Text      string `json:"text"`
 		}
-		if m.Type == "answer" {
-			b.WriteString(m.Content)
+		if err := json.Unmarshal([]byte(ev.Data), &m); err != nil || m.MessageID == "" {
+			tb.Fatalf("%s data %s: %v", name, ev.Data, err)
 		}
+		b.WriteString(m.Text)
 	}
 	return b.String()
 }
 
-// errorCode returns the code of the last `event: error` of ours (string code).
-func errorCode(evs []sseEvent) string {
-	for i := len(evs) - 1; i >= 0; i-- {
-		if evs[i].Name == chat.EventError {
-			var e struct{ Code any }
-			json.Unmarshal([]byte(evs[i].Data), &e)
-			if s, ok := e.Code.(string); ok {
-				return s
-			}
-		}
+// endData is the body of our end event.
+type endData struct {
+	Status  string      `json:"status"`
+	Code    string      `json:"code"`
+	Message string      `json:"message"`
+	Usage   *coze.Usage `json:"usage"`
+}
+
+// endOf returns the end event, which must be the last of evs.
+func endOf(tb testing.TB, evs []sseEvent) endData {
+	tb.Helper()
+	if len(evs) == 0 || evs[len(evs)-1].Name != chat.EventEnd {
+		tb.Fatalf("stream does not end with an end event: %+v", evs)
 	}
-	return ""
+	var e endData
+	if err := json.Unmarshal([]byte(evs[len(evs)-1].Data), &e); err != nil {
+		tb.Fatalf("end data: %v", err)
+	}
+	return e
+}
+
+// errorCode returns the code of the final end event ("" when the stream has none).
+func errorCode(evs []sseEvent) string {
+	if len(evs) == 0 || evs[len(evs)-1].Name != chat.EventEnd {
+		return ""
+	}
+	var e endData
+	json.Unmarshal([]byte(evs[len(evs)-1].Data), &e)
+	return e.Code
 }
 
 // mustRun waits for the run of chatID to be recorded and returns it.

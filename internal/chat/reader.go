@@ -12,25 +12,60 @@ import (
 	"github.com/coze2app/coze2app/internal/coze"
 )
 
-// Event names we add to a run's log next to Coze's own.
+// Our events, the only ones a browser sees (docs/stream-contract.md). Coze's stream is
+// decoded once, here, and never relayed as is.
 const (
-	// EventError is the name of our error events; data {"code":"…","message":"…"}.
-	// Coze's own `error` event has the same name with data {"code":int,"msg":"…"}.
-	EventError = "error"
-	// EventCanceled ends a run stopped by the user; data {"code":"canceled"}.
-	EventCanceled = "canceled"
+	EventChat      = "chat"      // {"conversation_id","chat_id"}: first
+	EventReasoning = "reasoning" // {"message_id","text"}: a fragment of the bot's thinking
+	EventDelta     = "delta"     // {"message_id","text"}: a fragment of the answer
+	EventCard      = "card"      // {"message_id","card":{…Card…}}
+	EventQuestion  = "question"  // {"message_id","text","options"}
+	EventFollowUp  = "follow_up" // {"text"}
+	EventEnd       = "end"       // {"status","code","message"[,"usage"]}: always last
 )
+
+// End statuses of the end event.
+const (
+	EndCompleted   = "completed"
+	EndFailed      = "failed"
+	EndCanceled    = "canceled"
+	EndInterrupted = "interrupted"
+)
+
+// Event names of a self-hosted Coze Studio (coze-protocol E14).
+const (
+	eventStudioDone      = "conversation.stream.done"
+	eventChatCanceled    = "conversation.chat.canceled"
+	eventChatCancelledUK = "conversation.chat.cancelled"
+)
+
+// maxFollowUps bounds the suggestions kept per reply.
+const maxFollowUps = 10
 
 // outcome is how a run ended, in store terms.
 type outcome struct {
 	status  string // complete | incomplete | canceled | failed
 	code    string // store ErrorCode
-	message string // for our error event and StreamError
+	message string // for the end event and StreamError
 	coze    *coze.APIError
 }
 
-// read is the run's only upstream reader. It relays every event to the log, accumulates
-// the reply, and records it at the end. ctx is the detached run context.
+// endStatus maps a store status to the end event's status.
+func endStatus(storeStatus string) string {
+	switch storeStatus {
+	case "complete":
+		return EndCompleted
+	case "canceled":
+		return EndCanceled
+	case "failed":
+		return EndFailed
+	}
+	return EndInterrupted
+}
+
+// read is the run's only upstream reader. It translates every Coze event into ours once,
+// appends them to the log, accumulates the reply and records it at the end. ctx is the
+// detached run context.
 func (r *Run) read(ctx context.Context, st *coze.Stream) {
 	s := r.svc
 	defer s.runEnded(r)
@@ -39,48 +74,25 @@ func (r *Run) read(ctx context.Context, st *coze.Stream) {
 	// Idle watchdog (catalog F.46): cancelling the request context is what reliably
 	// unblocks a body read.
 	idle := time.AfterFunc(s.o.IdleTimeout, func() { r.cancel(errIdle) })
-	var (
-		rep reply
-		out *outcome // set by a terminal upstream event
-	)
-	for {
+	rep := reply{limit: s.o.MaxLogBytes}
+	var out *outcome
+	for out == nil {
 		ev, err := st.Next()
 		if err != nil {
-			if out == nil {
-				out = r.streamEnd(ctx, err)
-				if out.status == "canceled" {
-					r.append(EventCanceled, []byte(`{"code":"canceled"}`))
-				} else {
-					r.append(EventError, errorData(out.code, out.message))
-				}
-			}
+			out = r.streamEnd(ctx, err)
 			break
 		}
 		idle.Reset(s.o.IdleTimeout)
-		data := ev.Data // the reader hands out a fresh slice per event
-		o, bad := r.observe(ev, &rep)
-		if bad != nil {
-			out = bad
-			r.append(EventError, errorData(out.code, out.message))
-			break
-		}
-		if ev.Name == coze.EventError || ev.Name == coze.EventChatFailed {
-			// Coze's error text may echo the access token it was sent; the data
-			// is otherwise relayed unchanged (catalog case 29).
-			data = coze.RedactCredentialsBytes(data)
-		}
-		r.append(sanitizeName(ev.Name), data)
-		if o != nil && out == nil {
-			out = o
-		}
-		if ev.Name == coze.EventDone {
-			break
-		}
+		// A terminal event ends the reading: what may follow (done, and audio of a
+		// voice input, which comes after conversation.chat.completed: coze-py
+		// tests/testdata/chat_audio_stream_resp.txt) is not needed.
+		out = r.translate(ev, &rep)
 	}
 	idle.Stop()
 	st.Close()
 	r.cancel(nil) // release the run context
 
+	r.append(EventEnd, endData(*out, rep.usage))
 	r.recordEnd(*out, &rep)
 	r.finish()
 	if s.o.OnRunEnd != nil {
@@ -92,62 +104,205 @@ func (r *Run) read(ctx context.Context, st *coze.Stream) {
 	}
 }
 
-// observe decodes the events we record. It returns the outcome of a terminal event, or
-// bad when an event we must understand does not decode (catalog F.45).
-func (r *Run) observe(ev coze.Event, rep *reply) (o, bad *outcome) {
+// translate decodes one Coze event, appends our events for it and returns the outcome of
+// a terminal event (or of one we must understand that does not decode: catalog F.45).
+// Events we have no use for are not decoded at all.
+func (r *Run) translate(ev coze.Event, rep *reply) *outcome {
 	malformed := func(err error) *outcome {
 		r.svc.log.Warn("chat upstream event malformed", "event", ev.Name, "err", err)
 		return &outcome{status: "incomplete", code: "upstream_malformed", message: "The reply could not be read."}
 	}
-	if ev.Name == "" {
-		return nil, malformed(errors.New("event without a name"))
-	}
-	if ev.Name != coze.EventDone && !json.Valid(ev.Data) {
-		// Chat stream data is always one line of JSON (REFERENCE §16.1); relaying
-		// anything else would hand the browser garbage.
-		return nil, malformed(errors.New("data is not JSON"))
-	}
 	switch ev.Name {
+	case "":
+		return malformed(errors.New("event without a name"))
 	case coze.EventChatCreated, coze.EventChatInProgress:
 		c, err := ev.Chat()
 		if err != nil {
-			return nil, malformed(err)
+			return malformed(err)
 		}
-		if c.ID != "" && c.ConversationID != "" {
-			r.identify(c.ConversationID, c.ID)
+		if c.ID != "" && c.ConversationID != "" && r.identify(c.ConversationID, c.ID) {
+			r.appendJSON(EventChat, struct {
+				ConversationID string `json:"conversation_id"`
+				ChatID         string `json:"chat_id"`
+			}{c.ConversationID, c.ID})
 		}
 	case coze.EventMessageDelta, coze.EventMessageCompleted:
 		m, err := ev.Message()
 		if err != nil {
-			return nil, malformed(err)
+			return malformed(err)
 		}
-		rep.add(m, ev.Name == coze.EventMessageCompleted, r.svc.o.MaxLogBytes)
+		r.message(m, ev.Name == coze.EventMessageCompleted, rep)
 	case coze.EventChatCompleted:
 		c, err := ev.Chat()
 		if err != nil {
-			return nil, malformed(err)
+			return malformed(err)
 		}
 		rep.usage = c.Usage
-		return &outcome{status: "complete"}, nil
+		return &outcome{status: "complete"}
+	case coze.EventChatRequiresAction:
+		c, err := ev.Chat()
+		if err != nil {
+			return malformed(err)
+		}
+		if c.Usage != nil {
+			rep.usage = c.Usage
+		}
+		for _, tc := range c.ToolCalls() {
+			if tc.Type != "reply_message" {
+				return &outcome{status: "failed", code: "requires_action", message: "The bot needs a local plugin, which this app does not run."}
+			}
+		}
+		// A workflow question node waits for the user's next message: the turn ended
+		// normally with the question as the answer (coze-protocol E12; Coze Studio's
+		// chatflow example: tool_calls [{"type":"reply_message","function":null}]).
+		return &outcome{status: "complete"}
 	case coze.EventChatFailed:
 		c, err := ev.Chat()
 		if err != nil {
-			return nil, malformed(err)
+			return malformed(err)
 		}
 		o := &outcome{status: "failed", code: "chat_failed", message: "The bot failed to answer."}
 		if c.LastError != nil && c.LastError.Code != 0 {
+			msg := coze.RedactCredentials(c.LastError.Msg)
 			o.code = strconv.Itoa(c.LastError.Code)
-			o.coze = &coze.APIError{HTTPStatus: 200, Code: c.LastError.Code, Msg: c.LastError.Msg}
+			o.coze = &coze.APIError{HTTPStatus: 200, Code: c.LastError.Code, Msg: msg}
+			if m := plainText(msg, 500); m != "" {
+				o.message = m
+			}
 		}
-		return o, nil
-	case coze.EventChatRequiresAction:
-		return &outcome{status: "failed", code: "requires_action", message: "The bot needs a local plugin, which this app does not run."}, nil
+		return o
 	case coze.EventError:
 		code, msg := ev.StreamError()
-		return &outcome{status: "failed", code: strconv.Itoa(code), message: msg,
-			coze: &coze.APIError{HTTPStatus: 200, Code: code, Msg: msg}}, nil
+		// Coze's error text may echo the access token it was sent (catalog case 29).
+		msg = coze.RedactCredentials(msg)
+		o := &outcome{status: "failed", code: strconv.Itoa(code), message: plainText(msg, 500),
+			coze: &coze.APIError{HTTPStatus: 200, Code: code, Msg: msg}}
+		if code == 0 {
+			o.code = "coze_error"
+		}
+		if o.message == "" {
+			o.message = "Coze reported an error."
+		}
+		return o
+	case eventChatCanceled, eventChatCancelledUK:
+		return &outcome{status: "canceled", code: "canceled", message: "Stopped."}
+	case coze.EventDone, eventStudioDone:
+		// done without a terminal chat event before it.
+		return &outcome{status: "incomplete", code: "incomplete", message: "The reply ended early."}
 	}
-	return nil, nil
+	// conversation.audio.delta (base64 audio of a voice input) and anything unknown.
+	return nil
+}
+
+// message translates one message event and appends our events for it.
+func (r *Run) message(m coze.Message, completed bool, rep *reply) {
+	for _, e := range messageParts(m, completed, rep) {
+		r.appendJSON(e.name, e.data)
+	}
+}
+
+// part is one of our events before encoding.
+type part struct {
+	name string
+	data any
+}
+
+// messageParts adds one Coze message to the reply and returns our events for it. Only
+// answers and follow-ups count: verbose (knowledge_recall, generate_answer_finish,
+// interrupt), function_call, tool_response and knowledge messages are never answer text
+// (coze-protocol §16.2), and audio is neither relayed nor stored.
+func messageParts(m coze.Message, completed bool, rep *reply) []part {
+	type text struct {
+		MessageID string `json:"message_id"`
+		Text      string `json:"text"`
+	}
+	switch {
+	case m.Type == "answer" || (m.Type == "" && m.Role != "user"):
+	case m.Type == "follow_up" && completed:
+		if t := plainText(m.Content, maxItemRunes*2); t != "" && len(rep.followUps) < maxFollowUps {
+			rep.followUps = append(rep.followUps, t)
+			return []part{{EventFollowUp, struct {
+				Text string `json:"text"`
+			}{t}}}
+		}
+		return nil
+	default:
+		return nil
+	}
+	switch m.ContentType {
+	case "audio":
+		return nil
+	case "card":
+		if !completed {
+			return nil // a card only counts whole (coze-protocol §16.2)
+		}
+		card, q := translateCard(m.Content)
+		if q != nil {
+			rep.question = q
+			return []part{{EventQuestion, struct {
+				MessageID string   `json:"message_id"`
+				Text      string   `json:"text"`
+				Options   []string `json:"options"`
+			}{m.ID, q.Text, q.Options}}}
+		}
+		if len(rep.cards) >= maxCardsPerReply {
+			return nil
+		}
+		rep.cards = append(rep.cards, *card)
+		return []part{{EventCard, struct {
+			MessageID string `json:"message_id"`
+			Card      *Card  `json:"card"`
+		}{m.ID, card}}}
+	}
+	var thought, answer string
+	if completed {
+		thought = rep.reasoning.settle(m.ID, cleanText(m.ReasoningContent), rep)
+		answer = rep.answer.settle(m.ID, cleanText(m.Content), rep)
+	} else {
+		thought = rep.reasoning.grow(m.ID, cleanText(m.ReasoningContent), rep)
+		answer = rep.answer.grow(m.ID, cleanText(m.Content), rep)
+	}
+	var out []part
+	if thought != "" {
+		out = append(out, part{EventReasoning, text{m.ID, thought}})
+	}
+	if answer != "" {
+		out = append(out, part{EventDelta, text{m.ID, answer}})
+	}
+	return out
+}
+
+func (r *Run) appendJSON(name string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only strings and slices of them: cannot fail.
+		r.svc.log.Error("chat event encode failed", "event", name, "err", err)
+		return
+	}
+	r.append(name, b)
+}
+
+// endData is the body of the end event.
+func endData(o outcome, u *coze.Usage) []byte {
+	type usage struct {
+		TokenCount  int `json:"token_count"`
+		OutputCount int `json:"output_count"`
+		InputCount  int `json:"input_count"`
+	}
+	e := struct {
+		Status  string `json:"status"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Usage   *usage `json:"usage,omitempty"`
+	}{Status: endStatus(o.status), Code: o.code, Message: o.message}
+	if e.Status == EndCompleted {
+		e.Code, e.Message = "", ""
+	}
+	if u != nil {
+		e.Usage = &usage{u.TokenCount, u.OutputCount, u.InputCount}
+	}
+	b, _ := json.Marshal(e)
+	return b
 }
 
 // streamEnd classifies why Next failed before a terminal event.
@@ -176,8 +331,8 @@ func (r *Run) streamEnd(ctx context.Context, err error) *outcome {
 }
 
 // identify learns the conversation and chat ids, makes the run findable and records the
-// turn's start.
-func (r *Run) identify(convID, chatID string) {
+// turn's start. It reports whether the ids were new.
+func (r *Run) identify(convID, chatID string) bool {
 	r.mu.Lock()
 	known := r.chatID != ""
 	if !known {
@@ -185,7 +340,7 @@ func (r *Run) identify(convID, chatID string) {
 	}
 	r.mu.Unlock()
 	if known {
-		return
+		return false
 	}
 	r.svc.register(r, chatID)
 	// The three writes of the turn's start run beside the relay, so the first
@@ -196,19 +351,11 @@ func (r *Run) identify(convID, chatID string) {
 		defer close(r.started)
 		r.recordStart(convID, chatID)
 	})
+	return true
 }
 
-// errorData is the body of our error event.
-func errorData(code, message string) []byte {
-	b, _ := json.Marshal(struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}{code, message})
-	return b
-}
-
-// sanitizeName keeps an event name on one line (the upstream reader never gives more,
-// but a name must not be able to inject SSE fields).
+// sanitizeName keeps an event name on one line (ours never have more, but a name must not
+// be able to inject SSE fields).
 func sanitizeName(name string) string {
 	if strings.ContainsAny(name, "\r\n") {
 		return strings.NewReplacer("\r", "", "\n", "").Replace(name)
@@ -216,46 +363,62 @@ func sanitizeName(name string) string {
 	return name
 }
 
-// reply accumulates the answer as REFERENCE §16.3 describes: deltas append per message
-// id, message.completed replaces, several answers are joined by a blank line.
+// reply accumulates what was relayed of one reply, so the history holds exactly what the
+// browser was sent: the answer and the thinking per message id, cards, the question,
+// follow-ups and usage.
 type reply struct {
-	order     []string
-	text      map[string]string
+	limit     int // bytes of answer + thinking kept; more is neither relayed nor stored
 	bytes     int
+	answer    parts
+	reasoning parts
+	cards     []Card
+	question  *Question
 	followUps []string
 	usage     *coze.Usage
 }
 
-func (rep *reply) add(m coze.Message, completed bool, limit int) {
-	switch {
-	case m.Type == "answer" || (m.Type == "" && m.Role != "user"):
-		if rep.text == nil {
-			rep.text = make(map[string]string)
-		}
-		old, seen := rep.text[m.ID]
-		if !seen {
-			rep.order = append(rep.order, m.ID)
-		}
-		next := old + m.Content
-		if completed {
-			next = m.Content
-		}
-		if rep.bytes-len(old)+len(next) > limit {
-			return // keep memory bounded; the stored answer stops growing
-		}
-		rep.bytes += len(next) - len(old)
-		rep.text[m.ID] = next
-	case m.Type == "follow_up" && completed:
-		rep.followUps = append(rep.followUps, cleanText(m.Content))
-	}
+// parts is text per message id in arrival order.
+type parts struct {
+	order []string
+	text  map[string]string
 }
 
-func (rep *reply) answer() string {
-	parts := make([]string, 0, len(rep.order))
-	for _, id := range rep.order {
-		if t := rep.text[id]; t != "" {
-			parts = append(parts, t)
+// grow appends a delta fragment and returns what was accepted ("" when over the limit).
+func (p *parts) grow(id, add string, rep *reply) string {
+	if add == "" || rep.bytes+len(add) > rep.limit {
+		return ""
+	}
+	if p.text == nil {
+		p.text = make(map[string]string)
+	}
+	if _, seen := p.text[id]; !seen {
+		p.order = append(p.order, id)
+	}
+	p.text[id] += add
+	rep.bytes += len(add)
+	return add
+}
+
+// settle takes a completed message's full text and returns what is still to be relayed:
+// all of it when nothing was streamed, the missing tail when the deltas were a prefix of
+// it (coze-protocol §16.3: completed is the concatenation of the deltas). When the
+// deltas disagree with it, what the browser already shows is kept, so the history and
+// the live view never differ.
+func (p *parts) settle(id, full string, rep *reply) string {
+	have := p.text[id]
+	if full == "" || full == have || !strings.HasPrefix(full, have) {
+		return ""
+	}
+	return p.grow(id, full[len(have):], rep)
+}
+
+// joined is the texts in arrival order, several answers separated by a blank line.
+func (p *parts) joined() string {
+	out := make([]string, 0, len(p.order))
+	for _, id := range p.order {
+		if t := p.text[id]; t != "" {
+			out = append(out, t)
 		}
 	}
-	return cleanText(strings.Join(parts, "\n\n"))
+	return cleanText(strings.Join(out, "\n\n"))
 }

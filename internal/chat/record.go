@@ -3,7 +3,6 @@ package chat
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"time"
 
 	"github.com/coze2app/coze2app/internal/coze"
@@ -47,7 +46,8 @@ func (r *Run) recordStart(convID, chatID string) {
 func (r *Run) recordEnd(out outcome, rep *reply) {
 	r.mu.Lock()
 	convID, chatID := r.convID, r.chatID
-	r.result = Result{ConversationID: convID, ChatID: chatID, Answer: rep.answer(),
+	r.result = Result{ConversationID: convID, ChatID: chatID, Answer: rep.answer.joined(),
+		Reasoning: rep.reasoning.joined(), Cards: rep.cards, Question: rep.question,
 		FollowUps: rep.followUps, Usage: rep.usage}
 	r.status, r.errorCode = out.status, out.code
 	r.out = out
@@ -75,6 +75,7 @@ func (r *Run) recordEnd(out outcome, rep *reply) {
 		ID: r.msgID, ConversationID: convID, UserID: r.userID, Role: "assistant",
 		Content: res.Answer, ChatID: chatID, Status: out.status, ErrorCode: out.code,
 		FollowUps: res.FollowUps, Usage: usageJSON(res.Usage), UpdatedAt: time.Now(),
+		Reasoning: res.Reasoning, Cards: cardsJSON(res.Cards), Question: questionJSON(res.Question),
 	})
 	if err != nil {
 		r.svc.log.Error("chat record end failed", "chat_id", chatID, "err", err)
@@ -82,7 +83,8 @@ func (r *Run) recordEnd(out outcome, rep *reply) {
 }
 
 // reconcile asks Coze once for the final state of an incomplete reply (catalog F.44,
-// J.66): if the chat completed upstream, the stored answer is replaced by Coze's.
+// J.66): if the chat completed upstream (or ended on a workflow question), the stored
+// reply is replaced by Coze's, with the same parts the stream would have carried.
 func (r *Run) reconcile() {
 	r.mu.Lock()
 	convID, chatID := r.convID, r.chatID
@@ -98,32 +100,31 @@ func (r *Run) reconcile() {
 	)
 	err := r.svc.o.Auth.Do(ctx, r.userID, func(ctx context.Context, tok coze.AccessToken) error {
 		var err error
-		if c, err = r.svc.o.Coze.RetrieveChat(ctx, tok, convID, chatID); err != nil || c.Status != coze.ChatCompleted {
+		if c, err = r.svc.o.Coze.RetrieveChat(ctx, tok, convID, chatID); err != nil || !finishedNormally(c) {
 			return err
 		}
 		msgs, err = r.svc.o.Coze.ChatMessages(ctx, tok, convID, chatID)
 		return err
 	})
-	if err != nil || c.Status != coze.ChatCompleted {
+	if err != nil || !finishedNormally(c) {
 		r.svc.log.Info("chat reconcile skipped", "chat_id", chatID, "status", c.Status, "err", err)
 		return
 	}
-	var answers, followUps []string
+	// The message list has no deltas: each message counts as completed.
+	rep := reply{limit: r.svc.o.MaxLogBytes}
 	for _, m := range msgs {
-		switch m.Type {
-		case "answer":
-			answers = append(answers, m.Content)
-		case "follow_up":
-			followUps = append(followUps, cleanText(m.Content))
-		}
+		messageParts(m, true, &rep)
 	}
-	answer := cleanText(strings.Join(answers, "\n\n"))
+	res := Result{ConversationID: convID, ChatID: chatID, Answer: rep.answer.joined(),
+		Reasoning: rep.reasoning.joined(), Cards: rep.cards, Question: rep.question,
+		FollowUps: rep.followUps, Usage: c.Usage}
 	wctx, wcancel := detached(context.Background())
 	defer wcancel()
 	err = r.svc.o.Store.UpdateMessage(wctx, store.Message{
 		ID: r.msgID, ConversationID: convID, UserID: r.userID, Role: "assistant",
-		Content: answer, ChatID: chatID, Status: "complete",
-		FollowUps: followUps, Usage: usageJSON(c.Usage), UpdatedAt: time.Now(),
+		Content: res.Answer, ChatID: chatID, Status: "complete",
+		FollowUps: res.FollowUps, Usage: usageJSON(c.Usage), UpdatedAt: time.Now(),
+		Reasoning: res.Reasoning, Cards: cardsJSON(res.Cards), Question: questionJSON(res.Question),
 	})
 	if err != nil {
 		r.svc.log.Error("chat reconcile write failed", "chat_id", chatID, "err", err)
@@ -131,8 +132,49 @@ func (r *Run) reconcile() {
 	}
 	r.mu.Lock()
 	r.status, r.errorCode = "complete", ""
-	r.result.Answer, r.result.FollowUps, r.result.Usage = answer, followUps, c.Usage
+	r.result = res
 	r.mu.Unlock()
+}
+
+// finishedNormally reports whether a retrieved chat ended the way a completed stream
+// does: completed, or waiting on a workflow question (no function call to run).
+func finishedNormally(c coze.Chat) bool {
+	switch c.Status {
+	case coze.ChatCompleted:
+		return true
+	case coze.ChatRequiresAction:
+		for _, tc := range c.ToolCalls() {
+			if tc.Type != "reply_message" {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// cardsJSON is the stored form of a reply's cards: a JSON array, nil when none.
+func cardsJSON(cards []Card) []byte {
+	if len(cards) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(cards)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// questionJSON is the stored form of a reply's question, nil when none.
+func questionJSON(q *Question) []byte {
+	if q == nil {
+		return nil
+	}
+	b, err := json.Marshal(q)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // usageJSON is the stored form of usage: {"token_count","output_count","input_count"}.

@@ -9,8 +9,9 @@ import (
 	"github.com/coze2app/coze2app/internal/store"
 )
 
-// Run is one streaming reply. Its reader goroutine appends every upstream event to an
-// in-memory log with ids 1, 2, 3…; any number of ServeSSE calls read the log. A Run ends
+// Run is one streaming reply. Its reader goroutine translates the upstream events into
+// ours and appends them to an in-memory log with ids 1, 2, 3…; any number of ServeSSE
+// calls read the log. A Run ends
 // when the upstream stream ends and the reply has been recorded.
 type Run struct {
 	svc    *Service
@@ -40,7 +41,7 @@ type Run struct {
 	done chan struct{} // closed after the reply is recorded (and reconciled)
 }
 
-// event is one entry of the run's log: an upstream event unchanged, or one of ours.
+// event is one entry of the run's log: one of our events (docs/stream-contract.md).
 type event struct {
 	id   int64
 	name string
@@ -106,6 +107,7 @@ func (r *Run) Result() Result {
 	defer r.mu.Unlock()
 	res := r.result
 	res.FollowUps = append([]string(nil), res.FollowUps...)
+	res.Cards = append([]Card(nil), res.Cards...)
 	return res
 }
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/coze2app/coze2app/internal/chat"
-	"github.com/coze2app/coze2app/internal/coze"
 	"github.com/coze2app/coze2app/internal/cozesim"
 )
 
@@ -37,7 +36,7 @@ func TestCase65_ShutdownWithLiveStreams(t *testing.T) {
 			seen := make([][]sseEvent, n)
 			for i := range streams {
 				streams[i] = h.post(t, t.Context(), "alan", chat.StartRequest{BotID: tt.bot, Message: tt.msg})
-				seen[i] = streams[i].until(t, coze.EventMessageDelta, 1)
+				seen[i] = streams[i].until(t, chat.EventDelta, 1)
 				_, chats[i] = chatIDs(t, seen[i])
 			}
 
@@ -47,12 +46,12 @@ func TestCase65_ShutdownWithLiveStreams(t *testing.T) {
 				wg.Go(func() {
 					evs := s.all(t)
 					last := evs[len(evs)-1]
-					if last.Name == coze.EventDone && !tt.wantErr {
+					if last.ID != "" && endOf(t, evs).Status == chat.EndCompleted && !tt.wantErr {
 						// On a loaded machine a short reply may finish before
 						// Shutdown starts; "or finishes" is allowed (catalog J.65).
 						return
 					}
-					if last.Retry != "3000" || last.Name != chat.EventError || last.ID != "" || errorCode(evs) != "server_shutdown" {
+					if last.Retry != "3000" || last.ID != "" || endOf(t, evs).Status != chat.EndInterrupted || errorCode(evs) != "server_shutdown" {
 						t.Errorf("stream %d ended with %+v, want retry 3000 + server_shutdown", i, last)
 					}
 				})
@@ -99,7 +98,7 @@ func TestCase59_ConcurrentStreams(t *testing.T) {
 					return
 				}
 			}
-			if evs[len(evs)-1].Name != coze.EventDone {
+			if endOf(t, evs).Status != chat.EndCompleted {
 				t.Errorf("stream %d did not finish: %+v", i, evs[len(evs)-1])
 			}
 		})

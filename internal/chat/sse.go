@@ -15,9 +15,10 @@ import (
 const retryHint = "retry: 3000\n"
 
 // ServeSSE relays run to the browser as text/event-stream: every event with id > afterID,
-// in order, exactly once each, as `id: N`, `event: <Coze name unchanged>`,
-// `data: <Coze data unchanged>`; `: ping` comments every Heartbeat while nothing else is
-// sent. It returns when the run has ended and every event was sent, when the browser
+// in order, exactly once each, as `id: N`, `event: <our name>`, `data: <our JSON>`
+// (docs/stream-contract.md); `: ping` comments every Heartbeat while nothing else is
+// sent. The last event is always `end`: the run's own, or, without an id, one that ends
+// only this relay (status "interrupted": "resume_unavailable", "server_shutdown"). It returns when the run has ended and every event was sent, when the browser
 // leaves or is too slow to take a write within WriteTimeout, or when Shutdown starts — the
 // run itself goes on in every case.
 //
@@ -58,7 +59,7 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 		evs, notify, finished, lagging := run.after(cursor)
 		if lagging {
 			// This reader fell behind by more than the bounded log holds.
-			sw.send(0, EventError, errorData("resume_unavailable", "Too far behind; reload the conversation."))
+			sw.send(0, EventEnd, relayEndData("resume_unavailable", "Too far behind; reload the conversation."))
 			return nil
 		}
 		for _, ev := range evs {
@@ -171,9 +172,14 @@ func indexLineBreak(b []byte) int {
 // shutdown ends a relay because the server stops: a reconnect hint and a final event.
 func (sw *sseWriter) shutdown() error {
 	if sw.raw(retryHint) == nil {
-		sw.send(0, EventError, errorData("server_shutdown", "The server is restarting; the reply is saved in the history."))
+		sw.send(0, EventEnd, relayEndData("server_shutdown", "The server is restarting; the reply is saved in the history."))
 	}
 	return nil
+}
+
+// relayEndData is the end event of a relay that stops before its run does.
+func relayEndData(code, message string) []byte {
+	return endData(outcome{status: "incomplete", code: code, message: message}, nil)
 }
 
 func (sw *sseWriter) raw(s string) error {

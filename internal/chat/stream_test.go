@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,31 +13,39 @@ import (
 	"github.com/coze2app/coze2app/internal/cozesim"
 )
 
-// A whole reply is relayed event by event with ids 1..N and Coze's names and data
-// unchanged, and recorded: conversation (title), user message, assistant message with
-// answer, follow-ups and usage.
+// A whole reply is relayed event by event with ids 1..N as our events only — chat first,
+// deltas, follow-ups, end last — and recorded: conversation (title), user message,
+// assistant message with the relayed answer, follow-ups and usage.
 func TestStreamRelaysAndRecords(t *testing.T) {
 	h := mustHarness(t)
 	msg := strings.Repeat("长", 70) + " hello"
 	evs := h.post(t, t.Context(), "alan", chat.StartRequest{BotID: cozesim.BotAssistant, BotName: "Assistant", Message: msg}).all(t)
 
-	wantNames := []string{coze.EventChatCreated, coze.EventChatInProgress}
-	if len(evs) < 8 {
+	if len(evs) < 4 {
 		t.Fatalf("got %d events, want a full reply", len(evs))
 	}
+	ours := map[string]bool{chat.EventChat: true, chat.EventReasoning: true, chat.EventDelta: true, chat.EventCard: true,
+		chat.EventQuestion: true, chat.EventFollowUp: true, chat.EventEnd: true}
+	var followUps []string
 	for i, ev := range evs {
 		if ev.ID != strconv.Itoa(i+1) {
 			t.Fatalf("event %d id = %q, want %d", i, ev.ID, i+1)
 		}
-		if i < len(wantNames) && ev.Name != wantNames[i] {
-			t.Errorf("event %d = %q, want %q", i, ev.Name, wantNames[i])
+		if !ours[ev.Name] || !json.Valid([]byte(ev.Data)) || strings.Contains(ev.Data, "conversation.") {
+			t.Errorf("event %d = %q %q, want one of ours with JSON data", i, ev.Name, ev.Data)
 		}
-		if ev.Name != coze.EventDone && !json.Valid([]byte(ev.Data)) {
-			t.Errorf("event %d data is not JSON: %q", i, ev.Data)
+		if ev.Name == chat.EventFollowUp {
+			var f struct{ Text string }
+			json.Unmarshal([]byte(ev.Data), &f)
+			followUps = append(followUps, f.Text)
 		}
 	}
-	if last := evs[len(evs)-1]; last.Name != coze.EventDone || last.Data != `"[DONE]"` {
-		t.Errorf("last event = %+v, want done \"[DONE]\"", last)
+	if evs[0].Name != chat.EventChat {
+		t.Errorf("first event = %+v, want chat", evs[0])
+	}
+	end := endOf(t, evs)
+	if end.Status != chat.EndCompleted || end.Code != "" || end.Message != "" || end.Usage == nil || end.Usage.TokenCount == 0 {
+		t.Errorf("end = %+v, want completed with usage", end)
 	}
 	convID, chatID := chatIDs(t, evs)
 	run := h.mustRun(t, h.alan, chatID)
@@ -44,27 +53,18 @@ func TestStreamRelaysAndRecords(t *testing.T) {
 		t.Errorf("run status = %q %q, want complete", st, code)
 	}
 
-	// The stored answer is message.completed's content, which equals the deltas.
-	var completed string
-	for _, ev := range evs {
-		var m coze.Message
-		if ev.Name == coze.EventMessageCompleted && json.Unmarshal([]byte(ev.Data), &m) == nil && m.Type == "answer" {
-			completed = m.Content
-		}
-	}
-	if completed == "" || completed != deltaText(t, evs) {
-		t.Fatalf("completed answer %q does not match deltas %q", completed, deltaText(t, evs))
-	}
+	// The stored answer is exactly what the deltas carried (the sim's completed text).
+	answer := deltaText(t, evs)
 	m := h.mustMessage(t, h.alan, chatID)
-	if m.Content != completed || m.Status != "complete" || m.ConversationID != convID {
-		t.Errorf("stored = {status %q conv %q content %q}, want complete %q %q", m.Status, m.ConversationID, m.Content, convID, completed)
+	if answer == "" || m.Content != answer || m.Status != "complete" || m.ConversationID != convID {
+		t.Errorf("stored = {status %q conv %q content %q}, want complete %q %q", m.Status, m.ConversationID, m.Content, convID, answer)
 	}
-	if len(m.FollowUps) != 3 {
-		t.Errorf("follow-ups = %q, want 3", m.FollowUps)
+	if len(m.FollowUps) != 3 || !slices.Equal(m.FollowUps, followUps) {
+		t.Errorf("follow-ups = %q, relayed %q, want the same 3", m.FollowUps, followUps)
 	}
 	var u coze.Usage
-	if err := json.Unmarshal(m.Usage, &u); err != nil || u.TokenCount == 0 {
-		t.Errorf("usage = %s (%v), want token_count > 0", m.Usage, err)
+	if err := json.Unmarshal(m.Usage, &u); err != nil || u != *end.Usage {
+		t.Errorf("usage = %s (%v), want the end event's %+v", m.Usage, err, end.Usage)
 	}
 	conv, err := h.store.ConversationByID(t.Context(), h.alan.ID, convID)
 	if err != nil {
@@ -97,7 +97,7 @@ func TestRelayFlushesEachEvent(t *testing.T) {
 	h := mustHarness(t)
 	h.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, SilentAfterEvents: 4})
 	s := h.post(t, t.Context(), "alan", chat.StartRequest{BotID: cozesim.BotAssistant, Message: "hi chunk=3"})
-	evs := s.until(t, coze.EventMessageDelta, 2) // the sim is now stalled
+	evs := s.until(t, chat.EventDelta, 2) // the sim is now stalled
 	convID, chatID := chatIDs(t, evs)
 	if got := deltaText(t, evs); utf8.RuneCountInString(got) != 6 {
 		t.Errorf("deltas so far = %q, want 6 runes", got)
@@ -112,8 +112,8 @@ func TestRelayFlushesEachEvent(t *testing.T) {
 		t.Fatalf("Cancel: %v", err)
 	}
 	rest := s.all(t)
-	if len(rest) != 1 || rest[0].Name != chat.EventCanceled {
-		t.Errorf("after cancel got %+v, want one canceled event", rest)
+	if len(rest) != 1 || endOf(t, rest).Status != chat.EndCanceled {
+		t.Errorf("after cancel got %+v, want one end event, canceled", rest)
 	}
 }
 

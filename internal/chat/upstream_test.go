@@ -121,28 +121,24 @@ func TestUpstreamFaults(t *testing.T) {
 		{name: "Case45_MalformedSSE", fault: cozesim.Fault{MalformedAfterEvents: 4}, wantCode: "upstream_malformed", wantStatus: "incomplete", wantStored: "upstream_malformed"},
 		{name: "Case48_EOFWithoutTerminal", fault: cozesim.Fault{EOFAfterEvents: 5}, wantCode: "incomplete", wantStatus: "incomplete", wantStored: "incomplete"},
 		{name: "Case47_OversizedEvent", fault: cozesim.Fault{OversizeEvent: 2 << 20}, wantCode: "upstream_too_large", wantStatus: "incomplete", wantStored: "upstream_too_large"},
-		{name: "CozeErrorEvent", fault: cozesim.Fault{ErrorAfterEvents: 4}, wantStatus: "failed", wantStored: "4013"},
-		{name: "CozeChatFailed", fault: cozesim.Fault{FailAfterEvents: 4}, wantStatus: "failed", wantStored: "5000"},
+		{name: "CozeErrorEvent", fault: cozesim.Fault{ErrorAfterEvents: 4}, wantCode: "4013", wantStatus: "failed", wantStored: "4013"},
+		{name: "CozeChatFailed", fault: cozesim.Fault{FailAfterEvents: 4}, wantCode: "5000", wantStatus: "failed", wantStored: "5000"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			evs, _ := runStreamCase(t, h, tt)
-			last := evs[len(evs)-1]
-			switch tt.wantStatus {
-			case "failed":
-				// Coze's own failure events are relayed unchanged.
-				if last.Name != coze.EventError && last.Name != coze.EventChatFailed {
-					t.Errorf("last event = %+v, want Coze's failure", last)
-				}
-				var e struct {
-					Code int    `json:"code"`
-					Msg  string `json:"msg"`
-				}
-				if last.Name == coze.EventError && (json.Unmarshal([]byte(last.Data), &e) != nil || e.Code != 4013 || e.Msg == "") {
-					t.Errorf("error data = %s, want Coze's {code,msg} unchanged", last.Data)
-				}
-			default:
-				if last.Name != chat.EventError {
-					t.Errorf("last event = %+v, want our error", last)
+			// Coze's failures and ours alike end the stream with our end event: failed
+			// with Coze's code and message, or interrupted with our code.
+			end := endOf(t, evs)
+			want := chat.EndInterrupted
+			if tt.wantStatus == "failed" {
+				want = chat.EndFailed
+			}
+			if end.Status != want || end.Code != tt.wantStored || end.Message == "" {
+				t.Errorf("end = %+v, want %s %s with a message", end, want, tt.wantStored)
+			}
+			for _, ev := range evs {
+				if strings.HasPrefix(ev.Name, "conversation.") || ev.Name == coze.EventError {
+					t.Errorf("Coze event relayed: %+v", ev)
 				}
 			}
 		})
@@ -259,14 +255,16 @@ func TestCase46_ReplyTimeoutEndsTrickle(t *testing.T) {
 	}
 }
 
-// Our error event data is JSON {"code","message"}.
+// An end event that is not a success carries exactly {"status","code","message"} (no
+// usage when Coze never sent one).
 func TestErrorEventShape(t *testing.T) {
 	h := mustHarness(t)
 	h.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, EOFAfterEvents: 3})
 	evs := h.post(t, t.Context(), "alan", chat.StartRequest{BotID: cozesim.BotAssistant, Message: "x"}).all(t)
 	var e map[string]string
-	if err := json.Unmarshal([]byte(evs[len(evs)-1].Data), &e); err != nil || e["code"] != "incomplete" || e["message"] == "" || len(e) != 2 {
-		t.Errorf("error data = %s (%v)", evs[len(evs)-1].Data, err)
+	if err := json.Unmarshal([]byte(evs[len(evs)-1].Data), &e); err != nil || evs[len(evs)-1].Name != chat.EventEnd ||
+		e["status"] != chat.EndInterrupted || e["code"] != "incomplete" || e["message"] == "" || len(e) != 3 {
+		t.Errorf("end data = %s (%v), want status, code and message", evs[len(evs)-1].Data, err)
 	}
 }
 

@@ -1,0 +1,218 @@
+package chat_test
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/coze2app/coze2app/internal/chat"
+	"github.com/coze2app/coze2app/internal/coze"
+	"github.com/coze2app/coze2app/internal/cozesim"
+	"github.com/coze2app/coze2app/internal/store"
+	"github.com/google/go-cmp/cmp"
+)
+
+// Each kind of Coze stream recorded in the fixtures (coze-protocol E12) becomes our
+// events only, and the history keeps the same parts the browser was sent.
+func TestFixtureStreamsTranslate(t *testing.T) {
+	tests := []struct {
+		fixture   string
+		names     []string // our events, in order
+		end       string
+		code      string
+		usage     *coze.Usage
+		answer    string
+		reasoning string
+		cards     string // stored JSON
+		question  string // stored JSON
+		hidden    []string
+	}{
+		{
+			fixture: "chat_stream_reasoning.sse",
+			names: []string{"chat", "reasoning", "reasoning", "reasoning", "reasoning", "reasoning",
+				"delta", "delta", "delta", "end"},
+			end: chat.EndCompleted, usage: &coze.Usage{TokenCount: 412, OutputCount: 318, InputCount: 94},
+			answer:    "Yes, 17 is prime: no whole number between 2 and 4 divides it evenly.",
+			reasoning: "The user asks whether 17 is prime. A number is prime when no whole number from 2 to its square root divides it; √17 is about 4.1, and 2, 3 and 4 leave remainders, so 17 is prime.",
+			hidden:    []string{"generate_answer_finish", "reasoning_content"},
+		},
+		{
+			fixture: "chat_stream_card.sse",
+			names:   []string{"chat", "card", "delta", "delta", "end"},
+			end:     chat.EndCompleted, usage: &coze.Usage{TokenCount: 233, OutputCount: 41, InputCount: 192},
+			answer: "Here is the forecast for Saturday.",
+			cards:  `[{"title":"Hangzhou, Saturday","text":"Light rain, 14–19 °C, wind NE 3.","image_url":"https://p3-sign.byteimg.example/weather/rain.png","links":[{"text":"Full forecast","url":"https://weather.example.com/hangzhou"}],"options":["Tomorrow","Next week"]}]`,
+			hidden: []string{"@flowpd", "template_id", "actionType"},
+		},
+		{
+			// A workflow question node: the turn ends normally, the question is the answer.
+			fixture: "chat_stream_question.sse",
+			names:   []string{"chat", "delta", "delta", "question", "end"},
+			end:     chat.EndCompleted, usage: &coze.Usage{},
+			answer:   "Happy to help with your coffee order.",
+			question: `{"text":"Which size would you like?","options":["Small","Medium","Large"]}`,
+			hidden:   []string{"workflow_card_info", "interrupt", "reply_message"},
+		},
+		{
+			fixture: "chat_stream_verbose.sse",
+			names:   []string{"chat", "delta", "delta", "end"},
+			end:     chat.EndCompleted, usage: &coze.Usage{TokenCount: 517, OutputCount: 23, InputCount: 494},
+			answer: "We are open on Saturday from 10:00 to 16:00.",
+			hidden: []string{"Opening hours", "knowledge_recall", "Store FAQ"},
+		},
+		{
+			// Audio after conversation.chat.completed is neither relayed nor stored.
+			fixture: "chat_stream_audio.sse",
+			names:   []string{"chat", "delta", "end"},
+			end:     chat.EndCompleted, usage: &coze.Usage{TokenCount: 115, OutputCount: 24, InputCount: 91},
+			answer: "delta text",
+			hidden: []string{"KgAxAC8A", "audio"},
+		},
+		{
+			// A function call needs a local plugin: that still fails.
+			fixture: "chat_stream_requires_action.sse",
+			names:   []string{"chat", "end"},
+			end:     chat.EndFailed, code: "requires_action", usage: &coze.Usage{},
+			hidden: []string{"local_data_assistant"},
+		},
+	}
+	h := mustHarness(t)
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			h.stub("POST /v3/chat", fixture(t, tt.fixture))
+			evs := h.post(t, t.Context(), "alan", chat.StartRequest{BotID: cozesim.BotAssistant, Message: "hi"}).all(t)
+			var names []string
+			for _, ev := range evs {
+				names = append(names, ev.Name)
+				for _, s := range tt.hidden {
+					if strings.Contains(ev.Data, s) {
+						t.Errorf("event %s carries %q: %s", ev.Name, s, ev.Data)
+					}
+				}
+			}
+			if !slices.Equal(names, tt.names) {
+				t.Errorf("events = %v, want %v", names, tt.names)
+			}
+			end := endOf(t, evs)
+			if end.Status != tt.end || end.Code != tt.code || !cmp.Equal(end.Usage, tt.usage) {
+				t.Errorf("end = %+v (usage %+v), want %s %q usage %+v", end, end.Usage, tt.end, tt.code, tt.usage)
+			}
+			if got := deltaText(t, evs); got != tt.answer {
+				t.Errorf("answer deltas = %q, want %q", got, tt.answer)
+			}
+			if got := partText(t, evs, chat.EventReasoning); got != tt.reasoning {
+				t.Errorf("reasoning = %q, want %q", got, tt.reasoning)
+			}
+			_, chatID := chatIDs(t, evs)
+			h.mustRun(t, h.alan, chatID)
+			m := h.mustMessage(t, h.alan, chatID)
+			wantStatus := map[string]string{chat.EndCompleted: store.StatusComplete, chat.EndFailed: store.StatusFailed}[tt.end]
+			if m.Status != wantStatus || m.ErrorCode != tt.code || m.Content != tt.answer || m.Reasoning != tt.reasoning ||
+				string(m.Cards) != tt.cards || string(m.Question) != tt.question {
+				t.Errorf("stored = status %q %q content %q reasoning %q cards %s question %s", m.Status, m.ErrorCode, m.Content, m.Reasoning, m.Cards, m.Question)
+			}
+			// What the card and question events carried is what was stored.
+			for _, ev := range evs {
+				var d struct {
+					Card    json.RawMessage `json:"card"`
+					Text    string          `json:"text"`
+					Options []string        `json:"options"`
+					Message string          `json:"message_id"`
+				}
+				json.Unmarshal([]byte(ev.Data), &d)
+				switch ev.Name {
+				case chat.EventCard:
+					if d.Message == "" || "["+string(d.Card)+"]" != tt.cards {
+						t.Errorf("card event %s, stored %s", ev.Data, tt.cards)
+					}
+				case chat.EventQuestion:
+					q, _ := json.Marshal(struct {
+						Text    string   `json:"text"`
+						Options []string `json:"options"`
+					}{d.Text, d.Options})
+					if d.Message == "" || string(q) != tt.question {
+						t.Errorf("question event %s, stored %s", ev.Data, tt.question)
+					}
+				}
+			}
+		})
+	}
+}
+
+// The non-stream result carries the same parts.
+func TestCompleteCarriesParts(t *testing.T) {
+	h := mustHarness(t)
+	h.stub("POST /v3/chat", fixture(t, "chat_stream_card.sse"))
+	res, err := h.svc.Complete(t.Context(), h.alan, chat.StartRequest{BotID: cozesim.BotAssistant, Message: "cards"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Cards) != 1 || res.Cards[0].Title != "Hangzhou, Saturday" || res.Answer != "Here is the forecast for Saturday." || res.Question != nil {
+		t.Errorf("result = %+v", res)
+	}
+	h.stub("POST /v3/chat", fixture(t, "chat_stream_question.sse"))
+	res, err = h.svc.Complete(t.Context(), h.alan, chat.StartRequest{BotID: cozesim.BotAssistant, Message: "question"})
+	if err != nil {
+		t.Fatalf("question turn: %v, want a completed reply", err)
+	}
+	if res.Question == nil || res.Question.Text != "Which size would you like?" || len(res.Question.Options) != 3 {
+		t.Errorf("question = %+v", res.Question)
+	}
+	h.stub("POST /v3/chat", fixture(t, "chat_stream_reasoning.sse"))
+	if res, err = h.svc.Complete(t.Context(), h.alan, chat.StartRequest{BotID: cozesim.BotAssistant, Message: "think"}); err != nil || !strings.HasPrefix(res.Reasoning, "The user asks") {
+		t.Errorf("reasoning = %q (%v)", res.Reasoning, err)
+	}
+}
+
+// A cut reply is reconciled from /v3/chat/message/list with the same parts a stream
+// gives: the card and the thinking come back, verbose messages do not.
+func TestReconcileFillsParts(t *testing.T) {
+	h := mustHarness(t)
+	raw := fixture(t, "chat_stream_reasoning.sse")
+	// Cut inside the first answer delta: chat and some reasoning arrive, then the
+	// connection breaks.
+	cut := raw[:strings.Index(string(raw), `"content":"Yes, 17`)+5]
+	h.stub("POST /v3/chat", cut)
+	const conv, chatID = "7480031245671234502", "7480031245671234501"
+	card := fixtureCard(t)
+	list, _ := json.Marshal(map[string]any{"code": 0, "msg": "", "data": []map[string]any{
+		{"id": "1", "conversation_id": conv, "chat_id": chatID, "role": "assistant", "type": "verbose", "content": `{"msg_type":"knowledge_recall","data":"{}"}`, "content_type": "text"},
+		{"id": "2", "conversation_id": conv, "chat_id": chatID, "role": "assistant", "type": "answer", "content": card, "content_type": "card"},
+		{"id": "3", "conversation_id": conv, "chat_id": chatID, "role": "assistant", "type": "answer", "content": "Yes.", "content_type": "text", "reasoning_content": "Because."},
+		{"id": "4", "conversation_id": conv, "chat_id": chatID, "role": "assistant", "type": "follow_up", "content": "Is 19 prime?", "content_type": "text"},
+	}})
+	h.stub("GET /v3/chat/message/list", list)
+	retrieve, _ := json.Marshal(map[string]any{"code": 0, "msg": "", "data": map[string]any{"id": chatID, "conversation_id": conv, "status": "completed",
+		"usage": map[string]int{"token_count": 9, "output_count": 4, "input_count": 5}}})
+	h.stub("GET /v3/chat/retrieve", retrieve)
+	h.stub("POST /v3/chat/retrieve", retrieve)
+
+	evs := h.post(t, t.Context(), "alan", chat.StartRequest{BotID: cozesim.BotAssistant, Message: "17?"}).all(t)
+	if end := endOf(t, evs); end.Status != chat.EndInterrupted || end.Code != "upstream_reset" {
+		t.Fatalf("end = %+v, want interrupted upstream_reset", end)
+	}
+	run := h.mustRun(t, h.alan, chatID)
+	m := h.mustMessage(t, h.alan, chatID)
+	if m.Status != "complete" || m.Content != "Yes." || m.Reasoning != "Because." || !strings.Contains(string(m.Cards), `"title":"Hangzhou, Saturday"`) ||
+		m.Question != nil || !slices.Equal(m.FollowUps, []string{"Is 19 prime?"}) {
+		t.Errorf("reconciled = %+v cards %s", m, m.Cards)
+	}
+	if res := run.Result(); res.Reasoning != "Because." || len(res.Cards) != 1 || res.Usage == nil || res.Usage.TokenCount != 9 {
+		t.Errorf("run result = %+v", res)
+	}
+}
+
+// fixtureCard is the card content of chat_stream_card.sse.
+func fixtureCard(t *testing.T) string {
+	t.Helper()
+	raw := fixture(t, "chat_stream_card.sse")
+	er := coze.NewEventReader(strings.NewReader(string(raw)), 0)
+	for ev, err := er.Next(); err == nil; ev, err = er.Next() {
+		if m, err := ev.Message(); err == nil && m.ContentType == "card" {
+			return m.Content
+		}
+	}
+	t.Fatal("no card in chat_stream_card.sse")
+	return ""
+}

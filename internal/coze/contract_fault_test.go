@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,5 +182,47 @@ func TestContractFinalEventWithoutBlankLine(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// coze-protocol E4: a pre-run failure sent as the first event of a 200 event stream is
+// returned by the open call as the same *APIError the JSON form gives, with no stream.
+func TestContractPreRunErrorAsFirstEvent(t *testing.T) {
+	tests := []struct {
+		name, endpoint string
+		code           int
+		check          func(error) bool
+		open           func(c *coze.Client, ctx context.Context, tok coze.AccessToken) (*coze.Stream, error)
+	}{
+		{"chat 4100", "POST /v3/chat", 4100, coze.IsTokenInvalid, func(c *coze.Client, ctx context.Context, tok coze.AccessToken) (*coze.Stream, error) {
+			return c.StreamChat(ctx, tok, coze.ChatRequest{BotID: cozesim.BotAssistant, UserID: "u", AdditionalMessages: userMsg("hi")})
+		}},
+		{"chat 4015", "POST /v3/chat", 4015, coze.IsNotPublished, func(c *coze.Client, ctx context.Context, tok coze.AccessToken) (*coze.Stream, error) {
+			return c.StreamChat(ctx, tok, coze.ChatRequest{BotID: cozesim.BotAssistant, UserID: "u", AdditionalMessages: userMsg("hi")})
+		}},
+		{"workflow 4100", "POST /v1/workflow/stream_run", 4100, coze.IsTokenInvalid, func(c *coze.Client, ctx context.Context, tok coze.AccessToken) (*coze.Stream, error) {
+			return c.StreamWorkflow(ctx, tok, coze.RunWorkflowRequest{WorkflowID: cozesim.WorkflowJoke})
+		}},
+		{"chatflow 4200", "POST /v1/workflows/chat", 4200, coze.IsNotFound, func(c *coze.Client, ctx context.Context, tok coze.AccessToken) (*coze.Stream, error) {
+			return c.StreamChatflow(ctx, tok, coze.ChatflowRequest{WorkflowID: cozesim.WorkflowChat, AdditionalMessages: userMsg("hi")})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := mustSim(t, cozesim.Options{})
+			tok := e.token(cozesim.UserAlan)
+			e.sim.AddFault(cozesim.Fault{Endpoint: tt.endpoint, Times: 1, ErrorAsFirstEvent: true, Code: tt.code, Msg: "pre-run failure for " + string(tok)})
+			s, err := tt.open(e.web, runCtx(t), tok)
+			if s != nil {
+				s.Close()
+				t.Fatal("got a stream for a pre-run error")
+			}
+			if apiCode(err) != tt.code || !tt.check(err) {
+				t.Errorf("err = %v, want *APIError %d", err, tt.code)
+			}
+			if strings.Contains(err.Error(), string(tok)) {
+				t.Errorf("the error repeats the access token: %v", err)
+			}
+		})
 	}
 }

@@ -85,11 +85,18 @@ type Stream struct {
 	cancel context.CancelCauseFunc
 	logID  string
 	once   sync.Once
+	first  *Event // read by openStream to look for a pre-run error; Next returns it first
 }
 
 // Next returns the next event: io.EOF after a clean end of body, ErrStreamCut if it ends
 // mid-event, ErrEventTooLarge, or a wrapped network error.
-func (s *Stream) Next() (Event, error) { return s.r.Next() }
+func (s *Stream) Next() (Event, error) {
+	if ev := s.first; ev != nil {
+		s.first = nil
+		return *ev, nil
+	}
+	return s.r.Next()
+}
 
 // LogID returns the X-Tt-Logid of the response.
 func (s *Stream) LogID() string { return s.logID }
@@ -107,8 +114,9 @@ func (s *Stream) Close() error {
 var errStreamClosed = errors.New("coze: stream closed")
 
 // openStream POSTs r and returns the event stream. Pre-stream failures — a JSON response
-// (§3.3) or an SSE response whose body is a bare JSON object (§19 Q6) — are returned as
-// errors and no Stream. StreamHeaderTimeout bounds the wait for headers and the first byte.
+// (§3.3), an SSE response whose body is a bare JSON object (§19 Q6), or one whose first
+// event is an error (coze-protocol E4) — are returned as errors and no Stream.
+// StreamHeaderTimeout bounds the wait for headers and the first byte.
 func (c *Client) openStream(ctx context.Context, r apiRequest) (*Stream, error) {
 	s, err := c.openStreamRaw(ctx, r)
 	if err != nil {
@@ -165,11 +173,43 @@ func (c *Client) openStreamRaw(ctx context.Context, r apiRequest) (*Stream, erro
 		}
 		return fail(preStreamError(resp.StatusCode, resp.Header, bytes.TrimSpace(body), string(r.tok)))
 	}
+	// coze-protocol E4: Coze answers failures before the run starts (token invalid, bot not
+	// published …) also as HTTP 200 with an event stream whose first event is `error`
+	// {code,msg} (coze-studio backend/api/handler/coze/agent_run_service.go,
+	// sendErrorEvent). Reading that one event here lets callers treat it exactly like the
+	// JSON form (auth.Do's refresh-and-retry on 4100, the 4015 "publish it" answer).
+	first, ferr := er.Next()
+	switch {
+	case ferr == nil && (first.Name == EventError || first.Name == WorkflowError):
+		resp.Body.Close()
+		return fail(firstEventError(resp.StatusCode, logID, first, string(r.tok)))
+	case ferr != nil && !errors.Is(ferr, io.EOF):
+		resp.Body.Close()
+		if cause := context.Cause(ctx); cause != nil {
+			ferr = cause
+		}
+		return fail(ferr)
+	}
 	if !timer.Stop() {
 		resp.Body.Close()
 		return fail(context.Cause(ctx))
 	}
-	return &Stream{r: er, body: resp.Body, cancel: cancel, logID: logID}, nil
+	s := &Stream{r: er, body: resp.Body, cancel: cancel, logID: logID}
+	if ferr == nil {
+		s.first = &first
+	}
+	return s, nil
+}
+
+// firstEventError turns an error event that opens a stream into the *APIError the JSON
+// form of the same failure gives.
+func firstEventError(status int, logID string, ev Event, secrets ...string) error {
+	code, msg := ev.StreamError()
+	msg = scrub(msg, secrets...)
+	if code == 0 && msg == "" {
+		msg = "the event stream began with an error event"
+	}
+	return &APIError{HTTPStatus: status, Code: code, Msg: msg, LogID: logID}
 }
 
 // preStreamError turns a JSON answer to a stream request into an error; a success envelope

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,6 +42,14 @@ func TestStreamFixturesThroughClient(t *testing.T) {
 			f.headers = map[string]string{"X-Tt-Logid": "20241210152726467C48D89D6DB2F37A23"}
 			f.answer(200, "text/event-stream; charset=utf-8", mustFixture(t, tt.fixture))
 			s, err := openFor(t.Context(), c, tt.stream)
+			if tt.names[0] == EventError || tt.names[0] == WorkflowError {
+				// A stream that opens with an error is a pre-run failure (coze-protocol E4).
+				var ae *APIError
+				if s != nil || !errors.As(err, &ae) || ae.Code != tt.wantError || ae.LogID != "20241210152726467C48D89D6DB2F37A23" {
+					t.Errorf("open = %v, %v; want *APIError %d with the log id and no stream", s, err, tt.wantError)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,6 +87,14 @@ func TestStreamPreStreamErrors(t *testing.T) {
 		{"Q6 bare JSON after blank line", 200, "text/event-stream", "\n{\"code\":700012006,\"msg\":\"access token invalid\"}\n", 700012006, IsTokenInvalid},
 		{"502 gateway", 502, "text/html", "<html>bad gateway</html>", 0, IsUpstreamUnavailable},
 		{"success JSON is still an error", 200, "application/json", `{"code":0,"data":{}}`, 0, func(err error) bool { return err != nil }},
+		// coze-protocol E4: a pre-run failure as the stream's first event.
+		{"E4 error event first", 200, "text/event-stream", "event:error\ndata:{\"code\":4100,\"msg\":\"authentication is invalid\"}\n\n", 4100, IsTokenInvalid},
+		{"E4 error event first, 4015", 200, "text/event-stream; charset=utf-8", "event:error\ndata:{\"code\":4015,\"msg\":\"The bot has not been published to the channel Agent As API.\"}\n\n", 4015, IsNotPublished},
+		{"E4 error event first without blank line", 200, "text/event-stream", "event:error\ndata:{\"code\":700012006,\"msg\":\"access token invalid\"}", 700012006, IsTokenInvalid},
+		{"E4 error event echoing the token", 200, "text/event-stream", "event:error\ndata:{\"code\":4100,\"msg\":\"token " + string(testToken) + " invalid\"}\n\n", 4100,
+			func(err error) bool { return IsTokenInvalid(err) && !strings.Contains(err.Error(), string(testToken)) }},
+		// coze-py tests/testdata/chat_error_resp.txt: an error event with empty data.
+		{"E4 error event with empty data", 200, "text/event-stream", "event:error\ndata:{}", 0, IsUpstreamUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,4 +203,39 @@ func TestStreamCloseStopsReading(t *testing.T) {
 		t.Error("Next after Close returned no error")
 	}
 	s.Close() // idempotent
+}
+
+// The first event is read before the stream is handed out (coze-protocol E4), but nothing
+// more: a run whose second event is slow still opens at once, and no event is lost.
+func TestStreamOpensOnTheFirstEventAlone(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "event:conversation.chat.created\ndata:{\"id\":\"1\"}\n\n")
+		http.NewResponseController(w).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		fmt.Fprint(w, "event:conversation.chat.completed\ndata:{\"id\":\"1\"}\n\nevent:done\ndata:\"[DONE]\"\n\n")
+	}))
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // only a guard: open must not wait for the rest
+	defer cancel()
+	s, err := New(Options{APIBase: srv.URL}).StreamChat(ctx, testToken, ChatRequest{BotID: "1"})
+	if err != nil {
+		t.Fatalf("open waited for more than the first event: %v", err)
+	}
+	defer s.Close()
+	first, err := s.Next()
+	if err != nil || first.Name != EventChatCreated {
+		t.Fatalf("first event = %s, %v; want the peeked chat.created", first.Name, err)
+	}
+	close(release)
+	names, err := readAll(s)
+	if want := []string{EventChatCompleted, EventDone}; !cmp.Equal(names, want) || !errors.Is(err, io.EOF) {
+		t.Errorf("rest = %v, %v; want %v then io.EOF", names, err, want)
+	}
 }

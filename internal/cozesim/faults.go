@@ -33,6 +33,12 @@ type Fault struct {
 	EOFAfterEvents       int           // write N events, then close cleanly (no chat.completed/done)
 	DeltaDelay           time.Duration // slow deltas
 	BareJSONError        bool          // SSE content type, body a bare {code,msg} (§19 Q6)
+	// ErrorAsFirstEvent answers the failure Code/Msg (default 4100) as HTTP
+	// 200 text/event-stream whose first and only event is `error` {code,msg}
+	// (workflow streams: `Error` {error_code,error_message}), the way Coze
+	// reports failures before a run starts (coze-protocol E4; coze-studio
+	// backend/api/handler/coze/agent_run_service.go, sendErrorEvent).
+	ErrorAsFirstEvent bool
 	OversizeEvent        int           // one data line of this many bytes
 	// FinalEnding ends the stream's last event (done, Done, Interrupt, error,
 	// Error, conversation.chat.failed) with a single "\n" or with nothing at
@@ -132,6 +138,20 @@ func (s *Sim) applyFault(ctx context.Context, w http.ResponseWriter, r *http.Req
 			msg = "invalid request: injected fault"
 		}
 		writeOAuthError(w, f.OAuthError, msg)
+		return true
+	case f.ErrorAsFirstEvent:
+		code, msg := f.Code, f.Msg
+		if code == 0 {
+			code, msg = s.o.InvalidTokenCode, "authentication is invalid"
+		}
+		workflow := strings.HasPrefix(r.URL.Path, "/v1/workflow/")
+		sw := s.newSSE(w, r, workflow)
+		sw.f = f
+		if workflow {
+			_ = sw.raw(sw.frame("Error", compactJSON(ordered{{"error_code", code}, {"error_message", msg}})))
+		} else {
+			_ = sw.raw(sw.frame("error", compactJSON(ordered{{"code", code}, {"msg", msg}})))
+		}
 		return true
 	case f.Code != 0 && !f.BareJSONError && !f.streamFault():
 		msg := f.Msg

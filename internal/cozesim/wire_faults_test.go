@@ -46,3 +46,40 @@ func TestFinalEnding(t *testing.T) {
 		}
 	}
 }
+
+// coze-protocol E4: ErrorAsFirstEvent answers 200 with an event stream that holds only the
+// error, in the framing of the endpoint.
+func TestErrorAsFirstEvent(t *testing.T) {
+	tests := []struct {
+		name, endpoint string
+		fault          Fault
+		body           any
+		want           string
+	}{
+		{"chat 4015", "/v3/chat", Fault{Code: 4015, Msg: "not published"}, chatBodyFor(BotAssistant, "hi", true),
+			"event:error\ndata:{\"code\":4015,\"msg\":\"not published\"}\n\n"},
+		{"chat default 4100", "/v3/chat", Fault{}, chatBodyFor(BotAssistant, "hi", true),
+			"event:error\ndata:{\"code\":4100,\"msg\":\"authentication is invalid\"}\n\n"},
+		{"chat without blank line", "/v3/chat", Fault{Code: 4100, Msg: "x", FinalEnding: EndNone}, chatBodyFor(BotAssistant, "hi", true),
+			"event:error\ndata:{\"code\":4100,\"msg\":\"x\"}"},
+		{"workflow", "/v1/workflow/stream_run", Fault{Code: 4100, Msg: "x"}, map[string]any{"workflow_id": WorkflowJoke},
+			"id: 0\nevent: Error\ndata: {\"error_code\":4100,\"error_message\":\"x\"}\n\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := mustEnv(t, Options{})
+			tok, _ := e.sim.IssueToken(UserAlan)
+			f := tt.fault
+			f.Endpoint, f.Times, f.ErrorAsFirstEvent = "POST "+tt.endpoint, 1, true
+			e.sim.AddFault(f)
+			st, h, b := e.do(t, http.MethodPost, tt.endpoint, tok, tt.body)
+			if st != http.StatusOK || !strings.HasPrefix(h.Get("Content-Type"), "text/event-stream") || string(b) != tt.want {
+				t.Errorf("got %d %s %q, want 200 text/event-stream %q", st, h.Get("Content-Type"), b, tt.want)
+			}
+			// Used once: the retry runs normally.
+			if _, _, b := e.do(t, http.MethodPost, tt.endpoint, tok, tt.body); strings.Contains(string(b), "event:error") || strings.Contains(string(b), "event: Error") {
+				t.Errorf("second call still failed: %q", tail(b))
+			}
+		})
+	}
+}

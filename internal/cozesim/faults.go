@@ -33,13 +33,13 @@ type Fault struct {
 	EOFAfterEvents       int           // write N events, then close cleanly (no chat.completed/done)
 	DeltaDelay           time.Duration // slow deltas
 	BareJSONError        bool          // SSE content type, body a bare {code,msg} (§19 Q6)
+	OversizeEvent        int           // one data line of this many bytes
 	// ErrorAsFirstEvent answers the failure Code/Msg (default 4100) as HTTP
 	// 200 text/event-stream whose first and only event is `error` {code,msg}
 	// (workflow streams: `Error` {error_code,error_message}), the way Coze
 	// reports failures before a run starts (coze-protocol E4; coze-studio
 	// backend/api/handler/coze/agent_run_service.go, sendErrorEvent).
 	ErrorAsFirstEvent bool
-	OversizeEvent        int           // one data line of this many bytes
 	// FinalEnding ends the stream's last event (done, Done, Interrupt, error,
 	// Error, conversation.chat.failed) with a single "\n" or with nothing at
 	// all instead of the blank line, as the recorded real streams do

@@ -29,17 +29,14 @@ func (t *toolCall) content() string {
 		"thought": "需要调用本地工具 / calling a local tool"}))
 }
 
-func (t *toolCall) requiredAction() map[string]any {
+func (t *toolCall) requiredAction() ordered {
+	call := ordered{{"id", t.ID}, {"type", "function"}, {"function", ordered{{"name", t.Name}, {"arguments", t.Arguments}}}}
 	if t.Type == "reply_message" {
 		// A question node: no id, no function; the question is the card
 		// answer before it (fixture chat_stream_question.sse).
-		return map[string]any{"type": "submit_tool_outputs", "submit_tool_outputs": map[string]any{
-			"tool_calls": []ordered{{{"id", ""}, {"type", "reply_message"}, {"function", nil}, {"require_info", nil}}},
-		}}
+		call = ordered{{"id", ""}, {"type", "reply_message"}, {"function", nil}, {"require_info", nil}}
 	}
-	return map[string]any{"type": "submit_tool_outputs", "submit_tool_outputs": map[string]any{
-		"tool_calls": []map[string]any{{"id": t.ID, "type": "function", "function": map[string]any{"name": t.Name, "arguments": t.Arguments}}},
-	}}
+	return ordered{{"type", "submit_tool_outputs"}, {"submit_tool_outputs", ordered{{"tool_calls", []ordered{call}}}}}
 }
 
 // replyPlan is what a chat will produce; see doc.go for the rules.

@@ -200,7 +200,10 @@ function mathExtension() {
         name: 'mathBlock',
         level: 'block',
         start(src) {
-          const m = /(?:^|\n) {0,3}(?:\$\$|\\\[)/.exec(src);
+          // Only where the current paragraph could be interrupted: before its blank line
+          // (scanning the whole rest of a long answer per paragraph is quadratic).
+          const end = src.indexOf('\n\n');
+          const m = /(?:^|\n) {0,3}(?:\$\$|\\\[)/.exec(end < 0 ? src : src.slice(0, end));
           return m ? m.index + (m[0].startsWith('\n') ? 1 : 0) : undefined;
         },
         tokenizer(src) {
@@ -328,8 +331,9 @@ function mathNode(slot) {
 }
 
 function fillMath(frag, run) {
-  for (const [i, slot] of run.slots.entries()) {
-    const el = frag.querySelector(`span[class="math-${run.nonce}-${i}"]`);
-    if (el) el.replaceWith(mathNode(slot));
+  const prefix = `math-${run.nonce}-`;
+  for (const el of frag.querySelectorAll(`span[class^="${prefix}"]`)) {
+    const slot = run.slots[Number(el.className.slice(prefix.length))];
+    if (slot) el.replaceWith(mathNode(slot));
   }
 }

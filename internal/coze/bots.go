@@ -42,7 +42,7 @@ type BotListParams struct {
 	WorkspaceID   string
 	PublishStatus string // "" => server default published_online; "all", "unpublished_draft", …
 	ConnectorID   string
-	PageNum       int
+	PageNum       int // sent as page_num and page_index (coze-protocol E3)
 	PageSize      int
 }
 
@@ -89,24 +89,38 @@ func (c *Client) Bots(ctx context.Context, tok AccessToken, p BotListParams) (Bo
 	setIf(q, "workspace_id", p.WorkspaceID)
 	setIf(q, "publish_status", p.PublishStatus)
 	setIf(q, "connector_id", p.ConnectorID)
+	// The docs and coze-js send page_num; coze-py cozepy/bots/__init__.py
+	// (_list_v2) sends page_index. Both go, so either reading pages.
 	setIntIf(q, "page_num", p.PageNum)
+	setIntIf(q, "page_index", p.PageNum)
 	setIntIf(q, "page_size", p.PageSize)
 	var out BotPage
 	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bots", query: q, tok: tok}, &out)
 	return out, err
 }
 
-// AllBots pages through Bots until total items or a short page.
+// AllBots pages through Bots until total items, a short page, or a page that
+// brings no bot not seen before. Each bot is kept once, by id: a server that
+// reads neither paging parameter, or a list that shifts between pages,
+// repeats items (coze-protocol E3).
 func (c *Client) AllBots(ctx context.Context, tok AccessToken, workspaceID, publishStatus string) ([]Bot, error) {
 	const size = 20
 	var all []Bot
+	seen := map[string]bool{}
 	for page := 1; page <= maxPages; page++ {
 		p, err := c.Bots(ctx, tok, BotListParams{WorkspaceID: workspaceID, PublishStatus: publishStatus, PageNum: page, PageSize: size})
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, p.Items...)
-		if len(p.Items) < size || (p.Total > 0 && len(all) >= p.Total) {
+		fresh := 0
+		for _, b := range p.Items {
+			if !seen[b.ID] {
+				seen[b.ID] = true
+				all = append(all, b)
+				fresh++
+			}
+		}
+		if len(p.Items) < size || fresh == 0 || (p.Total > 0 && len(all) >= p.Total) {
 			break
 		}
 	}

@@ -27,6 +27,11 @@ type ChatRequest struct {
 	CustomVariables    map[string]string
 	MetaData           map[string]string
 	PublishStatus      string // "" => server default; "unpublished_draft" to chat with a draft
+	// Parameters are the bot's input parameters. They always go as a JSON
+	// object (omitted when nil), never a JSON-encoded string: coze-studio
+	// refuses a string with "parameters field should be an object"
+	// (coze-protocol E5).
+	Parameters map[string]any
 }
 
 // ChatError is a chat's last_error.
@@ -140,6 +145,7 @@ type chatBody struct {
 	CustomVariables    map[string]string `json:"custom_variables,omitempty"`
 	MetaData           map[string]string `json:"meta_data,omitempty"`
 	PublishStatus      string            `json:"publish_status,omitempty"`
+	Parameters         map[string]any    `json:"parameters,omitempty"`
 }
 
 func (r ChatRequest) request(tok AccessToken, stream bool) apiRequest {
@@ -152,7 +158,7 @@ func (r ChatRequest) request(tok AccessToken, stream bool) apiRequest {
 	return apiRequest{method: http.MethodPost, path: "/v3/chat", query: q, tok: tok, body: chatBody{
 		BotID: r.BotID, UserID: r.UserID, Stream: stream, AutoSaveHistory: save,
 		AdditionalMessages: r.AdditionalMessages, CustomVariables: r.CustomVariables,
-		MetaData: r.MetaData, PublishStatus: r.PublishStatus,
+		MetaData: r.MetaData, PublishStatus: r.PublishStatus, Parameters: r.Parameters,
 	}}
 }
 

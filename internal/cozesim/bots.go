@@ -31,7 +31,12 @@ func (s *Sim) handleBotList(w http.ResponseWriter, r *http.Request, t *accessTok
 	if status == "" {
 		status = "published_online" // the default hides drafts
 	}
-	page, size := intParam(q.Get("page_num"), 1), intParam(q.Get("page_size"), 20)
+	// coze-protocol E3: the docs say page_num, coze-py sends page_index.
+	pageParam := q.Get("page_num")
+	if pageParam == "" || s.o.BotListPageIndexOnly {
+		pageParam = q.Get("page_index")
+	}
+	page, size := intParam(pageParam, 1), intParam(q.Get("page_size"), 20)
 	switch {
 	case q.Get("workspace_id") == "":
 		fail(w, r, errf(4000, "Request parameter error: workspace_id is required"))

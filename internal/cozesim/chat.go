@@ -77,6 +77,7 @@ type chatBody struct {
 	PublishStatus      string            `json:"publish_status"`
 	BotVersion         string            `json:"bot_version"`
 	ConnectorID        string            `json:"connector_id"`
+	Parameters         chatParameters    `json:"parameters"` // params.go
 }
 
 // handleChat is POST /v3/chat[?conversation_id=] (§15.1, §16, §18.15–19).
@@ -84,6 +85,10 @@ func (s *Sim) handleChat(w http.ResponseWriter, r *http.Request, t *accessToken)
 	var b chatBody
 	if e := decodeBody(r, &b); e != nil {
 		fail(w, r, e)
+		return
+	}
+	if b.Parameters.isString {
+		failParametersString(w, r) // coze-protocol E5
 		return
 	}
 	ch, e := s.startChat(t, r.URL.Query().Get("conversation_id"), b)

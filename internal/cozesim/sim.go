@@ -36,6 +36,10 @@ type Options struct {
 	// app that has a client secret, like any bad OAuth request: Coze binds
 	// PKCE to public apps and no SDK combines the two (coze-protocol E1).
 	RefusePKCEForWebApps bool
+	// BotListPageIndexOnly makes GET /v1/bots read only page_index, the
+	// parameter coze-py sends, and ignore page_num, which the docs and
+	// coze-js send (coze-protocol E3). By default either is read.
+	BotListPageIndexOnly bool
 	// RevokeAccessOnRefresh kills the previous access token at refresh (§19 Q5 reading B).
 	RevokeAccessOnRefresh bool
 	// InvalidTokenStatus is the HTTP status for invalid tokens: 401 (default) or 200 (§19 Q2).

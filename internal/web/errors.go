@@ -150,6 +150,21 @@ func cozeAPIError(err error) (*apiError, bool) {
 		return &apiError{Status: 404, Code: "not_found", En: "Coze could not find that bot, conversation or resource.", Zh: "Coze 找不到该智能体、会话或资源。"}, true
 	case isAPI && ce.Code == 4303:
 		return errFileTypeUnsupported, true
+	case isAPI && (ce.Code == 4013 || ce.Code == 5000):
+		// 4013 is a model error, 5000 an internal one: both pass (coze-protocol
+		// §4, E7; coze-js wrongly files 4013 under rate limits).
+		return &apiError{Status: 502, Code: "model_error",
+			En: "The bot's model failed to answer. Please try again.", Zh: "智能体的模型未能作答，请重试。",
+			HintEn: fmt.Sprintf("This is usually temporary: retry in a moment. If it keeps failing, log id %s (code %d) helps Coze support.", safeLogID(ce.LogID), ce.Code),
+			HintZh: fmt.Sprintf("这通常是暂时的，请稍后重试。如持续失败，请向 Coze 支持提供日志 ID %s（错误码 %d）。", safeLogID(ce.LogID), ce.Code)}, true
+	case isAPI && platformCode(ce.Code):
+		// Coze's 9-digit platform codes (e.g. 702042078, coze-java#47) carry
+		// a message meant for people; show it with the log id (coze-protocol E7).
+		msg := scrub(ce.Msg)
+		return &apiError{Status: 502, Code: "upstream_error",
+			En: "Coze reported a problem: " + msg, Zh: "Coze 报告了一个问题：" + msg,
+			HintEn: fmt.Sprintf("Retry in a moment. If it persists, give Coze support log id %s (code %d).", safeLogID(ce.LogID), ce.Code),
+			HintZh: fmt.Sprintf("请稍后重试。如持续出现，请向 Coze 支持提供日志 ID %s（错误码 %d）。", safeLogID(ce.LogID), ce.Code)}, true
 	case isAPI && ce.Code == 4000:
 		msg := scrub(ce.Msg)
 		return &apiError{Status: 400, Code: "bad_request", En: "Coze rejected the request: " + msg, Zh: "Coze 拒绝了该请求：" + msg}, true
@@ -168,6 +183,10 @@ func cozeAPIError(err error) (*apiError, bool) {
 	}
 	return nil, false
 }
+
+// platformCode reports one of Coze's 9-digit platform error codes
+// (700012006, the invalid token, is recognised before this).
+func platformCode(code int) bool { return code >= 100_000_000 && code <= 999_999_999 }
 
 // safeLogID passes Coze's X-Tt-Logid (34 letters and digits, REFERENCE
 // §1.3) through; scrub would redact it as token-like.

@@ -255,7 +255,7 @@ func mustCancelSlowStory(t *testing.T, e *testEnv, c *http.Client) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("slow stream status = %d", res.StatusCode)
 	}
-	evs := readEvents(t, res.Body, func(ev sseEvent) bool { return ev.name == "conversation.message.delta" })
+	evs := readEvents(t, res.Body, func(ev sseEvent) bool { return ev.name == "delta" })
 	convID, chatID := chatIDs(t, evs)
 	mustStatus(t, "cancel", e.api(c, "POST", "/api/chat/cancel", map[string]string{"conversation_id": convID, "chat_id": chatID}), http.StatusOK)
 	readEvents(t, res.Body, nil)

@@ -50,7 +50,8 @@ func (c *chatRequest) validate() error {
 }
 
 // handleChat sends a message. stream:false answers one JSON object (the
-// demo's contract); stream:true relays Coze's SSE events as they arrive.
+// demo's contract, plus the reply's reasoning, cards and question);
+// stream:true streams our events as Coze's arrive (docs/stream-contract.md).
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
 	var req chatRequest
@@ -80,8 +81,13 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		if followUps == nil {
 			followUps = []string{}
 		}
+		cards := res.Cards
+		if cards == nil {
+			cards = []chat.Card{}
+		}
 		writeJSON(w, http.StatusOK, map[string]any{
 			"conversation_id": res.ConversationID, "chat_id": res.ChatID, "answer": res.Answer,
+			"reasoning": res.Reasoning, "cards": cards, "question": res.Question,
 			"follow_ups": followUps, "usage": usageJSON(res.Usage),
 		})
 		return

@@ -24,17 +24,23 @@ type conversationJSON struct {
 	UpdatedAt string `json:"updated_at"`
 }
 
+// messageJSON is one message of the history. An assistant message carries the same
+// parts its stream did (docs/stream-contract.md): answer (content), reasoning, cards,
+// question, follow-ups and usage.
 type messageJSON struct {
-	ID        int64     `json:"id"`
-	Role      string    `json:"role"`
-	Content   string    `json:"content"`
-	Status    string    `json:"status"`
-	ErrorCode string    `json:"error_code,omitempty"`
-	ChatID    string    `json:"chat_id"`
-	FollowUps []string  `json:"follow_ups"`
-	Usage     any       `json:"usage"`
-	CreatedAt string    `json:"created_at"`
-	created   time.Time `json:"-"`
+	ID        int64           `json:"id"`
+	Role      string          `json:"role"`
+	Content   string          `json:"content"`
+	Reasoning string          `json:"reasoning"`
+	Cards     json.RawMessage `json:"cards"`
+	Question  json.RawMessage `json:"question"`
+	Status    string          `json:"status"`
+	ErrorCode string          `json:"error_code,omitempty"`
+	ChatID    string          `json:"chat_id"`
+	FollowUps []string        `json:"follow_ups"`
+	Usage     any             `json:"usage"`
+	CreatedAt string          `json:"created_at"`
+	created   time.Time       `json:"-"`
 }
 
 func toConversationJSON(c store.Conversation) conversationJSON {
@@ -51,8 +57,17 @@ func toMessageJSON(m store.Message) messageJSON {
 	if fu == nil {
 		fu = []string{}
 	}
-	return messageJSON{ID: m.ID, Role: m.Role, Content: m.Content, Status: m.Status, ErrorCode: m.ErrorCode,
-		ChatID: m.ChatID, FollowUps: fu, Usage: usage, CreatedAt: m.CreatedAt.UTC().Format(time.RFC3339), created: m.CreatedAt}
+	// Stored by internal/chat from our own types; anything unreadable shows as none.
+	cards, question := json.RawMessage(`[]`), json.RawMessage(`null`)
+	if len(m.Cards) > 0 && json.Valid(m.Cards) && m.Cards[0] == '[' {
+		cards = m.Cards
+	}
+	if len(m.Question) > 0 && json.Valid(m.Question) && m.Question[0] == '{' {
+		question = m.Question
+	}
+	return messageJSON{ID: m.ID, Role: m.Role, Content: m.Content, Reasoning: m.Reasoning, Cards: cards, Question: question,
+		Status: m.Status, ErrorCode: m.ErrorCode, ChatID: m.ChatID, FollowUps: fu, Usage: usage,
+		CreatedAt: m.CreatedAt.UTC().Format(time.RFC3339), created: m.CreatedAt}
 }
 
 // conversationWithMessages is the body of GET …/messages and the JSON export.
@@ -178,7 +193,9 @@ func (s *Server) handleDeleteConversation(w http.ResponseWriter, r *http.Request
 }
 
 // handleExport downloads a conversation as Markdown or JSON (catalog case 70:
-// an attachment with a safe file name and an exact Content-Type).
+// an attachment with a safe file name and an exact Content-Type). The Markdown
+// leaves the bot's thinking out unless thinking=1; cards and questions are
+// written as their text.
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	format := r.URL.Query().Get("format")
 	if format == "" {
@@ -186,6 +203,11 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	}
 	if format != "md" && format != "json" {
 		writeError(w, r, badRequest("format must be md or json.", "format 必须是 md 或 json。"))
+		return
+	}
+	thinking := r.URL.Query().Get("thinking")
+	if thinking != "" && thinking != "0" && thinking != "1" {
+		writeError(w, r, badRequest("thinking must be 0 or 1.", "thinking 必须是 0 或 1。"))
 		return
 	}
 	c, ok := s.conversationOf(w, r)
@@ -206,12 +228,12 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Content-Type", "text/markdown; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte(renderMarkdownExport(c, msgs)))
+	_, _ = w.Write([]byte(renderMarkdownExport(c, msgs, thinking == "1")))
 }
 
 // renderMarkdownExport writes the conversation as Markdown. Message text is
 // written as it was; the file is downloaded, never rendered by us.
-func renderMarkdownExport(c store.Conversation, msgs []store.Message) string {
+func renderMarkdownExport(c store.Conversation, msgs []store.Message, thinking bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n", oneLine(c.Title))
 	if c.BotName != "" {
@@ -225,12 +247,91 @@ func renderMarkdownExport(c store.Conversation, msgs []store.Message) string {
 		if m.Role == "assistant" {
 			who = "Bot"
 		}
-		fmt.Fprintf(&b, "## %s — %s\n\n%s\n\n", who, m.CreatedAt.UTC().Format(time.RFC3339), m.Content)
+		fmt.Fprintf(&b, "## %s — %s\n\n", who, m.CreatedAt.UTC().Format(time.RFC3339))
+		if thinking && m.Reasoning != "" {
+			fmt.Fprintf(&b, "> **Thinking**\n>\n%s\n\n", quoteLines(m.Reasoning))
+		}
+		writeCardsMarkdown(&b, m.Cards)
+		if m.Content != "" {
+			fmt.Fprintf(&b, "%s\n\n", m.Content)
+		}
+		writeQuestionMarkdown(&b, m.Question)
 		if m.Status != "" && m.Status != "complete" {
 			fmt.Fprintf(&b, "_(%s)_\n\n", m.Status)
 		}
 	}
 	return b.String()
+}
+
+// exportCard is the stored card shape (internal/chat.Card) as the export reads it.
+type exportCard struct {
+	Title    string `json:"title"`
+	Text     string `json:"text"`
+	ImageURL string `json:"image_url"`
+	Links    []struct {
+		Text string `json:"text"`
+		URL  string `json:"url"`
+	} `json:"links"`
+	Options []string `json:"options"`
+	Unknown bool     `json:"unknown"`
+}
+
+// writeCardsMarkdown writes each card as its text: title, text, image and link
+// addresses, options as a list.
+func writeCardsMarkdown(b *strings.Builder, raw []byte) {
+	var cards []exportCard
+	if len(raw) == 0 || json.Unmarshal(raw, &cards) != nil {
+		return
+	}
+	for _, c := range cards {
+		if c.Unknown {
+			b.WriteString("_(a card this app cannot show)_\n\n")
+			continue
+		}
+		if c.Title != "" {
+			fmt.Fprintf(b, "**%s**\n\n", oneLine(c.Title))
+		}
+		if c.Text != "" {
+			fmt.Fprintf(b, "%s\n\n", c.Text)
+		}
+		if c.ImageURL != "" {
+			fmt.Fprintf(b, "Image: <%s>\n\n", c.ImageURL)
+		}
+		for _, l := range c.Links {
+			fmt.Fprintf(b, "- %s: <%s>\n", oneLine(l.Text), l.URL)
+		}
+		for _, o := range c.Options {
+			fmt.Fprintf(b, "- %s\n", oneLine(o))
+		}
+		if len(c.Links)+len(c.Options) > 0 {
+			b.WriteString("\n")
+		}
+	}
+}
+
+// writeQuestionMarkdown writes a workflow question and its options.
+func writeQuestionMarkdown(b *strings.Builder, raw []byte) {
+	var q struct {
+		Text    string   `json:"text"`
+		Options []string `json:"options"`
+	}
+	if len(raw) == 0 || json.Unmarshal(raw, &q) != nil || (q.Text == "" && len(q.Options) == 0) {
+		return
+	}
+	if q.Text != "" {
+		fmt.Fprintf(b, "%s\n\n", q.Text)
+	}
+	for _, o := range q.Options {
+		fmt.Fprintf(b, "- %s\n", oneLine(o))
+	}
+	if len(q.Options) > 0 {
+		b.WriteString("\n")
+	}
+}
+
+// quoteLines prefixes every line with "> ".
+func quoteLines(s string) string {
+	return "> " + strings.ReplaceAll(s, "\n", "\n> ")
 }
 
 func oneLine(s string) string {

@@ -82,9 +82,9 @@ func FuzzExport(f *testing.F) {
 		msgs := []store.Message{
 			{ID: 1, ConversationID: c.ID, UserID: 1, Role: "user", Content: content, Status: "complete", CreatedAt: now},
 			{ID: 2, ConversationID: c.ID, UserID: 1, Role: role, Content: content, Status: status, FollowUps: []string{content},
-				Usage: []byte(content), CreatedAt: now},
+				Usage: []byte(content), Reasoning: content, Cards: []byte(content), Question: []byte(content), CreatedAt: now},
 		}
-		md := renderMarkdownExport(c, msgs)
+		md := renderMarkdownExport(c, msgs, len(content)%2 == 0)
 		first, _, _ := strings.Cut(md, "\n")
 		if first != "# "+oneLine(title) {
 			t.Fatalf("first line %q, want the title on one line", first)

@@ -164,8 +164,11 @@ func TestChat_NonStream(t *testing.T) {
 	mustStatus(t, "chat", r, http.StatusOK)
 	var raw map[string]any
 	_ = json.Unmarshal(r.body, &raw)
-	wantKeys(t, "chat", raw, "answer", "chat_id", "conversation_id", "follow_ups", "usage")
+	wantKeys(t, "chat", raw, "answer", "cards", "chat_id", "conversation_id", "follow_ups", "question", "reasoning", "usage")
 	res := decode[chatResult](t, r)
+	if res.Reasoning != "" || len(res.Cards) != 0 || string(res.Question) != "null" || string(r.body) == "" || !strings.Contains(string(r.body), `"cards":[]`) {
+		t.Errorf("parts = %q %s %s, want none: reasoning \"\", cards [], question null", res.Reasoning, res.Cards, res.Question)
+	}
 	switch {
 	case !isDigits(res.ConversationID, 30) || !isDigits(res.ChatID, 30):
 		t.Errorf("ids = %q/%q, want digits", res.ConversationID, res.ChatID)
@@ -186,28 +189,32 @@ func TestChat_Stream(t *testing.T) {
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
 		t.Fatalf("Content-Type = %q, want text/event-stream", ct)
 	}
+	// Our events only (docs/stream-contract.md): chat first, deltas, follow-ups,
+	// end last.
 	names := map[string]int{}
-	firstDelta, done := -1, -1
+	firstDelta := -1
 	for i, ev := range evs {
-		if ev.name != "error" && ev.id == "" {
+		if ev.id == "" {
 			t.Errorf("event %d (%s) has no id: line", i, ev.name)
 		}
 		names[ev.name]++
-		if ev.name == "conversation.message.delta" && firstDelta < 0 {
+		if ev.name == "delta" && firstDelta < 0 {
 			firstDelta = i
 		}
-		if ev.name == "done" {
-			done = i
+		if strings.HasPrefix(ev.name, "conversation.") || ev.name == "done" || strings.Contains(ev.data, `"content_type"`) {
+			t.Errorf("event %d is Coze's: %s %s", i, ev.name, truncate(ev.data, 200))
 		}
 	}
-	for _, want := range []string{"conversation.chat.created", "conversation.chat.in_progress",
-		"conversation.message.delta", "conversation.message.completed", "conversation.chat.completed", "done"} {
+	for _, want := range []string{"chat", "delta", "follow_up", "end"} {
 		if names[want] == 0 {
 			t.Errorf("no %q event; got %v", want, names)
 		}
 	}
-	if firstDelta < 0 || done < 0 || firstDelta > done || done != len(evs)-1 {
-		t.Errorf("first delta at %d, done at %d of %d events; want deltas before a final done", firstDelta, done, len(evs))
+	if evs[0].name != "chat" || firstDelta < 0 || names["end"] != 1 {
+		t.Errorf("events %v, first delta at %d; want chat first, deltas, one end", names, firstDelta)
+	}
+	if end := endOf(t, evs); end.Status != "completed" || end.Code != "" || len(end.Usage) == 0 {
+		t.Errorf("end = %+v, want completed with usage", end)
 	}
 	for i, ev := range evs {
 		if want := itoa(i + 1); ev.id != want {
@@ -259,7 +266,7 @@ func TestChat_Cancel(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("stream status = %d", res.StatusCode)
 	}
-	evs := readEvents(t, res.Body, func(ev sseEvent) bool { return ev.name == "conversation.message.delta" })
+	evs := readEvents(t, res.Body, func(ev sseEvent) bool { return ev.name == "delta" })
 	convID, chatID := chatIDs(t, evs)
 
 	r := e.api(c, "POST", "/api/chat/cancel", map[string]string{"conversation_id": convID, "chat_id": chatID})
@@ -273,8 +280,8 @@ func TestChat_Cancel(t *testing.T) {
 	}
 	// The relay ends (does not run the whole story).
 	rest := readEvents(t, res.Body, nil)
-	if len(rest) > 0 && rest[len(rest)-1].name == "done" && strings.Contains(deltaText(t, rest), "The end") {
-		t.Errorf("the relay ran to the end after cancel")
+	if end := endOf(t, rest); end.Status != "canceled" || strings.Contains(deltaText(t, rest), "The end") {
+		t.Errorf("the relay ended with %+v after cancel, want canceled before the story's end", end)
 	}
 	msgs := decode[messagesBody](t, e.get(c, "/api/conversations/"+convID+"/messages"))
 	if n := len(msgs.Messages); n != 2 || msgs.Messages[1].Status != "canceled" {
@@ -529,7 +536,7 @@ func TestChat_ResumeLive(t *testing.T) {
 	}
 	deltas := 0
 	head := readEvents(t, res.Body, func(ev sseEvent) bool {
-		if ev.name == "conversation.message.delta" {
+		if ev.name == "delta" {
 			deltas++
 		}
 		return deltas == 3
@@ -548,8 +555,8 @@ func TestChat_ResumeLive(t *testing.T) {
 			t.Fatalf("event %d has id %q, want %d (gap or repeat)", i, ev.id, i+1)
 		}
 	}
-	if all[len(all)-1].name != "done" {
-		t.Errorf("resumed stream ends with %q, want done", all[len(all)-1].name)
+	if end := endOf(t, all); end.Status != "completed" {
+		t.Errorf("resumed stream ends with %+v, want completed", end)
 	}
 	full := mustChat(t, e, c, cozesim.BotAssistant, "resume live", "")
 	if got := deltaText(t, all); got != full.Answer {

@@ -78,10 +78,13 @@ func readEvents(t testing.TB, body io.Reader, stop func(sseEvent) bool) []sseEve
 
 // chatResult is the stream:false answer of POST /api/chat.
 type chatResult struct {
-	ConversationID string   `json:"conversation_id"`
-	ChatID         string   `json:"chat_id"`
-	Answer         string   `json:"answer"`
-	FollowUps      []string `json:"follow_ups"`
+	ConversationID string            `json:"conversation_id"`
+	ChatID         string            `json:"chat_id"`
+	Answer         string            `json:"answer"`
+	Reasoning      string            `json:"reasoning"`
+	Cards          []json.RawMessage `json:"cards"`
+	Question       json.RawMessage   `json:"question"`
+	FollowUps      []string          `json:"follow_ups"`
 	Usage          *struct {
 		TokenCount  int `json:"token_count"`
 		OutputCount int `json:"output_count"`
@@ -113,43 +116,61 @@ func mustStream(t testing.TB, e *testEnv, c *http.Client, botID, msg, convID str
 	return r, parseSSE(t, r.body)
 }
 
-// chatIDs returns the conversation and chat id from the chat.created event.
+// chatIDs returns the conversation and chat id from our chat event.
 func chatIDs(t testing.TB, evs []sseEvent) (convID, chatID string) {
 	t.Helper()
 	for _, ev := range evs {
-		if ev.name == "conversation.chat.created" {
+		if ev.name == "chat" {
 			var v struct {
-				ID             string `json:"id"`
 				ConversationID string `json:"conversation_id"`
+				ChatID         string `json:"chat_id"`
 			}
 			if err := json.Unmarshal([]byte(ev.data), &v); err != nil {
-				t.Fatalf("chat.created data %q: %v", ev.data, err)
+				t.Fatalf("chat data %q: %v", ev.data, err)
 			}
-			return v.ConversationID, v.ID
+			return v.ConversationID, v.ChatID
 		}
 	}
-	t.Fatalf("no conversation.chat.created event in %d events", len(evs))
+	t.Fatalf("no chat event in %d events", len(evs))
 	return "", ""
 }
 
-// deltaText joins the content of every conversation.message.delta event.
+// deltaText joins the text of every delta event.
 func deltaText(t testing.TB, evs []sseEvent) string {
 	t.Helper()
 	var b strings.Builder
 	for _, ev := range evs {
-		if ev.name != "conversation.message.delta" {
+		if ev.name != "delta" {
 			continue
 		}
 		var m struct {
-			Type    string `json:"type"`
-			Content string `json:"content"`
+			MessageID string `json:"message_id"`
+			Text      string `json:"text"`
 		}
 		if err := json.Unmarshal([]byte(ev.data), &m); err != nil {
 			t.Fatalf("delta data %q: %v", ev.data, err)
 		}
-		if m.Type == "" || m.Type == "answer" {
-			b.WriteString(m.Content)
-		}
+		b.WriteString(m.Text)
 	}
 	return b.String()
+}
+
+// streamEnd is the data of the end event, which must be the last of evs.
+type streamEnd struct {
+	Status  string          `json:"status"`
+	Code    string          `json:"code"`
+	Message string          `json:"message"`
+	Usage   json.RawMessage `json:"usage"`
+}
+
+func endOf(t testing.TB, evs []sseEvent) streamEnd {
+	t.Helper()
+	if len(evs) == 0 || evs[len(evs)-1].name != "end" {
+		t.Fatalf("stream does not end with an end event: %+v", evs)
+	}
+	var e streamEnd
+	if err := json.Unmarshal([]byte(evs[len(evs)-1].data), &e); err != nil {
+		t.Fatalf("end data %q: %v", evs[len(evs)-1].data, err)
+	}
+	return e
 }

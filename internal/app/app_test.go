@@ -169,7 +169,7 @@ func TestCase65_ShutdownWithLiveStreams(t *testing.T) {
 			first, last := true, ""
 			for sc.Scan() {
 				line := sc.Text()
-				if first && strings.HasPrefix(line, "event: conversation.message.delta") {
+				if first && strings.HasPrefix(line, "event: delta") {
 					first = false
 					started <- struct{}{}
 				}

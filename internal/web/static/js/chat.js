@@ -1,7 +1,9 @@
 // chat: the conversation pane. Sends with fetch() POST /api/chat {stream:true}, reads the
-// SSE body with our parser, renders deltas (sanitized, once per frame), handles Stop
-// (cancel + abort), one resume with Last-Event-ID after a dropped connection, regenerate,
-// follow-ups, history loading and sticky auto-scroll. One stream per tab at a time
+// SSE body with our parser — only the server's own events (docs/stream-contract.md: chat,
+// reasoning, delta, card, question, follow_up, end), never Coze's — and hands each part to
+// the AssistantMessage (rendered sanitized, once per frame). Handles Stop (cancel + abort),
+// one resume with Last-Event-ID after a dropped connection, regenerate, follow-ups,
+// history loading (the same parts) and sticky auto-scroll. One stream per tab at a time
 // (SECURITY-CATALOG case 61: HTTP/1.1 allows 6 connections per origin).
 
 import { api, ApiError, baseHeaders, errorFromResponse, networkError } from './api.js';
@@ -229,7 +231,7 @@ export class Chat {
   }
 
   async stream(msg, text, fileIDs = []) {
-    const run = { controller: new AbortController(), msg, chatId: '', convId: this.conversationId, terminal: '', done: false, stopped: false, detached: false, error: null };
+    const run = { controller: new AbortController(), msg, chatId: '', convId: this.conversationId, end: null, stopped: false, detached: false };
     this.run = run;
     this.updateButtons();
     const parser = new SSEParser();
@@ -263,23 +265,24 @@ export class Chat {
     } catch {
       broken = true;
     }
-    if (!run.stopped && !run.detached && !run.terminal && !run.done && run.chatId) {
+    if (!run.stopped && !run.detached && !run.end && run.chatId) {
       // The connection dropped before the end: resume once from the last event id.
       broken = !(await this.resume(run, parser));
     }
     this.settle(run, broken);
   }
 
-  /** settle ends a run from what its events said. */
+  /** settle ends a run from its end event (or its absence: the connection was lost). */
   settle(run, broken) {
     if (run.detached) return;
+    const e = run.end;
     if (run.stopped) this.end(run, 'canceled', null, false);
-    else if (run.error) this.end(run, 'failed', run.error, true);
-    else if (run.terminal === 'failed') this.end(run, 'failed', run.error, true);
-    else if (run.terminal === 'canceled') this.end(run, 'canceled', null, false);
-    else if (run.terminal === 'requires_action') this.end(run, 'requires_action', null, false);
-    else if (run.terminal || run.done) this.end(run, 'complete', null, false);
-    else this.end(run, 'incomplete', broken || !run.chatId ? new ApiError(0, 'stream_cut', t('chat.connectionLost')) : null, true);
+    else if (!e) this.end(run, 'incomplete', broken || !run.chatId ? new ApiError(0, 'stream_cut', t('chat.connectionLost')) : null, true);
+    else if (e.status === 'completed') this.end(run, 'complete', null, false);
+    else if (e.status === 'canceled') this.end(run, 'canceled', null, false);
+    else if (e.code === 'requires_action') this.end(run, 'requires_action', null, false);
+    else if (e.status === 'failed') this.end(run, 'failed', new ApiError(0, String(e.code || 'chat_failed'), e.message || t('chat.failed')), true);
+    else this.end(run, 'incomplete', new ApiError(0, String(e.code || 'stream_cut'), e.message || t('chat.connectionLost')), true);
   }
 
   /**
@@ -287,11 +290,11 @@ export class Chat {
    * replaying its events from the start: GET /api/chat/{chat_id}/stream.
    */
   async attach(msg, chatID) {
-    const saved = msg.content;
-    const run = { controller: new AbortController(), msg, chatId: chatID, convId: this.conversationId, terminal: '', done: false, stopped: false, detached: false, error: null };
+    const saved = msg.stored;
+    const run = { controller: new AbortController(), msg, chatId: chatID, convId: this.conversationId, end: null, stopped: false, detached: false };
     this.run = run;
     this.updateButtons();
-    msg.parts.clear();
+    msg.reset();
     msg.status = 'streaming';
     msg.el.dataset.status = 'streaming';
     msg.body.setAttribute('aria-busy', 'true');
@@ -301,8 +304,8 @@ export class Chat {
       if (run.detached) return;
       if (run.stopped) { this.settle(run, true); return; }
       if (this.run === run) this.run = null;
-      msg.parts.clear();
-      msg.setPart('answer', saved);
+      msg.reset();
+      if (saved) applyStored(msg, saved);
       msg.finish('streaming', null, { last: true });
       this.updateButtons();
       return;
@@ -338,9 +341,7 @@ export class Chat {
     if (body.conversation_id) this.setConversation(run, body.conversation_id);
     run.chatId = body.chat_id || '';
     run.msg.chatId = run.chatId;
-    run.msg.setPart('answer', typeof body.answer === 'string' ? body.answer : '');
-    for (const f of body.follow_ups || []) run.msg.addFollowUp(f);
-    run.msg.setUsage(body.usage);
+    applyStored(run.msg, { content: body.answer, reasoning: body.reasoning, cards: body.cards, question: body.question, follow_ups: body.follow_ups, usage: body.usage });
     this.end(run, 'complete', null, false);
   }
 
@@ -353,57 +354,44 @@ export class Chat {
     }
   }
 
+  /** onEvent applies one of our stream events to the run's reply. */
   onEvent(run, ev) {
     if (run.detached) return;
     let d = null;
     try { d = JSON.parse(ev.data); } catch { d = null; }
     const obj = d && typeof d === 'object' ? d : {};
-    const name = ev.event;
     const msg = run.msg;
-    switch (name) {
-      case 'conversation.chat.created':
-        run.chatId = String(obj.id || '');
+    const text = typeof obj.text === 'string' ? obj.text : '';
+    const scroll = () => this.scrollToEnd(false);
+    switch (ev.event) {
+      case 'chat':
+        run.chatId = String(obj.chat_id || '');
         msg.chatId = run.chatId;
         msg.el.dataset.chatId = run.chatId;
         this.setConversation(run, String(obj.conversation_id || ''));
         break;
-      case 'conversation.message.delta':
-        if ((obj.type === 'answer' || !obj.type) && obj.role !== 'user' && typeof obj.content === 'string' && obj.content_type !== 'card') {
-          msg.appendDelta(String(obj.id || 'answer'), obj.content);
-          msg.scheduleRender(() => this.scrollToEnd(false));
-        }
+      case 'reasoning':
+        if (text) { msg.appendReasoning(text); msg.scheduleRender(scroll); }
         break;
-      case 'conversation.message.completed':
-        if (obj.type === 'answer' && typeof obj.content === 'string' && obj.content_type !== 'card') {
-          msg.setPart(String(obj.id || 'answer'), obj.content);
-          msg.scheduleRender(() => this.scrollToEnd(false));
-        } else if (obj.type === 'follow_up') {
-          msg.addFollowUp(obj.content);
-          this.scrollToEnd(false);
-        }
+      case 'delta':
+        if (text) { msg.appendDelta(String(obj.message_id || 'answer'), text); msg.scheduleRender(scroll); }
         break;
-      case 'conversation.chat.completed':
-        msg.setUsage(obj.usage);
-        run.terminal = 'completed';
+      case 'card':
+        if (obj.card && typeof obj.card === 'object') { msg.addCard(obj.card); scroll(); }
         break;
-      case 'conversation.chat.failed': {
-        const le = obj.last_error || {};
-        run.terminal = 'failed';
-        run.error = new ApiError(0, String(le.code || 'chat_failed'), le.msg || t('chat.failed'), obj.hint || '');
+      case 'question':
+        msg.setQuestion(text, Array.isArray(obj.options) ? obj.options.filter((o) => typeof o === 'string') : []);
+        scroll();
         break;
-      }
-      case 'conversation.chat.requires_action':
-        run.terminal = 'requires_action';
+      case 'follow_up':
+        if (text) { msg.addFollowUp(text); scroll(); }
         break;
-      case 'error':
-        run.terminal = 'error';
-        run.error = new ApiError(0, String(obj.code || 'stream_error'), obj.message || obj.msg || t('error.generic'), obj.hint || '');
-        break;
-      case 'done':
-        run.done = true;
+      case 'end':
+        run.end = { status: String(obj.status || ''), code: String(obj.code || ''), message: typeof obj.message === 'string' ? obj.message : '' };
+        if (obj.usage) msg.setUsage(obj.usage);
         break;
       default:
-        if (name === 'canceled' || name.endsWith('.canceled')) run.terminal = 'canceled';
+        break; // unknown events are ignored (the server may add kinds)
     }
   }
 
@@ -436,12 +424,12 @@ export class Chat {
       const msg = this.newReply(lastUser);
       msg.chatId = String(m.chat_id || '');
       msg.el.dataset.chatId = msg.chatId;
-      msg.setPart('answer', String(m.content || ''));
-      msg.setUsage(m.usage);
-      const st = ['complete', 'canceled', 'incomplete', 'failed', 'streaming'].includes(m.status) ? m.status : 'complete';
+      msg.stored = m;
+      applyStored(msg, m);
+      let st = ['complete', 'canceled', 'incomplete', 'failed', 'streaming'].includes(m.status) ? m.status : 'complete';
+      if (st === 'failed' && m.error_code === 'requires_action') st = 'requires_action';
       msg.finish(st, null, { retry: st === 'failed' || st === 'incomplete', last: false });
       last = msg;
-      if (Array.isArray(m.follow_ups)) for (const f of m.follow_ups) msg.addFollowUp(f);
     }
     for (const [i, r] of this.replies.entries()) {
       if (i < this.replies.length - 1) r.clearFollowUps();
@@ -458,4 +446,21 @@ export class Chat {
       }
     }).catch(() => {});
   }
+}
+
+/**
+ * applyStored fills a reply from a finished one's parts, as the history and the
+ * non-stream answer give them: answer (content), reasoning, cards, question, follow-ups,
+ * usage. The same parts the stream delivered, so a reply reads the same after a reload.
+ */
+function applyStored(msg, m) {
+  if (typeof m.reasoning === 'string' && m.reasoning) msg.setReasoning(m.reasoning);
+  if (Array.isArray(m.cards)) for (const c of m.cards) if (c && typeof c === 'object') msg.addCard(c);
+  msg.setPart('answer', typeof m.content === 'string' ? m.content : '');
+  const q = m.question;
+  if (q && typeof q === 'object' && (typeof q.text === 'string' || Array.isArray(q.options))) {
+    msg.setQuestion(typeof q.text === 'string' ? q.text : '', Array.isArray(q.options) ? q.options.filter((o) => typeof o === 'string') : []);
+  }
+  if (Array.isArray(m.follow_ups)) for (const f of m.follow_ups) msg.addFollowUp(f);
+  msg.setUsage(m.usage);
 }

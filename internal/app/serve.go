@@ -87,7 +87,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		ClientSecret: coze.ClientSecret(cfg.ClientSecret),
 		RedirectURI:  cfg.RedirectURI,
 
-		UnencryptedHTTP2: cfg.APIH2C,
+		UnencryptedHTTP2:    cfg.APIH2C,
+		WorkflowIdleTimeout: cfg.WorkflowIdle,
 	}
 	if cfg.Demo() {
 		sim = cozesim.New(cozesim.Options{

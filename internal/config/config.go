@@ -76,6 +76,9 @@ type Config struct {
 	// SimHostile makes the demo simulator put XSS payloads in bot, workspace
 	// and user names, to check every place the page shows them.
 	SimHostile bool
+	// WorkflowIdle is the longest silence of a workflow run's stream, its
+	// wait for the first event included (PING heartbeats count as activity).
+	WorkflowIdle time.Duration
 }
 
 // Demo reports whether coze2app runs against its built-in simulator.
@@ -169,6 +172,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	logFormat := fs.String("log-format", env("COZE2APP_LOG_FORMAT", "text"), "text or json")
 	simDelay := fs.Duration("sim-delta-delay", durationEnv(getenv("COZE2APP_SIM_DELTA_DELAY"), 25*time.Millisecond), "demo simulator: pause between streamed deltas")
 	simHostile := fs.Bool("sim-hostile", getenv("COZE2APP_SIM_HOSTILE") == "on", "demo simulator: hostile names and descriptions (for testing)")
+	workflowIdle := fs.String("workflow-idle", env("COZE2APP_WORKFLOW_IDLE", "5m"), "end a workflow run whose stream sends nothing, not even a heartbeat, for this long")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return Config{}, &HelpError{Usage: usage.String()}
@@ -196,6 +200,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		PKCE:          strings.ToLower(strings.TrimSpace(*pkce)),
 	}
 	var errs []error
+	if d, err := time.ParseDuration(strings.TrimSpace(*workflowIdle)); err != nil || d <= 0 {
+		errs = append(errs, fmt.Errorf("COZE2APP_WORKFLOW_IDLE: %q is not a positive duration such as 5m", *workflowIdle))
+	} else {
+		c.WorkflowIdle = d
+	}
 	switch c.PKCE {
 	case PKCEAuto, PKCEOn, PKCEOff:
 	default:

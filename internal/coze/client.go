@@ -24,6 +24,10 @@ const (
 const (
 	DefaultTimeout             = 30 * time.Second
 	DefaultStreamHeaderTimeout = 30 * time.Second
+	// DefaultStreamIdleTimeout is a little longer than the chat relay's own idle limit
+	// (internal/chat), so that one still decides how a silent reply ends.
+	DefaultStreamIdleTimeout   = 90 * time.Second
+	DefaultWorkflowIdleTimeout = 5 * time.Minute
 	DefaultMaxBodyBytes        = 8 << 20
 	DefaultMaxEventBytes       = 1 << 20
 	DefaultRetries             = 2
@@ -43,10 +47,16 @@ type Options struct {
 	// replaced by the Coze-hosts-only policy.
 	HTTPClient          *http.Client
 	Timeout             time.Duration // per non-stream call, retries included (default 30s)
-	StreamHeaderTimeout time.Duration // streams: headers and first body byte (default 30s)
-	MaxBodyBytes        int64         // non-stream body cap (default 8 MiB)
-	MaxEventBytes       int           // SSE line / event data cap (default 1 MiB)
-	Retries             int           // idempotent GETs on 5xx/429/connection errors (default 2; <0 = none)
+	StreamHeaderTimeout time.Duration // streams: response headers only (default 30s)
+	// StreamIdleTimeout ends a chat stream (/v3/chat, submit_tool_outputs) that sends
+	// nothing for this long, the wait for its first event included (default 90s; < 0 none).
+	StreamIdleTimeout time.Duration
+	// WorkflowIdleTimeout is the same for workflow streams (stream_run, stream_resume,
+	// chatflows), whose nodes may think for minutes between events (default 5m; < 0 none).
+	WorkflowIdleTimeout time.Duration
+	MaxBodyBytes        int64 // non-stream body cap (default 8 MiB)
+	MaxEventBytes       int   // SSE line / event data cap (default 1 MiB)
+	Retries             int   // idempotent GETs on 5xx/429/connection errors (default 2; <0 = none)
 	// UnencryptedHTTP2 speaks HTTP/2 without TLS (prior knowledge, h2c) to an
 	// http:// APIBase, e.g. the simulator. Over https, Go negotiates HTTP/2 on
 	// its own. With HTTP/2 every open stream shares one connection instead of
@@ -65,6 +75,9 @@ type Client struct {
 	shc              *http.Client // streams: never a Client.Timeout
 	timeout          time.Duration
 	streamHdr        time.Duration
+	chatIdle         time.Duration // <= 0: none
+	workflowIdle     time.Duration // <= 0: none
+	afterFunc        func(time.Duration, func()) idleTimer
 	maxBody          int64
 	maxEvent         int
 	retries          int
@@ -74,17 +87,20 @@ type Client struct {
 // New returns a Client for o.
 func New(o Options) *Client {
 	c := &Client{
-		apiBase:     strings.TrimRight(o.APIBase, "/"),
-		wwwBase:     strings.TrimRight(o.WWWBase, "/"),
-		clientID:    o.ClientID,
-		secret:      o.ClientSecret,
-		redirectURI: o.RedirectURI,
-		timeout:     o.Timeout,
-		streamHdr:   o.StreamHeaderTimeout,
-		maxBody:     o.MaxBodyBytes,
-		maxEvent:    o.MaxEventBytes,
-		retries:     o.Retries,
-		backoff:     defaultBackoff,
+		apiBase:      strings.TrimRight(o.APIBase, "/"),
+		wwwBase:      strings.TrimRight(o.WWWBase, "/"),
+		clientID:     o.ClientID,
+		secret:       o.ClientSecret,
+		redirectURI:  o.RedirectURI,
+		timeout:      o.Timeout,
+		streamHdr:    o.StreamHeaderTimeout,
+		chatIdle:     idleOrDefault(o.StreamIdleTimeout, DefaultStreamIdleTimeout),
+		workflowIdle: idleOrDefault(o.WorkflowIdleTimeout, DefaultWorkflowIdleTimeout),
+		afterFunc:    afterFunc,
+		maxBody:      o.MaxBodyBytes,
+		maxEvent:     o.MaxEventBytes,
+		retries:      o.Retries,
+		backoff:      defaultBackoff,
 	}
 	if c.apiBase == "" {
 		c.apiBase = APIBaseCN
@@ -145,6 +161,17 @@ func New(o Options) *Client {
 	shc.Timeout = 0 // streams are bounded by ctx and StreamHeaderTimeout only
 	c.shc = &shc
 	return c
+}
+
+// idleOrDefault maps an idle option: 0 is the default, < 0 is none (returned as 0).
+func idleOrDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
 }
 
 // APIBase returns the API base URL in use (no trailing slash).

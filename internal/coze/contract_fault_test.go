@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -225,4 +226,92 @@ func TestContractPreRunErrorAsFirstEvent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// coze-protocol E13: once the event-stream headers are in, no first-byte limit applies. A
+// workflow whose first event comes minutes later (on the simulator's clock) still runs,
+// PING heartbeats are not returned, and only silence beyond the idle limit ends a stream.
+func TestContractSlowWorkflowStreams(t *testing.T) {
+	open := func(c *coze.Client, e *simEnv) <-chan streamResult {
+		out := make(chan streamResult, 1)
+		go func() {
+			s, err := c.StreamWorkflow(runCtx(t), e.token(cozesim.UserAlan), coze.RunWorkflowRequest{WorkflowID: cozesim.WorkflowJoke})
+			out <- streamResult{s, err}
+		}()
+		return out
+	}
+	t.Run("first event after minutes", func(t *testing.T) {
+		clock := cozesim.NewFakeClock(time.Now())
+		e := mustSim(t, cozesim.Options{Clock: clock})
+		e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/workflow/stream_run", Times: 1, FirstEventDelay: 4 * time.Minute})
+		c := coze.New(coze.Options{APIBase: e.srv.URL + simPrefix, StreamHeaderTimeout: 20 * time.Millisecond})
+		res := open(c, e)
+		if err := clock.WaitForSleepers(runCtx(t), 1); err != nil {
+			t.Fatal(err)
+		}
+		// The headers are out and the run holds its first event. Let real time pass beyond
+		// StreamHeaderTimeout, so a first-byte limit would have fired, then 4 minutes pass.
+		time.Sleep(100 * time.Millisecond)
+		clock.Advance(4 * time.Minute)
+		r := <-res
+		evs, err := streamEvents(t, r.s, r.err)
+		if got := names(evs); !errors.Is(err, io.EOF) || got[0] != coze.WorkflowMessage || got[len(got)-1] != coze.WorkflowDone {
+			t.Errorf("events %v, end %v; want the whole run", got, err)
+		}
+	})
+	t.Run("PING heartbeats", func(t *testing.T) {
+		clock := cozesim.NewFakeClock(time.Now())
+		e := mustSim(t, cozesim.Options{Clock: clock})
+		e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/workflow/stream_run", Times: 1, FirstEventDelay: 3 * time.Minute, PingEvery: time.Minute})
+		res := open(e.web, e)
+		for range 3 {
+			if err := clock.WaitForSleepers(runCtx(t), 1); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(time.Minute)
+		}
+		r := <-res
+		evs, err := streamEvents(t, r.s, r.err)
+		got := names(evs)
+		if !errors.Is(err, io.EOF) || slices.Contains(got, coze.WorkflowPing) || got[0] != coze.WorkflowMessage || got[len(got)-1] != coze.WorkflowDone {
+			t.Errorf("events %v, end %v; want the run without its PINGs", got, err)
+		}
+		if evs[0].ID != "2" {
+			t.Errorf("first event id %q, want 2 (after the PINGs 0 and 1)", evs[0].ID)
+		}
+	})
+	t.Run("silence before the first event", func(t *testing.T) {
+		e := mustSim(t, cozesim.Options{Clock: cozesim.NewFakeClock(time.Now())}) // the clock never moves
+		e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/workflow/stream_run", Times: 1, FirstEventDelay: time.Hour})
+		c := coze.New(coze.Options{APIBase: e.srv.URL + simPrefix, WorkflowIdleTimeout: 50 * time.Millisecond})
+		r := <-open(c, e)
+		if r.s != nil || !errors.Is(r.err, coze.ErrStreamIdle) || !coze.IsUpstreamUnavailable(r.err) || !strings.Contains(r.err.Error(), "50ms") {
+			t.Errorf("open = %v, %v; want ErrStreamIdle naming the limit", r.s, r.err)
+		}
+	})
+	t.Run("silence mid-stream", func(t *testing.T) {
+		e := mustSim(t, cozesim.Options{})
+		e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/workflow/stream_run", Times: 1, SilentAfterEvents: 2})
+		c := coze.New(coze.Options{APIBase: e.srv.URL + simPrefix, WorkflowIdleTimeout: 50 * time.Millisecond})
+		r := <-open(c, e)
+		evs, err := streamEvents(t, r.s, r.err)
+		if len(evs) != 2 || !errors.Is(err, coze.ErrStreamIdle) {
+			t.Errorf("%d events, end %v; want 2, then ErrStreamIdle", len(evs), err)
+		}
+	})
+	t.Run("chat silence mid-stream", func(t *testing.T) {
+		e := mustSim(t, cozesim.Options{})
+		e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, SilentAfterEvents: 2})
+		c := coze.New(coze.Options{APIBase: e.srv.URL + simPrefix, StreamIdleTimeout: 50 * time.Millisecond})
+		s, err := c.StreamChat(runCtx(t), e.token(cozesim.UserAlan), coze.ChatRequest{BotID: cozesim.BotAssistant, UserID: "u", AdditionalMessages: userMsg("hi")})
+		evs, err := streamEvents(t, s, err)
+		if len(evs) != 2 || !errors.Is(err, coze.ErrStreamIdle) {
+			t.Errorf("%d events, end %v; want 2, then ErrStreamIdle", len(evs), err)
+		}
+	})
+}
+
+type streamResult struct {
+	s   *coze.Stream
+	err error
 }

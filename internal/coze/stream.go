@@ -78,10 +78,16 @@ func (e Event) StreamError() (code int, msg string) {
 	return code, msg
 }
 
+// ErrStreamIdle reports an event stream that sent nothing, not even a PING, for longer than
+// its idle limit (Options.StreamIdleTimeout, Options.WorkflowIdleTimeout). It also matches
+// ErrStreamTimeout.
+var ErrStreamIdle = fmt.Errorf("coze: event stream idle: %w", ErrStreamTimeout)
+
 // Stream is an open SSE response. Call Close when done.
 type Stream struct {
 	r      *EventReader
 	body   io.ReadCloser
+	ctx    context.Context // the request's; its cause tells an idle stop from other ends
 	cancel context.CancelCauseFunc
 	logID  string
 	once   sync.Once
@@ -89,13 +95,34 @@ type Stream struct {
 }
 
 // Next returns the next event: io.EOF after a clean end of body, ErrStreamCut if it ends
-// mid-event, ErrEventTooLarge, or a wrapped network error.
+// mid-event, ErrEventTooLarge, ErrStreamIdle, or a wrapped network error. Workflow PING
+// heartbeats are not returned: they only show the run is alive, and their bytes already
+// reset the idle limit (coze-protocol E13; their data is undocumented, §19 Q15).
 func (s *Stream) Next() (Event, error) {
 	if ev := s.first; ev != nil {
 		s.first = nil
 		return *ev, nil
 	}
-	return s.r.Next()
+	for {
+		ev, err := s.r.Next()
+		if err != nil {
+			return Event{}, s.explain(err)
+		}
+		if ev.Name != WorkflowPing {
+			return ev, nil
+		}
+	}
+}
+
+// explain names an idle stop: the read it ended only saw a cancelled request.
+func (s *Stream) explain(err error) error {
+	if errors.Is(err, io.EOF) {
+		return err
+	}
+	if cause := context.Cause(s.ctx); errors.Is(cause, ErrStreamIdle) {
+		return fmt.Errorf("%w (%v)", cause, err)
+	}
+	return err
 }
 
 // LogID returns the X-Tt-Logid of the response.
@@ -113,19 +140,58 @@ func (s *Stream) Close() error {
 
 var errStreamClosed = errors.New("coze: stream closed")
 
-// openStream POSTs r and returns the event stream. Pre-stream failures — a JSON response
-// (§3.3), an SSE response whose body is a bare JSON object (§19 Q6), or one whose first
-// event is an error (coze-protocol E4) — are returned as errors and no Stream.
-// StreamHeaderTimeout bounds the wait for headers and the first byte.
+// idleTimer is the part of *time.Timer the idle limit uses (tests substitute it).
+type idleTimer interface {
+	Reset(time.Duration) bool
+	Stop() bool
+}
+
+func afterFunc(d time.Duration, f func()) idleTimer { return time.AfterFunc(d, f) }
+
+// idleBody cancels the request when no byte arrives for d: a body read blocks in the
+// transport, and cancelling its context is what reliably ends it.
+type idleBody struct {
+	io.ReadCloser
+	d time.Duration
+	t idleTimer
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.t.Reset(b.d)
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.t.Stop()
+	return b.ReadCloser.Close()
+}
+
+// openStream POSTs r and returns the event stream; silence is bounded by the chat idle
+// limit. See openStreamIdle.
 func (c *Client) openStream(ctx context.Context, r apiRequest) (*Stream, error) {
-	s, err := c.openStreamRaw(ctx, r)
+	return c.openStreamIdle(ctx, r, c.chatIdle)
+}
+
+// openStreamIdle POSTs r and returns the event stream. Pre-stream failures — a JSON
+// response (§3.3), an SSE response whose body is a bare JSON object (§19 Q6), or one whose
+// first event is an error (coze-protocol E4) — are returned as errors and no Stream.
+//
+// StreamHeaderTimeout bounds the wait for the response headers only. Once they say
+// text/event-stream, the first event may take long (a workflow's LLM or plugin node,
+// coze-protocol E13): from then on, only silence longer than idle (<= 0: none) ends the
+// stream, with ErrStreamIdle.
+func (c *Client) openStreamIdle(ctx context.Context, r apiRequest, idle time.Duration) (*Stream, error) {
+	s, err := c.openStreamRaw(ctx, r, idle)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
 	}
 	return s, nil
 }
 
-func (c *Client) openStreamRaw(ctx context.Context, r apiRequest) (*Stream, error) {
+func (c *Client) openStreamRaw(ctx context.Context, r apiRequest, idle time.Duration) (*Stream, error) {
 	if r.tok == "" {
 		return nil, ErrNoAccessToken
 	}
@@ -138,7 +204,10 @@ func (c *Client) openStreamRaw(ctx context.Context, r apiRequest) (*Stream, erro
 	fail := func(err error) (*Stream, error) {
 		timer.Stop()
 		var ne net.Error
-		if errors.Is(context.Cause(ctx), ErrStreamTimeout) || (errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, ErrStreamTimeout)) {
+		switch cause := context.Cause(ctx); {
+		case errors.Is(cause, ErrStreamIdle):
+			err = cause
+		case errors.Is(cause, ErrStreamTimeout) || (errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, ErrStreamTimeout)):
 			err = fmt.Errorf("%w after %s: %w", ErrStreamTimeout, c.streamHdr, err)
 		}
 		cancel(err)
@@ -163,39 +232,42 @@ func (c *Client) openStreamRaw(ctx context.Context, r apiRequest) (*Stream, erro
 		}
 		return fail(preStreamError(resp.StatusCode, resp.Header, body, string(r.tok)))
 	}
-	er := NewEventReader(resp.Body, c.maxEvent)
-	bare, _ := er.peekBareJSON()
-	if bare {
-		defer resp.Body.Close()
-		body, rerr := readBounded(er.rest(), c.maxBody)
+	if !timer.Stop() {
+		resp.Body.Close()
+		return fail(context.Cause(ctx))
+	}
+	var body io.ReadCloser = resp.Body
+	if idle > 0 {
+		body = &idleBody{ReadCloser: resp.Body, d: idle, t: c.afterFunc(idle, func() {
+			cancel(fmt.Errorf("%w: nothing received for %s", ErrStreamIdle, idle))
+		})}
+	}
+	er := NewEventReader(body, c.maxEvent)
+	// The bare-JSON check and the first event are read here, bounded by idle, not by
+	// StreamHeaderTimeout.
+	if bare, _ := er.peekBareJSON(); bare {
+		defer body.Close()
+		b, rerr := readBounded(er.rest(), c.maxBody)
 		if rerr != nil {
 			return fail(fmt.Errorf("read response: %w", rerr))
 		}
-		return fail(preStreamError(resp.StatusCode, resp.Header, bytes.TrimSpace(body), string(r.tok)))
+		return fail(preStreamError(resp.StatusCode, resp.Header, bytes.TrimSpace(b), string(r.tok)))
 	}
+	s := &Stream{r: er, body: body, ctx: ctx, cancel: cancel, logID: logID}
 	// coze-protocol E4: Coze answers failures before the run starts (token invalid, bot not
 	// published …) also as HTTP 200 with an event stream whose first event is `error`
 	// {code,msg} (coze-studio backend/api/handler/coze/agent_run_service.go,
 	// sendErrorEvent). Reading that one event here lets callers treat it exactly like the
 	// JSON form (auth.Do's refresh-and-retry on 4100, the 4015 "publish it" answer).
-	first, ferr := er.Next()
+	first, ferr := s.Next()
 	switch {
 	case ferr == nil && (first.Name == EventError || first.Name == WorkflowError):
-		resp.Body.Close()
+		body.Close()
 		return fail(firstEventError(resp.StatusCode, logID, first, string(r.tok)))
 	case ferr != nil && !errors.Is(ferr, io.EOF):
-		resp.Body.Close()
-		if cause := context.Cause(ctx); cause != nil {
-			ferr = cause
-		}
+		body.Close()
 		return fail(ferr)
-	}
-	if !timer.Stop() {
-		resp.Body.Close()
-		return fail(context.Cause(ctx))
-	}
-	s := &Stream{r: er, body: resp.Body, cancel: cancel, logID: logID}
-	if ferr == nil {
+	case ferr == nil:
 		s.first = &first
 	}
 	return s, nil

@@ -239,3 +239,84 @@ func TestStreamOpensOnTheFirstEventAlone(t *testing.T) {
 		t.Errorf("rest = %v, %v; want %v then io.EOF", names, err, want)
 	}
 }
+
+// manualTimer records idle-limit resets; it never fires on its own.
+type manualTimer struct{ resets chan struct{} }
+
+func (m *manualTimer) Reset(time.Duration) bool {
+	select {
+	case m.resets <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (m *manualTimer) Stop() bool { return true }
+
+// coze-protocol E13: a PING is not returned as an event, but its bytes reset the idle limit.
+func TestStreamPingResetsIdleTimer(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "id: 0\nevent: PING\ndata: {}\n\n")
+		http.NewResponseController(w).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		fmt.Fprint(w, "id: 1\nevent: PING\ndata: {}\n\nid: 2\nevent: Message\ndata: {\"content\":\"hi\"}\n\nid: 3\nevent: Done\ndata: {}\n\n")
+	}))
+	t.Cleanup(srv.Close)
+	c := New(Options{APIBase: srv.URL, WorkflowIdleTimeout: time.Hour})
+	timer := &manualTimer{resets: make(chan struct{}, 1)}
+	c.afterFunc = func(d time.Duration, _ func()) idleTimer {
+		if d != time.Hour {
+			t.Errorf("idle limit %s, want WorkflowIdleTimeout", d)
+		}
+		return timer
+	}
+	opened := make(chan streamOpen, 1)
+	go func() {
+		s, err := c.StreamWorkflow(t.Context(), testToken, RunWorkflowRequest{WorkflowID: "1"})
+		opened <- streamOpen{s, err}
+	}()
+	select {
+	case <-timer.resets:
+	case <-time.After(10 * time.Second): // a guard only: the PING is already sent
+		t.Fatal("the PING did not reset the idle timer")
+	}
+	close(release)
+	o := <-opened
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	defer o.s.Close()
+	names, err := readAll(o.s)
+	if want := []string{WorkflowMessage, WorkflowDone}; !cmp.Equal(names, want) || !errors.Is(err, io.EOF) {
+		t.Errorf("events %v, %v; want %v without the PINGs", names, err, want)
+	}
+}
+
+type streamOpen struct {
+	s   *Stream
+	err error
+}
+
+func TestIdleOptionDefaults(t *testing.T) {
+	tests := []struct {
+		chat, workflow         time.Duration
+		wantChat, wantWorkflow time.Duration
+	}{
+		{0, 0, DefaultStreamIdleTimeout, DefaultWorkflowIdleTimeout},
+		{time.Second, 2 * time.Second, time.Second, 2 * time.Second},
+		{-1, -1, 0, 0}, // none
+	}
+	for _, tt := range tests {
+		c := New(Options{StreamIdleTimeout: tt.chat, WorkflowIdleTimeout: tt.workflow})
+		if c.chatIdle != tt.wantChat || c.workflowIdle != tt.wantWorkflow {
+			t.Errorf("options %s/%s: idle %s/%s, want %s/%s", tt.chat, tt.workflow, c.chatIdle, c.workflowIdle, tt.wantChat, tt.wantWorkflow)
+		}
+	}
+}

@@ -269,13 +269,13 @@ func (c *Client) RunWorkflow(ctx context.Context, tok AccessToken, r RunWorkflow
 
 // StreamWorkflow runs a workflow with SSE (id/event/data lines): POST /v1/workflow/stream_run.
 func (c *Client) StreamWorkflow(ctx context.Context, tok AccessToken, r RunWorkflowRequest) (*Stream, error) {
-	return c.openStream(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflow/stream_run", tok: tok, body: runBody{
-		WorkflowID: r.WorkflowID, BotID: r.BotID, AppID: r.AppID, Parameters: r.Parameters, Ext: r.Ext}})
+	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflow/stream_run", tok: tok, body: runBody{
+		WorkflowID: r.WorkflowID, BotID: r.BotID, AppID: r.AppID, Parameters: r.Parameters, Ext: r.Ext}}, c.workflowIdle)
 }
 
 // ResumeWorkflow resumes an interrupted run with SSE: POST /v1/workflow/stream_resume.
 func (c *Client) ResumeWorkflow(ctx context.Context, tok AccessToken, r ResumeWorkflowRequest) (*Stream, error) {
-	return c.openStream(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflow/stream_resume", tok: tok, body: r})
+	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflow/stream_resume", tok: tok, body: r}, c.workflowIdle)
 }
 
 // WorkflowRunHistory reads an (async) run: GET /v1/workflows/{id}/run_histories/{execute_id};
@@ -292,5 +292,5 @@ func (c *Client) WorkflowRunHistory(ctx context.Context, tok AccessToken, workfl
 
 // StreamChatflow runs a chatflow; the answer is the chat SSE of §16 (§17.6).
 func (c *Client) StreamChatflow(ctx context.Context, tok AccessToken, r ChatflowRequest) (*Stream, error) {
-	return c.openStream(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflows/chat", tok: tok, body: r})
+	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflows/chat", tok: tok, body: r}, c.workflowIdle)
 }

@@ -40,6 +40,13 @@ type Fault struct {
 	// reports failures before a run starts (coze-protocol E4; coze-studio
 	// backend/api/handler/coze/agent_run_service.go, sendErrorEvent).
 	ErrorAsFirstEvent bool
+	// FirstEventDelay holds the stream's first event for this long on the
+	// simulator's clock (a FakeClock waits for Advance) after the headers, as a
+	// workflow whose first node thinks for minutes does (coze-protocol E13).
+	// PingEvery sends a workflow PING heartbeat ("data: {}", §19 Q15) each
+	// time this much of the hold has passed.
+	FirstEventDelay time.Duration
+	PingEvery       time.Duration
 	// FinalEnding ends the stream's last event (done, Done, Interrupt, error,
 	// Error, conversation.chat.failed) with a single "\n" or with nothing at
 	// all instead of the blank line, as the recorded real streams do
@@ -180,7 +187,8 @@ func (s *Sim) applyFault(ctx context.Context, w http.ResponseWriter, r *http.Req
 // streamFault reports whether f changes a stream rather than the request.
 func (f *Fault) streamFault() bool {
 	return f.CutAfterEvents > 0 || f.MalformedAfterEvents > 0 || f.ErrorAfterEvents > 0 || f.FailAfterEvents > 0 ||
-		f.SilentAfterEvents > 0 || f.EOFAfterEvents > 0 || f.DeltaDelay > 0 || f.OversizeEvent > 0
+		f.SilentAfterEvents > 0 || f.EOFAfterEvents > 0 || f.DeltaDelay > 0 || f.OversizeEvent > 0 ||
+		f.FirstEventDelay > 0
 }
 
 // sleepCtx waits d or until ctx ends; it reports whether d elapsed.

@@ -21,6 +21,9 @@ type sseWriter struct {
 	ctx      context.Context
 	f        *Fault
 	n        int // events written
+	seq      int // frames written, PING heartbeats included: the workflow id: line
+	held     bool
+	sleep    func(context.Context, time.Duration) bool // on the simulator's clock
 	workflow bool
 	spaced   bool          // chat framing with a space after the colon (chatflow capture)
 	onFail   func() []byte // chat: data of conversation.chat.failed
@@ -35,7 +38,7 @@ func (s *Sim) newSSE(w http.ResponseWriter, r *http.Request, workflow bool) *sse
 	h.Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	_ = rc.Flush()
-	return &sseWriter{w: w, rc: rc, ctx: r.Context(), f: faultFrom(r.Context()), workflow: workflow}
+	return &sseWriter{w: w, rc: rc, ctx: r.Context(), f: faultFrom(r.Context()), workflow: workflow, sleep: s.sleep}
 }
 
 func (sw *sseWriter) frame(name string, data []byte) string {
@@ -46,7 +49,7 @@ func (sw *sseWriter) frame(name string, data []byte) string {
 	case sw.spaced:
 		format = "event: %[2]s\ndata: %[3]s\n\n"
 	}
-	return sw.f.endFrame(name, fmt.Sprintf(format, sw.n, name, data))
+	return sw.f.endFrame(name, fmt.Sprintf(format, sw.seq, name, data))
 }
 
 func (sw *sseWriter) raw(s string) error {
@@ -62,8 +65,36 @@ func (sw *sseWriter) raw(s string) error {
 	return nil
 }
 
+// hold waits f.FirstEventDelay on the simulator's clock before the first event,
+// with a workflow PING every f.PingEvery of it.
+func (sw *sseWriter) hold(f *Fault) error {
+	sw.held = true
+	for left := f.FirstEventDelay; left > 0; {
+		step := left
+		if f.PingEvery > 0 && f.PingEvery < step {
+			step = f.PingEvery
+		}
+		if !sw.sleep(sw.ctx, step) {
+			return errStop
+		}
+		left -= step
+		if left > 0 && f.PingEvery > 0 && sw.workflow {
+			if err := sw.raw(sw.frame("PING", []byte("{}"))); err != nil {
+				return err
+			}
+			sw.seq++
+		}
+	}
+	return nil
+}
+
 // event writes one event unless a fault ends the stream first.
 func (sw *sseWriter) event(name string, data []byte) error {
+	if f := sw.f; f != nil && f.FirstEventDelay > 0 && !sw.held {
+		if err := sw.hold(f); err != nil {
+			return err
+		}
+	}
 	if f := sw.f; f != nil {
 		switch n := sw.n; {
 		case f.CutAfterEvents > 0 && n == f.CutAfterEvents:
@@ -103,6 +134,7 @@ func (sw *sseWriter) event(name string, data []byte) error {
 		return err
 	}
 	sw.n++
+	sw.seq++
 	return nil
 }
 

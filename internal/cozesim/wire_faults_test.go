@@ -1,10 +1,13 @@
 package cozesim
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Faults that make the simulator speak like the real server where it is stricter or
@@ -81,5 +84,69 @@ func TestErrorAsFirstEvent(t *testing.T) {
 				t.Errorf("second call still failed: %q", tail(b))
 			}
 		})
+	}
+}
+
+func TestFakeClockSleep(t *testing.T) {
+	c := NewFakeClock(t0)
+	woke := make(chan bool, 1)
+	go func() { woke <- c.Sleep(t.Context(), time.Minute) }()
+	if err := c.WaitForSleepers(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(59 * time.Second)
+	if c.Sleepers() != 1 {
+		t.Fatalf("sleepers = %d after 59s of a 1m sleep, want 1", c.Sleepers())
+	}
+	c.Advance(time.Second)
+	if !<-woke || c.Sleepers() != 0 {
+		t.Errorf("Sleep did not wake at its time (sleepers %d)", c.Sleepers())
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() { woke <- c.Sleep(ctx, time.Hour) }()
+	if err := c.WaitForSleepers(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if <-woke || c.Sleepers() != 0 {
+		t.Errorf("a cancelled Sleep reported the time as passed or stayed registered (%d)", c.Sleepers())
+	}
+}
+
+// coze-protocol E13: FirstEventDelay holds the first event on the simulator's clock after
+// the headers, with PING heartbeats in the workflow framing.
+func TestFirstEventDelayWithPings(t *testing.T) {
+	e := mustEnv(t, Options{})
+	tok, _ := e.sim.IssueToken(UserAlan)
+	e.sim.AddFault(Fault{Endpoint: "POST /v1/workflow/stream_run", Times: 1, FirstEventDelay: 3 * time.Minute, PingEvery: time.Minute})
+	type result struct {
+		h    http.Header
+		body []byte
+	}
+	done := make(chan result, 1)
+	go func() {
+		_, h, b := e.do(t, http.MethodPost, "/v1/workflow/stream_run", tok, map[string]any{"workflow_id": WorkflowJoke})
+		done <- result{h, b}
+	}()
+	for range 3 {
+		if err := e.clock.WaitForSleepers(t.Context(), 1); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(time.Minute)
+	}
+	res := <-done
+	evs := readSSE(t, res.body, true)
+	got := names(evs)
+	if len(got) < 4 || got[0] != "PING" || got[1] != "PING" || got[2] != "Message" || got[len(got)-1] != "Done" {
+		t.Fatalf("events %v, want two PINGs, then the run", got)
+	}
+	for i, ev := range evs {
+		if ev.ID != strconv.Itoa(i) {
+			t.Errorf("event %d (%s) id %q, want ids to count every frame", i, ev.Name, ev.ID)
+		}
+	}
+	if evs[0].Data != "{}" {
+		t.Errorf("PING data %q, want {}", evs[0].Data)
 	}
 }

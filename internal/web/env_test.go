@@ -41,6 +41,7 @@ type envOpts struct {
 	maxUpload int64  // Deps.MaxUploadBytes
 	sim       func(*cozesim.Options)
 	chat      func(*chat.Options)
+	coze      func(*coze.Options)
 }
 
 type testEnv struct {
@@ -139,14 +140,18 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 	if err != nil {
 		t.Fatalf("seal.New: %v", err)
 	}
-	cz := coze.New(coze.Options{
+	cozeOpts := coze.Options{
 		APIBase:      e.simURL,
 		WWWBase:      wwwBase,
 		ClientID:     testClientID,
 		ClientSecret: coze.ClientSecret(testSecret),
 		RedirectURI:  e.url + "/callback",
 		Retries:      -1,
-	})
+	}
+	if o.coze != nil {
+		o.coze(&cozeOpts)
+	}
+	cz := coze.New(cozeOpts)
 	a, err := auth.New(auth.Options{
 		Coze: cz, Store: st, Sealer: sealer, Log: log.With("component", "auth"),
 		Region: "cn", PKCE: auth.PKCEOn, SecureCookies: strings.HasPrefix(public, "https://"),

@@ -165,9 +165,21 @@ func (s *Server) handleWorkflowResume(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// errWorkflowIdle answers a run whose stream fell silent beyond the idle limit
+// (COZE2APP_WORKFLOW_IDLE) before its first event.
+var errWorkflowIdle = &apiError{Status: 504, Code: "upstream_idle",
+	En: "The workflow sent nothing for too long, so the run was stopped.", Zh: "工作流长时间没有任何输出，运行已停止。",
+	HintEn: "Retry; if it keeps happening, check the workflow in Coze or raise COZE2APP_WORKFLOW_IDLE.",
+	HintZh: "请重试；如果反复出现，请在 Coze 中检查该工作流，或调大 COZE2APP_WORKFLOW_IDLE。"}
+
 // relayWorkflow opens the upstream stream (errors before it become JSON) and
 // copies each event to the browser, flushing each one.
 func (s *Server) relayWorkflow(w http.ResponseWriter, r *http.Request, userID int64, open func(context.Context, coze.AccessToken) (*coze.Stream, error)) {
+	rc := http.NewResponseController(w)
+	// Opening returns with the run's first event, which may come minutes after
+	// the headers (coze-protocol E13); the server's WriteTimeout must not cut
+	// the answer that follows. Each write below sets its own deadline.
+	_ = rc.SetWriteDeadline(time.Time{})
 	var st *coze.Stream
 	err := s.d.Auth.Do(r.Context(), userID, func(ctx context.Context, tok coze.AccessToken) error {
 		var err error
@@ -175,6 +187,11 @@ func (s *Server) relayWorkflow(w http.ResponseWriter, r *http.Request, userID in
 		return err
 	})
 	if err != nil {
+		_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if errors.Is(err, coze.ErrStreamIdle) {
+			writeError(w, r, errWorkflowIdle)
+			return
+		}
 		writeError(w, r, needs("run", err))
 		return
 	}
@@ -186,7 +203,6 @@ func (s *Server) relayWorkflow(w http.ResponseWriter, r *http.Request, userID in
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
-	rc := http.NewResponseController(w)
 	w.WriteHeader(http.StatusOK)
 	var seq int64
 	send := func(name string, data []byte) error {
@@ -203,12 +219,15 @@ func (s *Server) relayWorkflow(w http.ResponseWriter, r *http.Request, userID in
 			return
 		}
 		if err != nil {
-			code := "upstream_reset"
-			if errors.Is(err, coze.ErrEventTooLarge) {
+			code, msg := "upstream_reset", "The workflow stream ended unexpectedly."
+			switch {
+			case errors.Is(err, coze.ErrEventTooLarge):
 				code = "upstream_malformed"
+			case errors.Is(err, coze.ErrStreamIdle):
+				code, msg = "upstream_idle", errWorkflowIdle.En
 			}
 			if r.Context().Err() == nil {
-				_ = send("error", []byte(fmt.Sprintf(`{"code":%q,"message":"The workflow stream ended unexpectedly."}`, code)))
+				_ = send("error", []byte(fmt.Sprintf(`{"code":%q,"message":%q}`, code, msg)))
 			}
 			return
 		}

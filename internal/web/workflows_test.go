@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/coze2app/coze2app/internal/coze"
 	"github.com/coze2app/coze2app/internal/cozesim"
 )
 
@@ -80,5 +82,72 @@ func TestWorkflows(t *testing.T) {
 				t.Errorf("status = %d code = %q, want %d %q (%s)", r.status, r.errorCode(), tt.wantStatus, tt.wantCode, r.body)
 			}
 		})
+	}
+}
+
+// coze-protocol E13: a workflow's first event may come minutes after the headers. The run
+// still succeeds (no first-byte limit; the server's write deadline does not cut it), and
+// PING heartbeats are not relayed.
+func TestWorkflowRun_FirstEventAfterMinutesWithPings(t *testing.T) {
+	t.Parallel()
+	clock := cozesim.NewFakeClock(time.Now())
+	e := newTestEnv(t, envOpts{
+		sim:  func(o *cozesim.Options) { o.Clock = clock },
+		coze: func(o *coze.Options) { o.StreamHeaderTimeout = 20 * time.Millisecond },
+	})
+	c := signIn(t, e, cozesim.UserAlan)
+	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/workflow/stream_run", Times: 1, FirstEventDelay: 4 * time.Minute, PingEvery: time.Minute})
+	done := make(chan resp, 1)
+	go func() {
+		done <- e.api(c, "POST", "/api/workflows/"+cozesim.WorkflowJoke+"/run", map[string]any{"parameters": map[string]any{}})
+	}()
+	for i := range 4 {
+		if err := clock.WaitForSleepers(t.Context(), 1); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			// Headers are out; let real time pass beyond StreamHeaderTimeout so that a
+			// first-byte limit would have fired.
+			time.Sleep(100 * time.Millisecond)
+		}
+		clock.Advance(time.Minute)
+	}
+	r := <-done
+	mustStatus(t, "run", r, http.StatusOK)
+	evs := parseSSE(t, r.body)
+	if len(evs) == 0 || evs[0].name != "Message" || evs[len(evs)-1].name != "Done" {
+		t.Errorf("events %+v, want the run from its first Message to Done", evs)
+	}
+	if strings.Contains(string(r.body), "PING") {
+		t.Errorf("a PING heartbeat was relayed:\n%s", r.body)
+	}
+}
+
+// Silence beyond the idle limit ends the run with a clear error: before the first event
+// as JSON 504 upstream_idle, later as the stream's final error event.
+func TestWorkflowRun_SilenceEndsWithIdleError(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{
+		sim:  func(o *cozesim.Options) { o.Clock = cozesim.NewFakeClock(time.Now()) }, // never moves
+		coze: func(o *coze.Options) { o.WorkflowIdleTimeout = 50 * time.Millisecond },
+	})
+	c := signIn(t, e, cozesim.UserAlan)
+	run := func() resp {
+		return e.api(c, "POST", "/api/workflows/"+cozesim.WorkflowJoke+"/run", map[string]any{"parameters": map[string]any{}})
+	}
+
+	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/workflow/stream_run", Times: 1, FirstEventDelay: time.Hour})
+	r := run()
+	if r.status != http.StatusGatewayTimeout || r.errorCode() != "upstream_idle" || r.errorBody()["message"] == "" {
+		t.Errorf("silent before the first event: %d %s, want 504 upstream_idle", r.status, r.body)
+	}
+
+	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/workflow/stream_run", Times: 1, SilentAfterEvents: 2})
+	r = run()
+	mustStatus(t, "silent mid-run", r, http.StatusOK)
+	evs := parseSSE(t, r.body)
+	last := evs[len(evs)-1]
+	if len(evs) != 3 || last.name != "error" || !strings.Contains(last.data, `"code":"upstream_idle"`) {
+		t.Errorf("events %+v, want 2 relayed, then error upstream_idle", evs)
 	}
 }

@@ -155,7 +155,7 @@ func cozeAPIError(err error) (*apiError, bool) {
 		// §4, E7; coze-js wrongly files 4013 under rate limits).
 		return &apiError{Status: 502, Code: "model_error",
 			En: "The bot's model failed to answer. Please try again.", Zh: "智能体的模型未能作答，请重试。",
-			HintEn: fmt.Sprintf("This is usually temporary: retry in a moment. If it keeps failing, log id %s (code %d) helps Coze support.", safeLogID(ce.LogID), ce.Code),
+			HintEn: fmt.Sprintf("This is usually temporary: retry in a moment. Log id %s (code %d) helps Coze support if it keeps failing.", safeLogID(ce.LogID), ce.Code),
 			HintZh: fmt.Sprintf("这通常是暂时的，请稍后重试。如持续失败，请向 Coze 支持提供日志 ID %s（错误码 %d）。", safeLogID(ce.LogID), ce.Code)}, true
 	case isAPI && platformCode(ce.Code):
 		// Coze's 9-digit platform codes (e.g. 702042078, coze-java#47) carry
@@ -163,7 +163,7 @@ func cozeAPIError(err error) (*apiError, bool) {
 		msg := scrub(ce.Msg)
 		return &apiError{Status: 502, Code: "upstream_error",
 			En: "Coze reported a problem: " + msg, Zh: "Coze 报告了一个问题：" + msg,
-			HintEn: fmt.Sprintf("Retry in a moment. If it persists, give Coze support log id %s (code %d).", safeLogID(ce.LogID), ce.Code),
+			HintEn: fmt.Sprintf("Retry in a moment. Log id %s (code %d) helps Coze support if it persists.", safeLogID(ce.LogID), ce.Code),
 			HintZh: fmt.Sprintf("请稍后重试。如持续出现，请向 Coze 支持提供日志 ID %s（错误码 %d）。", safeLogID(ce.LogID), ce.Code)}, true
 	case isAPI && ce.Code == 4000:
 		msg := scrub(ce.Msg)

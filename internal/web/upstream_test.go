@@ -47,8 +47,8 @@ func TestCase42_ErrorsBeforeTheStream(t *testing.T) {
 		{"4101 permission", cozesim.Fault{Code: 4101, Msg: "no permission"}, "", 403, "permission_denied", `"chat"`},
 		{"4000 bad request", cozesim.Fault{Code: 4000, Msg: "Request parameter error"}, "", 400, "bad_request", ""},
 		{"4013 model error", cozesim.Fault{Code: 4013, Msg: "model error"}, "", 502, "model_error", "retry"},
-		{"5000 internal", cozesim.Fault{Code: 5000, Msg: "internal"}, "", 502, "model_error", "log id 2"},
-		{"9-digit platform code", cozesim.Fault{Code: 702042078, Msg: "We're currently experiencing server issues. Please try again later."}, "", 502, "upstream_error", "Retry in a moment. If it persists, give Coze support log id 2"},
+		{"5000 internal", cozesim.Fault{Code: 5000, Msg: "internal"}, "", 502, "model_error", "Log id 2"},
+		{"9-digit platform code", cozesim.Fault{Code: 702042078, Msg: "We're currently experiencing server issues. Please try again later."}, "", 502, "upstream_error", "Retry in a moment. Log id 2"},
 		{"other code", cozesim.Fault{Code: 4012, Msg: "model withdrawn"}, "", 502, "upstream_error", "Log id 2"},
 	}
 	c := signIn(t, e, cozesim.UserAlan)

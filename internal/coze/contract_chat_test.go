@@ -203,3 +203,61 @@ func TestContractWorkflows(t *testing.T) {
 		t.Errorf("chatflow answer %q, end %v (events %v)", text, err, names(evs))
 	}
 }
+
+// coze-protocol E11: a workflow inside a Coze app carries its app_id in the list and runs
+// with it; app_id "0" means none; app_id with bot_id is refused before any call.
+func TestContractWorkflowInApp(t *testing.T) {
+	e := mustSim(t, cozesim.Options{})
+	c, tok, ctx := e.web, e.token(cozesim.UserAlan), runCtx(t)
+	page, err := c.ListWorkflows(ctx, tok, coze.ListWorkflowsParams{WorkspaceID: cozesim.WorkspaceTeam, PageSize: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps := map[string]string{}
+	for _, w := range page.Items {
+		apps[w.WorkflowID] = w.App()
+	}
+	if apps[cozesim.WorkflowInApp] != cozesim.DemoAppID || apps[cozesim.WorkflowJoke] != "" {
+		t.Fatalf("apps %v, want %s for the app workflow and none (\"0\") for others", apps, cozesim.DemoAppID)
+	}
+	info, err := c.WorkflowInfo(ctx, tok, cozesim.WorkflowInApp, false)
+	if err != nil || info.Workflow.App() != cozesim.DemoAppID {
+		t.Fatalf("info = %+v, %v; want app %s", info.Workflow, err, cozesim.DemoAppID)
+	}
+
+	if _, err := c.StreamWorkflow(ctx, tok, coze.RunWorkflowRequest{WorkflowID: cozesim.WorkflowInApp}); !coze.IsNotFound(err) {
+		t.Errorf("run without app_id: %v, want the simulator's refusal", err)
+	}
+	s, err := c.StreamWorkflow(ctx, tok, coze.RunWorkflowRequest{WorkflowID: cozesim.WorkflowInApp, AppID: info.Workflow.App()})
+	evs, err := streamEvents(t, s, err)
+	if got := names(evs); !errors.Is(err, io.EOF) || got[len(got)-1] != coze.WorkflowDone {
+		t.Errorf("run with app_id: %v, %v", got, err)
+	}
+	if run, err := c.RunWorkflow(ctx, tok, coze.RunWorkflowRequest{WorkflowID: cozesim.WorkflowInApp, AppID: cozesim.DemoAppID}); err != nil || run.Data == "" {
+		t.Errorf("non-stream run with app_id = %+v, %v", run, err)
+	}
+	// "0" is no app: the plain workflow runs, and no app_id is sent.
+	e.sim.ResetCalls()
+	s, err = c.StreamWorkflow(ctx, tok, coze.RunWorkflowRequest{WorkflowID: cozesim.WorkflowJoke, AppID: "0", BotID: cozesim.BotAssistant})
+	if _, err := streamEvents(t, s, err); !errors.Is(err, io.EOF) {
+		t.Errorf("app_id \"0\" with bot_id: %v", err)
+	}
+	if reqs := e.sim.Requests(); len(reqs) != 1 || strings.Contains(string(reqs[0].Body), "app_id") {
+		t.Errorf("requests %d, body %s; want one without app_id", len(reqs), reqs[0].Body)
+	}
+
+	e.sim.ResetCalls()
+	both := coze.RunWorkflowRequest{WorkflowID: cozesim.WorkflowInApp, AppID: cozesim.DemoAppID, BotID: cozesim.BotAssistant}
+	if _, err := c.StreamWorkflow(ctx, tok, both); !errors.Is(err, coze.ErrAppAndBot) {
+		t.Errorf("stream with app_id and bot_id: %v, want ErrAppAndBot", err)
+	}
+	if _, err := c.RunWorkflow(ctx, tok, both); !errors.Is(err, coze.ErrAppAndBot) {
+		t.Errorf("run with app_id and bot_id: %v, want ErrAppAndBot", err)
+	}
+	if _, err := c.StreamChatflow(ctx, tok, coze.ChatflowRequest{WorkflowID: cozesim.WorkflowChat, AppID: cozesim.DemoAppID, BotID: cozesim.BotAssistant}); !errors.Is(err, coze.ErrAppAndBot) {
+		t.Errorf("chatflow with app_id and bot_id: %v, want ErrAppAndBot", err)
+	}
+	if n := len(e.sim.Requests()); n != 0 {
+		t.Errorf("%d requests reached Coze for app_id with bot_id", n)
+	}
+}

@@ -3,6 +3,7 @@ package coze
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,6 +20,15 @@ type Workflow struct {
 	CreatorName  string `json:"creator_name"`
 	CreatedAt    int64  `json:"created_at"`
 	UpdatedAt    int64  `json:"updated_at"`
+}
+
+// App returns the id of the Coze app the workflow belongs to, "" when none (the wire says
+// "0"). Such a workflow runs only with that app_id (coze-protocol E11).
+func (w Workflow) App() string {
+	if w.AppID == "0" {
+		return ""
+	}
+	return w.AppID
 }
 
 // UnmarshalJSON reads the nested creator {id,name} and string or numeric timestamps.
@@ -103,8 +113,8 @@ type WorkflowInfo struct {
 // RunWorkflowRequest runs a workflow (§17.1, §17.2).
 type RunWorkflowRequest struct {
 	WorkflowID string
-	BotID      string
-	AppID      string
+	BotID      string // for workflows that need a bot's context (database, variables)
+	AppID      string // required for a workflow inside a Coze app (Workflow.App); "0" = none; never with BotID
 	Parameters map[string]any
 	IsAsync    bool // non-stream only
 	Ext        map[string]string
@@ -226,6 +236,22 @@ func (c *Client) WorkflowInfo(ctx context.Context, tok AccessToken, workflowID s
 	return out, err
 }
 
+// ErrAppAndBot refuses a run with both app_id and bot_id, which Coze rejects with 4000
+// (coze-protocol E11).
+var ErrAppAndBot = errors.New("coze: a workflow runs with app_id or bot_id, not both")
+
+// body builds the run body; it refuses app_id together with bot_id.
+func (r RunWorkflowRequest) body(async bool) (runBody, error) {
+	app := r.AppID
+	if app == "0" {
+		app = ""
+	}
+	if app != "" && r.BotID != "" {
+		return runBody{}, ErrAppAndBot
+	}
+	return runBody{WorkflowID: r.WorkflowID, BotID: r.BotID, AppID: app, Parameters: r.Parameters, IsAsync: async && r.IsAsync, Ext: r.Ext}, nil
+}
+
 type runBody struct {
 	WorkflowID string            `json:"workflow_id"`
 	BotID      string            `json:"bot_id,omitempty"`
@@ -238,8 +264,11 @@ type runBody struct {
 // RunWorkflow runs a workflow without streaming: POST /v1/workflow/run (singular path).
 // data, execute_id, debug_url, usage and interrupt_data are top-level (§2).
 func (c *Client) RunWorkflow(ctx context.Context, tok AccessToken, r RunWorkflowRequest) (WorkflowRun, error) {
-	req := apiRequest{method: http.MethodPost, path: "/v1/workflow/run", tok: tok, body: runBody{
-		WorkflowID: r.WorkflowID, BotID: r.BotID, AppID: r.AppID, Parameters: r.Parameters, IsAsync: r.IsAsync, Ext: r.Ext}}
+	body, err := r.body(true)
+	if err != nil {
+		return WorkflowRun{}, err
+	}
+	req := apiRequest{method: http.MethodPost, path: "/v1/workflow/run", tok: tok, body: body}
 	res, err := c.call(ctx, req)
 	if err != nil {
 		return WorkflowRun{}, err
@@ -269,8 +298,11 @@ func (c *Client) RunWorkflow(ctx context.Context, tok AccessToken, r RunWorkflow
 
 // StreamWorkflow runs a workflow with SSE (id/event/data lines): POST /v1/workflow/stream_run.
 func (c *Client) StreamWorkflow(ctx context.Context, tok AccessToken, r RunWorkflowRequest) (*Stream, error) {
-	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflow/stream_run", tok: tok, body: runBody{
-		WorkflowID: r.WorkflowID, BotID: r.BotID, AppID: r.AppID, Parameters: r.Parameters, Ext: r.Ext}}, c.workflowIdle)
+	body, err := r.body(false)
+	if err != nil {
+		return nil, err
+	}
+	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflow/stream_run", tok: tok, body: body}, c.workflowIdle)
 }
 
 // ResumeWorkflow resumes an interrupted run with SSE: POST /v1/workflow/stream_resume.
@@ -292,5 +324,11 @@ func (c *Client) WorkflowRunHistory(ctx context.Context, tok AccessToken, workfl
 
 // StreamChatflow runs a chatflow; the answer is the chat SSE of §16 (§17.6).
 func (c *Client) StreamChatflow(ctx context.Context, tok AccessToken, r ChatflowRequest) (*Stream, error) {
+	if r.AppID == "0" {
+		r.AppID = ""
+	}
+	if r.AppID != "" && r.BotID != "" {
+		return nil, ErrAppAndBot
+	}
 	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflows/chat", tok: tok, body: r}, c.workflowIdle)
 }

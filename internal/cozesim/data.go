@@ -199,6 +199,7 @@ func (s *Sim) seedLocked() {
 		s.workflows[wf.ID] = wf
 		s.wfOrder = append(s.wfOrder, wf.ID)
 	}
+	s.seedAppWorkflowLocked() // workflows.go
 	if s.o.HostileMetadata {
 		s.hostileLocked()
 	}

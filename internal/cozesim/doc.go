@@ -25,8 +25,9 @@
 // optional), WorkflowAsk (a question node: stream_run ends with Interrupt;
 // stream_resume with resume_data "城市，日期" or "city,date" finishes it),
 // WorkflowJoke (streams a joke, input topic optional), WorkflowChat (a
-// chatflow for POST /v1/workflows/chat that echoes the user turn) and
-// WorkflowDraft (unpublished: run answers 4200).
+// chatflow for POST /v1/workflows/chat that echoes the user turn),
+// WorkflowDraft (unpublished: run answers 4200) and WorkflowInApp (inside the
+// Coze app DemoAppID: runs only with that app_id, 4200 otherwise).
 //
 // # Reply rules
 //

@@ -10,6 +10,26 @@ import (
 	"time"
 )
 
+// A workflow that belongs to a Coze app (a "project") runs only with that
+// app's app_id, never together with bot_id (coze-protocol E11; docs
+// workflow_stream_run). List and info items carry app_id, "0" when none.
+const (
+	WorkflowInApp = "7395000000000000006" // belongs to DemoAppID; input name (optional)
+	DemoAppID     = "7396000000000000001"
+)
+
+// workflowApp maps the workflows that belong to an app to its id.
+var workflowApp = map[string]string{WorkflowInApp: DemoAppID}
+
+func (s *Sim) seedAppWorkflowLocked() {
+	wf := &workflow{ID: WorkflowInApp, Name: "app_greeting", Description: "属于一个 Coze 应用的工作流：运行时需要 app_id。 / A workflow inside a Coze app: it runs only with its app_id.",
+		IconName: "workflow.svg", Mode: "workflow", Published: true, SpaceID: WorkspaceTeam, CreatorID: UserAlan, CreatorName: "Alan",
+		Inputs:    []wfParam{{Name: "name", Type: "string", Description: "名字 / Name", Default: "Coze"}},
+		CreatedAt: demoCreateUnixTime, UpdatedAt: demoCreateUnixTime + 3600}
+	s.workflows[wf.ID] = wf
+	s.wfOrder = append(s.wfOrder, wf.ID)
+}
+
 type wfRun struct {
 	ID, WorkflowID, UserID, BotID, Status, Output, EventID string
 	RunMode, Resumes                                       int
@@ -24,13 +44,21 @@ func (s *Sim) debugURL(wf *workflow, execID string) string {
 
 func (wf *workflow) detail(stringTimes bool) map[string]any {
 	o := map[string]any{"workflow_id": wf.ID, "workflow_name": wf.Name, "description": wf.Description,
-		"app_id": "0", "creator": map[string]any{"id": wf.CreatorID, "name": wf.CreatorName}}
+		"app_id": appIDOf(wf.ID), "creator": map[string]any{"id": wf.CreatorID, "name": wf.CreatorName}}
 	if stringTimes { // the list example sends strings (§17.4, Q10)
 		o["created_at"], o["updated_at"] = strconv.FormatInt(wf.CreatedAt, 10), strconv.FormatInt(wf.UpdatedAt, 10)
 	} else {
 		o["created_at"], o["updated_at"] = wf.CreatedAt, wf.UpdatedAt
 	}
 	return o
+}
+
+// appIDOf is a workflow's app_id on the wire: "0" when it belongs to no app.
+func appIDOf(workflowID string) string {
+	if app := workflowApp[workflowID]; app != "" {
+		return app
+	}
+	return "0"
 }
 
 // GET /v1/workflows (§17.4)
@@ -131,6 +159,10 @@ func (s *Sim) prepareRun(t *accessToken, b runBody, mode int) (*workflow, *wfRun
 	if wf == nil || !wf.Published || !s.canSeeSpaceLocked(t, wf.SpaceID) {
 		return nil, nil, nil, errf(4200, "Workflow not found or not published: "+b.WorkflowID)
 	}
+	// The code for a missing or wrong app_id is undocumented; not found is our reading.
+	if app := workflowApp[wf.ID]; app != "" && b.AppID != app {
+		return nil, nil, nil, errf(4200, "Workflow not found: "+b.WorkflowID+" belongs to a Coze app; run it with that app's app_id")
+	}
 	now := s.now()
 	run := &wfRun{ID: s.newIDLocked(), WorkflowID: wf.ID, UserID: t.UserID, BotID: b.BotID, Status: "Running", RunMode: mode,
 		CreateTime: now.Unix(), UpdateTime: now.Unix(), DueAt: now.Add(s.o.ChatDelay)}
@@ -177,6 +209,9 @@ func (wf *workflow) output(params map[string]any) string {
 		return weatherText(paramString(wf, params, "city"), paramString(wf, params, "date"))
 	case WorkflowJoke:
 		return jokeText + " (topic: " + paramString(wf, params, "topic") + ")"
+	case WorkflowInApp:
+		name := paramString(wf, params, "name")
+		return "你好，" + name + "！这条回答来自一个 Coze 应用里的工作流。 / Hello, " + name + "! This answer comes from a workflow inside a Coze app."
 	}
 	return "ok"
 }

@@ -130,7 +130,17 @@ func (s *Server) handleWorkflowRun(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.relayWorkflow(w, r, u.ID, func(ctx context.Context, tok coze.AccessToken) (*coze.Stream, error) {
-		return s.d.Coze.StreamWorkflow(ctx, tok, coze.RunWorkflowRequest{WorkflowID: id, BotID: req.BotID, Parameters: req.Parameters})
+		// A workflow inside a Coze app runs only with its app_id (coze-protocol E11). The
+		// page sends just the workflow id; Coze's own record says which app it is in.
+		info, err := s.d.Coze.WorkflowInfo(ctx, tok, id, false)
+		if err != nil {
+			return nil, err
+		}
+		app := info.Workflow.App()
+		if app != "" && req.BotID != "" {
+			return nil, badRequest("This workflow belongs to a Coze app; it runs without a bot_id.", "该工作流属于一个 Coze 应用，运行时不能指定 bot_id。")
+		}
+		return s.d.Coze.StreamWorkflow(ctx, tok, coze.RunWorkflowRequest{WorkflowID: id, AppID: app, BotID: req.BotID, Parameters: req.Parameters})
 	})
 }
 

@@ -151,3 +151,39 @@ func TestWorkflowRun_SilenceEndsWithIdleError(t *testing.T) {
 		t.Errorf("events %+v, want 2 relayed, then error upstream_idle", evs)
 	}
 }
+
+// coze-protocol E11: the page sends only the workflow id; the server finds the workflow's
+// app in Coze's record and runs it with that app_id (never with a bot_id).
+func TestWorkflowRun_InsideACozeApp(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserAlan)
+	path := "/api/workflows/" + cozesim.WorkflowInApp + "/run"
+
+	e.sim.ResetCalls()
+	r := e.api(c, "POST", path, map[string]any{"parameters": map[string]any{"name": "Ming"}})
+	mustStatus(t, "run", r, http.StatusOK)
+	if body := string(r.body); !strings.Contains(body, "Ming") || !strings.Contains(body, "event: Done") {
+		t.Errorf("run stream lacks the app workflow's answer:\n%s", body)
+	}
+	for _, rq := range e.sim.Requests() {
+		if rq.Path == "/v1/workflow/stream_run" && !strings.Contains(string(rq.Body), `"app_id":"`+cozesim.DemoAppID+`"`) {
+			t.Errorf("stream_run body %s lacks the app_id", rq.Body)
+		}
+	}
+
+	// A plain workflow is run without app_id ("0" in Coze's record means none).
+	e.sim.ResetCalls()
+	mustStatus(t, "plain run", e.api(c, "POST", "/api/workflows/"+cozesim.WorkflowJoke+"/run", map[string]any{"parameters": map[string]any{}}), http.StatusOK)
+	for _, rq := range e.sim.Requests() {
+		if rq.Path == "/v1/workflow/stream_run" && strings.Contains(string(rq.Body), "app_id") {
+			t.Errorf("plain workflow sent app_id: %s", rq.Body)
+		}
+	}
+
+	e.sim.ResetCalls()
+	r = e.api(c, "POST", path, map[string]any{"parameters": map[string]any{}, "bot_id": cozesim.BotAssistant})
+	if r.status != http.StatusBadRequest || r.errorCode() != "bad_request" || e.sim.Calls("POST /v1/workflow/stream_run") != 0 {
+		t.Errorf("app workflow with bot_id: %d %s (%d runs); want 400 bad_request before any run", r.status, r.body, e.sim.Calls("POST /v1/workflow/stream_run"))
+	}
+}

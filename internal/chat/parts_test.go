@@ -216,3 +216,59 @@ func fixtureCard(t *testing.T) string {
 	t.Fatal("no card in chat_stream_card.sse")
 	return ""
 }
+
+// The simulator's demo bots speak the shapes of the fixtures; through the whole stack
+// each gives its kind of event, and the next turn answers a question's option.
+func TestSimDemoBots(t *testing.T) {
+	h := mustHarness(t)
+	kinds := func(evs []sseEvent) map[string]int {
+		n := map[string]int{}
+		for _, ev := range evs {
+			n[ev.Name]++
+		}
+		return n
+	}
+	for _, tt := range []struct {
+		bot, msg string
+		want     string // an event kind the reply must have
+	}{
+		{cozesim.BotThinking, "Is 17 prime?", chat.EventReasoning},
+		{cozesim.BotCard, "weather", chat.EventCard},
+		{cozesim.BotQuestion, "I am thirsty", chat.EventQuestion},
+		{cozesim.BotMath, "quadratic formula", chat.EventDelta},
+	} {
+		t.Run(tt.bot, func(t *testing.T) {
+			evs := h.post(t, t.Context(), "alan", chat.StartRequest{BotID: tt.bot, Message: tt.msg}).all(t)
+			if end := endOf(t, evs); end.Status != chat.EndCompleted {
+				t.Fatalf("end = %+v, want completed", end)
+			}
+			n := kinds(evs)
+			if n[tt.want] == 0 || n[chat.EventChat] != 1 || n[chat.EventEnd] != 1 {
+				t.Fatalf("event kinds = %v, want %s", n, tt.want)
+			}
+			for _, ev := range evs {
+				if strings.Contains(ev.Data, "knowledge_recall") || strings.Contains(ev.Data, "generate_answer_finish") {
+					t.Errorf("verbose data relayed: %s", ev.Data)
+				}
+			}
+			convID, chatID := chatIDs(t, evs)
+			h.mustRun(t, h.alan, chatID)
+			m := h.mustMessage(t, h.alan, chatID)
+			if m.Status != "complete" || m.Content != deltaText(t, evs) || m.Reasoning != partText(t, evs, chat.EventReasoning) ||
+				(n[chat.EventCard] > 0) != (m.Cards != nil) || (n[chat.EventQuestion] > 0) != (m.Question != nil) {
+				t.Errorf("stored = %+v, cards %s, question %s; events %v", m, m.Cards, m.Question, n)
+			}
+			if tt.want != chat.EventQuestion {
+				return
+			}
+			var q chat.Question
+			if err := json.Unmarshal(m.Question, &q); err != nil || len(q.Options) == 0 {
+				t.Fatalf("question = %s (%v)", m.Question, err)
+			}
+			next := h.post(t, t.Context(), "alan", chat.StartRequest{BotID: tt.bot, Message: q.Options[0], ConversationID: convID}).all(t)
+			if end := endOf(t, next); end.Status != chat.EndCompleted || deltaText(t, next) == "" {
+				t.Errorf("answer to the option: end %+v, text %q", end, deltaText(t, next))
+			}
+		})
+	}
+}

@@ -239,7 +239,7 @@ func TestMessageKindsRenderers(t *testing.T) {
   return `+jsSnapshot+`(h.el);
 })()`)
 		if live != reopened {
-			t.Errorf("thinking reply differs live vs from history:\nlive:\n%s\nreopened:\n%s", live, reopened)
+			t.Errorf("thinking reply differs live vs from history: %s\nlive:\n%s", firstDiff(live, reopened), live)
 		}
 	})
 
@@ -384,6 +384,24 @@ func TestMessageKindsRenderers(t *testing.T) {
 			t.Errorf("securitypolicyviolation events: %q", v)
 		}
 	})
+}
+
+// firstDiff describes where snapshot b first departs from a, line by line.
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			return fmt.Sprintf("line %d: live %q, reopened %q", i+1, x, y)
+		}
+	}
+	return "no difference"
 }
 
 // jsString quotes s as a JavaScript string literal.
@@ -644,7 +662,7 @@ func TestMessageKindsDemoBots(t *testing.T) {
 				reopen(t, b, convs[kind], len(want))
 				for i, w := range want {
 					if got := eval[string](b, jsReplySnapshot(i)); got != w {
-						t.Errorf("reply %d differs from live:\nlive:\n%s\nreopened:\n%s", i, w, got)
+						t.Errorf("reply %d differs from live: %s\nlive:\n%s", i, firstDiff(w, got), w)
 					}
 				}
 			})

@@ -111,6 +111,9 @@ func chatRequest(u store.User, req StartRequest) (coze.ChatRequest, error) {
 		UserID:             CozeUserID(u),
 		ConversationID:     req.ConversationID,
 		AdditionalMessages: []coze.EnterMessage{msg},
+		// Without it a workflow question's options arrive as plain text and
+		// the page cannot offer them as buttons (docs/stream-contract.md).
+		EnableCard: true,
 	}, nil
 }
 

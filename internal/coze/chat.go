@@ -32,6 +32,12 @@ type ChatRequest struct {
 	// refuses a string with "parameters field should be an object"
 	// (coze-protocol E5).
 	Parameters map[string]any
+	// EnableCard asks for a workflow question node's options as a card
+	// answer (x_properties.workflow_card_info); without it Coze sends the
+	// question as a plain text answer (coze-protocol §15.1; coze-go chats.go
+	// CreateChatsReq.EnableCard `json:"enable_card,omitempty"`, coze-py
+	// cozepy/chat/__init__.py stream(enable_card=…)).
+	EnableCard bool
 }
 
 // ChatError is a chat's last_error.
@@ -146,6 +152,7 @@ type chatBody struct {
 	MetaData           map[string]string `json:"meta_data,omitempty"`
 	PublishStatus      string            `json:"publish_status,omitempty"`
 	Parameters         map[string]any    `json:"parameters,omitempty"`
+	EnableCard         bool              `json:"enable_card,omitempty"`
 }
 
 func (r ChatRequest) request(tok AccessToken, stream bool) apiRequest {
@@ -159,6 +166,7 @@ func (r ChatRequest) request(tok AccessToken, stream bool) apiRequest {
 		BotID: r.BotID, UserID: r.UserID, Stream: stream, AutoSaveHistory: save,
 		AdditionalMessages: r.AdditionalMessages, CustomVariables: r.CustomVariables,
 		MetaData: r.MetaData, PublishStatus: r.PublishStatus, Parameters: r.Parameters,
+		EnableCard: r.EnableCard,
 	}}
 }
 

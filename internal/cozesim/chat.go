@@ -34,6 +34,7 @@ type chat struct {
 	Usage                                        usage
 	MetaData                                     map[string]string
 	AutoSave, Stream                             bool
+	EnableCard                                   bool      // the request's enable_card: cards only when set
 	DueAt                                        time.Time // non-stream: when it finishes
 	Plan                                         *replyPlan
 	Produced                                     []*message // answer, verbose, follow_up, function_call, tool_response
@@ -78,6 +79,7 @@ type chatBody struct {
 	BotVersion         string            `json:"bot_version"`
 	ConnectorID        string            `json:"connector_id"`
 	Parameters         chatParameters    `json:"parameters"` // params.go
+	EnableCard         bool              `json:"enable_card"`
 }
 
 // handleChat is POST /v3/chat[?conversation_id=] (§15.1, §16, §18.15–19).
@@ -168,7 +170,7 @@ func (s *Sim) startChat(t *accessToken, convID string, b chatBody) (*chat, *apiE
 	now := s.now()
 	ch := &chat{ID: s.newIDLocked(), ConvID: c.ID, BotID: bt.ID, UserID: t.UserID, SectionID: c.LastSectionID,
 		Status: statusCreated, CreatedAt: now.Unix(), MetaData: b.MetaData, AutoSave: autoSave, Stream: b.Stream,
-		DueAt: now.Add(s.o.ChatDelay)}
+		DueAt: now.Add(s.o.ChatDelay), EnableCard: b.EnableCard}
 	var query turn
 	for i, m := range b.AdditionalMessages {
 		tn := turn{Role: m.Role, Text: textOf(m.Content, m.ContentType)}
@@ -195,6 +197,9 @@ func (s *Sim) startChat(t *accessToken, convID string, b chatBody) (*chat, *apiE
 		}
 	}
 	ch.Plan = s.planReply(bt, hist, query, s.pendingQuestionLocked(c, bt.ID))
+	if !ch.EnableCard {
+		ch.Plan.withoutCards()
+	}
 	s.allocPlanLocked(ch)
 	c.Chats = append(c.Chats, ch.ID)
 	s.chats[ch.ID] = ch
@@ -231,7 +236,7 @@ const (
 // allocPlanLocked gives the planned messages their ids (deltas need the
 // answer id before the answer is stored). Order (coze-protocol §16.3):
 // [tool_response] [verbose knowledge_recall] [card answers] answer [more
-// answers] then either verbose interrupt + generate_answer_finish (a workflow
+// answers: cards, then texts] then either verbose interrupt + generate_answer_finish (a workflow
 // question) or generate_answer_finish + follow-ups. A plan without knowledge
 // or extra answers yields answer, verbose first (chatflow.go relies on it).
 func (s *Sim) allocPlanLocked(ch *chat) {
@@ -270,6 +275,9 @@ func (s *Sim) allocPlanLocked(ch *chat) {
 		m := mk("answer", c)
 		m.ContentType = "card"
 		p.msgs = append(p.msgs, m)
+	}
+	for _, t := range p.TextsAfter {
+		p.msgs = append(p.msgs, mk("answer", t))
 	}
 	if asks {
 		p.msgs = append(p.msgs, mk("verbose", verboseInterrupt), mk("verbose", verboseFinishAsked))
@@ -525,6 +533,9 @@ func (s *Sim) handleSubmitToolOutputs(w http.ResponseWriter, r *http.Request, t 
 	}
 	bt := s.bots[ch.BotID]
 	ch.Plan = s.planAfterTool(bt, ch.Plan, b.ToolOutputs[0].Output)
+	if !ch.EnableCard {
+		ch.Plan.withoutCards() // the continuation keeps the chat's enable_card
+	}
 	s.allocPlanLocked(ch)
 	ch.Finished, ch.RequiredAction, ch.Stream = false, nil, b.Stream
 	ch.Status = statusInProgress

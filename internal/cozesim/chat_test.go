@@ -13,6 +13,13 @@ func chatBodyFor(botID, text string, stream bool) map[string]any {
 		"additional_messages": []map[string]any{{"role": "user", "type": "question", "content": text, "content_type": "text"}}}
 }
 
+// withCards asks for card answers: the body's enable_card set, as coze2app
+// sends it.
+func withCards(body map[string]any) map[string]any {
+	body["enable_card"] = true
+	return body
+}
+
 func TestChatStreamOrderAndContent(t *testing.T) {
 	e := mustEnv(t, Options{PathPrefix: "/_sim", PublicBase: "http://sim.example"})
 	tok, _ := e.sim.IssueToken(UserAlan)

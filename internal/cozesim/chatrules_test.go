@@ -320,7 +320,7 @@ func TestHostileMetadataAndCard(t *testing.T) {
 	if str(bi, "icon_url") != "javascript:window.__pwned=1" || !strings.Contains(str(bi, "name"), "<img") {
 		t.Errorf("bot %v", bi)
 	}
-	_, b := e.stream(t, "/v3/chat", tok, chatBodyFor(BotXSS, "#card", true))
+	_, b := e.stream(t, "/v3/chat", tok, withCards(chatBodyFor(BotXSS, "#card", true)))
 	evs := readSSE(t, b, false)
 	for _, ev := range evs {
 		if ev.Name == "conversation.message.delta" {

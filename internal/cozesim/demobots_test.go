@@ -164,7 +164,7 @@ func TestThinkingDemoStreamsReasoningBeforeAnswer(t *testing.T) {
 func TestCardDemoAnswersWithACardThenText(t *testing.T) {
 	e := mustEnv(t, Options{PublicBase: "http://sim.example"})
 	tok, _ := e.sim.IssueToken(UserAlan)
-	_, raw, evs := e.chatStream(t, tok, "/v3/chat", chatBodyFor(BotCard, "Show me a card", true))
+	_, raw, evs := e.chatStream(t, tok, "/v3/chat", withCards(chatBodyFor(BotCard, "Show me a card", true)))
 	checkSSEFixture(t, "chat_stream_card.sse", raw, msgEvents)
 
 	var cards, answers []map[string]any
@@ -224,7 +224,7 @@ func TestCardDemoAnswersWithACardThenText(t *testing.T) {
 func TestHostileCardUsesTheRealEnvelope(t *testing.T) {
 	e := mustEnv(t, Options{})
 	tok, _ := e.sim.IssueToken(UserAlan)
-	_, _, evs := e.chatStream(t, tok, "/v3/chat", chatBodyFor(BotAssistant, "#card", true))
+	_, _, evs := e.chatStream(t, tok, "/v3/chat", withCards(chatBodyFor(BotAssistant, "#card", true)))
 	for _, ev := range evs {
 		if ev.Name == "conversation.message.completed" && str(ev.Data, "content_type") == "card" {
 			card := decodeJSONString(t, str(ev.Data, "content"))
@@ -264,7 +264,7 @@ func questionOf(tb testing.TB, evs []wireEvent) (title string, options []string)
 func TestQuestionDemoAsksThenContinuesWithTheChosenOption(t *testing.T) {
 	e := mustEnv(t, Options{})
 	tok, _ := e.sim.IssueToken(UserBea)
-	_, raw, evs := e.chatStream(t, tok, "/v3/chat", chatBodyFor(BotQuestion, "Order a drink", true))
+	_, raw, evs := e.chatStream(t, tok, "/v3/chat", withCards(chatBodyFor(BotQuestion, "Order a drink", true)))
 	checkSSEFixture(t, "chat_stream_question.sse", raw, append(msgEvents, "conversation.chat.requires_action", "done"))
 
 	var kinds []string
@@ -306,12 +306,12 @@ func TestQuestionDemoAsksThenContinuesWithTheChosenOption(t *testing.T) {
 	}
 
 	// A reply that is not an option asks again.
-	_, _, again := e.chatStream(t, tok, "/v3/chat?conversation_id="+convID, chatBodyFor(BotQuestion, "water", true))
+	_, _, again := e.chatStream(t, tok, "/v3/chat?conversation_id="+convID, withCards(chatBodyFor(BotQuestion, "water", true)))
 	if n := again[len(again)-2].Name; n != "conversation.chat.requires_action" {
 		t.Errorf("non-option reply ended with %s", n)
 	}
 	// The user's next message, one of the options, continues the workflow.
-	_, _, next := e.chatStream(t, tok, "/v3/chat?conversation_id="+convID, chatBodyFor(BotQuestion, options[1], true))
+	_, _, next := e.chatStream(t, tok, "/v3/chat?conversation_id="+convID, withCards(chatBodyFor(BotQuestion, options[1], true)))
 	var answer string
 	followUps := 0
 	for _, ev := range next {

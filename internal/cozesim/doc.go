@@ -50,6 +50,11 @@
 //   - Any bot: q containing "#card" answers a card (content_type "card",
 //     sent only as message.completed) whose strings and URLs carry XSS
 //     payloads.
+//   - Cards only with enable_card: a /v3/chat without "enable_card": true
+//     gets no card answers (the Card demo's card is left out, "#card"
+//     answers a text stand-in) and the Question demo asks in a plain text
+//     answer "Title\n\n- option" per option, still ending in
+//     requires_action; submit_tool_outputs keeps the chat's choice.
 //   - Any bot: when the user's object_string held an audio item, the answer
 //     is also spoken: 3 conversation.audio.delta events (the answer's id,
 //     content_type "audio", base64 PCM 24 kHz s16le) after

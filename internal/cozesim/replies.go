@@ -61,6 +61,9 @@ type replyPlan struct {
 	// completed only) sent before and after the main answer (multi-answer,
 	// coze-protocol §16.3).
 	CardsBefore, CardsAfter []string
+	// TextsAfter are more text answers after the cards (a question asked
+	// as text when the request did not set enable_card).
+	TextsAfter []string
 	// Audio: the user's input held audio, so the answer is also spoken as
 	// conversation.audio.delta events after chat.completed (coze-protocol E12).
 	Audio bool
@@ -134,6 +137,45 @@ func (s *Sim) planReply(b *bot, hist []turn, q turn, pending *toolCall) *replyPl
 		p.FollowUps = []string{"能再详细一点吗？ / Can you elaborate?", "Show me the Go code again", "再来一张表格 / Another table"}
 	}
 	return p
+}
+
+// cardWithheld stands in for a card answer when the request did not set
+// enable_card. The wording is the simulator's own (no capture shows what
+// Coze sends then); it exists so a client that forgets enable_card sees
+// plain text where it expected a card.
+const cardWithheld = "（这里本应是一张卡片，但请求没有设置 enable_card）/ (A card would be here, but the request did not set enable_card.)"
+
+// withoutCards turns p into the reply to a /v3/chat without enable_card
+// (coze-protocol §15.1: "question-node output as card" only when asked; the
+// SDKs send it only when set: coze-go chats.go CreateChatsReq.EnableCard,
+// coze-py cozepy/chat/__init__.py stream(enable_card=…)). A workflow
+// question arrives as a plain text answer listing its options and the chat
+// still ends in requires_action; other card answers are left out, and an
+// answer that is itself a card becomes cardWithheld. Coze documents only
+// the question node; gating the other cards too keeps the simulator at
+// least as strict as Coze.
+func (p *replyPlan) withoutCards() {
+	p.CardsBefore, p.CardsAfter = nil, nil
+	if p.Card {
+		p.Card, p.Answer = false, cardWithheld
+	}
+	if p.ToolCall != nil && p.ToolCall.Question != nil {
+		p.TextsAfter = append(p.TextsAfter, p.ToolCall.Question.text())
+	}
+}
+
+// text is the question as a plain text answer: the title, then one option
+// a line. The layout is the simulator's own; Coze's text form of a question
+// with options is not captured.
+func (q *question) text() string {
+	var b strings.Builder
+	b.WriteString(q.Title)
+	b.WriteString("\n")
+	for _, o := range q.Options {
+		b.WriteString("\n- ")
+		b.WriteString(o)
+	}
+	return b.String()
 }
 
 // planAfterTool continues a requires_action chat with the tool's output.

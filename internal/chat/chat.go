@@ -141,6 +141,8 @@ type Service struct {
 	closed bool
 	live   map[*Run]struct{} // runs whose reader has not finished
 	byChat map[string]*Run   // live and retained runs by chat id
+	// workflows holds live and retained workflow runs by run id (workflow.go).
+	workflows map[string]*Run
 }
 
 // New returns a Service. Zero durations take the documented defaults.

@@ -154,7 +154,7 @@ func (h *harness) upstream(w http.ResponseWriter, r *http.Request) {
 		h.sim.ServeHTTP(w, r)
 		return
 	}
-	if bytes.HasPrefix(body, []byte("event:")) {
+	if bytes.HasPrefix(body, []byte("event:")) || bytes.HasPrefix(body, []byte("id:")) { // workflow streams start with id
 		w.Header().Set("Content-Type", "text/event-stream")
 	} else {
 		w.Header().Set("Content-Type", "application/json")

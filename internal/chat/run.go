@@ -39,6 +39,8 @@ type Run struct {
 	started chan struct{} // closed when recordStart finished; nil until the chat id is known (reader goroutine only)
 
 	done chan struct{} // closed after the reply is recorded (and reconciled)
+
+	wf *workflowRun // set for a workflow run (workflow.go), nil for a chat
 }
 
 // event is one entry of the run's log: one of our events (docs/stream-contract.md).

@@ -53,13 +53,13 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 	for {
 		select {
 		case <-s.closing:
-			return sw.shutdown()
+			return sw.shutdown(run.relayEndText("server_shutdown"))
 		default:
 		}
 		evs, notify, finished, lagging := run.after(cursor)
 		if lagging {
 			// This reader fell behind by more than the bounded log holds.
-			sw.send(0, EventEnd, relayEndData("resume_unavailable", "Too far behind; reload the conversation."))
+			sw.send(0, EventEnd, relayEndData("resume_unavailable", run.relayEndText("resume_unavailable")))
 			return nil
 		}
 		for _, ev := range evs {
@@ -86,7 +86,7 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 		case <-ctx.Done():
 			return nil
 		case <-s.closing:
-			return sw.shutdown()
+			return sw.shutdown(run.relayEndText("server_shutdown"))
 		}
 	}
 }
@@ -170,9 +170,9 @@ func indexLineBreak(b []byte) int {
 }
 
 // shutdown ends a relay because the server stops: a reconnect hint and a final event.
-func (sw *sseWriter) shutdown() error {
+func (sw *sseWriter) shutdown(message string) error {
 	if sw.raw(retryHint) == nil {
-		sw.send(0, EventEnd, relayEndData("server_shutdown", "The server is restarting; the reply is saved in the history."))
+		sw.send(0, EventEnd, relayEndData("server_shutdown", message))
 	}
 	return nil
 }

@@ -19,7 +19,8 @@ import (
 // target is one way to reach the simulator's chat stream: directly, through
 // nginx, or through coze2app.
 type target struct {
-	name string
+	name  string
+	proto benchkit.Protocol // Coze's events (direct, nginx) or ours (coze2app)
 	// newRequest builds the request of stream number i of a worker.
 	newRequest func(ctx context.Context, worker int) (*http.Request, error)
 	client     func(worker int) *http.Client
@@ -32,7 +33,7 @@ type clientStream struct {
 	chatID   string
 	deltaAt  []int64
 	hash     uint64
-	complete bool // saw conversation.chat.completed
+	complete bool // saw the end of a completed turn
 	err      string
 }
 
@@ -70,18 +71,18 @@ func runStream(ctx context.Context, t *target, worker int) *clientStream {
 			cs.err = "read: " + shortErr(err)
 			break
 		}
-		switch string(ev.Name) {
-		case "conversation.message.delta":
+		switch t.proto.Kind(ev.Name, ev.Data) {
+		case benchkit.Delta:
 			cs.deltaAt = append(cs.deltaAt, int64(ev.At.Sub(epoch)))
-			h.Write(ev.Data)
-		case "conversation.chat.created":
+			io.WriteString(h, t.proto.DeltaText(ev.Data))
+		case benchkit.ChatIDs:
 			if cs.chatID == "" {
-				cs.chatID = benchkit.ChatID(ev.Data)
+				cs.chatID, _ = t.proto.IDs(ev.Data)
 			}
-		case "conversation.chat.completed":
+		case benchkit.Completed:
 			cs.complete = true
-		case "error":
-			cs.err = "event error: " + string(ev.Data)
+		case benchkit.Failed:
+			cs.err = "ended: " + t.proto.Reason(ev.Name, ev.Data)
 		}
 	}
 	cs.hash = h.Sum64()

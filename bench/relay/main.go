@@ -190,7 +190,7 @@ func run(ctx context.Context, c config) (*results, error) {
 				base = "http://" + nginxAddr
 			}
 			hc := &http.Client{Transport: benchkit.NewTransport(maxConc)}
-			targets[m] = &target{name: m,
+			targets[m] = &target{name: m, proto: benchkit.Coze,
 				client: func(int) *http.Client { return hc },
 				newRequest: func(ctx context.Context, worker int) (*http.Request, error) {
 					req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v3/chat", chatBody(directBody(worker)))
@@ -222,7 +222,7 @@ func run(ctx context.Context, c config) (*results, error) {
 				}
 				browsers = append(browsers, b)
 			}
-			targets[m] = &target{name: m,
+			targets[m] = &target{name: m, proto: benchkit.App,
 				client: func(worker int) *http.Client { return browsers[worker%len(browsers)] },
 				newRequest: func(ctx context.Context, worker int) (*http.Request, error) {
 					body := map[string]any{"bot_id": cozesim.BotAssistant, "message": message, "stream": true}

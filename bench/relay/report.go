@@ -20,9 +20,10 @@ type results struct {
 }
 
 const method = "Workers stream chats back to back for the window (after warm-up). TTFD = request sent → first " +
-	"conversation.message.delta parsed by the client. Event latency = one-way latency of deltas 1..n: client " +
-	"arrival − the simulator's flush of the same delta (in-process tap, same monotonic clock); first_delta_latency " +
-	"is delta 0. Overhead = relay − direct of each percentile."
+	"delta parsed by the client (Coze's conversation.message.delta on direct and nginx, coze2app's own delta " +
+	"event on app). Event latency = one-way latency of deltas 1..n: client arrival − the simulator's flush of " +
+	"the same delta (in-process tap, same monotonic clock); first_delta_latency is delta 0. Overhead = relay − " +
+	"direct of each percentile. Both sides hash the deltas' text to check every delta arrived, in order, unchanged."
 
 type levelResult struct {
 	Concurrency int                     `json:"concurrency"`
@@ -41,7 +42,8 @@ type phaseResult struct {
 	LoadAvg string  `json:"load_avg_before"`
 	Streams int     `json:"streams"`
 	Errors  int     `json:"errors"`
-	// Incomplete streams ended without conversation.chat.completed.
+	// Incomplete streams ended without a completed turn (Coze's
+	// conversation.chat.completed, or our end with status completed).
 	Incomplete int `json:"incomplete"`
 	// Mismatched streams carried other deltas (count or content) than the
 	// simulator sent; Unmatched ones had no simulator record.

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
-	"github.com/coze2app/coze2app/bench/internal/benchkit"
 	"hash/fnv"
+	"io"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/coze2app/coze2app/bench/internal/benchkit"
 )
 
 // epoch is the zero of every timestamp in this process (monotonic clock).
@@ -15,7 +17,8 @@ var epoch = time.Now()
 func mono() int64 { return int64(time.Since(epoch)) }
 
 // simStream is what the simulator sent on one chat stream: the time each
-// delta was flushed to the socket and a hash over the deltas' data in order.
+// delta was flushed to the socket and a hash over the deltas' text in order
+// (the text, not the event: coze2app relays it in events of its own).
 type simStream struct {
 	deltaAt []int64
 	hash    uint64
@@ -91,9 +94,9 @@ func (t *tapWriter) Write(b []byte) (int, error) {
 	switch {
 	case bytes.HasPrefix(b, prefixDelta):
 		t.pending = true
-		t.h.Write(frameData(b))
+		io.WriteString(t.h, benchkit.Coze.DeltaText(frameData(b)))
 	case t.chatID == "" && bytes.HasPrefix(b, prefixCreated):
-		t.chatID = benchkit.ChatID(frameData(b))
+		t.chatID, _ = benchkit.Coze.IDs(frameData(b))
 	}
 	return t.ResponseWriter.Write(b)
 }

@@ -75,14 +75,16 @@ func (h *holder) open(ctx context.Context, user int) (*stream, error) {
 			return fail(fmt.Errorf("before first delta: %w", err))
 		}
 		s.events.Add(1)
-		switch string(ev.Name) {
-		case "conversation.chat.created":
-			s.chatID, s.convID = benchkit.ChatID(ev.Data), benchkit.ConversationID(ev.Data)
-		case "error":
+		// coze2app's own events (docs/stream-contract.md), not Coze's.
+		k := benchkit.App.Kind(ev.Name, ev.Data)
+		switch k {
+		case benchkit.ChatIDs:
+			s.chatID, s.convID = benchkit.App.IDs(ev.Data)
+		case benchkit.Completed, benchkit.Failed:
 			resp.Body.Close()
-			return fail(fmt.Errorf("error event: %s", ev.Data))
+			return fail(fmt.Errorf("ended before the first delta: %s", benchkit.App.Reason(ev.Name, ev.Data)))
 		}
-		if string(ev.Name) == "conversation.message.delta" {
+		if k == benchkit.Delta {
 			break
 		}
 	}
@@ -101,8 +103,9 @@ func (h *holder) open(ctx context.Context, user int) (*stream, error) {
 				return
 			}
 			s.events.Add(1)
-			if string(ev.Name) == "error" && !s.closing.Load() {
-				h.drop(s, "error event: "+string(ev.Data))
+			if k := benchkit.App.Kind(ev.Name, ev.Data); (k == benchkit.Completed || k == benchkit.Failed) && !s.closing.Load() {
+				// The reply ended while we held it (e.g. upstream_idle, reply_timeout).
+				h.drop(s, "ended: "+benchkit.App.Reason(ev.Name, ev.Data))
 				return
 			}
 		}

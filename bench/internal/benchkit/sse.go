@@ -85,32 +85,3 @@ func (s *SSEReader) Next(ev *Event) error {
 		}
 	}
 }
-
-// ChatID extracts the "id" of a chat object from event data (the
-// conversation.chat.created event) without decoding the whole object.
-func ChatID(data []byte) string {
-	i := bytes.Index(data, []byte(`"id":"`))
-	if i < 0 {
-		return ""
-	}
-	rest := data[i+6:]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 {
-		return ""
-	}
-	return string(rest[:j])
-}
-
-// ConversationID extracts "conversation_id" from event data.
-func ConversationID(data []byte) string {
-	i := bytes.Index(data, []byte(`"conversation_id":"`))
-	if i < 0 {
-		return ""
-	}
-	rest := data[i+19:]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 {
-		return ""
-	}
-	return string(rest[:j])
-}

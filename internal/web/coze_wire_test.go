@@ -132,7 +132,7 @@ func TestWorkflowRun_PreRunErrorAsFirstEvent(t *testing.T) {
 	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/workflow/stream_run", Times: 1, ErrorAsFirstEvent: true, Code: 4100, Msg: "authentication is invalid"})
 	r := run()
 	mustStatus(t, "run after in-stream 4100", r, http.StatusOK)
-	if !strings.Contains(string(r.body), "event: Done") || e.sim.Calls("token:refresh_token") != 1 {
+	if !strings.Contains(string(r.body), "event: end\ndata: {\"status\":\"completed\"") || e.sim.Calls("token:refresh_token") != 1 {
 		t.Errorf("refreshes = %d, body %q; want one refresh and the whole run", e.sim.Calls("token:refresh_token"), truncate(string(r.body), 200))
 	}
 

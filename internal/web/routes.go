@@ -48,6 +48,8 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("GET /api/workflows/{id}", user(s.handleWorkflow))
 	mux.Handle("POST /api/workflows/{id}/run", user(json(s.handleWorkflowRun)))
 	mux.Handle("POST /api/workflows/{id}/resume", user(json(s.handleWorkflowResume)))
+	mux.Handle("GET /api/workflows/runs/{run_id}/stream", user(s.handleWorkflowStream))
+	mux.Handle("POST /api/workflows/runs/{run_id}/cancel", user(json(s.handleWorkflowCancel)))
 
 	// Files.
 	mux.Handle("POST /api/files", user(s.handleUpload))

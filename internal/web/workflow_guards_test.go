@@ -19,10 +19,14 @@ func TestWorkflowGuards(t *testing.T) {
 	c := signIn(t, e, cozesim.UserAlan)
 	run := "/api/workflows/" + cozesim.WorkflowWeather + "/run"
 	body := `{"parameters":{"city":"x"}}`
+	// A run of the user's own, so that only the guard can be what refuses.
+	live := runWorkflow(t, e, c, cozesim.WorkflowJoke, map[string]any{})
+	cancel := "/api/workflows/runs/" + live.runID + "/cancel"
+	stream := "/api/workflows/runs/" + live.runID + "/stream"
 	e.sim.ResetCalls()
 
 	t.Run("case 21 cross-origin", func(t *testing.T) {
-		for _, p := range []string{run, "/api/workflows/" + cozesim.WorkflowAsk + "/resume"} {
+		for _, p := range []string{run, "/api/workflows/" + cozesim.WorkflowAsk + "/resume", cancel} {
 			for _, hdr := range []map[string]string{{"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"},
 				{"Sec-Fetch-Site": "same-site", "Origin": "null"}, {"Origin": "null"}} {
 				r := e.send(c, req{method: "POST", path: p, ctype: "application/json", body: body, hdr: hdr})
@@ -35,14 +39,43 @@ func TestWorkflowGuards(t *testing.T) {
 	})
 	t.Run("case 23 content types", func(t *testing.T) {
 		for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"} {
-			r := e.send(c, req{method: "POST", path: run, ctype: ct, body: body})
-			mustStatus(t, ct, r, http.StatusUnsupportedMediaType)
+			for _, p := range []string{run, cancel} {
+				r := e.send(c, req{method: "POST", path: p, ctype: ct, body: `{}`, hdr: map[string]string{"Sec-Fetch-Site": "same-origin"}})
+				mustStatus(t, p+" "+ct, r, http.StatusUnsupportedMediaType)
+			}
 		}
 	})
 	t.Run("case 22 safe methods", func(t *testing.T) {
 		for _, m := range []string{"GET", "HEAD"} {
-			r := e.send(c, req{method: m, path: run, hdr: map[string]string{"Sec-Fetch-Site": "same-origin"}})
-			mustStatus(t, m, r, http.StatusMethodNotAllowed)
+			for _, p := range []string{run, cancel} {
+				r := e.send(c, req{method: m, path: p, hdr: map[string]string{"Sec-Fetch-Site": "same-origin"}})
+				mustStatus(t, m+" "+p, r, http.StatusMethodNotAllowed)
+			}
+		}
+		r := e.send(c, req{method: "POST", path: stream, ctype: "application/json", body: `{}`, hdr: map[string]string{"Sec-Fetch-Site": "same-origin"}})
+		mustStatus(t, "POST "+stream, r, http.StatusMethodNotAllowed)
+	})
+	t.Run("signed out", func(t *testing.T) {
+		anon := e.newClient()
+		for _, r := range []req{
+			{method: "GET", path: stream},
+			{method: "POST", path: cancel, ctype: "application/json", body: `{}`},
+		} {
+			r.hdr = map[string]string{"Sec-Fetch-Site": "same-origin"}
+			if got := e.send(anon, r); got.status != http.StatusUnauthorized {
+				t.Errorf("%s %s signed out: status = %d, want 401", r.method, r.path, got.status)
+			}
+		}
+	})
+	t.Run("case 24 no CORS grants", func(t *testing.T) {
+		for _, p := range []string{stream, cancel} {
+			r := e.send(c, req{method: "OPTIONS", path: p, hdr: map[string]string{
+				"Origin": "https://evil.example", "Access-Control-Request-Method": "POST", "Sec-Fetch-Site": "cross-site"}})
+			for k := range r.header {
+				if strings.HasPrefix(strings.ToLower(k), "access-control-") {
+					t.Errorf("OPTIONS %s answered %s", p, k)
+				}
+			}
 		}
 	})
 	t.Run("case 55 bad ids", func(t *testing.T) {
@@ -57,6 +90,8 @@ func TestWorkflowGuards(t *testing.T) {
 				{method: "POST", path: "/api/workflows/" + esc + "/resume", ctype: "application/json", body: `{"event_id":"1/2","interrupt_type":2,"resume_data":"x"}`},
 				{method: "GET", path: "/api/workflows?workspace_id=" + url.QueryEscape(id.v)},
 				{method: "POST", path: run, ctype: "application/json", body: `{"bot_id":` + jsonQuote(id.v) + `}`},
+				{method: "GET", path: "/api/workflows/runs/" + esc + "/stream"},
+				{method: "POST", path: "/api/workflows/runs/" + esc + "/cancel", ctype: "application/json", body: `{}`},
 			} {
 				r.hdr = map[string]string{"Sec-Fetch-Site": "same-origin"}
 				if got := e.send(c, r); got.status != http.StatusBadRequest {
@@ -77,6 +112,10 @@ func TestWorkflowGuards(t *testing.T) {
 	})
 	if calls := e.sim.AllCalls(); len(calls) != 0 {
 		t.Errorf("upstream calls for refused workflow requests: %v", calls)
+	}
+	// Nothing above reached the run: it is still there, as it ended.
+	if w := readWorkflowStream(t, parseSSE(t, e.get(c, stream).body)); w.end.Status != "completed" {
+		t.Errorf("the run after the refused requests ended %+v", w.end)
 	}
 }
 

@@ -3,8 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -12,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/coze2app/coze2app/internal/auth"
+	"github.com/coze2app/coze2app/internal/chat"
 	"github.com/coze2app/coze2app/internal/coze"
 )
 
@@ -97,9 +96,9 @@ func (s *Server) handleWorkflow(w http.ResponseWriter, r *http.Request) {
 		"description": info.Workflow.Description, "icon_url": safeImageURL(info.Workflow.IconURL), "inputs": inputs})
 }
 
-// handleWorkflowRun runs a workflow and relays its stream (Message, Error,
-// Interrupt, Done) as it arrives. Runs are not recorded; when the browser
-// leaves, the upstream stream is closed.
+// handleWorkflowRun runs a workflow and answers with our workflow events
+// (docs/stream-contract.md: run, output, question, end). The run is read by the
+// chat service, outlives this request and is resumed by run id.
 func (s *Server) handleWorkflowRun(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
 	id := r.PathValue("id")
@@ -129,22 +128,15 @@ func (s *Server) handleWorkflowRun(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.relayWorkflow(w, r, u.ID, func(ctx context.Context, tok coze.AccessToken) (*coze.Stream, error) {
-		// A workflow inside a Coze app runs only with its app_id (coze-protocol E11). The
-		// page sends just the workflow id; Coze's own record says which app it is in.
-		info, err := s.d.Coze.WorkflowInfo(ctx, tok, id, false)
-		if err != nil {
-			return nil, err
-		}
-		app := info.Workflow.App()
-		if app != "" && req.BotID != "" {
-			return nil, badRequest("This workflow belongs to a Coze app; it runs without a bot_id.", "该工作流属于一个 Coze 应用，运行时不能指定 bot_id。")
-		}
-		return s.d.Coze.StreamWorkflow(ctx, tok, coze.RunWorkflowRequest{WorkflowID: id, AppID: app, BotID: req.BotID, Parameters: req.Parameters})
+	// The page sends just the workflow id; the chat service takes the workflow's
+	// app from Coze's own record (coze-protocol E11).
+	s.relayWorkflow(w, r, func() (*chat.Run, error) {
+		return s.d.Chat.StartWorkflow(r.Context(), u, chat.WorkflowStart{WorkflowID: id, BotID: req.BotID, Parameters: req.Parameters})
 	})
 }
 
-// handleWorkflowResume answers a workflow's question node and relays the rest.
+// handleWorkflowResume answers a workflow's question node and relays the rest
+// as a new run.
 func (s *Server) handleWorkflowResume(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
 	id := r.PathValue("id")
@@ -169,10 +161,62 @@ func (s *Server) handleWorkflowResume(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, badRequest("The answer is too long.", "回答过长。"))
 		return
 	}
-	s.relayWorkflow(w, r, u.ID, func(ctx context.Context, tok coze.AccessToken) (*coze.Stream, error) {
-		return s.d.Coze.ResumeWorkflow(ctx, tok, coze.ResumeWorkflowRequest{WorkflowID: id, EventID: req.EventID,
+	s.relayWorkflow(w, r, func() (*chat.Run, error) {
+		return s.d.Chat.ResumeWorkflow(r.Context(), u, chat.WorkflowAnswer{WorkflowID: id, EventID: req.EventID,
 			InterruptType: req.InterruptType, ResumeData: req.ResumeData})
 	})
+}
+
+// handleWorkflowStream re-attaches a browser to a live (or just finished)
+// workflow run, sending the events after Last-Event-ID exactly once.
+func (s *Server) handleWorkflowStream(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	runID := r.PathValue("run_id")
+	if !chat.ValidRunID(runID) {
+		writeError(w, r, badRequest("run_id is not a workflow run id.", "run_id 不是有效的工作流运行 ID。"))
+		return
+	}
+	after, err := chat.ParseLastEventID(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	run, ok := s.d.Chat.LookupWorkflow(u.ID, runID)
+	if !ok {
+		writeError(w, r, errNotFound)
+		return
+	}
+	done := s.d.Metrics.StreamOpened("workflow_resume")
+	defer done()
+	if err := s.d.Chat.ServeSSE(w, r, run, after); err != nil {
+		writeError(w, r, err)
+	}
+}
+
+// handleWorkflowCancel is the Stop button: Coze has no cancel for workflow
+// runs, so the run's stream is closed; its relays end with end{"status":"canceled"}.
+func (s *Server) handleWorkflowCancel(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	runID := r.PathValue("run_id")
+	var req struct{}
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if !chat.ValidRunID(runID) {
+		writeError(w, r, badRequest("run_id is not a workflow run id.", "run_id 不是有效的工作流运行 ID。"))
+		return
+	}
+	if err := s.d.Chat.CancelWorkflow(r.Context(), u, runID); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	run, ok := s.d.Chat.LookupWorkflow(u.ID, runID)
+	status := chat.EndCanceled
+	if ok {
+		status = run.EndStatus()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "status": status})
 }
 
 // errWorkflowIdle answers a run whose stream fell silent beyond the idle limit
@@ -182,80 +226,33 @@ var errWorkflowIdle = &apiError{Status: 504, Code: "upstream_idle",
 	HintEn: "Retry; if it keeps happening, check the workflow in Coze or raise COZE2APP_WORKFLOW_IDLE.",
 	HintZh: "请重试；如果反复出现，请在 Coze 中检查该工作流，或调大 COZE2APP_WORKFLOW_IDLE。"}
 
-// relayWorkflow opens the upstream stream (errors before it become JSON) and
-// copies each event to the browser, flushing each one.
-func (s *Server) relayWorkflow(w http.ResponseWriter, r *http.Request, userID int64, open func(context.Context, coze.AccessToken) (*coze.Stream, error)) {
+// errAppAndBot answers a run of a Coze app's workflow that names a bot.
+var errAppAndBot = badRequest("This workflow belongs to a Coze app; it runs without a bot_id.", "该工作流属于一个 Coze 应用，运行时不能指定 bot_id。")
+
+// relayWorkflow starts a run (errors before its first event become JSON) and
+// relays it with the chat service's SSE writer.
+func (s *Server) relayWorkflow(w http.ResponseWriter, r *http.Request, start func() (*chat.Run, error)) {
 	rc := http.NewResponseController(w)
 	// Opening returns with the run's first event, which may come minutes after
 	// the headers (coze-protocol E13); the server's WriteTimeout must not cut
-	// the answer that follows. Each write below sets its own deadline.
+	// the answer that follows. ServeSSE sets a deadline before each write.
 	_ = rc.SetWriteDeadline(time.Time{})
-	var st *coze.Stream
-	err := s.d.Auth.Do(r.Context(), userID, func(ctx context.Context, tok coze.AccessToken) error {
-		var err error
-		st, err = open(ctx, tok)
-		return err
-	})
+	run, err := start()
 	if err != nil {
 		_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		if errors.Is(err, coze.ErrStreamIdle) {
+		switch {
+		case errors.Is(err, coze.ErrStreamIdle):
 			writeError(w, r, errWorkflowIdle)
-			return
+		case errors.Is(err, coze.ErrAppAndBot):
+			writeError(w, r, errAppAndBot)
+		default:
+			writeError(w, r, needs("run", err))
 		}
-		writeError(w, r, needs("run", err))
 		return
 	}
-	defer st.Close()
 	done := s.d.Metrics.StreamOpened("workflow")
 	defer done()
-
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	var seq int64
-	send := func(name string, data []byte) error {
-		seq++
-		_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", seq, name, data); err != nil {
-			return err
-		}
-		return rc.Flush()
-	}
-	for {
-		ev, err := st.Next()
-		if errors.Is(err, io.EOF) {
-			return
-		}
-		if err != nil {
-			code, msg := "upstream_reset", "The workflow stream ended unexpectedly."
-			switch {
-			case errors.Is(err, coze.ErrEventTooLarge):
-				code = "upstream_malformed"
-			case errors.Is(err, coze.ErrStreamIdle):
-				code, msg = "upstream_idle", errWorkflowIdle.En
-			}
-			if r.Context().Err() == nil {
-				_ = send("error", []byte(fmt.Sprintf(`{"code":%q,"message":%q}`, code, msg)))
-			}
-			return
-		}
-		name := strings.Map(func(c rune) rune {
-			if c == '\n' || c == '\r' {
-				return -1
-			}
-			return c
-		}, ev.Name)
-		// Data is one line on Coze's wire; joined multi-line data is split
-		// back so no line can inject a field.
-		data := strings.ReplaceAll(strings.ReplaceAll(string(ev.Data), "\r", ""), "\n", "\ndata: ")
-		if name == coze.WorkflowError || name == coze.EventError {
-			// Coze's error text may echo the credential it was sent (catalog case 29).
-			data = coze.RedactCredentials(data)
-		}
-		if err := send(name, []byte(data)); err != nil {
-			return
-		}
+	if err := s.d.Chat.ServeSSE(w, r, run, 0); err != nil {
+		writeError(w, r, err)
 	}
 }

@@ -1,17 +1,117 @@
 package web
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/coze2app/coze2app/internal/chat"
 	"github.com/coze2app/coze2app/internal/coze"
 	"github.com/coze2app/coze2app/internal/cozesim"
 )
 
-// TestWorkflows covers listing, inputs, a streamed run relayed event by
-// event, an interrupt answered through resume, and the error mappings.
+// wfStream is a workflow run's events (docs/stream-contract.md, "The workflow
+// stream"), decoded.
+type wfStream struct {
+	runID    string
+	output   string // every output piece joined
+	question *struct {
+		EventID       string   `json:"event_id"`
+		InterruptType int      `json:"interrupt_type"`
+		Text          string   `json:"text"`
+		Options       []string `json:"options"`
+	}
+	end struct {
+		Status   string `json:"status"`
+		Code     string `json:"code"`
+		Message  string `json:"message"`
+		Output   string `json:"output"`
+		DebugURL string `json:"debug_url"`
+	}
+}
+
+// readWorkflowStream checks that evs are only our workflow events, numbered 1, 2,
+// 3… with no gap or repeat, from run to end, and decodes them.
+func readWorkflowStream(t testing.TB, evs []sseEvent) wfStream {
+	t.Helper()
+	var w wfStream
+	for i, ev := range evs {
+		if ev.id != itoa(i+1) {
+			t.Fatalf("event %d (%s) has id %q, want %d (gap or repeat)", i, ev.name, ev.id, i+1)
+		}
+		var err error
+		switch ev.name {
+		case "run":
+			var r struct {
+				RunID string `json:"run_id"`
+			}
+			err = json.Unmarshal([]byte(ev.data), &r)
+			w.runID = r.RunID
+			if i != 0 || !chat.ValidRunID(r.RunID) {
+				t.Fatalf("run event %d: %s", i, ev.data)
+			}
+		case "output":
+			var p struct {
+				Node int    `json:"node"`
+				Text string `json:"text"`
+			}
+			err = json.Unmarshal([]byte(ev.data), &p)
+			w.output += p.Text
+		case "question":
+			err = json.Unmarshal([]byte(ev.data), &w.question)
+		case "end":
+			if i != len(evs)-1 {
+				t.Fatalf("end is event %d of %d", i+1, len(evs))
+			}
+			err = json.Unmarshal([]byte(ev.data), &w.end)
+		default:
+			t.Fatalf("event %q is not one of ours (%s)", ev.name, ev.data)
+		}
+		if err != nil {
+			t.Fatalf("%s data %q: %v", ev.name, ev.data, err)
+		}
+	}
+	if w.runID == "" || w.end.Status == "" {
+		t.Fatalf("stream of %d events does not run from run to end", len(evs))
+	}
+	return w
+}
+
+// runWorkflow posts a run and reads its whole stream.
+func runWorkflow(t testing.TB, e *testEnv, c *http.Client, id string, params map[string]any) wfStream {
+	t.Helper()
+	r := e.api(c, "POST", "/api/workflows/"+id+"/run", map[string]any{"parameters": params})
+	mustStatus(t, "run "+id, r, http.StatusOK)
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("run Content-Type = %q, want text/event-stream", ct)
+	}
+	return readWorkflowStream(t, parseSSE(t, r.body))
+}
+
+// openWorkflowRun posts a run and returns the open response (the caller reads
+// and closes it).
+func openWorkflowRun(t testing.TB, e *testEnv, c *http.Client, id string) *http.Response {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"parameters": map[string]any{}})
+	hr, _ := http.NewRequestWithContext(t.Context(), "POST", e.url+"/api/workflows/"+id+"/run", bytes.NewReader(body))
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("Sec-Fetch-Site", "same-origin")
+	res, err := c.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK {
+		res.Body.Close()
+		t.Fatalf("run %s: status %d", id, res.StatusCode)
+	}
+	return res
+}
+
+// TestWorkflows covers listing, inputs, a run streamed as our events, a
+// question answered through resume, and the errors before a run.
 func TestWorkflows(t *testing.T) {
 	e := newTestEnv(t, envOpts{})
 	c := signIn(t, e, cozesim.UserAlan)
@@ -34,31 +134,21 @@ func TestWorkflows(t *testing.T) {
 		t.Fatalf("inputs = %+v, want the required city first", info.Inputs)
 	}
 
-	run := e.api(c, "POST", "/api/workflows/"+cozesim.WorkflowWeather+"/run", map[string]any{"parameters": map[string]any{"city": "杭州"}})
-	mustStatus(t, "run", run, http.StatusOK)
-	if ct := run.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
-		t.Fatalf("run Content-Type = %q, want text/event-stream", ct)
-	}
-	body := string(run.body)
-	for _, want := range []string{"id: 1\nevent: Message\n", "杭州", "event: Done"} {
-		if !strings.Contains(body, want) {
-			t.Errorf("run stream lacks %q:\n%s", want, body)
-		}
+	run := runWorkflow(t, e, c, cozesim.WorkflowWeather, map[string]any{"city": "杭州"})
+	if !strings.Contains(run.output, "Weather in 杭州") || run.end.Status != "completed" || !strings.Contains(run.end.Output, "杭州") {
+		t.Errorf("weather run: output %q, end %+v", run.output, run.end)
 	}
 
-	ask := e.api(c, "POST", "/api/workflows/"+cozesim.WorkflowAsk+"/run", map[string]any{"parameters": map[string]any{}})
-	mustStatus(t, "ask", ask, http.StatusOK)
-	i := strings.Index(string(ask.body), `"event_id":"`)
-	if i < 0 {
-		t.Fatalf("no Interrupt with an event_id:\n%s", ask.body)
+	ask := runWorkflow(t, e, c, cozesim.WorkflowAsk, map[string]any{})
+	if ask.question == nil || ask.question.EventID == "" || ask.question.InterruptType != 2 || !strings.Contains(ask.question.Text, "Which city") || ask.end.Status != "completed" {
+		t.Fatalf("ask run: question %+v, end %+v; want the question and a completed end", ask.question, ask.end)
 	}
-	rest := string(ask.body[i+len(`"event_id":"`):])
-	eventID := rest[:strings.IndexByte(rest, '"')]
 	resumed := e.api(c, "POST", "/api/workflows/"+cozesim.WorkflowAsk+"/resume",
-		map[string]any{"event_id": eventID, "interrupt_type": 2, "resume_data": "杭州，明天"})
+		map[string]any{"event_id": ask.question.EventID, "interrupt_type": ask.question.InterruptType, "resume_data": "杭州，明天"})
 	mustStatus(t, "resume", resumed, http.StatusOK)
-	if !strings.Contains(string(resumed.body), "event: Done") {
-		t.Errorf("resumed stream does not finish:\n%s", resumed.body)
+	rest := readWorkflowStream(t, parseSSE(t, resumed.body))
+	if rest.runID == ask.runID || rest.end.Status != "completed" || !strings.Contains(rest.end.Output, "Weather in 杭州 on 明天") {
+		t.Errorf("resumed run %s (asked in %s): end %+v", rest.runID, ask.runID, rest.end)
 	}
 
 	tests := []struct {
@@ -73,13 +163,48 @@ func TestWorkflows(t *testing.T) {
 		{"bad workflow id", "GET", "/api/workflows/abc", nil, 400, "bad_request"},
 		{"missing workspace", "GET", "/api/workflows", nil, 400, "bad_request"},
 		{"bad event id", "POST", "/api/workflows/" + cozesim.WorkflowAsk + "/resume", map[string]any{"event_id": "../x"}, 400, "bad_request"},
+		{"unknown event id", "POST", "/api/workflows/" + cozesim.WorkflowAsk + "/resume", map[string]any{"event_id": "1/2", "interrupt_type": 2, "resume_data": "x"}, 502, "upstream_error"},
 		{"unknown field", "POST", "/api/workflows/" + cozesim.WorkflowWeather + "/run", map[string]any{"x": 1}, 400, "bad_request"},
+		{"missing required input", "POST", "/api/workflows/" + cozesim.WorkflowWeather + "/run", map[string]any{"parameters": map[string]any{}}, 400, "bad_request"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := e.api(c, tt.method, tt.path, tt.body)
-			if r.status != tt.wantStatus || r.errorCode() != tt.wantCode {
-				t.Errorf("status = %d code = %q, want %d %q (%s)", r.status, r.errorCode(), tt.wantStatus, tt.wantCode, r.body)
+			if r.status != tt.wantStatus || r.errorCode() != tt.wantCode || strings.HasPrefix(r.header.Get("Content-Type"), "text/event-stream") {
+				t.Errorf("status = %d code = %q, want JSON %d %q (%s)", r.status, r.errorCode(), tt.wantStatus, tt.wantCode, r.body)
+			}
+		})
+	}
+}
+
+// Errors before a run's first event are JSON with the "run" permission named,
+// never a stream: a refused permission, a 5xx, an Error as Coze's first event.
+func TestWorkflowRun_ErrorsBeforeTheRunAreJSON(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserAlan)
+	tests := []struct {
+		name       string
+		fault      cozesim.Fault
+		wantStatus int
+		wantCode   string
+	}{
+		{"4101 permission", cozesim.Fault{Code: 4101, Msg: "no permission"}, 403, "permission_denied"},
+		{"http 502", cozesim.Fault{HTTPStatus: 502}, 502, "upstream_unavailable"},
+		{"Error as the first event", cozesim.Fault{ErrorAsFirstEvent: true, Code: 4200, Msg: "not published"}, 404, "not_found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := tt.fault
+			f.Endpoint, f.Times = "POST /v1/workflow/stream_run", 1
+			e.sim.AddFault(f)
+			defer e.sim.ClearFaults()
+			r := e.api(c, "POST", "/api/workflows/"+cozesim.WorkflowJoke+"/run", map[string]any{"parameters": map[string]any{}})
+			if r.status != tt.wantStatus || r.errorCode() != tt.wantCode || r.errorBody()["message"] == "" {
+				t.Errorf("%d %s, want JSON %d %s", r.status, r.body, tt.wantStatus, tt.wantCode)
+			}
+			if tt.wantCode == "permission_denied" && !strings.Contains(string(r.body), "run") {
+				t.Errorf("permission error %s does not name the run permission", r.body)
 			}
 		})
 	}
@@ -115,8 +240,9 @@ func TestWorkflowRun_FirstEventAfterMinutesWithPings(t *testing.T) {
 	r := <-done
 	mustStatus(t, "run", r, http.StatusOK)
 	evs := parseSSE(t, r.body)
-	if len(evs) == 0 || evs[0].name != "Message" || evs[len(evs)-1].name != "Done" {
-		t.Errorf("events %+v, want the run from its first Message to Done", evs)
+	w := readWorkflowStream(t, evs)
+	if evs[1].name != "output" || w.end.Status != "completed" || !strings.Contains(w.end.Output, "topic: movies") {
+		t.Errorf("events %+v, want the run from its first output to a completed end", evs)
 	}
 	if strings.Contains(string(r.body), "PING") {
 		t.Errorf("a PING heartbeat was relayed:\n%s", r.body)
@@ -124,7 +250,7 @@ func TestWorkflowRun_FirstEventAfterMinutesWithPings(t *testing.T) {
 }
 
 // Silence beyond the idle limit ends the run with a clear error: before the first event
-// as JSON 504 upstream_idle, later as the stream's final error event.
+// as JSON 504 upstream_idle, later as the stream's end interrupted upstream_idle.
 func TestWorkflowRun_SilenceEndsWithIdleError(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, envOpts{
@@ -146,9 +272,135 @@ func TestWorkflowRun_SilenceEndsWithIdleError(t *testing.T) {
 	r = run()
 	mustStatus(t, "silent mid-run", r, http.StatusOK)
 	evs := parseSSE(t, r.body)
-	last := evs[len(evs)-1]
-	if len(evs) != 3 || last.name != "error" || !strings.Contains(last.data, `"code":"upstream_idle"`) {
-		t.Errorf("events %+v, want 2 relayed, then error upstream_idle", evs)
+	w := readWorkflowStream(t, evs)
+	if len(evs) != 4 || w.end.Status != "interrupted" || w.end.Code != "upstream_idle" || w.end.Message == "" {
+		t.Errorf("events %+v, want run, 2 outputs, then end interrupted upstream_idle", evs)
+	}
+}
+
+// A browser that drops the stream and comes back with Last-Event-ID gets every
+// later event exactly once; a bad position is a JSON 400, an unknown run or
+// another user's a 404.
+func TestWorkflowRun_ResumeAfterADroppedConnection(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserAlan)
+	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/workflow/stream_run", Times: 1, DeltaDelay: 15 * time.Millisecond})
+	res := openWorkflowRun(t, e, c, cozesim.WorkflowJoke)
+	outputs := 0
+	head := readEvents(t, res.Body, func(ev sseEvent) bool {
+		if ev.name == "output" {
+			outputs++
+		}
+		return outputs == 3
+	})
+	res.Body.Close() // the connection drops mid-run
+	var first struct {
+		RunID string `json:"run_id"`
+	}
+	if len(head) == 0 || head[0].name != "run" || json.Unmarshal([]byte(head[0].data), &first) != nil {
+		t.Fatalf("stream starts with %+v, want the run event", head)
+	}
+	stream := "/api/workflows/runs/" + first.RunID + "/stream"
+	r := e.send(c, req{method: "GET", path: stream, hdr: map[string]string{"Sec-Fetch-Site": "same-origin", "Last-Event-ID": head[len(head)-1].id}})
+	mustStatus(t, "resume", r, http.StatusOK)
+	all := readWorkflowStream(t, append(head, parseSSE(t, r.body)...))
+	full := runWorkflow(t, e, c, cozesim.WorkflowJoke, map[string]any{})
+	if all.end.Status != "completed" || all.output != full.output || all.end.Output != full.end.Output {
+		t.Errorf("head+resumed: output %q end %+v; a whole run: %q %+v", all.output, all.end, full.output, full.end)
+	}
+
+	bea := signIn(t, e, cozesim.UserBea)
+	for _, tt := range []struct {
+		name       string
+		c          *http.Client
+		path       string
+		last       string
+		wantStatus int
+	}{
+		{"from the start", c, stream, "", 200},
+		{"garbage position", c, stream, "abc", 400},
+		{"future position", c, stream, "99999", 400},
+		{"another user", bea, stream, "", 404},
+		{"unknown run", c, "/api/workflows/runs/0123456789abcdef0123456789abcdef/stream", "", 404},
+		{"not a run id", c, "/api/workflows/runs/12345/stream", "", 400},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.send(tt.c, req{method: "GET", path: tt.path, hdr: map[string]string{"Sec-Fetch-Site": "same-origin", "Last-Event-ID": tt.last}})
+			if r.status != tt.wantStatus {
+				t.Fatalf("status = %d, want %d (%s)", r.status, tt.wantStatus, truncate(string(r.body), 200))
+			}
+			if tt.wantStatus == 200 {
+				if w := readWorkflowStream(t, parseSSE(t, r.body)); w.runID != first.RunID || w.end.Status != "completed" {
+					t.Errorf("replay from the start: run %s, end %+v", w.runID, w.end)
+				}
+			} else if r.errorCode() == "" {
+				t.Errorf("status %d without a JSON error: %s", r.status, r.body)
+			}
+		})
+	}
+}
+
+// A run goes on to its end upstream after the browser left; the page finds the
+// whole run again by its id.
+func TestWorkflowRun_SurvivesTheBrowserLeaving(t *testing.T) {
+	t.Parallel()
+	relayClosed := make(chan struct{}, 8)
+	e := newTestEnv(t, envOpts{chat: func(o *chat.Options) {
+		o.OnRelayClose = func() { relayClosed <- struct{}{} }
+	}})
+	c := signIn(t, e, cozesim.UserAlan)
+	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/workflow/stream_run", Times: 1, DeltaDelay: 100 * time.Millisecond})
+	res := openWorkflowRun(t, e, c, cozesim.WorkflowJoke)
+	head := readEvents(t, res.Body, func(ev sseEvent) bool { return ev.name == "run" })
+	res.Body.Close() // the tab is closed
+	<-relayClosed    // the server noticed: nobody reads the run any more
+	var first struct {
+		RunID string `json:"run_id"`
+	}
+	if len(head) != 1 || json.Unmarshal([]byte(head[0].data), &first) != nil {
+		t.Fatalf("stream starts with %+v, want the run event", head)
+	}
+	r := e.get(c, "/api/workflows/runs/"+first.RunID+"/stream")
+	mustStatus(t, "reopen", r, http.StatusOK)
+	w := readWorkflowStream(t, parseSSE(t, r.body))
+	if w.end.Status != "completed" || !strings.Contains(w.end.Output, "topic: movies") {
+		t.Errorf("run after the browser left ended %+v, want completed with the joke", w.end)
+	}
+}
+
+// Stop closes the run's stream: the owner's cancel ends every relay with
+// end{"status":"canceled"}; anyone else gets 404 and the run goes on.
+func TestWorkflowRun_CancelByOwnerOnly(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserAlan)
+	bea := signIn(t, e, cozesim.UserBea)
+	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/workflow/stream_run", Times: 1, SilentAfterEvents: 1})
+	res := openWorkflowRun(t, e, c, cozesim.WorkflowJoke)
+	defer res.Body.Close()
+	head := readEvents(t, res.Body, func(ev sseEvent) bool { return ev.name == "output" })
+	var first struct {
+		RunID string `json:"run_id"`
+	}
+	if len(head) != 2 || json.Unmarshal([]byte(head[0].data), &first) != nil {
+		t.Fatalf("stream starts with %+v, want run and one output", head)
+	}
+	cancel := "/api/workflows/runs/" + first.RunID + "/cancel"
+	if r := e.api(bea, "POST", cancel, map[string]any{}); r.status != http.StatusNotFound || r.errorCode() != "not_found" {
+		t.Errorf("cancel by another user: %d %s, want 404 not_found", r.status, r.body)
+	}
+	r := e.api(c, "POST", cancel, map[string]any{})
+	mustStatus(t, "cancel by the owner", r, http.StatusOK)
+	if got := decode[map[string]any](t, r); got["ok"] != true || got["status"] != "canceled" {
+		t.Errorf("cancel answer %s, want ok and canceled", r.body)
+	}
+	w := readWorkflowStream(t, append(head, readEvents(t, res.Body, nil)...))
+	if w.end.Status != "canceled" || w.end.Code != "canceled" {
+		t.Errorf("the relay ended %+v, want canceled", w.end)
+	}
+	if r := e.api(c, "POST", "/api/workflows/runs/0123456789abcdef0123456789abcdef/cancel", map[string]any{}); r.status != http.StatusNotFound {
+		t.Errorf("cancel of an unknown run: %d, want 404", r.status)
 	}
 }
 
@@ -163,8 +415,8 @@ func TestWorkflowRun_InsideACozeApp(t *testing.T) {
 	e.sim.ResetCalls()
 	r := e.api(c, "POST", path, map[string]any{"parameters": map[string]any{"name": "Ming"}})
 	mustStatus(t, "run", r, http.StatusOK)
-	if body := string(r.body); !strings.Contains(body, "Ming") || !strings.Contains(body, "event: Done") {
-		t.Errorf("run stream lacks the app workflow's answer:\n%s", body)
+	if w := readWorkflowStream(t, parseSSE(t, r.body)); !strings.Contains(w.end.Output, "Ming") || w.end.Status != "completed" {
+		t.Errorf("app workflow ended %+v, want its answer", w.end)
 	}
 	for _, rq := range e.sim.Requests() {
 		if rq.Path == "/v1/workflow/stream_run" && !strings.Contains(string(rq.Body), `"app_id":"`+cozesim.DemoAppID+`"`) {

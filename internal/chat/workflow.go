@@ -390,7 +390,7 @@ func (r *Run) translateWorkflow(ev coze.Event, out *workflowOutput) *workflowEnd
 		// (workflow_service.go sendStreamRunSSE); StreamError gives 0, "" for it.
 		code, msg := ev.StreamError()
 		msg = plainText(coze.RedactCredentials(msg), 500)
-		e := &workflowEnd{Status: EndFailed, Code: strconv.Itoa(code), Message: msg, DebugURL: eventDebugURL(ev.Data)}
+		e := &workflowEnd{Status: EndFailed, Code: strconv.Itoa(code), Message: msg, DebugURL: eventDebugURL(ev.Data, r.svc.o.Coze.WWWBase())}
 		if code == 0 {
 			e.Code = "coze_error"
 		}
@@ -400,7 +400,7 @@ func (r *Run) translateWorkflow(ev coze.Event, out *workflowOutput) *workflowEnd
 		return e
 	case coze.WorkflowDone:
 		// {"debug_url"} in the docs, {} in a recording (coze-protocol §17.2).
-		return &workflowEnd{Status: EndCompleted, Output: out.last(), DebugURL: eventDebugURL(ev.Data)}
+		return &workflowEnd{Status: EndCompleted, Output: out.last(), DebugURL: eventDebugURL(ev.Data, r.svc.o.Coze.WWWBase())}
 	}
 	return nil
 }
@@ -454,9 +454,10 @@ func interruptQuestionText(data string) Question {
 }
 
 // eventDebugURL reads debug_url from an event's data (Done, and in coze-studio Error and
-// Interrupt too) and keeps it only as an absolute http(s) URL without user info. The
+// Interrupt too) and keeps it only as an absolute http(s) URL without user info; a path
+// ("/work_flow?…", as the demo simulator sends) is taken on Coze's web host, www. The
 // page links it only when it is https or its own origin (the demo simulator).
-func eventDebugURL(data []byte) string {
+func eventDebugURL(data []byte, www string) string {
 	var d struct {
 		DebugURL string `json:"debug_url"`
 	}
@@ -468,7 +469,17 @@ func eventDebugURL(data []byte) string {
 		return ""
 	}
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Opaque != "" {
+	if err != nil {
+		return ""
+	}
+	if u.Scheme == "" && u.Host == "" && strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") {
+		base, err := url.Parse(www)
+		if err != nil || base.Host == "" {
+			return ""
+		}
+		u = base.ResolveReference(u)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Opaque != "" {
 		return ""
 	}
 	return u.String()

@@ -292,6 +292,10 @@ func TestWorkflow_InterruptKinds(t *testing.T) {
 			nil, wfEnd{Status: chat.EndInterrupted, Code: "incomplete"}},
 		{"Done with an unsafe debug_url", "id: 0\nevent: Done\ndata: {\"debug_url\":\"javascript:alert(1)\"}\n\n",
 			nil, wfEnd{Status: chat.EndCompleted}},
+		{"Done with a debug_url on another host", "id: 0\nevent: Done\ndata: {\"debug_url\":\"//evil.example/x\"}\n\n",
+			nil, wfEnd{Status: chat.EndCompleted}},
+		{"Done with a debug_url path", "id: 0\nevent: Done\ndata: {\"debug_url\":\"/work_flow?execute_id=1\"}\n\n",
+			nil, wfEnd{Status: chat.EndCompleted, DebugURL: "/work_flow?execute_id=1"}}, // on the client's www host
 		{"coze studio's plain-text error", "id: 0\nevent: Message\ndata: {\"content\":\"x\",\"node_title\":\"n\",\"node_is_finish\":true}\n\nevent: error\ndata: internal failure\n\n",
 			nil, wfEnd{Status: chat.EndFailed, Code: "coze_error"}},
 	}
@@ -302,7 +306,11 @@ func TestWorkflow_InterruptKinds(t *testing.T) {
 			if (got.question == nil) != (tt.question == nil) || (tt.question != nil && !equalQuestion(*got.question, *tt.question)) {
 				t.Errorf("question = %+v, want %+v", got.question, tt.question)
 			}
-			if got.end.Status != tt.end.Status || got.end.Code != tt.end.Code || got.end.DebugURL != "" || got.end.Output != "" {
+			debugOK := got.end.DebugURL == tt.end.DebugURL
+			if strings.HasPrefix(tt.end.DebugURL, "/") {
+				debugOK = got.end.DebugURL == "http://"+h.sim.Requests()[0].Host+tt.end.DebugURL
+			}
+			if got.end.Status != tt.end.Status || got.end.Code != tt.end.Code || !debugOK || got.end.Output != "" {
 				t.Errorf("end = %+v, want %+v", got.end, tt.end)
 			}
 			if tt.end.Status != chat.EndCompleted && got.end.Message == "" {

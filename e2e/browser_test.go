@@ -154,6 +154,7 @@ func TestBrowser(t *testing.T) {
 	step("WorkflowQuestionAnswered", func(t *testing.T) { testWorkflowAsk(t, b, shots) })
 	step("WorkflowErrorInlineWithRetry", func(t *testing.T) { testWorkflowErrorRetry(t, b) })
 	step("WorkflowStop", func(t *testing.T) { testWorkflowStop(t, b) })
+	step("WorkflowResumesAfterADroppedConnection", func(t *testing.T) { testWorkflowResume(t, b) })
 	step("WorkflowFormTypes", func(t *testing.T) { testWorkflowForm(t, b) })
 	step("WorkflowScreenshots", func(t *testing.T) { testWorkflowScreenshots(t, b, shots) })
 	step("AccessibleNames", func(t *testing.T) { testAccessibleNames(t, b) })

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -136,27 +137,88 @@ func testWorkflowErrorRetry(t *testing.T, b *browser) {
 }
 
 // testWorkflowStop presses Stop during a run. The demo workflows finish in a
-// blink, so the page's run request is answered once by a stream that sends one
-// Message and then waits: Stop must abort it, keep the partial output, and
-// bring Run back.
+// blink, so the page's run request is given the real run's first events and then
+// held open, as a run still working looks: Stop must ask the server to cancel
+// that run by its id, keep the partial output, and bring Run back.
 func testWorkflowStop(t *testing.T, b *browser) {
 	openWorkflow(b, cozesim.WorkflowJoke)
-	eval[chromedp.Void](b, `(() => { const real = window.fetch; window.fetch = (u, o) => {
-  window.fetch = real;
-  const body = new ReadableStream({ start(c) {
-    c.enqueue(new TextEncoder().encode('id: 1\nevent: Message\ndata: {"content":"Partial **joke**","node_title":"Message","node_seq_id":"0","node_is_finish":false}\n\n'));
-    o.signal.addEventListener('abort', () => c.error(new DOMException('aborted', 'AbortError')));
-  } });
-  return Promise.resolve(new Response(body, { headers: { 'Content-Type': 'text/event-stream' } }));
+	eval[chromedp.Void](b, `(() => { const real = window.fetch; window.__cancel = '';
+window.fetch = (u, o) => {
+  window.fetch = (u2, o2) => {
+    window.fetch = real;
+    return real(u2, o2).then((r) => { window.__cancel = r.status + ' ' + String(u2); return r; });
+  };
+  return real(u, o).then((res) => {
+    const reader = res.body.getReader();
+    let ctl, held = false;
+    o.signal.addEventListener('abort', () => { reader.cancel(); ctl.error(new DOMException('aborted', 'AbortError')); });
+    const body = new ReadableStream({
+      start(c) { ctl = c; },
+      async pull(c) {
+        if (held) return new Promise(() => {});
+        const { value, done } = await reader.read();
+        if (done) { c.close(); return; }
+        c.enqueue(value);
+        held = new TextDecoder().decode(value).includes('event: output');
+      },
+    });
+    return new Response(body, { status: res.status, headers: res.headers });
+  });
 }; })()`)
 	b.click("#workflow-run")
-	waitFor[bool](b, "partial output", `document.querySelector('#workflow-output').textContent.includes('Partial joke') && !document.querySelector('#workflow-stop').hidden`, 10*time.Second)
+	waitFor[bool](b, "partial output", `document.querySelector('#workflow-output').textContent.includes('为什么') && !document.querySelector('#workflow-stop').hidden`, 10*time.Second)
 	b.click("#workflow-stop")
 	if st := waitFor[string](b, "stopped", jsWorkflowDone, 10*time.Second); st != "canceled" {
 		t.Fatalf("status after Stop = %q, want canceled", st)
 	}
-	if !eval[bool](b, `!!document.querySelector('#workflow-output strong') && !document.querySelector('#workflow-run').hidden && document.querySelector('#wf-error').hidden`) {
-		t.Errorf("after Stop: want the partial output kept (markdown), Run back and no error")
+	if c := eval[string](b, `window.__cancel`); !regexp.MustCompile(`^200 \S*/api/workflows/runs/[0-9a-f]{32}/cancel$`).MatchString(c) {
+		t.Errorf("Stop sent %q, want a 200 POST to the run's cancel route", c)
+	}
+	if !eval[bool](b, `document.querySelector('#workflow-output').textContent.includes('为什么') && !document.querySelector('#workflow-run').hidden && document.querySelector('#wf-error').hidden`) {
+		t.Errorf("after Stop: want the partial output kept, Run back and no error")
+	}
+}
+
+// testWorkflowResume drops the page's connection right after the run's first
+// output: the page asks once for the rest with Last-Event-ID and shows the whole
+// run, each piece once.
+func testWorkflowResume(t *testing.T, b *browser) {
+	openWorkflow(b, cozesim.WorkflowWeather)
+	eval[chromedp.Void](b, `(() => { const real = window.fetch; window.__resumes = [];
+window.fetch = (u, o) => {
+  window.fetch = (u2, o2) => {
+    window.fetch = real;
+    window.__resumes.push(String(u2) + ' ' + ((o2 && o2.headers && o2.headers['Last-Event-ID']) || ''));
+    return real(u2, o2);
+  };
+  return real(u, o).then((res) => {
+    const reader = res.body.getReader();
+    let drop = false;
+    const body = new ReadableStream({
+      async pull(c) {
+        if (drop) { reader.cancel(); c.error(new TypeError('network error')); return; }
+        const { value, done } = await reader.read();
+        if (done) { c.close(); return; }
+        c.enqueue(value);
+        drop = new TextDecoder().decode(value).includes('event: output');
+      },
+    });
+    return new Response(body, { status: res.status, headers: res.headers });
+  });
+}; })()`)
+	const city = "Resume city"
+	b.setInput(`.wf-input[name="city"]`, city)
+	b.click("#workflow-run")
+	if st := waitFor[string](b, "resumed run", jsWorkflowDone, 30*time.Second); st != "done" {
+		t.Fatalf("run after a dropped connection: status %q, output %q", st, eval[string](b, jsWorkflowText))
+	}
+	resumes := eval[[]string](b, `window.__resumes`)
+	if len(resumes) != 1 || !regexp.MustCompile(`/api/workflows/runs/[0-9a-f]{32}/stream [1-9][0-9]*$`).MatchString(resumes[0]) {
+		t.Errorf("resume requests %q, want one GET of the run's stream with Last-Event-ID", resumes)
+	}
+	out := eval[string](b, jsWorkflowText)
+	if n := strings.Count(out, "Weather in "+city); n != 1 {
+		t.Errorf("output shows the result %d times, want once: %q", n, out)
 	}
 }
 

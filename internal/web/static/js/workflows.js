@@ -1,9 +1,13 @@
 // workflows: the workflow run panel in the main pane (the list is in
 // workflowlist.js): a form generated from the workflow's inputs, Run / Stop,
-// the streamed output (POST /api/workflows/{id}/run, SSE: Message, Interrupt,
-// Error, Done), an answer box for question nodes (POST .../resume) and inline errors
-// with Retry. Workflow output reaches the DOM only through renderMarkdown
-// (sanitized fragment); everything else through textContent.
+// the streamed output — POST /api/workflows/{id}/run answers with the server's
+// own events (docs/stream-contract.md, "The workflow stream": run, output,
+// question, end), never Coze's — one resume with Last-Event-ID after a dropped
+// connection (GET /api/workflows/runs/{run_id}/stream), Stop (POST
+// .../runs/{run_id}/cancel), an answer box and the question's options for
+// question nodes (POST .../resume) and inline errors with Retry. Workflow output
+// reaches the DOM only through renderMarkdown (sanitized fragment); everything
+// else through textContent.
 
 import { api, ApiError, baseHeaders, errorFromResponse, networkError } from './api.js';
 import { SSEParser, readEvents } from './sse.js';
@@ -11,6 +15,7 @@ import { renderMarkdown } from './markdown.js';
 import { h, icon, avatar } from './dom.js';
 import { t } from './i18n.js';
 import { buildField, readValues } from './wfform.js';
+import { optionGroup } from './cards.js';
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -179,6 +184,7 @@ export class Workflows {
     this.errorEl.replaceChildren();
     this.answerForm.hidden = true;
     this.interrupt = null;
+    this.optionsEl = null;
     $('#wf-debug').hidden = true;
   }
 
@@ -206,20 +212,23 @@ export class Workflows {
     this.stream('/api/workflows/' + encodeURIComponent(this.active.id) + '/run', { parameters: this.params });
   }
 
-  sendAnswer() {
-    const text = this.answer.value.trim();
+  sendAnswer() { this.answerWith(this.answer.value.trim()); }
+
+  /** answerWith sends text (typed, or a chosen option) as the answer to the pending question. */
+  answerWith(text) {
     if (!text || !this.interrupt || this.run || !this.active) return;
     const intr = this.interrupt;
     this.interrupt = null;
     this.answer.value = '';
     this.answer.style.height = '';
     this.answerForm.hidden = true;
+    if (this.optionsEl) { for (const b of this.optionsEl.querySelectorAll('button')) b.disabled = true; }
     this.blocks.push({ key: '', answer: true, text, el: h('div', { class: 'wf-block wf-answer-block' },
       h('span', { class: 'wf-answer-label', text: t('chat.you'), attrs: { 'data-i18n': 'chat.you' } }),
       h('span', { class: 'wf-answer-text', text })) });
     this.output.append(this.blocks[this.blocks.length - 1].el);
     this.stream('/api/workflows/' + encodeURIComponent(this.active.id) + '/resume',
-      { event_id: intr.event_id, interrupt_type: intr.type, resume_data: text });
+      { event_id: intr.event_id, interrupt_type: intr.interrupt_type, resume_data: text });
   }
 
   /** abort drops the current stream without a status (the panel is being replaced). */
@@ -231,14 +240,28 @@ export class Workflows {
     this.updateButtons();
   }
 
-  stop() {
-    if (!this.run) return;
-    this.run.stopped = true;
-    this.run.controller.abort();
+  /** stop asks the server to stop the run (it closes Coze's stream), then stops reading. */
+  async stop() {
+    const run = this.run;
+    if (!run || run.stopped) return;
+    run.stopped = true;
+    this.stopBtn.disabled = true;
+    if (run.runId) {
+      const timeout = new Promise((resolve) => setTimeout(resolve, 3000));
+      const cancel = fetch('/api/workflows/runs/' + encodeURIComponent(run.runId) + '/cancel', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: baseHeaders({ 'Content-Type': 'application/json', Accept: 'application/json' }),
+        body: '{}',
+      }).catch(() => {});
+      await Promise.race([cancel, timeout]);
+    }
+    run.controller.abort();
+    this.stopBtn.disabled = false;
   }
 
   async stream(url, body) {
-    const run = { controller: new AbortController(), stopped: false, detached: false, done: false, error: null, interrupt: null, got: false };
+    const run = { controller: new AbortController(), stopped: false, detached: false, runId: '', end: null, question: null, parser: new SSEParser() };
     this.run = run;
     this.updateButtons();
     this.setStatus('running');
@@ -268,57 +291,79 @@ export class Workflows {
       this.settle(run, await errorFromResponse(res));
       return;
     }
-    let broken = null;
+    let broken = false;
     try {
-      await readEvents(res.body, new SSEParser(), (ev) => this.onEvent(run, ev));
+      await readEvents(res.body, run.parser, (ev) => this.onEvent(run, ev));
     } catch {
-      broken = run.stopped || run.detached ? null : new ApiError(0, 'stream_cut', t('wf.connectionLost'));
+      broken = true;
     }
-    this.settle(run, broken);
+    if (!run.stopped && !run.detached && !run.end && run.runId) {
+      // The connection dropped before the end: the run goes on on the server;
+      // follow it once more from the last event received.
+      broken = !(await this.resume(run));
+    }
+    this.settle(run, broken && !run.stopped && !run.detached ? new ApiError(0, 'stream_cut', t('wf.connectionLost')) : null);
   }
 
+  /** resume reads the rest of run's events after the last one received; false if it could not. */
+  async resume(run) {
+    const parser = run.parser;
+    parser.buf = '';
+    parser.data = [];
+    parser.event = '';
+    try {
+      const headers = baseHeaders({ Accept: 'text/event-stream' });
+      if (parser.lastEventId) headers['Last-Event-ID'] = parser.lastEventId;
+      const res = await fetch('/api/workflows/runs/' + encodeURIComponent(run.runId) + '/stream', {
+        credentials: 'same-origin', headers, signal: run.controller.signal,
+      });
+      if (!res.ok || !(res.headers.get('Content-Type') || '').includes('text/event-stream')) return false;
+      await readEvents(res.body, parser, (ev) => this.onEvent(run, ev));
+      return Boolean(run.end);
+    } catch {
+      return false;
+    }
+  }
+
+  /** onEvent applies one of the server's workflow events to the run. */
   onEvent(run, ev) {
     if (run.detached) return;
     let d = null;
     try { d = JSON.parse(ev.data); } catch { d = null; }
     const obj = d && typeof d === 'object' ? d : {};
+    const str = (v) => (typeof v === 'string' ? v : '');
     switch (ev.event) {
-      case 'Message':
-        if (typeof obj.content === 'string') {
-          this.append(obj);
-          run.got = true;
-        }
+      case 'run':
+        run.runId = str(obj.run_id);
         break;
-      case 'Interrupt': {
-        const it = obj.interrupt_data && typeof obj.interrupt_data === 'object' ? obj.interrupt_data : {};
-        run.interrupt = { event_id: String(it.event_id || ''), type: Number(it.type) || 0, data: typeof it.data === 'string' ? it.data : '' };
+      case 'output':
+        if (typeof obj.text === 'string') this.append(Number(obj.node) || 0, obj.text, obj.finished === true);
         break;
-      }
-      case 'Error':
-        run.error = new ApiError(0, String(obj.error_code || 'workflow_error'), String(obj.error_message || '') || t('wf.status.failed'));
+      case 'question':
+        run.question = {
+          event_id: str(obj.event_id),
+          interrupt_type: Number(obj.interrupt_type) || 0,
+          text: str(obj.text),
+          options: Array.isArray(obj.options) ? obj.options.filter((o) => typeof o === 'string' && o) : [],
+        };
         break;
-      case 'error':
-        run.error = new ApiError(0, String(obj.code || 'stream_error'), obj.message || t('error.generic'), obj.hint || '');
+      case 'end':
+        run.end = { status: str(obj.status), code: str(obj.code), message: str(obj.message), debugURL: safeLinkURL(obj.debug_url) };
         break;
-      case 'Done':
-        run.done = true;
-        run.debugURL = safeLinkURL(obj.debug_url);
-        break;
-      default: // PING and unknown events
+      default: // unknown events are ignored (the server may add kinds)
     }
   }
 
-  /** append adds a Message's content to its node's block (a new block per node). */
-  append(m) {
-    const key = String(m.node_id || m.node_execute_uuid || m.node_title || '');
+  /** append adds a piece of output to its node's block (a new block per node number). */
+  append(node, text, finished) {
     let b = this.blocks[this.blocks.length - 1];
-    if (!b || b.answer || b.finished || b.key !== key) {
-      b = { key, text: '', finished: false, el: h('div', { class: 'wf-block markdown' }) };
+    if (!b || b.answer || b.key !== node) {
+      b = { key: node, text: '', finished: false, el: h('div', { class: 'wf-block markdown' }) };
       this.blocks.push(b);
       this.output.append(b.el);
     }
-    b.text += m.content;
-    b.finished = m.node_is_finish === true || m.node_is_finish === 'true';
+    b.text += text;
+    b.finished = finished;
     b.dirty = true;
     this.scheduleRender();
   }
@@ -371,7 +416,7 @@ export class Workflows {
     }
   }
 
-  /** settle ends a stream from what its events said; err is a transport/pre-stream error. */
+  /** settle ends a stream from its end event; err is a transport or pre-stream error. */
   settle(run, err) {
     if (run.detached) return;
     if (this.pending) {
@@ -383,23 +428,24 @@ export class Workflows {
     this.output.removeAttribute('aria-busy');
     this.renderBlocks(true);
     this.updateButtons();
-    const error = run.error || err;
-    if (run.stopped) {
+    const e = run.end;
+    if (run.stopped || (e && e.status === 'canceled')) {
       this.setStatus('canceled');
-    } else if (error) {
+    } else if (!e) {
       this.setStatus('failed');
-      this.showError(error);
-    } else if (run.interrupt && run.interrupt.event_id) {
-      this.interrupt = run.interrupt;
-      this.showQuestion(run.interrupt);
-    } else if (run.done) {
+      this.showError(err || new ApiError(0, 'stream_cut', t('wf.connectionLost')));
+    } else if (e.status === 'completed' && run.question && run.question.event_id) {
+      this.interrupt = run.question;
+      this.showQuestion(run.question);
+    } else if (e.status === 'completed') {
       this.setStatus('done');
       const dbg = $('#wf-debug');
-      if (run.debugURL) dbg.href = run.debugURL; else dbg.removeAttribute('href');
-      dbg.hidden = !run.debugURL;
+      if (e.debugURL) dbg.href = e.debugURL; else dbg.removeAttribute('href');
+      dbg.hidden = !e.debugURL;
     } else {
       this.setStatus('failed');
-      this.showError(new ApiError(0, 'stream_cut', t('wf.connectionLost')));
+      const fallback = e.status === 'failed' ? t('wf.status.failed') : t('wf.connectionLost');
+      this.showError(new ApiError(0, e.code || 'workflow_error', e.message || fallback));
     }
   }
 
@@ -408,17 +454,27 @@ export class Workflows {
     this.errorEl.hidden = false;
   }
 
-  showQuestion(intr) {
-    // The question is the preceding Message; a bare interrupt may carry it as data.
-    const last = this.blocks[this.blocks.length - 1];
-    if ((!last || last.answer || !last.text.trim()) && intr.data && !/^\s*[{[]/.test(intr.data)) {
-      const b = { key: '', text: intr.data, finished: true, dirty: true, el: h('div', { class: 'wf-block markdown' }) };
+  showQuestion(q) {
+    // The question is usually the node's own output just before; show its text
+    // only when that output does not already say it.
+    const shown = this.blocks.filter((b) => !b.answer && !b.el.hidden);
+    const last = shown[shown.length - 1];
+    const lastText = last ? displayText(last.text, true).trim() : '';
+    if (q.text && q.text.trim() !== lastText) {
+      const b = { key: 'question', text: q.text, finished: true, dirty: true, el: h('div', { class: 'wf-block markdown' }) };
       this.blocks.push(b);
       this.output.append(b.el);
       this.renderBlocks(true);
     }
-    const q = [...this.blocks].reverse().find((b) => !b.answer && !b.el.hidden);
-    if (q) q.el.classList.add('wf-question');
+    const qb = [...this.blocks].reverse().find((b) => !b.answer && !b.el.hidden);
+    if (qb) qb.el.classList.add('wf-question');
+    this.optionsEl = null;
+    if (q.options.length) {
+      const { el, buttons } = optionGroup(q.options, (choice) => this.answerWith(choice));
+      for (const b of buttons) b.disabled = false;
+      this.optionsEl = el;
+      this.output.append(el);
+    }
     this.setStatus('interrupted');
     this.answerForm.hidden = false;
     $('#workflow-answer-send').disabled = true;

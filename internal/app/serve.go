@@ -228,14 +228,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		wg.Go(func() { serveErr <- s.Serve(acmeLn) })
 		log.Info("ACME", "domains", cfg.ACMEDomains, "cache", acmeCacheDir(cfg), "http_addr", acmeLn.Addr().String())
 	}
+	// SIGHUP re-reads the certificate files. Taken even without them, so a
+	// `systemctl reload` never stops the process (the default action).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var files *certFiles
 	if https != nil && https.files != nil {
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		wg.Go(func() { reloadOnHangup(sweepCtx, hup, https.files, log) })
-		leaf := https.files.leaf()
+		files = https.files
+		leaf := files.leaf()
 		log.Info("TLS certificate", "subject", leaf.Subject.String(), "not_after", leaf.NotAfter, "reload", "SIGHUP")
 	}
+	wg.Go(func() { reloadOnHangup(sweepCtx, hup, files, log) })
 	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "public_url", cfg.PublicURL, "demo", cfg.Demo())
 
 	var runErr error

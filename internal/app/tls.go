@@ -126,13 +126,18 @@ func redirectToHTTPS(publicURL string) http.Handler {
 	})
 }
 
-// reloadOnHangup re-reads the certificate files on every SIGHUP until ctx ends.
+// reloadOnHangup re-reads the certificate files (if any) on every SIGHUP
+// until ctx ends.
 func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, files *certFiles, log *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
+			if files == nil {
+				log.Info("SIGHUP: no TLS certificate files to reload")
+				continue
+			}
 			if err := files.reload(); err != nil {
 				log.Error("TLS certificate reload failed; still serving the previous certificate", "err", err)
 				continue

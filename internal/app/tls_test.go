@@ -319,3 +319,24 @@ func TestACMECacheBesideDatabase(t *testing.T) {
 		t.Errorf("acmeCacheDir = %q, want /data/acme-certs", got)
 	}
 }
+
+// Without certificate files SIGHUP is still taken (a `systemctl reload` or a
+// stray hangup must not stop the server, the signal's default action).
+func TestSIGHUPWithoutTLSKeepsServing(t *testing.T) {
+	a := mustStart(t, nil, map[string]string{
+		"COZE2APP_ADDR":         "127.0.0.1:0",
+		"COZE2APP_DATABASE_URL": "sqlite:" + t.TempDir() + "/coze2app.db",
+	})
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(20*time.Second, func() bool { return strings.Contains(a.log.String(), "no TLS certificate files to reload") }) {
+		t.Fatalf("SIGHUP not taken:\n%s", a.log)
+	}
+	if code := getJSON(t, newBrowser(t), a.URL+"/healthz", nil); code != 200 {
+		t.Errorf("/healthz after SIGHUP = %d, want 200", code)
+	}
+	if err := a.stop(t); err != nil {
+		t.Fatalf("Run returned %v after shutdown, want nil", err)
+	}
+}

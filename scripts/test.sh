@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The one command that runs every test of coze2app on a fresh machine.
-# It installs what the tests need (Chromium), makes sure PostgreSQL answers,
+# It installs what the tests need (Chromium, nginx), makes sure PostgreSQL answers,
 # then runs gofmt, go vet, a static build and go test -race over everything.
-# .ci/run calls this script; under CI=true a missing PostgreSQL or Chromium
-# fails the run instead of skipping.
+# .ci/run calls this script; under CI=true a missing PostgreSQL, Chromium or
+# nginx fails the run instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo /root/go)/bin"
@@ -24,6 +24,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium || echo "WARNING: could not install chromium"
 fi
 command -v chromium && chromium --version 2>/dev/null | head -1 || true
+
+log "nginx (the shipped deploy/nginx config is tested in front of coze2app)"
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  apt_install nginx-light || apt_install nginx || echo "WARNING: could not install nginx"
+fi
+nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
+[ -x "$nginx_bin" ] && "$nginx_bin" -v 2>&1 || true
 
 log "PostgreSQL"
 export COZE2APP_TEST_DATABASE_URL="${COZE2APP_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"

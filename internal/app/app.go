@@ -20,6 +20,7 @@ var Version = ""
 //
 //	coze2app [serve] [flags]   the web app (default)
 //	coze2app sim [flags]       the Coze simulator alone
+//	coze2app healthcheck       GET /healthz on the serve address (container health check)
 //	coze2app version
 //
 // Run returns when ctx is done (after a graceful shutdown) or on error.
@@ -35,6 +36,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return serve(ctx, args, getenv, stderr)
 	case "sim":
 		return runSim(ctx, args, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, args, getenv, stderr)
 	case "version":
 		_, err := fmt.Fprintf(stderr, "coze2app %s (%s)\n", version(), runtime.Version())
 		return err
@@ -49,6 +52,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stderr 
 const usage = `usage:
   coze2app [serve] [flags]   run the web app (coze2app serve -h lists the flags)
   coze2app sim [flags]       run the Coze simulator alone (coze2app sim -h)
+  coze2app healthcheck       exit 0 if /healthz answers on COZE2APP_ADDR (takes the serve flags)
   coze2app version           print the version
 `
 

@@ -9,10 +9,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coze2app/coze2app/internal/auth"
@@ -43,12 +46,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	https, err := newHTTPS(cfg)
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	defer ln.Close()
+	var acmeLn net.Listener // plain HTTP: ACME challenges, redirects to HTTPS
+	if https != nil && https.acme != nil {
+		if acmeLn, err = net.Listen("tcp", cfg.ACMEHTTPAddr); err != nil {
+			return fmt.Errorf("listen on %s for ACME challenges: %w", cfg.ACMEHTTPAddr, err)
+		}
+		defer acmeLn.Close()
+	}
 	if cfg.Demo() {
 		demoAddresses(&cfg, ln.Addr().(*net.TCPAddr))
 	}
@@ -80,6 +94,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	reg := metrics.New()
 	var sim *cozesim.Sim
+	var simLn net.Listener // the simulator's plain loopback listener when ours speaks TLS
 	cozeOpts := coze.Options{
 		APIBase:      cfg.APIBase,
 		WWWBase:      cfg.WWWBase,
@@ -107,6 +122,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		// The server talks to the simulator over loopback on our own
 		// listener; the browser reaches its consent page on the public URL.
 		cozeOpts.APIBase = "http://" + ln.Addr().String() + "/_sim"
+		if https != nil {
+			// Our listener speaks TLS with a certificate for the public name:
+			// the server reaches its simulator on a plain loopback one.
+			if simLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+				return fmt.Errorf("listen for the demo simulator: %w", err)
+			}
+			defer simLn.Close()
+			cozeOpts.APIBase = "http://" + simLn.Addr().String() + "/_sim"
+		}
 		cozeOpts.WWWBase = cfg.PublicURL + "/_sim"
 		cozeOpts.ClientID = demoClientID
 		cozeOpts.UnencryptedHTTP2 = true // our own listener speaks h2c (below)
@@ -172,15 +196,51 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	srv.Protocols = new(http.Protocols)
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetUnencryptedHTTP2(true)
+	scheme := "http"
+	if https != nil {
+		scheme = "https"
+		srv.Protocols.SetHTTP2(true)
+		srv.TLSConfig = https.tlsConfig
+	}
 
 	var wg sync.WaitGroup
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
 	wg.Go(func() { sweep(sweepCtx, a, st, log) })
 
-	serveErr := make(chan error, 1)
-	wg.Go(func() { serveErr <- srv.Serve(ln) })
-	log.Info("listening", "url", "http://"+ln.Addr().String(), "public_url", cfg.PublicURL, "demo", cfg.Demo())
+	serveErr := make(chan error, 3)
+	if https != nil {
+		wg.Go(func() { serveErr <- srv.ServeTLS(ln, "", "") })
+	} else {
+		wg.Go(func() { serveErr <- srv.Serve(ln) })
+	}
+	// Helper listeners: the demo simulator on loopback, the ACME challenge
+	// and HTTPS redirect on plain HTTP.
+	var helpers []*http.Server
+	if simLn != nil {
+		s := plainServer(http.StripPrefix("/_sim", sim), log)
+		helpers = append(helpers, s)
+		wg.Go(func() { serveErr <- s.Serve(simLn) })
+	}
+	if acmeLn != nil {
+		s := plainServer(acmeHTTPHandler(https.acme, cfg.PublicURL), log)
+		helpers = append(helpers, s)
+		wg.Go(func() { serveErr <- s.Serve(acmeLn) })
+		log.Info("ACME", "domains", cfg.ACMEDomains, "cache", acmeCacheDir(cfg), "http_addr", acmeLn.Addr().String())
+	}
+	// SIGHUP re-reads the certificate files. Taken even without them, so a
+	// `systemctl reload` never stops the process (the default action).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var files *certFiles
+	if https != nil && https.files != nil {
+		files = https.files
+		leaf := files.leaf()
+		log.Info("TLS certificate", "subject", leaf.Subject.String(), "not_after", leaf.NotAfter, "reload", "SIGHUP")
+	}
+	wg.Go(func() { reloadOnHangup(sweepCtx, hup, files, log) })
+	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "public_url", cfg.PublicURL, "demo", cfg.Demo())
 
 	var runErr error
 	select {
@@ -204,6 +264,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		log.Warn("http shutdown", "err", err)
 		_ = srv.Close()
 	}
+	for _, s := range helpers {
+		if err := s.Shutdown(shutCtx); err != nil {
+			_ = s.Close()
+		}
+	}
 	stopSweep()
 	wg.Wait()
 	a.Wait() // refreshes run detached from requests; let them persist
@@ -217,12 +282,19 @@ func demoAddresses(cfg *config.Config, addr *net.TCPAddr) {
 	if cfg.RedirectURISet {
 		return
 	}
+	if len(cfg.ACMEDomains) > 0 {
+		return // the public name is the certificate's domain
+	}
 	host, _, _ := net.SplitHostPort(cfg.Addr)
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "localhost"
 	}
-	origin := "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
-	defaultOrigin := "http://localhost:5000"
+	scheme := "http"
+	if cfg.TLS() {
+		scheme = "https"
+	}
+	origin := scheme + "://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+	defaultOrigin := scheme + "://localhost:5000"
 	cfg.RedirectURI = origin + "/callback"
 	if cfg.PublicURL == defaultOrigin {
 		cfg.PublicURL = origin

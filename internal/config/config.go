@@ -79,7 +79,20 @@ type Config struct {
 	// WorkflowIdle is the longest silence of a workflow run's stream, its
 	// wait for the first event included (PING heartbeats count as activity).
 	WorkflowIdle time.Duration
+
+	// HTTPS on Addr: PEM certificate and key files (re-read on SIGHUP), or
+	// certificates from an ACME CA for ACMEDomains, cached in ACMECacheDir
+	// (empty: beside the SQLite database), with a plain-HTTP listener on
+	// ACMEHTTPAddr for the CA's challenge and redirects to HTTPS.
+	TLSCert      string
+	TLSKey       string
+	ACMEDomains  []string
+	ACMECacheDir string
+	ACMEHTTPAddr string
 }
+
+// TLS reports whether coze2app itself serves HTTPS.
+func (c Config) TLS() bool { return c.TLSCert != "" || len(c.ACMEDomains) > 0 }
 
 // Demo reports whether coze2app runs against its built-in simulator.
 func (c Config) Demo() bool { return c.ClientID == "" }
@@ -113,6 +126,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("database_url", redactURL(c.DatabaseURL)),
 		slog.String("secret_key", c.SecretKey.String()),
 		slog.String("public_url", c.PublicURL),
+		slog.String("tls_cert", c.TLSCert),
+		slog.String("acme_domains", strings.Join(c.ACMEDomains, ",")),
 	)
 }
 
@@ -173,6 +188,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	simDelay := fs.Duration("sim-delta-delay", durationEnv(getenv("COZE2APP_SIM_DELTA_DELAY"), 25*time.Millisecond), "demo simulator: pause between streamed deltas")
 	simHostile := fs.Bool("sim-hostile", getenv("COZE2APP_SIM_HOSTILE") == "on", "demo simulator: hostile names and descriptions (for testing)")
 	workflowIdle := fs.String("workflow-idle", env("COZE2APP_WORKFLOW_IDLE", "5m"), "end a workflow run whose stream sends nothing, not even a heartbeat, for this long")
+	tlsCert := fs.String("tls-cert", env("COZE2APP_TLS_CERT", ""), "PEM certificate (chain) file: serve HTTPS and HTTP/2 on the listen address; re-read on SIGHUP")
+	tlsKey := fs.String("tls-key", env("COZE2APP_TLS_KEY", ""), "PEM private key file of the TLS certificate")
+	acmeDomains := fs.String("acme-domains", env("COZE2APP_ACME_DOMAINS", ""), "comma-separated domains to get certificates for from Let's Encrypt (ACME), instead of certificate files")
+	acmeCache := fs.String("acme-cache", env("COZE2APP_ACME_CACHE", ""), "directory for ACME account and certificates (default: acme-certs beside the SQLite database)")
+	acmeHTTPAddr := fs.String("acme-http-addr", env("COZE2APP_ACME_HTTP_ADDR", ":80"), "plain-HTTP listen address with ACME: answers the CA's challenge, redirects the rest to HTTPS")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return Config{}, &HelpError{Usage: usage.String()}
@@ -198,8 +218,18 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		SimDeltaDelay: *simDelay,
 		SimHostile:    *simHostile,
 		PKCE:          strings.ToLower(strings.TrimSpace(*pkce)),
+		TLSCert:       strings.TrimSpace(*tlsCert),
+		TLSKey:        strings.TrimSpace(*tlsKey),
+		ACMECacheDir:  strings.TrimSpace(*acmeCache),
+		ACMEHTTPAddr:  strings.TrimSpace(*acmeHTTPAddr),
 	}
 	var errs []error
+	for _, d := range strings.Split(*acmeDomains, ",") {
+		if d = strings.ToLower(strings.TrimSpace(d)); d != "" {
+			c.ACMEDomains = append(c.ACMEDomains, d)
+		}
+	}
+	errs = append(errs, c.checkTLS()...)
 	if d, err := time.ParseDuration(strings.TrimSpace(*workflowIdle)); err != nil || d <= 0 {
 		errs = append(errs, fmt.Errorf("COZE2APP_WORKFLOW_IDLE: %q is not a positive duration such as 5m", *workflowIdle))
 	} else {
@@ -234,7 +264,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	c.RedirectURISet = c.RedirectURI != ""
 	if !c.RedirectURISet {
-		c.RedirectURI = "http://localhost:5000/callback"
+		c.RedirectURI = c.defaultOrigin() + "/callback"
 	}
 	if u, err := url.Parse(c.RedirectURI); err != nil || !isHTTPURL(c.RedirectURI) || u.Fragment != "" {
 		errs = append(errs, fmt.Errorf("COZE_REDIRECT_URI: %q must be an absolute http(s) URL without a fragment", c.RedirectURI))
@@ -243,6 +273,15 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	if c.PublicURL != "" && !isHTTPURL(c.PublicURL) {
 		errs = append(errs, fmt.Errorf("COZE2APP_PUBLIC_URL: %q is not an http(s) origin", c.PublicURL))
+	}
+	if c.TLS() {
+		// Browsers reach a TLS listener with https only; an http origin would
+		// also turn off Secure cookies and HSTS.
+		for name, v := range map[string]string{"COZE_REDIRECT_URI": c.RedirectURI, "COZE2APP_PUBLIC_URL": c.PublicURL} {
+			if strings.HasPrefix(v, "http://") {
+				errs = append(errs, fmt.Errorf("%s: %q must be https:// since coze2app serves HTTPS (COZE2APP_TLS_CERT or COZE2APP_ACME_DOMAINS)", name, v))
+			}
+		}
 	}
 	if c.ClientID == "" && c.ClientSecret != "" {
 		errs = append(errs, errors.New("COZE_CLIENT_SECRET is set but COZE_CLIENT_ID is empty"))
@@ -266,6 +305,63 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	return c, nil
+}
+
+// checkTLS validates the HTTPS settings.
+func (c Config) checkTLS() []error {
+	var errs []error
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("COZE2APP_TLS_CERT and COZE2APP_TLS_KEY go together: set both or neither"))
+	}
+	if len(c.ACMEDomains) == 0 {
+		return errs
+	}
+	if c.TLSCert != "" || c.TLSKey != "" {
+		errs = append(errs, errors.New("COZE2APP_ACME_DOMAINS and COZE2APP_TLS_CERT/COZE2APP_TLS_KEY exclude each other: choose certificate files or ACME"))
+	}
+	for _, d := range c.ACMEDomains {
+		if !isDomain(d) {
+			errs = append(errs, fmt.Errorf("COZE2APP_ACME_DOMAINS: %q is not a domain name", d))
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.ACMEHTTPAddr); err != nil {
+		errs = append(errs, fmt.Errorf("COZE2APP_ACME_HTTP_ADDR: %q is not host:port", c.ACMEHTTPAddr))
+	}
+	if c.ACMECacheDir == "" && c.Postgres() {
+		errs = append(errs, errors.New("COZE2APP_ACME_CACHE is required with PostgreSQL: there is no database directory to keep certificates beside"))
+	}
+	return errs
+}
+
+// defaultOrigin is the origin assumed when neither the redirect URI nor the
+// public URL is configured.
+func (c Config) defaultOrigin() string {
+	switch {
+	case len(c.ACMEDomains) > 0:
+		return "https://" + c.ACMEDomains[0]
+	case c.TLS():
+		return "https://localhost:5000"
+	}
+	return "http://localhost:5000"
+}
+
+// isDomain accepts a DNS name with at least two labels (what a public CA
+// issues for), no port, scheme or wildcard.
+func isDomain(s string) bool {
+	if len(s) > 253 || !strings.Contains(s, ".") {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func isHTTPURL(s string) bool {

@@ -109,6 +109,51 @@ func testWorkflowAsk(t *testing.T, b *browser, dir string) {
 	if !eval[bool](b, `document.querySelector('#wf-answer-form').hidden`) {
 		t.Errorf("answer box still shown after the run finished")
 	}
+	testWorkflowQuestionOptions(t, b)
+}
+
+// testWorkflowQuestionOptions: a choice question (Coze Studio sends its options,
+// docs/stream-contract.md) shows its text once and its options as buttons; a
+// click answers with that option through resume. The simulator's question has no
+// options, so the page's two requests are answered with our events here.
+func testWorkflowQuestionOptions(t *testing.T, b *browser) {
+	openWorkflow(b, cozesim.WorkflowAsk)
+	eval[chromedp.Void](b, `(() => { const real = window.fetch; window.__resumeBody = '';
+const sse = (events) => new Response(events.map(([id, name, data]) => 'id: ' + id + '\nevent: ' + name + '\ndata: ' + JSON.stringify(data) + '\n\n').join(''),
+  { headers: { 'Content-Type': 'text/event-stream' } });
+window.fetch = (u, o) => {
+  window.fetch = (u2, o2) => {
+    window.fetch = real;
+    window.__resumeBody = String(u2) + ' ' + o2.body;
+    return Promise.resolve(sse([[1, 'run', { run_id: 'b'.repeat(32), workflow_id: '1' }],
+      [2, 'output', { node: 1, node_title: 'End', text: 'Weather in Beijing: sunny', finished: true }],
+      [3, 'end', { status: 'completed', code: '', message: '', output: 'Weather in Beijing: sunny', debug_url: '' }]]));
+  };
+  return Promise.resolve(sse([[1, 'run', { run_id: 'a'.repeat(32), workflow_id: '1' }],
+    [2, 'output', { node: 1, node_title: 'ask', text: 'Pick a city', finished: true }],
+    [3, 'question', { event_id: '11/22', interrupt_type: 2, node_title: 'ask', text: 'Pick a city', options: ['Hangzhou', 'Beijing'] }],
+    [4, 'end', { status: 'completed', code: '', message: '', output: '', debug_url: '' }]]));
+}; })()`)
+	b.click("#workflow-run")
+	if st := waitFor[string](b, "choice question", jsWorkflowDone, 10*time.Second); st != "interrupted" {
+		t.Fatalf("status = %q, want interrupted", st)
+	}
+	got := eval[string](b, `(() => { const o = document.querySelector('#workflow-output');
+  return o.textContent.split('Pick a city').length - 1 + ' ' + [...o.querySelectorAll('button.option')].map((x) => x.textContent + (x.disabled ? ':off' : ':on')).join(','); })()`)
+	if got != "1 Hangzhou:on,Beijing:on" {
+		t.Errorf("question shown as %q, want its text once and both options enabled", got)
+	}
+	b.click(`#workflow-output button.option:nth-child(2)`)
+	if st := waitFor[string](b, "answered by option", jsWorkflowDone, 10*time.Second); st != "done" {
+		t.Fatalf("status after choosing = %q, want done", st)
+	}
+	want := `/api/workflows/` + cozesim.WorkflowAsk + `/resume {"event_id":"11/22","interrupt_type":2,"resume_data":"Beijing"}`
+	if body := eval[string](b, `window.__resumeBody`); body != want {
+		t.Errorf("resume request %q, want %q", body, want)
+	}
+	if !eval[bool](b, `[...document.querySelectorAll('#workflow-output button.option')].every((x) => x.disabled) && document.querySelector('#workflow-output').textContent.includes('Weather in Beijing')`) {
+		t.Errorf("after choosing: want the options disabled and the rest of the run shown")
+	}
 }
 
 // testWorkflowErrorRetry shows a server error inline with Retry. draft_workflow

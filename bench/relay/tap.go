@@ -89,7 +89,7 @@ var (
 )
 
 // Write sees one whole frame per call ("event:X\ndata:Y\n\n", the
-// simulator's framing, REFERENCE §16.1).
+// simulator's framing, coze-protocol §16.1).
 func (t *tapWriter) Write(b []byte) (int, error) {
 	switch {
 	case bytes.HasPrefix(b, prefixDelta):

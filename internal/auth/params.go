@@ -85,7 +85,7 @@ func validState(s string) bool {
 // maxCode bounds the authorization code we forward to Coze (codes are ~50 chars).
 const maxCode = 512
 
-// callback is the parsed query of GET /callback (REFERENCE §6.2).
+// callback is the parsed query of GET /callback (coze-protocol §6.2).
 type callback struct {
 	State, Code, Error string
 }

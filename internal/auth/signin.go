@@ -11,7 +11,7 @@ import (
 	"github.com/coze2app/coze2app/internal/store"
 )
 
-// BeginSignIn starts the OAuth code flow (REFERENCE §6–§7): it stores a
+// BeginSignIn starts the OAuth code flow (coze-protocol §6–§7): it stores a
 // pending sign-in keyed by a fresh state, bound to this browser by the
 // binding cookie, with the PKCE verifier sealed, and returns the Coze
 // authorize URL to redirect to. returnTo is sanitised with SafeReturnTo;

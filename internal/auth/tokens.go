@@ -13,7 +13,7 @@ import (
 	"github.com/coze2app/coze2app/internal/store"
 )
 
-// refreshLife is our estimate of a refresh token's life (REFERENCE §5: 30
+// refreshLife is our estimate of a refresh token's life (coze-protocol §5: 30
 // days, not returned on the wire). It is recorded, never enforced: Coze
 // decides.
 const refreshLife = 30 * 24 * time.Hour

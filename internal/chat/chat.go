@@ -1,5 +1,5 @@
 // Package chat owns streaming chats with Coze bots: it opens the upstream SSE stream
-// (REFERENCE §15–§16), reads it on one goroutine per reply that outlives the browser
+// (coze-protocol §15–§16), reads it on one goroutine per reply that outlives the browser
 // request, keeps a bounded event log per reply so browsers can resume with Last-Event-ID,
 // relays events to any number of browser connections, and records the reply in the local
 // history (store).
@@ -182,7 +182,7 @@ func New(o Options) *Service {
 }
 
 // CozeUserID returns the opaque user_id sent to Coze for a user: Coze isolates memory per
-// value and advises against sending internal ids verbatim (REFERENCE §15.1).
+// value and advises against sending internal ids verbatim (coze-protocol §15.1).
 func CozeUserID(u store.User) string {
 	sum := sha256.Sum256([]byte(u.CozeUserID))
 	return "c2a-" + hex.EncodeToString(sum[:])[:16]

@@ -11,7 +11,7 @@ import (
 )
 
 // codeCannotCancel is Coze's answer to cancelling a chat that already ended
-// (REFERENCE §15.4).
+// (coze-protocol §15.4).
 const codeCannotCancel = 4104
 
 // Complete runs one turn to the end and returns the reply: the non-stream contract of
@@ -75,7 +75,7 @@ func (s *Service) Cancel(ctx context.Context, u store.User, convID, chatID strin
 
 	// Tell Coze first, while our stream is still open: closing it first would let Coze
 	// (and the simulator, §19 Q13) finish the chat as completed, keeping the turn as
-	// context and billing the rest. Coze's cancel only flips the status (REFERENCE
+	// context and billing the rest. Coze's cancel only flips the status (coze-protocol
 	// §15.4); closing our stream afterwards is what stops the typing.
 	err := s.o.Auth.Do(ctx, u.ID, func(ctx context.Context, tok coze.AccessToken) error {
 		_, err := s.o.Coze.CancelChat(ctx, tok, convID, chatID)

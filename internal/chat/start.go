@@ -86,7 +86,7 @@ func (s *Service) Start(ctx context.Context, u store.User, req StartRequest) (*R
 	return r, nil
 }
 
-// chatRequest builds the /v3/chat body for one user turn (REFERENCE §15.1, §14.3).
+// chatRequest builds the /v3/chat body for one user turn (coze-protocol §15.1, §14.3).
 // Each file goes as an item of its sniffed kind: an image as "image", audio as
 // "audio", anything else as "file" (coze-protocol E9).
 func chatRequest(u store.User, req StartRequest) (coze.ChatRequest, error) {

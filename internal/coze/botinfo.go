@@ -5,7 +5,7 @@ import (
 )
 
 // BotInfo is a bot's configuration from GET /v1/bots/{id} or /v1/bot/get_online_info
-// (REFERENCE §11.4).
+// (coze-protocol §11.4).
 type BotInfo struct {
 	BotID       string       `json:"bot_id"`
 	Name        string       `json:"name"`

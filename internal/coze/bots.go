@@ -8,7 +8,7 @@ import (
 	"strconv"
 )
 
-// Bot is an item of the new bot list, GET /v1/bots (REFERENCE §11.2).
+// Bot is an item of the new bot list, GET /v1/bots (coze-protocol §11.2).
 type Bot struct {
 	ID          string `json:"id"`
 	Name        string `json:"name"`

@@ -7,7 +7,7 @@ import (
 	"net/url"
 )
 
-// Chat statuses (REFERENCE §15.6). Created and InProgress mean "running" (§19 Q20).
+// Chat statuses (coze-protocol §15.6). Created and InProgress mean "running" (§19 Q20).
 const (
 	ChatCreated        = "created"
 	ChatInProgress     = "in_progress"

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Region base URLs (REFERENCE §1.1). Authorize pages live on www, everything else on api.
+// Region base URLs (coze-protocol §1.1). Authorize pages live on www, everything else on api.
 const (
 	APIBaseCN  = "https://api.coze.cn"
 	WWWBaseCN  = "https://www.coze.cn"

@@ -17,7 +17,7 @@ import (
 )
 
 // Contract tests: the client against the simulator (internal/cozesim), which was written
-// independently from REFERENCE.md. Every client endpoint method is exercised here.
+// independently from docs/coze-protocol.md. Every client endpoint method is exercised here.
 
 const (
 	simPrefix   = "/_sim"

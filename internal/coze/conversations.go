@@ -7,7 +7,7 @@ import (
 	"net/url"
 )
 
-// Conversation is ConversationData (REFERENCE §13.1).
+// Conversation is ConversationData (coze-protocol §13.1).
 type Conversation struct {
 	ID            string            `json:"id"`
 	Name          string            `json:"name"`

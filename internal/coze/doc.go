@@ -7,7 +7,7 @@
 // Design rules:
 //   - Standard library only. Every call takes a context; non-stream calls get a per-call
 //     timeout and a bounded body read; streams never use http.Client.Timeout.
-//   - Success is decided from the body, never from the HTTP status (REFERENCE §2, §3).
+//   - Success is decided from the body, never from the HTTP status (coze-protocol §2, §3).
 //     OpenAPI failures are *APIError, OAuth failures are *OAuthError; use the Is* helpers.
 //   - IDs are strings; timestamps are int64 Unix seconds and are accepted on the wire as
 //     numbers or numeric strings (§19 Q10).

@@ -11,8 +11,9 @@ import (
 
 // Sentinel errors.
 var (
-	// ErrStreamCut reports an event stream whose body ended in the middle of a line or an
-	// event (REFERENCE §16.1: every event, the last included, ends with a blank line).
+	// ErrStreamCut reports an event stream whose body ended in the middle of an event: a
+	// final event whose data is complete JSON is still dispatched without its blank line
+	// (coze-protocol §16.1, E2), anything shorter is a cut.
 	ErrStreamCut = errors.New("coze: event stream cut mid-event")
 	// ErrEventTooLarge reports an SSE line or event data larger than the configured cap.
 	ErrEventTooLarge = errors.New("coze: event stream line too large")
@@ -25,7 +26,7 @@ var (
 	ErrNoAccessToken = errors.New("coze: empty access token")
 )
 
-// APIError is an OpenAPI failure: the envelope's non-zero code (REFERENCE §3.1), or, with
+// APIError is an OpenAPI failure: the envelope's non-zero code (coze-protocol §3.1), or, with
 // Code 0 and HTTPStatus >= 400, a transport/gateway failure with a non-JSON body.
 type APIError struct {
 	HTTPStatus int
@@ -55,7 +56,7 @@ func (e *APIError) Error() string {
 }
 
 // OAuthError is a failure of the OAuth token endpoint: a body carrying error_code and/or
-// error (REFERENCE §3.2), whatever the HTTP status.
+// error (coze-protocol §3.2), whatever the HTTP status.
 type OAuthError struct {
 	HTTPStatus int
 	Code       string // error_code, else error

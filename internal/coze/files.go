@@ -12,7 +12,7 @@ import (
 	"strings"
 )
 
-// File is an uploaded file (REFERENCE §12).
+// File is an uploaded file (coze-protocol §12).
 type File struct {
 	ID        string `json:"id"`
 	FileName  string `json:"file_name"`

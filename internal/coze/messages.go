@@ -9,7 +9,7 @@ import (
 	"net/url"
 )
 
-// Message is a conversation message (REFERENCE §14.1), also the data of message events.
+// Message is a conversation message (coze-protocol §14.1), also the data of message events.
 type Message struct {
 	ID               string            `json:"id"`
 	ConversationID   string            `json:"conversation_id"`

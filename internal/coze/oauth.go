@@ -16,7 +16,7 @@ import (
 
 const tokenPath = "/api/permission/oauth2/token"
 
-// AuthorizeParams are the per-sign-in values of the authorize URL (REFERENCE §6.1, §7).
+// AuthorizeParams are the per-sign-in values of the authorize URL (coze-protocol §6.1, §7).
 type AuthorizeParams struct {
 	State         string
 	CodeChallenge string // "" => no PKCE parameters; else sent with method S256

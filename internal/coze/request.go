@@ -38,7 +38,7 @@ type apiResponse struct {
 }
 
 // call performs a non-stream OpenAPI call: per-call timeout, bounded body, retries for
-// idempotent GETs, success decided from the body (REFERENCE §3.1).
+// idempotent GETs, success decided from the body (coze-protocol §3.1).
 func (c *Client) call(ctx context.Context, r apiRequest) (*apiResponse, error) {
 	res, err := c.callRaw(ctx, r)
 	if err != nil {
@@ -152,7 +152,7 @@ func readBounded(r io.Reader, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// decodeEnvelope decides success from the body (REFERENCE §3.1): a non-zero code is an
+// decodeEnvelope decides success from the body (coze-protocol §3.1): a non-zero code is an
 // *APIError whatever the status; a non-JSON body is a transport failure (Code 0).
 func decodeEnvelope(status int, h http.Header, body []byte, secrets ...string) (envelope, string, error) {
 	logID := h.Get("X-Tt-Logid")

@@ -17,7 +17,7 @@ type Event struct {
 	Data []byte
 }
 
-// EventReader parses a text/event-stream (WHATWG HTML §9.2 framing, REFERENCE §16.1, §17.2)
+// EventReader parses a text/event-stream (WHATWG HTML §9.2 framing, coze-protocol §16.1, §17.2)
 // with bounded memory: no line and no event's data may exceed maxLine bytes.
 //
 // It accepts LF, CRLF and CR line endings, "field:value" and "field: value", id/event/data

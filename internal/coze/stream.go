@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// Chat SSE event names (REFERENCE §16.2).
+// Chat SSE event names (coze-protocol §16.2).
 const (
 	EventChatCreated        = "conversation.chat.created"
 	EventChatInProgress     = "conversation.chat.in_progress"
@@ -28,7 +28,7 @@ const (
 	EventDone               = "done"
 )
 
-// Workflow SSE event names (REFERENCE §17.2).
+// Workflow SSE event names (coze-protocol §17.2).
 const (
 	WorkflowMessage   = "Message"
 	WorkflowError     = "Error"
@@ -55,7 +55,7 @@ func (e Event) Chat() (Chat, error) {
 	return c, nil
 }
 
-// StreamError reads an error event: chat `error` {code,msg} (REFERENCE §16.2) or workflow
+// StreamError reads an error event: chat `error` {code,msg} (coze-protocol §16.2) or workflow
 // `Error` {error_code,error_message} (§17.2). Missing fields or undecodable data (e.g. the
 // recorded `data:{}`, §19 Q21) give code 0 and msg ""; callers show a generic error then.
 func (e Event) StreamError() (code int, msg string) {

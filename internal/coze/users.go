@@ -6,7 +6,7 @@ import (
 	"net/url"
 )
 
-// User is the signed-in Coze account (REFERENCE §9).
+// User is the signed-in Coze account (coze-protocol §9).
 type User struct {
 	UserID    string `json:"user_id"`
 	UserName  string `json:"user_name"`

@@ -7,7 +7,7 @@ import (
 	"strconv"
 )
 
-// flexInt decodes a JSON number or a numeric string (REFERENCE §1.4, §19 Q10); null and ""
+// flexInt decodes a JSON number or a numeric string (coze-protocol §1.4, §19 Q10); null and ""
 // decode to 0. Fractions are truncated.
 type flexInt int64
 
@@ -89,7 +89,7 @@ func (m *strMap) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Usage is token accounting of a chat or workflow run (REFERENCE §15.6, §19 Q11).
+// Usage is token accounting of a chat or workflow run (coze-protocol §15.6, §19 Q11).
 type Usage struct {
 	TokenCount  int `json:"token_count"`
 	OutputCount int `json:"output_count"`
@@ -128,7 +128,7 @@ func (u *Usage) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// envelope is the standard OpenAPI response (REFERENCE §2).
+// envelope is the standard OpenAPI response (coze-protocol §2).
 type envelope struct {
 	Code   *flexInt        `json:"code"`
 	Msg    string          `json:"msg"`

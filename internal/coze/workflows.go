@@ -9,7 +9,7 @@ import (
 	"strconv"
 )
 
-// Workflow is a workflow list item or info's workflow_detail (REFERENCE §17.4, §17.5).
+// Workflow is a workflow list item or info's workflow_detail (coze-protocol §17.4, §17.5).
 type Workflow struct {
 	WorkflowID   string `json:"workflow_id"`
 	WorkflowName string `json:"workflow_name"`

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// deviceGrant is one device-code authorization (REFERENCE §8.1).
+// deviceGrant is one device-code authorization (coze-protocol §8.1).
 type deviceGrant struct {
 	ClientID, UserCode, WorkspaceID string
 	UserID                          string // set on approval

@@ -51,7 +51,7 @@ var dynamicKeys = map[string]bool{"meta_data": true, "parameters": true, "custom
 // structDiff compares got with want structurally: same keys at every level
 // and the same JSON types; values may differ. An array element must match
 // some element of the fixture's array. At the top level, got may carry
-// "detail" even where the fixture has none (REFERENCE §18.10).
+// "detail" even where the fixture has none (coze-protocol §18.10).
 func structDiff(path string, want, got any) []string {
 	switch w := want.(type) {
 	case map[string]any:

@@ -9,7 +9,7 @@ import (
 
 // idBase is the first generated id; demo data uses ids below it, so generated
 // ids always sort after (and by creation order among) each other. All ids are
-// 19-digit decimal strings (REFERENCE §1.4).
+// 19-digit decimal strings (coze-protocol §1.4).
 const idBase = 7_450_000_000_000_000_000
 
 // newIDLocked returns the next 19-digit id. Ids increase with creation order,
@@ -32,7 +32,7 @@ func randomString(n int) string {
 }
 
 // newLogID returns an X-Tt-Logid: 14-digit datetime, 3-digit ms and 17
-// upper-case hex characters, 34 in all (REFERENCE §1.3).
+// upper-case hex characters, 34 in all (coze-protocol §1.3).
 func newLogID(now time.Time) string {
 	b := make([]byte, 9)
 	_, _ = rand.Read(b)

@@ -41,7 +41,7 @@ type refreshToken struct {
 }
 
 // handleAuthorize is GET /api/permission/oauth2/authorize and the
-// workspace-scoped variant (REFERENCE §6.1, §18.3).
+// workspace-scoped variant (coze-protocol §6.1, §18.3).
 func (s *Sim) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	wsID := r.PathValue("workspace_id")

@@ -313,7 +313,7 @@ type detail struct {
 	LogID string `json:"logid"`
 }
 
-// ok writes the standard envelope {code:0,msg:"",data,detail} (REFERENCE §2).
+// ok writes the standard envelope {code:0,msg:"",data,detail} (coze-protocol §2).
 func ok(w http.ResponseWriter, r *http.Request, data any) {
 	writeJSON(w, http.StatusOK, envelope(0, "", map[string]any{"data": data}, logIDFrom(r.Context())))
 }

@@ -188,7 +188,7 @@ func cozeAPIError(err error) (*apiError, bool) {
 // (700012006, the invalid token, is recognised before this).
 func platformCode(code int) bool { return code >= 100_000_000 && code <= 999_999_999 }
 
-// safeLogID passes Coze's X-Tt-Logid (34 letters and digits, REFERENCE
+// safeLogID passes Coze's X-Tt-Logid (34 letters and digits, coze-protocol
 // §1.3) through; scrub would redact it as token-like.
 func safeLogID(s string) string {
 	if s == "" || len(s) > 64 || strings.IndexFunc(s, func(r rune) bool {

@@ -654,6 +654,24 @@ func TestMessageKindsDemoBots(t *testing.T) {
 		}
 	})
 
+	step("PlatformErrorShowsCozesWordsAndTheLogID", func(t *testing.T) {
+		b.click("#tab-bots")
+		b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotAssistant))
+		waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled && !document.querySelector('.msg.assistant:not(.prologue)')`, 10*time.Second)
+		b.setInput("#composer", "#busy")
+		b.click("#send")
+		if st := waitFor[string](b, "reply", jsReplyDone, 30*time.Second); st != "failed" {
+			t.Fatalf("reply status = %q, want failed", st)
+		}
+		note := eval[string](b, jsLastReply+`.querySelector('.msg-note').textContent`)
+		if !strings.Contains(note, "experiencing server issues") || !strings.Contains(note, "log id") {
+			t.Errorf("note %q: want Coze's words and the log id", note)
+		}
+		if n := eval[int](b, jsLastReply+`.querySelectorAll('.msg-note button').length`); n == 0 {
+			t.Errorf("no Retry offered on a platform error")
+		}
+	})
+
 	step("EachLooksTheSameReopenedFromHistory", func(t *testing.T) {
 		for _, kind := range []string{"thinking", "card", "question", "math"} {
 			t.Run(kind, func(t *testing.T) {

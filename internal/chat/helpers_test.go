@@ -460,6 +460,7 @@ type endData struct {
 	Status  string      `json:"status"`
 	Code    string      `json:"code"`
 	Message string      `json:"message"`
+	LogID   string      `json:"log_id"`
 	Usage   *coze.Usage `json:"usage"`
 }
 

@@ -47,8 +47,13 @@ type outcome struct {
 	status  string // complete | incomplete | canceled | failed
 	code    string // store ErrorCode
 	message string // for the end event and StreamError
+	logID   string // Coze's X-Tt-Logid when Coze reported the failure
 	coze    *coze.APIError
 }
+
+// modelFailure reports Coze's codes for a model that failed to answer, which a retry
+// usually fixes: 4013 and 5000 (coze-protocol §4, E7).
+func modelFailure(code int) bool { return code == 4013 || code == 5000 }
 
 // endStatus maps a store status to the end event's status.
 func endStatus(storeStatus string) string {
@@ -92,6 +97,15 @@ func (r *Run) read(ctx context.Context, st *coze.Stream) {
 	st.Close()
 	r.cancel(nil) // release the run context
 
+	if out.coze != nil {
+		// Coze's failures inside the stream carry no log id of their own; the stream's
+		// X-Tt-Logid is what Coze support asks for (coze-protocol E7).
+		out.coze.LogID = st.LogID()
+		out.logID = out.coze.LogID
+		if modelFailure(out.coze.Code) {
+			out.message = "The model failed to answer. Try again in a moment."
+		}
+	}
 	r.append(EventEnd, endData(*out, rep.usage))
 	r.recordEnd(*out, &rep)
 	r.finish()
@@ -293,8 +307,9 @@ func endData(o outcome, u *coze.Usage) []byte {
 		Status  string `json:"status"`
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		LogID   string `json:"log_id,omitempty"`
 		Usage   *usage `json:"usage,omitempty"`
-	}{Status: endStatus(o.status), Code: o.code, Message: o.message}
+	}{Status: endStatus(o.status), Code: o.code, Message: o.message, LogID: o.logID}
 	if e.Status == EndCompleted {
 		e.Code, e.Message = "", ""
 	}

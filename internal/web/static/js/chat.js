@@ -281,7 +281,7 @@ export class Chat {
     else if (e.status === 'completed') this.end(run, 'complete', null, false);
     else if (e.status === 'canceled') this.end(run, 'canceled', null, false);
     else if (e.code === 'requires_action') this.end(run, 'requires_action', null, false);
-    else if (e.status === 'failed') this.end(run, 'failed', new ApiError(0, String(e.code || 'chat_failed'), e.message || t('chat.failed')), true);
+    else if (e.status === 'failed') this.end(run, 'failed', new ApiError(0, String(e.code || 'chat_failed'), e.message || t('chat.failed'), e.logId ? t('chat.logId', { id: e.logId }) : ''), true);
     else this.end(run, 'incomplete', new ApiError(0, String(e.code || 'stream_cut'), e.message || t('chat.connectionLost')), true);
   }
 
@@ -387,7 +387,7 @@ export class Chat {
         if (text) { msg.addFollowUp(text); scroll(); }
         break;
       case 'end':
-        run.end = { status: String(obj.status || ''), code: String(obj.code || ''), message: typeof obj.message === 'string' ? obj.message : '' };
+        run.end = { status: String(obj.status || ''), code: String(obj.code || ''), message: typeof obj.message === 'string' ? obj.message : '', logId: typeof obj.log_id === 'string' ? obj.log_id : '' };
         if (obj.usage) msg.setUsage(obj.usage);
         break;
       default:

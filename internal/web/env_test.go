@@ -54,6 +54,7 @@ type testEnv struct {
 	chat   *chat.Service
 	rec    *recorder
 	logs   *syncBuffer
+	met    *metrics.Metrics
 }
 
 // swapHandler lets the app handler be built after the server's URL is known.
@@ -164,8 +165,9 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 	if o.demo {
 		simHandler = e.sim
 	}
+	e.met = metrics.New()
 	h, err := New(Deps{
-		Auth: a, Chat: e.chat, Store: st, Coze: cz, Metrics: metrics.New(), Log: log,
+		Auth: a, Chat: e.chat, Store: st, Coze: cz, Metrics: e.met, Log: log,
 		PublicURL: public, Demo: o.demo, Sim: simHandler, MaxUploadBytes: o.maxUpload,
 	})
 	if err != nil {

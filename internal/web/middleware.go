@@ -14,8 +14,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coze2app/coze2app/internal/auth"
+	"github.com/coze2app/coze2app/internal/metrics"
 )
 
 type ctxKey int
@@ -63,7 +65,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			}
 			// The value may hold request data; log its type, not its text.
 			s.d.Log.ErrorContext(r.Context(), "handler panic",
-				"request_id", requestIDFrom(r.Context()), "path", r.URL.Path, "panic_type", fmt.Sprintf("%T", v))
+				"request_id", requestIDFrom(r.Context()), "path", clip(r.URL.Path), "panic_type", fmt.Sprintf("%T", v))
 			writeError(w, r, errors.New("panic"))
 		}()
 		next.ServeHTTP(w, r)
@@ -116,7 +118,7 @@ func (s *Server) crossOrigin(next http.Handler) http.Handler {
 	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.d.Log.WarnContext(r.Context(), "cross-origin request refused",
-			"request_id", requestIDFrom(r.Context()), "method", r.Method, "path", r.URL.Path)
+			"request_id", requestIDFrom(r.Context()), "method", metrics.Method(r.Method), "path", clip(r.URL.Path))
 		writeError(w, r, errCrossOrigin)
 	}))
 	return cop.Handler(next)
@@ -213,10 +215,27 @@ func (s *Server) observe(mux *http.ServeMux, next http.Handler) http.Handler {
 			level = slog.LevelDebug
 		}
 		// Only the path is logged: query strings carry OAuth codes and states.
+		// Client-chosen fields are cut or mapped to a fixed set (issue 8 item 1).
 		s.d.Log.Log(r.Context(), level, "http request",
-			"request_id", requestIDFrom(r.Context()), "method", r.Method, "route", pattern,
-			"path", r.URL.Path, "status", sw.code, "duration_ms", d.Milliseconds())
+			"request_id", requestIDFrom(r.Context()), "method", metrics.Method(r.Method), "route", pattern,
+			"path", clip(r.URL.Path), "status", sw.code, "duration_ms", d.Milliseconds())
 	})
+}
+
+// maxLoggedField bounds a client-supplied string in a log line.
+const maxLoggedField = 200
+
+// clip cuts a client-supplied log field to maxLoggedField bytes on a rune
+// boundary and says how much was cut.
+func clip(s string) string {
+	if len(s) <= maxLoggedField {
+		return strings.ToValidUTF8(s, "\uFFFD")
+	}
+	cut := maxLoggedField
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strings.ToValidUTF8(s[:cut], "\uFFFD") + "…(+" + strconv.Itoa(len(s)-cut) + " bytes)"
 }
 
 // statusWriter remembers the status code and keeps Flush, deadlines and

@@ -1,0 +1,116 @@
+package web
+
+import (
+	"bytes"
+	"net/http/httptest"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// heapInUse returns the live heap after a collection, for the figures the
+// load cases print (issue 8: memory before and after).
+func heapInUse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// Catalog case 71 (issue 8 item 1): every metric label takes its value from a
+// fixed set, and log lines cut client-supplied fields. Before the fix each
+// distinct request method became a Prometheus label that was never freed
+// (1,000 methods of 50 KB: 86 MB of heap, a 50 MB /metrics, 51 MB of log).
+func TestCase71_MetricLabelsFromAFixedSet(t *testing.T) {
+	e := newTestEnv(t, envOpts{})
+	c := e.newClient()
+	const n = 400
+	heapBefore := heapInUse()
+	for i := range n {
+		// Distinct, long, syntactically valid methods and paths.
+		method := "X" + strings.Repeat("M", 4<<10) + strconv.Itoa(i)
+		path := "/api/" + strings.Repeat("p", 2<<10) + strconv.Itoa(i)
+		r := e.send(c, req{method: method, path: path})
+		if r.status < 400 {
+			t.Fatalf("method %d…: status %d, want an error", i, r.status)
+		}
+	}
+	heapAfter := heapInUse()
+
+	allowed := map[string]bool{}
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE", "other"} {
+		allowed[m] = true
+	}
+	mfs, err := e.met.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	series, badLabels := 0, 0
+	for _, mf := range mfs {
+		if !strings.HasPrefix(mf.GetName(), "coze2app_http_") {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			series++
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "method" && !allowed[l.GetValue()] || len(l.GetValue()) > 64 {
+					badLabels++
+				}
+			}
+		}
+	}
+	if badLabels > 0 {
+		t.Errorf("%d label values outside the fixed sets (methods: %v)", badLabels, allowed)
+	}
+	if series > 10 {
+		t.Errorf("%d coze2app_http_* series after %d distinct methods and paths, want a handful", series, n)
+	}
+	w := httptest.NewRecorder()
+	e.met.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	exposition := w.Body.Len()
+	if exposition > 256<<10 {
+		t.Errorf("/metrics is %d bytes after %d distinct methods, want it bounded", exposition, n)
+	}
+
+	var logBytes, lines, longLines int
+	for line := range strings.SplitSeq(e.logs.String(), "\n") {
+		if !strings.Contains(line, `msg="http request"`) {
+			continue
+		}
+		lines++
+		logBytes += len(line)
+		if len(line) > 1024 {
+			longLines++
+		}
+	}
+	if longLines > 0 {
+		t.Errorf("%d request log lines over 1 KiB, want client fields cut", longLines)
+	}
+	if lines < n {
+		t.Errorf("%d request log lines for %d requests", lines, n)
+	}
+	t.Logf("figures: %d requests with distinct 4 KiB methods and 2 KiB paths: heap %+d KiB, /metrics %d bytes, %d coze2app_http series, request log %d bytes (%d per line)",
+		n, (int64(heapAfter)-int64(heapBefore))>>10, exposition, series, logBytes, logBytes/max(lines, 1))
+}
+
+// The metrics package itself maps any method outside the standard set to
+// "other", whoever calls it.
+func TestCase71_MetricsNormaliseMethods(t *testing.T) {
+	e := newTestEnv(t, envOpts{})
+	for _, m := range []string{"get", "PROPFIND", "G\u00e9T", strings.Repeat("A", 100)} {
+		e.met.ObserveHTTP("GET /{$}", m, "200", 0)
+	}
+	e.met.ObserveHTTP("GET /{$}", "GET", "9999", 0)
+	w := httptest.NewRecorder()
+	e.met.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	body := w.Body.Bytes()
+	for _, bad := range []string{`method="get"`, "PROPFIND", `code="9999"`, strings.Repeat("A", 100)} {
+		if bytes.Contains(body, []byte(bad)) {
+			t.Errorf("/metrics carries %.40q", bad)
+		}
+	}
+	if !bytes.Contains(body, []byte(`method="other"`)) {
+		t.Errorf("/metrics lacks method=\"other\": %s", body)
+	}
+}

@@ -49,6 +49,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	defer ln.Close()
+	var mln net.Listener
+	if cfg.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("listen on COZE2APP_METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
+		}
+		defer mln.Close()
+	}
 	if cfg.Demo() {
 		demoAddresses(&cfg, ln.Addr().(*net.TCPAddr))
 	}
@@ -176,6 +183,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	defer stopSweep()
 	wg.Go(func() { sweep(sweepCtx, a, st, log) })
 
+	// /metrics gets a listener of its own, never the public one (issue 8
+	// item 12): process figures and route counts are for the operator.
+	var metricsSrv *http.Server
+	if mln != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", reg.Handler())
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+		wg.Go(func() {
+			if err := metricsSrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Warn("metrics listener stopped", "err", err)
+			}
+		})
+		log.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
+
 	serveErr := make(chan error, 1)
 	wg.Go(func() { serveErr <- srv.Serve(ln) })
 	log.Info("listening", "url", "http://"+ln.Addr().String(), "public_url", cfg.PublicURL, "demo", cfg.Demo())
@@ -201,6 +224,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := srv.Shutdown(shutCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 		_ = srv.Close()
+	}
+	if metricsSrv != nil {
+		_ = metricsSrv.Shutdown(shutCtx)
 	}
 	stopSweep()
 	wg.Wait()

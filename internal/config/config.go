@@ -68,6 +68,9 @@ type Config struct {
 	LogLevel     slog.Level
 	LogFormat    string // "text" or "json"
 
+	// MetricsAddr is where /metrics is served; "" = not served (issue 8 item 12).
+	MetricsAddr string
+
 	// RedirectURISet records whether the redirect URI was configured explicitly.
 	// In demo mode an unset redirect URI follows the address actually bound.
 	RedirectURISet bool
@@ -102,6 +105,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("database_url", redactURL(c.DatabaseURL)),
 		slog.String("secret_key", c.SecretKey.String()),
 		slog.String("public_url", c.PublicURL),
+		slog.String("metrics_addr", c.MetricsAddr),
 	)
 }
 
@@ -159,6 +163,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	publicURL := fs.String("public-url", env("COZE2APP_PUBLIC_URL", ""), "origin the browser uses (default: the redirect URI's origin)")
 	logLevel := fs.String("log-level", env("COZE2APP_LOG_LEVEL", "info"), "debug, info, warn or error")
 	logFormat := fs.String("log-format", env("COZE2APP_LOG_FORMAT", "text"), "text or json")
+	metricsAddr := fs.String("metrics-addr", env("COZE2APP_METRICS_ADDR", ""), "serve /metrics on this separate address, e.g. 127.0.0.1:9090 (empty: not served)")
 	simDelay := fs.Duration("sim-delta-delay", durationEnv(getenv("COZE2APP_SIM_DELTA_DELAY"), 25*time.Millisecond), "demo simulator: pause between streamed deltas")
 	simHostile := fs.Bool("sim-hostile", getenv("COZE2APP_SIM_HOSTILE") == "on", "demo simulator: hostile names and descriptions (for testing)")
 	if err := fs.Parse(args); err != nil {
@@ -185,6 +190,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		LogFormat:     strings.ToLower(*logFormat),
 		SimDeltaDelay: *simDelay,
 		SimHostile:    *simHostile,
+		MetricsAddr:   strings.TrimSpace(*metricsAddr),
 	}
 	var errs []error
 	switch strings.ToLower(*pkce) {
@@ -234,6 +240,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("COZE2APP_ADDR: %q is not host:port", c.Addr))
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("COZE2APP_METRICS_ADDR: %q is not host:port", c.MetricsAddr))
+		}
 	}
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("COZE2APP_DATABASE_URL is empty"))

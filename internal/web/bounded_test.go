@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strconv"
@@ -112,5 +113,19 @@ func TestCase71_MetricsNormaliseMethods(t *testing.T) {
 	}
 	if !bytes.Contains(body, []byte(`method="other"`)) {
 		t.Errorf("/metrics lacks method=\"other\": %s", body)
+	}
+}
+
+// Catalog case 82 (issue 8 item 12): the public listener does not serve
+// /metrics; the app serves it only on COZE2APP_METRICS_ADDR (internal/app).
+func TestCase82_NoMetricsOnThePublicListener(t *testing.T) {
+	e := newTestEnv(t, envOpts{})
+	c := e.newClient()
+	for _, p := range []string{"/metrics", "/metrics/", "/api/metrics"} {
+		r := e.get(c, p)
+		mustStatus(t, "GET "+p, r, http.StatusNotFound)
+		if strings.Contains(string(r.body), "coze2app_http") || strings.Contains(string(r.body), "go_goroutines") {
+			t.Errorf("GET %s leaks metrics: %.200s", p, r.body)
+		}
 	}
 }

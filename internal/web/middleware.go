@@ -211,7 +211,7 @@ func (s *Server) observe(mux *http.ServeMux, next http.Handler) http.Handler {
 		level := slog.LevelInfo
 		if sw.code >= 500 {
 			level = slog.LevelError
-		} else if strings.HasPrefix(pattern, "GET /static/") || pattern == "GET /healthz" || pattern == "GET /metrics" {
+		} else if strings.HasPrefix(pattern, "GET /static/") || pattern == "GET /healthz" || pattern == "GET /readyz" {
 			level = slog.LevelDebug
 		}
 		// Only the path is logged: query strings carry OAuth codes and states.

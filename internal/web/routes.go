@@ -55,7 +55,8 @@ func (s *Server) routes() (http.Handler, error) {
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
-	mux.Handle("GET /metrics", s.d.Metrics.Handler())
+	// /metrics is not here: it is served only on COZE2APP_METRICS_ADDR, a
+	// listener of its own (issue 8 item 12).
 
 	// The simulator exists only in demo mode (catalog case 13).
 	if s.d.Demo && s.d.Sim != nil {

@@ -112,7 +112,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		defer sim.Close()
 		// The server talks to the simulator over loopback on our own
 		// listener; the browser reaches its consent page on the public URL.
-		cozeOpts.APIBase = "http://" + ln.Addr().String() + "/_sim"
+		cozeOpts.APIBase = "http://" + loopbackAddr(ln.Addr().(*net.TCPAddr)) + "/_sim"
 		cozeOpts.WWWBase = cfg.PublicURL + "/_sim"
 		cozeOpts.ClientID = demoClientID
 		cozeOpts.UnencryptedHTTP2 = true // our own listener speaks h2c (below)
@@ -251,6 +251,16 @@ func demoAddresses(cfg *config.Config, addr *net.TCPAddr) {
 	if cfg.PublicURL == defaultOrigin {
 		cfg.PublicURL = origin
 	}
+}
+
+// loopbackAddr is how this process reaches its own listener: through
+// loopback, so its requests pass the Host check, whatever the bound address.
+func loopbackAddr(a *net.TCPAddr) string {
+	ip := a.IP
+	if ip == nil || ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	return net.JoinHostPort(ip.String(), fmt.Sprint(a.Port))
 }
 
 // openSealer builds the token sealer from COZE2APP_SECRET_KEY, or from a key

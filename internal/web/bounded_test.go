@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/coze2app/coze2app/internal/cozesim"
 )
 
 // heapInUse returns the live heap after a collection, for the figures the
@@ -128,4 +130,58 @@ func TestCase82_NoMetricsOnThePublicListener(t *testing.T) {
 			t.Errorf("GET %s leaks metrics: %.200s", p, r.body)
 		}
 	}
+}
+
+// Catalog case 83 (issue 8 item 13): the Host header must name the public
+// URL's host or a loopback name, else 421; this closes DNS rebinding against
+// an install on localhost.
+func TestCase83_HostMustMatchPublicURL(t *testing.T) {
+	t.Run("public https URL behind a proxy", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{publicURL: "https://app.example"})
+		c := e.newClient()
+		for _, tt := range []struct {
+			host, path string
+			want       int
+		}{
+			{"app.example", "/api/auth/status", 200},
+			{"APP.example:443", "/api/auth/status", 200},
+			{"app.example.", "/", 200},
+			{"127.0.0.1:5000", "/api/auth/status", 200}, // proxy on this machine rewriting Host
+			{"localhost:5000", "/api/auth/status", 200},
+			{"[::1]:5000", "/api/auth/status", 200},
+			{"evil.example", "/api/auth/status", 421},
+			{"app.example.evil.example", "/", 421},
+			{"app.example:8443", "/api/auth/status", 421},
+			{"10.0.0.5:5000", "/api/auth/status", 421},
+			{"10.0.0.5:5000", "/healthz", 200}, // probes call by pod address
+			{"10.0.0.5:5000", "/readyz", 200},
+			{"evil.example", "/auth", 421},
+			{"evil.example", "/static/js/main.js", 421},
+		} {
+			r := e.send(c, req{method: "GET", path: tt.path, host: tt.host})
+			if r.status != tt.want {
+				t.Errorf("GET %s with Host %q = %d, want %d (%.120s)", tt.path, tt.host, r.status, tt.want, r.body)
+			}
+			if tt.want == 421 && r.errorCode() != "wrong_host" {
+				t.Errorf("GET %s with Host %q: error code %q, want wrong_host", tt.path, tt.host, r.errorCode())
+			}
+		}
+	})
+	t.Run("local install, rebinding name", func(t *testing.T) {
+		e := newTestEnv(t, envOpts{})
+		c := signIn(t, e, cozesim.UserAlan)
+		port := mustURL(t, e.url).Port()
+		// Go's client picks cookies by the Host header; send the session
+		// cookie explicitly, as if the browser had it for that name too.
+		var cookies []string
+		for _, ck := range c.Jar.Cookies(mustURL(t, e.url)) {
+			cookies = append(cookies, ck.Name+"="+ck.Value)
+		}
+		bare := e.newClient()
+		hdr := map[string]string{"Cookie": strings.Join(cookies, "; ")}
+		r := e.send(bare, req{method: "GET", path: "/api/conversations", host: "rebind.evil.example:" + port, hdr: hdr})
+		mustStatus(t, "history through a rebinding name", r, http.StatusMisdirectedRequest)
+		r = e.send(bare, req{method: "GET", path: "/api/conversations", host: "localhost:" + port, hdr: hdr})
+		mustStatus(t, "history through localhost", r, http.StatusOK)
+	})
 }

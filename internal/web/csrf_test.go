@@ -259,7 +259,7 @@ func TestCase25_ProxyRewritesHost(t *testing.T) {
 				if tt.site != "" {
 					hdr["Sec-Fetch-Site"] = tt.site
 				}
-				r := e.send(c, req{method: rt.method, path: rt.path, ctype: rt.ctype, body: rt.body, hdr: hdr, host: "10.0.0.5:5000"})
+				r := e.send(c, req{method: rt.method, path: rt.path, ctype: rt.ctype, body: rt.body, hdr: hdr, host: "127.0.0.1:5000"})
 				refused := r.status == http.StatusForbidden && r.errorCode() == "cross_origin"
 				if refused != tt.wantRefused {
 					t.Errorf("status %d %s: refused = %v, want %v", r.status, r.body, refused, tt.wantRefused)

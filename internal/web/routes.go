@@ -80,6 +80,7 @@ func (s *Server) routes() (http.Handler, error) {
 	h = s.d.Auth.Middleware(h)
 	h = s.methodNotAllowedJSON(mux, h)
 	h = s.crossOrigin(h)
+	h = s.checkHost(h)
 	h = s.observe(mux, h)
 	h = s.securityHeaders(h)
 	h = s.recoverPanics(h)

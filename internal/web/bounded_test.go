@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/coze2app/coze2app/internal/cozesim"
+	"github.com/coze2app/coze2app/internal/store/storetest"
 )
 
 // heapInUse returns the live heap after a collection, for the figures the
@@ -184,4 +185,29 @@ func TestCase83_HostMustMatchPublicURL(t *testing.T) {
 		r = e.send(bare, req{method: "GET", path: "/api/conversations", host: "localhost:" + port, hdr: hdr})
 		mustStatus(t, "history through localhost", r, http.StatusOK)
 	})
+}
+
+// Catalog case 84 (issue 8 item 14): a NUL byte or invalid UTF-8 in the
+// history search is a 400 on both databases, never a 500 (PostgreSQL text
+// cannot hold NUL).
+func TestCase84_SearchRefusesNULAndInvalidUTF8(t *testing.T) {
+	for _, db := range []struct{ name, url string }{
+		{"sqlite", ""},
+		{"postgres", storetest.PostgresURL(t)},
+	} {
+		t.Run(db.name, func(t *testing.T) {
+			e := newTestEnv(t, envOpts{dbURL: db.url})
+			c := signIn(t, e, cozesim.UserAlan)
+			mustChat(t, e, c, cozesim.BotAssistant, "a message to search", "")
+			for _, q := range []string{"%00", "a%00b", "%FF", "ab%C3", "%ED%A0%80"} {
+				r := e.get(c, "/api/conversations?q="+q)
+				mustStatus(t, "search q="+q, r, http.StatusBadRequest)
+				if r.errorCode() != "bad_request" {
+					t.Errorf("search q=%s: code %q, want bad_request", q, r.errorCode())
+				}
+			}
+			r := e.get(c, "/api/conversations?q=search")
+			mustStatus(t, "a plain search", r, http.StatusOK)
+		})
+	}
 }

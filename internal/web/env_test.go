@@ -39,6 +39,7 @@ type envOpts struct {
 	demo      bool   // sim mounted at /_sim on the app (Deps.Demo), like demo mode
 	publicURL string // Deps.PublicURL; default the app server's URL
 	maxUpload int64  // Deps.MaxUploadBytes
+	dbURL     string // database; default a fresh SQLite file
 	sim       func(*cozesim.Options)
 	chat      func(*chat.Options)
 }
@@ -127,7 +128,11 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 		wwwBase = simSrv.URL
 	}
 
-	st, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "db"))
+	dbURL := o.dbURL
+	if dbURL == "" {
+		dbURL = "sqlite:" + filepath.Join(t.TempDir(), "db")
+	}
+	st, err := store.Open(t.Context(), dbURL)
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}

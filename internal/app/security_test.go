@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"regexp"
@@ -66,4 +67,39 @@ func TestCase82_MetricsOnlyOnMetricsAddr(t *testing.T) {
 			t.Errorf("public GET /metrics = %d, want 404", code)
 		}
 	})
+}
+
+// Catalog case 81 (issue 8 item 11): a database password never appears in the
+// start-up log or in the fatal error, whatever form the URL takes.
+func TestCase81_DatabasePasswordNeverShown(t *testing.T) {
+	const pw = "Hunter2-s3cret"
+	for _, u := range []string{
+		"postgres://u:" + pw + "@127.0.0.1:1/db",                                            // unreachable
+		"postgres://127.0.0.1:1/db?user=u&password=" + pw,                                   // password as a parameter
+		"postgres://127.0.0.1:1/db?sslmode=disable&password=" + pw + "&connect_timeout=bad", // parse error with a parameter
+		"postgresql://u:" + pw + "@[::1/db",                                                 // unparsable
+		"postgres://u:" + pw + "@127.0.0.1:1/db?connect_timeout=bad",                        // parse error
+		"postgres://u:" + strings.ReplaceAll(pw, "-", "%2D") + "@127.0.0.1:1/db",            // escaped
+		"host=127.0.0.1 port=1 password=" + pw,                                              // keyword form
+		"postgres://postgres:" + pw + "@127.0.0.1:5432/coze2app_no_such_db?sslmode=disable", // server answers
+	} {
+		t.Run(u[:12], func(t *testing.T) {
+			var log lineWriter
+			log.url = make(chan string, 1)
+			env := map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": u,
+				"COZE2APP_SECRET_KEY": "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			err := Run(ctx, nil, func(k string) string { return env[k] }, &log)
+			if err == nil {
+				t.Fatalf("Run with %s succeeded", u)
+			}
+			if strings.Contains(err.Error(), pw) || strings.Contains(log.String(), pw) {
+				t.Errorf("password shown:\nerr: %v\nlog: %s", err, log.String())
+			}
+			if !strings.Contains(err.Error(), "database") {
+				t.Errorf("error %q does not say the database is the problem", err)
+			}
+		})
+	}
 }

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/coze2app/coze2app/internal/redact"
 )
 
 // Secret is a configuration value that must never be printed or logged.
@@ -102,7 +104,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("pkce", c.PKCE),
 		slog.Bool("api_h2c", c.APIH2C),
 		slog.String("addr", c.Addr),
-		slog.String("database_url", redactURL(c.DatabaseURL)),
+		slog.String("database_url", redact.URL(c.DatabaseURL)),
 		slog.String("secret_key", c.SecretKey.String()),
 		slog.String("public_url", c.PublicURL),
 		slog.String("metrics_addr", c.MetricsAddr),
@@ -120,18 +122,6 @@ func (c Config) String() string {
 
 // GoString prints the redacted settings for %#v.
 func (c Config) GoString() string { return "config.Config{" + c.String() + "}" }
-
-// redactURL hides a password inside a database URL.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "REDACTED")
-	}
-	return u.String()
-}
 
 // HelpError carries the flag usage when -h was asked for.
 type HelpError struct{ Usage string }

@@ -211,3 +211,38 @@ func TestCase84_SearchRefusesNULAndInvalidUTF8(t *testing.T) {
 		})
 	}
 }
+
+// Catalog case 81 (issue 8 item 11): a session id never appears in a log
+// line, also when the database fails under a request that carries it.
+func TestCase81_SessionIDsNeverLogged(t *testing.T) {
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserAlan)
+	var id, secret string
+	for _, ck := range c.Jar.Cookies(mustURL(t, e.url)) {
+		if ck.Name == e.auth.SessionCookieName() {
+			id, secret, _ = strings.Cut(ck.Value, ".")
+		}
+	}
+	if id == "" {
+		t.Fatal("no session cookie after sign-in")
+	}
+	mustChat(t, e, c, cozesim.BotAssistant, "hello", "")
+	mustStatus(t, "history", e.get(c, "/api/conversations"), http.StatusOK)
+	// Now every session lookup fails inside the store.
+	if err := e.st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.get(c, "/api/auth/status")
+	e.get(c, "/api/conversations")
+	e.api(c, "POST", "/api/auth/logout", nil)
+	logs := e.logs.String()
+	if !strings.Contains(logs, "session lookup failed") {
+		t.Fatalf("the failing lookups were not logged:\n%s", logs)
+	}
+	for what, v := range map[string]string{"session id": id, "session secret": secret} {
+		if strings.Contains(logs, v) {
+			i := strings.Index(logs, v)
+			t.Errorf("%s is in the log: …%s…", what, logs[max(0, i-150):min(len(logs), i+60)])
+		}
+	}
+}

@@ -103,3 +103,17 @@ func TestCase81_DatabasePasswordNeverShown(t *testing.T) {
 		})
 	}
 }
+
+// Catalog case 85 (issue 8 item 15): unsafe settings are refused before
+// anything starts, or named in the start-up log.
+func TestCase85_UnsafeSettingsRefusedOrLogged(t *testing.T) {
+	env := map[string]string{"COZE_CLIENT_ID": "123.app.coze", "COZE_API_BASE": "http://203.0.113.9",
+		"COZE_PKCE": "off", "COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t)}
+	err := Run(t.Context(), nil, func(k string) string { return env[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "COZE_API_BASE") || !strings.Contains(err.Error(), "COZE_PKCE=off") {
+		t.Fatalf("Run = %v, want both refusals", err)
+	}
+	a := mustStart(t, nil, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t),
+		"COZE2APP_PUBLIC_URL": "http://192.168.1.20:5000"})
+	waitLog(t, a, regexp.MustCompile(`(level=WARN msg="unsafe configuration: COZE2APP_PUBLIC_URL)`))
+}

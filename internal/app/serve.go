@@ -43,6 +43,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	for _, w := range cfg.Warnings() {
+		log.Warn("unsafe configuration: " + w)
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -248,6 +248,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("COZE2APP_LOG_FORMAT: %q is not text or json", c.LogFormat))
 	}
+	errs = append(errs, c.refusals()...)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
 	}

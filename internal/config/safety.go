@@ -1,0 +1,58 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Settings that work on a laptop but not on the open internet (issue 8 item
+// 15). refusals are the ones that cannot be made safe, so Load fails on
+// them; Warnings are the ones an operator may have good reasons for, so the
+// app logs them at start-up.
+
+// refusals returns the settings Load refuses.
+func (c Config) refusals() []error {
+	var errs []error
+	if !c.Demo() && isPlainHTTP(c.APIBase) && !isLoopbackURL(c.APIBase) {
+		errs = append(errs, fmt.Errorf("COZE_API_BASE: %q is http:// on a non-loopback host: the client secret and every user's tokens would cross the network in clear text; use https://", c.APIBase))
+	}
+	if !c.Demo() && !c.PKCE && c.ClientSecret == "" {
+		errs = append(errs, errors.New("COZE_PKCE=off without COZE_CLIENT_SECRET: a public client without PKCE lets whoever intercepts the authorization code sign in as the user; keep PKCE on or use a web app with a client secret"))
+	}
+	return errs
+}
+
+// Warnings lists unsafe but accepted settings, one sentence each, for the
+// start-up log.
+func (c Config) Warnings() []string {
+	var out []string
+	if !c.Demo() && isPlainHTTP(c.WWWBase) && !isLoopbackURL(c.WWWBase) {
+		out = append(out, fmt.Sprintf("COZE_WWW_BASE %q is http:// on a non-loopback host: the sign-in page and its authorization code travel in clear text", c.WWWBase))
+	}
+	if isPlainHTTP(c.PublicURL) && !isLoopbackURL(c.PublicURL) {
+		out = append(out, fmt.Sprintf("COZE2APP_PUBLIC_URL %q is http:// on a non-loopback host: session cookies cannot be Secure and travel in clear text; put the app behind TLS and set an https:// public URL", c.PublicURL))
+	}
+	return out
+}
+
+func isPlainHTTP(u string) bool { return strings.HasPrefix(strings.ToLower(u), "http://") }
+
+// isLoopbackURL reports whether u's host is localhost or a loopback address.
+func isLoopbackURL(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && isLoopbackHost(p.Hostname())
+}
+
+// isLoopbackHost reports whether host (no port) is localhost or a loopback IP.
+// An empty host, as in ":5000", means every interface: not loopback.
+func isLoopbackHost(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,67 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// Catalog case 85 (issue 8 item 15): start-up refuses what cannot be safe and
+// warns about what may be a mistake on the open internet.
+func TestCase85_StartupRefusesOrWarns(t *testing.T) {
+	real := map[string]string{"COZE_CLIENT_ID": "123.app.coze", "COZE_CLIENT_SECRET": "s3cret",
+		"COZE_REDIRECT_URI": "https://chat.example/callback"}
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{}
+		for k, v := range real {
+			m[k] = v
+		}
+		for k, v := range extra {
+			if v == "-" {
+				delete(m, k)
+				continue
+			}
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		refuse  string // substring of the error; "" = accepted
+		warn    string // substring of a warning; "" = no warning
+		noWarns bool
+	}{
+		{name: "https everywhere", env: with(nil), noWarns: true},
+		{name: "http API base, remote", env: with(map[string]string{"COZE_API_BASE": "http://api.coze.cn"}), refuse: "COZE_API_BASE"},
+		{name: "http API base, 10.x", env: with(map[string]string{"COZE_API_BASE": "http://10.0.0.7:7000"}), refuse: "clear text"},
+		{name: "http API base, loopback", env: with(map[string]string{"COZE_API_BASE": "http://127.0.0.1:7000", "COZE_WWW_BASE": "http://localhost:7000"}), noWarns: true},
+		{name: "http API base, ::1", env: with(map[string]string{"COZE_API_BASE": "http://[::1]:7000"}), noWarns: true},
+		{name: "PKCE off, public client", env: with(map[string]string{"COZE_PKCE": "off", "COZE_CLIENT_SECRET": "-"}), refuse: "COZE_PKCE=off"},
+		{name: "PKCE off, web app", env: with(map[string]string{"COZE_PKCE": "off"}), noWarns: true},
+		{name: "http www base, remote", env: with(map[string]string{"COZE_WWW_BASE": "http://www.coze.cn"}), warn: "COZE_WWW_BASE"},
+		{name: "http public URL, remote", env: with(map[string]string{"COZE_REDIRECT_URI": "http://chat.example/callback"}), warn: "COZE2APP_PUBLIC_URL"},
+		{name: "http public URL, LAN address", env: with(map[string]string{"COZE2APP_PUBLIC_URL": "http://192.168.1.20:5000"}), warn: "Secure"},
+		{name: "http public URL, localhost", env: with(map[string]string{"COZE_REDIRECT_URI": "http://localhost:5000/callback"}), noWarns: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(nil, envOf(tt.env))
+			if tt.refuse != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.refuse) {
+					t.Fatalf("Load = %v, want a refusal mentioning %q", err, tt.refuse)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			warns := strings.Join(c.Warnings(), "\n")
+			if tt.warn != "" && !strings.Contains(warns, tt.warn) {
+				t.Errorf("warnings %q lack %q", warns, tt.warn)
+			}
+			if tt.noWarns && warns != "" {
+				t.Errorf("unexpected warnings: %s", warns)
+			}
+		})
+	}
+}

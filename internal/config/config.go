@@ -72,6 +72,8 @@ type Config struct {
 
 	// MetricsAddr is where /metrics is served; "" = not served (issue 8 item 12).
 	MetricsAddr string
+	// secretFlags names the secrets given on the command line (a warning).
+	secretFlags []string
 
 	// RedirectURISet records whether the redirect URI was configured explicitly.
 	// In demo mode an unset redirect URI follows the address actually bound.
@@ -150,6 +152,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	addr := fs.String("addr", env("COZE2APP_ADDR", "localhost:5000"), "listen address")
 	dbURL := fs.String("database-url", env("COZE2APP_DATABASE_URL", "sqlite:coze2app.db"), "sqlite:PATH or postgres://...")
 	secretKey := fs.String("secret-key", env("COZE2APP_SECRET_KEY", ""), "key material for token encryption")
+	clientSecretFile := fs.String("client-secret-file", env("COZE_CLIENT_SECRET_FILE", ""), "read the client secret from this file (systemd credential, container secret)")
+	secretKeyFile := fs.String("secret-key-file", env("COZE2APP_SECRET_KEY_FILE", ""), "read the token encryption key from this file")
 	publicURL := fs.String("public-url", env("COZE2APP_PUBLIC_URL", ""), "origin the browser uses (default: the redirect URI's origin)")
 	logLevel := fs.String("log-level", env("COZE2APP_LOG_LEVEL", "info"), "debug, info, warn or error")
 	logFormat := fs.String("log-format", env("COZE2APP_LOG_FORMAT", "text"), "text or json")
@@ -164,6 +168,14 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	var errs []error
+	secretFlags := secretsOnCommandLine(fs)
+	if err := secretFromFile(clientSecret, *clientSecretFile, "COZE_CLIENT_SECRET"); err != nil {
+		errs = append(errs, err)
+	}
+	if err := secretFromFile(secretKey, *secretKeyFile, "COZE2APP_SECRET_KEY"); err != nil {
+		errs = append(errs, err)
 	}
 
 	c := Config{
@@ -181,8 +193,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		SimDeltaDelay: *simDelay,
 		SimHostile:    *simHostile,
 		MetricsAddr:   strings.TrimSpace(*metricsAddr),
+		secretFlags:   secretFlags,
 	}
-	var errs []error
 	switch strings.ToLower(*pkce) {
 	case "on", "true", "1", "yes":
 		c.PKCE = true

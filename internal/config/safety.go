@@ -28,7 +28,7 @@ func (c Config) refusals() []error {
 // Warnings lists unsafe but accepted settings, one sentence each, for the
 // start-up log.
 func (c Config) Warnings() []string {
-	var out []string
+	out := c.flagWarnings()
 	if !c.Demo() && isPlainHTTP(c.WWWBase) && !isLoopbackURL(c.WWWBase) {
 		out = append(out, fmt.Sprintf("COZE_WWW_BASE %q is http:// on a non-loopback host: the sign-in page and its authorization code travel in clear text", c.WWWBase))
 	}

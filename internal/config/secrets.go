@@ -64,4 +64,3 @@ func (c Config) flagWarnings() []string {
 	return []string{fmt.Sprintf("%s given as a flag: other users of this machine can read process arguments; use COZE_CLIENT_SECRET_FILE / COZE2APP_SECRET_KEY_FILE or the environment",
 		strings.Join(c.secretFlags, " and "))}
 }
-

@@ -83,7 +83,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		log.Info("marked interrupted replies", "count", n)
 	}
 
-	sealer, err := openSealer(cfg)
+	sealer, err := openSealer(ctx, cfg, st)
 	if err != nil {
 		return err
 	}
@@ -267,8 +267,10 @@ func loopbackAddr(a *net.TCPAddr) string {
 }
 
 // openSealer builds the token sealer from COZE2APP_SECRET_KEY, or from a key
-// file kept (0600) beside the SQLite database.
-func openSealer(cfg config.Config) (*seal.Sealer, error) {
+// file kept (0600) beside the SQLite database. A passphrase is stretched with
+// PBKDF2 under a salt kept in the database (issue 8 item 9); its earlier
+// unsalted key still opens what it sealed.
+func openSealer(ctx context.Context, cfg config.Config, st *store.Store) (*seal.Sealer, error) {
 	spec := string(cfg.SecretKey)
 	if spec == "" {
 		path := keyFilePath(cfg.DatabaseURL)
@@ -277,6 +279,17 @@ func openSealer(cfg config.Config) (*seal.Sealer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("token encryption key file %s: %w", path, err)
 		}
+	}
+	if seal.IsPassphrase(spec) {
+		salt, err := st.SealSalt(ctx, seal.NewSalt())
+		if err != nil {
+			return nil, fmt.Errorf("COZE2APP_SECRET_KEY: %w", err)
+		}
+		keys, err := seal.PassphraseKeys(spec, salt)
+		if err != nil {
+			return nil, fmt.Errorf("COZE2APP_SECRET_KEY: %w", err)
+		}
+		return seal.New(keys...)
 	}
 	keys, err := seal.ParseKeys(spec)
 	if err != nil {

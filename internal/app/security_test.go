@@ -213,3 +213,25 @@ func TestCase79_PassphraseKeysStretchedAndOldRowsOpen(t *testing.T) {
 		})
 	}
 }
+
+// Catalog case 74 (issue 8 item 4): demo mode on a public address starts
+// only with COZE2APP_DEMO_PUBLIC=on, says so loudly, and still works (its
+// own calls to the simulator go through loopback).
+func TestCase74_DemoOnAPublicAddress(t *testing.T) {
+	env := map[string]string{"COZE2APP_ADDR": "0.0.0.0:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t)}
+	if err := Run(t.Context(), nil, func(k string) string { return env[k] }, io.Discard); err == nil || !strings.Contains(err.Error(), "COZE2APP_DEMO_PUBLIC") {
+		t.Fatalf("demo on 0.0.0.0: Run = %v, want a refusal naming COZE2APP_DEMO_PUBLIC", err)
+	}
+	env["COZE2APP_DEMO_PUBLIC"] = "on"
+	a := mustStart(t, nil, env)
+	waitLog(t, a, regexp.MustCompile(`(level=WARN msg="unsafe configuration: DEMO MODE IS PUBLIC)`))
+	port := a.URL[strings.LastIndexByte(a.URL, ':')+1:]
+	base := "http://localhost:" + port
+	c := newBrowser(t)
+	signIn(t, c, base, cozesim.UserAlan)
+	var st status
+	getJSON(t, c, base+"/api/auth/status", &st)
+	if !st.Authenticated || !st.Demo {
+		t.Fatalf("status after a demo sign-in on 0.0.0.0 = %+v", st)
+	}
+}

@@ -72,6 +72,8 @@ type Config struct {
 
 	// MetricsAddr is where /metrics is served; "" = not served (issue 8 item 12).
 	MetricsAddr string
+	// DemoPublic lets demo mode listen on a non-loopback address (issue 8 item 4).
+	DemoPublic bool
 	// secretFlags names the secrets given on the command line (a warning).
 	secretFlags []string
 
@@ -194,6 +196,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		SimHostile:    *simHostile,
 		MetricsAddr:   strings.TrimSpace(*metricsAddr),
 		secretFlags:   secretFlags,
+		DemoPublic:    getenv("COZE2APP_DEMO_PUBLIC") == "on",
 	}
 	switch strings.ToLower(*pkce) {
 	case "on", "true", "1", "yes":

@@ -22,6 +22,9 @@ func (c Config) refusals() []error {
 	if !c.Demo() && !c.PKCE && c.ClientSecret == "" {
 		errs = append(errs, errors.New("COZE_PKCE=off without COZE_CLIENT_SECRET: a public client without PKCE lets whoever intercepts the authorization code sign in as the user; keep PKCE on or use a web app with a client secret"))
 	}
+	if c.Demo() && !c.DemoPublic && !isLoopbackAddr(c.Addr) {
+		errs = append(errs, fmt.Errorf("demo mode (no COZE_CLIENT_ID) on %q, a non-loopback address: anyone who reaches it can sign in as a demo user of the built-in simulator; listen on localhost, set COZE_CLIENT_ID, or set COZE2APP_DEMO_PUBLIC=on to mean it", c.Addr))
+	}
 	return errs
 }
 
@@ -29,6 +32,9 @@ func (c Config) refusals() []error {
 // start-up log.
 func (c Config) Warnings() []string {
 	out := c.flagWarnings()
+	if c.Demo() && c.DemoPublic && !isLoopbackAddr(c.Addr) {
+		out = append(out, fmt.Sprintf("DEMO MODE IS PUBLIC on %q (COZE2APP_DEMO_PUBLIC=on): anyone who reaches it signs in as a demo user and talks to a fake Coze; never use it for real data", c.Addr))
+	}
 	if !c.Demo() && isPlainHTTP(c.WWWBase) && !isLoopbackURL(c.WWWBase) {
 		out = append(out, fmt.Sprintf("COZE_WWW_BASE %q is http:// on a non-loopback host: the sign-in page and its authorization code travel in clear text", c.WWWBase))
 	}
@@ -44,6 +50,12 @@ func isPlainHTTP(u string) bool { return strings.HasPrefix(strings.ToLower(u), "
 func isLoopbackURL(u string) bool {
 	p, err := url.Parse(u)
 	return err == nil && isLoopbackHost(p.Hostname())
+}
+
+// isLoopbackAddr reports whether a listen address host:port binds loopback only.
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	return err == nil && isLoopbackHost(host)
 }
 
 // isLoopbackHost reports whether host (no port) is localhost or a loopback IP.

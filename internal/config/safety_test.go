@@ -65,3 +65,40 @@ func TestCase85_StartupRefusesOrWarns(t *testing.T) {
 		})
 	}
 }
+
+// Catalog case 74 (issue 8 item 4): demo mode refuses a non-loopback address
+// unless COZE2APP_DEMO_PUBLIC=on, and then warns loudly.
+func TestCase74_DemoOnAPublicAddress(t *testing.T) {
+	for _, tt := range []struct {
+		addr, public string
+		refuse       bool
+		warn         bool
+	}{
+		{"localhost:5000", "", false, false},
+		{"127.0.0.1:0", "", false, false},
+		{"[::1]:5000", "", false, false},
+		{"0.0.0.0:5000", "", true, false},
+		{":5000", "", true, false},
+		{"192.168.1.20:5000", "", true, false},
+		{"0.0.0.0:5000", "on", false, true},
+		{"0.0.0.0:5000", "yes please", true, false},
+		{"localhost:5000", "on", false, false},
+	} {
+		c, err := Load(nil, envOf(map[string]string{"COZE2APP_ADDR": tt.addr, "COZE2APP_DEMO_PUBLIC": tt.public}))
+		if refused := err != nil && strings.Contains(err.Error(), "COZE2APP_DEMO_PUBLIC"); refused != tt.refuse {
+			t.Errorf("addr %s public %q: err = %v, want refused %v", tt.addr, tt.public, err, tt.refuse)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		warned := strings.Contains(strings.Join(c.Warnings(), "\n"), "DEMO MODE IS PUBLIC")
+		if warned != tt.warn {
+			t.Errorf("addr %s public %q: warnings %q, want warned %v", tt.addr, tt.public, c.Warnings(), tt.warn)
+		}
+	}
+	// Real mode may listen anywhere.
+	if _, err := Load(nil, envOf(map[string]string{"COZE2APP_ADDR": "0.0.0.0:5000", "COZE_CLIENT_ID": "1.app.coze", "COZE_CLIENT_SECRET": "s"})); err != nil {
+		t.Errorf("real mode on 0.0.0.0: %v", err)
+	}
+}

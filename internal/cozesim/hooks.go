@@ -35,8 +35,8 @@ func (s *Sim) AllCalls() map[string]int {
 func (s *Sim) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
+	out := s.requests.all()
+	for i, r := range out {
 		r.Query = url.Values(http.Header(r.Query).Clone())
 		r.Header = r.Header.Clone()
 		r.Body = append([]byte(nil), r.Body...)
@@ -50,7 +50,7 @@ func (s *Sim) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = map[string]int{}
-	s.requests = nil
+	s.requests.reset()
 }
 
 // ExpireAccessTokens makes every live access token of the user invalid (4100).
@@ -117,7 +117,7 @@ func (s *Sim) AuthorizationHeaders() map[string][]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string][]string{}
-	for _, r := range s.requests {
+	for _, r := range s.requests.all() {
 		if a := r.Header.Get("Authorization"); a != "" {
 			out[r.Host] = append(out[r.Host], a)
 		}

@@ -159,6 +159,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Demo:      cfg.Demo(),
 		Sim:       simHandler,
 		Ready:     func() bool { return !draining.Load() },
+
+		TrustedProxies: cfg.TrustedProxies,
 	})
 	if err != nil {
 		return fmt.Errorf("build web handler: %w", err)

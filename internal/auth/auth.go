@@ -48,6 +48,9 @@ var (
 	ErrBadReturnTo = errors.New("auth: bad return_to")
 	// ErrBadWorkspace: workspace_id is not 1–30 ASCII digits.
 	ErrBadWorkspace = errors.New("auth: bad workspace id")
+	// ErrTooManySignIns: this browser, or the whole instance, has as many
+	// pending sign-ins as allowed (web: 429).
+	ErrTooManySignIns = errors.New("auth: too many pending sign-ins")
 )
 
 // Options configures New. Coze, Store and Sealer are required.
@@ -65,6 +68,9 @@ type Options struct {
 	SessionIdle time.Duration // default 7*24h
 	SessionMax  time.Duration // default 30*24h
 	PendingTTL  time.Duration // default 10m
+
+	MaxPending           int // pending sign-ins kept in all; default 10,000
+	MaxPendingPerBrowser int // pending sign-ins of one browser; default 8
 
 	RefreshSkew    time.Duration // refresh when the access token expires within this; default 60s
 	LockWait       time.Duration // how long a waiter waits for another refresh; default 20s
@@ -88,6 +94,8 @@ type Auth struct {
 	sessionIdle   time.Duration
 	sessionMax    time.Duration
 	pendingTTL    time.Duration
+	maxPending    int64
+	maxPerBrowser int64
 	skew          time.Duration
 	lockWait      time.Duration
 	refreshBudget time.Duration
@@ -118,6 +126,8 @@ func New(o Options) (*Auth, error) {
 		sessionIdle:   orDefault(o.SessionIdle, 7*24*time.Hour),
 		sessionMax:    orDefault(o.SessionMax, 30*24*time.Hour),
 		pendingTTL:    orDefault(o.PendingTTL, 10*time.Minute),
+		maxPending:    int64(cmp.Or(max(o.MaxPending, 0), 10_000)),
+		maxPerBrowser: int64(cmp.Or(max(o.MaxPendingPerBrowser, 0), maxBindingStates)),
 		skew:          orDefault(o.RefreshSkew, 60*time.Second),
 		lockWait:      orDefault(o.LockWait, 20*time.Second),
 		refreshBudget: orDefault(o.RefreshTimeout, 30*time.Second),

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -72,6 +73,10 @@ type Config struct {
 
 	// MetricsAddr is where /metrics is served; "" = not served (issue 8 item 12).
 	MetricsAddr string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
+	// client (COZE2APP_TRUSTED_PROXIES, CIDRs or addresses); empty = the peer
+	// is the client (issue 8 item 2).
+	TrustedProxies []netip.Prefix
 	// DemoPublic lets demo mode listen on a non-loopback address (issue 8 item 4).
 	DemoPublic bool
 	// secretFlags names the secrets given on the command line (a warning).
@@ -112,6 +117,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("secret_key", c.SecretKey.String()),
 		slog.String("public_url", c.PublicURL),
 		slog.String("metrics_addr", c.MetricsAddr),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 	)
 }
 
@@ -159,6 +165,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	publicURL := fs.String("public-url", env("COZE2APP_PUBLIC_URL", ""), "origin the browser uses (default: the redirect URI's origin)")
 	logLevel := fs.String("log-level", env("COZE2APP_LOG_LEVEL", "info"), "debug, info, warn or error")
 	logFormat := fs.String("log-format", env("COZE2APP_LOG_FORMAT", "text"), "text or json")
+	trustedProxies := fs.String("trusted-proxies", env("COZE2APP_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client (empty: the peer address is the client)")
 	metricsAddr := fs.String("metrics-addr", env("COZE2APP_METRICS_ADDR", ""), "serve /metrics on this separate address, e.g. 127.0.0.1:9090 (empty: not served)")
 	simDelay := fs.Duration("sim-delta-delay", durationEnv(getenv("COZE2APP_SIM_DELTA_DELAY"), 25*time.Millisecond), "demo simulator: pause between streamed deltas")
 	simHostile := fs.Bool("sim-hostile", getenv("COZE2APP_SIM_HOSTILE") == "on", "demo simulator: hostile names and descriptions (for testing)")
@@ -245,6 +252,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("COZE2APP_ADDR: %q is not host:port", c.Addr))
+	}
+	if ps, err := parsePrefixes(*trustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("COZE2APP_TRUSTED_PROXIES: %w", err))
+	} else {
+		c.TrustedProxies = ps
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {

@@ -102,3 +102,22 @@ func TestCase74_DemoOnAPublicAddress(t *testing.T) {
 		t.Errorf("real mode on 0.0.0.0: %v", err)
 	}
 }
+
+// Catalog case 72 (issue 8 item 2): COZE2APP_TRUSTED_PROXIES takes CIDRs and
+// bare addresses; anything else is a start-up error.
+func TestCase72_TrustedProxies(t *testing.T) {
+	c, err := Load(nil, envOf(map[string]string{"COZE2APP_TRUSTED_PROXIES": " 10.0.0.0/8, 192.0.2.7 ,::1, 172.16.5.4/12"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.TrustedProxies {
+		got = append(got, p.String())
+	}
+	if want := "10.0.0.0/8 192.0.2.7/32 ::1/128 172.16.0.0/12"; strings.Join(got, " ") != want {
+		t.Errorf("trusted proxies = %v, want %s", got, want)
+	}
+	if _, err := Load(nil, envOf(map[string]string{"COZE2APP_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"})); err == nil || !strings.Contains(err.Error(), "COZE2APP_TRUSTED_PROXIES") {
+		t.Errorf("a host name was accepted: %v", err)
+	}
+}

@@ -42,6 +42,9 @@ type envOpts struct {
 	dbURL     string // database; default a fresh SQLite file
 	sim       func(*cozesim.Options)
 	chat      func(*chat.Options)
+	auth      func(*auth.Options)
+	web       func(*Deps)
+	quiet     bool // discard logs (load probes)
 }
 
 type testEnv struct {
@@ -56,6 +59,7 @@ type testEnv struct {
 	rec    *recorder
 	logs   *syncBuffer
 	met    *metrics.Metrics
+	deps   Deps
 }
 
 // swapHandler lets the app handler be built after the server's URL is known.
@@ -93,6 +97,9 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t, rec: &recorder{}, logs: &syncBuffer{}}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if o.quiet {
+		log = slog.New(slog.DiscardHandler)
+	}
 
 	sh := &swapHandler{h: http.NotFoundHandler()}
 	e.srv = httptest.NewUnstartedServer(sh)
@@ -153,10 +160,14 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 		RedirectURI:  e.url + "/callback",
 		Retries:      -1,
 	})
-	a, err := auth.New(auth.Options{
+	ao := auth.Options{
 		Coze: cz, Store: st, Sealer: sealer, Log: log.With("component", "auth"),
 		Region: "cn", PKCE: true, SecureCookies: strings.HasPrefix(public, "https://"),
-	})
+	}
+	if o.auth != nil {
+		o.auth(&ao)
+	}
+	a, err := auth.New(ao)
 	if err != nil {
 		t.Fatalf("auth.New: %v", err)
 	}
@@ -171,10 +182,15 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 		simHandler = e.sim
 	}
 	e.met = metrics.New()
-	h, err := New(Deps{
+	deps := Deps{
 		Auth: a, Chat: e.chat, Store: st, Coze: cz, Metrics: e.met, Log: log,
 		PublicURL: public, Demo: o.demo, Sim: simHandler, MaxUploadBytes: o.maxUpload,
-	})
+	}
+	if o.web != nil {
+		o.web(&deps)
+	}
+	e.deps = deps
+	h, err := New(deps)
 	if err != nil {
 		t.Fatalf("web.New: %v", err)
 	}

@@ -88,6 +88,8 @@ func toAPIError(err error) (*apiError, bool) {
 		return &apiError{Status: 503, Code: "shutting_down", En: "This server is restarting. Please retry in a moment.", Zh: "服务器正在重启，请稍后重试。"}, true
 	case errors.Is(err, chat.ErrBadEventID):
 		return badRequest("Last-Event-ID does not match an event of this reply.", "Last-Event-ID 与该回复的事件不符。"), true
+	case errors.Is(err, auth.ErrTooManySignIns):
+		return &apiError{Status: 429, Code: "too_many_sign_ins", En: "Too many sign-ins are pending. Please wait a minute.", Zh: "待完成的登录过多，请稍候一分钟。"}, true
 	case errors.Is(err, auth.ErrBadWorkspace):
 		return badRequest("workspace_id must be digits.", "workspace_id 必须是数字。"), true
 	case errors.Is(err, chat.ErrBadRequest):

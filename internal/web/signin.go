@@ -2,10 +2,13 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/coze2app/coze2app/internal/auth"
 )
@@ -20,6 +23,12 @@ func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, s.public.Scheme+"://"+s.public.Host+r.URL.RequestURI(), http.StatusFound)
 		return
 	}
+	// A sign-in costs a database row and a page at Coze: rate-limited per
+	// client address, with caps on what is pending (issue 8 item 2).
+	if ok, wait := s.signIns.allow(clientAddr(r, s.d.TrustedProxies)); !ok {
+		s.tooManySignIns(w, r, wait)
+		return
+	}
 	q := r.URL.Query()
 	ws := q.Get("workspace_id")
 	if ws != "" && !isDigits(ws, 30) {
@@ -27,6 +36,10 @@ func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target, err := s.d.Auth.BeginSignIn(r.Context(), w, r, q.Get("return_to"), ws)
+	if errors.Is(err, auth.ErrTooManySignIns) {
+		s.tooManySignIns(w, r, time.Minute)
+		return
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -90,6 +103,22 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(page.Status)
 	_ = callbackErrorTmpl.Execute(w, page)
+}
+
+// tooManySignIns answers 429 with Retry-After and a page that says what to
+// do, in both languages.
+func (s *Server) tooManySignIns(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	secs := int(roundUp(wait) / time.Second)
+	s.d.Metrics.SignIn("rate_limited")
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusTooManyRequests)
+	_ = callbackErrorTmpl.Execute(w, callbackErrorPage{
+		Status:  http.StatusTooManyRequests,
+		TitleEn: "Too many sign-in attempts", TitleZh: "登录尝试过于频繁",
+		BodyEn: fmt.Sprintf("Please wait %d seconds, then try again. Sign-ins already started in other tabs still work.", secs),
+		BodyZh: fmt.Sprintf("请等待 %d 秒后重试。已在其他标签页中开始的登录仍然有效。", secs),
+	})
 }
 
 type callbackErrorPage struct {

@@ -6,8 +6,10 @@
 package web
 
 import (
+	"cmp"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -37,6 +39,13 @@ type Deps struct {
 	// Ready reports whether the instance takes traffic (false while draining).
 	Ready func() bool
 
+	// TrustedProxies may name the client in X-Forwarded-For (issue 8 item 2).
+	TrustedProxies []netip.Prefix
+	// SignInBurst and SignInEvery rate-limit GET /auth per client address:
+	// a burst, then one more per interval. Defaults 20 and 3s (20 a minute).
+	SignInBurst int
+	SignInEvery time.Duration
+
 	BotCacheTTL    time.Duration // default 30s
 	MaxUploadBytes int64         // default 20 MiB
 	Now            func() time.Time
@@ -49,6 +58,8 @@ type Server struct {
 	https  bool
 	bots   *botCache
 	static *staticFiles
+
+	signIns *limiter // GET /auth per client address
 }
 
 // New builds the complete handler, middleware included.
@@ -80,11 +91,12 @@ func New(d Deps) (http.Handler, error) {
 		return nil, err
 	}
 	s := &Server{
-		d:      d,
-		public: pub,
-		https:  pub.Scheme == "https",
-		bots:   newBotCache(d.BotCacheTTL, d.Now),
-		static: st,
+		d:       d,
+		public:  pub,
+		https:   pub.Scheme == "https",
+		bots:    newBotCache(d.BotCacheTTL, d.Now),
+		static:  st,
+		signIns: newLimiter(cmp.Or(d.SignInBurst, 20), cmp.Or(d.SignInEvery, 3*time.Second), maxLimiterKeys, d.Now),
 	}
 	return s.routes()
 }

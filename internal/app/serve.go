@@ -141,6 +141,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Auth:  a,
 		Store: st,
 		Log:   log.With("component", "chat"),
+
+		MaxRepliesPerUser: cfg.MaxRepliesPerUser,
 	})
 
 	var draining atomic.Bool
@@ -160,7 +162,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Sim:       simHandler,
 		Ready:     func() bool { return !draining.Load() },
 
-		TrustedProxies: cfg.TrustedProxies,
+		TrustedProxies:    cfg.TrustedProxies,
+		ChatsPerMinute:    cfg.ChatsPerMinute,
+		MaxUploadsPerUser: cfg.MaxUploadsPerUser,
 	})
 	if err != nil {
 		return fmt.Errorf("build web handler: %w", err)

@@ -77,6 +77,10 @@ type Config struct {
 	// client (COZE2APP_TRUSTED_PROXIES, CIDRs or addresses); empty = the peer
 	// is the client (issue 8 item 2).
 	TrustedProxies []netip.Prefix
+	// One user's share (issue 8 item 3); 0 = the default.
+	MaxRepliesPerUser int // COZE2APP_MAX_REPLIES_PER_USER, default 4
+	MaxUploadsPerUser int // COZE2APP_MAX_UPLOADS_PER_USER, default 2
+	ChatsPerMinute    int // COZE2APP_CHATS_PER_MINUTE, default 30
 	// DemoPublic lets demo mode listen on a non-loopback address (issue 8 item 4).
 	DemoPublic bool
 	// secretFlags names the secrets given on the command line (a warning).
@@ -166,6 +170,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	logLevel := fs.String("log-level", env("COZE2APP_LOG_LEVEL", "info"), "debug, info, warn or error")
 	logFormat := fs.String("log-format", env("COZE2APP_LOG_FORMAT", "text"), "text or json")
 	trustedProxies := fs.String("trusted-proxies", env("COZE2APP_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client (empty: the peer address is the client)")
+	maxReplies := fs.Int("max-replies-per-user", intEnv(getenv("COZE2APP_MAX_REPLIES_PER_USER"), 4), "replies in progress per user")
+	maxUploads := fs.Int("max-uploads-per-user", intEnv(getenv("COZE2APP_MAX_UPLOADS_PER_USER"), 2), "uploads in flight per user")
+	chatsPerMinute := fs.Int("chats-per-minute", intEnv(getenv("COZE2APP_CHATS_PER_MINUTE"), 30), "messages a user may send per minute")
 	metricsAddr := fs.String("metrics-addr", env("COZE2APP_METRICS_ADDR", ""), "serve /metrics on this separate address, e.g. 127.0.0.1:9090 (empty: not served)")
 	simDelay := fs.Duration("sim-delta-delay", durationEnv(getenv("COZE2APP_SIM_DELTA_DELAY"), 25*time.Millisecond), "demo simulator: pause between streamed deltas")
 	simHostile := fs.Bool("sim-hostile", getenv("COZE2APP_SIM_HOSTILE") == "on", "demo simulator: hostile names and descriptions (for testing)")
@@ -257,6 +264,20 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("COZE2APP_TRUSTED_PROXIES: %w", err))
 	} else {
 		c.TrustedProxies = ps
+	}
+	for _, l := range []struct {
+		name string
+		v    int
+		to   *int
+	}{
+		{"COZE2APP_MAX_REPLIES_PER_USER", *maxReplies, &c.MaxRepliesPerUser},
+		{"COZE2APP_MAX_UPLOADS_PER_USER", *maxUploads, &c.MaxUploadsPerUser},
+		{"COZE2APP_CHATS_PER_MINUTE", *chatsPerMinute, &c.ChatsPerMinute},
+	} {
+		if l.v < 1 || l.v > 100_000 {
+			errs = append(errs, fmt.Errorf("%s: %d is not between 1 and 100000", l.name, l.v))
+		}
+		*l.to = l.v
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {

@@ -121,3 +121,20 @@ func TestCase72_TrustedProxies(t *testing.T) {
 		t.Errorf("a host name was accepted: %v", err)
 	}
 }
+
+// Catalog case 73 (issue 8 item 3): the per-user caps are configurable.
+func TestCase73_PerUserCaps(t *testing.T) {
+	c, err := Load(nil, envOf(nil))
+	if err != nil || c.MaxRepliesPerUser != 4 || c.MaxUploadsPerUser != 2 || c.ChatsPerMinute != 30 {
+		t.Fatalf("defaults = %d %d %d (%v), want 4 2 30", c.MaxRepliesPerUser, c.MaxUploadsPerUser, c.ChatsPerMinute, err)
+	}
+	c, err = Load([]string{"-chats-per-minute", "12"}, envOf(map[string]string{"COZE2APP_MAX_REPLIES_PER_USER": "2", "COZE2APP_MAX_UPLOADS_PER_USER": "1"}))
+	if err != nil || c.MaxRepliesPerUser != 2 || c.MaxUploadsPerUser != 1 || c.ChatsPerMinute != 12 {
+		t.Fatalf("set = %d %d %d (%v), want 2 1 12", c.MaxRepliesPerUser, c.MaxUploadsPerUser, c.ChatsPerMinute, err)
+	}
+	for _, bad := range []string{"0", "-3", "many", "1000001"} {
+		if _, err := Load(nil, envOf(map[string]string{"COZE2APP_MAX_REPLIES_PER_USER": bad})); err == nil || !strings.Contains(err.Error(), "COZE2APP_MAX_REPLIES_PER_USER") {
+			t.Errorf("COZE2APP_MAX_REPLIES_PER_USER=%s: err = %v", bad, err)
+		}
+	}
+}

@@ -60,7 +60,12 @@ type testEnv struct {
 	logs   *syncBuffer
 	met    *metrics.Metrics
 	deps   Deps
+
+	srvState *Server
 }
+
+// server is the handlers' shared state, for tests that look inside.
+func (e *testEnv) server() *Server { return e.srvState }
 
 // swapHandler lets the app handler be built after the server's URL is known.
 type swapHandler struct {
@@ -186,11 +191,14 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 		Auth: a, Chat: e.chat, Store: st, Coze: cz, Metrics: e.met, Log: log,
 		PublicURL: public, Demo: o.demo, Sim: simHandler, MaxUploadBytes: o.maxUpload,
 	}
+	// Tests send many chats quickly; case 73 sets its own rate.
+	deps.ChatsPerMinute = 100_000
 	if o.web != nil {
 		o.web(&deps)
 	}
 	e.deps = deps
-	h, err := New(deps)
+	srv, h, err := newServer(deps)
+	e.srvState = srv
 	if err != nil {
 		t.Fatalf("web.New: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/coze2app/coze2app/internal/auth"
@@ -46,6 +47,12 @@ type Deps struct {
 	SignInBurst int
 	SignInEvery time.Duration
 
+	// One user's share (issue 8 item 3): chats started per minute (default
+	// 30) and uploads in flight (default 2). Replies in progress are capped
+	// by chat.Options.MaxRepliesPerUser.
+	ChatsPerMinute    int
+	MaxUploadsPerUser int
+
 	BotCacheTTL    time.Duration // default 30s
 	MaxUploadBytes int64         // default 20 MiB
 	Now            func() time.Time
@@ -60,10 +67,19 @@ type Server struct {
 	static *staticFiles
 
 	signIns *limiter // GET /auth per client address
+	chats   *limiter // POST /api/chat per user
+
+	uploadsMu sync.Mutex
+	uploads   map[int64]int // uploads in flight per user
 }
 
 // New builds the complete handler, middleware included.
 func New(d Deps) (http.Handler, error) {
+	_, h, err := newServer(d)
+	return h, err
+}
+
+func newServer(d Deps) (*Server, http.Handler, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
@@ -79,16 +95,18 @@ func New(d Deps) (http.Handler, error) {
 	if d.MaxUploadBytes == 0 {
 		d.MaxUploadBytes = 20 << 20
 	}
+	d.ChatsPerMinute = cmp.Or(max(d.ChatsPerMinute, 0), 30)
+	d.MaxUploadsPerUser = cmp.Or(max(d.MaxUploadsPerUser, 0), 2)
 	if d.Ready == nil {
 		d.Ready = func() bool { return true }
 	}
 	pub, err := url.Parse(d.PublicURL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st, err := loadStatic()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s := &Server{
 		d:       d,
@@ -97,6 +115,9 @@ func New(d Deps) (http.Handler, error) {
 		bots:    newBotCache(d.BotCacheTTL, d.Now),
 		static:  st,
 		signIns: newLimiter(cmp.Or(d.SignInBurst, 20), cmp.Or(d.SignInEvery, 3*time.Second), maxLimiterKeys, d.Now),
+		chats:   newLimiter(d.ChatsPerMinute, time.Minute/time.Duration(d.ChatsPerMinute), maxLimiterKeys, d.Now),
+		uploads: map[int64]int{},
 	}
-	return s.routes()
+	h, err := s.routes()
+	return s, h, err
 }

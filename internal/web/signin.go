@@ -161,17 +161,30 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
-// handleLogoutGET keeps the Flask demo's GET logout, but a cross-site
-// navigation cannot use it (catalog case 19): CrossOriginProtection lets
-// every GET through, so this route checks Sec-Fetch-Site itself.
+// handleLogoutGET keeps the Flask demo's GET logout for a typed-in or
+// followed link only. CrossOriginProtection lets every GET through, so this
+// route checks fetch metadata itself: a cross-site navigation cannot use it
+// (catalog case 19), and neither can an <img>, fetch or frame of our own
+// origin — an answer showing ![](/api/auth/logout) would otherwise sign the
+// viewer out on every view (issue 8 item 7). Without fetch metadata (old
+// browsers, curl) it does nothing: POST /api/auth/logout is the way.
 func (s *Server) handleLogoutGET(w http.ResponseWriter, r *http.Request) {
 	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "none", "same-origin":
-		s.handleLogout(w, r)
+	case "none", "same-origin", "":
 	default:
 		writeError(w, r, errCrossOrigin)
+		return
 	}
+	if r.Header.Get("Sec-Fetch-Mode") != "navigate" || r.Header.Get("Sec-Fetch-Dest") != "document" {
+		writeError(w, r, errNotNavigation)
+		return
+	}
+	s.handleLogout(w, r)
 }
+
+var errNotNavigation = &apiError{Status: http.StatusForbidden, Code: "not_a_navigation",
+	En: "Signing out by GET works only when you open the address yourself; use the Sign out button.",
+	Zh: "仅在您直接打开该地址时才能通过 GET 退出登录；请使用“退出登录”按钮。"}
 
 func isLoopbackHost(hostport string) bool {
 	host := hostport

@@ -8,6 +8,7 @@ import DOMPurify from '../vendor/purify.es.js';
 import hljs from '../vendor/highlight.min.js';
 import { h, icon, copyText, safeImageURL } from './dom.js';
 import { t } from './i18n.js';
+import { isAppURL } from './images.js';
 
 const marked = new Marked({ gfm: true, breaks: true, async: false });
 hljs.configure({ ignoreUnescapedHTML: true, throwUnescapedHTML: false });
@@ -54,7 +55,7 @@ DOMPurify.addHook('uponSanitizeAttribute', (node, data) => {
 DOMPurify.addHook('afterSanitizeAttributes', (node) => {
   if (node.nodeName === 'A') {
     const href = (node.getAttribute('href') || '').trim();
-    if (href && LINK_RE.test(href)) {
+    if (href && LINK_RE.test(href) && !isAppURL(href)) { // never an app route (issue 8 item 7)
       node.setAttribute('target', '_blank');
       node.setAttribute('rel', 'noopener noreferrer nofollow');
       node.setAttribute('referrerpolicy', 'no-referrer');
@@ -62,7 +63,8 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
       node.removeAttribute('href');
     }
   } else if (node.nodeName === 'IMG') {
-    const src = safeImageURL(node.getAttribute('src') || '');
+    const raw = node.getAttribute('src') || '';
+    const src = isAppURL(raw) ? '' : safeImageURL(raw); // never an app route (issue 8 item 7)
     if (src) {
       node.setAttribute('src', src);
       node.setAttribute('loading', 'lazy');

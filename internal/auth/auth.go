@@ -69,6 +69,10 @@ type Options struct {
 	SessionMax  time.Duration // default 30*24h
 	PendingTTL  time.Duration // default 10m
 
+	// GrantCheckEvery is how often a user's grant is confirmed with Coze on
+	// requests that only read local history; default 5m (issue 8 item 8).
+	GrantCheckEvery time.Duration
+
 	MaxPending           int // pending sign-ins kept in all; default 10,000
 	MaxPendingPerBrowser int // pending sign-ins of one browser; default 8
 
@@ -100,12 +104,14 @@ type Auth struct {
 	lockWait      time.Duration
 	refreshBudget time.Duration
 	onRefresh     func(string)
+	grantEvery    time.Duration
 
 	mu      sync.Mutex
 	flights map[int64]*flight    // in-flight refresh per user (one per process)
 	slots   chan struct{}        // semaphore: refreshes in flight in this instance
 	unsaved map[int64]coze.Token // refreshed pairs whose write failed; persisted on next use
 	touched map[string]time.Time // session id -> last touch written by this process
+	grantAt map[int64]time.Time  // user id -> last grant check by this process
 	wg      sync.WaitGroup       // refresh goroutines
 }
 
@@ -136,6 +142,8 @@ func New(o Options) (*Auth, error) {
 		slots:         make(chan struct{}, cmp.Or(max(o.MaxRefreshes, 0), 16)),
 		unsaved:       map[int64]coze.Token{},
 		touched:       map[string]time.Time{},
+		grantAt:       map[int64]time.Time{},
+		grantEvery:    orDefault(o.GrantCheckEvery, 5*time.Minute),
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)

@@ -178,14 +178,6 @@ func (a *Auth) FinishSignIn(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return "", fmt.Errorf("finish sign-in: upsert user: %w", err)
 	}
-	if err := a.saveTokens(ctx, u.ID, tok); err != nil {
-		return "", fmt.Errorf("finish sign-in: %w", err)
-	}
-	// A fresh grant replaces whatever an earlier failed write left in memory.
-	a.mu.Lock()
-	delete(a.unsaved, u.ID)
-	a.mu.Unlock()
-
 	// Session fixation: never adopt the browser's old session (ASVS 7.2.4).
 	if old, err := a.cookieSession(ctx, r); err == nil {
 		if err := a.store.DeleteSession(ctx, old.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -193,9 +185,22 @@ func (a *Auth) FinishSignIn(ctx context.Context, w http.ResponseWriter, r *http.
 		}
 		a.forgetTouch(old.ID)
 	}
-	if _, err := a.newSession(ctx, w, r, u.ID); err != nil {
+	// The session first, then the tokens: tokens are kept only while a
+	// session lives (issue 8 item 8).
+	s, err := a.newSession(ctx, w, r, u.ID)
+	if err != nil {
 		return "", fmt.Errorf("finish sign-in: %w", err)
 	}
+	if err := a.saveTokens(ctx, u.ID, tok); err != nil {
+		_ = a.store.DeleteSession(ctx, s.ID)
+		a.clearCookie(w, a.SessionCookieName())
+		return "", fmt.Errorf("finish sign-in: %w", err)
+	}
+	// A fresh grant replaces whatever an earlier failed write left in memory.
+	a.mu.Lock()
+	delete(a.unsaved, u.ID)
+	a.grantAt[u.ID] = a.now()
+	a.mu.Unlock()
 	a.log.InfoContext(ctx, "signed in", "user_id", u.ID)
 	return p.ReturnTo, nil
 }

@@ -75,6 +75,13 @@ func (s *Sim) RevokeRefreshTokens(userID string) {
 	}
 }
 
+// RevokeGrant is the person removing the app's authorization at Coze: every
+// access and refresh token of the user stops working at once.
+func (s *Sim) RevokeGrant(userID string) {
+	s.ExpireAccessTokens(userID)
+	s.RevokeRefreshTokens(userID)
+}
+
 // ChatStatus returns the status of a chat ("created", "in_progress",
 // "completed", "failed", "requires_action", "canceled").
 func (s *Sim) ChatStatus(convID, chatID string) (status string, ok bool) {

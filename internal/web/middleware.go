@@ -148,6 +148,19 @@ func (s *Server) requireUser(next http.HandlerFunc) http.Handler {
 	})
 }
 
+// requireGrant confirms the user's Coze grant (at most every few minutes,
+// auth.CheckGrant) before a handler that reads only local history.
+func (s *Server) requireGrant(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, _ := auth.UserFrom(r.Context())
+		if err := s.d.Auth.CheckGrant(r.Context(), u.ID); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		next(w, r)
+	}
+}
+
 // methodNotAllowedJSON answers unknown routes and wrong methods on /api paths
 // with our JSON error instead of ServeMux's plain text.
 func (s *Server) methodNotAllowedJSON(mux *http.ServeMux, next http.Handler) http.Handler {

@@ -182,6 +182,18 @@ func (s *Server) handleLogoutGET(w http.ResponseWriter, r *http.Request) {
 	s.handleLogout(w, r)
 }
 
+// handleLogoutEverywhere ends every session of the signed-in person, on
+// every device, and deletes their Coze tokens (issue 8 item 8).
+func (s *Server) handleLogoutEverywhere(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	s.bots.purge(u.ID)
+	if err := s.d.Auth.SignOutEverywhere(r.Context(), w, r); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
 var errNotNavigation = &apiError{Status: http.StatusForbidden, Code: "not_a_navigation",
 	En: "Signing out by GET works only when you open the address yourself; use the Sign out button.",
 	Zh: "仅在您直接打开该地址时才能通过 GET 退出登录；请使用“退出登录”按钮。"}

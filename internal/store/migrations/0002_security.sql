@@ -1,5 +1,5 @@
--- 0010: issue 8 ("safe on the open internet"). Numbered 0010 to stay clear of
--- the migrations other branches add.
+-- 0002: issue 8 ("safe on the open internet"). When merged after other
+-- branches' migrations, renumber to the next free number (no gaps allowed).
 
 -- The salt of the passphrase KDF (item 9). One row; the salt is not secret,
 -- it lives beside the data so every instance derives the same key.

@@ -46,6 +46,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	for _, w := range cfg.Warnings() {
 		log.Warn("unsafe configuration: " + w)
 	}
+	if !cfg.Demo() && len(cfg.AllowUsers)+len(cfg.AllowWorkspaces) == 0 {
+		log.Info("COZE2APP_ALLOW is empty: anyone with a Coze account can sign in")
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -132,6 +135,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		PKCE:          cfg.PKCE,
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		OnRefresh:     reg.Refresh,
+
+		AllowUsers:      cfg.AllowUsers,
+		AllowWorkspaces: cfg.AllowWorkspaces,
 	})
 	if err != nil {
 		return fmt.Errorf("set up sign-in: %w", err)

@@ -162,6 +162,13 @@ func (a *Auth) FinishSignIn(ctx context.Context, w http.ResponseWriter, r *http.
 		return "", fmt.Errorf("finish sign-in: current user: %w: %w", ErrExchangeFailed, err)
 	}
 
+	// Who may use this deployment is decided before anything is stored: a
+	// refused person gets no user row, no session, and their tokens are
+	// dropped here (issue 8 item 5).
+	if err := a.admit(ctx, tok.AccessToken, cu.UserID); err != nil {
+		return "", fmt.Errorf("finish sign-in: %w", err)
+	}
+
 	// From here on the code is spent at Coze: finish even if the browser leaves.
 	ctx, cancel := detached(ctx)
 	defer cancel()
@@ -203,6 +210,28 @@ func (a *Auth) FinishSignIn(ctx context.Context, w http.ResponseWriter, r *http.
 	a.mu.Unlock()
 	a.log.InfoContext(ctx, "signed in", "user_id", u.ID)
 	return p.ReturnTo, nil
+}
+
+// admit applies the allow-list: a listed user id, or membership of a listed
+// workspace. Without a list everyone is admitted.
+func (a *Auth) admit(ctx context.Context, tok coze.AccessToken, cozeUserID string) error {
+	if len(a.allowUsers) == 0 && len(a.allowSpaces) == 0 || a.allowUsers[cozeUserID] {
+		return nil
+	}
+	if len(a.allowSpaces) > 0 {
+		spaces, err := a.coze.AllWorkspaces(ctx, tok)
+		if err != nil {
+			a.log.WarnContext(ctx, "allow-list: workspace list failed", "coze_user_id", cozeUserID, "err", err)
+			return fmt.Errorf("allow-list: list workspaces: %w: %w", ErrExchangeFailed, err)
+		}
+		for _, w := range spaces {
+			if a.allowSpaces[w.ID] {
+				return nil
+			}
+		}
+	}
+	a.log.WarnContext(ctx, "sign-in refused by the allow-list", "coze_user_id", cozeUserID)
+	return &NotAllowedError{CozeUserID: cozeUserID}
 }
 
 // releaseBinding drops state from the binding cookie and clears the cookie

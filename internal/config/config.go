@@ -81,6 +81,11 @@ type Config struct {
 	MaxRepliesPerUser int // COZE2APP_MAX_REPLIES_PER_USER, default 4
 	MaxUploadsPerUser int // COZE2APP_MAX_UPLOADS_PER_USER, default 2
 	ChatsPerMinute    int // COZE2APP_CHATS_PER_MINUTE, default 30
+	// AllowUsers and AllowWorkspaces admit only these Coze user ids and the
+	// members of these workspaces (COZE2APP_ALLOW "user:ID,workspace:ID");
+	// both empty = anyone with a Coze account (issue 8 item 5).
+	AllowUsers      []string
+	AllowWorkspaces []string
 	// DemoPublic lets demo mode listen on a non-loopback address (issue 8 item 4).
 	DemoPublic bool
 	// secretFlags names the secrets given on the command line (a warning).
@@ -122,6 +127,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("public_url", c.PublicURL),
 		slog.String("metrics_addr", c.MetricsAddr),
 		slog.Any("trusted_proxies", c.TrustedProxies),
+		slog.Any("allow_users", c.AllowUsers),
+		slog.Any("allow_workspaces", c.AllowWorkspaces),
 	)
 }
 
@@ -169,6 +176,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	publicURL := fs.String("public-url", env("COZE2APP_PUBLIC_URL", ""), "origin the browser uses (default: the redirect URI's origin)")
 	logLevel := fs.String("log-level", env("COZE2APP_LOG_LEVEL", "info"), "debug, info, warn or error")
 	logFormat := fs.String("log-format", env("COZE2APP_LOG_FORMAT", "text"), "text or json")
+	allow := fs.String("allow", env("COZE2APP_ALLOW", ""), "who may sign in: user:ID and workspace:ID, comma-separated (empty: anyone with a Coze account)")
 	trustedProxies := fs.String("trusted-proxies", env("COZE2APP_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client (empty: the peer address is the client)")
 	maxReplies := fs.Int("max-replies-per-user", intEnv(getenv("COZE2APP_MAX_REPLIES_PER_USER"), 4), "replies in progress per user")
 	maxUploads := fs.Int("max-uploads-per-user", intEnv(getenv("COZE2APP_MAX_UPLOADS_PER_USER"), 2), "uploads in flight per user")
@@ -259,6 +267,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("COZE2APP_ADDR: %q is not host:port", c.Addr))
+	}
+	if users, spaces, err := parseAllow(*allow); err != nil {
+		errs = append(errs, fmt.Errorf("COZE2APP_ALLOW: %w", err))
+	} else {
+		c.AllowUsers, c.AllowWorkspaces = users, spaces
 	}
 	if ps, err := parsePrefixes(*trustedProxies); err != nil {
 		errs = append(errs, fmt.Errorf("COZE2APP_TRUSTED_PROXIES: %w", err))

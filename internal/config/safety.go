@@ -106,3 +106,40 @@ func intEnv(s string, def int) int {
 	}
 	return n
 }
+
+// parseAllow reads COZE2APP_ALLOW: "user:ID" and "workspace:ID" entries,
+// comma-separated; Coze ids are 1–30 digits.
+func parseAllow(s string) (users, workspaces []string, err error) {
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		kind, id, _ := strings.Cut(part, ":")
+		id = strings.TrimSpace(id)
+		if !isCozeID(id) {
+			return nil, nil, fmt.Errorf("%q: want user:ID or workspace:ID with a Coze id of digits", part)
+		}
+		switch strings.ToLower(strings.TrimSpace(kind)) {
+		case "user":
+			users = append(users, id)
+		case "workspace":
+			workspaces = append(workspaces, id)
+		default:
+			return nil, nil, fmt.Errorf("%q: want user:ID or workspace:ID", part)
+		}
+	}
+	return users, workspaces, nil
+}
+
+func isCozeID(s string) bool {
+	if s == "" || len(s) > 30 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -138,3 +138,23 @@ func TestCase73_PerUserCaps(t *testing.T) {
 		}
 	}
 }
+
+// Catalog case 75 (issue 8 item 5): COZE2APP_ALLOW takes user:ID and
+// workspace:ID entries; anything else is a start-up error.
+func TestCase75_AllowListParsed(t *testing.T) {
+	c, err := Load(nil, envOf(map[string]string{"COZE2APP_ALLOW": " user:7391000000000000101, workspace:7392000000000000200 ,User:42"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.AllowUsers, ",") != "7391000000000000101,42" || strings.Join(c.AllowWorkspaces, ",") != "7392000000000000200" {
+		t.Errorf("allow = %v %v", c.AllowUsers, c.AllowWorkspaces)
+	}
+	for _, bad := range []string{"7391000000000000101", "team:1", "user:", "user:abc", "workspace:1 2"} {
+		if _, err := Load(nil, envOf(map[string]string{"COZE2APP_ALLOW": bad})); err == nil || !strings.Contains(err.Error(), "COZE2APP_ALLOW") {
+			t.Errorf("COZE2APP_ALLOW=%q: err = %v, want refused", bad, err)
+		}
+	}
+	if c, _ := Load(nil, envOf(nil)); len(c.AllowUsers)+len(c.AllowWorkspaces) != 0 {
+		t.Error("the default allow-list is not empty")
+	}
+}

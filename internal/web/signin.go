@@ -64,6 +64,17 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		page.BodyEn = "Coze did not grant access. You can try again whenever you like."
 		page.BodyZh = "Coze 未授予访问权限，您可以随时重试。"
 		page.Detail = r.URL.Query().Get("error_description")
+	case errors.Is(err, auth.ErrNotAllowed):
+		s.d.Metrics.SignIn("not_allowed")
+		var na *auth.NotAllowedError
+		id := ""
+		if errors.As(err, &na) {
+			id = na.CozeUserID
+		}
+		page.Status = http.StatusForbidden
+		page.TitleEn, page.TitleZh = "This app is private", "此应用仅限受邀用户使用"
+		page.BodyEn = fmt.Sprintf("Your Coze account (user id %s) is not on this app's list of people who may use it. Ask whoever runs it to add your user id, or a workspace you belong to.", id)
+		page.BodyZh = fmt.Sprintf("您的 Coze 账号（用户 ID %s）不在本应用的允许名单中。请联系运营者添加您的用户 ID，或您所在的工作空间。", id)
 	case errors.Is(err, auth.ErrStateExpired):
 		s.d.Metrics.SignIn("expired")
 		page.TitleEn, page.TitleZh = "This sign-in has expired", "本次登录已过期"

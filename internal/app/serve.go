@@ -166,6 +166,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		PublicURL: cfg.PublicURL,
 		Demo:      cfg.Demo(),
 		Sim:       simHandler,
+		Region:    cfg.Region,
 		Ready:     func() bool { return !draining.Load() },
 
 		TrustedProxies:    cfg.TrustedProxies,

@@ -72,12 +72,9 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// contentSecurityPolicy allows only our own scripts and styles; bot images may
-// come from https hosts. The simulator's consent page gets its own policy.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; " +
-	"img-src 'self' https: data:; connect-src 'self'; font-src 'self'; object-src 'none'; " +
-	"base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-
+// The page's policy allows only our own scripts and styles, and images from
+// ourselves and Coze's CDN (buildCSP, images.go). The simulator's consent
+// page gets its own policy.
 const simContentSecurityPolicy = "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; " +
 	"img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 
@@ -88,7 +85,7 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 		if strings.HasPrefix(r.URL.Path, "/_sim/") && s.d.Demo {
 			h.Set("Content-Security-Policy", simContentSecurityPolicy)
 		} else {
-			h.Set("Content-Security-Policy", contentSecurityPolicy)
+			h.Set("Content-Security-Policy", s.csp)
 		}
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")

@@ -35,6 +35,9 @@ type Deps struct {
 	PublicURL string
 	// Demo is true when the built-in simulator stands in for Coze.
 	Demo bool
+	// Region is the Coze region ("cn" or "com"; default "cn"): it names the
+	// CDN hosts answer images may load from (issue 8 item 6).
+	Region string
 	// Sim is the simulator, mounted at /_sim in demo mode only.
 	Sim http.Handler
 	// Ready reports whether the instance takes traffic (false while draining).
@@ -66,6 +69,7 @@ type Server struct {
 	bots   *botCache
 	static *staticFiles
 
+	csp     string // Content-Security-Policy of the page
 	signIns *limiter // GET /auth per client address
 	chats   *limiter // POST /api/chat per user
 
@@ -104,7 +108,7 @@ func newServer(d Deps) (*Server, http.Handler, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := loadStatic()
+	st, err := loadStatic(imageSources(d.Region, d.Demo))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -114,6 +118,7 @@ func newServer(d Deps) (*Server, http.Handler, error) {
 		https:   pub.Scheme == "https",
 		bots:    newBotCache(d.BotCacheTTL, d.Now),
 		static:  st,
+		csp:     buildCSP(imageSources(d.Region, d.Demo)),
 		signIns: newLimiter(cmp.Or(d.SignInBurst, 20), cmp.Or(d.SignInEvery, 3*time.Second), maxLimiterKeys, d.Now),
 		chats:   newLimiter(d.ChatsPerMinute, time.Minute/time.Duration(d.ChatsPerMinute), maxLimiterKeys, d.Now),
 		uploads: map[int64]int{},

@@ -8,7 +8,7 @@ import DOMPurify from '../vendor/purify.es.js';
 import hljs from '../vendor/highlight.min.js';
 import { h, icon, copyText, safeImageURL } from './dom.js';
 import { t } from './i18n.js';
-import { isAppURL } from './images.js';
+import { isAppURL, answerImageURL, blockedImageSource, imagePlaceholder } from './images.js';
 
 const marked = new Marked({ gfm: true, breaks: true, async: false });
 hljs.configure({ ignoreUnescapedHTML: true, throwUnescapedHTML: false });
@@ -64,14 +64,14 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
     }
   } else if (node.nodeName === 'IMG') {
     const raw = node.getAttribute('src') || '';
-    const src = isAppURL(raw) ? '' : safeImageURL(raw); // never an app route (issue 8 item 7)
+    const src = answerImageURL(raw); // Coze's CDN only, never an app route (issue 8 items 6, 7)
     if (src) {
       node.setAttribute('src', src);
       node.setAttribute('loading', 'lazy');
       node.setAttribute('referrerpolicy', 'no-referrer');
     } else {
       node.removeAttribute('src');
-      node.setAttribute('data-blocked', '');
+      node.setAttribute('data-blocked', blockedImageSource(raw));
     }
   } else if (node.nodeName === 'INPUT') {
     // Only GFM task-list checkboxes survive, always disabled.
@@ -101,7 +101,9 @@ export function renderMarkdown(md, final = true) {
   }
   const frag = sanitize(html);
   for (const img of frag.querySelectorAll('img[data-blocked]')) {
-    img.replaceWith(document.createTextNode(img.getAttribute('alt') || ''));
+    const blocked = img.getAttribute('data-blocked');
+    const alt = img.getAttribute('alt') || '';
+    img.replaceWith(blocked ? imagePlaceholder(blocked, alt) : document.createTextNode(alt));
   }
   for (const pre of frag.querySelectorAll('pre')) decorateCode(pre, final);
   for (const table of frag.querySelectorAll('table')) {

@@ -23,24 +23,43 @@ const TEXT = {
 
 function text() { return TEXT[getLang()] || TEXT.en; }
 
-/** wireSignOutEverywhere adds the button after #signout. */
+async function signOutEverywhere() {
+  const ok = await confirmDialog({ title: text().label, body: text().body, confirm: text().confirm });
+  if (!ok) return;
+  try { await request('POST', '/api/auth/logout-everywhere', { body: {} }); } catch { /* signed out either way */ }
+  window.location.assign('/');
+}
+
+/**
+ * wireSignOutEverywhere adds the control: an icon button after #signout on wide
+ * screens, a text button at the foot of the drawer on phones and tablets (the top bar
+ * has no room there). The same breakpoint as the drawer.
+ */
 export function wireSignOutEverywhere() {
   const signout = document.getElementById('signout');
-  if (!signout || document.getElementById('signout-everywhere')) return;
-  const btn = h('button', { type: 'button', id: 'signout-everywhere', class: 'icon-btn', attrs: { 'data-testid': 'signout-everywhere' } }, icon('lock'));
+  const sidebar = document.getElementById('sidebar');
+  if (!signout || !sidebar || document.getElementById('signout-everywhere')) return;
+  const top = h('button', { type: 'button', id: 'signout-everywhere', class: 'icon-btn', attrs: { 'data-testid': 'signout-everywhere' } }, icon('lock'));
+  const drawerLabel = h('span');
+  const inDrawer = h('button', { type: 'button', id: 'signout-everywhere-drawer', class: 'btn btn-text' }, icon('lock'), drawerLabel);
   const label = () => {
-    btn.title = text().label;
-    btn.setAttribute('aria-label', text().label);
+    top.title = text().label;
+    top.setAttribute('aria-label', text().label);
+    drawerLabel.textContent = text().label;
+  };
+  const narrow = window.matchMedia('(max-width: 840px)');
+  const place = () => {
+    top.hidden = narrow.matches;
+    inDrawer.hidden = !narrow.matches;
   };
   label();
+  place();
   onLangChange(label);
-  btn.addEventListener('click', async () => {
-    const ok = await confirmDialog({ title: text().label, body: text().body, confirm: text().confirm });
-    if (!ok) return;
-    try { await request('POST', '/api/auth/logout-everywhere', { body: {} }); } catch { /* signed out either way */ }
-    window.location.assign('/');
-  });
-  signout.after(btn);
+  narrow.addEventListener('change', place);
+  top.addEventListener('click', signOutEverywhere);
+  inDrawer.addEventListener('click', signOutEverywhere);
+  signout.after(top);
+  sidebar.append(inDrawer);
 }
 
 wireSignOutEverywhere();

@@ -69,7 +69,7 @@ type Server struct {
 	bots   *botCache
 	static *staticFiles
 
-	csp     string // Content-Security-Policy of the page
+	csp     string   // Content-Security-Policy of the page
 	signIns *limiter // GET /auth per client address
 	chats   *limiter // POST /api/chat per user
 

@@ -17,7 +17,7 @@ const mask = "xxxxx"
 var passwordParams = map[string]bool{"password": true, "sslpassword": true, "pass": true, "pwd": true}
 
 var (
-	keywordPassword = regexp.MustCompile(`(?i)\b(password|sslpassword)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
+	keywordPassword = regexp.MustCompile(`(?i)\b(password|sslpassword)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)`)
 	userinfo        = regexp.MustCompile(`(//[^/@:?#\s]*:)[^@\s]*@`)
 	userinfoSecret  = regexp.MustCompile(`//[^/@:?#\s]*:([^@\s]*)@`)
 )
@@ -43,7 +43,9 @@ func URL(raw string) string {
 		}
 		u.RawQuery = strings.Join(parts, "&")
 	}
-	return u.String()
+	// The pattern pass catches what structure missed, e.g. a query that a
+	// stray "?" or a bad escape hides from the split above.
+	return byPattern(u.String())
 }
 
 func byPattern(s string) string {

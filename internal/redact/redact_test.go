@@ -53,3 +53,31 @@ func TestErrorScrubsEveryForm(t *testing.T) {
 		t.Error("Error(nil) != nil")
 	}
 }
+
+// FuzzURL: whatever surrounds it, a password placed in the userinfo, in a
+// password parameter or in a keyword string never comes out of URL or Error
+// (catalog case 58 for issue 8 item 11).
+func FuzzURL(f *testing.F) {
+	for _, s := range []string{"db:5432/app", "[::1/db", "h/db?sslmode=disable&x=%zz", "", "@@@", "h/db#frag", "h:99999/d b"} {
+		f.Add(s)
+	}
+	const marker = "Zq7Marker9Pw"
+	f.Fuzz(func(t *testing.T, rest string) {
+		if strings.Contains(rest, marker[:4]) {
+			t.Skip()
+		}
+		for _, raw := range []string{
+			"postgres://u:" + marker + "@" + rest,
+			"postgres://" + rest + "?password=" + marker,
+			"postgres://" + rest + "?a=1&password=" + marker + "&b=2",
+			"host=" + rest + " password=" + marker,
+		} {
+			if got := URL(raw); strings.Contains(got, marker) {
+				t.Fatalf("URL(%q) = %q keeps the password", raw, got)
+			}
+			if err := Error(fmt.Errorf("driver: %s", raw), raw); strings.Contains(err.Error(), marker) {
+				t.Fatalf("Error(%q) = %q keeps the password", raw, err)
+			}
+		}
+	})
+}

@@ -227,3 +227,32 @@ func TestCase72_ClientAddr(t *testing.T) {
 		}
 	}
 }
+
+// FuzzClientAddr: any X-Forwarded-For yields a bounded key; from an
+// untrusted peer it is always the peer (catalog case 58 for issue 8 item 2).
+func FuzzClientAddr(f *testing.F) {
+	for _, s := range []string{"", "1.2.3.4", "6.6.6.6, 1.2.3.4, 10.9.9.9", "garbage, ::1", "[::1]", ",,,", "2001:db8::1%eth0"} {
+		f.Add("10.0.0.2:80", s)
+		f.Add("203.0.113.5:1", s)
+	}
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	f.Fuzz(func(t *testing.T, peer, xff string) {
+		r, _ := http.NewRequest("GET", "/auth", nil)
+		r.RemoteAddr = peer
+		r.Header.Set("X-Forwarded-For", xff)
+		got := clientAddr(r, trusted)
+		if got == "" || len(got) > 64 {
+			t.Fatalf("clientAddr(%q, %q) = %q", peer, xff, got)
+		}
+		if p := remoteIP(peer); p.IsValid() && !inPrefixes(p, trusted) {
+			want := p.String()
+			if p.Is6() {
+				pp, _ := p.Prefix(64)
+				want = pp.String()
+			}
+			if got != want {
+				t.Fatalf("untrusted peer %q with XFF %q: client %q, want the peer %q", peer, xff, got, want)
+			}
+		}
+	})
+}

@@ -106,6 +106,7 @@ func clientAddr(r *http.Request, trusted []netip.Prefix) string {
 	if !addr.IsValid() {
 		return "unknown"
 	}
+	addr = addr.WithZone("") // fe80::1%eth0 and fe80::1%eth1 are one client
 	if addr.Is6() {
 		p, _ := addr.Prefix(64)
 		return p.String()

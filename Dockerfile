@@ -27,6 +27,8 @@ RUN CGO_ENABLED=0 go build -trimpath \
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/coze2app /coze2app
 COPY --from=build --chown=65532:65532 /out/data /data
+# Demo mode (no COZE_CLIENT_ID) refuses this wildcard address unless
+# COZE2APP_DEMO_PUBLIC=on is set as well: see README "Security".
 ENV COZE2APP_ADDR=:5000 \
     COZE2APP_DATABASE_URL=sqlite:/data/coze2app.db
 VOLUME /data

@@ -270,6 +270,7 @@ func TestMessageKindsRenderers(t *testing.T) {
     title: c.querySelector('.card-title').textContent, text: c.querySelector('.card-text').textContent,
     elements: [...c.querySelectorAll('*')].map((e) => e.localName).filter((n) => !['div', 'a', 'span', 'button', 'img', 'svg', 'path'].includes(n)).join(','),
     img: (c.querySelector('img.card-image') || {}).src || '',
+    blocked: (c.querySelector('.img-blocked') || { dataset: {} }).dataset.host || '',
     links: [...c.querySelectorAll('a')].map((a) => a.textContent + ' ' + a.href + ' ' + a.target + ' ' + a.rel).join(' | '),
     options: [...c.querySelectorAll('.option')].map((o) => o.textContent + (o.disabled ? ':off' : ':on')).join(','),
     typing: !!m.el.querySelector('.typing'),
@@ -277,7 +278,8 @@ func TestMessageKindsRenderers(t *testing.T) {
 })()`)
 		want := map[string]any{
 			"title": "Weather <b>today</b>", "text": "Sunny\nline <img src=x onerror=alert(1)>", "elements": "",
-			"img":     "https://img.example.invalid/sun.png",
+			// Not Coze's CDN: a placeholder naming the host, as in an answer (issue 8 item 6).
+			"img": "", "blocked": "img.example.invalid",
 			"links":   "Forecast https://www.coze.cn/forecast _blank noopener noreferrer nofollow | docs.example.org https://docs.example.org/a?b=1 _blank noopener noreferrer nofollow",
 			"options": "Tomorrow:off,Next week:off",
 			"typing":  false,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command that runs every test of coze2app on a fresh machine.
 # It installs what the tests need (Chromium, nginx), makes sure PostgreSQL answers,
-# then runs gofmt, go vet, a static build and go test -race over everything.
+# then runs gofmt, go vet, a static build, go test -race over everything and
+# every fuzz target for a few seconds (scripts/fuzz.sh).
 # .ci/run calls this script; under CI=true a missing PostgreSQL, Chromium or
 # nginx fails the run instead of skipping.
 set -euo pipefail
@@ -77,4 +78,9 @@ pass=$(grep -c '^ok ' /tmp/coze2app-test.log || true)
 fail=$(grep -c '^FAIL' /tmp/coze2app-test.log || true)
 echo
 echo "packages: $pass passed, $fail failed"
+
+log "fuzz (every target, ${FUZZTIME:-5s} each)"
+fuzz_status=0
+FUZZTIME="${FUZZTIME:-5s}" scripts/fuzz.sh || fuzz_status=$?
+if [ "$status" -eq 0 ]; then status=$fuzz_status; fi
 exit "$status"

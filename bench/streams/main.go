@@ -146,8 +146,11 @@ func run(ctx context.Context, c cfg) (*results, error) {
 	defer os.RemoveAll(dir)
 	appAddr, _ := benchkit.FreeAddr()
 	simAddr, _ := benchkit.FreeAddr()
+	metricsAddr, _ := benchkit.FreeAddr()
 	ac := benchkit.AppConfig{Bin: c.appBin, Dir: dir, Addr: appAddr, SimBase: "http://" + simAddr,
-		ClientID: clientID, ClientSecret: clientSecret}
+		ClientID: clientID, ClientSecret: clientSecret,
+		// /metrics is served only on its own address (issue 8 item 12).
+		Env: []string{"COZE2APP_METRICS_ADDR=" + metricsAddr}}
 	if c.pprof != "" {
 		ac.Env = append(ac.Env, "COZE2APP_BENCH_PPROF="+c.pprof)
 	}
@@ -180,7 +183,7 @@ func run(ctx context.Context, c cfg) (*results, error) {
 			res.AppLogTail = lines[max(0, len(lines)-20):]
 		}
 	}()
-	metricsURL := base + "/metrics"
+	metricsURL := "http://" + metricsAddr + "/metrics"
 	take := func(label string) (sample, error) {
 		st, err := benchkit.ReadProc(app.PID())
 		if err != nil {

@@ -146,7 +146,9 @@ func TestCase65_ShutdownWithLiveStreams(t *testing.T) {
 	dbURL := storetest.SQLiteURL(t)
 	addr := freeAddr(t)
 	_, sim := externalSim(t, "http://"+addr+"/callback", cozesim.Options{DeltaDelay: 50 * time.Millisecond})
-	a := mustStart(t, nil, realModeEnv(sim.URL, addr, dbURL))
+	env := realModeEnv(sim.URL, addr, dbURL)
+	env["COZE2APP_MAX_REPLIES_PER_USER"] = "10" // five streams of one user: above the default share (case 73)
+	a := mustStart(t, nil, env)
 	c := newBrowser(t)
 	signIn(t, c, a.URL, "7391000000000000102")
 

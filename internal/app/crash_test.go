@@ -396,7 +396,11 @@ func TestCase59_HundredStreams(t *testing.T) {
 	const streams = 100
 	addr := freeAddr(t)
 	_, simSrv := externalSim(t, "http://"+addr+"/callback", cozesim.Options{})
-	app := mustStart(t, nil, realModeEnv(simSrv.URL, addr, storetest.SQLiteURL(t)))
+	env := realModeEnv(simSrv.URL, addr, storetest.SQLiteURL(t))
+	// One user runs every stream here: lift the per-user share (case 73).
+	env["COZE2APP_MAX_REPLIES_PER_USER"] = "1000"
+	env["COZE2APP_CHATS_PER_MINUTE"] = "100000"
+	app := mustStart(t, nil, env)
 	c := newBrowser(t)
 	c.Timeout = 60 * time.Second
 	signIn(t, c, app.URL, "7391000000000000102")

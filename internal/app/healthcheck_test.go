@@ -67,6 +67,8 @@ func TestHealthURL(t *testing.T) {
 		{map[string]string{"COZE2APP_ADDR": ":8443", "COZE2APP_TLS_CERT": "c.pem", "COZE2APP_TLS_KEY": "k.pem"}, "https://127.0.0.1:8443/healthz"},
 	}
 	for _, tt := range tests {
+		// Demo mode on a wildcard address must be asked for (issue 8 item 4).
+		tt.env["COZE2APP_DEMO_PUBLIC"] = "on"
 		if got := healthURL(mustConfig(t, tt.env)); got != tt.want {
 			t.Errorf("healthURL(%v) = %q, want %q", tt.env, got, tt.want)
 		}

@@ -50,6 +50,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	for _, w := range cfg.Warnings() {
+		log.Warn("unsafe configuration: " + w)
+	}
+	if !cfg.Demo() && len(cfg.AllowUsers)+len(cfg.AllowWorkspaces) == 0 {
+		log.Info("COZE2APP_ALLOW is empty: anyone with a Coze account can sign in")
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -62,6 +68,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			return fmt.Errorf("listen on %s for ACME challenges: %w", cfg.ACMEHTTPAddr, err)
 		}
 		defer acmeLn.Close()
+	}
+	var mln net.Listener
+	if cfg.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("listen on COZE2APP_METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
+		}
+		defer mln.Close()
 	}
 	if cfg.Demo() {
 		demoAddresses(&cfg, ln.Addr().(*net.TCPAddr))
@@ -87,7 +100,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		log.Info("marked interrupted replies", "count", n)
 	}
 
-	sealer, err := openSealer(cfg)
+	sealer, err := openSealer(ctx, cfg, st)
 	if err != nil {
 		return err
 	}
@@ -121,7 +134,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		defer sim.Close()
 		// The server talks to the simulator over loopback on our own
 		// listener; the browser reaches its consent page on the public URL.
-		cozeOpts.APIBase = "http://" + ln.Addr().String() + "/_sim"
+		cozeOpts.APIBase = "http://" + loopbackAddr(ln.Addr().(*net.TCPAddr)) + "/_sim"
 		if https != nil {
 			// Our listener speaks TLS with a certificate for the public name:
 			// the server reaches its simulator on a plain loopback one.
@@ -147,6 +160,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		PKCE:          auth.PKCEMode(cfg.PKCE),
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
 		OnRefresh:     reg.Refresh,
+
+		AllowUsers:      cfg.AllowUsers,
+		AllowWorkspaces: cfg.AllowWorkspaces,
 	})
 	if err != nil {
 		return fmt.Errorf("set up sign-in: %w", err)
@@ -157,6 +173,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Auth:  a,
 		Store: st,
 		Log:   log.With("component", "chat"),
+
+		MaxRepliesPerUser: cfg.MaxRepliesPerUser,
 	})
 
 	var draining atomic.Bool
@@ -174,7 +192,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		PublicURL: cfg.PublicURL,
 		Demo:      cfg.Demo(),
 		Sim:       simHandler,
+		Region:    cfg.Region,
 		Ready:     func() bool { return !draining.Load() },
+
+		TrustedProxies:    cfg.TrustedProxies,
+		ChatsPerMinute:    cfg.ChatsPerMinute,
+		MaxUploadsPerUser: cfg.MaxUploadsPerUser,
 	})
 	if err != nil {
 		return fmt.Errorf("build web handler: %w", err)
@@ -207,6 +230,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
 	wg.Go(func() { sweep(sweepCtx, a, st, log) })
+
+	// /metrics gets a listener of its own, never the public one (issue 8
+	// item 12): process figures and route counts are for the operator.
+	var metricsSrv *http.Server
+	if mln != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", reg.Handler())
+		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+		wg.Go(func() {
+			if err := metricsSrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Warn("metrics listener stopped", "err", err)
+			}
+		})
+		log.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
 
 	serveErr := make(chan error, 3)
 	if https != nil {
@@ -269,6 +308,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			_ = s.Close()
 		}
 	}
+	if metricsSrv != nil {
+		_ = metricsSrv.Shutdown(shutCtx)
+	}
 	stopSweep()
 	wg.Wait()
 	a.Wait() // refreshes run detached from requests; let them persist
@@ -301,9 +343,21 @@ func demoAddresses(cfg *config.Config, addr *net.TCPAddr) {
 	}
 }
 
+// loopbackAddr is how this process reaches its own listener: through
+// loopback, so its requests pass the Host check, whatever the bound address.
+func loopbackAddr(a *net.TCPAddr) string {
+	ip := a.IP
+	if ip == nil || ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	return net.JoinHostPort(ip.String(), fmt.Sprint(a.Port))
+}
+
 // openSealer builds the token sealer from COZE2APP_SECRET_KEY, or from a key
-// file kept (0600) beside the SQLite database.
-func openSealer(cfg config.Config) (*seal.Sealer, error) {
+// file kept (0600) beside the SQLite database. A passphrase is stretched with
+// PBKDF2 under a salt kept in the database (issue 8 item 9); its earlier
+// unsalted key still opens what it sealed.
+func openSealer(ctx context.Context, cfg config.Config, st *store.Store) (*seal.Sealer, error) {
 	spec := string(cfg.SecretKey)
 	if spec == "" {
 		path := keyFilePath(cfg.DatabaseURL)
@@ -312,6 +366,17 @@ func openSealer(cfg config.Config) (*seal.Sealer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("token encryption key file %s: %w", path, err)
 		}
+	}
+	if seal.IsPassphrase(spec) {
+		salt, err := st.SealSalt(ctx, seal.NewSalt())
+		if err != nil {
+			return nil, fmt.Errorf("COZE2APP_SECRET_KEY: %w", err)
+		}
+		keys, err := seal.PassphraseKeys(spec, salt)
+		if err != nil {
+			return nil, fmt.Errorf("COZE2APP_SECRET_KEY: %w", err)
+		}
+		return seal.New(keys...)
 	}
 	keys, err := seal.ParseKeys(spec)
 	if err != nil {

@@ -48,6 +48,12 @@ var (
 	ErrBadReturnTo = errors.New("auth: bad return_to")
 	// ErrBadWorkspace: workspace_id is not 1–30 ASCII digits.
 	ErrBadWorkspace = errors.New("auth: bad workspace id")
+	// ErrNotAllowed matches every *NotAllowedError: the deployment's
+	// allow-list does not name this person (web: a 403 page).
+	ErrNotAllowed = errors.New("auth: not on the allow-list")
+	// ErrTooManySignIns: this browser, or the whole instance, has as many
+	// pending sign-ins as allowed (web: 429).
+	ErrTooManySignIns = errors.New("auth: too many pending sign-ins")
 )
 
 // Options configures New. Coze, Store and Sealer are required.
@@ -65,6 +71,19 @@ type Options struct {
 	SessionIdle time.Duration // default 7*24h
 	SessionMax  time.Duration // default 30*24h
 	PendingTTL  time.Duration // default 10m
+
+	// AllowUsers and AllowWorkspaces limit who may sign in: a Coze user id
+	// listed, or a member of a listed workspace (checked at sign-in through
+	// the workspace list). Both empty = anyone (issue 8 item 5).
+	AllowUsers      []string
+	AllowWorkspaces []string
+
+	// GrantCheckEvery is how often a user's grant is confirmed with Coze on
+	// requests that only read local history; default 5m (issue 8 item 8).
+	GrantCheckEvery time.Duration
+
+	MaxPending           int // pending sign-ins kept in all; default 10,000
+	MaxPendingPerBrowser int // pending sign-ins of one browser; default 8
 
 	RefreshSkew    time.Duration // refresh when the access token expires within this; default 60s
 	LockWait       time.Duration // how long a waiter waits for another refresh; default 20s
@@ -102,16 +121,22 @@ type Auth struct {
 	sessionIdle   time.Duration
 	sessionMax    time.Duration
 	pendingTTL    time.Duration
+	maxPending    int64
+	maxPerBrowser int64
 	skew          time.Duration
 	lockWait      time.Duration
 	refreshBudget time.Duration
 	onRefresh     func(string)
+	grantEvery    time.Duration
+	allowUsers    map[string]bool
+	allowSpaces   map[string]bool
 
 	mu      sync.Mutex
 	flights map[int64]*flight    // in-flight refresh per user (one per process)
 	slots   chan struct{}        // semaphore: refreshes in flight in this instance
 	unsaved map[int64]coze.Token // refreshed pairs whose write failed; persisted on next use
 	touched map[string]time.Time // session id -> last touch written by this process
+	grantAt map[int64]time.Time  // user id -> last grant check by this process
 	wg      sync.WaitGroup       // refresh goroutines
 }
 
@@ -142,6 +167,8 @@ func New(o Options) (*Auth, error) {
 		sessionIdle:   orDefault(o.SessionIdle, 7*24*time.Hour),
 		sessionMax:    orDefault(o.SessionMax, 30*24*time.Hour),
 		pendingTTL:    orDefault(o.PendingTTL, 10*time.Minute),
+		maxPending:    int64(cmp.Or(max(o.MaxPending, 0), 10_000)),
+		maxPerBrowser: int64(cmp.Or(max(o.MaxPendingPerBrowser, 0), maxBindingStates)),
 		skew:          orDefault(o.RefreshSkew, 60*time.Second),
 		lockWait:      orDefault(o.LockWait, 20*time.Second),
 		refreshBudget: orDefault(o.RefreshTimeout, 30*time.Second),
@@ -150,10 +177,13 @@ func New(o Options) (*Auth, error) {
 		slots:         make(chan struct{}, cmp.Or(max(o.MaxRefreshes, 0), 16)),
 		unsaved:       map[int64]coze.Token{},
 		touched:       map[string]time.Time{},
+		grantAt:       map[int64]time.Time{},
+		grantEvery:    orDefault(o.GrantCheckEvery, 5*time.Minute),
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
+	a.allowUsers, a.allowSpaces = setOf(o.AllowUsers), setOf(o.AllowWorkspaces)
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -169,6 +199,25 @@ func New(o Options) (*Auth, error) {
 // SendsPKCE reports whether sign-in sends a PKCE challenge (Options.PKCE
 // resolved against the client secret).
 func (a *Auth) SendsPKCE() bool { return a.pkce }
+
+// NotAllowedError names the Coze user the allow-list refused, so the page
+// can tell them what to ask the operator for.
+type NotAllowedError struct{ CozeUserID string }
+
+func (e *NotAllowedError) Error() string {
+	return "auth: Coze user " + e.CozeUserID + " is not on the allow-list"
+}
+
+// Is makes errors.Is(err, ErrNotAllowed) true.
+func (e *NotAllowedError) Is(target error) bool { return target == ErrNotAllowed }
+
+func setOf(ids []string) map[string]bool {
+	m := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
+}
 
 // Wait blocks until every detached refresh started by a has finished
 // (graceful shutdown and tests).

@@ -78,6 +78,13 @@ func seedUsers(t *testing.T, e *testEnv, in *instance, n int) []int64 {
 					errs <- fmt.Errorf("user %d: %w", i, err)
 					return
 				}
+				// Tokens are kept only while a session lives (issue 8 item 8).
+				now := e.clock.Now()
+				if err := in.st.CreateSession(t.Context(), store.Session{ID: rand.Text(), UserID: u.ID, SecretHash: make([]byte, 32),
+					CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(24 * time.Hour)}); err != nil {
+					errs <- fmt.Errorf("session %d: %w", i, err)
+					return
+				}
 				acc, ref := e.sim.IssueToken(cozeID)
 				if err := in.a.saveTokens(t.Context(), u.ID, coze.Token{
 					AccessToken: coze.AccessToken(acc), RefreshToken: coze.RefreshToken(ref), ExpiresAt: exp,

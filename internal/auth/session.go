@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coze2app/coze2app/internal/coze"
 	"github.com/coze2app/coze2app/internal/store"
 )
 
@@ -87,12 +88,9 @@ func (a *Auth) cookieSession(ctx context.Context, r *http.Request) (store.Sessio
 		return store.Session{}, fmt.Errorf("session secret mismatch: %w", ErrUnauthenticated)
 	}
 	if a.sessionExpired(s) {
-		dctx, cancel := detached(ctx)
-		defer cancel()
-		if err := a.store.DeleteSession(dctx, s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			a.log.ErrorContext(ctx, "delete expired session failed", "err", err)
+		if err := a.endSession(ctx, s); err != nil {
+			a.log.ErrorContext(ctx, "end expired session failed", "err", err)
 		}
-		a.forgetTouch(s.ID)
 		return store.Session{}, errSessionExpired
 	}
 	return s, nil
@@ -178,24 +176,114 @@ func (a *Auth) SignOut(ctx context.Context, w http.ResponseWriter, r *http.Reque
 			return fmt.Errorf("sign out: %w", err)
 		}
 	}
-	ctx, cancel := detached(ctx)
-	defer cancel()
-	if err := a.store.DeleteSession(ctx, s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("sign out: delete session: %w", err)
-	}
-	a.forgetTouch(s.ID)
-	rest, err := a.store.UserSessions(ctx, s.UserID)
-	if err != nil {
-		return fmt.Errorf("sign out: list sessions: %w", err)
-	}
-	for _, o := range rest {
-		if !a.sessionExpired(o) {
-			return nil
-		}
-	}
-	if err := a.dropTokens(ctx, s.UserID); err != nil {
+	if err := a.endSession(ctx, s); err != nil {
 		return fmt.Errorf("sign out: %w", err)
 	}
+	return nil
+}
+
+// endSession deletes one session and, when it was the user's last live one,
+// their Coze tokens (issue 8 item 8: tokens die with the last session). The
+// tokens go under the user lock, after any refresh in flight, and only if
+// no session lives then; a refresh that ends later cannot write them back
+// (saveTokens requires a live session).
+func (a *Auth) endSession(ctx context.Context, s store.Session) error {
+	dctx, cancel := detached(ctx)
+	defer cancel()
+	if err := a.store.DeleteSession(dctx, s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	a.forgetTouch(s.ID)
+	return a.dropTokensIfSignedOut(ctx, s.UserID)
+}
+
+// dropTokensIfSignedOut deletes the user's tokens unless a session lives.
+func (a *Auth) dropTokensIfSignedOut(ctx context.Context, userID int64) error {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.lockWait+a.refreshBudget)
+	defer cancel()
+	return a.store.WithUserLock(lctx, userID, func(ctx context.Context) error {
+		now := a.now()
+		dropped, err := a.store.DeleteTokensIfSignedOut(ctx, userID, now, now.Add(-a.sessionIdle))
+		if err != nil {
+			return fmt.Errorf("drop tokens: %w", err)
+		}
+		if dropped {
+			a.mu.Lock()
+			delete(a.unsaved, userID)
+			delete(a.grantAt, userID)
+			a.mu.Unlock()
+			a.log.InfoContext(ctx, "coze tokens deleted with the last session", "user_id", userID)
+		}
+		return nil
+	})
+}
+
+// SignOutEverywhere ends every session of the request's user and deletes
+// their Coze tokens ("Sign out everywhere" in the page).
+func (a *Auth) SignOutEverywhere(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	a.clearCookie(w, a.SessionCookieName())
+	s, ok := SessionFrom(ctx)
+	if !ok {
+		return ErrUnauthenticated
+	}
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.lockWait+a.refreshBudget)
+	defer cancel()
+	sessions, err := a.store.UserSessions(lctx, s.UserID)
+	if err != nil {
+		return fmt.Errorf("sign out everywhere: %w", err)
+	}
+	err = a.store.WithUserLock(lctx, s.UserID, func(ctx context.Context) error {
+		if err := a.store.DeleteUserSessions(ctx, s.UserID); err != nil {
+			return err
+		}
+		return a.dropTokens(ctx, s.UserID)
+	})
+	if err != nil {
+		return fmt.Errorf("sign out everywhere: %w", err)
+	}
+	for _, o := range sessions {
+		a.forgetTouch(o.ID)
+	}
+	a.mu.Lock()
+	delete(a.grantAt, s.UserID)
+	a.mu.Unlock()
+	a.log.InfoContext(ctx, "signed out everywhere", "user_id", s.UserID, "sessions", len(sessions))
+	return nil
+}
+
+// CheckGrant confirms with Coze, at most once per GrantCheckEvery per user
+// and instance, that the user's grant still stands, so a stolen cookie stops
+// working on history reads soon after the person revokes the app at Coze
+// (issue 8 item 8). A rejected grant clears the user (ErrReauthRequired); a
+// Coze outage does not block reading local history.
+func (a *Auth) CheckGrant(ctx context.Context, userID int64) error {
+	now := a.now()
+	a.mu.Lock()
+	last, ok := a.grantAt[userID]
+	a.mu.Unlock()
+	if ok && now.Sub(last) < a.grantEvery {
+		return nil
+	}
+	err := a.Do(ctx, userID, func(ctx context.Context, tok coze.AccessToken) error {
+		_, err := a.coze.Me(ctx, tok)
+		return err
+	})
+	if errors.Is(err, ErrReauthRequired) {
+		return err
+	}
+	if err != nil {
+		a.log.WarnContext(ctx, "grant check failed; history stays readable", "user_id", userID, "err", err)
+	}
+	a.mu.Lock()
+	if len(a.grantAt) > 4096 {
+		for id, t := range a.grantAt {
+			if now.Sub(t) >= a.grantEvery {
+				delete(a.grantAt, id)
+			}
+		}
+	}
+	a.grantAt[userID] = now
+	a.mu.Unlock()
 	return nil
 }
 
@@ -208,6 +296,12 @@ func (a *Auth) SweepExpired(ctx context.Context) error {
 	}
 	if _, err := a.store.DeleteExpiredPendingSignIns(ctx, now); err != nil {
 		return fmt.Errorf("sweep pending sign-ins: %w", err)
+	}
+	// Tokens die with the last session, also when it merely expired.
+	if n, err := a.store.DeleteOrphanTokens(ctx, now, now.Add(-a.sessionIdle)); err != nil {
+		return fmt.Errorf("sweep tokens: %w", err)
+	} else if n > 0 {
+		a.log.InfoContext(ctx, "coze tokens deleted with expired sessions", "users", n)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/coze2app/coze2app/internal/coze"
 	"github.com/coze2app/coze2app/internal/store"
@@ -32,6 +33,9 @@ func (a *Auth) BeginSignIn(ctx context.Context, w http.ResponseWriter, r *http.R
 	}
 	if !ok {
 		b.secret, _ = newSecret()
+	}
+	if err := a.checkPendingCaps(ctx, now, b, ok); err != nil {
+		return "", err
 	}
 
 	var challenge string
@@ -64,6 +68,31 @@ func (a *Auth) BeginSignIn(ctx context.Context, w http.ResponseWriter, r *http.R
 		CodeChallenge: challenge,
 		WorkspaceID:   workspaceID,
 	}), nil
+}
+
+// checkPendingCaps bounds the pending sign-ins a flood can create: per
+// browser (a known binding) and in all (issue 8 item 2). Concurrent starts
+// may pass a cap by a few; the bound holds within that.
+func (a *Auth) checkPendingCaps(ctx context.Context, now time.Time, b binding, known bool) error {
+	if known {
+		n, err := a.store.CountLivePendingSignIns(ctx, now, hashSecret(b.secret))
+		if err != nil {
+			return fmt.Errorf("begin sign-in: %w", err)
+		}
+		if n >= a.maxPerBrowser {
+			a.log.WarnContext(ctx, "sign-in refused", "reason", "browser_cap", "pending", n)
+			return fmt.Errorf("begin sign-in: %d pending in this browser: %w", n, ErrTooManySignIns)
+		}
+	}
+	n, err := a.store.CountLivePendingSignIns(ctx, now, nil)
+	if err != nil {
+		return fmt.Errorf("begin sign-in: %w", err)
+	}
+	if n >= a.maxPending {
+		a.log.WarnContext(ctx, "sign-in refused", "reason", "global_cap", "pending", n)
+		return fmt.Errorf("begin sign-in: %d pending in all: %w", n, ErrTooManySignIns)
+	}
+	return nil
 }
 
 func pkceAD(state string) []byte { return []byte("pkce:" + state) }
@@ -136,6 +165,13 @@ func (a *Auth) FinishSignIn(ctx context.Context, w http.ResponseWriter, r *http.
 		return "", fmt.Errorf("finish sign-in: current user: %w: %w", ErrExchangeFailed, err)
 	}
 
+	// Who may use this deployment is decided before anything is stored: a
+	// refused person gets no user row, no session, and their tokens are
+	// dropped here (issue 8 item 5).
+	if err := a.admit(ctx, tok.AccessToken, cu.UserID); err != nil {
+		return "", fmt.Errorf("finish sign-in: %w", err)
+	}
+
 	// From here on the code is spent at Coze: finish even if the browser leaves.
 	ctx, cancel := detached(ctx)
 	defer cancel()
@@ -152,14 +188,6 @@ func (a *Auth) FinishSignIn(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return "", fmt.Errorf("finish sign-in: upsert user: %w", err)
 	}
-	if err := a.saveTokens(ctx, u.ID, tok); err != nil {
-		return "", fmt.Errorf("finish sign-in: %w", err)
-	}
-	// A fresh grant replaces whatever an earlier failed write left in memory.
-	a.mu.Lock()
-	delete(a.unsaved, u.ID)
-	a.mu.Unlock()
-
 	// Session fixation: never adopt the browser's old session (ASVS 7.2.4).
 	if old, err := a.cookieSession(ctx, r); err == nil {
 		if err := a.store.DeleteSession(ctx, old.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -167,11 +195,46 @@ func (a *Auth) FinishSignIn(ctx context.Context, w http.ResponseWriter, r *http.
 		}
 		a.forgetTouch(old.ID)
 	}
-	if _, err := a.newSession(ctx, w, r, u.ID); err != nil {
+	// The session first, then the tokens: tokens are kept only while a
+	// session lives (issue 8 item 8).
+	s, err := a.newSession(ctx, w, r, u.ID)
+	if err != nil {
 		return "", fmt.Errorf("finish sign-in: %w", err)
 	}
+	if err := a.saveTokens(ctx, u.ID, tok); err != nil {
+		_ = a.store.DeleteSession(ctx, s.ID)
+		a.clearCookie(w, a.SessionCookieName())
+		return "", fmt.Errorf("finish sign-in: %w", err)
+	}
+	// A fresh grant replaces whatever an earlier failed write left in memory.
+	a.mu.Lock()
+	delete(a.unsaved, u.ID)
+	a.grantAt[u.ID] = a.now()
+	a.mu.Unlock()
 	a.log.InfoContext(ctx, "signed in", "user_id", u.ID)
 	return p.ReturnTo, nil
+}
+
+// admit applies the allow-list: a listed user id, or membership of a listed
+// workspace. Without a list everyone is admitted.
+func (a *Auth) admit(ctx context.Context, tok coze.AccessToken, cozeUserID string) error {
+	if len(a.allowUsers) == 0 && len(a.allowSpaces) == 0 || a.allowUsers[cozeUserID] {
+		return nil
+	}
+	if len(a.allowSpaces) > 0 {
+		spaces, err := a.coze.AllWorkspaces(ctx, tok)
+		if err != nil {
+			a.log.WarnContext(ctx, "allow-list: workspace list failed", "coze_user_id", cozeUserID, "err", err)
+			return fmt.Errorf("allow-list: list workspaces: %w: %w", ErrExchangeFailed, err)
+		}
+		for _, w := range spaces {
+			if a.allowSpaces[w.ID] {
+				return nil
+			}
+		}
+	}
+	a.log.WarnContext(ctx, "sign-in refused by the allow-list", "coze_user_id", cozeUserID)
+	return &NotAllowedError{CozeUserID: cozeUserID}
 }
 
 // releaseBinding drops state from the binding cookie and clears the cookie

@@ -239,6 +239,14 @@ func (a *Auth) persist(ctx context.Context, userID int64, t coze.Token) error {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.refreshBudget)
 	defer cancel()
 	if err := a.saveTokens(wctx, userID, t); err != nil {
+		if errors.Is(err, errSignedOut) {
+			// Signed out while the refresh ran: the new pair dies here.
+			a.log.InfoContext(ctx, "refreshed tokens dropped: the user signed out", "user_id", userID)
+			a.mu.Lock()
+			delete(a.unsaved, userID)
+			a.mu.Unlock()
+			return err
+		}
 		a.mu.Lock()
 		a.unsaved[userID] = t
 		a.mu.Unlock()
@@ -287,7 +295,7 @@ func (a *Auth) saveTokens(ctx context.Context, userID int64, t coze.Token) error
 		return fmt.Errorf("seal refresh token: %w", err)
 	}
 	now := a.now()
-	if err := a.store.PutTokens(ctx, store.Tokens{
+	err = a.store.PutTokensIfSignedIn(ctx, store.Tokens{
 		UserID:           userID,
 		KeyID:            a.sealer.ActiveKeyID(),
 		Access:           acc,
@@ -295,11 +303,18 @@ func (a *Auth) saveTokens(ctx context.Context, userID int64, t coze.Token) error
 		AccessExpiresAt:  t.ExpiresAt,
 		RefreshExpiresAt: now.Add(refreshLife),
 		UpdatedAt:        now,
-	}); err != nil {
+	}, now, now.Add(-a.sessionIdle))
+	if errors.Is(err, store.ErrNotFound) {
+		return errSignedOut
+	}
+	if err != nil {
 		return fmt.Errorf("store tokens: %w", err)
 	}
 	return nil
 }
+
+// errSignedOut: the user's last session ended, so their tokens are not kept.
+var errSignedOut = fmt.Errorf("no live session, tokens not kept: %w", ErrReauthRequired)
 
 func (a *Auth) openTokens(row store.Tokens) (coze.Token, error) {
 	acc, _, err := a.sealer.Open(row.Access, accessAD(row.UserID))

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -27,6 +28,8 @@ const (
 	DefaultWriteTimeout = 10 * time.Second
 	DefaultRetain       = 2 * time.Minute
 	DefaultMaxLogBytes  = 4 << 20
+
+	DefaultMaxRepliesPerUser = 4
 )
 
 // Limits on a chat request, checked before any upstream call (catalog H.54–H.56).
@@ -56,6 +59,10 @@ type Options struct {
 	Retain       time.Duration // keep a finished run in memory for resume, default 2m
 	MaxLogBytes  int           // event log size per run before old events are dropped, default 4 MiB
 
+	// MaxRepliesPerUser bounds one user's replies in progress, default 4. A
+	// reply counts until it ends, also after its browser left (issue 8 item 3).
+	MaxRepliesPerUser int
+
 	// Metrics hooks, all optional. They are called synchronously and must be fast.
 	OnRelayOpen  func()              // a browser connection started receiving a run
 	OnRelayClose func()              // that connection ended
@@ -72,6 +79,8 @@ var (
 	ErrNotFound = errors.New("chat: not found")
 	// ErrShuttingDown means the service no longer starts chats (web: 503).
 	ErrShuttingDown = errors.New("chat: shutting down")
+	// ErrTooManyReplies matches every *BusyError (web: 429).
+	ErrTooManyReplies = errors.New("chat: too many replies in progress")
 	// ErrBadEventID means a resume position that is malformed, in the future or no longer
 	// held in the run's event log (web: 400).
 	ErrBadEventID = errors.New("chat: bad last event id")
@@ -88,6 +97,17 @@ func (e *BadRequestError) Error() string { return "chat: invalid " + e.Field + "
 
 // Is makes errors.Is(err, ErrBadRequest) true.
 func (e *BadRequestError) Is(target error) bool { return target == ErrBadRequest }
+
+// BusyError says the user already has Max replies in progress.
+type BusyError struct{ Max int }
+
+// Error implements error.
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("chat: %d replies already in progress for this user", e.Max)
+}
+
+// Is makes errors.Is(err, ErrTooManyReplies) true.
+func (e *BusyError) Is(target error) bool { return target == ErrTooManyReplies }
 
 // StreamError is a reply that ended without completing, as returned by Complete. Code is
 // one of our codes ("upstream_reset", "upstream_malformed", "upstream_too_large",
@@ -140,6 +160,7 @@ type Service struct {
 	mu     sync.Mutex
 	closed bool
 	live   map[*Run]struct{} // runs whose reader has not finished
+	active map[int64]int     // replies in progress (or being opened) per user
 	byChat map[string]*Run   // live and retained runs by chat id
 	// workflows holds live and retained workflow runs by run id (workflow.go).
 	workflows map[string]*Run
@@ -165,6 +186,9 @@ func New(o Options) *Service {
 	if o.MaxLogBytes <= 0 {
 		o.MaxLogBytes = DefaultMaxLogBytes
 	}
+	if o.MaxRepliesPerUser <= 0 {
+		o.MaxRepliesPerUser = DefaultMaxRepliesPerUser
+	}
 	log := o.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -177,6 +201,7 @@ func New(o Options) *Service {
 		bgStop:  bgStop,
 		closing: make(chan struct{}),
 		live:    make(map[*Run]struct{}),
+		active:  make(map[int64]int),
 		byChat:  make(map[string]*Run),
 	}
 }
@@ -225,6 +250,33 @@ func (s *Service) runEnded(r *Run) {
 	s.mu.Lock()
 	delete(s.live, r)
 	s.mu.Unlock()
+	s.release(r.userID)
+}
+
+// reserve takes one of the user's reply slots, or fails with *BusyError.
+func (s *Service) reserve(userID int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active[userID] >= s.o.MaxRepliesPerUser {
+		return &BusyError{Max: s.o.MaxRepliesPerUser}
+	}
+	s.active[userID]++
+	return nil
+}
+
+func (s *Service) release(userID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active[userID]--; s.active[userID] <= 0 {
+		delete(s.active, userID)
+	}
+}
+
+// RepliesInProgress returns how many replies of the user are running.
+func (s *Service) RepliesInProgress(userID int64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active[userID]
 }
 
 // detached returns a context for a write that must land after the request is gone

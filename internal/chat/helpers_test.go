@@ -202,6 +202,11 @@ func (h *harness) mustUser(tb testing.TB, sealer *seal.Sealer, cozeID, name stri
 		tb.Fatal(err)
 	}
 	now := time.Now()
+	// Tokens are kept only while a session lives (issue 8 item 8).
+	if err := h.store.CreateSession(ctx, store.Session{ID: "chat-test-" + name, UserID: u.ID, SecretHash: make([]byte, 32),
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(24 * time.Hour)}); err != nil {
+		tb.Fatalf("create session: %v", err)
+	}
 	if err := h.store.PutTokens(ctx, store.Tokens{UserID: u.ID, KeyID: sealer.ActiveKeyID(), Access: sa, Refresh: sr,
 		AccessExpiresAt: now.Add(15 * time.Minute), RefreshExpiresAt: now.Add(30 * 24 * time.Hour), UpdatedAt: now}); err != nil {
 		tb.Fatalf("put tokens: %v", err)

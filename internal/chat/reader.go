@@ -73,8 +73,10 @@ func endStatus(storeStatus string) string {
 // detached run context.
 func (r *Run) read(ctx context.Context, st *coze.Stream) {
 	s := r.svc
-	defer s.runEnded(r)
+	// Done closes after the run left the live set and freed its user's slot,
+	// so whoever waited on it may start the next reply at once.
 	defer close(r.done)
+	defer s.runEnded(r)
 
 	// Idle watchdog (catalog F.46): cancelling the request context is what reliably
 	// unblocks a body read.

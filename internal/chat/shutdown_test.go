@@ -82,7 +82,8 @@ func TestCase65_ShutdownWithLiveStreams(t *testing.T) {
 
 // Catalog I.59 (small): concurrent streams under -race, every event in order.
 func TestCase59_ConcurrentStreams(t *testing.T) {
-	h := mustHarness(t)
+	// Ten streams per user at once: above the default share (case 73).
+	h := mustHarness(t, func(c *config) { c.chat.MaxRepliesPerUser = 20 })
 	const n = 20
 	var wg sync.WaitGroup
 	for i := range n {

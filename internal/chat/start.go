@@ -36,6 +36,17 @@ func (s *Service) Start(ctx context.Context, u store.User, req StartRequest) (*R
 	if err != nil {
 		return nil, err
 	}
+	// One user's share (issue 8 item 3): the slot is held from here until the
+	// reader recorded the reply (runEnded), whether or not a browser watches.
+	if err := s.reserve(u.ID); err != nil {
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if !started {
+			s.release(u.ID)
+		}
+	}()
 
 	// The stream lives on a context detached from the request, bounded by ReplyTimeout.
 	// While we wait for the response headers the request still cancels it.
@@ -76,6 +87,7 @@ func (s *Service) Start(ctx context.Context, u store.User, req StartRequest) (*R
 		s.o.OnRunStart()
 	}
 	s.live[r] = struct{}{}
+	started = true
 	// Added under s.mu so Shutdown, which sets closed under the same lock, always waits
 	// for this goroutine.
 	s.wg.Go(func() {

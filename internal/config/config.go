@@ -11,10 +11,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/coze2app/coze2app/internal/redact"
 )
 
 // Secret is a configuration value that must never be printed or logged.
@@ -67,6 +70,26 @@ type Config struct {
 	PublicURL    string // origin the browser uses; defaults to the redirect URI's origin
 	LogLevel     slog.Level
 	LogFormat    string // "text" or "json"
+
+	// MetricsAddr is where /metrics is served; "" = not served (issue 8 item 12).
+	MetricsAddr string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
+	// client (COZE2APP_TRUSTED_PROXIES, CIDRs or addresses); empty = the peer
+	// is the client (issue 8 item 2).
+	TrustedProxies []netip.Prefix
+	// One user's share (issue 8 item 3); 0 = the default.
+	MaxRepliesPerUser int // COZE2APP_MAX_REPLIES_PER_USER, default 4
+	MaxUploadsPerUser int // COZE2APP_MAX_UPLOADS_PER_USER, default 2
+	ChatsPerMinute    int // COZE2APP_CHATS_PER_MINUTE, default 30
+	// AllowUsers and AllowWorkspaces admit only these Coze user ids and the
+	// members of these workspaces (COZE2APP_ALLOW "user:ID,workspace:ID");
+	// both empty = anyone with a Coze account (issue 8 item 5).
+	AllowUsers      []string
+	AllowWorkspaces []string
+	// DemoPublic lets demo mode listen on a non-loopback address (issue 8 item 4).
+	DemoPublic bool
+	// secretFlags names the secrets given on the command line (a warning).
+	secretFlags []string
 
 	// RedirectURISet records whether the redirect URI was configured explicitly.
 	// In demo mode an unset redirect URI follows the address actually bound.
@@ -123,11 +146,15 @@ func (c Config) LogValue() slog.Value {
 		slog.String("pkce", c.PKCE),
 		slog.Bool("api_h2c", c.APIH2C),
 		slog.String("addr", c.Addr),
-		slog.String("database_url", redactURL(c.DatabaseURL)),
+		slog.String("database_url", redact.URL(c.DatabaseURL)),
 		slog.String("secret_key", c.SecretKey.String()),
 		slog.String("public_url", c.PublicURL),
 		slog.String("tls_cert", c.TLSCert),
 		slog.String("acme_domains", strings.Join(c.ACMEDomains, ",")),
+		slog.String("metrics_addr", c.MetricsAddr),
+		slog.Any("trusted_proxies", c.TrustedProxies),
+		slog.Any("allow_users", c.AllowUsers),
+		slog.Any("allow_workspaces", c.AllowWorkspaces),
 	)
 }
 
@@ -142,18 +169,6 @@ func (c Config) String() string {
 
 // GoString prints the redacted settings for %#v.
 func (c Config) GoString() string { return "config.Config{" + c.String() + "}" }
-
-// redactURL hides a password inside a database URL.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "REDACTED")
-	}
-	return u.String()
-}
 
 // HelpError carries the flag usage when -h was asked for.
 type HelpError struct{ Usage string }
@@ -182,9 +197,17 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	addr := fs.String("addr", env("COZE2APP_ADDR", "localhost:5000"), "listen address")
 	dbURL := fs.String("database-url", env("COZE2APP_DATABASE_URL", "sqlite:coze2app.db"), "sqlite:PATH or postgres://...")
 	secretKey := fs.String("secret-key", env("COZE2APP_SECRET_KEY", ""), "key material for token encryption")
+	clientSecretFile := fs.String("client-secret-file", env("COZE_CLIENT_SECRET_FILE", ""), "read the client secret from this file (systemd credential, container secret)")
+	secretKeyFile := fs.String("secret-key-file", env("COZE2APP_SECRET_KEY_FILE", ""), "read the token encryption key from this file")
 	publicURL := fs.String("public-url", env("COZE2APP_PUBLIC_URL", ""), "origin the browser uses (default: the redirect URI's origin)")
 	logLevel := fs.String("log-level", env("COZE2APP_LOG_LEVEL", "info"), "debug, info, warn or error")
 	logFormat := fs.String("log-format", env("COZE2APP_LOG_FORMAT", "text"), "text or json")
+	allow := fs.String("allow", env("COZE2APP_ALLOW", ""), "who may sign in: user:ID and workspace:ID, comma-separated (empty: anyone with a Coze account)")
+	trustedProxies := fs.String("trusted-proxies", env("COZE2APP_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client (empty: the peer address is the client)")
+	maxReplies := fs.Int("max-replies-per-user", intEnv(getenv("COZE2APP_MAX_REPLIES_PER_USER"), 4), "replies in progress per user")
+	maxUploads := fs.Int("max-uploads-per-user", intEnv(getenv("COZE2APP_MAX_UPLOADS_PER_USER"), 2), "uploads in flight per user")
+	chatsPerMinute := fs.Int("chats-per-minute", intEnv(getenv("COZE2APP_CHATS_PER_MINUTE"), 30), "messages a user may send per minute")
+	metricsAddr := fs.String("metrics-addr", env("COZE2APP_METRICS_ADDR", ""), "serve /metrics on this separate address, e.g. 127.0.0.1:9090 (empty: not served)")
 	simDelay := fs.Duration("sim-delta-delay", durationEnv(getenv("COZE2APP_SIM_DELTA_DELAY"), 25*time.Millisecond), "demo simulator: pause between streamed deltas")
 	simHostile := fs.Bool("sim-hostile", getenv("COZE2APP_SIM_HOSTILE") == "on", "demo simulator: hostile names and descriptions (for testing)")
 	workflowIdle := fs.String("workflow-idle", env("COZE2APP_WORKFLOW_IDLE", "5m"), "end a workflow run whose stream sends nothing, not even a heartbeat, for this long")
@@ -201,6 +224,14 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	var errs []error
+	secretFlags := secretsOnCommandLine(fs)
+	if err := secretFromFile(clientSecret, *clientSecretFile, "COZE_CLIENT_SECRET"); err != nil {
+		errs = append(errs, err)
+	}
+	if err := secretFromFile(secretKey, *secretKeyFile, "COZE2APP_SECRET_KEY"); err != nil {
+		errs = append(errs, err)
 	}
 
 	c := Config{
@@ -222,8 +253,10 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		TLSKey:        strings.TrimSpace(*tlsKey),
 		ACMECacheDir:  strings.TrimSpace(*acmeCache),
 		ACMEHTTPAddr:  strings.TrimSpace(*acmeHTTPAddr),
+		MetricsAddr:   strings.TrimSpace(*metricsAddr),
+		secretFlags:   secretFlags,
+		DemoPublic:    getenv("COZE2APP_DEMO_PUBLIC") == "on",
 	}
-	var errs []error
 	for _, d := range strings.Split(*acmeDomains, ",") {
 		if d = strings.ToLower(strings.TrimSpace(d)); d != "" {
 			c.ACMEDomains = append(c.ACMEDomains, d)
@@ -289,6 +322,35 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("COZE2APP_ADDR: %q is not host:port", c.Addr))
 	}
+	if users, spaces, err := parseAllow(*allow); err != nil {
+		errs = append(errs, fmt.Errorf("COZE2APP_ALLOW: %w", err))
+	} else {
+		c.AllowUsers, c.AllowWorkspaces = users, spaces
+	}
+	if ps, err := parsePrefixes(*trustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("COZE2APP_TRUSTED_PROXIES: %w", err))
+	} else {
+		c.TrustedProxies = ps
+	}
+	for _, l := range []struct {
+		name string
+		v    int
+		to   *int
+	}{
+		{"COZE2APP_MAX_REPLIES_PER_USER", *maxReplies, &c.MaxRepliesPerUser},
+		{"COZE2APP_MAX_UPLOADS_PER_USER", *maxUploads, &c.MaxUploadsPerUser},
+		{"COZE2APP_CHATS_PER_MINUTE", *chatsPerMinute, &c.ChatsPerMinute},
+	} {
+		if l.v < 1 || l.v > 100_000 {
+			errs = append(errs, fmt.Errorf("%s: %d is not between 1 and 100000", l.name, l.v))
+		}
+		*l.to = l.v
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("COZE2APP_METRICS_ADDR: %q is not host:port", c.MetricsAddr))
+		}
+	}
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("COZE2APP_DATABASE_URL is empty"))
 	}
@@ -301,6 +363,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("COZE2APP_LOG_FORMAT: %q is not text or json", c.LogFormat))
 	}
+	errs = append(errs, c.refusals()...)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
 	}

@@ -59,28 +59,38 @@ func FileKindOf(data []byte) string {
 }
 
 // UploadFile uploads body as one multipart part named "file" with the given filename:
-// POST /v1/files/upload (§12.1). The multipart body is built in memory and sent with
-// Content-Length, as all three official SDKs do (coze-go request.go newFileUploadRequest
-// writes a bytes.Buffer): chunked uploads are untested against Coze's gateway
-// (coze-protocol E10).
+// POST /v1/files/upload (§12.1). The request always carries a Content-Length, as all
+// three official SDKs send it (coze-go request.go newFileUploadRequest writes a
+// bytes.Buffer): chunked uploads are untested against Coze's gateway (coze-protocol
+// E10). A body that knows its size (*io.SectionReader, *bytes.Reader, *strings.Reader,
+// each fresh) is streamed between the multipart head and tail, so a spooled upload is
+// not held in memory; any other body is read into memory first.
 // Cap sizes before calling. Not retried; the whole upload must fit in Options.Timeout.
 func (c *Client) UploadFile(ctx context.Context, tok AccessToken, filename string, body io.Reader) (File, error) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
-	part, err := mw.CreateFormFile("file", filename)
-	if err != nil {
+	if _, err := mw.CreateFormFile("file", filename); err != nil {
 		return File{}, fmt.Errorf("upload file: %w", err)
 	}
-	if _, err := io.Copy(part, body); err != nil {
-		return File{}, fmt.Errorf("upload file: read body: %w", err)
-	}
+	head := bytes.Clone(buf.Bytes())
+	buf.Reset()
 	if err := mw.Close(); err != nil {
 		return File{}, fmt.Errorf("upload file: %w", err)
 	}
+	tail := buf.Bytes()
+	sized, ok := body.(interface{ Size() int64 })
+	if !ok {
+		data, err := io.ReadAll(body)
+		if err != nil {
+			return File{}, fmt.Errorf("upload file: read body: %w", err)
+		}
+		body, sized = bytes.NewReader(data), bytes.NewReader(data)
+	}
+	size := sized.Size()
 	var out File
-	// A *bytes.Reader gives the request its ContentLength (net/http.NewRequest).
-	err = c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/files/upload",
-		raw: bytes.NewReader(buf.Bytes()), contentType: mw.FormDataContentType(), tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/files/upload",
+		raw:    io.MultiReader(bytes.NewReader(head), io.LimitReader(body, size), bytes.NewReader(tail)),
+		rawLen: int64(len(head)) + size + int64(len(tail)), contentType: mw.FormDataContentType(), tok: tok}, &out)
 	return out, err
 }
 

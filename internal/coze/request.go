@@ -23,6 +23,7 @@ type apiRequest struct {
 	query        url.Values
 	body         any       // JSON-encoded when non-nil
 	raw          io.Reader // pre-encoded body (multipart); excludes body
+	rawLen       int64     // raw's length in bytes: sent as Content-Length, never chunked
 	contentType  string    // for raw
 	tok          AccessToken
 	out          any // callData: decode data into it in the same pass as the envelope
@@ -126,6 +127,7 @@ func (c *Client) newRequest(ctx context.Context, r apiRequest, payload []byte) (
 	switch {
 	case r.raw != nil:
 		req.Header.Set("Content-Type", r.contentType)
+		req.ContentLength = r.rawLen
 	case payload != nil:
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -35,8 +35,8 @@ func (s *Sim) AllCalls() map[string]int {
 func (s *Sim) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
+	out := s.requests.all()
+	for i, r := range out {
 		r.Query = url.Values(http.Header(r.Query).Clone())
 		r.Header = r.Header.Clone()
 		r.Body = append([]byte(nil), r.Body...)
@@ -50,7 +50,7 @@ func (s *Sim) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = map[string]int{}
-	s.requests = nil
+	s.requests.reset()
 }
 
 // ExpireAccessTokens makes every live access token of the user invalid (4100).
@@ -73,6 +73,13 @@ func (s *Sim) RevokeRefreshTokens(userID string) {
 			t.Revoked = true
 		}
 	}
+}
+
+// RevokeGrant is the person removing the app's authorization at Coze: every
+// access and refresh token of the user stops working at once.
+func (s *Sim) RevokeGrant(userID string) {
+	s.ExpireAccessTokens(userID)
+	s.RevokeRefreshTokens(userID)
 }
 
 // ChatStatus returns the status of a chat ("created", "in_progress",
@@ -117,7 +124,7 @@ func (s *Sim) AuthorizationHeaders() map[string][]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string][]string{}
-	for _, r := range s.requests {
+	for _, r := range s.requests.all() {
 		if a := r.Header.Get("Authorization"); a != "" {
 			out[r.Host] = append(out[r.Host], a)
 		}

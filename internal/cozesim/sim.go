@@ -93,7 +93,7 @@ type Request struct {
 
 const (
 	maxRecordedBody = 64 << 10
-	// maxRequests bounds the request log of a long-running demo simulator.
+	// maxRequests bounds the entries of the request log (see requestlog.go).
 	maxRequests = 10000
 )
 
@@ -110,7 +110,7 @@ type Sim struct {
 	seq      uint64
 	apps     map[string]App
 	calls    map[string]int
-	requests []Request
+	requests requestRing
 	faults   []*faultState
 
 	users      []User
@@ -225,18 +225,21 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	_, pattern := s.mux.Handler(r)
 	pattern = patternPath(pattern)
-	key := r.Method + " " + r.URL.Path
-	s.mu.Lock()
-	if len(s.requests) >= maxRequests {
-		s.requests = append(s.requests[:0:0], s.requests[len(s.requests)-maxRequests/2:]...)
+	method := callMethod(r.Method)
+	key := method + " " + r.URL.Path
+	if pattern == "" {
+		key = method + " (unrouted)" // made-up paths share one counter
 	}
-	s.requests = append(s.requests, Request{
+	s.mu.Lock()
+	s.requests.add(Request{
 		Method: r.Method, Host: r.Host, Path: r.URL.Path, Query: r.URL.Query(),
 		Header: r.Header.Clone(), Body: body, At: s.now(),
 	})
-	s.calls[key]++
+	if _, ok := s.calls[key]; ok || len(s.calls) < maxCallKeys {
+		s.calls[key]++
+	}
 	if pattern != "" && pattern != r.URL.Path {
-		s.calls[r.Method+" "+pattern]++
+		s.calls[method+" "+pattern]++
 	}
 	if r.URL.Path == "/api/permission/oauth2/token" {
 		var g struct {
@@ -245,9 +248,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = json.Unmarshal(body, &g)
 		s.calls["token:"+g.GrantType]++ // counted even when a fault answers
 	}
-	f := s.takeFaultLocked(key, r.Method+" "+pattern, isAPIPath(r.URL.Path))
+	f := s.takeFaultLocked(r.Method+" "+r.URL.Path, r.Method+" "+pattern, isAPIPath(r.URL.Path))
 	s.mu.Unlock()
-	s.log.DebugContext(ctx, "sim request", "method", r.Method, "path", r.URL.Path)
+	s.log.DebugContext(ctx, "sim request", "method", method, "path", clipForLog(r.URL.Path))
 
 	if f != nil {
 		if handled := s.applyFault(ctx, w, r, f); handled {

@@ -66,10 +66,31 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
 }
 
-// ObserveHTTP records one served request.
+// ObserveHTTP records one served request. route must come from a fixed set
+// (the router's patterns); method and code are mapped onto fixed sets here,
+// because a client picks them: each distinct label value is a series that is
+// never freed (issue 8 item 1).
 func (m *Metrics) ObserveHTTP(route, method, code string, d time.Duration) {
-	m.httpRequests.WithLabelValues(route, method, code).Inc()
+	m.httpRequests.WithLabelValues(route, Method(method), statusCode(code)).Inc()
 	m.httpDuration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// Method maps a request method onto the fixed set of RFC 9110 methods;
+// anything else is "other".
+func Method(m string) string {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE":
+		return m
+	}
+	return "other"
+}
+
+// statusCode keeps a three-digit HTTP status code; anything else is "other".
+func statusCode(c string) string {
+	if len(c) == 3 && c[0] >= '1' && c[0] <= '5' && c[1] >= '0' && c[1] <= '9' && c[2] >= '0' && c[2] <= '9' {
+		return c
+	}
+	return "other"
 }
 
 // Refresh records a token refresh outcome.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coze2app/coze2app/internal/redact"
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
 	"modernc.org/sqlite"
@@ -53,6 +54,10 @@ var sqliteDefaults = []struct{ key, val string }{
 
 var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*):`)
 
+// keywordDSN spots a libpq "host=… password=…" string, which would otherwise
+// be taken for an SQLite file name (and its password printed as a path).
+var keywordDSN = regexp.MustCompile(`(?i)(^|\s)(host|hostaddr|dbname|user|password|port|sslmode)\s*=`)
+
 // parseURL maps a database URL to a dialect and driver DSN.
 func parseURL(raw string) (dialect, string, error) {
 	raw = strings.TrimSpace(raw)
@@ -66,7 +71,7 @@ func parseURL(raw string) (dialect, string, error) {
 	switch scheme {
 	case "postgres", "postgresql":
 		if _, err := pgconn.ParseConfig(raw); err != nil {
-			return "", "", fmt.Errorf("open postgres database %s: bad URL: %w", redactURL(raw), err)
+			return "", "", fmt.Errorf("open postgres database %s: bad URL: %w", redact.URL(raw), err)
 		}
 		return postgres, raw, nil
 	case "sqlite":
@@ -76,6 +81,9 @@ func parseURL(raw string) (dialect, string, error) {
 		dsn, err := sqliteDSN(raw[len(scheme)+1:])
 		return sqliteDialect, dsn, err
 	case "":
+		if keywordDSN.MatchString(raw) {
+			return "", "", errors.New("open database: this looks like a PostgreSQL keyword string (host=… password=…); write it as postgres://user:password@host:port/dbname")
+		}
 		dsn, err := sqliteDSN(raw)
 		return sqliteDialect, dsn, err
 	default:
@@ -227,16 +235,4 @@ func lockKey(name string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte(name))
 	return int64(h.Sum64())
-}
-
-// redactURL drops the password from a URL for error messages.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		if err != nil && strings.Contains(raw, "@") {
-			return "[unparsable URL]"
-		}
-		return raw
-	}
-	return u.Redacted()
 }

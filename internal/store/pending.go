@@ -71,3 +71,21 @@ func (s *Store) CountPendingSignIns(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// CountLivePendingSignIns counts the pending sign-ins that have not expired
+// at now; with bindingHash set, only those of that browser. Sign-in caps
+// use it (issue 8 item 2).
+func (s *Store) CountLivePendingSignIns(ctx context.Context, now time.Time, bindingHash []byte) (int64, error) {
+	var n int64
+	var err error
+	if bindingHash == nil {
+		err = s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pending_sign_ins WHERE expires_at > $1`, ms(now)).Scan(&n)
+	} else {
+		err = s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pending_sign_ins WHERE expires_at > $1 AND binding_hash = $2`,
+			ms(now), bindingHash).Scan(&n)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("count pending sign-ins: %w", mapErr(err))
+	}
+	return n, nil
+}

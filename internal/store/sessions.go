@@ -8,7 +8,8 @@ import (
 )
 
 // Session is a browser session. The cookie carries "ID.secret"; only
-// sha256(secret) is stored (STYLE rule 9).
+// sha256(secret) is stored (STYLE rule 9). Errors never name the ID: they
+// reach logs (issue 8 item 11).
 type Session struct {
 	ID         string
 	UserID     int64
@@ -34,7 +35,7 @@ func (s *Store) CreateSession(ctx context.Context, ss Session) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		ss.ID, ss.UserID, nn(ss.SecretHash), ms(created), ms(lastSeen), ms(ss.ExpiresAt), ss.UserAgent)
 	if err != nil {
-		return fmt.Errorf("create session %s: %w", ss.ID, mapErr(err))
+		return fmt.Errorf("create session: %w", mapErr(err))
 	}
 	return nil
 }
@@ -44,7 +45,7 @@ func (s *Store) CreateSession(ctx context.Context, ss Session) error {
 func (s *Store) SessionByID(ctx context.Context, id string) (Session, error) {
 	ss, err := scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = $1`, id))
 	if err != nil {
-		return Session{}, fmt.Errorf("session %s: %w", id, mapErr(err))
+		return Session{}, fmt.Errorf("load session: %w", mapErr(err))
 	}
 	return ss, nil
 }
@@ -53,7 +54,7 @@ func (s *Store) SessionByID(ctx context.Context, id string) (Session, error) {
 func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE id = $1`, id, ms(at))
 	if err := affectedOne(res, err); err != nil {
-		return fmt.Errorf("touch session %s: %w", id, err)
+		return fmt.Errorf("touch session: %w", err)
 	}
 	return nil
 }
@@ -62,7 +63,7 @@ func (s *Store) TouchSession(ctx context.Context, id string, at time.Time) error
 // error, so sign-out is idempotent.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	if _, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1`, id); err != nil {
-		return fmt.Errorf("delete session %s: %w", id, mapErr(err))
+		return fmt.Errorf("delete session: %w", mapErr(err))
 	}
 	return nil
 }

@@ -17,6 +17,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/coze2app/coze2app/internal/redact"
 )
 
 // ErrNotFound means the row does not exist, or belongs to another user.
@@ -42,6 +44,13 @@ type Store struct {
 // On PostgreSQL migrations run under a session advisory lock, so instances
 // starting together migrate once.
 func Open(ctx context.Context, url string) (*Store, error) {
+	s, err := open(ctx, url)
+	// Drivers may quote the URL they were given; no password leaves here
+	// (issue 8 item 11).
+	return s, redact.Error(err, url)
+}
+
+func open(ctx context.Context, url string) (*Store, error) {
 	d, dsn, err := parseURL(url)
 	if err != nil {
 		return nil, err
@@ -76,11 +85,11 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	if err := s.db.PingContext(ctx); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("open %s database %s: %w", d, redactURL(url), err)
+		return nil, fmt.Errorf("open %s database %s: %w", d, redact.URL(url), err)
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("open %s database %s: %w", d, redactURL(url), err)
+		return nil, fmt.Errorf("open %s database %s: %w", d, redact.URL(url), err)
 	}
 	return s, nil
 }

@@ -61,3 +61,52 @@ func (s *Store) DeleteTokens(ctx context.Context, userID int64) error {
 	}
 	return nil
 }
+
+// PutTokensIfSignedIn stores the pair like PutTokens, but only while the user
+// has a live session (expires_at > now and last_seen_at >= idleBefore), in
+// one statement: a refresh that finishes after the last session ended cannot
+// write the tokens back (issue 8 item 8). ErrNotFound when no session lives.
+func (s *Store) PutTokensIfSignedIn(ctx context.Context, t Tokens, now, idleBefore time.Time) error {
+	res, err := s.w.ExecContext(ctx, `
+		INSERT INTO coze_tokens (user_id, key_id, access, refresh, access_expires_at, refresh_expires_at, updated_at)
+		SELECT $1, $2, $3, $4, $5, $6, $7
+		WHERE EXISTS (SELECT 1 FROM sessions WHERE user_id = $1 AND expires_at > $8 AND last_seen_at >= $9)
+		ON CONFLICT (user_id) DO UPDATE SET
+			key_id = excluded.key_id,
+			access = excluded.access,
+			refresh = excluded.refresh,
+			access_expires_at = excluded.access_expires_at,
+			refresh_expires_at = excluded.refresh_expires_at,
+			updated_at = excluded.updated_at`,
+		t.UserID, t.KeyID, nn(t.Access), nn(t.Refresh), ms(t.AccessExpiresAt), ms(t.RefreshExpiresAt), ms(orNow(t.UpdatedAt)),
+		ms(now), ms(idleBefore))
+	if err := affectedOne(res, err); err != nil {
+		return fmt.Errorf("put tokens of user %d: %w", t.UserID, err)
+	}
+	return nil
+}
+
+// DeleteTokensIfSignedOut removes the user's pair unless a session still
+// lives (see PutTokensIfSignedIn), and reports whether it did.
+func (s *Store) DeleteTokensIfSignedOut(ctx context.Context, userID int64, now, idleBefore time.Time) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM coze_tokens WHERE user_id = $1
+		AND NOT EXISTS (SELECT 1 FROM sessions WHERE user_id = $1 AND expires_at > $2 AND last_seen_at >= $3)`,
+		userID, ms(now), ms(idleBefore))
+	if err != nil {
+		return false, fmt.Errorf("delete tokens of user %d: %w", userID, mapErr(err))
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// DeleteOrphanTokens removes the pairs of every user without a live session
+// (the expiry sweep) and returns how many.
+func (s *Store) DeleteOrphanTokens(ctx context.Context, now, idleBefore time.Time) (int64, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM coze_tokens WHERE NOT EXISTS
+		(SELECT 1 FROM sessions s WHERE s.user_id = coze_tokens.user_id AND s.expires_at > $1 AND s.last_seen_at >= $2)`,
+		ms(now), ms(idleBefore))
+	if err != nil {
+		return 0, fmt.Errorf("delete orphan tokens: %w", mapErr(err))
+	}
+	return res.RowsAffected()
+}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -61,6 +62,13 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := req.validate(); err != nil {
 		writeError(w, r, err)
+		return
+	}
+	if ok, wait := s.chats.allow(strconv.FormatInt(u.ID, 10)); !ok {
+		n := s.d.ChatsPerMinute
+		writeError(w, r, tooMany("too_many_chats", wait,
+			fmt.Sprintf("You are sending messages faster than %d a minute.", n),
+			fmt.Sprintf("发送消息过于频繁（每分钟最多 %d 条）。", n)))
 		return
 	}
 	// Each file goes to Coze as the kind sniffed when this user uploaded it.

@@ -100,6 +100,12 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, badRequest("The search text is too long or not valid UTF-8.", "搜索内容过长或不是有效的 UTF-8。"))
 		return
 	}
+	// PostgreSQL text cannot hold NUL (a 500 there), and SQLite cuts the
+	// pattern at it (issue 8 item 14).
+	if strings.ContainsRune(search, 0) {
+		writeError(w, r, badRequest("The search text contains a NUL character.", "搜索内容包含 NUL 字符。"))
+		return
+	}
 	list, err := s.d.Store.ListConversations(r.Context(), u.ID, botID, search, 200)
 	if err != nil {
 		writeError(w, r, err)

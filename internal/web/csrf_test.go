@@ -106,32 +106,64 @@ func orAbsent(s string) string {
 func TestCase19_GETLogoutCrossSite(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, envOpts{})
+	// A top-level navigation as browsers send it (Sec-Fetch-Mode/Dest).
+	nav := map[string]string{"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
 	tests := []struct {
 		name        string
 		site        string
 		wantStatus  int
+		wantCode    string
 		wantSession bool
 	}{
-		{"cross-site navigation", "cross-site", http.StatusForbidden, true},
-		{"same-site navigation", "same-site", http.StatusForbidden, true},
-		{"same-origin", "same-origin", http.StatusOK, false},
-		{"typed in (none)", "none", http.StatusOK, false},
-		{"no header (old browser, curl)", "", http.StatusOK, false},
+		{"cross-site navigation", "cross-site", http.StatusForbidden, "cross_origin", true},
+		{"same-site navigation", "same-site", http.StatusForbidden, "cross_origin", true},
+		{"same-origin", "same-origin", http.StatusOK, "", false},
+		{"typed in (none)", "none", http.StatusOK, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := signIn(t, e, cozesim.UserBea)
-			hdr := map[string]string{}
-			if tt.site != "" {
-				hdr["Sec-Fetch-Site"] = tt.site
+			hdr := map[string]string{"Sec-Fetch-Site": tt.site}
+			for k, v := range nav {
+				hdr[k] = v
 			}
 			r := e.send(c, req{method: "GET", path: "/api/auth/logout", hdr: hdr})
 			mustStatus(t, "GET logout", r, tt.wantStatus)
-			if tt.wantStatus == http.StatusForbidden && r.errorCode() != "cross_origin" {
-				t.Errorf("code = %q, want cross_origin", r.errorCode())
+			if tt.wantCode != "" && r.errorCode() != tt.wantCode {
+				t.Errorf("code = %q, want %s", r.errorCode(), tt.wantCode)
 			}
 			if st := decode[statusJSON](t, e.get(c, "/api/auth/status")); st.Authenticated != tt.wantSession {
 				t.Errorf("authenticated after = %v, want %v", st.Authenticated, tt.wantSession)
+			}
+		})
+	}
+}
+
+// Catalog case 77 (issue 8 item 7): the GET logout acts only on a top-level
+// navigation. An <img> of our own origin in an answer (Sec-Fetch-Dest:
+// image), a fetch, a frame, or a request with no fetch metadata at all signs
+// no one out.
+func TestCase77_GETLogoutOnlyOnNavigation(t *testing.T) {
+	e := newTestEnv(t, envOpts{})
+	for _, tt := range []struct {
+		name string
+		hdr  map[string]string
+	}{
+		{"image in an answer", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}},
+		{"fetch", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors", "Sec-Fetch-Dest": "empty"}},
+		{"iframe", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "iframe"}},
+		{"prefetch as a document but no navigation", map[string]string{"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "document"}},
+		{"no fetch metadata (old browser, curl)", map[string]string{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := signIn(t, e, cozesim.UserBea)
+			r := e.send(c, req{method: "GET", path: "/api/auth/logout", hdr: tt.hdr})
+			mustStatus(t, "GET logout", r, http.StatusForbidden)
+			if r.errorCode() != "not_a_navigation" {
+				t.Errorf("code = %q, want not_a_navigation", r.errorCode())
+			}
+			if st := decode[statusJSON](t, e.get(c, "/api/auth/status")); !st.Authenticated {
+				t.Error("signed out by a request that was not a top-level navigation")
 			}
 		})
 	}
@@ -259,7 +291,7 @@ func TestCase25_ProxyRewritesHost(t *testing.T) {
 				if tt.site != "" {
 					hdr["Sec-Fetch-Site"] = tt.site
 				}
-				r := e.send(c, req{method: rt.method, path: rt.path, ctype: rt.ctype, body: rt.body, hdr: hdr, host: "10.0.0.5:5000"})
+				r := e.send(c, req{method: rt.method, path: rt.path, ctype: rt.ctype, body: rt.body, hdr: hdr, host: "127.0.0.1:5000"})
 				refused := r.status == http.StatusForbidden && r.errorCode() == "cross_origin"
 				if refused != tt.wantRefused {
 					t.Errorf("status %d %s: refused = %v, want %v", r.status, r.body, refused, tt.wantRefused)

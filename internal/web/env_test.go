@@ -39,9 +39,13 @@ type envOpts struct {
 	demo      bool   // sim mounted at /_sim on the app (Deps.Demo), like demo mode
 	publicURL string // Deps.PublicURL; default the app server's URL
 	maxUpload int64  // Deps.MaxUploadBytes
+	dbURL     string // database; default a fresh SQLite file
 	sim       func(*cozesim.Options)
 	chat      func(*chat.Options)
 	coze      func(*coze.Options)
+	auth      func(*auth.Options)
+	web       func(*Deps)
+	quiet     bool // discard logs (load probes)
 }
 
 type testEnv struct {
@@ -55,7 +59,14 @@ type testEnv struct {
 	chat   *chat.Service
 	rec    *recorder
 	logs   *syncBuffer
+	met    *metrics.Metrics
+	deps   Deps
+
+	srvState *Server
 }
+
+// server is the handlers' shared state, for tests that look inside.
+func (e *testEnv) server() *Server { return e.srvState }
 
 // swapHandler lets the app handler be built after the server's URL is known.
 type swapHandler struct {
@@ -92,6 +103,9 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t, rec: &recorder{}, logs: &syncBuffer{}}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if o.quiet {
+		log = slog.New(slog.DiscardHandler)
+	}
 
 	sh := &swapHandler{h: http.NotFoundHandler()}
 	e.srv = httptest.NewUnstartedServer(sh)
@@ -127,7 +141,11 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 		wwwBase = simSrv.URL
 	}
 
-	st, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "db"))
+	dbURL := o.dbURL
+	if dbURL == "" {
+		dbURL = "sqlite:" + filepath.Join(t.TempDir(), "db")
+	}
+	st, err := store.Open(t.Context(), dbURL)
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}
@@ -152,10 +170,14 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 		o.coze(&cozeOpts)
 	}
 	cz := coze.New(cozeOpts)
-	a, err := auth.New(auth.Options{
+	ao := auth.Options{
 		Coze: cz, Store: st, Sealer: sealer, Log: log.With("component", "auth"),
 		Region: "cn", PKCE: auth.PKCEOn, SecureCookies: strings.HasPrefix(public, "https://"),
-	})
+	}
+	if o.auth != nil {
+		o.auth(&ao)
+	}
+	a, err := auth.New(ao)
 	if err != nil {
 		t.Fatalf("auth.New: %v", err)
 	}
@@ -169,10 +191,19 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 	if o.demo {
 		simHandler = e.sim
 	}
-	h, err := New(Deps{
-		Auth: a, Chat: e.chat, Store: st, Coze: cz, Metrics: metrics.New(), Log: log,
+	e.met = metrics.New()
+	deps := Deps{
+		Auth: a, Chat: e.chat, Store: st, Coze: cz, Metrics: e.met, Log: log,
 		PublicURL: public, Demo: o.demo, Sim: simHandler, MaxUploadBytes: o.maxUpload,
-	})
+	}
+	// Tests send many chats quickly; case 73 sets its own rate.
+	deps.ChatsPerMinute = 100_000
+	if o.web != nil {
+		o.web(&deps)
+	}
+	e.deps = deps
+	srv, h, err := newServer(deps)
+	e.srvState = srv
 	if err != nil {
 		t.Fatalf("web.New: %v", err)
 	}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/coze2app/coze2app/internal/auth"
 	"github.com/coze2app/coze2app/internal/chat"
@@ -20,6 +22,7 @@ type apiError struct {
 	Code           string
 	En, Zh         string
 	HintEn, HintZh string
+	RetryAfter     time.Duration // sent as Retry-After when set (429)
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.En }
@@ -94,6 +97,17 @@ func toAPIError(err error) (*apiError, bool) {
 		return &apiError{Status: 503, Code: "shutting_down", En: "This server is restarting. Please retry in a moment.", Zh: "服务器正在重启，请稍后重试。"}, true
 	case errors.Is(err, chat.ErrBadEventID):
 		return badRequest("Last-Event-ID does not match an event of this reply.", "Last-Event-ID 与该回复的事件不符。"), true
+	case errors.Is(err, chat.ErrTooManyReplies):
+		var be *chat.BusyError
+		n := chat.DefaultMaxRepliesPerUser
+		if errors.As(err, &be) {
+			n = be.Max
+		}
+		return tooMany("too_many_replies", 10*time.Second,
+			fmt.Sprintf("You already have %d replies in progress. Wait for one to finish, or press Stop on one.", n),
+			fmt.Sprintf("您已有 %d 条回复正在生成。请等待其中一条完成，或停止其中一条。", n)), true
+	case errors.Is(err, auth.ErrTooManySignIns):
+		return &apiError{Status: 429, Code: "too_many_sign_ins", En: "Too many sign-ins are pending. Please wait a minute.", Zh: "待完成的登录过多，请稍候一分钟。"}, true
 	case errors.Is(err, auth.ErrBadWorkspace):
 		return badRequest("workspace_id must be digits.", "workspace_id 必须是数字。"), true
 	case errors.Is(err, chat.ErrBadRequest):
@@ -227,10 +241,20 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if hint := pick(zh, ae.HintEn, ae.HintZh); hint != "" {
 		body["hint"] = hint
 	}
+	if ae.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(roundUp(ae.RetryAfter)/time.Second)))
+	}
 	if ae.Status == http.StatusMethodNotAllowed && w.Header().Get("Allow") == "" {
 		w.Header().Set("Allow", "GET, HEAD")
 	}
 	writeJSON(w, ae.Status, map[string]any{"error": body})
+}
+
+// tooMany is a 429 that says, in plain words, what to do and when to retry.
+func tooMany(code string, retry time.Duration, en, zh string) *apiError {
+	secs := int(roundUp(retry) / time.Second)
+	return &apiError{Status: http.StatusTooManyRequests, Code: code, En: en, Zh: zh, RetryAfter: retry,
+		HintEn: fmt.Sprintf("Try again in %d seconds.", secs), HintZh: fmt.Sprintf("请 %d 秒后重试。", secs)}
 }
 
 func pick(zh bool, en, zhs string) string {

@@ -9,9 +9,12 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/coze2app/coze2app/internal/auth"
@@ -63,17 +66,27 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 			En: "Upload the file as multipart/form-data with a part named file.", Zh: "请以 multipart/form-data 上传，字段名为 file。"})
 		return
 	}
+	if !s.takeUploadSlot(u.ID) {
+		n := s.d.MaxUploadsPerUser
+		writeError(w, r, tooMany("too_many_uploads", 5*time.Second,
+			fmt.Sprintf("You already have %d uploads in progress. Wait for one to finish.", n),
+			fmt.Sprintf("您已有 %d 个文件正在上传，请等待其中一个完成。", n)))
+		return
+	}
+	defer s.releaseUploadSlot(u.ID)
 	r.Body = http.MaxBytesReader(w, r.Body, s.d.MaxUploadBytes+64<<10)
 	mr := multipart.NewReader(r.Body, params["boundary"])
-	name, data, err := readFilePart(mr, s.d.MaxUploadBytes)
+	name, spool, size, kind, err := readFilePart(mr, s.d.MaxUploadBytes)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
+	defer spool.close()
 	var f coze.File
 	err = s.d.Auth.Do(r.Context(), u.ID, func(ctx context.Context, tok coze.AccessToken) error {
 		var err error
-		f, err = s.d.Coze.UploadFile(ctx, tok, name, bytes.NewReader(data))
+		// A fresh reader per attempt: a retry after a refresh sends it all again.
+		f, err = s.d.Coze.UploadFile(ctx, tok, name, io.NewSectionReader(spool.f, 0, size))
 		return err
 	})
 	if err != nil {
@@ -82,7 +95,6 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	// The kind comes from the bytes we hold, not the name, and is kept here so
 	// the chat request never takes it from the browser (coze-protocol E9).
-	kind := coze.FileKindOf(data)
 	if err := s.d.Store.PutUploadedFile(r.Context(), store.UploadedFile{UserID: u.ID, ID: f.ID, Kind: kind}); err != nil {
 		writeError(w, r, fmt.Errorf("record uploaded file %s: %w", f.ID, err))
 		return
@@ -92,9 +104,52 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 
 var errUploadTooLarge = &apiError{Status: 413, Code: "too_large", En: "The file is too large.", Zh: "文件过大。"}
 
-// readFilePart finds the part named "file" among at most a few parts and
-// checks its name, size and sniffed type.
-func readFilePart(mr *multipart.Reader, limit int64) (string, []byte, error) {
+// takeUploadSlot counts one of the user's uploads in flight, or reports that
+// they already have MaxUploadsPerUser (issue 8 item 3).
+func (s *Server) takeUploadSlot(userID int64) bool {
+	s.uploadsMu.Lock()
+	defer s.uploadsMu.Unlock()
+	if s.uploads[userID] >= s.d.MaxUploadsPerUser {
+		return false
+	}
+	s.uploads[userID]++
+	return true
+}
+
+func (s *Server) releaseUploadSlot(userID int64) {
+	s.uploadsMu.Lock()
+	defer s.uploadsMu.Unlock()
+	if s.uploads[userID]--; s.uploads[userID] <= 0 {
+		delete(s.uploads, userID)
+	}
+}
+
+// spoolFile holds an upload on disk, not in memory: 20 MiB bodies of many
+// users at once would otherwise all sit in the heap (issue 8 item 3).
+type spoolFile struct{ f *os.File }
+
+func newSpool() (*spoolFile, error) {
+	f, err := os.CreateTemp("", "coze2app-upload-*") // mode 0600
+	if err != nil {
+		return nil, fmt.Errorf("spool upload: %w", err)
+	}
+	// Unlinked at once where the OS allows: nothing is left behind, even
+	// after a crash; the open handle keeps the data.
+	if runtime.GOOS != "windows" {
+		_ = os.Remove(f.Name())
+	}
+	return &spoolFile{f: f}, nil
+}
+
+func (s *spoolFile) close() {
+	_ = s.f.Close()
+	_ = os.Remove(s.f.Name())
+}
+
+// readFilePart finds the part named "file" among at most a few parts, checks
+// its name and sniffed type, and spools it to a temporary file of at most
+// limit bytes. kind is what the first bytes say the file is (coze.FileKindOf).
+func readFilePart(mr *multipart.Reader, limit int64) (name string, spool *spoolFile, size int64, kind string, err error) {
 	for parts := 0; parts < 8; parts++ {
 		p, err := mr.NextPart()
 		if err == io.EOF {
@@ -103,42 +158,64 @@ func readFilePart(mr *multipart.Reader, limit int64) (string, []byte, error) {
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return "", nil, errUploadTooLarge
+				return "", nil, 0, "", errUploadTooLarge
 			}
-			return "", nil, badRequest("The multipart body is malformed.", "multipart 内容格式错误。")
+			return "", nil, 0, "", badRequest("The multipart body is malformed.", "multipart 内容格式错误。")
 		}
 		if p.FormName() != "file" {
 			_, _ = io.Copy(io.Discard, io.LimitReader(p, 1<<20))
 			continue
 		}
-		name := cleanFileName(p.FileName())
+		name = cleanFileName(p.FileName())
 		ext := strings.ToLower(path.Ext(name))
 		allowed, ok := uploadTypes[ext]
 		if !ok {
-			return "", nil, errFileTypeUnsupported
+			return "", nil, 0, "", errFileTypeUnsupported
 		}
-		data, err := io.ReadAll(io.LimitReader(p, limit+1))
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return "", nil, errUploadTooLarge
-			}
-			return "", nil, badRequest("The upload was interrupted.", "上传被中断。")
+		// The type is sniffed from the first 512 bytes before anything is
+		// written to disk.
+		head := make([]byte, 512)
+		n, err := io.ReadFull(p, head)
+		head = head[:n]
+		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+			return "", nil, 0, "", uploadReadError(err)
 		}
-		if int64(len(data)) > limit {
-			return "", nil, errUploadTooLarge
+		if n == 0 {
+			return "", nil, 0, "", badRequest("The file is empty.", "文件为空。")
 		}
-		if len(data) == 0 {
-			return "", nil, badRequest("The file is empty.", "文件为空。")
-		}
-		sniffed, _, _ := strings.Cut(http.DetectContentType(data), ";")
+		sniffed, _, _ := strings.Cut(http.DetectContentType(head), ";")
 		if !typeMatches(sniffed, allowed) {
-			return "", nil, &apiError{Status: 415, Code: "unsupported_media_type",
+			return "", nil, 0, "", &apiError{Status: 415, Code: "unsupported_media_type",
 				En: "The file's content does not match its extension.", Zh: "文件内容与扩展名不符。"}
 		}
-		return name, data, nil
+		spool, err = newSpool()
+		if err != nil {
+			return "", nil, 0, "", err
+		}
+		size, err = io.Copy(spool.f, io.MultiReader(bytes.NewReader(head), io.LimitReader(p, limit+1-int64(n))))
+		if err != nil {
+			spool.close()
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				return "", nil, 0, "", fmt.Errorf("spool upload: %w", err)
+			}
+			return "", nil, 0, "", uploadReadError(err)
+		}
+		if size > limit {
+			spool.close()
+			return "", nil, 0, "", errUploadTooLarge
+		}
+		return name, spool, size, coze.FileKindOf(head), nil
 	}
-	return "", nil, badRequest("No part named file was found.", "未找到名为 file 的文件字段。")
+	return "", nil, 0, "", badRequest("No part named file was found.", "未找到名为 file 的文件字段。")
+}
+
+func uploadReadError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errUploadTooLarge
+	}
+	return badRequest("The upload was interrupted.", "上传被中断。")
 }
 
 func typeMatches(sniffed string, allowed []string) bool {

@@ -85,7 +85,7 @@ func TestCase67_SecurityHeaders(t *testing.T) {
 		{"workflow sse", c, req{method: "POST", path: "/api/workflows/" + cozesim.WorkflowJoke + "/run", ctype: "application/json", body: `{"parameters":{}}`}, 200, "no-cache", true},
 		{"healthz", anon, req{method: "GET", path: "/healthz"}, 200, "", false},
 		{"readyz", anon, req{method: "GET", path: "/readyz"}, 200, "", false},
-		{"metrics", anon, req{method: "GET", path: "/metrics"}, 200, "", false},
+		{"metrics (own listener only)", anon, req{method: "GET", path: "/metrics"}, 404, "", false},
 		{"sim off", anon, req{method: "GET", path: "/_sim/oauth/consent"}, 404, "", false},
 	}
 	for _, tt := range tests {

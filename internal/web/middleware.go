@@ -14,8 +14,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coze2app/coze2app/internal/auth"
+	"github.com/coze2app/coze2app/internal/metrics"
 )
 
 type ctxKey int
@@ -63,19 +65,16 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			}
 			// The value may hold request data; log its type, not its text.
 			s.d.Log.ErrorContext(r.Context(), "handler panic",
-				"request_id", requestIDFrom(r.Context()), "path", r.URL.Path, "panic_type", fmt.Sprintf("%T", v))
+				"request_id", requestIDFrom(r.Context()), "path", clip(r.URL.Path), "panic_type", fmt.Sprintf("%T", v))
 			writeError(w, r, errors.New("panic"))
 		}()
 		next.ServeHTTP(w, r)
 	})
 }
 
-// contentSecurityPolicy allows only our own scripts and styles; bot images may
-// come from https hosts. The simulator's consent page gets its own policy.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; " +
-	"img-src 'self' https: data:; connect-src 'self'; font-src 'self'; object-src 'none'; " +
-	"base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-
+// The page's policy allows only our own scripts and styles, and images from
+// ourselves and Coze's CDN (buildCSP, images.go). The simulator's consent
+// page gets its own policy.
 const simContentSecurityPolicy = "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; " +
 	"img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 
@@ -86,7 +85,7 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 		if strings.HasPrefix(r.URL.Path, "/_sim/") && s.d.Demo {
 			h.Set("Content-Security-Policy", simContentSecurityPolicy)
 		} else {
-			h.Set("Content-Security-Policy", contentSecurityPolicy)
+			h.Set("Content-Security-Policy", s.csp)
 		}
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
@@ -116,7 +115,7 @@ func (s *Server) crossOrigin(next http.Handler) http.Handler {
 	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.d.Log.WarnContext(r.Context(), "cross-origin request refused",
-			"request_id", requestIDFrom(r.Context()), "method", r.Method, "path", r.URL.Path)
+			"request_id", requestIDFrom(r.Context()), "method", metrics.Method(r.Method), "path", clip(r.URL.Path))
 		writeError(w, r, errCrossOrigin)
 	}))
 	return cop.Handler(next)
@@ -144,6 +143,19 @@ func (s *Server) requireUser(next http.HandlerFunc) http.Handler {
 		}
 		next(w, r)
 	})
+}
+
+// requireGrant confirms the user's Coze grant (at most every few minutes,
+// auth.CheckGrant) before a handler that reads only local history.
+func (s *Server) requireGrant(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, _ := auth.UserFrom(r.Context())
+		if err := s.d.Auth.CheckGrant(r.Context(), u.ID); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		next(w, r)
+	}
 }
 
 // methodNotAllowedJSON answers unknown routes and wrong methods on /api paths
@@ -209,14 +221,31 @@ func (s *Server) observe(mux *http.ServeMux, next http.Handler) http.Handler {
 		level := slog.LevelInfo
 		if sw.code >= 500 {
 			level = slog.LevelError
-		} else if strings.HasPrefix(pattern, "GET /static/") || pattern == "GET /healthz" || pattern == "GET /metrics" {
+		} else if strings.HasPrefix(pattern, "GET /static/") || pattern == "GET /healthz" || pattern == "GET /readyz" {
 			level = slog.LevelDebug
 		}
 		// Only the path is logged: query strings carry OAuth codes and states.
+		// Client-chosen fields are cut or mapped to a fixed set (issue 8 item 1).
 		s.d.Log.Log(r.Context(), level, "http request",
-			"request_id", requestIDFrom(r.Context()), "method", r.Method, "route", pattern,
-			"path", r.URL.Path, "status", sw.code, "duration_ms", d.Milliseconds())
+			"request_id", requestIDFrom(r.Context()), "method", metrics.Method(r.Method), "route", pattern,
+			"path", clip(r.URL.Path), "status", sw.code, "duration_ms", d.Milliseconds())
 	})
+}
+
+// maxLoggedField bounds a client-supplied string in a log line.
+const maxLoggedField = 200
+
+// clip cuts a client-supplied log field to maxLoggedField bytes on a rune
+// boundary and says how much was cut.
+func clip(s string) string {
+	if len(s) <= maxLoggedField {
+		return strings.ToValidUTF8(s, "\uFFFD")
+	}
+	cut := maxLoggedField
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strings.ToValidUTF8(s[:cut], "\uFFFD") + "…(+" + strconv.Itoa(len(s)-cut) + " bytes)"
 }
 
 // statusWriter remembers the status code and keeps Flush, deadlines and

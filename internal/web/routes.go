@@ -25,6 +25,7 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.HandleFunc("GET /api/auth/status", s.handleAuthStatus)
 	mux.HandleFunc("POST /api/auth/logout", s.handleLogout)
 	mux.HandleFunc("GET /api/auth/logout", s.handleLogoutGET) // demo compatibility; refuses cross-site navigation
+	mux.Handle("POST /api/auth/logout-everywhere", user(s.handleLogoutEverywhere))
 
 	// Workspaces and bots.
 	mux.Handle("GET /api/workspaces", user(s.handleWorkspaces))
@@ -37,11 +38,14 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("GET /api/chat/{chat_id}/stream", user(s.handleResume))
 
 	// History (local, per user).
-	mux.Handle("GET /api/conversations", user(s.handleConversations))
-	mux.Handle("GET /api/conversations/{id}/messages", user(s.handleMessages))
+	// History reads touch only our database, so they confirm the Coze grant
+	// every few minutes (grant): a revoked app ends a stolen cookie too.
+	grant := s.requireGrant
+	mux.Handle("GET /api/conversations", user(grant(s.handleConversations)))
+	mux.Handle("GET /api/conversations/{id}/messages", user(grant(s.handleMessages)))
 	mux.Handle("PATCH /api/conversations/{id}", user(json(s.handleRename)))
 	mux.Handle("DELETE /api/conversations/{id}", user(s.handleDeleteConversation))
-	mux.Handle("GET /api/conversations/{id}/export", user(s.handleExport))
+	mux.Handle("GET /api/conversations/{id}/export", user(grant(s.handleExport)))
 
 	// Workflows.
 	mux.Handle("GET /api/workflows", user(s.handleWorkflows))
@@ -57,7 +61,8 @@ func (s *Server) routes() (http.Handler, error) {
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
-	mux.Handle("GET /metrics", s.d.Metrics.Handler())
+	// /metrics is not here: it is served only on COZE2APP_METRICS_ADDR, a
+	// listener of its own (issue 8 item 12).
 
 	// The simulator exists only in demo mode (catalog case 13).
 	if s.d.Demo && s.d.Sim != nil {
@@ -81,6 +86,7 @@ func (s *Server) routes() (http.Handler, error) {
 	h = s.d.Auth.Middleware(h)
 	h = s.methodNotAllowedJSON(mux, h)
 	h = s.crossOrigin(h)
+	h = s.checkHost(h)
 	h = s.observe(mux, h)
 	h = s.securityHeaders(h)
 	h = s.recoverPanics(h)

@@ -2,10 +2,13 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/coze2app/coze2app/internal/auth"
 )
@@ -20,6 +23,12 @@ func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, s.public.Scheme+"://"+s.public.Host+r.URL.RequestURI(), http.StatusFound)
 		return
 	}
+	// A sign-in costs a database row and a page at Coze: rate-limited per
+	// client address, with caps on what is pending (issue 8 item 2).
+	if ok, wait := s.signIns.allow(clientAddr(r, s.d.TrustedProxies)); !ok {
+		s.tooManySignIns(w, r, wait)
+		return
+	}
 	q := r.URL.Query()
 	ws := q.Get("workspace_id")
 	if ws != "" && !isDigits(ws, 30) {
@@ -27,6 +36,10 @@ func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target, err := s.d.Auth.BeginSignIn(r.Context(), w, r, q.Get("return_to"), ws)
+	if errors.Is(err, auth.ErrTooManySignIns) {
+		s.tooManySignIns(w, r, time.Minute)
+		return
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -51,6 +64,17 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		page.BodyEn = "Coze did not grant access. You can try again whenever you like."
 		page.BodyZh = "Coze 未授予访问权限，您可以随时重试。"
 		page.Detail = r.URL.Query().Get("error_description")
+	case errors.Is(err, auth.ErrNotAllowed):
+		s.d.Metrics.SignIn("not_allowed")
+		var na *auth.NotAllowedError
+		id := ""
+		if errors.As(err, &na) {
+			id = na.CozeUserID
+		}
+		page.Status = http.StatusForbidden
+		page.TitleEn, page.TitleZh = "This app is private", "此应用仅限受邀用户使用"
+		page.BodyEn = fmt.Sprintf("Your Coze account (user id %s) is not on this app's list of people who may use it. Ask whoever runs it to add your user id, or a workspace you belong to.", id)
+		page.BodyZh = fmt.Sprintf("您的 Coze 账号（用户 ID %s）不在本应用的允许名单中。请联系运营者添加您的用户 ID，或您所在的工作空间。", id)
 	case errors.Is(err, auth.ErrStateExpired):
 		s.d.Metrics.SignIn("expired")
 		page.TitleEn, page.TitleZh = "This sign-in has expired", "本次登录已过期"
@@ -90,6 +114,22 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(page.Status)
 	_ = callbackErrorTmpl.Execute(w, page)
+}
+
+// tooManySignIns answers 429 with Retry-After and a page that says what to
+// do, in both languages.
+func (s *Server) tooManySignIns(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	secs := int(roundUp(wait) / time.Second)
+	s.d.Metrics.SignIn("rate_limited")
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusTooManyRequests)
+	_ = callbackErrorTmpl.Execute(w, callbackErrorPage{
+		Status:  http.StatusTooManyRequests,
+		TitleEn: "Too many sign-in attempts", TitleZh: "登录尝试过于频繁",
+		BodyEn: fmt.Sprintf("Please wait %d seconds, then try again. Sign-ins already started in other tabs still work.", secs),
+		BodyZh: fmt.Sprintf("请等待 %d 秒后重试。已在其他标签页中开始的登录仍然有效。", secs),
+	})
 }
 
 type callbackErrorPage struct {
@@ -132,24 +172,49 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
-// handleLogoutGET keeps the Flask demo's GET logout, but a cross-site
-// navigation cannot use it (catalog case 19): CrossOriginProtection lets
-// every GET through, so this route checks Sec-Fetch-Site itself.
+// handleLogoutGET keeps the Flask demo's GET logout for a typed-in or
+// followed link only. CrossOriginProtection lets every GET through, so this
+// route checks fetch metadata itself: a cross-site navigation cannot use it
+// (catalog case 19), and neither can an <img>, fetch or frame of our own
+// origin — an answer showing ![](/api/auth/logout) would otherwise sign the
+// viewer out on every view (issue 8 item 7). Without fetch metadata (old
+// browsers, curl) it does nothing: POST /api/auth/logout is the way.
 func (s *Server) handleLogoutGET(w http.ResponseWriter, r *http.Request) {
 	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "none", "same-origin":
-		s.handleLogout(w, r)
+	case "none", "same-origin", "":
 	default:
 		writeError(w, r, errCrossOrigin)
+		return
 	}
+	if r.Header.Get("Sec-Fetch-Mode") != "navigate" || r.Header.Get("Sec-Fetch-Dest") != "document" {
+		writeError(w, r, errNotNavigation)
+		return
+	}
+	s.handleLogout(w, r)
 }
+
+// handleLogoutEverywhere ends every session of the signed-in person, on
+// every device, and deletes their Coze tokens (issue 8 item 8).
+func (s *Server) handleLogoutEverywhere(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	s.bots.purge(u.ID)
+	if err := s.d.Auth.SignOutEverywhere(r.Context(), w, r); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+var errNotNavigation = &apiError{Status: http.StatusForbidden, Code: "not_a_navigation",
+	En: "Signing out by GET works only when you open the address yourself; use the Sign out button.",
+	Zh: "仅在您直接打开该地址时才能通过 GET 退出登录；请使用“退出登录”按钮。"}
 
 func isLoopbackHost(hostport string) bool {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		host = h
 	}
-	host = strings.Trim(host, "[]")
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
 	if host == "localhost" {
 		return true
 	}

@@ -32,7 +32,7 @@ type staticFile struct {
 	contentType string
 }
 
-func loadStatic() (*staticFiles, error) {
+func loadStatic(imageSources []string) (*staticFiles, error) {
 	sf := &staticFiles{files: map[string]staticFile{}}
 	root, err := fs.Sub(staticFS, "static")
 	if err != nil {
@@ -45,6 +45,9 @@ func loadStatic() (*staticFiles, error) {
 		body, err := fs.ReadFile(root, p)
 		if err != nil {
 			return err
+		}
+		if p == "index.html" {
+			body = withImageSources(body, imageSources)
 		}
 		sum := sha256.Sum256(body)
 		sf.files[p] = staticFile{

@@ -6,9 +6,12 @@
 package web
 
 import (
+	"cmp"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/coze2app/coze2app/internal/auth"
@@ -32,10 +35,26 @@ type Deps struct {
 	PublicURL string
 	// Demo is true when the built-in simulator stands in for Coze.
 	Demo bool
+	// Region is the Coze region ("cn" or "com"; default "cn"): it names the
+	// CDN hosts answer images may load from (issue 8 item 6).
+	Region string
 	// Sim is the simulator, mounted at /_sim in demo mode only.
 	Sim http.Handler
 	// Ready reports whether the instance takes traffic (false while draining).
 	Ready func() bool
+
+	// TrustedProxies may name the client in X-Forwarded-For (issue 8 item 2).
+	TrustedProxies []netip.Prefix
+	// SignInBurst and SignInEvery rate-limit GET /auth per client address:
+	// a burst, then one more per interval. Defaults 20 and 3s (20 a minute).
+	SignInBurst int
+	SignInEvery time.Duration
+
+	// One user's share (issue 8 item 3): chats started per minute (default
+	// 30) and uploads in flight (default 2). Replies in progress are capped
+	// by chat.Options.MaxRepliesPerUser.
+	ChatsPerMinute    int
+	MaxUploadsPerUser int
 
 	BotCacheTTL    time.Duration // default 30s
 	MaxUploadBytes int64         // default 20 MiB
@@ -49,10 +68,22 @@ type Server struct {
 	https  bool
 	bots   *botCache
 	static *staticFiles
+
+	csp     string   // Content-Security-Policy of the page
+	signIns *limiter // GET /auth per client address
+	chats   *limiter // POST /api/chat per user
+
+	uploadsMu sync.Mutex
+	uploads   map[int64]int // uploads in flight per user
 }
 
 // New builds the complete handler, middleware included.
 func New(d Deps) (http.Handler, error) {
+	_, h, err := newServer(d)
+	return h, err
+}
+
+func newServer(d Deps) (*Server, http.Handler, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
@@ -68,23 +99,30 @@ func New(d Deps) (http.Handler, error) {
 	if d.MaxUploadBytes == 0 {
 		d.MaxUploadBytes = 20 << 20
 	}
+	d.ChatsPerMinute = cmp.Or(max(d.ChatsPerMinute, 0), 30)
+	d.MaxUploadsPerUser = cmp.Or(max(d.MaxUploadsPerUser, 0), 2)
 	if d.Ready == nil {
 		d.Ready = func() bool { return true }
 	}
 	pub, err := url.Parse(d.PublicURL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	st, err := loadStatic()
+	st, err := loadStatic(imageSources(d.Region, d.Demo))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s := &Server{
-		d:      d,
-		public: pub,
-		https:  pub.Scheme == "https",
-		bots:   newBotCache(d.BotCacheTTL, d.Now),
-		static: st,
+		d:       d,
+		public:  pub,
+		https:   pub.Scheme == "https",
+		bots:    newBotCache(d.BotCacheTTL, d.Now),
+		static:  st,
+		csp:     buildCSP(imageSources(d.Region, d.Demo)),
+		signIns: newLimiter(cmp.Or(d.SignInBurst, 20), cmp.Or(d.SignInEvery, 3*time.Second), maxLimiterKeys, d.Now),
+		chats:   newLimiter(d.ChatsPerMinute, time.Minute/time.Duration(d.ChatsPerMinute), maxLimiterKeys, d.Now),
+		uploads: map[int64]int{},
 	}
-	return s.routes()
+	h, err := s.routes()
+	return s, h, err
 }

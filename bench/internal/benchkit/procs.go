@@ -141,6 +141,11 @@ func StartApp(ctx context.Context, c AppConfig) (*Proc, error) {
 		// Request logs at info would cost the app a write per request that
 		// nginx (access_log off) does not pay.
 		"COZE2APP_LOG_LEVEL=warn",
+		// A few browsers carry thousands of streams: lift the per-user
+		// share that protects a real deployment (issue 8 item 3).
+		"COZE2APP_MAX_REPLIES_PER_USER=100000",
+		"COZE2APP_CHATS_PER_MINUTE=100000",
+		"COZE2APP_MAX_UPLOADS_PER_USER=1000",
 	}
 	for _, e := range c.Env {
 		env = append(env, strings.ReplaceAll(e, "{dir}", c.Dir))

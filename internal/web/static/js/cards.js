@@ -1,10 +1,12 @@
 // cards: the server's safe card shape (stream contract: title, text, image_url, links,
 // options, unknown) and question options as DOM. Every string goes in through
 // textContent; URLs are checked again here (https: only) although the server already
-// dropped the others, and images are further bound by the page's CSP (img-src).
+// dropped the others; an image loads only from the sources answers may load images
+// from (images.js: Coze's CDN), any other becomes the same placeholder as in an answer.
 
 import { h, icon, httpsURL } from './dom.js';
 import { t } from './i18n.js';
+import { answerImageURL, blockedImageSource, imagePlaceholder } from './images.js';
 
 const MAX_OPTIONS = 12;
 const MAX_LINKS = 8;
@@ -56,10 +58,13 @@ export function renderCard(card, onPick) {
     };
   }
   let img = null;
-  if (image) {
-    img = h('img', { class: 'card-image', src: image, alt: '', loading: 'lazy', decoding: 'async', referrerPolicy: 'no-referrer' });
-    // A broken or CSP-blocked image leaves no empty frame.
+  const loadable = image ? answerImageURL(image) : '';
+  if (loadable) {
+    img = h('img', { class: 'card-image', src: loadable, alt: '', loading: 'lazy', decoding: 'async', referrerPolicy: 'no-referrer' });
+    // A broken image leaves no empty frame.
     img.addEventListener('error', () => img.remove(), { once: true });
+  } else if (image && blockedImageSource(image)) {
+    img = imagePlaceholder(blockedImageSource(image), title);
   }
   const linkRow = links.length
     ? h('div', { class: 'card-links', attrs: { role: 'group', 'aria-label': t('card.links'), 'data-i18n-aria-label': 'card.links' } },

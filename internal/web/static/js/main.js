@@ -11,6 +11,7 @@ import { Sidebar } from './sidebar.js';
 import { Workflows } from './workflows.js';
 import { WorkflowList } from './workflowlist.js';
 import { toast } from './toast.js';
+import './signout.js'; // "Sign out everywhere" next to Sign out (issue 8 item 8)
 
 const $ = (sel) => document.querySelector(sel);
 

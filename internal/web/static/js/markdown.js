@@ -13,6 +13,7 @@ import DOMPurify from '../vendor/purify.es.js';
 import hljs from '../vendor/highlight.min.js';
 import { h, icon, copyText, safeImageURL } from './dom.js';
 import { t } from './i18n.js';
+import { isAppURL, answerImageURL, blockedImageSource, imagePlaceholder } from './images.js';
 
 const marked = new Marked({ gfm: true, breaks: true, async: false });
 marked.use(mathExtension());
@@ -63,7 +64,7 @@ DOMPurify.addHook('uponSanitizeAttribute', (node, data) => {
 DOMPurify.addHook('afterSanitizeAttributes', (node) => {
   if (node.nodeName === 'A') {
     const href = (node.getAttribute('href') || '').trim();
-    if (href && LINK_RE.test(href)) {
+    if (href && LINK_RE.test(href) && !isAppURL(href)) { // never an app route (issue 8 item 7)
       node.setAttribute('target', '_blank');
       node.setAttribute('rel', 'noopener noreferrer nofollow');
       node.setAttribute('referrerpolicy', 'no-referrer');
@@ -71,14 +72,15 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
       node.removeAttribute('href');
     }
   } else if (node.nodeName === 'IMG') {
-    const src = safeImageURL(node.getAttribute('src') || '');
+    const raw = node.getAttribute('src') || '';
+    const src = answerImageURL(raw); // Coze's CDN only, never an app route (issue 8 items 6, 7)
     if (src) {
       node.setAttribute('src', src);
       node.setAttribute('loading', 'lazy');
       node.setAttribute('referrerpolicy', 'no-referrer');
     } else {
       node.removeAttribute('src');
-      node.setAttribute('data-blocked', '');
+      node.setAttribute('data-blocked', blockedImageSource(raw));
     }
   } else if (node.nodeName === 'INPUT') {
     // Only GFM task-list checkboxes survive, always disabled.
@@ -112,7 +114,9 @@ export function renderMarkdown(md, final = true) {
   }
   if (run.slots.length) fillMath(frag, run);
   for (const img of frag.querySelectorAll('img[data-blocked]')) {
-    img.replaceWith(document.createTextNode(img.getAttribute('alt') || ''));
+    const blocked = img.getAttribute('data-blocked');
+    const alt = img.getAttribute('alt') || '';
+    img.replaceWith(blocked ? imagePlaceholder(blocked, alt) : document.createTextNode(alt));
   }
   for (const pre of frag.querySelectorAll('pre')) decorateCode(pre, final);
   for (const table of frag.querySelectorAll('table')) {

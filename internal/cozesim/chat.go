@@ -3,6 +3,7 @@ package cozesim
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -91,6 +92,13 @@ func (s *Sim) handleChat(w http.ResponseWriter, r *http.Request, t *accessToken)
 	}
 	if b.Parameters.isString {
 		failParametersString(w, r) // coze-protocol E5
+		return
+	}
+	if b.Stream && asksForPreRunError(b) {
+		// Coze reports failures before the run starts as a 200 event stream whose
+		// first and only event is `error` (coze-protocol E4).
+		sw := s.newSSE(w, r, false)
+		_ = sw.raw(sw.frame("error", compactJSON(ordered{{"code", 5000}, {"msg", preRunErrorMsg}})))
 		return
 	}
 	ch, e := s.startChat(t, r.URL.Query().Get("conversation_id"), b)
@@ -547,4 +555,17 @@ func (s *Sim) handleSubmitToolOutputs(w http.ResponseWriter, r *http.Request, t 
 		return
 	}
 	s.streamChat(w, r, ch)
+}
+
+// preRunErrorMsg is the demo's pre-run failure ("#prerun" in a message).
+const preRunErrorMsg = "The run could not start (a demo of an error Coze sends before the reply)."
+
+// asksForPreRunError reports whether the turn holds the demo trigger "#prerun".
+func asksForPreRunError(b chatBody) bool {
+	for _, m := range b.AdditionalMessages {
+		if strings.Contains(strings.ToLower(m.Content), "#prerun") {
+			return true
+		}
+	}
+	return false
 }

@@ -191,6 +191,7 @@ func (s *Sim) seedLocked() {
 			Inputs: []wfParam{{Name: "topic", Type: "string", Description: "主题 / Topic", Default: "movies"}}},
 		{ID: WorkflowChat, Name: "echo_chatflow", Description: "对话流：复述你的话。 / Chatflow: echoes what you say.", IconName: "workflow.svg", Mode: "chatflow", Published: true,
 			Inputs: []wfParam{{Name: "USER_INPUT", Type: "string"}, {Name: "CONVERSATION_NAME", Type: "string", Default: "Default"}}},
+		{ID: WorkflowSlow, Name: "think_slowly", Description: "第一个节点要想几秒钟才输出（期间发送 PING）。 / Its first node thinks for seconds before any output (PING meanwhile).", IconName: "workflow.svg", Mode: "workflow", Published: true},
 		{ID: WorkflowDraft, Name: "draft_workflow", Description: "未发布。 / Not published.", IconName: "workflow.svg", Mode: "workflow", Published: false},
 	}
 	for _, wf := range wfs {

@@ -26,8 +26,10 @@
 // stream_resume with resume_data "城市，日期" or "city,date" finishes it),
 // WorkflowJoke (streams a joke, input topic optional), WorkflowChat (a
 // chatflow for POST /v1/workflows/chat that echoes the user turn),
-// WorkflowDraft (unpublished: run answers 4200) and WorkflowInApp (inside the
-// Coze app DemoAppID: runs only with that app_id, 4200 otherwise).
+// WorkflowDraft (unpublished: run answers 4200), WorkflowInApp (inside the
+// Coze app DemoAppID: runs only with that app_id, 4200 otherwise) and
+// WorkflowSlow (its first event comes SlowWorkflowDelay after the headers,
+// with a PING every 2 s meanwhile).
 //
 // # Reply rules
 //
@@ -47,6 +49,8 @@
 //     Please try again later." (conversation.chat.failed last_error; the log
 //     id is the response's X-Tt-Logid). A Fault with ErrorAfterEvents and
 //     Code 702042078 sends the same code as an error event instead.
+//   - Any bot: a streamed q containing "#prerun" fails before the run: HTTP
+//     200 text/event-stream whose only event is error {5000, msg}.
 //   - Any bot: q containing "#card" answers a card (content_type "card",
 //     sent only as message.completed) whose strings and URLs carry XSS
 //     payloads.

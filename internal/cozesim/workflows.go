@@ -15,8 +15,14 @@ import (
 // workflow_stream_run). List and info items carry app_id, "0" when none.
 const (
 	WorkflowInApp = "7395000000000000006" // belongs to DemoAppID; input name (optional)
-	DemoAppID     = "7396000000000000001"
+	// WorkflowSlow's first event comes SlowWorkflowDelay after the headers, with a
+	// PING every 2 s meanwhile, as a workflow whose first node thinks does (E13).
+	WorkflowSlow = "7395000000000000007"
+	DemoAppID    = "7396000000000000001"
 )
+
+// SlowWorkflowDelay is how long WorkflowSlow holds its first event (simulator clock).
+const SlowWorkflowDelay = 8 * time.Second
 
 // workflowApp maps the workflows that belong to an app to its id.
 var workflowApp = map[string]string{WorkflowInApp: DemoAppID}
@@ -209,6 +215,8 @@ func (wf *workflow) output(params map[string]any) string {
 		return weatherText(paramString(wf, params, "city"), paramString(wf, params, "date"))
 	case WorkflowJoke:
 		return jokeText + " (topic: " + paramString(wf, params, "topic") + ")"
+	case WorkflowSlow:
+		return "想好了：慢工出细活。 / Done thinking: good things take time."
 	case WorkflowInApp:
 		name := paramString(wf, params, "name")
 		return "你好，" + name + "！这条回答来自一个 Coze 应用里的工作流。 / Hello, " + name + "! This answer comes from a workflow inside a Coze app."
@@ -303,6 +311,9 @@ func (s *Sim) handleWorkflowStream(w http.ResponseWriter, r *http.Request, t *ac
 		return
 	}
 	sw := s.newSSE(w, r, true)
+	if wf.ID == WorkflowSlow && sw.f == nil {
+		sw.f = &Fault{FirstEventDelay: SlowWorkflowDelay, PingEvery: 2 * time.Second}
+	}
 	if p := missingParam(wf, params); p != "" {
 		s.endRun(run, "Fail", "")
 		_ = sw.event("Error", compactJSON(map[string]any{"error_code": 4000, "error_message": "Request parameter error: missing required parameter " + p}))

@@ -25,6 +25,10 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium || echo "WARNING: could not install chromium"
 fi
 command -v chromium && chromium --version 2>/dev/null | head -1 || true
+# A CJK font, so the screenshots the browser tests take show Chinese text, not boxes.
+if ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then
+  apt_install fonts-wqy-zenhei || echo "WARNING: no CJK font; screenshots show boxes for Chinese"
+fi
 
 log "nginx (the shipped deploy/nginx config is tested in front of coze2app)"
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then

@@ -136,7 +136,7 @@ func TestErrorsNeverCarryToken(t *testing.T) {
 	if !IsTokenInvalid(err) || strings.Contains(err.Error(), string(testToken)) {
 		t.Errorf("err = %v: want 4100 without the token", err)
 	}
-	if _, err := c.Me(t.Context(), ""); !errors.Is(err, ErrNoAccessToken) {
+	if _, err := c.Me(t.Context(), AccessToken("")); !errors.Is(err, ErrNoAccessToken) {
 		t.Errorf("empty token err = %v", err)
 	}
 }

@@ -221,10 +221,7 @@ func TestCase62_RefreshStorm(t *testing.T) {
 					wg.Go(func() {
 						<-start
 						t1 := time.Now()
-						err := in.a.Do(t.Context(), uid, func(ctx context.Context, tok coze.AccessToken) error {
-							_, err := in.cz.Me(ctx, tok)
-							return err
-						})
+						_, err := in.cz.Me(t.Context(), in.a.Source(uid))
 						d := time.Since(t1)
 						mu.Lock()
 						lat = append(lat, d)
@@ -251,10 +248,7 @@ func TestCase62_RefreshStorm(t *testing.T) {
 				// retry must not refresh again (the rotated pair was kept).
 				retryFailed := 0
 				for _, uid := range failed {
-					if err := in.a.Do(t.Context(), uid, func(ctx context.Context, tok coze.AccessToken) error {
-						_, err := in.cz.Me(ctx, tok)
-						return err
-					}); err != nil {
+					if _, err := in.cz.Me(t.Context(), in.a.Source(uid)); err != nil {
 						retryFailed++
 					}
 				}

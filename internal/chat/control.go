@@ -77,10 +77,7 @@ func (s *Service) Cancel(ctx context.Context, u store.User, convID, chatID strin
 	// (and the simulator, §19 Q13) finish the chat as completed, keeping the turn as
 	// context and billing the rest. Coze's cancel only flips the status (coze-protocol
 	// §15.4); closing our stream afterwards is what stops the typing.
-	err := s.o.Auth.Do(ctx, u.ID, func(ctx context.Context, tok coze.AccessToken) error {
-		_, err := s.o.Coze.CancelChat(ctx, tok, convID, chatID)
-		return err
-	})
+	_, err := s.o.Coze.CancelChat(ctx, s.o.Tokens.Source(u.ID), convID, chatID)
 	var ae *coze.APIError
 	if errors.As(err, &ae) && ae.Code == codeCannotCancel {
 		err = nil

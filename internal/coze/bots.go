@@ -95,7 +95,7 @@ func (c *Client) Bots(ctx context.Context, ts TokenSource, p BotListParams) (Bot
 	setIntIf(q, "page_index", p.PageNum)
 	setIntIf(q, "page_size", p.PageSize)
 	var out BotPage
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bots", query: q, src: ts}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bots", query: q, src: ts, perm: "listBot"}, &out)
 	return out, err
 }
 
@@ -135,7 +135,7 @@ func (c *Client) PublishedBots(ctx context.Context, ts TokenSource, spaceID stri
 	setIntIf(q, "page_index", pageIndex)
 	setIntIf(q, "page_size", pageSize)
 	var out PublishedBotPage
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/space/published_bots_list", query: q, src: ts}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/space/published_bots_list", query: q, src: ts, perm: "getPublishedBot"}, &out)
 	return out, err
 }
 
@@ -146,7 +146,7 @@ func (c *Client) Bot(ctx context.Context, ts TokenSource, botID string, draft bo
 		q.Set("is_published", strconv.FormatBool(false))
 	}
 	var out BotInfo
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bots/" + seg(botID), query: q, src: ts}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bots/" + seg(botID), query: q, src: ts, perm: "getMetadata"}, &out)
 	return out, err
 }
 
@@ -154,7 +154,7 @@ func (c *Client) Bot(ctx context.Context, ts TokenSource, botID string, draft bo
 func (c *Client) BotOnlineInfo(ctx context.Context, ts TokenSource, botID string) (BotInfo, error) {
 	q := url.Values{"bot_id": {botID}}
 	var out BotInfo
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bot/get_online_info", query: q, src: ts}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bot/get_online_info", query: q, src: ts, perm: "getMetadata"}, &out)
 	return out, err
 }
 
@@ -163,13 +163,13 @@ func (c *Client) CreateBot(ctx context.Context, ts TokenSource, r CreateBotReque
 	var out struct {
 		BotID flexString `json:"bot_id"`
 	}
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/bot/create", body: r.wire(), src: ts}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/bot/create", body: r.wire(), src: ts, perm: "createBot"}, &out)
 	return string(out.BotID), err
 }
 
 // UpdateBot changes a bot's draft: POST /v1/bot/update (no data in the answer, §11.6).
 func (c *Client) UpdateBot(ctx context.Context, ts TokenSource, r UpdateBotRequest) error {
-	return c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/bot/update", body: r.wire(), src: ts}, nil)
+	return c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/bot/update", body: r.wire(), src: ts, perm: "edit"}, nil)
 }
 
 // PublishBot publishes a bot to connectors (nil => ["1024"], the API channel):
@@ -185,6 +185,6 @@ func (c *Client) PublishBot(ctx context.Context, ts TokenSource, botID string, c
 	var out struct {
 		Version flexString `json:"version"`
 	}
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/bot/publish", body: body, src: ts}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/bot/publish", body: body, src: ts, perm: "publish"}, &out)
 	return string(out.Version), err
 }

@@ -162,7 +162,7 @@ func (r ChatRequest) request(ts TokenSource, stream bool) apiRequest {
 	if r.AutoSaveHistory != nil {
 		save = *r.AutoSaveHistory
 	}
-	return apiRequest{method: http.MethodPost, path: "/v3/chat", query: q, src: ts, body: chatBody{
+	return apiRequest{method: http.MethodPost, path: "/v3/chat", query: q, src: ts, perm: "chat", body: chatBody{
 		BotID: r.BotID, UserID: r.UserID, Stream: stream, AutoSaveHistory: save,
 		AdditionalMessages: r.AdditionalMessages, CustomVariables: r.CustomVariables,
 		MetaData: r.MetaData, PublishStatus: r.PublishStatus, Parameters: r.Parameters,
@@ -191,7 +191,7 @@ func chatQuery(convID, chatID string) url.Values {
 // RetrieveChat reads a chat: GET /v3/chat/retrieve (§15.2).
 func (c *Client) RetrieveChat(ctx context.Context, ts TokenSource, convID, chatID string) (Chat, error) {
 	var out Chat
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v3/chat/retrieve", query: chatQuery(convID, chatID), src: ts}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v3/chat/retrieve", query: chatQuery(convID, chatID), src: ts, perm: "getChat"}, &out)
 	return out, err
 }
 
@@ -199,7 +199,7 @@ func (c *Client) RetrieveChat(ctx context.Context, ts TokenSource, convID, chatI
 // (§15.3). Pick type=answer items rather than relying on order.
 func (c *Client) ChatMessages(ctx context.Context, ts TokenSource, convID, chatID string) ([]Message, error) {
 	var out []Message
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v3/chat/message/list", query: chatQuery(convID, chatID), src: ts}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v3/chat/message/list", query: chatQuery(convID, chatID), src: ts, perm: "listMessage"}, &out)
 	return out, err
 }
 
@@ -211,7 +211,7 @@ func (c *Client) CancelChat(ctx context.Context, ts TokenSource, convID, chatID 
 		ConversationID string `json:"conversation_id"`
 	}{chatID, convID}
 	var out Chat
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v3/chat/cancel", body: body, src: ts}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v3/chat/cancel", body: body, src: ts, perm: "cancelChat"}, &out)
 	return out, err
 }
 
@@ -224,12 +224,12 @@ type toolOutputsBody struct {
 func (c *Client) SubmitToolOutputs(ctx context.Context, ts TokenSource, convID, chatID string, outs []ToolOutput) (Chat, error) {
 	var out Chat
 	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v3/chat/submit_tool_outputs",
-		query: chatQuery(convID, chatID), body: toolOutputsBody{outs, false}, src: ts}, &out)
+		query: chatQuery(convID, chatID), body: toolOutputsBody{outs, false}, src: ts, perm: "submitToolChat"}, &out)
 	return out, err
 }
 
 // SubmitToolOutputsStream answers requires_action and streams the continuation (§15.5, §16).
 func (c *Client) SubmitToolOutputsStream(ctx context.Context, ts TokenSource, convID, chatID string, outs []ToolOutput) (*Stream, error) {
 	return c.openStream(ctx, apiRequest{method: http.MethodPost, path: "/v3/chat/submit_tool_outputs",
-		query: chatQuery(convID, chatID), body: toolOutputsBody{outs, true}, src: ts})
+		query: chatQuery(convID, chatID), body: toolOutputsBody{outs, true}, src: ts, perm: "submitToolChat"})
 }

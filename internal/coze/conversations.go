@@ -65,7 +65,7 @@ type ConversationPage struct {
 // CreateConversation creates a conversation: POST /v1/conversation/create.
 func (c *Client) CreateConversation(ctx context.Context, ts TokenSource, r CreateConversationRequest) (Conversation, error) {
 	var out Conversation
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/conversation/create", body: r, src: ts}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/conversation/create", body: r, src: ts, perm: "createConversation"}, &out)
 	return out, err
 }
 
@@ -73,7 +73,7 @@ func (c *Client) CreateConversation(ctx context.Context, ts TokenSource, r Creat
 func (c *Client) RetrieveConversation(ctx context.Context, ts TokenSource, convID string) (Conversation, error) {
 	var out Conversation
 	q := url.Values{"conversation_id": {convID}}
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/conversation/retrieve", query: q, src: ts}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/conversation/retrieve", query: q, src: ts, perm: "retrieveConversation"}, &out)
 	return out, err
 }
 
@@ -85,7 +85,7 @@ func (c *Client) ListConversations(ctx context.Context, ts TokenSource, p ListCo
 	setIntIf(q, "page_num", p.PageNum)
 	setIntIf(q, "page_size", p.PageSize)
 	var out ConversationPage
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/conversations", query: q, src: ts}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/conversations", query: q, src: ts, perm: "listConversation"}, &out)
 	return out, err
 }
 
@@ -95,13 +95,13 @@ func (c *Client) RenameConversation(ctx context.Context, ts TokenSource, convID,
 		Name string `json:"name"`
 	}{name}
 	var out Conversation
-	err := c.callData(ctx, apiRequest{method: http.MethodPut, path: "/v1/conversations/" + seg(convID), body: body, src: ts}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodPut, path: "/v1/conversations/" + seg(convID), body: body, src: ts, perm: "editConversation"}, &out)
 	return out, err
 }
 
 // DeleteConversation deletes it: DELETE /v1/conversations/{id} (no data, §13.5).
 func (c *Client) DeleteConversation(ctx context.Context, ts TokenSource, convID string) error {
-	return c.callData(ctx, apiRequest{method: http.MethodDelete, path: "/v1/conversations/" + seg(convID), src: ts}, nil)
+	return c.callData(ctx, apiRequest{method: http.MethodDelete, path: "/v1/conversations/" + seg(convID), src: ts, perm: "editConversation"}, nil)
 }
 
 // ClearConversation starts a new context section: POST /v1/conversations/{id}/clear with
@@ -110,6 +110,6 @@ func (c *Client) ClearConversation(ctx context.Context, ts TokenSource, convID s
 	var out struct {
 		ID flexString `json:"id"`
 	}
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/conversations/" + seg(convID) + "/clear", src: ts}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/conversations/" + seg(convID) + "/clear", src: ts, perm: "editConversation"}, &out)
 	return string(out.ID), err
 }

@@ -33,6 +33,18 @@ type APIError struct {
 	Code       int
 	Msg        string
 	LogID      string // X-Tt-Logid header, else detail.logid
+	// Permission is the OAuth permission the endpoint needs (coze-protocol §9–§17), so
+	// that a 4101 can name what to add to the OAuth app; "" when none is documented.
+	Permission string
+}
+
+// needs records on err's *APIError the permission of the endpoint that failed.
+func needs(permission string, err error) error {
+	var e *APIError
+	if errors.As(err, &e) && e.Permission == "" {
+		e.Permission = permission
+	}
+	return err
 }
 
 // Error describes the failure. It never contains the access token (see scrub).

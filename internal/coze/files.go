@@ -103,7 +103,7 @@ func (c *Client) UploadFile(ctx context.Context, ts TokenSource, filename string
 	var out File
 	err = c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/files/upload",
 		raw:    open,
-		rawLen: int64(len(head)) + size + int64(len(tail)), contentType: mw.FormDataContentType(), src: ts}, &out)
+		rawLen: int64(len(head)) + size + int64(len(tail)), contentType: mw.FormDataContentType(), src: ts, perm: "uploadFile"}, &out)
 	return out, err
 }
 
@@ -116,6 +116,6 @@ type sizedSeeker interface {
 // RetrieveFile reads a file's metadata: GET /v1/files/retrieve?file_id= (§12.2).
 func (c *Client) RetrieveFile(ctx context.Context, ts TokenSource, fileID string) (File, error) {
 	var out File
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/files/retrieve", query: url.Values{"file_id": {fileID}}, src: ts}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/files/retrieve", query: url.Values{"file_id": {fileID}}, src: ts, perm: "retrieveFile"}, &out)
 	return out, err
 }

@@ -28,6 +28,7 @@ type apiRequest struct {
 	rawLen      int64  // raw's length in bytes: sent as Content-Length, never chunked
 	contentType string // for raw
 	src         TokenSource
+	perm        string      // the OAuth permission the endpoint needs, put on its *APIError
 	tok         AccessToken // set per attempt from src
 	out         any         // callData: decode data into it in the same pass as the envelope
 }
@@ -46,7 +47,7 @@ type apiResponse struct {
 func (c *Client) call(ctx context.Context, r apiRequest) (*apiResponse, error) {
 	res, err := c.callRaw(ctx, r)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
+		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, needs(r.perm, err))
 	}
 	return res, nil
 }

@@ -186,7 +186,7 @@ func (c *Client) openStream(ctx context.Context, r apiRequest) (*Stream, error) 
 func (c *Client) openStreamIdle(ctx context.Context, r apiRequest, idle time.Duration) (*Stream, error) {
 	s, err := c.openStreamRaw(ctx, r, idle)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
+		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, needs(r.perm, err))
 	}
 	return s, nil
 }

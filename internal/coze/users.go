@@ -43,7 +43,7 @@ func (c *Client) Workspaces(ctx context.Context, ts TokenSource, pageNum, pageSi
 	setIntIf(q, "page_num", pageNum)
 	setIntIf(q, "page_size", pageSize)
 	var p WorkspacePage
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/workspaces", query: q, src: ts}, &p)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/workspaces", query: q, src: ts, perm: "listWorkspace"}, &p)
 	return p, err
 }
 

@@ -208,7 +208,7 @@ func (c *Client) ListWorkflows(ctx context.Context, ts TokenSource, p ListWorkfl
 	q.Set("page_num", strconv.Itoa(max(p.PageNum, 1)))
 	setIntIf(q, "page_size", p.PageSize)
 	var out WorkflowPage
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/workflows", query: q, src: ts}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/workflows", query: q, src: ts, perm: "listWorkflow"}, &out)
 	return out, err
 }
 
@@ -225,7 +225,7 @@ func (c *Client) WorkflowInfo(ctx context.Context, ts TokenSource, workflowID st
 		} `json:"input"`
 		Output json.RawMessage `json:"output"`
 	}
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/workflows/" + seg(workflowID), query: q, src: ts}, &w)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/workflows/" + seg(workflowID), query: q, src: ts, perm: "getMetaData"}, &w)
 	out := WorkflowInfo{Workflow: w.WorkflowDetail}
 	if w.Input != nil {
 		out.Inputs = w.Input.Parameters
@@ -268,7 +268,7 @@ func (c *Client) RunWorkflow(ctx context.Context, ts TokenSource, r RunWorkflowR
 	if err != nil {
 		return WorkflowRun{}, err
 	}
-	req := apiRequest{method: http.MethodPost, path: "/v1/workflow/run", src: ts, body: body}
+	req := apiRequest{method: http.MethodPost, path: "/v1/workflow/run", src: ts, perm: "run", body: body}
 	res, err := c.call(ctx, req)
 	if err != nil {
 		return WorkflowRun{}, err
@@ -302,12 +302,12 @@ func (c *Client) StreamWorkflow(ctx context.Context, ts TokenSource, r RunWorkfl
 	if err != nil {
 		return nil, err
 	}
-	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflow/stream_run", src: ts, body: body}, c.workflowIdle)
+	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflow/stream_run", src: ts, perm: "run", body: body}, c.workflowIdle)
 }
 
 // ResumeWorkflow resumes an interrupted run with SSE: POST /v1/workflow/stream_resume.
 func (c *Client) ResumeWorkflow(ctx context.Context, ts TokenSource, r ResumeWorkflowRequest) (*Stream, error) {
-	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflow/stream_resume", src: ts, body: r}, c.workflowIdle)
+	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflow/stream_resume", src: ts, perm: "run", body: r}, c.workflowIdle)
 }
 
 // WorkflowRunHistory reads an (async) run: GET /v1/workflows/{id}/run_histories/{execute_id};
@@ -315,7 +315,7 @@ func (c *Client) ResumeWorkflow(ctx context.Context, ts TokenSource, r ResumeWor
 func (c *Client) WorkflowRunHistory(ctx context.Context, ts TokenSource, workflowID, executeID string) (WorkflowRunRecord, error) {
 	var out []WorkflowRunRecord
 	err := c.callData(ctx, apiRequest{method: http.MethodGet,
-		path: "/v1/workflows/" + seg(workflowID) + "/run_histories/" + seg(executeID), src: ts}, &out)
+		path: "/v1/workflows/" + seg(workflowID) + "/run_histories/" + seg(executeID), src: ts, perm: "listRunHistory"}, &out)
 	if err != nil || len(out) == 0 {
 		return WorkflowRunRecord{}, err
 	}
@@ -330,5 +330,5 @@ func (c *Client) StreamChatflow(ctx context.Context, ts TokenSource, r ChatflowR
 	if r.AppID != "" && r.BotID != "" {
 		return nil, ErrAppAndBot
 	}
-	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflows/chat", src: ts, body: r}, c.workflowIdle)
+	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflows/chat", src: ts, perm: "run", body: r}, c.workflowIdle)
 }

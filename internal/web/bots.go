@@ -35,7 +35,7 @@ func (s *Server) handleWorkspaces(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
 	list, err := s.workspaces(r.Context(), u.ID)
 	if err != nil {
-		writeError(w, r, needs("listWorkspace", err))
+		writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"workspaces": list})
@@ -69,7 +69,7 @@ func (s *Server) handleBots(w http.ResponseWriter, r *http.Request) {
 	if ws == "" {
 		list, err := s.workspaces(r.Context(), u.ID)
 		if err != nil {
-			writeError(w, r, needs("listWorkspace", err))
+			writeError(w, r, err)
 			return
 		}
 		for _, w := range list {
@@ -95,7 +95,7 @@ func (s *Server) handleBots(w http.ResponseWriter, r *http.Request) {
 	// explains how to publish it (4015) instead of the bot being invisible.
 	bots, err := s.d.Coze.AllBots(r.Context(), s.d.Auth.Source(u.ID), ws, "all")
 	if err != nil {
-		writeError(w, r, needs("listBot", err))
+		writeError(w, r, err)
 		return
 	}
 	out := make([]botJSON, 0, len(bots))
@@ -132,7 +132,7 @@ func (s *Server) handleBot(w http.ResponseWriter, r *http.Request) {
 		info, err = s.d.Coze.Bot(r.Context(), src, id, true)
 	}
 	if err != nil {
-		writeError(w, r, needs("getMetadata", err))
+		writeError(w, r, err)
 		return
 	}
 	questions := info.Onboarding.SuggestedQuestions

@@ -45,24 +45,6 @@ var (
 		HintZh: "Coze 支持文档（PDF、DOC/DOCX、XLS/XLSX、PPT/PPTX、Numbers、CSV）、代码（C、CPP、PY、JAVA）、图片（JPG、PNG、GIF、WEBP、BMP、HEIC、TIFF 等）、音频（MP3、WAV、FLAC、M4A、OGG 等）、视频（MP4、MOV、WEBM 等）和压缩包（ZIP、RAR、7Z、GZ、BZ2）。不支持纯文本、Markdown 和 JSON：请另存为 CSV 或 PDF，或把文字直接粘贴到消息中。"}
 )
 
-// permissionErr remembers which OAuth permission the failed call needed, so
-// a 4101 can say what to add to the OAuth app.
-type permissionErr struct {
-	err        error
-	permission string
-}
-
-func (e *permissionErr) Error() string { return e.err.Error() }
-func (e *permissionErr) Unwrap() error { return e.err }
-
-// needs tags err with the Coze permission of the call that produced it.
-func needs(permission string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &permissionErr{err: err, permission: permission}
-}
-
 // toAPIError maps any error to what the page sees. Unknown errors become
 // internal_error and are logged by writeError.
 func toAPIError(err error) (*apiError, bool) {
@@ -122,13 +104,12 @@ func toAPIError(err error) (*apiError, bool) {
 
 // cozeAPIError turns Coze's failures into plain words with what to do.
 func cozeAPIError(err error) (*apiError, bool) {
-	var pe *permissionErr
-	permission := "the one this feature needs"
-	if errors.As(err, &pe) {
-		permission = pe.permission
-	}
 	var ce *coze.APIError
 	isAPI := errors.As(err, &ce)
+	permission := "the one this feature needs"
+	if isAPI && ce.Permission != "" {
+		permission = ce.Permission // the endpoint's, known to the client
+	}
 	switch {
 	case coze.IsTokenInvalid(err):
 		return &apiError{Status: 401, Code: "reauth_required",

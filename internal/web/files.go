@@ -84,7 +84,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	// The client seeks the reader back to its start if it retries after a refresh.
 	f, err := s.d.Coze.UploadFile(r.Context(), s.d.Auth.Source(u.ID), name, io.NewSectionReader(spool.f, 0, size))
 	if err != nil {
-		writeError(w, r, needs("uploadFile", err))
+		writeError(w, r, err)
 		return
 	}
 	// The kind comes from the bytes we hold, not the name, and is kept here so

@@ -42,7 +42,7 @@ func (s *Server) handleWorkflows(w http.ResponseWriter, r *http.Request) {
 	for page := 1; page <= 20; page++ { // 20 pages × 30 is plenty; bounded on purpose
 		p, err := s.d.Coze.ListWorkflows(r.Context(), src, coze.ListWorkflowsParams{WorkspaceID: ws, WorkflowMode: "workflow", PageNum: page, PageSize: 30})
 		if err != nil {
-			writeError(w, r, needs("listWorkflow", err))
+			writeError(w, r, err)
 			return
 		}
 		for _, wf := range p.Items {
@@ -66,7 +66,7 @@ func (s *Server) handleWorkflow(w http.ResponseWriter, r *http.Request) {
 	}
 	info, err := s.d.Coze.WorkflowInfo(r.Context(), s.d.Auth.Source(u.ID), id, true)
 	if err != nil {
-		writeError(w, r, needs("getMetaData", err))
+		writeError(w, r, err)
 		return
 	}
 	inputs := make([]workflowInputJSON, 0, len(info.Inputs))
@@ -234,7 +234,7 @@ func (s *Server) relayWorkflow(w http.ResponseWriter, r *http.Request, start fun
 		case errors.Is(err, coze.ErrAppAndBot):
 			writeError(w, r, errAppAndBot)
 		default:
-			writeError(w, r, needs("run", err))
+			writeError(w, r, err)
 		}
 		return
 	}

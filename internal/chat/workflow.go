@@ -83,7 +83,7 @@ func ValidRunID(s string) bool {
 
 // StartWorkflow opens the stream of a workflow run and returns the live Run, like Start
 // does for a chat: failures before the first event are returned here (*coze.APIError
-// such as 4200, coze.ErrStreamIdle, coze.ErrAppAndBot, auth errors) so the caller can
+// such as 4200, coze.ErrStreamIdle, coze.ErrAppAndBot, the token source's errors) so the caller can
 // answer JSON; the run is then read by a goroutine owned by the Service, survives the
 // browser leaving, and is found again with LookupWorkflow. Workflow runs are not recorded.
 //

@@ -169,10 +169,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	log.Info("sign-in", "pkce", cfg.PKCE, "pkce_sent", a.SendsPKCE(), "client_secret_set", cfg.ClientSecret != "")
 	chats := chat.New(chat.Options{
-		Coze:  cz,
-		Auth:  a,
-		Store: st,
-		Log:   log.With("component", "chat"),
+		Coze:   cz,
+		Tokens: a,
+		Store:  st,
+		Log:    log.With("component", "chat"),
 
 		MaxRepliesPerUser: cfg.MaxRepliesPerUser,
 	})

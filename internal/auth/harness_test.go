@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -283,12 +282,7 @@ func testMux(a *Auth, cz *coze.Client) http.Handler {
 			writeErr(w, ErrUnauthenticated)
 			return
 		}
-		var me coze.User
-		err := a.Do(r.Context(), u.ID, func(ctx context.Context, tok coze.AccessToken) error {
-			var err error
-			me, err = cz.Me(ctx, tok)
-			return err
-		})
+		me, err := cz.Me(r.Context(), a.Source(u.ID))
 		if err != nil {
 			if errors.Is(err, ErrReauthRequired) {
 				a.clearCookie(w, a.SessionCookieName())

@@ -160,9 +160,9 @@ func pct(d []time.Duration, p float64) time.Duration {
 }
 
 // Case 62: refresh storm. N users' access tokens expire in the same instant
-// and each user sends 5 concurrent requests through Auth.Do (GET
-// /v1/users/me). Must: exactly N refreshes at Coze, every request
-// succeeds, and lock waiters never hold DB connections — on PostgreSQL at
+// and each user sends 5 concurrent requests through the Coze client with
+// the user's Auth.Source (GET /v1/users/me). Must: exactly N refreshes at
+// Coze, every request succeeds, and lock waiters never hold DB connections — on PostgreSQL at
 // most one advisory lock per user, no waiter blocked in the database, and
 // lock holders bounded by the lock pool, not by N.
 func TestCase62_RefreshStorm(t *testing.T) {
@@ -221,10 +221,7 @@ func TestCase62_RefreshStorm(t *testing.T) {
 					wg.Go(func() {
 						<-start
 						t1 := time.Now()
-						err := in.a.Do(t.Context(), uid, func(ctx context.Context, tok coze.AccessToken) error {
-							_, err := in.cz.Me(ctx, tok)
-							return err
-						})
+						_, err := in.cz.Me(t.Context(), in.a.Source(uid))
 						d := time.Since(t1)
 						mu.Lock()
 						lat = append(lat, d)
@@ -251,10 +248,7 @@ func TestCase62_RefreshStorm(t *testing.T) {
 				// retry must not refresh again (the rotated pair was kept).
 				retryFailed := 0
 				for _, uid := range failed {
-					if err := in.a.Do(t.Context(), uid, func(ctx context.Context, tok coze.AccessToken) error {
-						_, err := in.cz.Me(ctx, tok)
-						return err
-					}); err != nil {
+					if _, err := in.cz.Me(t.Context(), in.a.Source(uid)); err != nil {
 						retryFailed++
 					}
 				}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coze2app/coze2app/internal/coze"
 	"github.com/coze2app/coze2app/internal/store"
 )
 
@@ -264,10 +263,7 @@ func (a *Auth) CheckGrant(ctx context.Context, userID int64) error {
 	if ok && now.Sub(last) < a.grantEvery {
 		return nil
 	}
-	err := a.Do(ctx, userID, func(ctx context.Context, tok coze.AccessToken) error {
-		_, err := a.coze.Me(ctx, tok)
-		return err
-	})
+	_, err := a.coze.Me(ctx, a.Source(userID))
 	if errors.Is(err, ErrReauthRequired) {
 		return err
 	}

@@ -54,19 +54,30 @@ func (a *Auth) AccessToken(ctx context.Context, userID int64) (coze.AccessToken,
 	return a.refresh(ctx, userID, "")
 }
 
-// Do runs fn with the user's access token. If Coze rejects the token
-// (4100 / 700012006, catalog case 33) it refreshes once — unless the stored
-// token already differs from the one that failed — and retries fn once. A
-// second rejection means the grant is unusable: tokens and sessions are
-// deleted and ErrReauthRequired returned, with no loop.
-func (a *Auth) Do(ctx context.Context, userID int64, fn func(ctx context.Context, tok coze.AccessToken) error) error {
-	tok, err := a.AccessToken(ctx, userID)
-	if err != nil {
-		return err
-	}
-	err = fn(ctx, tok)
-	if !coze.IsTokenInvalid(err) {
-		return err
+// Source returns userID's token source for the Coze client, which owns
+// "refresh once, retry once" (coze.TokenSource). Token is AccessToken (a
+// proactive refresh near expiry); Rejected is the reactive refresh after Coze
+// refused a token (catalog case 33).
+func (a *Auth) Source(userID int64) coze.TokenSource { return userSource{a: a, userID: userID} }
+
+type userSource struct {
+	a      *Auth
+	userID int64
+}
+
+func (s userSource) Token(ctx context.Context) (coze.AccessToken, error) {
+	return s.a.AccessToken(ctx, s.userID)
+}
+
+// Rejected refreshes once, unless the stored token already differs from the
+// one that failed. A token that is not replaced, or a refused replacement
+// (again), means the grant is unusable: tokens and sessions are deleted and
+// ErrReauthRequired returned, with no loop.
+func (s userSource) Rejected(ctx context.Context, tok coze.AccessToken, again bool) (coze.AccessToken, error) {
+	a, userID := s.a, s.userID
+	if again {
+		a.clearUser(ctx, userID, "token_rejected_after_refresh")
+		return "", fmt.Errorf("access token rejected after refresh: %w", ErrReauthRequired)
 	}
 	a.log.InfoContext(ctx, "access token rejected", "user_id", userID)
 	next, err := a.refresh(ctx, userID, tok)
@@ -75,18 +86,13 @@ func (a *Auth) Do(ctx context.Context, userID int64, fn func(ctx context.Context
 		next, err = a.refresh(ctx, userID, tok)
 	}
 	if err != nil {
-		return err
+		return "", err
 	}
 	if next == tok {
 		a.clearUser(ctx, userID, "token_rejected")
-		return fmt.Errorf("access token rejected and not refreshed: %w", ErrReauthRequired)
+		return "", fmt.Errorf("access token rejected and not refreshed: %w", ErrReauthRequired)
 	}
-	err = fn(ctx, next)
-	if coze.IsTokenInvalid(err) {
-		a.clearUser(ctx, userID, "token_rejected_after_refresh")
-		return fmt.Errorf("access token rejected after refresh: %w: %w", ErrReauthRequired, err)
-	}
-	return err
+	return next, nil
 }
 
 // expiring reports an access token due for refresh. An unknown expiry (zero)

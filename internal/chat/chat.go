@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coze2app/coze2app/internal/auth"
 	"github.com/coze2app/coze2app/internal/coze"
 	"github.com/coze2app/coze2app/internal/store"
 )
@@ -45,12 +44,12 @@ const (
 // request (STYLE rule 12).
 const recordTimeout = 5 * time.Second
 
-// Options configures a Service. Coze, Auth and Store are required.
+// Options configures a Service. Coze, Tokens and Store are required.
 type Options struct {
-	Coze  *coze.Client
-	Auth  *auth.Auth
-	Store *store.Store
-	Log   *slog.Logger
+	Coze   *coze.Client
+	Tokens TokenSources // *auth.Auth in the app
+	Store  *store.Store
+	Log    *slog.Logger
 
 	Heartbeat    time.Duration // ": ping" comment while nothing is sent, default 15s
 	IdleTimeout  time.Duration // no upstream event for this long => error "upstream_idle", default 60s
@@ -70,8 +69,14 @@ type Options struct {
 	OnRunEnd     func(status string) // a run was recorded with this store status
 }
 
+// TokenSources gives each user's Coze token source; the client refreshes a refused
+// token through it and retries once (coze.TokenSource).
+type TokenSources interface {
+	Source(userID int64) coze.TokenSource
+}
+
 // Errors returned by the Service. Coze failures before the stream are returned as the
-// coze package's typed errors (*coze.APIError …) and auth errors as auth's sentinels.
+// coze package's typed errors (*coze.APIError …) and the token source's errors as they are.
 var (
 	// ErrBadRequest matches every *BadRequestError (web: 400 bad_request).
 	ErrBadRequest = errors.New("chat: bad request")

@@ -10,10 +10,6 @@ import (
 	"github.com/coze2app/coze2app/internal/store"
 )
 
-// codeCannotCancel is Coze's answer to cancelling a chat that already ended
-// (coze-protocol §15.4).
-const codeCannotCancel = 4104
-
 // Complete runs one turn to the end and returns the reply: the non-stream contract of
 // POST /api/chat. It consumes the stream server-side, so recording is the same as for
 // Start. Errors before the stream are Start's; a reply that fails is *coze.APIError
@@ -77,12 +73,8 @@ func (s *Service) Cancel(ctx context.Context, u store.User, convID, chatID strin
 	// (and the simulator, §19 Q13) finish the chat as completed, keeping the turn as
 	// context and billing the rest. Coze's cancel only flips the status (coze-protocol
 	// §15.4); closing our stream afterwards is what stops the typing.
-	err := s.o.Auth.Do(ctx, u.ID, func(ctx context.Context, tok coze.AccessToken) error {
-		_, err := s.o.Coze.CancelChat(ctx, tok, convID, chatID)
-		return err
-	})
-	var ae *coze.APIError
-	if errors.As(err, &ae) && ae.Code == codeCannotCancel {
+	_, err := s.o.Coze.CancelChat(ctx, s.o.Tokens.Source(u.ID), convID, chatID)
+	if coze.IsChatFinished(err) {
 		err = nil
 	}
 	if live {

@@ -113,7 +113,7 @@ func mustHarness(tb testing.TB, opts ...func(*config)) *harness {
 	h.bea = h.mustUser(tb, sealer, cozesim.UserBea, "Bea")
 
 	o := cfg.chat
-	o.Coze, o.Auth, o.Store = cz, h.auth, st
+	o.Coze, o.Tokens, o.Store = cz, h.auth, st
 	o.OnRelayOpen = func() { h.relaysOpen.Add(1) }
 	o.OnRelayClose = func() { h.relaysClosed.Add(1) }
 	o.OnRunEnd = func(string) { h.runsEnded.Add(1) }

@@ -51,10 +51,6 @@ type outcome struct {
 	coze    *coze.APIError
 }
 
-// modelFailure reports Coze's codes for a model that failed to answer, which a retry
-// usually fixes: 4013 and 5000 (coze-protocol §4, E7).
-func modelFailure(code int) bool { return code == 4013 || code == 5000 }
-
 // endStatus maps a store status to the end event's status.
 func endStatus(storeStatus string) string {
 	switch storeStatus {
@@ -104,7 +100,7 @@ func (r *Run) read(ctx context.Context, st *coze.Stream) {
 		// X-Tt-Logid is what Coze support asks for (coze-protocol E7).
 		out.coze.LogID = st.LogID()
 		out.logID = out.coze.LogID
-		if modelFailure(out.coze.Code) {
+		if coze.ModelFailureCode(out.coze.Code) {
 			out.message = "The model failed to answer. Try again in a moment."
 		}
 	}

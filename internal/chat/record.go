@@ -94,18 +94,12 @@ func (r *Run) reconcile() {
 	}
 	ctx, cancel := context.WithTimeout(r.svc.bgCtx, reconcileTimeout)
 	defer cancel()
-	var (
-		c    coze.Chat
-		msgs []coze.Message
-	)
-	err := r.svc.o.Auth.Do(ctx, r.userID, func(ctx context.Context, tok coze.AccessToken) error {
-		var err error
-		if c, err = r.svc.o.Coze.RetrieveChat(ctx, tok, convID, chatID); err != nil || !finishedNormally(c) {
-			return err
-		}
-		msgs, err = r.svc.o.Coze.ChatMessages(ctx, tok, convID, chatID)
-		return err
-	})
+	src := r.svc.o.Tokens.Source(r.userID)
+	c, err := r.svc.o.Coze.RetrieveChat(ctx, src, convID, chatID)
+	var msgs []coze.Message
+	if err == nil && finishedNormally(c) {
+		msgs, err = r.svc.o.Coze.ChatMessages(ctx, src, convID, chatID)
+	}
 	if err != nil || !finishedNormally(c) {
 		r.svc.log.Info("chat reconcile skipped", "chat_id", chatID, "status", c.Status, "err", err)
 		return

@@ -14,7 +14,7 @@ import (
 
 // Start validates req, opens the upstream stream with the user's token and returns the
 // live Run. Failures before the stream (bad input, *coze.APIError such as 4015/4016,
-// auth.ErrReauthRequired, upstream 5xx) are returned here so the caller can answer JSON.
+// the token source's errors, upstream 5xx) are returned here so the caller can answer JSON.
 // The reply is then read on a goroutine owned by the Service on a context detached from
 // ctx: a closed tab does not stop it. Relay it with ServeSSE.
 func (s *Service) Start(ctx context.Context, u store.User, req StartRequest) (*Run, error) {
@@ -54,12 +54,8 @@ func (s *Service) Start(ctx context.Context, u store.User, req StartRequest) (*R
 	runCtx, cancelTimeout := context.WithTimeoutCause(runCtx, s.o.ReplyTimeout, errReplyTimeout)
 	stopEarly := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
 
-	var st *coze.Stream
-	err = s.o.Auth.Do(ctx, u.ID, func(_ context.Context, tok coze.AccessToken) error {
-		var err error
-		st, err = s.o.Coze.StreamChat(runCtx, tok, creq)
-		return err
-	})
+	// The client refreshes a refused token and retries once before it hands out the stream.
+	st, err := s.o.Coze.StreamChat(runCtx, s.o.Tokens.Source(u.ID), creq)
 	if !stopEarly() || err != nil {
 		// Either the request ended while we were waiting for the stream, or the stream
 		// never opened.

@@ -83,7 +83,7 @@ func ValidRunID(s string) bool {
 
 // StartWorkflow opens the stream of a workflow run and returns the live Run, like Start
 // does for a chat: failures before the first event are returned here (*coze.APIError
-// such as 4200, coze.ErrStreamIdle, coze.ErrAppAndBot, auth errors) so the caller can
+// such as 4200, coze.ErrStreamIdle, coze.ErrAppAndBot, the token source's errors) so the caller can
 // answer JSON; the run is then read by a goroutine owned by the Service, survives the
 // browser leaving, and is found again with LookupWorkflow. Workflow runs are not recorded.
 //
@@ -96,12 +96,12 @@ func (s *Service) StartWorkflow(ctx context.Context, u store.User, req WorkflowS
 	case req.BotID != "" && !validID(req.BotID):
 		return nil, &BadRequestError{Field: "bot_id", Reason: "must be 1-30 digits"}
 	}
-	return s.startWorkflow(ctx, u, req.WorkflowID, func(ctx, runCtx context.Context, tok coze.AccessToken) (*coze.Stream, error) {
-		info, err := s.o.Coze.WorkflowInfo(ctx, tok, req.WorkflowID, false)
+	return s.startWorkflow(ctx, u, req.WorkflowID, func(ctx, runCtx context.Context, src coze.TokenSource) (*coze.Stream, error) {
+		info, err := s.o.Coze.WorkflowInfo(ctx, src, req.WorkflowID, false)
 		if err != nil {
 			return nil, err
 		}
-		return s.o.Coze.StreamWorkflow(runCtx, tok, coze.RunWorkflowRequest{WorkflowID: req.WorkflowID,
+		return s.o.Coze.StreamWorkflow(runCtx, src, coze.RunWorkflowRequest{WorkflowID: req.WorkflowID,
 			AppID: info.Workflow.App(), BotID: req.BotID, Parameters: req.Parameters})
 	})
 }
@@ -115,8 +115,8 @@ func (s *Service) ResumeWorkflow(ctx context.Context, u store.User, req Workflow
 	if req.EventID == "" || len(req.EventID) > 80 || strings.Trim(req.EventID, "0123456789/") != "" {
 		return nil, &BadRequestError{Field: "event_id", Reason: "not a Coze interrupt event id"}
 	}
-	return s.startWorkflow(ctx, u, req.WorkflowID, func(_, runCtx context.Context, tok coze.AccessToken) (*coze.Stream, error) {
-		return s.o.Coze.ResumeWorkflow(runCtx, tok, coze.ResumeWorkflowRequest{WorkflowID: req.WorkflowID,
+	return s.startWorkflow(ctx, u, req.WorkflowID, func(_, runCtx context.Context, src coze.TokenSource) (*coze.Stream, error) {
+		return s.o.Coze.ResumeWorkflow(runCtx, src, coze.ResumeWorkflowRequest{WorkflowID: req.WorkflowID,
 			EventID: req.EventID, InterruptType: req.InterruptType, ResumeData: req.ResumeData})
 	})
 }
@@ -163,7 +163,7 @@ func (r *Run) EndStatus() string {
 }
 
 // openWorkflow opens the upstream stream: ctx is the request's, runCtx the run's own.
-type openWorkflow func(ctx, runCtx context.Context, tok coze.AccessToken) (*coze.Stream, error)
+type openWorkflow func(ctx, runCtx context.Context, src coze.TokenSource) (*coze.Stream, error)
 
 func (s *Service) startWorkflow(ctx context.Context, u store.User, workflowID string, open openWorkflow) (*Run, error) {
 	s.mu.Lock()
@@ -185,12 +185,7 @@ func (s *Service) startWorkflow(ctx context.Context, u store.User, workflowID st
 	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	runCtx, cancelTimeout := context.WithTimeoutCause(runCtx, workflowBudget, errReplyTimeout)
 	stopEarly := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
-	var st *coze.Stream
-	err = s.o.Auth.Do(ctx, u.ID, func(actx context.Context, tok coze.AccessToken) error {
-		var err error
-		st, err = open(actx, runCtx, tok)
-		return err
-	})
+	st, err := open(ctx, runCtx, s.o.Tokens.Source(u.ID))
 	if !stopEarly() || err != nil {
 		if st != nil {
 			st.Close()

@@ -84,7 +84,7 @@ type PublishedBotPage struct {
 }
 
 // Bots lists one page of bots: GET /v1/bots.
-func (c *Client) Bots(ctx context.Context, tok AccessToken, p BotListParams) (BotPage, error) {
+func (c *Client) Bots(ctx context.Context, ts TokenSource, p BotListParams) (BotPage, error) {
 	q := url.Values{}
 	setIf(q, "workspace_id", p.WorkspaceID)
 	setIf(q, "publish_status", p.PublishStatus)
@@ -95,7 +95,7 @@ func (c *Client) Bots(ctx context.Context, tok AccessToken, p BotListParams) (Bo
 	setIntIf(q, "page_index", p.PageNum)
 	setIntIf(q, "page_size", p.PageSize)
 	var out BotPage
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bots", query: q, tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bots", query: q, src: ts, perm: "listBot"}, &out)
 	return out, err
 }
 
@@ -103,12 +103,12 @@ func (c *Client) Bots(ctx context.Context, tok AccessToken, p BotListParams) (Bo
 // brings no bot not seen before. Each bot is kept once, by id: a server that
 // reads neither paging parameter, or a list that shifts between pages,
 // repeats items (coze-protocol E3).
-func (c *Client) AllBots(ctx context.Context, tok AccessToken, workspaceID, publishStatus string) ([]Bot, error) {
+func (c *Client) AllBots(ctx context.Context, ts TokenSource, workspaceID, publishStatus string) ([]Bot, error) {
 	const size = 20
 	var all []Bot
 	seen := map[string]bool{}
 	for page := 1; page <= maxPages; page++ {
-		p, err := c.Bots(ctx, tok, BotListParams{WorkspaceID: workspaceID, PublishStatus: publishStatus, PageNum: page, PageSize: size})
+		p, err := c.Bots(ctx, ts, BotListParams{WorkspaceID: workspaceID, PublishStatus: publishStatus, PageNum: page, PageSize: size})
 		if err != nil {
 			return nil, err
 		}
@@ -129,52 +129,52 @@ func (c *Client) AllBots(ctx context.Context, tok AccessToken, workspaceID, publ
 
 // PublishedBots lists bots published to the API channel (old, deprecated endpoint; note
 // page_index, §11.1).
-func (c *Client) PublishedBots(ctx context.Context, tok AccessToken, spaceID string, pageIndex, pageSize int) (PublishedBotPage, error) {
+func (c *Client) PublishedBots(ctx context.Context, ts TokenSource, spaceID string, pageIndex, pageSize int) (PublishedBotPage, error) {
 	q := url.Values{}
 	setIf(q, "space_id", spaceID)
 	setIntIf(q, "page_index", pageIndex)
 	setIntIf(q, "page_size", pageSize)
 	var out PublishedBotPage
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/space/published_bots_list", query: q, tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/space/published_bots_list", query: q, src: ts, perm: "getPublishedBot"}, &out)
 	return out, err
 }
 
 // Bot retrieves a bot: GET /v1/bots/{id} (§11.4); draft => is_published=false.
-func (c *Client) Bot(ctx context.Context, tok AccessToken, botID string, draft bool) (BotInfo, error) {
+func (c *Client) Bot(ctx context.Context, ts TokenSource, botID string, draft bool) (BotInfo, error) {
 	q := url.Values{}
 	if draft {
 		q.Set("is_published", strconv.FormatBool(false))
 	}
 	var out BotInfo
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bots/" + seg(botID), query: q, tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bots/" + seg(botID), query: q, src: ts, perm: "getMetadata"}, &out)
 	return out, err
 }
 
 // BotOnlineInfo retrieves a published bot: GET /v1/bot/get_online_info (old, §11.3).
-func (c *Client) BotOnlineInfo(ctx context.Context, tok AccessToken, botID string) (BotInfo, error) {
+func (c *Client) BotOnlineInfo(ctx context.Context, ts TokenSource, botID string) (BotInfo, error) {
 	q := url.Values{"bot_id": {botID}}
 	var out BotInfo
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bot/get_online_info", query: q, tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bot/get_online_info", query: q, src: ts, perm: "getMetadata"}, &out)
 	return out, err
 }
 
 // CreateBot creates a draft bot: POST /v1/bot/create (§11.5).
-func (c *Client) CreateBot(ctx context.Context, tok AccessToken, r CreateBotRequest) (string, error) {
+func (c *Client) CreateBot(ctx context.Context, ts TokenSource, r CreateBotRequest) (string, error) {
 	var out struct {
 		BotID flexString `json:"bot_id"`
 	}
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/bot/create", body: r.wire(), tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/bot/create", body: r.wire(), src: ts, perm: "createBot"}, &out)
 	return string(out.BotID), err
 }
 
 // UpdateBot changes a bot's draft: POST /v1/bot/update (no data in the answer, §11.6).
-func (c *Client) UpdateBot(ctx context.Context, tok AccessToken, r UpdateBotRequest) error {
-	return c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/bot/update", body: r.wire(), tok: tok}, nil)
+func (c *Client) UpdateBot(ctx context.Context, ts TokenSource, r UpdateBotRequest) error {
+	return c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/bot/update", body: r.wire(), src: ts, perm: "edit"}, nil)
 }
 
 // PublishBot publishes a bot to connectors (nil => ["1024"], the API channel):
 // POST /v1/bot/publish (§11.7). It returns the new version.
-func (c *Client) PublishBot(ctx context.Context, tok AccessToken, botID string, connectorIDs []string) (string, error) {
+func (c *Client) PublishBot(ctx context.Context, ts TokenSource, botID string, connectorIDs []string) (string, error) {
 	if len(connectorIDs) == 0 {
 		connectorIDs = []string{"1024"}
 	}
@@ -185,6 +185,6 @@ func (c *Client) PublishBot(ctx context.Context, tok AccessToken, botID string, 
 	var out struct {
 		Version flexString `json:"version"`
 	}
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/bot/publish", body: body, tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/bot/publish", body: body, src: ts, perm: "publish"}, &out)
 	return string(out.Version), err
 }

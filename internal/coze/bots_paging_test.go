@@ -19,7 +19,7 @@ func TestAllBotsDeduplicatesAndSendsBothPageParams(t *testing.T) {
 	body, _ := json.Marshal(map[string]any{"code": 0, "msg": "", "data": map[string]any{"items": items, "total": 45}})
 	f.answer(http.StatusOK, "application/json", body)
 
-	bots, err := c.AllBots(t.Context(), "tok", "7392000000000000101", "all")
+	bots, err := c.AllBots(t.Context(), AccessToken("tok"), "7392000000000000101", "all")
 	if err != nil {
 		t.Fatal(err)
 	}

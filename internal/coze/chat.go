@@ -155,14 +155,14 @@ type chatBody struct {
 	EnableCard         bool              `json:"enable_card,omitempty"`
 }
 
-func (r ChatRequest) request(tok AccessToken, stream bool) apiRequest {
+func (r ChatRequest) request(ts TokenSource, stream bool) apiRequest {
 	q := url.Values{}
 	setIf(q, "conversation_id", r.ConversationID)
 	save := true
 	if r.AutoSaveHistory != nil {
 		save = *r.AutoSaveHistory
 	}
-	return apiRequest{method: http.MethodPost, path: "/v3/chat", query: q, tok: tok, body: chatBody{
+	return apiRequest{method: http.MethodPost, path: "/v3/chat", query: q, src: ts, perm: "chat", body: chatBody{
 		BotID: r.BotID, UserID: r.UserID, Stream: stream, AutoSaveHistory: save,
 		AdditionalMessages: r.AdditionalMessages, CustomVariables: r.CustomVariables,
 		MetaData: r.MetaData, PublishStatus: r.PublishStatus, Parameters: r.Parameters,
@@ -172,16 +172,16 @@ func (r ChatRequest) request(tok AccessToken, stream bool) apiRequest {
 
 // CreateChat starts a non-stream chat; it returns at once with status in_progress (or
 // created). Poll RetrieveChat, then ChatMessages (§15.1).
-func (c *Client) CreateChat(ctx context.Context, tok AccessToken, r ChatRequest) (Chat, error) {
+func (c *Client) CreateChat(ctx context.Context, ts TokenSource, r ChatRequest) (Chat, error) {
 	var out Chat
-	err := c.callData(ctx, r.request(tok, false), &out)
+	err := c.callData(ctx, r.request(ts, false), &out)
 	return out, err
 }
 
 // StreamChat starts a streaming chat (§16). Pre-stream failures (4015, 4016, 4100 …) are
 // returned as *APIError and no Stream.
-func (c *Client) StreamChat(ctx context.Context, tok AccessToken, r ChatRequest) (*Stream, error) {
-	return c.openStream(ctx, r.request(tok, true))
+func (c *Client) StreamChat(ctx context.Context, ts TokenSource, r ChatRequest) (*Stream, error) {
+	return c.openStream(ctx, r.request(ts, true))
 }
 
 func chatQuery(convID, chatID string) url.Values {
@@ -189,29 +189,29 @@ func chatQuery(convID, chatID string) url.Values {
 }
 
 // RetrieveChat reads a chat: GET /v3/chat/retrieve (§15.2).
-func (c *Client) RetrieveChat(ctx context.Context, tok AccessToken, convID, chatID string) (Chat, error) {
+func (c *Client) RetrieveChat(ctx context.Context, ts TokenSource, convID, chatID string) (Chat, error) {
 	var out Chat
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v3/chat/retrieve", query: chatQuery(convID, chatID), tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v3/chat/retrieve", query: chatQuery(convID, chatID), src: ts, perm: "getChat"}, &out)
 	return out, err
 }
 
 // ChatMessages lists a chat's messages except the user query: GET /v3/chat/message/list
 // (§15.3). Pick type=answer items rather than relying on order.
-func (c *Client) ChatMessages(ctx context.Context, tok AccessToken, convID, chatID string) ([]Message, error) {
+func (c *Client) ChatMessages(ctx context.Context, ts TokenSource, convID, chatID string) ([]Message, error) {
 	var out []Message
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v3/chat/message/list", query: chatQuery(convID, chatID), tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v3/chat/message/list", query: chatQuery(convID, chatID), src: ts, perm: "listMessage"}, &out)
 	return out, err
 }
 
 // CancelChat cancels a running chat: POST /v3/chat/cancel with ids in the body (§15.4).
 // It does not stop a stream already being sent; close it too.
-func (c *Client) CancelChat(ctx context.Context, tok AccessToken, convID, chatID string) (Chat, error) {
+func (c *Client) CancelChat(ctx context.Context, ts TokenSource, convID, chatID string) (Chat, error) {
 	body := struct {
 		ChatID         string `json:"chat_id"`
 		ConversationID string `json:"conversation_id"`
 	}{chatID, convID}
 	var out Chat
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v3/chat/cancel", body: body, tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v3/chat/cancel", body: body, src: ts, perm: "cancelChat"}, &out)
 	return out, err
 }
 
@@ -221,15 +221,15 @@ type toolOutputsBody struct {
 }
 
 // SubmitToolOutputs answers requires_action without streaming (§15.5).
-func (c *Client) SubmitToolOutputs(ctx context.Context, tok AccessToken, convID, chatID string, outs []ToolOutput) (Chat, error) {
+func (c *Client) SubmitToolOutputs(ctx context.Context, ts TokenSource, convID, chatID string, outs []ToolOutput) (Chat, error) {
 	var out Chat
 	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v3/chat/submit_tool_outputs",
-		query: chatQuery(convID, chatID), body: toolOutputsBody{outs, false}, tok: tok}, &out)
+		query: chatQuery(convID, chatID), body: toolOutputsBody{outs, false}, src: ts, perm: "submitToolChat"}, &out)
 	return out, err
 }
 
 // SubmitToolOutputsStream answers requires_action and streams the continuation (§15.5, §16).
-func (c *Client) SubmitToolOutputsStream(ctx context.Context, tok AccessToken, convID, chatID string, outs []ToolOutput) (*Stream, error) {
+func (c *Client) SubmitToolOutputsStream(ctx context.Context, ts TokenSource, convID, chatID string, outs []ToolOutput) (*Stream, error) {
 	return c.openStream(ctx, apiRequest{method: http.MethodPost, path: "/v3/chat/submit_tool_outputs",
-		query: chatQuery(convID, chatID), body: toolOutputsBody{outs, true}, tok: tok})
+		query: chatQuery(convID, chatID), body: toolOutputsBody{outs, true}, src: ts, perm: "submitToolChat"})
 }

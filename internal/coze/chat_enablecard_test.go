@@ -12,7 +12,7 @@ func TestChatRequestSendsEnableCardOnlyWhenSet(t *testing.T) {
 	for _, enable := range []bool{false, true} {
 		f, c := mustFake(t, Options{})
 		f.answer(200, "text/event-stream", mustFixture(t, "chat_stream_question.sse"))
-		if err := drain(c.StreamChat(t.Context(), "tok", ChatRequest{BotID: "7348293334459311234", UserID: "u1",
+		if err := drain(c.StreamChat(t.Context(), AccessToken("tok"), ChatRequest{BotID: "7348293334459311234", UserID: "u1",
 			AdditionalMessages: []EnterMessage{{Role: "user", Type: "question", Content: "hi", ContentType: "text"}},
 			EnableCard:         enable})); err != nil {
 			t.Fatalf("EnableCard %v: %v", enable, err)

@@ -63,53 +63,53 @@ type ConversationPage struct {
 }
 
 // CreateConversation creates a conversation: POST /v1/conversation/create.
-func (c *Client) CreateConversation(ctx context.Context, tok AccessToken, r CreateConversationRequest) (Conversation, error) {
+func (c *Client) CreateConversation(ctx context.Context, ts TokenSource, r CreateConversationRequest) (Conversation, error) {
 	var out Conversation
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/conversation/create", body: r, tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/conversation/create", body: r, src: ts, perm: "createConversation"}, &out)
 	return out, err
 }
 
 // RetrieveConversation reads one: GET /v1/conversation/retrieve?conversation_id=.
-func (c *Client) RetrieveConversation(ctx context.Context, tok AccessToken, convID string) (Conversation, error) {
+func (c *Client) RetrieveConversation(ctx context.Context, ts TokenSource, convID string) (Conversation, error) {
 	var out Conversation
 	q := url.Values{"conversation_id": {convID}}
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/conversation/retrieve", query: q, tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/conversation/retrieve", query: q, src: ts, perm: "retrieveConversation"}, &out)
 	return out, err
 }
 
 // ListConversations lists a bot's conversations: GET /v1/conversations.
-func (c *Client) ListConversations(ctx context.Context, tok AccessToken, p ListConversationsParams) (ConversationPage, error) {
+func (c *Client) ListConversations(ctx context.Context, ts TokenSource, p ListConversationsParams) (ConversationPage, error) {
 	q := url.Values{}
 	setIf(q, "bot_id", p.BotID)
 	setIf(q, "sort_order", p.SortOrder)
 	setIntIf(q, "page_num", p.PageNum)
 	setIntIf(q, "page_size", p.PageSize)
 	var out ConversationPage
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/conversations", query: q, tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/conversations", query: q, src: ts, perm: "listConversation"}, &out)
 	return out, err
 }
 
 // RenameConversation sets the name: PUT /v1/conversations/{id} {"name"} (§13.4).
-func (c *Client) RenameConversation(ctx context.Context, tok AccessToken, convID, name string) (Conversation, error) {
+func (c *Client) RenameConversation(ctx context.Context, ts TokenSource, convID, name string) (Conversation, error) {
 	body := struct {
 		Name string `json:"name"`
 	}{name}
 	var out Conversation
-	err := c.callData(ctx, apiRequest{method: http.MethodPut, path: "/v1/conversations/" + seg(convID), body: body, tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodPut, path: "/v1/conversations/" + seg(convID), body: body, src: ts, perm: "editConversation"}, &out)
 	return out, err
 }
 
 // DeleteConversation deletes it: DELETE /v1/conversations/{id} (no data, §13.5).
-func (c *Client) DeleteConversation(ctx context.Context, tok AccessToken, convID string) error {
-	return c.callData(ctx, apiRequest{method: http.MethodDelete, path: "/v1/conversations/" + seg(convID), tok: tok}, nil)
+func (c *Client) DeleteConversation(ctx context.Context, ts TokenSource, convID string) error {
+	return c.callData(ctx, apiRequest{method: http.MethodDelete, path: "/v1/conversations/" + seg(convID), src: ts, perm: "editConversation"}, nil)
 }
 
 // ClearConversation starts a new context section: POST /v1/conversations/{id}/clear with
 // an empty body (§13.6). It returns the new section id.
-func (c *Client) ClearConversation(ctx context.Context, tok AccessToken, convID string) (string, error) {
+func (c *Client) ClearConversation(ctx context.Context, ts TokenSource, convID string) (string, error) {
 	var out struct {
 		ID flexString `json:"id"`
 	}
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/conversations/" + seg(convID) + "/clear", tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/conversations/" + seg(convID) + "/clear", src: ts, perm: "editConversation"}, &out)
 	return string(out.ID), err
 }

@@ -11,6 +11,10 @@
 //     OpenAPI failures are *APIError, OAuth failures are *OAuthError; use the Is* helpers.
 //   - IDs are strings; timestamps are int64 Unix seconds and are accepted on the wire as
 //     numbers or numeric strings (§19 Q10).
+//   - Every call takes a TokenSource, not a token: a refused token (4100 / 700012006) is
+//     replaced through it and the call retried once, in one place (tokensource.go), for
+//     plain calls, uploads and stream openings alike. A fixed AccessToken is its own source.
+//   - *APIError carries the OAuth permission its endpoint needs, so a 4101 can name it.
 //   - Tokens travel only in the Authorization header, the client secret only to the token
 //     endpoint; secret types redact themselves when printed, logged or marshalled.
 //   - EventReader is a bounded, allocation-light SSE parser that keeps each event's data

@@ -33,6 +33,18 @@ type APIError struct {
 	Code       int
 	Msg        string
 	LogID      string // X-Tt-Logid header, else detail.logid
+	// Permission is the OAuth permission the endpoint needs (coze-protocol §9–§17), so
+	// that a 4101 can name what to add to the OAuth app; "" when none is documented.
+	Permission string
+}
+
+// needs records on err's *APIError the permission of the endpoint that failed.
+func needs(permission string, err error) error {
+	var e *APIError
+	if errors.As(err, &e) && e.Permission == "" {
+		e.Permission = permission
+	}
+	return err
 }
 
 // Error describes the failure. It never contains the access token (see scrub).
@@ -121,6 +133,51 @@ func IsRateLimited(err error) bool {
 func IsNotFound(err error) bool {
 	c, _, ok := apiCode(err)
 	return ok && (c == 4200 || c == 4001 || c == 4002 || c == 4006)
+}
+
+// IsQuotaExceeded reports an account without balance or quota (4011, 4019, 4022,
+// coze-protocol §4): billing, not retry.
+func IsQuotaExceeded(err error) bool {
+	c, _, ok := apiCode(err)
+	return ok && (c == 4011 || c == 4019 || c == 4022)
+}
+
+// IsFileTypeUnsupported reports an upload of a type Coze does not take (4303,
+// coze-protocol E10).
+func IsFileTypeUnsupported(err error) bool {
+	c, _, ok := apiCode(err)
+	return ok && c == 4303
+}
+
+// IsModelFailure reports a model that failed to answer, which a retry usually fixes:
+// 4013 and 5000 (coze-protocol §4, E7; coze-js wrongly files 4013 under rate limits).
+func IsModelFailure(err error) bool {
+	c, _, ok := apiCode(err)
+	return ok && ModelFailureCode(c)
+}
+
+// ModelFailureCode is IsModelFailure for a code read from an event stream.
+func ModelFailureCode(code int) bool { return code == 4013 || code == 5000 }
+
+// IsInvalidRequest reports a request Coze found malformed (4000); its Msg says why.
+func IsInvalidRequest(err error) bool {
+	c, _, ok := apiCode(err)
+	return ok && c == 4000
+}
+
+// IsPlatformError reports one of Coze's 9-digit platform codes (e.g. 702042078,
+// coze-java#47), whose Msg is meant for people (coze-protocol E7). 700012006, the
+// invalid token, is one too: check IsTokenInvalid first.
+func IsPlatformError(err error) bool {
+	c, _, ok := apiCode(err)
+	return ok && c >= 100_000_000 && c <= 999_999_999
+}
+
+// IsChatFinished reports a cancel of a chat that already ended (4104,
+// coze-protocol §15.4).
+func IsChatFinished(err error) bool {
+	c, _, ok := apiCode(err)
+	return ok && c == 4104
 }
 
 // IsUpstreamUnavailable reports failures of Coze or the path to it rather than of the

@@ -19,15 +19,16 @@ func TestErrorFixtures(t *testing.T) {
 		wantLog  string
 		yes      []pred
 	}{
-		{"error_4000_bad_request.json", 4000, "20241210152726467C48D89D6DB2F37A23", nil},
+		{"error_4000_bad_request.json", 4000, "20241210152726467C48D89D6DB2F37A23", []pred{IsInvalidRequest}},
 		{"error_4015_bot_not_published.json", 4015, "20241210152726467C48D89D6DB2F37A23", []pred{IsNotPublished}},
 		{"error_4016_chat_in_progress.json", 4016, "20241210152726467C48D89D6DB2F37A23", []pred{IsConversationBusy}},
 		{"error_4100_authentication_invalid.json", 4100, "", []pred{IsTokenInvalid}},
 		{"error_4101_no_permission.json", 4101, "", []pred{IsPermissionDenied}},
-		{"error_4104_cannot_cancel.json", 4104, "20241210152726467C48D89D6DB2F37A23", nil},
-		{"error_700012006_access_token_invalid.json", 700012006, "", []pred{IsTokenInvalid}},
+		{"error_4104_cannot_cancel.json", 4104, "20241210152726467C48D89D6DB2F37A23", []pred{IsChatFinished}},
+		{"error_700012006_access_token_invalid.json", 700012006, "", []pred{IsTokenInvalid, IsPlatformError}},
 	}
-	all := []pred{IsTokenInvalid, IsPermissionDenied, IsNotPublished, IsConversationBusy, IsRateLimited, IsNotFound, IsUpstreamUnavailable, IsFatalOAuth}
+	all := []pred{IsTokenInvalid, IsPermissionDenied, IsNotPublished, IsConversationBusy, IsRateLimited, IsNotFound, IsUpstreamUnavailable, IsFatalOAuth,
+		IsQuotaExceeded, IsFileTypeUnsupported, IsModelFailure, IsInvalidRequest, IsPlatformError, IsChatFinished}
 	for _, tt := range tests {
 		for _, status := range []int{200, 401} {
 			t.Run(fmt.Sprintf("%s/%d", tt.fixture, status), func(t *testing.T) {
@@ -59,6 +60,26 @@ func TestErrorFixtures(t *testing.T) {
 					t.Errorf("requests = %d, want 1 (no retry on business errors)", f.count())
 				}
 			})
+		}
+	}
+}
+
+func TestCodePredicates(t *testing.T) {
+	tests := []struct {
+		code int
+		is   func(error) bool
+	}{
+		{4011, IsQuotaExceeded}, {4019, IsQuotaExceeded}, {4022, IsQuotaExceeded},
+		{4303, IsFileTypeUnsupported}, {4013, IsModelFailure}, {5000, IsModelFailure},
+		{702042078, IsPlatformError},
+	}
+	for _, tt := range tests {
+		err := fmt.Errorf("wrapped: %w", &APIError{Code: tt.code, Msg: "m"})
+		if !tt.is(err) {
+			t.Errorf("code %d: predicate false, want true", tt.code)
+		}
+		if tt.is(&APIError{Code: 4001, Msg: "m"}) {
+			t.Errorf("code %d's predicate holds for 4001", tt.code)
 		}
 	}
 }
@@ -136,7 +157,7 @@ func TestErrorsNeverCarryToken(t *testing.T) {
 	if !IsTokenInvalid(err) || strings.Contains(err.Error(), string(testToken)) {
 		t.Errorf("err = %v: want 4100 without the token", err)
 	}
-	if _, err := c.Me(t.Context(), ""); !errors.Is(err, ErrNoAccessToken) {
+	if _, err := c.Me(t.Context(), AccessToken("")); !errors.Is(err, ErrNoAccessToken) {
 		t.Errorf("empty token err = %v", err)
 	}
 }

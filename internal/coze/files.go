@@ -62,11 +62,12 @@ func FileKindOf(data []byte) string {
 // POST /v1/files/upload (§12.1). The request always carries a Content-Length, as all
 // three official SDKs send it (coze-go request.go newFileUploadRequest writes a
 // bytes.Buffer): chunked uploads are untested against Coze's gateway (coze-protocol
-// E10). A body that knows its size (*io.SectionReader, *bytes.Reader, *strings.Reader,
-// each fresh) is streamed between the multipart head and tail, so a spooled upload is
-// not held in memory; any other body is read into memory first.
-// Cap sizes before calling. Not retried; the whole upload must fit in Options.Timeout.
-func (c *Client) UploadFile(ctx context.Context, tok AccessToken, filename string, body io.Reader) (File, error) {
+// E10). A body that knows its size and can seek (*io.SectionReader, *bytes.Reader,
+// *strings.Reader) is streamed from its current offset between the multipart head and
+// tail, so a spooled upload is not held in memory; any other body is read into memory
+// first. Cap sizes before calling. Retried only after a refused token (TokenSource); each
+// attempt must fit in Options.Timeout.
+func (c *Client) UploadFile(ctx context.Context, ts TokenSource, filename string, body io.Reader) (File, error) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	if _, err := mw.CreateFormFile("file", filename); err != nil {
@@ -78,25 +79,43 @@ func (c *Client) UploadFile(ctx context.Context, tok AccessToken, filename strin
 		return File{}, fmt.Errorf("upload file: %w", err)
 	}
 	tail := buf.Bytes()
-	sized, ok := body.(interface{ Size() int64 })
+	// The body is read again from its start if Coze refuses the token and the upload is
+	// retried, so it must be able to seek back; any other body is held in memory.
+	sb, ok := body.(sizedSeeker)
 	if !ok {
 		data, err := io.ReadAll(body)
 		if err != nil {
 			return File{}, fmt.Errorf("upload file: read body: %w", err)
 		}
-		body, sized = bytes.NewReader(data), bytes.NewReader(data)
+		sb = bytes.NewReader(data)
 	}
-	size := sized.Size()
+	start, err := sb.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return File{}, fmt.Errorf("upload file: %w", err)
+	}
+	size := sb.Size() - start
+	open := func() (io.Reader, error) {
+		if _, err := sb.Seek(start, io.SeekStart); err != nil {
+			return nil, err
+		}
+		return io.MultiReader(bytes.NewReader(head), io.LimitReader(sb, size), bytes.NewReader(tail)), nil
+	}
 	var out File
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/files/upload",
-		raw:    io.MultiReader(bytes.NewReader(head), io.LimitReader(body, size), bytes.NewReader(tail)),
-		rawLen: int64(len(head)) + size + int64(len(tail)), contentType: mw.FormDataContentType(), tok: tok}, &out)
+	err = c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/files/upload",
+		raw:    open,
+		rawLen: int64(len(head)) + size + int64(len(tail)), contentType: mw.FormDataContentType(), src: ts, perm: "uploadFile"}, &out)
 	return out, err
 }
 
+// sizedSeeker is a body that knows its size and can be read again from its start.
+type sizedSeeker interface {
+	io.ReadSeeker
+	Size() int64
+}
+
 // RetrieveFile reads a file's metadata: GET /v1/files/retrieve?file_id= (§12.2).
-func (c *Client) RetrieveFile(ctx context.Context, tok AccessToken, fileID string) (File, error) {
+func (c *Client) RetrieveFile(ctx context.Context, ts TokenSource, fileID string) (File, error) {
 	var out File
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/files/retrieve", query: url.Values{"file_id": {fileID}}, tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/files/retrieve", query: url.Values{"file_id": {fileID}}, src: ts, perm: "retrieveFile"}, &out)
 	return out, err
 }

@@ -141,8 +141,8 @@ func msgQuery(convID, msgID string) url.Values {
 }
 
 // ListMessages lists messages. The paging fields are top-level siblings of data (§2).
-func (c *Client) ListMessages(ctx context.Context, tok AccessToken, convID string, p ListMessagesParams) (MessagePage, error) {
-	r := apiRequest{method: http.MethodPost, path: "/v1/conversation/message/list", query: msgQuery(convID, ""), body: p, tok: tok}
+func (c *Client) ListMessages(ctx context.Context, ts TokenSource, convID string, p ListMessagesParams) (MessagePage, error) {
+	r := apiRequest{method: http.MethodPost, path: "/v1/conversation/message/list", query: msgQuery(convID, ""), body: p, src: ts, perm: "listMessage"}
 	res, err := c.call(ctx, r)
 	if err != nil {
 		return MessagePage{}, err
@@ -160,28 +160,28 @@ func (c *Client) ListMessages(ctx context.Context, tok AccessToken, convID strin
 }
 
 // CreateMessage adds a message: POST /v1/conversation/message/create?conversation_id= (§14.4).
-func (c *Client) CreateMessage(ctx context.Context, tok AccessToken, convID string, m EnterMessage) (Message, error) {
+func (c *Client) CreateMessage(ctx context.Context, ts TokenSource, convID string, m EnterMessage) (Message, error) {
 	var out Message
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/conversation/message/create", query: msgQuery(convID, ""), body: m, tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/conversation/message/create", query: msgQuery(convID, ""), body: m, src: ts, perm: "createMessage"}, &out)
 	return out, err
 }
 
 // RetrieveMessage reads one: GET /v1/conversation/message/retrieve (§14.6).
-func (c *Client) RetrieveMessage(ctx context.Context, tok AccessToken, convID, msgID string) (Message, error) {
+func (c *Client) RetrieveMessage(ctx context.Context, ts TokenSource, convID, msgID string) (Message, error) {
 	var out Message
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/conversation/message/retrieve", query: msgQuery(convID, msgID), tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/conversation/message/retrieve", query: msgQuery(convID, msgID), src: ts, perm: "retrieveMessage"}, &out)
 	return out, err
 }
 
 // ModifyMessage changes content / content_type / meta_data (m.Role and m.Type are not
 // sent): POST /v1/conversation/message/modify. The answer is under "message" (§2, §14.7).
-func (c *Client) ModifyMessage(ctx context.Context, tok AccessToken, convID, msgID string, m EnterMessage) (Message, error) {
+func (c *Client) ModifyMessage(ctx context.Context, ts TokenSource, convID, msgID string, m EnterMessage) (Message, error) {
 	body := struct {
 		Content     string            `json:"content,omitempty"`
 		ContentType string            `json:"content_type,omitempty"`
 		MetaData    map[string]string `json:"meta_data,omitempty"`
 	}{m.Content, m.ContentType, m.MetaData}
-	r := apiRequest{method: http.MethodPost, path: "/v1/conversation/message/modify", query: msgQuery(convID, msgID), body: body, tok: tok}
+	r := apiRequest{method: http.MethodPost, path: "/v1/conversation/message/modify", query: msgQuery(convID, msgID), body: body, src: ts, perm: "modifyMessage"}
 	res, err := c.call(ctx, r)
 	if err != nil {
 		return Message{}, err
@@ -204,8 +204,8 @@ func (c *Client) ModifyMessage(ctx context.Context, tok AccessToken, convID, msg
 
 // DeleteMessage deletes a question/answer: POST with an empty body (§14.8); it returns the
 // deleted message.
-func (c *Client) DeleteMessage(ctx context.Context, tok AccessToken, convID, msgID string) (Message, error) {
+func (c *Client) DeleteMessage(ctx context.Context, ts TokenSource, convID, msgID string) (Message, error) {
 	var out Message
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/conversation/message/delete", query: msgQuery(convID, msgID), tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/conversation/message/delete", query: msgQuery(convID, msgID), src: ts, perm: "deleteMessage"}, &out)
 	return out, err
 }

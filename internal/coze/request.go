@@ -21,12 +21,16 @@ const userAgent = "coze2app (+https://github.com/coze2app/coze2app)"
 type apiRequest struct {
 	method, path string
 	query        url.Values
-	body         any       // JSON-encoded when non-nil
-	raw          io.Reader // pre-encoded body (multipart); excludes body
-	rawLen       int64     // raw's length in bytes: sent as Content-Length, never chunked
-	contentType  string    // for raw
-	tok          AccessToken
-	out          any // callData: decode data into it in the same pass as the envelope
+	body         any // JSON-encoded when non-nil
+	// raw opens a pre-encoded body (multipart) from its start; excludes body. A func, so
+	// that the retry after a refused token sends the whole body again.
+	raw         func() (io.Reader, error)
+	rawLen      int64  // raw's length in bytes: sent as Content-Length, never chunked
+	contentType string // for raw
+	src         TokenSource
+	perm        string      // the OAuth permission the endpoint needs, put on its *APIError
+	tok         AccessToken // set per attempt from src
+	out         any         // callData: decode data into it in the same pass as the envelope
 }
 
 // apiResponse is a successful (code 0) OpenAPI response.
@@ -43,15 +47,20 @@ type apiResponse struct {
 func (c *Client) call(ctx context.Context, r apiRequest) (*apiResponse, error) {
 	res, err := c.callRaw(ctx, r)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
+		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, needs(r.perm, err))
 	}
 	return res, nil
 }
 
 func (c *Client) callRaw(ctx context.Context, r apiRequest) (*apiResponse, error) {
-	if r.tok == "" {
-		return nil, ErrNoAccessToken
-	}
+	return withToken(ctx, r.src, func(tok AccessToken) (*apiResponse, error) {
+		r.tok = tok
+		return c.callOnce(ctx, r)
+	})
+}
+
+// callOnce performs r with r.tok, retrying idempotent GETs on transport failures.
+func (c *Client) callOnce(ctx context.Context, r apiRequest) (*apiResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var payload []byte
@@ -113,7 +122,10 @@ func (c *Client) callRaw(ctx context.Context, r apiRequest) (*apiResponse, error
 func (c *Client) newRequest(ctx context.Context, r apiRequest, payload []byte) (*http.Request, error) {
 	var body io.Reader
 	if r.raw != nil {
-		body = r.raw
+		var err error
+		if body, err = r.raw(); err != nil {
+			return nil, fmt.Errorf("build request: %w", err)
+		}
 	} else if payload != nil {
 		body = bytes.NewReader(payload)
 	}

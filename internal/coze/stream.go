@@ -186,15 +186,20 @@ func (c *Client) openStream(ctx context.Context, r apiRequest) (*Stream, error) 
 func (c *Client) openStreamIdle(ctx context.Context, r apiRequest, idle time.Duration) (*Stream, error) {
 	s, err := c.openStreamRaw(ctx, r, idle)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
+		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, needs(r.perm, err))
 	}
 	return s, nil
 }
 
 func (c *Client) openStreamRaw(ctx context.Context, r apiRequest, idle time.Duration) (*Stream, error) {
-	if r.tok == "" {
-		return nil, ErrNoAccessToken
-	}
+	return withToken(ctx, r.src, func(tok AccessToken) (*Stream, error) {
+		r.tok = tok
+		return c.openStreamOnce(ctx, r, idle)
+	})
+}
+
+// openStreamOnce opens the stream once with r.tok.
+func (c *Client) openStreamOnce(ctx context.Context, r apiRequest, idle time.Duration) (*Stream, error) {
 	payload, err := json.Marshal(r.body)
 	if err != nil {
 		return nil, fmt.Errorf("encode request: %w", err)
@@ -258,7 +263,7 @@ func (c *Client) openStreamRaw(ctx context.Context, r apiRequest, idle time.Dura
 	// published …) also as HTTP 200 with an event stream whose first event is `error`
 	// {code,msg} (coze-studio backend/api/handler/coze/agent_run_service.go,
 	// sendErrorEvent). Reading that one event here lets callers treat it exactly like the
-	// JSON form (auth.Do's refresh-and-retry on 4100, the 4015 "publish it" answer).
+	// JSON form (withToken's refresh-and-retry on 4100, the 4015 "publish it" answer).
 	first, ferr := s.Next()
 	switch {
 	case ferr == nil && (first.Name == EventError || first.Name == WorkflowError):

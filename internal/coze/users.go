@@ -31,19 +31,19 @@ type WorkspacePage struct {
 }
 
 // Me returns the token's user: GET /v1/users/me.
-func (c *Client) Me(ctx context.Context, tok AccessToken) (User, error) {
+func (c *Client) Me(ctx context.Context, ts TokenSource) (User, error) {
 	var u User
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/users/me", tok: tok}, &u)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/users/me", src: ts}, &u)
 	return u, err
 }
 
 // Workspaces lists one page: GET /v1/workspaces (page_size max 50).
-func (c *Client) Workspaces(ctx context.Context, tok AccessToken, pageNum, pageSize int) (WorkspacePage, error) {
+func (c *Client) Workspaces(ctx context.Context, ts TokenSource, pageNum, pageSize int) (WorkspacePage, error) {
 	q := url.Values{}
 	setIntIf(q, "page_num", pageNum)
 	setIntIf(q, "page_size", pageSize)
 	var p WorkspacePage
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/workspaces", query: q, tok: tok}, &p)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/workspaces", query: q, src: ts, perm: "listWorkspace"}, &p)
 	return p, err
 }
 
@@ -51,11 +51,11 @@ func (c *Client) Workspaces(ctx context.Context, tok AccessToken, pageNum, pageS
 const maxPages = 50
 
 // AllWorkspaces pages through Workspaces until total_count items or a short page (§10).
-func (c *Client) AllWorkspaces(ctx context.Context, tok AccessToken) ([]Workspace, error) {
+func (c *Client) AllWorkspaces(ctx context.Context, ts TokenSource) ([]Workspace, error) {
 	const size = 50
 	var all []Workspace
 	for page := 1; page <= maxPages; page++ {
-		p, err := c.Workspaces(ctx, tok, page, size)
+		p, err := c.Workspaces(ctx, ts, page, size)
 		if err != nil {
 			return nil, err
 		}

@@ -200,7 +200,7 @@ type ChatflowRequest struct {
 }
 
 // ListWorkflows lists workflows: GET /v1/workflows.
-func (c *Client) ListWorkflows(ctx context.Context, tok AccessToken, p ListWorkflowsParams) (WorkflowPage, error) {
+func (c *Client) ListWorkflows(ctx context.Context, ts TokenSource, p ListWorkflowsParams) (WorkflowPage, error) {
 	q := url.Values{}
 	setIf(q, "workspace_id", p.WorkspaceID)
 	setIf(q, "workflow_mode", p.WorkflowMode)
@@ -208,12 +208,12 @@ func (c *Client) ListWorkflows(ctx context.Context, tok AccessToken, p ListWorkf
 	q.Set("page_num", strconv.Itoa(max(p.PageNum, 1)))
 	setIntIf(q, "page_size", p.PageSize)
 	var out WorkflowPage
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/workflows", query: q, tok: tok}, &out)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/workflows", query: q, src: ts, perm: "listWorkflow"}, &out)
 	return out, err
 }
 
 // WorkflowInfo reads a workflow: GET /v1/workflows/{id}[?include_input_output=true].
-func (c *Client) WorkflowInfo(ctx context.Context, tok AccessToken, workflowID string, includeIO bool) (WorkflowInfo, error) {
+func (c *Client) WorkflowInfo(ctx context.Context, ts TokenSource, workflowID string, includeIO bool) (WorkflowInfo, error) {
 	q := url.Values{}
 	if includeIO {
 		q.Set("include_input_output", "true")
@@ -225,7 +225,7 @@ func (c *Client) WorkflowInfo(ctx context.Context, tok AccessToken, workflowID s
 		} `json:"input"`
 		Output json.RawMessage `json:"output"`
 	}
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/workflows/" + seg(workflowID), query: q, tok: tok}, &w)
+	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/workflows/" + seg(workflowID), query: q, src: ts, perm: "getMetaData"}, &w)
 	out := WorkflowInfo{Workflow: w.WorkflowDetail}
 	if w.Input != nil {
 		out.Inputs = w.Input.Parameters
@@ -263,12 +263,12 @@ type runBody struct {
 
 // RunWorkflow runs a workflow without streaming: POST /v1/workflow/run (singular path).
 // data, execute_id, debug_url, usage and interrupt_data are top-level (§2).
-func (c *Client) RunWorkflow(ctx context.Context, tok AccessToken, r RunWorkflowRequest) (WorkflowRun, error) {
+func (c *Client) RunWorkflow(ctx context.Context, ts TokenSource, r RunWorkflowRequest) (WorkflowRun, error) {
 	body, err := r.body(true)
 	if err != nil {
 		return WorkflowRun{}, err
 	}
-	req := apiRequest{method: http.MethodPost, path: "/v1/workflow/run", tok: tok, body: body}
+	req := apiRequest{method: http.MethodPost, path: "/v1/workflow/run", src: ts, perm: "run", body: body}
 	res, err := c.call(ctx, req)
 	if err != nil {
 		return WorkflowRun{}, err
@@ -297,25 +297,25 @@ func (c *Client) RunWorkflow(ctx context.Context, tok AccessToken, r RunWorkflow
 }
 
 // StreamWorkflow runs a workflow with SSE (id/event/data lines): POST /v1/workflow/stream_run.
-func (c *Client) StreamWorkflow(ctx context.Context, tok AccessToken, r RunWorkflowRequest) (*Stream, error) {
+func (c *Client) StreamWorkflow(ctx context.Context, ts TokenSource, r RunWorkflowRequest) (*Stream, error) {
 	body, err := r.body(false)
 	if err != nil {
 		return nil, err
 	}
-	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflow/stream_run", tok: tok, body: body}, c.workflowIdle)
+	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflow/stream_run", src: ts, perm: "run", body: body}, c.workflowIdle)
 }
 
 // ResumeWorkflow resumes an interrupted run with SSE: POST /v1/workflow/stream_resume.
-func (c *Client) ResumeWorkflow(ctx context.Context, tok AccessToken, r ResumeWorkflowRequest) (*Stream, error) {
-	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflow/stream_resume", tok: tok, body: r}, c.workflowIdle)
+func (c *Client) ResumeWorkflow(ctx context.Context, ts TokenSource, r ResumeWorkflowRequest) (*Stream, error) {
+	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflow/stream_resume", src: ts, perm: "run", body: r}, c.workflowIdle)
 }
 
 // WorkflowRunHistory reads an (async) run: GET /v1/workflows/{id}/run_histories/{execute_id};
 // data is an array of one (§2).
-func (c *Client) WorkflowRunHistory(ctx context.Context, tok AccessToken, workflowID, executeID string) (WorkflowRunRecord, error) {
+func (c *Client) WorkflowRunHistory(ctx context.Context, ts TokenSource, workflowID, executeID string) (WorkflowRunRecord, error) {
 	var out []WorkflowRunRecord
 	err := c.callData(ctx, apiRequest{method: http.MethodGet,
-		path: "/v1/workflows/" + seg(workflowID) + "/run_histories/" + seg(executeID), tok: tok}, &out)
+		path: "/v1/workflows/" + seg(workflowID) + "/run_histories/" + seg(executeID), src: ts, perm: "listRunHistory"}, &out)
 	if err != nil || len(out) == 0 {
 		return WorkflowRunRecord{}, err
 	}
@@ -323,12 +323,12 @@ func (c *Client) WorkflowRunHistory(ctx context.Context, tok AccessToken, workfl
 }
 
 // StreamChatflow runs a chatflow; the answer is the chat SSE of §16 (§17.6).
-func (c *Client) StreamChatflow(ctx context.Context, tok AccessToken, r ChatflowRequest) (*Stream, error) {
+func (c *Client) StreamChatflow(ctx context.Context, ts TokenSource, r ChatflowRequest) (*Stream, error) {
 	if r.AppID == "0" {
 		r.AppID = ""
 	}
 	if r.AppID != "" && r.BotID != "" {
 		return nil, ErrAppAndBot
 	}
-	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflows/chat", tok: tok, body: r}, c.workflowIdle)
+	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflows/chat", src: ts, perm: "run", body: r}, c.workflowIdle)
 }

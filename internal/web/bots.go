@@ -35,7 +35,7 @@ func (s *Server) handleWorkspaces(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
 	list, err := s.workspaces(r.Context(), u.ID)
 	if err != nil {
-		writeError(w, r, needs("listWorkspace", err))
+		writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"workspaces": list})
@@ -45,20 +45,13 @@ func (s *Server) workspaces(ctx context.Context, userID int64) ([]workspaceJSON,
 	if v, ok := s.bots.get(userID, "workspaces"); ok {
 		return v.([]workspaceJSON), nil
 	}
-	var out []workspaceJSON
-	err := s.d.Auth.Do(ctx, userID, func(ctx context.Context, tok coze.AccessToken) error {
-		ws, err := s.d.Coze.AllWorkspaces(ctx, tok)
-		if err != nil {
-			return err
-		}
-		out = make([]workspaceJSON, 0, len(ws))
-		for _, w := range ws {
-			out = append(out, workspaceJSON{ID: w.ID, Name: w.Name, IconURL: safeImageURL(w.IconURL), Role: w.RoleType, Type: w.WorkspaceType})
-		}
-		return nil
-	})
+	ws, err := s.d.Coze.AllWorkspaces(ctx, s.d.Auth.Source(userID))
 	if err != nil {
 		return nil, err
+	}
+	out := make([]workspaceJSON, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, workspaceJSON{ID: w.ID, Name: w.Name, IconURL: safeImageURL(w.IconURL), Role: w.RoleType, Type: w.WorkspaceType})
 	}
 	s.bots.put(userID, "workspaces", out)
 	return out, nil
@@ -76,7 +69,7 @@ func (s *Server) handleBots(w http.ResponseWriter, r *http.Request) {
 	if ws == "" {
 		list, err := s.workspaces(r.Context(), u.ID)
 		if err != nil {
-			writeError(w, r, needs("listWorkspace", err))
+			writeError(w, r, err)
 			return
 		}
 		for _, w := range list {
@@ -98,24 +91,17 @@ func (s *Server) handleBots(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"workspace_id": ws, "bots": v})
 		return
 	}
-	var out []botJSON
-	err := s.d.Auth.Do(r.Context(), u.ID, func(ctx context.Context, tok coze.AccessToken) error {
-		// "all" includes drafts, so a draft bot is listed and chatting with it
-		// explains how to publish it (4015) instead of the bot being invisible.
-		bots, err := s.d.Coze.AllBots(ctx, tok, ws, "all")
-		if err != nil {
-			return err
-		}
-		out = make([]botJSON, 0, len(bots))
-		for _, b := range bots {
-			out = append(out, botJSON{ID: b.ID, Name: b.Name, Description: b.Description,
-				IconURL: safeImageURL(b.IconURL), UpdatedAt: b.UpdatedAt, Published: b.IsPublished})
-		}
-		return nil
-	})
+	// "all" includes drafts, so a draft bot is listed and chatting with it
+	// explains how to publish it (4015) instead of the bot being invisible.
+	bots, err := s.d.Coze.AllBots(r.Context(), s.d.Auth.Source(u.ID), ws, "all")
 	if err != nil {
-		writeError(w, r, needs("listBot", err))
+		writeError(w, r, err)
 		return
+	}
+	out := make([]botJSON, 0, len(bots))
+	for _, b := range bots {
+		out = append(out, botJSON{ID: b.ID, Name: b.Name, Description: b.Description,
+			IconURL: safeImageURL(b.IconURL), UpdatedAt: b.UpdatedAt, Published: b.IsPublished})
 	}
 	s.bots.put(u.ID, key, out)
 	for _, b := range out {
@@ -140,17 +126,13 @@ func (s *Server) handleBot(w http.ResponseWriter, r *http.Request) {
 	v, listed := s.bots.get(u.ID, publishedKey(id))
 	published, _ := v.(bool)
 	draft := listed && !published
-	var info coze.BotInfo
-	err := s.d.Auth.Do(r.Context(), u.ID, func(ctx context.Context, tok coze.AccessToken) error {
-		var err error
-		info, err = s.d.Coze.Bot(ctx, tok, id, draft)
-		if err != nil && !draft && draftFallback(err) {
-			info, err = s.d.Coze.Bot(ctx, tok, id, true)
-		}
-		return err
-	})
+	src := s.d.Auth.Source(u.ID)
+	info, err := s.d.Coze.Bot(r.Context(), src, id, draft)
+	if err != nil && !draft && draftFallback(err) {
+		info, err = s.d.Coze.Bot(r.Context(), src, id, true)
+	}
 	if err != nil {
-		writeError(w, r, needs("getMetadata", err))
+		writeError(w, r, err)
 		return
 	}
 	questions := info.Onboarding.SuggestedQuestions
@@ -169,7 +151,7 @@ func publishedKey(botID string) string { return "published:" + botID }
 
 // draftFallback reports whether a failed read of a bot's published config
 // may be retried as a draft read: any Coze error code except an invalid token
-// (Auth.Do refreshes and retries) or a missing permission. A gateway failure
+// (the client refreshes and retries) or a missing permission. A gateway failure
 // without a code is not retried against the same gateway.
 func draftFallback(err error) bool {
 	var ae *coze.APIError

@@ -82,7 +82,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	if !req.Stream {
 		res, err := s.d.Chat.Complete(r.Context(), u, start)
 		if err != nil {
-			writeError(w, r, needs("chat", err))
+			writeError(w, r, err)
 			return
 		}
 		followUps := res.FollowUps
@@ -102,7 +102,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 	run, err := s.d.Chat.Start(r.Context(), u, start)
 	if err != nil {
-		writeError(w, r, needs("chat", err))
+		writeError(w, r, err)
 		return
 	}
 	done := s.d.Metrics.StreamOpened("new")
@@ -128,7 +128,7 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.d.Chat.Cancel(r.Context(), u, req.ConversationID, req.ChatID); err != nil {
-		writeError(w, r, needs("cancelChat", err))
+		writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "status": "canceled"})

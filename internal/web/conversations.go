@@ -190,9 +190,7 @@ func (s *Server) handleDeleteConversation(w http.ResponseWriter, r *http.Request
 	// failure (say, a missing editConversation permission) must not undo ours.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
 	defer cancel()
-	if err := s.d.Auth.Do(ctx, c.UserID, func(ctx context.Context, tok coze.AccessToken) error {
-		return s.d.Coze.DeleteConversation(ctx, tok, c.ID)
-	}); err != nil {
+	if err := s.d.Coze.DeleteConversation(ctx, s.d.Auth.Source(c.UserID), c.ID); err != nil {
 		s.d.Log.DebugContext(ctx, "upstream conversation delete failed", "request_id", requestIDFrom(r.Context()), "err", err)
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})

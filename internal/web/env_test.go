@@ -182,7 +182,7 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 		t.Fatalf("auth.New: %v", err)
 	}
 	e.auth = a
-	co := chat.Options{Coze: cz, Auth: a, Store: st, Log: log.With("component", "chat")}
+	co := chat.Options{Coze: cz, Tokens: a, Store: st, Log: log.With("component", "chat")}
 	if o.chat != nil {
 		o.chat(&co)
 	}

@@ -45,24 +45,6 @@ var (
 		HintZh: "Coze 支持文档（PDF、DOC/DOCX、XLS/XLSX、PPT/PPTX、Numbers、CSV）、代码（C、CPP、PY、JAVA）、图片（JPG、PNG、GIF、WEBP、BMP、HEIC、TIFF 等）、音频（MP3、WAV、FLAC、M4A、OGG 等）、视频（MP4、MOV、WEBM 等）和压缩包（ZIP、RAR、7Z、GZ、BZ2）。不支持纯文本、Markdown 和 JSON：请另存为 CSV 或 PDF，或把文字直接粘贴到消息中。"}
 )
 
-// permissionErr remembers which OAuth permission the failed call needed, so
-// a 4101 can say what to add to the OAuth app.
-type permissionErr struct {
-	err        error
-	permission string
-}
-
-func (e *permissionErr) Error() string { return e.err.Error() }
-func (e *permissionErr) Unwrap() error { return e.err }
-
-// needs tags err with the Coze permission of the call that produced it.
-func needs(permission string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &permissionErr{err: err, permission: permission}
-}
-
 // toAPIError maps any error to what the page sees. Unknown errors become
 // internal_error and are logged by writeError.
 func toAPIError(err error) (*apiError, bool) {
@@ -122,13 +104,12 @@ func toAPIError(err error) (*apiError, bool) {
 
 // cozeAPIError turns Coze's failures into plain words with what to do.
 func cozeAPIError(err error) (*apiError, bool) {
-	var pe *permissionErr
-	permission := "the one this feature needs"
-	if errors.As(err, &pe) {
-		permission = pe.permission
-	}
 	var ce *coze.APIError
 	isAPI := errors.As(err, &ce)
+	permission := "the one this feature needs"
+	if isAPI && ce.Permission != "" {
+		permission = ce.Permission // the endpoint's, known to the client
+	}
 	switch {
 	case coze.IsTokenInvalid(err):
 		return &apiError{Status: 401, Code: "reauth_required",
@@ -151,7 +132,7 @@ func cozeAPIError(err error) (*apiError, bool) {
 			En: "This conversation is still answering a previous message.", Zh: "该会话仍在回复上一条消息。",
 			HintEn: "Wait for the answer, press Stop, or start a new conversation.",
 			HintZh: "请等待回复完成、点击停止，或新建会话。"}, true
-	case isAPI && (ce.Code == 4011 || ce.Code == 4019 || ce.Code == 4022):
+	case coze.IsQuotaExceeded(err):
 		return &apiError{Status: 429, Code: "quota_exceeded",
 			En: "The Coze account has no balance or quota left for this bot.", Zh: "Coze 账户余额或额度不足。",
 			HintEn: "Top up the Coze account or ask its owner to, then retry.", HintZh: "请为 Coze 账户充值或联系其所有者后重试。"}, true
@@ -162,16 +143,14 @@ func cozeAPIError(err error) (*apiError, bool) {
 			HintZh: "请稍等一分钟后重试。错误码 4008 表示今日该智能体的使用次数已达上限。"}, true
 	case coze.IsNotFound(err):
 		return &apiError{Status: 404, Code: "not_found", En: "Coze could not find that bot, conversation or resource.", Zh: "Coze 找不到该智能体、会话或资源。"}, true
-	case isAPI && ce.Code == 4303:
+	case coze.IsFileTypeUnsupported(err):
 		return errFileTypeUnsupported, true
-	case isAPI && (ce.Code == 4013 || ce.Code == 5000):
-		// 4013 is a model error, 5000 an internal one: both pass (coze-protocol
-		// §4, E7; coze-js wrongly files 4013 under rate limits).
+	case coze.IsModelFailure(err):
 		return &apiError{Status: 502, Code: "model_error",
 			En: "The bot's model failed to answer. Please try again.", Zh: "智能体的模型未能作答，请重试。",
 			HintEn: fmt.Sprintf("This is usually temporary: retry in a moment. Log id %s (code %d) helps Coze support if it keeps failing.", safeLogID(ce.LogID), ce.Code),
 			HintZh: fmt.Sprintf("这通常是暂时的，请稍后重试。如持续失败，请向 Coze 支持提供日志 ID %s（错误码 %d）。", safeLogID(ce.LogID), ce.Code)}, true
-	case isAPI && platformCode(ce.Code):
+	case coze.IsPlatformError(err):
 		// Coze's 9-digit platform codes (e.g. 702042078, coze-java#47) carry
 		// a message meant for people; show it with the log id (coze-protocol E7).
 		msg := scrub(ce.Msg)
@@ -179,7 +158,7 @@ func cozeAPIError(err error) (*apiError, bool) {
 			En: "Coze reported a problem: " + msg, Zh: "Coze 报告了一个问题：" + msg,
 			HintEn: fmt.Sprintf("Retry in a moment. Log id %s (code %d) helps Coze support if it persists.", safeLogID(ce.LogID), ce.Code),
 			HintZh: fmt.Sprintf("请稍后重试。如持续出现，请向 Coze 支持提供日志 ID %s（错误码 %d）。", safeLogID(ce.LogID), ce.Code)}, true
-	case isAPI && ce.Code == 4000:
+	case coze.IsInvalidRequest(err):
 		msg := scrub(ce.Msg)
 		return &apiError{Status: 400, Code: "bad_request", En: "Coze rejected the request: " + msg, Zh: "Coze 拒绝了该请求：" + msg}, true
 	case coze.IsUpstreamUnavailable(err):
@@ -197,10 +176,6 @@ func cozeAPIError(err error) (*apiError, bool) {
 	}
 	return nil, false
 }
-
-// platformCode reports one of Coze's 9-digit platform error codes
-// (700012006, the invalid token, is recognised before this).
-func platformCode(code int) bool { return code >= 100_000_000 && code <= 999_999_999 }
 
 // safeLogID passes Coze's X-Tt-Logid (34 letters and digits, coze-protocol
 // §1.3) through; scrub would redact it as token-like.

@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -82,15 +81,10 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer spool.close()
-	var f coze.File
-	err = s.d.Auth.Do(r.Context(), u.ID, func(ctx context.Context, tok coze.AccessToken) error {
-		var err error
-		// A fresh reader per attempt: a retry after a refresh sends it all again.
-		f, err = s.d.Coze.UploadFile(ctx, tok, name, io.NewSectionReader(spool.f, 0, size))
-		return err
-	})
+	// The client seeks the reader back to its start if it retries after a refresh.
+	f, err := s.d.Coze.UploadFile(r.Context(), s.d.Auth.Source(u.ID), name, io.NewSectionReader(spool.f, 0, size))
 	if err != nil {
-		writeError(w, r, needs("uploadFile", err))
+		writeError(w, r, err)
 		return
 	}
 	// The kind comes from the bytes we hold, not the name, and is kept here so

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"sort"
@@ -39,26 +38,20 @@ func (s *Server) handleWorkflows(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := []workflowJSON{}
-	err := s.d.Auth.Do(r.Context(), u.ID, func(ctx context.Context, tok coze.AccessToken) error {
-		out = out[:0]
-		for page := 1; page <= 20; page++ { // 20 pages × 30 is plenty; bounded on purpose
-			p, err := s.d.Coze.ListWorkflows(ctx, tok, coze.ListWorkflowsParams{WorkspaceID: ws, WorkflowMode: "workflow", PageNum: page, PageSize: 30})
-			if err != nil {
-				return err
-			}
-			for _, wf := range p.Items {
-				out = append(out, workflowJSON{ID: wf.WorkflowID, Name: wf.WorkflowName, Description: wf.Description,
-					IconURL: safeImageURL(wf.IconURL), UpdatedAt: wf.UpdatedAt})
-			}
-			if !p.HasMore || len(p.Items) == 0 {
-				return nil
-			}
+	src := s.d.Auth.Source(u.ID)
+	for page := 1; page <= 20; page++ { // 20 pages × 30 is plenty; bounded on purpose
+		p, err := s.d.Coze.ListWorkflows(r.Context(), src, coze.ListWorkflowsParams{WorkspaceID: ws, WorkflowMode: "workflow", PageNum: page, PageSize: 30})
+		if err != nil {
+			writeError(w, r, err)
+			return
 		}
-		return nil
-	})
-	if err != nil {
-		writeError(w, r, needs("listWorkflow", err))
-		return
+		for _, wf := range p.Items {
+			out = append(out, workflowJSON{ID: wf.WorkflowID, Name: wf.WorkflowName, Description: wf.Description,
+				IconURL: safeImageURL(wf.IconURL), UpdatedAt: wf.UpdatedAt})
+		}
+		if !p.HasMore || len(p.Items) == 0 {
+			break
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"workspace_id": ws, "workflows": out})
 }
@@ -71,14 +64,9 @@ func (s *Server) handleWorkflow(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, badRequest("The workflow id must be digits.", "工作流 ID 必须是数字。"))
 		return
 	}
-	var info coze.WorkflowInfo
-	err := s.d.Auth.Do(r.Context(), u.ID, func(ctx context.Context, tok coze.AccessToken) error {
-		var err error
-		info, err = s.d.Coze.WorkflowInfo(ctx, tok, id, true)
-		return err
-	})
+	info, err := s.d.Coze.WorkflowInfo(r.Context(), s.d.Auth.Source(u.ID), id, true)
 	if err != nil {
-		writeError(w, r, needs("getMetaData", err))
+		writeError(w, r, err)
 		return
 	}
 	inputs := make([]workflowInputJSON, 0, len(info.Inputs))
@@ -246,7 +234,7 @@ func (s *Server) relayWorkflow(w http.ResponseWriter, r *http.Request, start fun
 		case errors.Is(err, coze.ErrAppAndBot):
 			writeError(w, r, errAppAndBot)
 		default:
-			writeError(w, r, needs("run", err))
+			writeError(w, r, err)
 		}
 		return
 	}

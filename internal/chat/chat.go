@@ -91,10 +91,12 @@ var (
 	ErrBadEventID = errors.New("chat: bad last event id")
 )
 
-// BadRequestError names the request field that failed validation.
+// BadRequestError names the request field that failed validation and a stable code the
+// page can translate (web answers {"error":{"code":Code,"field":Field,…}}).
 type BadRequestError struct {
-	Field  string // "bot_id", "message", "conversation_id", "file_ids"
-	Reason string
+	Field  string // "bot_id", "bot_name", "message", "conversation_id", "file_ids"
+	Code   string // "invalid_id", "too_many_files", "empty", "too_long", "not_utf8", "contains_nul"
+	Reason string // for logs and developers
 }
 
 // Error implements error.

@@ -18,9 +18,16 @@ import (
 // The reply is then read on a goroutine owned by the Service on a context detached from
 // ctx: a closed tab does not stop it. Relay it with ServeSSE.
 func (s *Service) Start(ctx context.Context, u store.User, req StartRequest) (*Run, error) {
-	req, err := validate(req)
+	req, err := Validate(req)
 	if err != nil {
 		return nil, err
+	}
+	if len(req.FileIDs) > 0 {
+		// Each file goes to Coze as the kind sniffed when this user uploaded it,
+		// never as the browser says (coze-protocol E9).
+		if req.FileKinds, err = s.o.Store.UploadedFileKinds(ctx, u.ID, req.FileIDs); err != nil {
+			return nil, fmt.Errorf("look up the kinds of the attached files: %w", err)
+		}
 	}
 	s.mu.Lock()
 	closed := s.closed
@@ -100,7 +107,11 @@ func (s *Service) Start(ctx context.Context, u store.User, req StartRequest) (*R
 func chatRequest(u store.User, req StartRequest) (coze.ChatRequest, error) {
 	msg := coze.EnterMessage{Role: "user", Type: "question", Content: req.Message, ContentType: "text"}
 	if len(req.FileIDs) > 0 {
-		items := []coze.ContentItem{{Type: "text", Text: req.Message}}
+		var items []coze.ContentItem
+		if req.Message != "" {
+			// At most one text item, and only beside a file (coze-protocol §14.3).
+			items = append(items, coze.ContentItem{Type: "text", Text: req.Message})
+		}
 		for _, id := range req.FileIDs {
 			kind := req.FileKinds[id]
 			if kind != coze.FileKindImage && kind != coze.FileKindAudio {
@@ -125,34 +136,44 @@ func chatRequest(u store.User, req StartRequest) (coze.ChatRequest, error) {
 	}, nil
 }
 
-// validate checks every field before anything goes upstream (catalog H.54–H.56).
-func validate(req StartRequest) (StartRequest, error) {
+// Validate checks every field before anything goes upstream (catalog H.54–H.56). It is
+// the only place chat input is judged: web passes the request through and maps the
+// *BadRequestError. A message may be empty when it carries files (the page lets you
+// send an attachment alone).
+func Validate(req StartRequest) (StartRequest, error) {
+	bad := func(field, code, reason string) (StartRequest, error) {
+		return req, &BadRequestError{Field: field, Code: code, Reason: reason}
+	}
 	if !validID(req.BotID) {
-		return req, &BadRequestError{Field: "bot_id", Reason: "must be 1-30 digits"}
+		return bad("bot_id", "invalid_id", "must be 1-30 digits")
 	}
 	if req.ConversationID != "" && !validID(req.ConversationID) {
-		return req, &BadRequestError{Field: "conversation_id", Reason: "must be 1-30 digits"}
+		return bad("conversation_id", "invalid_id", "must be 1-30 digits")
 	}
 	if len(req.FileIDs) > MaxFiles {
-		return req, &BadRequestError{Field: "file_ids", Reason: fmt.Sprintf("at most %d files", MaxFiles)}
+		return bad("file_ids", "too_many_files", fmt.Sprintf("at most %d files", MaxFiles))
 	}
 	for _, id := range req.FileIDs {
 		if !validID(id) {
-			return req, &BadRequestError{Field: "file_ids", Reason: "each id must be 1-30 digits"}
+			return bad("file_ids", "invalid_id", "each id must be 1-30 digits")
 		}
 	}
+	if utf8.RuneCountInString(req.BotName) > maxBotNameRunes {
+		return bad("bot_name", "too_long", fmt.Sprintf("at most %d characters", maxBotNameRunes))
+	}
+	req.Message = strings.TrimSpace(req.Message)
 	switch {
 	case !utf8.ValidString(req.Message):
-		return req, &BadRequestError{Field: "message", Reason: "not valid UTF-8"}
-	case strings.TrimSpace(req.Message) == "":
-		return req, &BadRequestError{Field: "message", Reason: "empty"}
+		return bad("message", "not_utf8", "not valid UTF-8")
+	case req.Message == "" && len(req.FileIDs) == 0:
+		return bad("message", "empty", "no text and no files")
 	case utf8.RuneCountInString(req.Message) > MaxMessageRunes:
-		return req, &BadRequestError{Field: "message", Reason: fmt.Sprintf("longer than %d characters", MaxMessageRunes)}
+		return bad("message", "too_long", fmt.Sprintf("longer than %d characters", MaxMessageRunes))
 	case strings.ContainsRune(req.Message, 0):
 		// PostgreSQL text cannot hold NUL; refuse it rather than lose it.
-		return req, &BadRequestError{Field: "message", Reason: "contains NUL"}
+		return bad("message", "contains_nul", "contains NUL")
 	}
-	req.BotName = cutRunes(cleanText(req.BotName), maxBotNameRunes)
+	req.BotName = cleanText(req.BotName)
 	return req, nil
 }
 

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/coze2app/coze2app/internal/auth"
 	"github.com/coze2app/coze2app/internal/chat"
@@ -22,33 +20,8 @@ type chatRequest struct {
 	FileIDs        []string `json:"file_ids"`
 }
 
-const maxMessageRunes = 10000
-
-func (c *chatRequest) validate() error {
-	c.Message = strings.TrimSpace(c.Message)
-	switch {
-	case !isDigits(c.BotID, 30):
-		return badRequest("bot_id must be a Coze bot id (digits).", "bot_id 必须是 Coze 智能体 ID（数字）。")
-	case c.ConversationID != "" && !isDigits(c.ConversationID, 30):
-		return badRequest("conversation_id must be digits.", "conversation_id 必须是数字。")
-	case c.Message == "" && len(c.FileIDs) == 0:
-		return badRequest("The message is empty.", "消息不能为空。")
-	case utf8.RuneCountInString(c.Message) > maxMessageRunes:
-		return badRequest("The message is longer than 10,000 characters.", "消息超过 10000 个字符。")
-	case strings.ContainsRune(c.Message, 0):
-		return badRequest("The message contains a NUL character.", "消息包含 NUL 字符。")
-	case len(c.FileIDs) > 10:
-		return badRequest("At most 10 files per message.", "每条消息最多 10 个文件。")
-	case utf8.RuneCountInString(c.BotName) > 100:
-		return badRequest("bot_name is too long.", "bot_name 过长。")
-	}
-	for _, id := range c.FileIDs {
-		if !isDigits(id, 30) {
-			return badRequest("file_ids must be Coze file ids (digits).", "file_ids 必须是 Coze 文件 ID（数字）。")
-		}
-	}
-	return nil
-}
+// maxMessageRunes bounds a workflow question's answer like a chat message.
+const maxMessageRunes = chat.MaxMessageRunes
 
 // handleChat sends a message. stream:false answers one JSON object (the
 // demo's contract, plus the reply's reasoning, cards and question);
@@ -60,10 +33,6 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if err := req.validate(); err != nil {
-		writeError(w, r, err)
-		return
-	}
 	if ok, wait := s.chats.allow(strconv.FormatInt(u.ID, 10)); !ok {
 		n := s.d.ChatsPerMinute
 		writeError(w, r, tooMany("too_many_chats", wait,
@@ -71,14 +40,8 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("发送消息过于频繁（每分钟最多 %d 条）。", n)))
 		return
 	}
-	// Each file goes to Coze as the kind sniffed when this user uploaded it.
-	kinds, err := s.d.Store.UploadedFileKinds(r.Context(), u.ID, req.FileIDs)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
 	start := chat.StartRequest{BotID: req.BotID, BotName: req.BotName, Message: req.Message,
-		ConversationID: req.ConversationID, FileIDs: req.FileIDs, FileKinds: kinds}
+		ConversationID: req.ConversationID, FileIDs: req.FileIDs}
 	if !req.Stream {
 		res, err := s.d.Chat.Complete(r.Context(), u, start)
 		if err != nil {

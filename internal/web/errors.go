@@ -23,6 +23,7 @@ type apiError struct {
 	En, Zh         string
 	HintEn, HintZh string
 	RetryAfter     time.Duration // sent as Retry-After when set (429)
+	Field          string        // the request field at fault, for the page to point at
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.En }
@@ -60,7 +61,9 @@ func toAPIError(err error) (*apiError, bool) {
 	}
 	var bre *chat.BadRequestError
 	if errors.As(err, &bre) {
-		return badRequest(bre.Error(), "请求无效："+bre.Error()), true
+		ae := badChatInput(bre)
+		ae.Field = bre.Field
+		return ae, true
 	}
 	switch {
 	case errors.Is(err, auth.ErrUnauthenticated):
@@ -216,6 +219,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if hint := pick(zh, ae.HintEn, ae.HintZh); hint != "" {
 		body["hint"] = hint
 	}
+	if ae.Field != "" {
+		body["field"] = ae.Field
+	}
 	if ae.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(roundUp(ae.RetryAfter)/time.Second)))
 	}
@@ -246,4 +252,24 @@ func prefersChinese(r *http.Request) bool {
 	}
 	al := strings.ToLower(r.Header.Get("Accept-Language"))
 	return strings.HasPrefix(strings.TrimSpace(al), "zh")
+}
+
+// badChatInput says in words what chat's validator refused (its field and code).
+func badChatInput(e *chat.BadRequestError) *apiError {
+	switch e.Field + "/" + e.Code {
+	case "message/empty":
+		return badRequest("Write a message or attach a file.", "请输入消息或添加文件。")
+	case "message/too_long":
+		return badRequest(fmt.Sprintf("The message is longer than %d characters.", chat.MaxMessageRunes),
+			fmt.Sprintf("消息超过 %d 个字符。", chat.MaxMessageRunes))
+	case "message/contains_nul":
+		return badRequest("The message contains a NUL character.", "消息包含 NUL 字符。")
+	case "message/not_utf8":
+		return badRequest("The message is not valid UTF-8 text.", "消息不是有效的 UTF-8 文本。")
+	case "file_ids/too_many_files":
+		return badRequest(fmt.Sprintf("At most %d files per message.", chat.MaxFiles), fmt.Sprintf("每条消息最多 %d 个文件。", chat.MaxFiles))
+	case "bot_name/too_long":
+		return badRequest("bot_name is too long.", "bot_name 过长。")
+	}
+	return badRequest(e.Field+" must be a Coze id (digits).", e.Field+" 必须是 Coze ID（数字）。")
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/coze2app/coze2app/internal/cozesim"
@@ -76,5 +77,39 @@ func TestFiles_ChatItemTypeFollowsSniffedKind(t *testing.T) {
 	}
 	if seen != 3 {
 		t.Errorf("saw %d file items in /v3/chat, want 3", seen)
+	}
+}
+
+// An attachment alone is a message (the page lets you send one): it streams a reply, and
+// Coze gets the file with no empty text item beside it. A message with neither text nor
+// files is refused with the field at fault.
+func TestChat_AttachmentOnlyMessage(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserAlan)
+	ct, body := multipartBody(t, "file", "pixel.png", pngBytes)
+	r := e.send(c, req{method: "POST", path: "/api/files", ctype: ct, body: body, hdr: map[string]string{"Sec-Fetch-Site": "same-origin"}})
+	mustStatus(t, "upload", r, http.StatusOK)
+	id := decode[struct{ ID string }](t, r).ID
+
+	r = e.api(c, "POST", "/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": "  ", "file_ids": []string{id}, "stream": false})
+	mustStatus(t, "chat with an attachment only", r, http.StatusOK)
+	if a := decode[struct{ Answer string }](t, r).Answer; a == "" {
+		t.Errorf("no answer to an attachment-only message")
+	}
+	var sent string
+	for _, sr := range e.sim.Requests() {
+		if sr.Method == "POST" && sr.Path == "/v3/chat" {
+			sent = string(sr.Body)
+		}
+	}
+	if !strings.Contains(sent, `\"type\":\"image\"`) || strings.Contains(sent, `\"type\":\"text\"`) {
+		t.Errorf("chat body %s: want the image item and no text item", sent)
+	}
+
+	r = e.api(c, "POST", "/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": " "})
+	mustStatus(t, "empty message", r, http.StatusBadRequest)
+	if eb := r.errorBody(); eb["field"] != "message" || eb["code"] != "bad_request" {
+		t.Errorf("empty message error = %v, want bad_request on field message", eb)
 	}
 }

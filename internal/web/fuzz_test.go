@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/coze2app/coze2app/internal/chat"
 	"github.com/coze2app/coze2app/internal/store"
 )
 
@@ -38,7 +39,8 @@ func FuzzChatRequest(f *testing.F) {
 		var req chatRequest
 		err := decodeJSON(w, r, &req)
 		if err == nil {
-			err = req.validate()
+			_, err = chat.Validate(chat.StartRequest{BotID: req.BotID, BotName: req.BotName, Message: req.Message,
+				ConversationID: req.ConversationID, FileIDs: req.FileIDs})
 		}
 		if err != nil {
 			ae, ok := toAPIError(err)

@@ -76,7 +76,8 @@ func main() {
 	levelsSpec := flag.String("levels", "1:20ms:50:30s,100:20ms:20:20s,1000:200ms:20:20s", "conc:delay:chunk:duration,...")
 	modesSpec := flag.String("modes", "direct,nginx,app", "paths to measure, in this order per level")
 	out := flag.String("out", "bench/results/relay.json", "results file")
-	pprofAddr := flag.String("pprof", "", "the app binary serves net/http/pprof here (bench/appprof): profile the app mid-phase")
+	pprofAddr := flag.String("pprof", "", "start coze2app with COZE2APP_DEBUG_ADDR (net/http/pprof) here and profile it mid-phase")
+	profileDir := flag.String("profile-dir", "", "keep the raw profiles here (default: the run's temp dir, removed at the end)")
 	var appEnv multiFlag
 	flag.Var(&appEnv, "app-env", "extra KEY=VALUE for coze2app (repeatable), e.g. COZE2APP_DATABASE_URL=...")
 	dumpDir := flag.String("dump", "", "write every per-event sample as CSV into this directory")
@@ -91,7 +92,7 @@ func main() {
 	modes := strings.Split(*modesSpec, ",")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := run(ctx, config{appBin: *appBin, nginxBin: *nginxBin, levels: levels, modes: modes, nginxWorkers: *nginxWorkers, dumpDir: *dumpDir, appEnv: appEnv, pprof: *pprofAddr, outDir: filepath.Dir(*out)})
+	res, err := run(ctx, config{appBin: *appBin, nginxBin: *nginxBin, levels: levels, modes: modes, nginxWorkers: *nginxWorkers, dumpDir: *dumpDir, appEnv: appEnv, pprof: *pprofAddr, profileDir: *profileDir})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -104,13 +105,13 @@ func main() {
 }
 
 type config struct {
-	appBin, nginxBin string
-	levels           []level
-	modes            []string
-	nginxWorkers     int
-	dumpDir          string
-	appEnv           []string
-	pprof, outDir    string
+	appBin, nginxBin  string
+	levels            []level
+	modes             []string
+	nginxWorkers      int
+	dumpDir           string
+	appEnv            []string
+	pprof, profileDir string // profileDir "" = the run's temp dir
 }
 
 // multiFlag is a repeatable string flag.
@@ -125,6 +126,9 @@ func run(ctx context.Context, c config) (*results, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
+	if c.profileDir == "" {
+		c.profileDir = dir
+	}
 	appAddr, _ := benchkit.FreeAddr()
 	simAddr, _ := benchkit.FreeAddr()
 	nginxAddr, _ := benchkit.FreeAddr()
@@ -204,7 +208,7 @@ func run(ctx context.Context, c config) (*results, error) {
 		case "app":
 			env := c.appEnv
 			if c.pprof != "" {
-				env = append(env, "COZE2APP_BENCH_PPROF="+c.pprof)
+				env = append(env, "COZE2APP_DEBUG_ADDR="+c.pprof)
 			}
 			appProc, err = benchkit.StartApp(ctx, benchkit.AppConfig{Bin: c.appBin, Dir: dir, Addr: appAddr,
 				SimBase: simBase, ClientID: clientID, ClientSecret: clientSecret, Env: env})
@@ -328,8 +332,8 @@ func takeProfile(ctx context.Context, c config, l level, warmup time.Duration) p
 		return p
 	}
 	p.Goroutines = benchkit.FetchGoroutineGroups(ctx, c.pprof,
-		filepath.Join(c.outDir, fmt.Sprintf("relay-app-%d-goroutines.txt", l.Conc)), 15)
-	path := filepath.Join(c.outDir, fmt.Sprintf("relay-app-%d-cpu.pb.gz", l.Conc))
+		filepath.Join(c.profileDir, fmt.Sprintf("relay-app-%d-goroutines.txt", l.Conc)), 15)
+	path := filepath.Join(c.profileDir, fmt.Sprintf("relay-app-%d-cpu.pb.gz", l.Conc))
 	if err := benchkit.Download(ctx, "http://"+c.pprof+"/debug/pprof/profile?seconds=5", path); err != nil {
 		p.CPUTop = []string{err.Error()}
 		return p

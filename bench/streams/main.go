@@ -34,7 +34,8 @@ func main() {
 	delay := flag.Duration("delta-delay", 40*time.Second, "simulator pause between deltas; below coze2app's 60 s upstream idle timeout")
 	settle := flag.Duration("settle", 5*time.Second, "wait after each step before sampling")
 	par := flag.Int("par", 64, "streams opened in parallel")
-	pprofAddr := flag.String("pprof", "", "the binary serves net/http/pprof here (bench/appprof): save heap profiles at each step")
+	pprofAddr := flag.String("pprof", "", "start coze2app with COZE2APP_DEBUG_ADDR (net/http/pprof) here and profile its heap at each step")
+	profileDir := flag.String("profile-dir", "", "keep the raw profiles here (default: the run's temp dir, removed at the end)")
 	out := flag.String("out", "bench/results/streams.json", "results file")
 	flag.Parse()
 	log.SetFlags(log.Ltime | log.Lmicroseconds)
@@ -56,7 +57,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := run(ctx, cfg{appBin: *appBin, steps: steps, probeFrom: len(strings.Split(*stepsSpec, ",")),
-		delay: *delay, settle: *settle, par: *par, pprof: *pprofAddr, outDir: filepath.Dir(*out)})
+		delay: *delay, settle: *settle, par: *par, pprof: *pprofAddr, profileDir: *profileDir})
 	if res != nil {
 		if werr := benchkit.WriteJSON(*out, res); werr != nil {
 			log.Print(werr)
@@ -71,14 +72,14 @@ func main() {
 }
 
 type cfg struct {
-	appBin    string
-	steps     []int
-	probeFrom int // steps[probeFrom:] are the probe
-	delay     time.Duration
-	settle    time.Duration
-	par       int
-	pprof     string
-	outDir    string
+	appBin     string
+	steps      []int
+	probeFrom  int // steps[probeFrom:] are the probe
+	delay      time.Duration
+	settle     time.Duration
+	par        int
+	pprof      string
+	profileDir string // "" = the run's temp dir
 }
 
 type results struct {
@@ -144,6 +145,9 @@ func run(ctx context.Context, c cfg) (*results, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
+	if c.profileDir == "" {
+		c.profileDir = dir
+	}
 	appAddr, _ := benchkit.FreeAddr()
 	simAddr, _ := benchkit.FreeAddr()
 	metricsAddr, _ := benchkit.FreeAddr()
@@ -152,7 +156,7 @@ func run(ctx context.Context, c cfg) (*results, error) {
 		// /metrics is served only on its own address (issue 8 item 12).
 		Env: []string{"COZE2APP_METRICS_ADDR=" + metricsAddr}}
 	if c.pprof != "" {
-		ac.Env = append(ac.Env, "COZE2APP_BENCH_PPROF="+c.pprof)
+		ac.Env = append(ac.Env, "COZE2APP_DEBUG_ADDR="+c.pprof)
 	}
 	sim, err := benchkit.StartSimProcess(ctx, c.appBin, dir, simAddr, clientID, clientSecret, ac.RedirectURI(), c.delay)
 	if err != nil {
@@ -342,7 +346,7 @@ func takeStable(ctx context.Context, take func(string) (sample, error), label st
 // saveHeap stores the heap profile at this step and, at the largest step,
 // the top entries by in-use space (live objects: the profile forces a GC).
 func saveHeap(ctx context.Context, c cfg, step int, res *results) {
-	path := filepath.Join(c.outDir, fmt.Sprintf("streams-heap-%d.pb.gz", step))
+	path := filepath.Join(c.profileDir, fmt.Sprintf("streams-heap-%d.pb.gz", step))
 	if err := benchkit.Download(ctx, "http://"+c.pprof+"/debug/pprof/heap?gc=1", path); err != nil {
 		log.Printf("heap profile: %v", err)
 		return
@@ -354,7 +358,7 @@ func saveHeap(ctx context.Context, c cfg, step int, res *results) {
 // saveHeapAfter profiles what stays live once every stream is closed and
 // every reply stopped (finished runs kept for resume, caches, pools).
 func saveHeapAfter(ctx context.Context, c cfg, res *results) {
-	path := filepath.Join(c.outDir, "streams-heap-after.pb.gz")
+	path := filepath.Join(c.profileDir, "streams-heap-after.pb.gz")
 	if err := benchkit.Download(ctx, "http://"+c.pprof+"/debug/pprof/heap?gc=1", path); err != nil {
 		log.Printf("heap profile: %v", err)
 		return

@@ -74,6 +74,34 @@ func TestCase82_MetricsOnlyOnMetricsAddr(t *testing.T) {
 	})
 }
 
+// Profiles (net/http/pprof, used by the benchmarks) are served only on
+// COZE2APP_DEBUG_ADDR, never on the public listener; by default nowhere.
+func TestPprofOnlyOnDebugAddr(t *testing.T) {
+	t.Run("default: not served", func(t *testing.T) {
+		a := mustStart(t, nil, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t)})
+		if code, body := httpGet(t, a.URL+"/debug/pprof/"); code != http.StatusNotFound || strings.Contains(body, "goroutine") {
+			t.Errorf("public GET /debug/pprof/ = %d %.100q, want 404", code, body)
+		}
+		if strings.Contains(a.log.String(), "debug listening") {
+			t.Errorf("a debug listener started without COZE2APP_DEBUG_ADDR:\n%s", a.log)
+		}
+	})
+	t.Run("own address", func(t *testing.T) {
+		a := mustStart(t, nil, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t),
+			"COZE2APP_DEBUG_ADDR": "127.0.0.1:0"})
+		durl := waitLog(t, a, regexp.MustCompile(`msg="debug listening" url=(\S+)`))
+		if strings.HasPrefix(durl, a.URL) {
+			t.Fatalf("debug URL %s is on the public listener %s", durl, a.URL)
+		}
+		if code, body := httpGet(t, durl+"goroutine?debug=1"); code != http.StatusOK || !strings.Contains(body, "goroutine profile:") {
+			t.Errorf("GET %sgoroutine?debug=1 = %d %.200q, want a goroutine dump", durl, code, body)
+		}
+		if code, _ := httpGet(t, a.URL+"/debug/pprof/goroutine?debug=1"); code != http.StatusNotFound {
+			t.Errorf("public GET /debug/pprof/goroutine = %d, want 404", code)
+		}
+	})
+}
+
 // Catalog case 81 (issue 8 item 11): a database password never appears in the
 // start-up log or in the fatal error, whatever form the URL takes.
 func TestCase81_DatabasePasswordNeverShown(t *testing.T) {

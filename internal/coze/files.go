@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/url"
 	"strings"
 )
 
@@ -91,12 +90,5 @@ func (c *Client) UploadFile(ctx context.Context, tok AccessToken, filename strin
 	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/files/upload",
 		raw:    io.MultiReader(bytes.NewReader(head), io.LimitReader(body, size), bytes.NewReader(tail)),
 		rawLen: int64(len(head)) + size + int64(len(tail)), contentType: mw.FormDataContentType(), tok: tok}, &out)
-	return out, err
-}
-
-// RetrieveFile reads a file's metadata: GET /v1/files/retrieve?file_id= (§12.2).
-func (c *Client) RetrieveFile(ctx context.Context, tok AccessToken, fileID string) (File, error) {
-	var out File
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/files/retrieve", query: url.Values{"file_id": {fileID}}, tok: tok}, &out)
 	return out, err
 }

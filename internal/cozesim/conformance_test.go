@@ -81,13 +81,7 @@ func TestFixturesJSON(t *testing.T) {
 		{"bots_list_response.json", func() []byte {
 			return body(t, e, "GET", "/v1/bots?workspace_id="+WorkspaceTeam+"&publish_status=all", tok, nil)
 		}},
-		{"bots_published_list_response.json", func() []byte {
-			return body(t, e, "GET", "/v1/space/published_bots_list?space_id="+WorkspaceTeam, tok, nil)
-		}},
 		{"bot_retrieve_response_canonical.json", func() []byte { return body(t, e, "GET", "/v1/bots/"+BotAssistant, tok, nil) }},
-		{"bot_retrieve_response_canonical.json", func() []byte {
-			return body(t, e, "GET", "/v1/bot/get_online_info?bot_id="+BotMemory, tok, nil)
-		}},
 		{"bot_create_response.json", func() []byte {
 			req := mustFixture(t, "bot_create_request.json").(map[string]any)
 			req["space_id"], req["icon_file_id"] = WorkspaceAlan, fileID
@@ -106,7 +100,6 @@ func TestFixturesJSON(t *testing.T) {
 			return body(t, e, "POST", "/v1/bot/publish", tok, map[string]any{"bot_id": newBot, "connector_ids": []string{"1024"}})
 		}},
 		{"file_upload_response.json", func() []byte { return upBody }},
-		{"file_retrieve_response.json", func() []byte { return body(t, e, "GET", "/v1/files/retrieve?file_id="+fileID, tok, nil) }},
 		{"conversation_retrieve_response.json", func() []byte { return body(t, e, "GET", "/v1/conversation/retrieve"+q, tok, nil) }},
 		{"conversations_list_response.json", func() []byte { return body(t, e, "GET", "/v1/conversations?bot_id="+BotMemory, tok, nil) }},
 		{"conversation_create_response.json", func() []byte { return convBody }},
@@ -164,11 +157,6 @@ func TestFixturesJSON(t *testing.T) {
 		}},
 		{"workflow_run_async_response.json", func() []byte {
 			b := body(t, e, "POST", "/v1/workflow/run", tok, map[string]any{"workflow_id": WorkflowWeather, "parameters": `{"city":"杭州"}`, "is_async": true})
-			var m map[string]any
-			_ = json.Unmarshal(b, &m)
-			e.clock.Advance(time.Minute)
-			hist := body(t, e, "GET", "/v1/workflows/"+WorkflowWeather+"/run_histories/"+str(m, "execute_id"), tok, nil)
-			checkFixture(t, "workflow_run_history_response.json", hist)
 			return b
 		}},
 	}
@@ -210,11 +198,6 @@ func TestFixturesSSE(t *testing.T) {
 		}, nil},
 		{"workflow interrupt", "workflow_stream_interrupt.sse", nil, "/v1/workflow/stream_run", func(string) any {
 			return map[string]any{"workflow_id": WorkflowAsk}
-		}, nil},
-		{"chatflow", "chatflow_stream_example.sse", nil, "/v1/workflows/chat", func(string) any {
-			m := mustFixture(t, "chat_workflows_chat_request.json").(map[string]any)
-			m["workflow_id"] = WorkflowChat
-			return m
 		}, nil},
 		{"workflow error", "workflow_stream_error.sse", nil, "/v1/workflow/stream_run", func(string) any {
 			return map[string]any{"workflow_id": WorkflowWeather, "parameters": map[string]any{"date": "2026-01-01"}}

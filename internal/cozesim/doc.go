@@ -25,7 +25,7 @@
 // optional), WorkflowAsk (a question node: stream_run ends with Interrupt;
 // stream_resume with resume_data "城市，日期" or "city,date" finishes it),
 // WorkflowJoke (streams a joke, input topic optional), WorkflowChat (a
-// chatflow for POST /v1/workflows/chat that echoes the user turn),
+// chatflow: listed, not run; the app offers no chatflows),
 // WorkflowDraft (unpublished: run answers 4200) and WorkflowInApp (inside the
 // Coze app DemoAppID: runs only with that app_id, 4200 otherwise).
 //
@@ -115,9 +115,8 @@
 // # OAuth
 //
 // Authorization code (web app: "Authorization: Bearer <secret>"; PKCE public
-// app: no header or an empty Bearer), refresh with rotation, and the device
-// flow (POST /api/permission/oauth2/device/code, verification page
-// {prefix}/oauth/device). Consent: {prefix}/oauth/consent?authorize_key=K,
+// app: no header or an empty Bearer) and refresh with rotation; no device
+// flow (a web app never uses it). Consent: {prefix}/oauth/consent?authorize_key=K,
 // a form posting user_id and decision=approve|deny.
 //
 // # Interpretations

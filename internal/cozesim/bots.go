@@ -95,7 +95,7 @@ func (b *bot) info(cfg botConfig, version, pluginIcon string) map[string]any {
 		"bot_mode":        0,
 		"plugin_info_list": []map[string]any{{
 			"plugin_id": "7396000000000000001", "name": "模拟工具 / Sim tools", "icon_url": pluginIcon, "description": "Local tools of the simulator.",
-			"api_info_list": []map[string]any{{"api_id": "7396000000000000002", "name": "local_weather", "description": "本地天气 / Local weather (submit_tool_outputs)"}},
+			"api_info_list": []map[string]any{{"api_id": "7396000000000000002", "name": "local_weather", "description": "本地天气 / Local weather (a local plugin)"}},
 		}},
 		"model_info": map[string]any{"top_k": 50, "top_p": 1, "model_id": "1706077826", "max_tokens": 4096, "model_name": "sim-model",
 			"temperature": 1, "context_round": 30, "response_format": "markdown", "presence_penalty": 0, "frequency_penalty": 0},

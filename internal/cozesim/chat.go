@@ -251,9 +251,6 @@ func (s *Sim) allocPlanLocked(ch *chat) {
 		p.msgs = append(p.msgs, mk("function_call", p.ToolCall.content()))
 		return
 	}
-	if p.ToolResponse != "" {
-		p.msgs = append(p.msgs, mk("tool_response", p.ToolResponse))
-	}
 	if p.Fail != nil {
 		return
 	}
@@ -490,61 +487,4 @@ func (s *Sim) handleChatCancel(w http.ResponseWriter, r *http.Request, t *access
 	}
 	ch.Status = statusCanceled // only flips the status; a stream keeps going (§15.4)
 	ok(w, r, ch.wire(true, true))
-}
-
-type toolOutput struct {
-	ToolCallID string `json:"tool_call_id"`
-	Output     string `json:"output"`
-}
-
-// handleSubmitToolOutputs is POST /v3/chat/submit_tool_outputs (§15.5).
-func (s *Sim) handleSubmitToolOutputs(w http.ResponseWriter, r *http.Request, t *accessToken) {
-	var b struct {
-		ToolOutputs []toolOutput `json:"tool_outputs"`
-		Stream      bool         `json:"stream"`
-	}
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
-		return
-	}
-	if e := accountLevel(t); e != nil {
-		fail(w, r, e)
-		return
-	}
-	q := r.URL.Query()
-	s.mu.Lock()
-	ch := s.chats[q.Get("chat_id")]
-	if ch != nil && ch.ConvID == q.Get("conversation_id") && ch.UserID == t.UserID && !ch.AutoSave {
-		s.mu.Unlock()
-		fail(w, r, errf(5000, "submit_tool_outputs needs a chat created with auto_save_history=true"))
-		return
-	}
-	ch, e := s.chatLocked(t.UserID, q.Get("conversation_id"), q.Get("chat_id"))
-	if e == nil && ch.Status != statusRequiresAction {
-		e = errf(4000, "Request parameter error: the chat is not waiting for tool outputs")
-	}
-	if e == nil && (len(b.ToolOutputs) == 0 || ch.Plan.ToolCall == nil || b.ToolOutputs[0].ToolCallID != ch.Plan.ToolCall.ID) {
-		e = errf(4000, "Request parameter error: tool_call_id does not match")
-	}
-	if e != nil {
-		s.mu.Unlock()
-		fail(w, r, e)
-		return
-	}
-	bt := s.bots[ch.BotID]
-	ch.Plan = s.planAfterTool(bt, ch.Plan, b.ToolOutputs[0].Output)
-	if !ch.EnableCard {
-		ch.Plan.withoutCards() // the continuation keeps the chat's enable_card
-	}
-	s.allocPlanLocked(ch)
-	ch.Finished, ch.RequiredAction, ch.Stream = false, nil, b.Stream
-	ch.Status = statusInProgress
-	ch.DueAt = s.now().Add(s.o.ChatDelay)
-	out := ch.wire(false, false)
-	s.mu.Unlock()
-	if !b.Stream {
-		ok(w, r, out)
-		return
-	}
-	s.streamChat(w, r, ch)
 }

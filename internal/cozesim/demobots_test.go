@@ -327,24 +327,6 @@ func TestQuestionDemoAsksThenContinuesWithTheChosenOption(t *testing.T) {
 	}
 }
 
-func TestQuestionDemoAcceptsTheOptionAsToolOutput(t *testing.T) {
-	e := mustEnv(t, Options{})
-	tok, _ := e.sim.IssueToken(UserAlan)
-	_, _, evs := e.chatStream(t, tok, "/v3/chat", chatBodyFor(BotQuestion, "Start", true))
-	convID, chatID := str(evs[0].Data, "conversation_id"), str(evs[0].Data, "id")
-	_, _, next := e.chatStream(t, tok, "/v3/chat/submit_tool_outputs?conversation_id="+convID+"&chat_id="+chatID,
-		map[string]any{"stream": true, "tool_outputs": []map[string]any{{"tool_call_id": "", "output": "Coffee"}}})
-	var answer string
-	for _, ev := range next {
-		if ev.Name == "conversation.message.completed" && str(ev.Data, "type") == "answer" {
-			answer = str(ev.Data, "content")
-		}
-	}
-	if !strings.Contains(answer, "coffee") || next[len(next)-2].Name != "conversation.chat.completed" {
-		t.Errorf("answer %q, end %s", answer, next[len(next)-2].Name)
-	}
-}
-
 func TestMathDemoRecallsKnowledgeAndAnswersWithMath(t *testing.T) {
 	e := mustEnv(t, Options{})
 	tok, _ := e.sim.IssueToken(UserChen)
@@ -393,7 +375,6 @@ func TestVerboseMessagesAreNeverAnswerText(t *testing.T) {
 		{"thinking", BotThinking, "why?", false},
 		{"card", BotCard, "a card", false},
 		{"math", BotMath, "euler", true},
-		{"after a tool", BotAssistant, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

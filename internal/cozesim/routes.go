@@ -46,7 +46,6 @@ func (s *Sim) routes() *http.ServeMux {
 	m.HandleFunc("POST /v3/chat/retrieve", a(s.handleChatRetrieve))
 	m.HandleFunc("GET /v3/chat/message/list", a(s.handleChatMessages))
 	m.HandleFunc("POST /v3/chat/cancel", a(s.handleChatCancel))
-	m.HandleFunc("POST /v3/chat/submit_tool_outputs", a(s.handleSubmitToolOutputs))
 	// workflows (§17)
 	m.HandleFunc("POST /v1/workflow/run", a(s.handleWorkflowRun))
 	m.HandleFunc("POST /v1/workflow/stream_run", a(s.handleWorkflowStream))

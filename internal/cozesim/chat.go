@@ -161,7 +161,7 @@ func (s *Sim) startChat(t *accessToken, convID string, b chatBody) (*chat, *apiE
 			}
 		}
 	} else {
-		c = s.newConvLocked(t.UserID, bt.ID, "", b.ConnectorID, nil)
+		c = s.newConvLocked(t.UserID, bt.ID, b.ConnectorID)
 	}
 	hist := s.historyLocked(c)
 	if len(b.AdditionalMessages) == 0 && len(hist) == 0 {
@@ -214,7 +214,7 @@ func (s *Sim) startChat(t *accessToken, convID string, b chatBody) (*chat, *apiE
 func (s *Sim) historyLocked(c *conversation) []turn {
 	var out []turn
 	for _, m := range c.Messages {
-		if m.Deleted || m.SectionID != c.LastSectionID || (m.Type != "question" && m.Type != "answer") {
+		if m.SectionID != c.LastSectionID || (m.Type != "question" && m.Type != "answer") {
 			continue
 		}
 		if ch := s.chats[m.ChatID]; ch != nil && (ch.Status == statusCanceled || !ch.AutoSave) {
@@ -376,7 +376,6 @@ func (s *Sim) finishLocked(ch *chat) {
 		ch.Produced = append(ch.Produced, m)
 		if ch.AutoSave && c != nil {
 			c.Messages = append(c.Messages, m)
-			c.UpdatedAt = now
 		}
 	}
 	p := ch.Plan
@@ -453,9 +452,7 @@ func (s *Sim) handleChatMessages(w http.ResponseWriter, r *http.Request, t *acce
 	}
 	data := []ordered{}
 	for _, m := range ch.Produced {
-		if !m.Deleted {
-			data = append(data, m.wire(true).without("meta_data"))
-		}
+		data = append(data, m.wire(true).without("meta_data"))
 	}
 	ok(w, r, data)
 }

@@ -7,12 +7,11 @@ import (
 )
 
 type conversation struct {
-	ID, Name, CreatorID, ConnectorID, BotID, LastSectionID string
-	MetaData                                               map[string]string
-	CreatedAt, UpdatedAt                                   int64
-	Deleted                                                bool
-	Messages                                               []*message // in creation order
-	Chats                                                  []string   // chat ids, in creation order
+	ID, CreatorID, ConnectorID, BotID, LastSectionID string
+	CreatedAt                                        int64
+	Deleted                                          bool
+	Messages                                         []*message // in creation order
+	Chats                                            []string   // chat ids, in creation order
 }
 
 func nonNilMap(m map[string]string) map[string]string {
@@ -33,13 +32,12 @@ func (s *Sim) convLocked(userID, id string) (*conversation, *apiError) {
 	return c, nil
 }
 
-func (s *Sim) newConvLocked(userID, botID, name, connector string, meta map[string]string) *conversation {
+func (s *Sim) newConvLocked(userID, botID, connector string) *conversation {
 	now := s.now().Unix()
 	if connector == "" {
 		connector = "1024" // §1.4: connector_id "" means API
 	}
-	c := &conversation{ID: s.newIDLocked(), Name: name, CreatorID: userID, ConnectorID: connector, BotID: botID,
-		MetaData: meta, CreatedAt: now, UpdatedAt: now}
+	c := &conversation{ID: s.newIDLocked(), CreatorID: userID, ConnectorID: connector, BotID: botID, CreatedAt: now}
 	c.LastSectionID = c.ID // the first section id equals the conversation id in captures
 	s.convs[c.ID] = c
 	return c

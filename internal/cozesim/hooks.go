@@ -115,7 +115,7 @@ func (s *Sim) ConversationCount(userID string) int {
 func (s *Sim) NewConversation(userID, botID string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.newConvLocked(userID, botID, "", "", nil).ID
+	return s.newConvLocked(userID, botID, "").ID
 }
 
 // MessageTypes returns the type of each message the conversation keeps, in

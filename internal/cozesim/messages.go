@@ -11,7 +11,6 @@ type message struct {
 	ReasoningContent                             string // deep-thinking answers only
 	MetaData                                     map[string]string
 	CreatedAt, UpdatedAt                         int64
-	Deleted                                      bool
 }
 
 // wire renders a Message (§14.1). withSection=false matches the modify/delete
@@ -142,19 +141,7 @@ func (s *Sim) addMessageLocked(c *conversation, m enterMessage, chatID, botID st
 	msg := &message{ID: s.newIDLocked(), ConversationID: c.ID, BotID: botID, ChatID: chatID, SectionID: c.LastSectionID,
 		Role: m.Role, Type: typ, Content: m.Content, ContentType: ct, MetaData: m.MetaData, CreatedAt: now, UpdatedAt: now}
 	c.Messages = append(c.Messages, msg)
-	c.UpdatedAt = now
-	if c.Name == "" && m.Role == "user" {
-		c.Name = truncateRunes(textOf(m.Content, ct), 100)
-	}
 	return msg
-}
-
-func truncateRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }
 
 // textOf returns the text of a message (the text item of object_string).

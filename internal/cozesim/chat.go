@@ -420,24 +420,24 @@ func (s *Sim) chatLocked(userID, convID, chatID string) (*chat, *apiError) {
 
 // handleChatRetrieve is GET or POST /v3/chat/retrieve (§15.2).
 func (s *Sim) handleChatRetrieve(w http.ResponseWriter, r *http.Request, t *accessToken) {
-	q := r.URL.Query()
-	if e := accountLevel(t); e != nil {
-		fail(w, r, e)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ch, e := s.chatLocked(t.UserID, q.Get("conversation_id"), q.Get("chat_id"))
-	if e != nil {
-		fail(w, r, e)
-		return
-	}
-	ok(w, r, ch.wire(true, false))
+	s.withChat(w, r, t, func(ch *chat) any { return ch.wire(true, false) })
 }
 
 // handleChatMessages is GET /v3/chat/message/list (§15.3): the chat's
 // messages except the query; no paging.
 func (s *Sim) handleChatMessages(w http.ResponseWriter, r *http.Request, t *accessToken) {
+	s.withChat(w, r, t, func(ch *chat) any {
+		data := []ordered{}
+		for _, m := range ch.Produced {
+			data = append(data, m.wire(true).without("meta_data"))
+		}
+		return data
+	})
+}
+
+// withChat answers with what fn makes of the user's chat named by the
+// conversation_id and chat_id query parameters, under s.mu.
+func (s *Sim) withChat(w http.ResponseWriter, r *http.Request, t *accessToken, fn func(ch *chat) any) {
 	q := r.URL.Query()
 	if e := accountLevel(t); e != nil {
 		fail(w, r, e)
@@ -450,11 +450,7 @@ func (s *Sim) handleChatMessages(w http.ResponseWriter, r *http.Request, t *acce
 		fail(w, r, e)
 		return
 	}
-	data := []ordered{}
-	for _, m := range ch.Produced {
-		data = append(data, m.wire(true).without("meta_data"))
-	}
-	ok(w, r, data)
+	ok(w, r, fn(ch))
 }
 
 // handleChatCancel is POST /v3/chat/cancel (§15.4): ids in the JSON body.

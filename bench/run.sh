@@ -4,7 +4,8 @@
 #   bench/run.sh              everything (about 20 min)
 #   bench/run.sh relay        one of them (relay | relay-diag | relay-profile | streams | streams-profile | rps)
 #
-# Environment: BIN (coze2app binary, default /tmp/coze2app, rebuilt here),
+# Environment: BIN (coze2app binary, default /tmp/coze2app, rebuilt here), PROF
+# (where the *-profile scenarios write, default /tmp/coze2app-profiles),
 # RELAY_LEVELS, STREAM_STEPS, STREAM_PROBE, RPS_DURATION, RPS_CONNS (see
 # bench/README.md). Every scenario stops by itself; nothing asserts on time.
 set -euo pipefail
@@ -15,16 +16,17 @@ ulimit -n "$(ulimit -Hn)"
 
 BIN=${BIN:-/tmp/coze2app}
 OUT=bench/results
+# Profiles are for reading, not for the repository: they go outside it.
+PROF=${PROF:-/tmp/coze2app-profiles}
 TMPBIN=$(mktemp -d /tmp/coze2app-bench-bin.XXXXXX)
 trap 'rm -rf "$TMPBIN"' EXIT
-mkdir -p "$OUT"
+mkdir -p "$OUT" "$PROF"
 
 echo "== build ($(go version))"
 go build -o "$BIN" ./cmd/coze2app
 go build -o "$TMPBIN/relay" ./bench/relay
 go build -o "$TMPBIN/streams" ./bench/streams
 go build -o "$TMPBIN/rps" ./bench/rps
-go build -o "$TMPBIN/coze2app-pprof" ./bench/appprof
 
 echo "== machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), nofile $(ulimit -n)"
 
@@ -44,10 +46,10 @@ relay_diag() {
 }
 
 relay_profile() {
-	echo "== relay with coze2app profiled mid-phase (same app code + net/http/pprof on loopback)"
-	"$TMPBIN/relay" -app-bin "$TMPBIN/coze2app-pprof" -pprof 127.0.0.1:6162 -modes direct,app \
+	echo "== relay with coze2app profiled mid-phase (COZE2APP_DEBUG_ADDR: net/http/pprof on loopback) into $PROF"
+	"$TMPBIN/relay" -app-bin "$BIN" -pprof 127.0.0.1:6162 -profile-dir "$PROF" -modes direct,app \
 		-levels "${RELAY_PROFILE_LEVELS:-100:20ms:20:20s}" \
-		-out "$OUT/relay-profile.json"
+		-out "$PROF/relay-profile.json"
 }
 
 streams() {
@@ -58,10 +60,10 @@ streams() {
 }
 
 streams_profile() {
-	echo "== open streams with heap profiles (same app code + net/http/pprof on loopback)"
-	"$TMPBIN/streams" -app-bin "$TMPBIN/coze2app-pprof" -pprof 127.0.0.1:6161 \
+	echo "== open streams with heap profiles (COZE2APP_DEBUG_ADDR: net/http/pprof on loopback) into $PROF"
+	"$TMPBIN/streams" -app-bin "$BIN" -pprof 127.0.0.1:6161 -profile-dir "$PROF" \
 		-steps "${STREAM_STEPS:-1000,2000,4000,8000}" -probe 0 \
-		-out "$OUT/streams-profile.json"
+		-out "$PROF/streams-profile.json"
 }
 
 rps() {

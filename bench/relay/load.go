@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coze2app/coze2app/bench/internal/benchkit"
+	"github.com/coze2app/coze2app/internal/coze"
 )
 
 // target is one way to reach the simulator's chat stream: directly, through
@@ -60,10 +61,9 @@ func runStream(ctx context.Context, t *target, worker int) *clientStream {
 		return cs
 	}
 	h := fnv.New64a()
-	rd := benchkit.NewSSEReader(resp.Body)
-	var ev benchkit.Event
+	rd := coze.NewEventReader(resp.Body, 0)
 	for {
-		err := rd.Next(&ev)
+		ev, err := rd.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -73,7 +73,7 @@ func runStream(ctx context.Context, t *target, worker int) *clientStream {
 		}
 		switch t.proto.Kind(ev.Name, ev.Data) {
 		case benchkit.Delta:
-			cs.deltaAt = append(cs.deltaAt, int64(ev.At.Sub(epoch)))
+			cs.deltaAt = append(cs.deltaAt, mono())
 			io.WriteString(h, t.proto.DeltaText(ev.Data))
 		case benchkit.ChatIDs:
 			if cs.chatID == "" {

@@ -11,6 +11,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -76,7 +77,8 @@ func main() {
 	levelsSpec := flag.String("levels", "1:20ms:50:30s,100:20ms:20:20s,1000:200ms:20:20s", "conc:delay:chunk:duration,...")
 	modesSpec := flag.String("modes", "direct,nginx,app", "paths to measure, in this order per level")
 	out := flag.String("out", "bench/results/relay.json", "results file")
-	pprofAddr := flag.String("pprof", "", "the app binary serves net/http/pprof here (bench/appprof): profile the app mid-phase")
+	pprofAddr := flag.String("pprof", "", "start coze2app with COZE2APP_DEBUG_ADDR (net/http/pprof) here and profile it mid-phase")
+	profileDir := flag.String("profile-dir", "", "keep the raw profiles here (default: the run's temp dir, removed at the end)")
 	var appEnv multiFlag
 	flag.Var(&appEnv, "app-env", "extra KEY=VALUE for coze2app (repeatable), e.g. COZE2APP_DATABASE_URL=...")
 	dumpDir := flag.String("dump", "", "write every per-event sample as CSV into this directory")
@@ -91,7 +93,7 @@ func main() {
 	modes := strings.Split(*modesSpec, ",")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := run(ctx, config{appBin: *appBin, nginxBin: *nginxBin, levels: levels, modes: modes, nginxWorkers: *nginxWorkers, dumpDir: *dumpDir, appEnv: appEnv, pprof: *pprofAddr, outDir: filepath.Dir(*out)})
+	res, err := run(ctx, config{appBin: *appBin, nginxBin: *nginxBin, levels: levels, modes: modes, nginxWorkers: *nginxWorkers, dumpDir: *dumpDir, appEnv: appEnv, pprof: *pprofAddr, profileDir: *profileDir})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -104,13 +106,13 @@ func main() {
 }
 
 type config struct {
-	appBin, nginxBin string
-	levels           []level
-	modes            []string
-	nginxWorkers     int
-	dumpDir          string
-	appEnv           []string
-	pprof, outDir    string
+	appBin, nginxBin  string
+	levels            []level
+	modes             []string
+	nginxWorkers      int
+	dumpDir           string
+	appEnv            []string
+	pprof, profileDir string // profileDir "" = the run's temp dir
 }
 
 // multiFlag is a repeatable string flag.
@@ -119,197 +121,274 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
+// world is what a run measures against: the in-process simulator behind the
+// tap, the relays started for the chosen modes, and one target per mode.
+type world struct {
+	c        config
+	dir      string
+	sim      *cozesim.Sim
+	rec      *recorder
+	simAddr  string
+	appAddr  string
+	minDelay time.Duration
+	maxConc  int
+	tokens   []string // Coze access tokens of the signed-in users, for direct and nginx
+	targets  map[string]*target
+	app      *benchkit.Proc // nil unless mode "app"
+	nginx    *benchkit.Proc // nil unless mode "nginx"
+	message  string         // the chat message of the current level
+	closers  []func()
+}
+
+// close stops what the run started, last first.
+func (w *world) close() {
+	for _, f := range slices.Backward(w.closers) {
+		f()
+	}
+}
+
 func run(ctx context.Context, c config) (*results, error) {
 	dir, err := os.MkdirTemp("", "coze2app-bench-relay-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	appAddr, _ := benchkit.FreeAddr()
-	simAddr, _ := benchkit.FreeAddr()
-	nginxAddr, _ := benchkit.FreeAddr()
-
-	// The simulator, in process, behind the tap.
-	minDelay := c.levels[0].Delay
-	for _, l := range c.levels {
-		minDelay = min(minDelay, l.Delay)
+	if c.profileDir == "" {
+		c.profileDir = dir
 	}
-	rec := newRecorder()
-	sim := cozesim.New(cozesim.Options{
-		PublicBase: "http://" + simAddr,
-		Apps: []cozesim.App{{Name: "coze2app bench", ClientID: clientID, ClientSecret: clientSecret,
-			RedirectURIs: []string{"http://" + appAddr + "/callback"}}},
-		DeltaDelay: minDelay,
-		ChatDelay:  time.Second,
-	})
-	defer sim.Close()
-	ln, err := net.Listen("tcp", simAddr)
-	if err != nil {
-		return nil, fmt.Errorf("listen for the simulator: %w", err)
+	w := &world{c: c, dir: dir, targets: map[string]*target{}}
+	defer w.close()
+	if err := w.startSimulator(); err != nil {
+		return nil, err
 	}
-	simSrv := &http.Server{Handler: &tap{next: sim, rec: rec}, ReadHeaderTimeout: 10 * time.Second}
-	go simSrv.Serve(ln)
-	defer simSrv.Close()
-	simBase := "http://" + simAddr
-
-	users := sim.Users()
-	if len(users) > 3 {
-		users = users[:3]
-	}
-	var tokens []string
-	for _, u := range users {
-		access, _ := sim.IssueToken(u.ID)
-		tokens = append(tokens, access)
-	}
-
-	maxConc := 0
-	for _, l := range c.levels {
-		maxConc = max(maxConc, l.Conc)
+	for _, m := range c.modes {
+		if err := w.startTarget(ctx, m); err != nil {
+			return nil, err
+		}
 	}
 	res := &results{Machine: benchkit.DescribeMachine(), Bot: cozesim.BotAssistant, Modes: c.modes, AppEnv: c.appEnv, Method: method}
-	targets := map[string]*target{}
-	var message string // set per level
-	directBody := func(worker int) any {
-		return map[string]any{
-			"bot_id": cozesim.BotAssistant, "user_id": "bench-" + strconv.Itoa(worker%3), "stream": true,
-			"additional_messages": []map[string]string{{"role": "user", "content": message, "content_type": "text"}},
-		}
-	}
-	var nginxProc, appProc *benchkit.Proc
-	for _, m := range c.modes {
-		switch m {
-		case "direct", "nginx":
-			base := simBase
-			if m == "nginx" {
-				nginxProc, err = benchkit.StartNginx(ctx, benchkit.NginxConfig{Bin: c.nginxBin, Dir: filepath.Join(dir, "nginx"),
-					Listen: nginxAddr, Upstream: simAddr, Workers: c.nginxWorkers})
-				if err != nil {
-					return nil, fmt.Errorf("start nginx: %w", err)
-				}
-				defer nginxProc.Stop(syscall.SIGQUIT, 10*time.Second)
-				base = "http://" + nginxAddr
-			}
-			hc := &http.Client{Transport: benchkit.NewTransport(maxConc)}
-			targets[m] = &target{name: m, proto: benchkit.Coze,
-				client: func(int) *http.Client { return hc },
-				newRequest: func(ctx context.Context, worker int) (*http.Request, error) {
-					req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v3/chat", chatBody(directBody(worker)))
-					if err != nil {
-						return nil, err
-					}
-					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set("Authorization", "Bearer "+tokens[worker%len(tokens)])
-					return req, nil
-				}}
-		case "app":
-			env := c.appEnv
-			if c.pprof != "" {
-				env = append(env, "COZE2APP_BENCH_PPROF="+c.pprof)
-			}
-			appProc, err = benchkit.StartApp(ctx, benchkit.AppConfig{Bin: c.appBin, Dir: dir, Addr: appAddr,
-				SimBase: simBase, ClientID: clientID, ClientSecret: clientSecret, Env: env})
-			if err != nil {
-				return nil, fmt.Errorf("start coze2app: %w", err)
-			}
-			defer appProc.Stop(syscall.SIGTERM, 25*time.Second)
-			base := "http://" + appAddr
-			tr := benchkit.NewTransport(maxConc)
-			var browsers []*http.Client
-			for i := range len(users) {
-				b := benchkit.NewBrowser(tr)
-				if err := benchkit.SignIn(ctx, b, base, i); err != nil {
-					return nil, fmt.Errorf("sign in user %d: %w", i, err)
-				}
-				browsers = append(browsers, b)
-			}
-			targets[m] = &target{name: m, proto: benchkit.App,
-				client: func(worker int) *http.Client { return browsers[worker%len(browsers)] },
-				newRequest: func(ctx context.Context, worker int) (*http.Request, error) {
-					body := map[string]any{"bot_id": cozesim.BotAssistant, "message": message, "stream": true}
-					req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/chat", chatBody(body))
-					if err != nil {
-						return nil, err
-					}
-					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set("Sec-Fetch-Site", "same-origin")
-					req.Header.Set("Accept", "text/event-stream")
-					return req, nil
-				}}
-		default:
-			return nil, fmt.Errorf("unknown mode %q", m)
-		}
-	}
-
 	for _, l := range c.levels {
-		message = fmt.Sprintf("bench chunk=%d", l.Chunk)
-		sim.ClearFaults()
-		if l.Delay > minDelay {
-			sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", DeltaDelay: l.Delay})
+		lr, err := w.runLevel(ctx, l)
+		if err != nil {
+			return nil, err
 		}
-		lr := levelResult{Concurrency: l.Conc, Delay: l.Delay.String(), Chunk: l.Chunk, Message: message,
-			Phases: map[string]*phaseResult{}}
-		stagger := time.Duration(0)
-		if l.Conc > 1 {
-			stagger = time.Second
-		}
-		warmup := stagger + time.Second
-		for _, m := range c.modes {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			rec.reset()
-			log.Printf("level %d, %s: %s measured after %s warm-up", l.Conc, m, l.Duration, warmup)
-			load := benchkit.LoadAvg()
-			cpu := sampleCPU(appProc, nginxProc)
-			begin := time.Now()
-			var prof chan profile
-			if m == "app" && c.pprof != "" {
-				prof = make(chan profile, 1)
-				go func() { prof <- takeProfile(ctx, c, l, warmup) }()
-			}
-			streams, window := phase(ctx, targets[m], l.Conc, stagger, warmup, l.Duration)
-			wall := time.Since(begin)
-			cpuAfter := sampleCPU(appProc, nginxProc)
-			time.Sleep(300 * time.Millisecond) // let the last simulator handlers record
-			var dump io.Writer
-			if c.dumpDir != "" {
-				f, err := os.Create(filepath.Join(c.dumpDir, fmt.Sprintf("events-%d-%s.csv", l.Conc, m)))
-				if err != nil {
-					return nil, err
-				}
-				bw := bufio.NewWriter(f)
-				dump = bw
-				defer f.Close()
-				defer bw.Flush()
-			}
-			pr := match(streams, rec, dump)
-			pr.Mode, pr.WindowS, pr.LoadAvg = m, benchkit.Round3(window.Seconds()), load
-			pr.CPUSeconds = map[string]float64{}
-			for k, v := range cpuAfter {
-				pr.CPUSeconds[k] = benchkit.Round3(v - cpu[k])
-			}
-			pr.WallS = benchkit.Round3(wall.Seconds())
-			if prof != nil {
-				p := <-prof
-				pr.Profile = &p
-			}
-			lr.Phases[m] = pr
-			log.Printf("  streams %d errors %d  TTFD p50 %.3f p99 %.3f ms  event p50 %.3f p99 %.3f ms",
-				pr.Streams, pr.Errors, pr.TTFD.P50, pr.TTFD.P99, pr.Event.P50, pr.Event.P99)
-			if m == "app" && appProc.Exited() {
-				return nil, fmt.Errorf("coze2app exited during the run; see its log")
-			}
-			time.Sleep(time.Second)
-		}
-		lr.Overhead = overheads(lr.Phases)
 		res.Levels = append(res.Levels, lr)
 	}
-	if appProc != nil {
-		if b, err := os.ReadFile(appProc.LogPath); err == nil {
+	if w.app != nil {
+		if b, err := os.ReadFile(w.app.LogPath); err == nil {
 			res.AppLogTail = tailLines(string(b), 20)
 		}
 	}
 	return res, nil
+}
+
+// startSimulator serves the simulator in process, behind the tap, with the
+// smallest delta delay of all levels (slower levels add a fault), and issues
+// Coze tokens for the first three users.
+func (w *world) startSimulator() error {
+	w.appAddr, _ = benchkit.FreeAddr()
+	w.simAddr, _ = benchkit.FreeAddr()
+	w.minDelay = w.c.levels[0].Delay
+	for _, l := range w.c.levels {
+		w.minDelay = min(w.minDelay, l.Delay)
+		w.maxConc = max(w.maxConc, l.Conc)
+	}
+	w.rec = newRecorder()
+	w.sim = cozesim.New(cozesim.Options{
+		PublicBase: "http://" + w.simAddr,
+		Apps: []cozesim.App{{Name: "coze2app bench", ClientID: clientID, ClientSecret: clientSecret,
+			RedirectURIs: []string{"http://" + w.appAddr + "/callback"}}},
+		DeltaDelay: w.minDelay,
+		ChatDelay:  time.Second,
+	})
+	w.closers = append(w.closers, func() { w.sim.Close() })
+	ln, err := net.Listen("tcp", w.simAddr)
+	if err != nil {
+		return fmt.Errorf("listen for the simulator: %w", err)
+	}
+	simSrv := &http.Server{Handler: &tap{next: w.sim, rec: w.rec}, ReadHeaderTimeout: 10 * time.Second}
+	go simSrv.Serve(ln)
+	w.closers = append(w.closers, func() { simSrv.Close() })
+	for _, u := range w.users() {
+		access, _ := w.sim.IssueToken(u.ID)
+		w.tokens = append(w.tokens, access)
+	}
+	return nil
+}
+
+// users are the simulator users the benchmark signs in (at most three).
+func (w *world) users() []cozesim.User {
+	users := w.sim.Users()
+	return users[:min(len(users), 3)]
+}
+
+// startTarget starts what mode m needs and adds its target.
+func (w *world) startTarget(ctx context.Context, m string) error {
+	switch m {
+	case "direct":
+		w.targets[m] = w.cozeTarget(m, "http://"+w.simAddr)
+	case "nginx":
+		nginxAddr, _ := benchkit.FreeAddr()
+		p, err := benchkit.StartNginx(ctx, benchkit.NginxConfig{Bin: w.c.nginxBin, Dir: filepath.Join(w.dir, "nginx"),
+			Listen: nginxAddr, Upstream: w.simAddr, Workers: w.c.nginxWorkers})
+		if err != nil {
+			return fmt.Errorf("start nginx: %w", err)
+		}
+		w.nginx = p
+		w.closers = append(w.closers, func() { p.Stop(syscall.SIGQUIT, 10*time.Second) })
+		w.targets[m] = w.cozeTarget(m, "http://"+nginxAddr)
+	case "app":
+		return w.startApp(ctx)
+	default:
+		return fmt.Errorf("unknown mode %q", m)
+	}
+	return nil
+}
+
+// cozeTarget calls POST /v3/chat at base with a Coze access token, as
+// coze2app would.
+func (w *world) cozeTarget(name, base string) *target {
+	hc := &http.Client{Transport: benchkit.NewTransport(w.maxConc)}
+	return &target{name: name, proto: benchkit.Coze,
+		client: func(int) *http.Client { return hc },
+		newRequest: func(ctx context.Context, worker int) (*http.Request, error) {
+			body := map[string]any{
+				"bot_id": cozesim.BotAssistant, "user_id": "bench-" + strconv.Itoa(worker%3), "stream": true,
+				"additional_messages": []map[string]string{{"role": "user", "content": w.message, "content_type": "text"}},
+			}
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v3/chat", chatBody(body))
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+w.tokens[worker%len(w.tokens)])
+			return req, nil
+		}}
+}
+
+// startApp starts coze2app against the simulator, signs the users in and
+// adds the target that calls POST /api/chat as the page does.
+func (w *world) startApp(ctx context.Context) error {
+	env := w.c.appEnv
+	if w.c.pprof != "" {
+		env = append(env, "COZE2APP_DEBUG_ADDR="+w.c.pprof)
+	}
+	p, err := benchkit.StartApp(ctx, benchkit.AppConfig{Bin: w.c.appBin, Dir: w.dir, Addr: w.appAddr,
+		SimBase: "http://" + w.simAddr, ClientID: clientID, ClientSecret: clientSecret, Env: env})
+	if err != nil {
+		return fmt.Errorf("start coze2app: %w", err)
+	}
+	w.app = p
+	w.closers = append(w.closers, func() { p.Stop(syscall.SIGTERM, 25*time.Second) })
+	base := "http://" + w.appAddr
+	tr := benchkit.NewTransport(w.maxConc)
+	var browsers []*http.Client
+	for i := range len(w.users()) {
+		b := benchkit.NewBrowser(tr)
+		if err := benchkit.SignIn(ctx, b, base, i); err != nil {
+			return fmt.Errorf("sign in user %d: %w", i, err)
+		}
+		browsers = append(browsers, b)
+	}
+	w.targets["app"] = &target{name: "app", proto: benchkit.App,
+		client: func(worker int) *http.Client { return browsers[worker%len(browsers)] },
+		newRequest: func(ctx context.Context, worker int) (*http.Request, error) {
+			body := map[string]any{"bot_id": cozesim.BotAssistant, "message": w.message, "stream": true}
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/chat", chatBody(body))
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			req.Header.Set("Accept", "text/event-stream")
+			return req, nil
+		}}
+	return nil
+}
+
+// runLevel measures every mode, one after the other, at level l.
+func (w *world) runLevel(ctx context.Context, l level) (levelResult, error) {
+	w.message = fmt.Sprintf("bench chunk=%d", l.Chunk)
+	w.sim.ClearFaults()
+	if l.Delay > w.minDelay {
+		w.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", DeltaDelay: l.Delay})
+	}
+	lr := levelResult{Concurrency: l.Conc, Delay: l.Delay.String(), Chunk: l.Chunk, Message: w.message,
+		Phases: map[string]*phaseResult{}}
+	for _, m := range w.c.modes {
+		if ctx.Err() != nil {
+			return lr, ctx.Err()
+		}
+		pr, err := w.runPhase(ctx, l, m)
+		if err != nil {
+			return lr, err
+		}
+		lr.Phases[m] = pr
+		time.Sleep(time.Second)
+	}
+	lr.Overhead = overheads(lr.Phases)
+	return lr, nil
+}
+
+// runPhase streams through mode m for the level's duration and matches what
+// the clients parsed with what the tap saw flushed.
+func (w *world) runPhase(ctx context.Context, l level, m string) (*phaseResult, error) {
+	stagger := time.Duration(0)
+	if l.Conc > 1 {
+		stagger = time.Second
+	}
+	warmup := stagger + time.Second
+	w.rec.reset()
+	log.Printf("level %d, %s: %s measured after %s warm-up", l.Conc, m, l.Duration, warmup)
+	load := benchkit.LoadAvg()
+	cpu := sampleCPU(w.app, w.nginx)
+	begin := time.Now()
+	var prof chan profile
+	if m == "app" && w.c.pprof != "" {
+		prof = make(chan profile, 1)
+		go func() { prof <- takeProfile(ctx, w.c, l, warmup) }()
+	}
+	streams, window := phase(ctx, w.targets[m], l.Conc, stagger, warmup, l.Duration)
+	wall := time.Since(begin)
+	cpuAfter := sampleCPU(w.app, w.nginx)
+	time.Sleep(300 * time.Millisecond) // let the last simulator handlers record
+	dump, closeDump, err := w.openDump(l, m)
+	if err != nil {
+		return nil, err
+	}
+	pr := match(streams, w.rec, dump)
+	if err := closeDump(); err != nil {
+		return nil, err
+	}
+	pr.Mode, pr.WindowS, pr.LoadAvg = m, benchkit.Round3(window.Seconds()), load
+	pr.CPUSeconds = map[string]float64{}
+	for k, v := range cpuAfter {
+		pr.CPUSeconds[k] = benchkit.Round3(v - cpu[k])
+	}
+	pr.WallS = benchkit.Round3(wall.Seconds())
+	if prof != nil {
+		p := <-prof
+		pr.Profile = &p
+	}
+	log.Printf("  streams %d errors %d  TTFD p50 %.3f p99 %.3f ms  event p50 %.3f p99 %.3f ms",
+		pr.Streams, pr.Errors, pr.TTFD.P50, pr.TTFD.P99, pr.Event.P50, pr.Event.P99)
+	if m == "app" && w.app.Exited() {
+		return nil, fmt.Errorf("coze2app exited during the run; see its log")
+	}
+	return pr, nil
+}
+
+// openDump opens the per-event CSV of a phase when -dump is set; nil otherwise.
+func (w *world) openDump(l level, m string) (io.Writer, func() error, error) {
+	if w.c.dumpDir == "" {
+		return nil, func() error { return nil }, nil
+	}
+	f, err := os.Create(filepath.Join(w.c.dumpDir, fmt.Sprintf("events-%d-%s.csv", l.Conc, m)))
+	if err != nil {
+		return nil, nil, err
+	}
+	bw := bufio.NewWriter(f)
+	return bw, func() error { return errors.Join(bw.Flush(), f.Close()) }, nil
 }
 
 // profile is where coze2app's goroutines wait and what its CPU does in the
@@ -328,8 +407,8 @@ func takeProfile(ctx context.Context, c config, l level, warmup time.Duration) p
 		return p
 	}
 	p.Goroutines = benchkit.FetchGoroutineGroups(ctx, c.pprof,
-		filepath.Join(c.outDir, fmt.Sprintf("relay-app-%d-goroutines.txt", l.Conc)), 15)
-	path := filepath.Join(c.outDir, fmt.Sprintf("relay-app-%d-cpu.pb.gz", l.Conc))
+		filepath.Join(c.profileDir, fmt.Sprintf("relay-app-%d-goroutines.txt", l.Conc)), 15)
+	path := filepath.Join(c.profileDir, fmt.Sprintf("relay-app-%d-cpu.pb.gz", l.Conc))
 	if err := benchkit.Download(ctx, "http://"+c.pprof+"/debug/pprof/profile?seconds=5", path); err != nil {
 		p.CPUTop = []string{err.Error()}
 		return p

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coze2app/coze2app/bench/internal/benchkit"
+	"github.com/coze2app/coze2app/internal/coze"
 )
 
 // epoch is the zero of every timestamp in this process (monotonic clock).
@@ -82,33 +83,19 @@ type tapWriter struct {
 	pending bool // a delta was written and not yet flushed
 }
 
-var (
-	prefixDelta   = []byte("event:conversation.message.delta\n")
-	prefixCreated = []byte("event:conversation.chat.created\n")
-	dataPrefix    = []byte("data:")
-)
-
 // Write sees one whole frame per call ("event:X\ndata:Y\n\n", the
-// simulator's framing, coze-protocol §16.1).
+// simulator's framing, coze-protocol §16.1), read with the app's own parser.
 func (t *tapWriter) Write(b []byte) (int, error) {
-	switch {
-	case bytes.HasPrefix(b, prefixDelta):
-		t.pending = true
-		io.WriteString(t.h, benchkit.Coze.DeltaText(frameData(b)))
-	case t.chatID == "" && bytes.HasPrefix(b, prefixCreated):
-		t.chatID, _ = benchkit.Coze.IDs(frameData(b))
+	if ev, err := coze.NewEventReader(bytes.NewReader(b), 0).Next(); err == nil {
+		switch kind := benchkit.Coze.Kind(ev.Name, ev.Data); {
+		case kind == benchkit.Delta:
+			t.pending = true
+			io.WriteString(t.h, benchkit.Coze.DeltaText(ev.Data))
+		case kind == benchkit.ChatIDs && t.chatID == "":
+			t.chatID, _ = benchkit.Coze.IDs(ev.Data)
+		}
 	}
 	return t.ResponseWriter.Write(b)
-}
-
-func frameData(b []byte) []byte {
-	i := bytes.Index(b, dataPrefix)
-	if i < 0 {
-		return nil
-	}
-	d := b[i+len(dataPrefix):]
-	d = bytes.TrimLeft(d, " ")
-	return bytes.TrimRight(d, "\r\n")
 }
 
 // FlushError is what http.ResponseController.Flush calls first.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coze2app/coze2app/bench/internal/benchkit"
+	"github.com/coze2app/coze2app/internal/coze"
 )
 
 // stream is one chat stream held open by the client.
@@ -21,7 +22,7 @@ type stream struct {
 	cancel         context.CancelFunc
 	done           chan struct{}
 	closing        atomic.Bool
-	events, pings  atomic.Int64
+	events         atomic.Int64
 	endErr         atomic.Value // string: why it ended before we closed it
 }
 
@@ -67,10 +68,10 @@ func (h *holder) open(ctx context.Context, user int) (*stream, error) {
 		resp.Body.Close()
 		return fail(fmt.Errorf("status %d: %s", resp.StatusCode, bytes.TrimSpace(b)))
 	}
-	rd := benchkit.NewSSEReader(resp.Body)
-	var ev benchkit.Event
+	rd := coze.NewEventReader(resp.Body, 0)
 	for {
-		if err := rd.Next(&ev); err != nil {
+		ev, err := rd.Next()
+		if err != nil {
 			resp.Body.Close()
 			return fail(fmt.Errorf("before first delta: %w", err))
 		}
@@ -94,8 +95,7 @@ func (h *holder) open(ctx context.Context, user int) (*stream, error) {
 		defer close(s.done)
 		defer resp.Body.Close()
 		for {
-			err := rd.Next(&ev)
-			s.pings.Store(int64(rd.Comments))
+			ev, err := rd.Next()
 			if err != nil {
 				if !s.closing.Load() {
 					h.drop(s, err.Error())

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -34,7 +35,8 @@ func main() {
 	delay := flag.Duration("delta-delay", 40*time.Second, "simulator pause between deltas; below coze2app's 60 s upstream idle timeout")
 	settle := flag.Duration("settle", 5*time.Second, "wait after each step before sampling")
 	par := flag.Int("par", 64, "streams opened in parallel")
-	pprofAddr := flag.String("pprof", "", "the binary serves net/http/pprof here (bench/appprof): save heap profiles at each step")
+	pprofAddr := flag.String("pprof", "", "start coze2app with COZE2APP_DEBUG_ADDR (net/http/pprof) here and profile its heap at each step")
+	profileDir := flag.String("profile-dir", "", "keep the raw profiles here (default: the run's temp dir, removed at the end)")
 	out := flag.String("out", "bench/results/streams.json", "results file")
 	flag.Parse()
 	log.SetFlags(log.Ltime | log.Lmicroseconds)
@@ -56,7 +58,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := run(ctx, cfg{appBin: *appBin, steps: steps, probeFrom: len(strings.Split(*stepsSpec, ",")),
-		delay: *delay, settle: *settle, par: *par, pprof: *pprofAddr, outDir: filepath.Dir(*out)})
+		delay: *delay, settle: *settle, par: *par, pprof: *pprofAddr, profileDir: *profileDir})
 	if res != nil {
 		if werr := benchkit.WriteJSON(*out, res); werr != nil {
 			log.Print(werr)
@@ -71,14 +73,14 @@ func main() {
 }
 
 type cfg struct {
-	appBin    string
-	steps     []int
-	probeFrom int // steps[probeFrom:] are the probe
-	delay     time.Duration
-	settle    time.Duration
-	par       int
-	pprof     string
-	outDir    string
+	appBin     string
+	steps      []int
+	probeFrom  int // steps[probeFrom:] are the probe
+	delay      time.Duration
+	settle     time.Duration
+	par        int
+	pprof      string
+	profileDir string // "" = the run's temp dir
 }
 
 type results struct {
@@ -138,12 +140,60 @@ var memKeys = []string{
 	"process_resident_memory_bytes", "process_open_fds",
 }
 
+// rig is one run's coze2app, simulator and signed-in clients.
+type rig struct {
+	c          cfg
+	app, sim   *benchkit.Proc
+	h          *holder
+	tr         *http.Transport
+	metricsURL string
+}
+
 func run(ctx context.Context, c cfg) (*results, error) {
 	dir, err := os.MkdirTemp("", "coze2app-bench-streams-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
+	if c.profileDir == "" {
+		c.profileDir = dir
+	}
+	r, err := start(ctx, c, dir)
+	if r != nil {
+		defer r.stop()
+	}
+	if err != nil {
+		return nil, err
+	}
+	res := &results{Machine: benchkit.DescribeMachine(), DeltaDelay: c.delay.String(), Bot: r.h.bot}
+	defer func() {
+		if b, err := os.ReadFile(r.app.LogPath); err == nil {
+			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			res.AppLogTail = lines[max(0, len(lines)-20):]
+		}
+	}()
+	time.Sleep(2 * time.Second)
+	if res.Baseline, err = r.take(ctx, "baseline"); err != nil {
+		return res, err
+	}
+	log.Printf("baseline: rss %d KiB, goroutines %.0f, fds %d", res.Baseline.Proc.RSSKiB, res.Baseline.Goroutines, res.Baseline.Proc.FDs)
+	if err := r.ramp(ctx, res); err != nil {
+		return res, err
+	}
+	if err := r.release(ctx, res); err != nil {
+		return res, err
+	}
+	res.Drops = map[string]int64{}
+	r.h.drops.Range(func(k, v any) bool {
+		res.Drops[k.(string)] = v.(interface{ Load() int64 }).Load()
+		return true
+	})
+	return res, nil
+}
+
+// start runs the simulator and coze2app as child processes and signs three
+// users in. The returned rig, even with an error, must be stopped.
+func start(ctx context.Context, c cfg, dir string) (*rig, error) {
 	appAddr, _ := benchkit.FreeAddr()
 	simAddr, _ := benchkit.FreeAddr()
 	metricsAddr, _ := benchkit.FreeAddr()
@@ -152,83 +202,82 @@ func run(ctx context.Context, c cfg) (*results, error) {
 		// /metrics is served only on its own address (issue 8 item 12).
 		Env: []string{"COZE2APP_METRICS_ADDR=" + metricsAddr}}
 	if c.pprof != "" {
-		ac.Env = append(ac.Env, "COZE2APP_BENCH_PPROF="+c.pprof)
+		ac.Env = append(ac.Env, "COZE2APP_DEBUG_ADDR="+c.pprof)
 	}
-	sim, err := benchkit.StartSimProcess(ctx, c.appBin, dir, simAddr, clientID, clientSecret, ac.RedirectURI(), c.delay)
-	if err != nil {
-		return nil, fmt.Errorf("start simulator: %w", err)
+	r := &rig{c: c, metricsURL: "http://" + metricsAddr + "/metrics"}
+	var err error
+	if r.sim, err = benchkit.StartSimProcess(ctx, c.appBin, dir, simAddr, clientID, clientSecret, ac.RedirectURI(), c.delay); err != nil {
+		return r, fmt.Errorf("start simulator: %w", err)
 	}
-	defer sim.Stop(syscall.SIGTERM, 10*time.Second)
-	app, err := benchkit.StartApp(ctx, ac)
-	if err != nil {
-		return nil, fmt.Errorf("start coze2app: %w", err)
+	if r.app, err = benchkit.StartApp(ctx, ac); err != nil {
+		return r, fmt.Errorf("start coze2app: %w", err)
 	}
-	defer app.Stop(syscall.SIGTERM, 25*time.Second)
 	base := "http://" + appAddr
-
-	maxSteps := c.steps[len(c.steps)-1]
-	tr := benchkit.NewTransport(maxSteps + 100)
-	h := &holder{base: base, bot: botSlow}
+	r.tr = benchkit.NewTransport(c.steps[len(c.steps)-1] + 100)
+	r.h = &holder{base: base, bot: botSlow}
 	for i := range 3 {
-		b := benchkit.NewBrowser(tr)
+		b := benchkit.NewBrowser(r.tr)
 		if err := benchkit.SignIn(ctx, b, base, i); err != nil {
-			return nil, fmt.Errorf("sign in user %d: %w", i, err)
+			return r, fmt.Errorf("sign in user %d: %w", i, err)
 		}
-		h.browsers = append(h.browsers, b)
+		r.h.browsers = append(r.h.browsers, b)
 	}
-	res := &results{Machine: benchkit.DescribeMachine(), DeltaDelay: c.delay.String(), Bot: h.bot}
-	defer func() {
-		if b, err := os.ReadFile(app.LogPath); err == nil {
-			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-			res.AppLogTail = lines[max(0, len(lines)-20):]
-		}
-	}()
-	metricsURL := "http://" + metricsAddr + "/metrics"
-	take := func(label string) (sample, error) {
-		st, err := benchkit.ReadProc(app.PID())
-		if err != nil {
-			return sample{}, err
-		}
-		m, err := benchkit.Scrape(ctx, h.browsers[0], metricsURL)
-		if err != nil {
-			return sample{}, err
-		}
-		s := sample{Label: label, Proc: st, Goroutines: m["go_goroutines"], Mem: map[string]float64{}, Dropped: h.dropped.Load(),
-			FDKinds: benchkit.FDKinds(app.PID())}
-		for _, k := range memKeys {
-			s.Mem[k] = m[k]
-		}
-		for k, v := range m {
-			if strings.HasPrefix(k, "coze2app_") && strings.Contains(k, "stream") && !strings.Contains(k, "_bucket") {
-				s.Mem[k] = v
-			}
-		}
-		return s, nil
-	}
+	return r, nil
+}
 
-	time.Sleep(2 * time.Second)
-	res.Baseline, err = take("baseline")
+// stop ends coze2app, then the simulator (a no-op when release stopped it).
+func (r *rig) stop() {
+	if r.app != nil {
+		r.app.Stop(syscall.SIGTERM, 25*time.Second)
+	}
+	if r.sim != nil {
+		r.sim.Stop(syscall.SIGTERM, 10*time.Second)
+	}
+}
+
+// take samples the coze2app process: /proc, /metrics and its fds.
+func (r *rig) take(ctx context.Context, label string) (sample, error) {
+	st, err := benchkit.ReadProc(r.app.PID())
 	if err != nil {
-		return res, err
+		return sample{}, err
 	}
-	log.Printf("baseline: rss %d KiB, goroutines %.0f, fds %d", res.Baseline.Proc.RSSKiB, res.Baseline.Goroutines, res.Baseline.Proc.FDs)
+	m, err := benchkit.Scrape(ctx, r.h.browsers[0], r.metricsURL)
+	if err != nil {
+		return sample{}, err
+	}
+	s := sample{Label: label, Proc: st, Goroutines: m["go_goroutines"], Mem: map[string]float64{}, Dropped: r.h.dropped.Load(),
+		FDKinds: benchkit.FDKinds(r.app.PID())}
+	for _, k := range memKeys {
+		s.Mem[k] = m[k]
+	}
+	for k, v := range m {
+		if strings.HasPrefix(k, "coze2app_") && strings.Contains(k, "stream") && !strings.Contains(k, "_bucket") {
+			s.Mem[k] = v
+		}
+	}
+	return s, nil
+}
 
+// ramp opens streams up to each step and samples once they settled; it stops
+// at the first step where an open failed, or before the first streams reach
+// coze2app's reply timeout.
+func (r *rig) ramp(ctx context.Context, res *results) error {
 	first := time.Now()
-	for i, target := range c.steps {
-		n := target - h.held()
+	for i, target := range r.c.steps {
+		n := target - r.h.held()
 		t0 := time.Now()
-		opened, failures := h.openMany(ctx, n, c.par)
+		opened, failures := r.h.openMany(ctx, n, r.c.par)
 		openSecs := time.Since(t0).Seconds()
 		log.Printf("step %d: opened %d/%d in %.1fs (%d failures)", target, opened, n, openSecs, n-opened)
 		if ctx.Err() != nil {
-			return res, ctx.Err()
+			return ctx.Err()
 		}
-		time.Sleep(c.settle)
-		s, err := take(fmt.Sprintf("%d streams", target))
+		time.Sleep(r.c.settle)
+		s, err := r.take(ctx, fmt.Sprintf("%d streams", target))
 		if err != nil {
-			return res, err
+			return err
 		}
-		s.Streams, s.Since, s.OpenSeconds = h.held(), benchkit.Round3(time.Since(first).Seconds()), benchkit.Round3(openSecs)
+		s.Streams, s.Since, s.OpenSeconds = r.h.held(), benchkit.Round3(time.Since(first).Seconds()), benchkit.Round3(openSecs)
 		if len(failures) > 0 {
 			s.OpenFailures = failures
 		}
@@ -236,53 +285,58 @@ func run(ctx context.Context, c cfg) (*results, error) {
 		res.Steps = append(res.Steps, s)
 		log.Printf("  held %d: rss %d KiB (%.1f KiB/stream), goroutines %.0f (%.2f/stream), fds %d",
 			s.Streams, s.Proc.RSSKiB, s.PerStream.RSSKiB, s.Goroutines, s.PerStream.Goroutines, s.Proc.FDs)
-		if c.pprof != "" {
-			saveHeap(ctx, c, target, res)
+		if r.c.pprof != "" {
+			saveHeap(ctx, r.c, target, res)
 		}
 		if len(failures) > 0 || s.Streams < target {
-			if i >= c.probeFrom {
+			if i >= r.c.probeFrom {
 				res.ProbeStopped = fmt.Sprintf("at %d: %d open failures, %d held", target, n-opened, s.Streams)
 			} else {
 				res.ProbeStopped = fmt.Sprintf("at step %d: %d open failures, %d held", target, n-opened, s.Streams)
 			}
-			break
+			return nil
 		}
 		res.MaxHeld = s.Streams
 		if time.Since(first) > 4*time.Minute {
 			res.ProbeStopped = "stopped before coze2app's 5 min reply timeout ends the first streams"
-			break
+			return nil
 		}
 	}
+	return nil
+}
 
+// release lets go in stages and samples after each: the browsers leave, every
+// reply is stopped, the simulator ends (closing coze2app's idle upstream
+// connections); what is left against the baseline is a leak.
+func (r *rig) release(ctx context.Context, res *results) error {
+	take := func(label string) (sample, error) { return r.take(ctx, label) }
+	var err error
 	// Close: the browsers leave; the replies go on upstream (by design).
-	h.closeAll()
-	res.ClientsGone, err = takeStable(ctx, take, "clients closed")
-	if err != nil {
-		return res, err
+	r.h.closeAll()
+	if res.ClientsGone, err = takeStable(ctx, take, "clients closed"); err != nil {
+		return err
 	}
 	log.Printf("clients closed: goroutines %.0f, fds %d", res.ClientsGone.Goroutines, res.ClientsGone.Proc.FDs)
 	// Stop every reply (the Stop button), so nothing is left upstream.
-	ok, fails := h.cancelAll(ctx, 32)
+	ok, fails := r.h.cancelAll(ctx, 32)
 	if len(fails) > 0 {
 		res.CancelFails = fails
 	}
-	log.Printf("cancelled %d chats (%d failed)", ok, len(h.streams)-ok)
+	log.Printf("cancelled %d chats (%d failed)", ok, len(r.h.streams)-ok)
 	// Our idle keep-alive connections would each hold a server goroutine and an fd.
-	tr.CloseIdleConnections()
-	res.Stopped, err = takeStable(ctx, take, "replies stopped")
-	if err != nil {
-		return res, err
+	r.tr.CloseIdleConnections()
+	if res.Stopped, err = takeStable(ctx, take, "replies stopped"); err != nil {
+		return err
 	}
 	log.Printf("replies stopped: goroutines %.0f, fds %d", res.Stopped.Goroutines, res.Stopped.Proc.FDs)
 	// coze2app keeps up to 32 idle connections to Coze (2 goroutines + 1 fd
 	// each) for 90 s; ending the simulator closes them, leaving what leaked.
-	sim.Stop(syscall.SIGTERM, 10*time.Second)
-	res.IdleClosed, err = takeStable(ctx, take, "upstream idle closed")
-	if err != nil {
-		return res, err
+	r.sim.Stop(syscall.SIGTERM, 10*time.Second)
+	if res.IdleClosed, err = takeStable(ctx, take, "upstream idle closed"); err != nil {
+		return err
 	}
-	if c.pprof != "" {
-		saveHeapAfter(ctx, c, res)
+	if r.c.pprof != "" {
+		saveHeapAfter(ctx, r.c, res)
 	}
 	res.Leak = leak{
 		Goroutines: res.IdleClosed.Goroutines - res.Baseline.Goroutines,
@@ -291,12 +345,7 @@ func run(ctx context.Context, c cfg) (*results, error) {
 	}
 	log.Printf("upstream idle closed: goroutines %.0f (baseline %.0f), fds %d (baseline %d)",
 		res.IdleClosed.Goroutines, res.Baseline.Goroutines, res.IdleClosed.Proc.FDs, res.Baseline.Proc.FDs)
-	res.Drops = map[string]int64{}
-	h.drops.Range(func(k, v any) bool {
-		res.Drops[k.(string)] = v.(interface{ Load() int64 }).Load()
-		return true
-	})
-	return res, nil
+	return nil
 }
 
 func per(base, s sample) *perStream {
@@ -342,7 +391,7 @@ func takeStable(ctx context.Context, take func(string) (sample, error), label st
 // saveHeap stores the heap profile at this step and, at the largest step,
 // the top entries by in-use space (live objects: the profile forces a GC).
 func saveHeap(ctx context.Context, c cfg, step int, res *results) {
-	path := filepath.Join(c.outDir, fmt.Sprintf("streams-heap-%d.pb.gz", step))
+	path := filepath.Join(c.profileDir, fmt.Sprintf("streams-heap-%d.pb.gz", step))
 	if err := benchkit.Download(ctx, "http://"+c.pprof+"/debug/pprof/heap?gc=1", path); err != nil {
 		log.Printf("heap profile: %v", err)
 		return
@@ -354,7 +403,7 @@ func saveHeap(ctx context.Context, c cfg, step int, res *results) {
 // saveHeapAfter profiles what stays live once every stream is closed and
 // every reply stopped (finished runs kept for resume, caches, pools).
 func saveHeapAfter(ctx context.Context, c cfg, res *results) {
-	path := filepath.Join(c.outDir, "streams-heap-after.pb.gz")
+	path := filepath.Join(c.profileDir, "streams-heap-after.pb.gz")
 	if err := benchkit.Download(ctx, "http://"+c.pprof+"/debug/pprof/heap?gc=1", path); err != nil {
 		log.Printf("heap profile: %v", err)
 		return

@@ -48,28 +48,40 @@ func httpGet(t *testing.T, url string) (int, string) {
 // Catalog case 82 (issue 8 item 12): /metrics is served only on
 // COZE2APP_METRICS_ADDR, never on the public listener; by default nowhere.
 func TestCase82_MetricsOnlyOnMetricsAddr(t *testing.T) {
+	testPrivateListener(t, "COZE2APP_METRICS_ADDR", "metrics", "/metrics", "", "coze2app_http_requests_total")
+}
+
+// Profiles (net/http/pprof, used by the benchmarks) are served only on
+// COZE2APP_DEBUG_ADDR, never on the public listener; by default nowhere.
+func TestPprofOnlyOnDebugAddr(t *testing.T) {
+	testPrivateListener(t, "COZE2APP_DEBUG_ADDR", "debug", "/debug/pprof/", "goroutine?debug=1", "goroutine profile:")
+}
+
+// testPrivateListener checks that what (logged as "<what> listening") serves
+// path+sub only on the address in env, and that the public listener does not.
+func testPrivateListener(t *testing.T, env, what, path, sub, want string) {
 	t.Run("default: not served", func(t *testing.T) {
 		a := mustStart(t, nil, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t)})
-		if code, body := httpGet(t, a.URL+"/metrics"); code != http.StatusNotFound || strings.Contains(body, "go_goroutines") {
-			t.Errorf("public GET /metrics = %d %.100q, want 404", code, body)
+		if code, body := httpGet(t, a.URL+path+sub); code != http.StatusNotFound || strings.Contains(body, want) {
+			t.Errorf("public GET %s = %d %.100q, want 404", path+sub, code, body)
 		}
-		if strings.Contains(a.log.String(), "metrics listening") {
-			t.Errorf("a metrics listener started without COZE2APP_METRICS_ADDR:\n%s", a.log)
+		if strings.Contains(a.log.String(), what+" listening") {
+			t.Errorf("a %s listener started without %s:\n%s", what, env, a.log)
 		}
 	})
 	t.Run("own address", func(t *testing.T) {
 		a := mustStart(t, nil, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t),
-			"COZE2APP_METRICS_ADDR": "127.0.0.1:0"})
-		murl := waitLog(t, a, regexp.MustCompile(`msg="metrics listening" url=(\S+)`))
-		if strings.HasPrefix(murl, a.URL) {
-			t.Fatalf("metrics URL %s is on the public listener %s", murl, a.URL)
+			env: "127.0.0.1:0"})
+		u := waitLog(t, a, regexp.MustCompile(`msg="`+what+` listening" url=(\S+)`))
+		if strings.HasPrefix(u, a.URL) {
+			t.Fatalf("%s URL %s is on the public listener %s", what, u, a.URL)
 		}
 		httpGet(t, a.URL+"/api/auth/status")
-		if code, body := httpGet(t, murl); code != http.StatusOK || !strings.Contains(body, "coze2app_http_requests_total") {
-			t.Errorf("GET %s = %d %.200q, want the exposition", murl, code, body)
+		if code, body := httpGet(t, u+sub); code != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("GET %s = %d %.200q, want %q", u+sub, code, body, want)
 		}
-		if code, _ := httpGet(t, a.URL+"/metrics"); code != http.StatusNotFound {
-			t.Errorf("public GET /metrics = %d, want 404", code)
+		if code, _ := httpGet(t, a.URL+path+sub); code != http.StatusNotFound {
+			t.Errorf("public GET %s = %d, want 404", path+sub, code)
 		}
 	})
 }

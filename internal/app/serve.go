@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"os/signal"
@@ -75,6 +76,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			return fmt.Errorf("listen on COZE2APP_METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
 		}
 		defer mln.Close()
+	}
+	var dln net.Listener
+	if cfg.DebugAddr != "" {
+		if dln, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
+			return fmt.Errorf("listen on COZE2APP_DEBUG_ADDR %s: %w", cfg.DebugAddr, err)
+		}
+		defer dln.Close()
 	}
 	if cfg.Demo() {
 		demoAddresses(&cfg, ln.Addr().(*net.TCPAddr))
@@ -231,20 +239,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	defer stopSweep()
 	wg.Go(func() { sweep(sweepCtx, a, st, log) })
 
-	// /metrics gets a listener of its own, never the public one (issue 8
-	// item 12): process figures and route counts are for the operator.
-	var metricsSrv *http.Server
+	// /metrics and pprof get listeners of their own, never the public one
+	// (issue 8 item 12): they are for the operator.
+	var private []*http.Server
+	servePrivate := func(ln net.Listener, what, path string, h http.Handler, writeTimeout time.Duration) {
+		s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: writeTimeout,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+		private = append(private, s)
+		wg.Go(func() {
+			if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Warn(what+" listener stopped", "err", err)
+			}
+		})
+		log.Info(what+" listening", "url", "http://"+ln.Addr().String()+path)
+	}
 	if mln != nil {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", reg.Handler())
-		metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
-			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
-		wg.Go(func() {
-			if err := metricsSrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Warn("metrics listener stopped", "err", err)
-			}
-		})
-		log.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
+		servePrivate(mln, "metrics", "/metrics", mux, 30*time.Second)
+	}
+	if dln != nil {
+		// No write timeout: a CPU profile or trace streams for as long as asked.
+		servePrivate(dln, "debug", "/debug/pprof/", pprofMux(), 0)
 	}
 
 	serveErr := make(chan error, 3)
@@ -308,8 +324,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			_ = s.Close()
 		}
 	}
-	if metricsSrv != nil {
-		_ = metricsSrv.Shutdown(shutCtx)
+	for _, s := range private {
+		_ = s.Shutdown(shutCtx)
 	}
 	stopSweep()
 	wg.Wait()
@@ -435,4 +451,16 @@ func sweep(ctx context.Context, a *auth.Auth, st *store.Store, log *slog.Logger)
 		case <-t.C:
 		}
 	}
+}
+
+// pprofMux serves net/http/pprof on its own mux; importing the package also
+// registers it on http.DefaultServeMux, which nothing here serves.
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

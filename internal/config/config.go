@@ -73,6 +73,9 @@ type Config struct {
 
 	// MetricsAddr is where /metrics is served; "" = not served (issue 8 item 12).
 	MetricsAddr string
+	// DebugAddr is where net/http/pprof is served, for profiling (the
+	// benchmarks); "" = not served. Never a public address.
+	DebugAddr string
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
 	// client (COZE2APP_TRUSTED_PROXIES, CIDRs or addresses); empty = the peer
 	// is the client (issue 8 item 2).
@@ -152,6 +155,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("tls_cert", c.TLSCert),
 		slog.String("acme_domains", strings.Join(c.ACMEDomains, ",")),
 		slog.String("metrics_addr", c.MetricsAddr),
+		slog.String("debug_addr", c.DebugAddr),
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.Any("allow_users", c.AllowUsers),
 		slog.Any("allow_workspaces", c.AllowWorkspaces),
@@ -208,6 +212,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	maxUploads := fs.Int("max-uploads-per-user", intEnv(getenv("COZE2APP_MAX_UPLOADS_PER_USER"), 2), "uploads in flight per user")
 	chatsPerMinute := fs.Int("chats-per-minute", intEnv(getenv("COZE2APP_CHATS_PER_MINUTE"), 30), "messages a user may send per minute")
 	metricsAddr := fs.String("metrics-addr", env("COZE2APP_METRICS_ADDR", ""), "serve /metrics on this separate address, e.g. 127.0.0.1:9090 (empty: not served)")
+	debugAddr := fs.String("debug-addr", env("COZE2APP_DEBUG_ADDR", ""), "serve net/http/pprof on this separate address, e.g. 127.0.0.1:6060 (empty: not served)")
 	simDelay := fs.Duration("sim-delta-delay", durationEnv(getenv("COZE2APP_SIM_DELTA_DELAY"), 25*time.Millisecond), "demo simulator: pause between streamed deltas")
 	simHostile := fs.Bool("sim-hostile", getenv("COZE2APP_SIM_HOSTILE") == "on", "demo simulator: hostile names and descriptions (for testing)")
 	workflowIdle := fs.String("workflow-idle", env("COZE2APP_WORKFLOW_IDLE", "5m"), "end a workflow run whose stream sends nothing, not even a heartbeat, for this long")
@@ -254,6 +259,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		ACMECacheDir:  strings.TrimSpace(*acmeCache),
 		ACMEHTTPAddr:  strings.TrimSpace(*acmeHTTPAddr),
 		MetricsAddr:   strings.TrimSpace(*metricsAddr),
+		DebugAddr:     strings.TrimSpace(*debugAddr),
 		secretFlags:   secretFlags,
 		DemoPublic:    getenv("COZE2APP_DEMO_PUBLIC") == "on",
 	}
@@ -346,9 +352,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		}
 		*l.to = l.v
 	}
-	if c.MetricsAddr != "" {
-		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
-			errs = append(errs, fmt.Errorf("COZE2APP_METRICS_ADDR: %q is not host:port", c.MetricsAddr))
+	for _, a := range []struct{ name, addr string }{{"COZE2APP_METRICS_ADDR", c.MetricsAddr}, {"COZE2APP_DEBUG_ADDR", c.DebugAddr}} {
+		if _, _, err := net.SplitHostPort(a.addr); a.addr != "" && err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not host:port", a.name, a.addr))
 		}
 	}
 	if c.DatabaseURL == "" {

@@ -52,37 +52,6 @@ type BotPage struct {
 	Total int   `json:"total"`
 }
 
-// PublishedBot is an item of the old list, GET /v1/space/published_bots_list (§11.1).
-type PublishedBot struct {
-	BotID       string `json:"bot_id"`
-	BotName     string `json:"bot_name"`
-	Description string `json:"description"`
-	IconURL     string `json:"icon_url"`
-	FolderID    string `json:"folder_id,omitempty"`
-	PublishTime int64  `json:"publish_time"` // a string on the wire
-}
-
-// UnmarshalJSON accepts publish_time as a string (as Coze sends it) or a number.
-func (b *PublishedBot) UnmarshalJSON(data []byte) error {
-	type plain PublishedBot
-	var w struct {
-		*plain
-		PublishTime flexInt `json:"publish_time"`
-	}
-	w.plain = (*plain)(b)
-	if err := json.Unmarshal(data, &w); err != nil {
-		return err
-	}
-	b.PublishTime = int64(w.PublishTime)
-	return nil
-}
-
-// PublishedBotPage is one page of the old list.
-type PublishedBotPage struct {
-	SpaceBots []PublishedBot `json:"space_bots"`
-	Total     int            `json:"total"`
-}
-
 // Bots lists one page of bots: GET /v1/bots.
 func (c *Client) Bots(ctx context.Context, ts TokenSource, p BotListParams) (BotPage, error) {
 	q := url.Values{}
@@ -127,18 +96,6 @@ func (c *Client) AllBots(ctx context.Context, ts TokenSource, workspaceID, publi
 	return all, nil
 }
 
-// PublishedBots lists bots published to the API channel (old, deprecated endpoint; note
-// page_index, §11.1).
-func (c *Client) PublishedBots(ctx context.Context, ts TokenSource, spaceID string, pageIndex, pageSize int) (PublishedBotPage, error) {
-	q := url.Values{}
-	setIf(q, "space_id", spaceID)
-	setIntIf(q, "page_index", pageIndex)
-	setIntIf(q, "page_size", pageSize)
-	var out PublishedBotPage
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/space/published_bots_list", query: q, src: ts, perm: "getPublishedBot"}, &out)
-	return out, err
-}
-
 // Bot retrieves a bot: GET /v1/bots/{id} (§11.4); draft => is_published=false.
 func (c *Client) Bot(ctx context.Context, ts TokenSource, botID string, draft bool) (BotInfo, error) {
 	q := url.Values{}
@@ -147,14 +104,6 @@ func (c *Client) Bot(ctx context.Context, ts TokenSource, botID string, draft bo
 	}
 	var out BotInfo
 	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bots/" + seg(botID), query: q, src: ts, perm: "getMetadata"}, &out)
-	return out, err
-}
-
-// BotOnlineInfo retrieves a published bot: GET /v1/bot/get_online_info (old, §11.3).
-func (c *Client) BotOnlineInfo(ctx context.Context, ts TokenSource, botID string) (BotInfo, error) {
-	q := url.Values{"bot_id": {botID}}
-	var out BotInfo
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bot/get_online_info", query: q, src: ts, perm: "getMetadata"}, &out)
 	return out, err
 }
 

@@ -136,12 +136,6 @@ func (c Chat) ToolCalls() []ToolCall {
 	return out
 }
 
-// ToolOutput answers one tool call (§15.5).
-type ToolOutput struct {
-	ToolCallID string `json:"tool_call_id"`
-	Output     string `json:"output"`
-}
-
 type chatBody struct {
 	BotID              string            `json:"bot_id"`
 	UserID             string            `json:"user_id"`
@@ -168,14 +162,6 @@ func (r ChatRequest) request(ts TokenSource, stream bool) apiRequest {
 		MetaData: r.MetaData, PublishStatus: r.PublishStatus, Parameters: r.Parameters,
 		EnableCard: r.EnableCard,
 	}}
-}
-
-// CreateChat starts a non-stream chat; it returns at once with status in_progress (or
-// created). Poll RetrieveChat, then ChatMessages (§15.1).
-func (c *Client) CreateChat(ctx context.Context, ts TokenSource, r ChatRequest) (Chat, error) {
-	var out Chat
-	err := c.callData(ctx, r.request(ts, false), &out)
-	return out, err
 }
 
 // StreamChat starts a streaming chat (§16). Pre-stream failures (4015, 4016, 4100 …) are
@@ -213,23 +199,4 @@ func (c *Client) CancelChat(ctx context.Context, ts TokenSource, convID, chatID 
 	var out Chat
 	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v3/chat/cancel", body: body, src: ts, perm: "cancelChat"}, &out)
 	return out, err
-}
-
-type toolOutputsBody struct {
-	ToolOutputs []ToolOutput `json:"tool_outputs"`
-	Stream      bool         `json:"stream"`
-}
-
-// SubmitToolOutputs answers requires_action without streaming (§15.5).
-func (c *Client) SubmitToolOutputs(ctx context.Context, ts TokenSource, convID, chatID string, outs []ToolOutput) (Chat, error) {
-	var out Chat
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v3/chat/submit_tool_outputs",
-		query: chatQuery(convID, chatID), body: toolOutputsBody{outs, false}, src: ts, perm: "submitToolChat"}, &out)
-	return out, err
-}
-
-// SubmitToolOutputsStream answers requires_action and streams the continuation (§15.5, §16).
-func (c *Client) SubmitToolOutputsStream(ctx context.Context, ts TokenSource, convID, chatID string, outs []ToolOutput) (*Stream, error) {
-	return c.openStream(ctx, apiRequest{method: http.MethodPost, path: "/v3/chat/submit_tool_outputs",
-		query: chatQuery(convID, chatID), body: toolOutputsBody{outs, true}, src: ts, perm: "submitToolChat"})
 }

@@ -174,9 +174,6 @@ func idleOrDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// APIBase returns the API base URL in use (no trailing slash).
-func (c *Client) APIBase() string { return c.apiBase }
-
 // WWWBase returns the browser (authorize) base URL in use (no trailing slash).
 func (c *Client) WWWBase() string { return c.wwwBase }
 

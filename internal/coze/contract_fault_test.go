@@ -31,12 +31,12 @@ func TestContractHTTPFaults(t *testing.T) {
 		t.Errorf("persistent 503 err = %v, want upstream unavailable", err)
 	}
 	e.sim.ClearFaults()
-	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/conversation/create", HTTPStatus: 500, Times: 1})
+	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat/cancel", HTTPStatus: 500, Times: 1})
 	e.sim.ResetCalls()
-	if _, err := c.CreateConversation(ctx, tok, coze.CreateConversationRequest{}); !coze.IsUpstreamUnavailable(err) {
+	if _, err := c.CancelChat(ctx, tok, "7390000000000000001", "7390000000000000002"); !coze.IsUpstreamUnavailable(err) {
 		t.Errorf("POST 500 err = %v", err)
 	}
-	if got := e.sim.Calls("POST /v1/conversation/create"); got != 1 {
+	if got := e.sim.Calls("POST /v3/chat/cancel"); got != 1 {
 		t.Errorf("POST calls = %d, want 1 (never retried)", got)
 	}
 	e.sim.AddFault(cozesim.Fault{Endpoint: "GET /v1/workspaces", Code: 4009, Msg: "busy", Times: 1})
@@ -204,8 +204,8 @@ func TestContractPreRunErrorAsFirstEvent(t *testing.T) {
 		{"workflow 4100", "POST /v1/workflow/stream_run", 4100, coze.IsTokenInvalid, func(c *coze.Client, ctx context.Context, tok coze.AccessToken) (*coze.Stream, error) {
 			return c.StreamWorkflow(ctx, tok, coze.RunWorkflowRequest{WorkflowID: cozesim.WorkflowJoke})
 		}},
-		{"chatflow 4200", "POST /v1/workflows/chat", 4200, coze.IsNotFound, func(c *coze.Client, ctx context.Context, tok coze.AccessToken) (*coze.Stream, error) {
-			return c.StreamChatflow(ctx, tok, coze.ChatflowRequest{WorkflowID: cozesim.WorkflowChat, AdditionalMessages: userMsg("hi")})
+		{"resume 4200", "POST /v1/workflow/stream_resume", 4200, coze.IsNotFound, func(c *coze.Client, ctx context.Context, tok coze.AccessToken) (*coze.Stream, error) {
+			return c.ResumeWorkflow(ctx, tok, coze.ResumeWorkflowRequest{WorkflowID: cozesim.WorkflowAsk, EventID: "7390000000000000001/1", InterruptType: 2, ResumeData: "hi"})
 		}},
 	}
 	for _, tt := range tests {

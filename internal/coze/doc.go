@@ -1,8 +1,11 @@
 // Package coze is coze2app's own client for the Coze OpenAPI (coze.cn and coze.com).
 //
-// It covers exactly what the app needs (see docs/coze-protocol.md): the OAuth
-// authorization-code flow with optional PKCE, the current user, workspaces, bots,
-// conversations, messages, chat v3 (polling and SSE streaming), files and workflows.
+// It covers exactly what the app's features call (see docs/coze-protocol.md): the
+// OAuth authorization-code flow with optional PKCE, the current user, workspaces, bots
+// (list, retrieve, and create/update/publish for bot management), deleting a
+// conversation, streamed chat v3 with retrieve, messages and cancel, file upload and
+// workflows (list, info, run, stream, resume). Fixtures of endpoints it does not call
+// are listed with the reason in fixture_coverage_test.go.
 //
 // Design rules:
 //   - Standard library only. Every call takes a context; non-stream calls get a per-call

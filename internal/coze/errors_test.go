@@ -98,7 +98,7 @@ func TestTransportFailures(t *testing.T) {
 		{"GET 502 html retried then fails", 502, "text/html", "<html>Bad Gateway</html>", meCall, 3, 502, IsUpstreamUnavailable},
 		{"GET 429 retried", 429, "text/plain", "slow down", meCall, 3, 429, IsRateLimited},
 		{"POST 502 not retried", 502, "text/html", "bad", func(ctx context.Context, c *Client) error {
-			_, err := c.CreateConversation(ctx, testToken, CreateConversationRequest{})
+			_, err := c.CancelChat(ctx, testToken, "1", "2")
 			return err
 		}, 1, 502, IsUpstreamUnavailable},
 		{"200 non-JSON", 200, "text/html", "<html>", meCall, 1, 200, IsUpstreamUnavailable},

@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/url"
 	"strings"
 )
 
@@ -111,11 +110,4 @@ func (c *Client) UploadFile(ctx context.Context, ts TokenSource, filename string
 type sizedSeeker interface {
 	io.ReadSeeker
 	Size() int64
-}
-
-// RetrieveFile reads a file's metadata: GET /v1/files/retrieve?file_id= (§12.2).
-func (c *Client) RetrieveFile(ctx context.Context, ts TokenSource, fileID string) (File, error) {
-	var out File
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/files/retrieve", query: url.Values{"file_id": {fileID}}, src: ts, perm: "retrieveFile"}, &out)
-	return out, err
 }

@@ -75,56 +75,6 @@ func requestCases() []requestCase {
 			return drain(c.StreamChat(ctx, tok, ChatRequest{BotID: "7379462189365198898", UserID: "123456789", AutoSaveHistory: ptr(true),
 				AdditionalMessages: []EnterMessage{{Role: "user", Type: "question", Content: content, ContentType: "object_string"}}}))
 		}},
-		{"chat_create_request_with_context.json", "chat_create_response.json", func(ctx context.Context, c *Client) error {
-			_, err := c.CreateChat(ctx, tok, ChatRequest{BotID: "7348293334459311234", UserID: "123456789",
-				CustomVariables: map[string]string{"bot_name": "小助手"}, MetaData: map[string]string{"trace": "abc"},
-				AdditionalMessages: []EnterMessage{
-					{Role: "user", ContentType: "text", Content: "你可以读懂图片中的内容吗"},
-					{Role: "assistant", Type: "answer", ContentType: "text", Content: "没问题！你想查看什么图片呢？"},
-					{Role: "user", ContentType: "text", Content: "那你先告诉我今天星期几"},
-				}})
-			return err
-		}},
-		{"chat_submit_tool_outputs_request.json", "chat_stream_example.sse", func(ctx context.Context, c *Client) error {
-			return drain(c.SubmitToolOutputsStream(ctx, tok, "7376662320539561234", "7376662320539591234", []ToolOutput{
-				{ToolCallID: "BUJJF0dAQ0NAEBVeQkVKEV5HFURFXhFCEhFeFxdHShcSQEtFSxYRSUI=", Output: `{"temperature":"22","weather":"晴"}`}}))
-		}},
-		{"chat_workflows_chat_request.json", "chatflow_stream_example.sse", func(ctx context.Context, c *Client) error {
-			return drain(c.StreamChatflow(ctx, tok, ChatflowRequest{WorkflowID: "7449872712345678906", AppID: "7442086831234567890",
-				AdditionalMessages: []EnterMessage{{Role: "user", Content: "How are you?", ContentType: "text"}},
-				Parameters:         map[string]any{"CONVERSATION_NAME": "Default"}}))
-		}},
-		{"conversation_create_request.json", "conversation_create_response.json", func(ctx context.Context, c *Client) error {
-			_, err := c.CreateConversation(ctx, tok, CreateConversationRequest{BotID: "7379462189365198898", Name: "推荐杭州美食",
-				MetaData: map[string]string{"uuid": "newid1234"}, Messages: []EnterMessage{
-					{Role: "user", Type: "question", Content: "你可以读懂图片中的内容吗", ContentType: "text"},
-					{Role: "assistant", Type: "answer", Content: "没问题！你想查看什么图片呢？", ContentType: "text"}}})
-			return err
-		}},
-		{"conversation_update_request.json", "conversation_update_response.json", func(ctx context.Context, c *Client) error {
-			_, err := c.RenameConversation(ctx, tok, "7513776737285570001", "推荐杭州美食")
-			return err
-		}},
-		{"message_create_request_text.json", "message_create_response.json", func(ctx context.Context, c *Client) error {
-			_, err := c.CreateMessage(ctx, tok, "7379996104798151234", EnterMessage{Role: "user", Content: "早上好，今天星期几？", ContentType: "text", MetaData: map[string]string{"source": "web"}})
-			return err
-		}},
-		{"message_create_request_multimodal.json", "message_create_response.json", func(ctx context.Context, c *Client) error {
-			content, err := ObjectStringContent([]ContentItem{{Type: "text", Text: "帮我看看这个图片里有什么内容？"}, {Type: "image", FileID: "7380331280292495370"}})
-			if err != nil {
-				return err
-			}
-			_, err = c.CreateMessage(ctx, tok, "7379996104798151234", EnterMessage{Role: "user", Content: content, ContentType: "object_string"})
-			return err
-		}},
-		{"message_modify_request.json", "message_modify_response.json", func(ctx context.Context, c *Client) error {
-			_, err := c.ModifyMessage(ctx, tok, "7379996104798151234", "7381311405951151234", EnterMessage{Role: "user", Content: "早上好，今天深圳天气怎么样？", ContentType: "text"})
-			return err
-		}},
-		{"messages_list_request.json", "messages_list_response.json", func(ctx context.Context, c *Client) error {
-			_, err := c.ListMessages(ctx, tok, "7373638344934341234", ListMessagesParams{Order: "desc", Limit: 30})
-			return err
-		}},
 		{"workflow_run_request.json", "workflow_run_response.json", func(ctx context.Context, c *Client) error {
 			_, err := c.RunWorkflow(ctx, tok, RunWorkflowRequest{WorkflowID: "7366468917055112345",
 				Parameters: map[string]any{"user_name": "George", "image": `{"file_id":"1122334455"}`}})

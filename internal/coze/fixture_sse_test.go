@@ -29,7 +29,7 @@ var sseCases = []struct {
 	wantChat  string // chat id from the first chat event
 	wantText  string // concatenated answer deltas == completed answer content
 	wantError int    // StreamError code of the error event
-	stream    string // client method that reads it: chat, workflow, chatflow
+	stream    string // client method that reads it: chat, workflow
 }{
 	{"chat_stream_example.sse", []string{cr, ip, dl, dl, dl, dl, mc, mc, cc, dn}, nil, "7382159487131697202", "2024 年 10 月 1 日是星期三。", 0, "chat"},
 	{"chat_stream_multimodal_tools.sse", []string{cr, ip, mc, mc, dl, dl, dl, dl, dl, mc, mc, cc, dn}, nil, "7382158397837344768", "*", 0, "chat"},
@@ -42,7 +42,6 @@ var sseCases = []struct {
 	{"chat_stream_question.sse", []string{cr, ip, dl, dl, mc, mc, mc, mc, EventChatRequiresAction, dn}, nil, "7480031245671236701", "*", 0, "chat"},
 	{"chat_stream_verbose.sse", []string{cr, ip, mc, dl, dl, mc, mc, cc, dn}, nil, "7480031245671237801", "We are open on Saturday from 10:00 to 16:00.", 0, "chat"},
 	{"chat_stream_audio.sse", []string{cr, ip, dl, mc, mc, cc, EventAudioDelta, dn}, nil, "7433357037570146301", "delta text", 0, "chat"},
-	{"chatflow_stream_example.sse", []string{cr, ip, dl, dl, dl, mc, mc, cc, dn}, nil, "7449872712345678901", "I'm fine, thank you. How about you?", 0, "chatflow"},
 	{"workflow_stream_message.sse", []string{wfm, wfm, wfm, wfm, wfm, wfm, WorkflowDone}, []string{"0", "1", "2", "3", "4", "5", "6"}, "", "", 0, "workflow"},
 	{"workflow_stream_error.sse", []string{WorkflowError}, []string{"0"}, "", "", 4000, "workflow"},
 	{"workflow_stream_interrupt.sse", []string{wfm, WorkflowInterrupt}, []string{"0", "1"}, "", "", 0, "workflow"},

@@ -1,12 +1,9 @@
 package coze
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 )
 
 // Message is a conversation message (coze-protocol §14.1), also the data of message events.
@@ -113,99 +110,4 @@ func ObjectStringContent(items []ContentItem) (string, error) {
 	}
 	b, err := json.Marshal(items)
 	return string(b), err
-}
-
-// ListMessagesParams pages POST /v1/conversation/message/list (§14.5).
-type ListMessagesParams struct {
-	Order    string `json:"order,omitempty"` // desc (default) / asc
-	ChatID   string `json:"chat_id,omitempty"`
-	BeforeID string `json:"before_id,omitempty"`
-	AfterID  string `json:"after_id,omitempty"`
-	Limit    int    `json:"limit,omitempty"` // 1–50
-}
-
-// MessagePage is one page of messages; next page: AfterID = LastID while HasMore (§19 Q8).
-type MessagePage struct {
-	Messages []Message `json:"messages"`
-	FirstID  string    `json:"first_id"`
-	LastID   string    `json:"last_id"`
-	HasMore  bool      `json:"has_more"`
-}
-
-func msgQuery(convID, msgID string) url.Values {
-	q := url.Values{"conversation_id": {convID}}
-	if msgID != "" {
-		q.Set("message_id", msgID)
-	}
-	return q
-}
-
-// ListMessages lists messages. The paging fields are top-level siblings of data (§2).
-func (c *Client) ListMessages(ctx context.Context, ts TokenSource, convID string, p ListMessagesParams) (MessagePage, error) {
-	r := apiRequest{method: http.MethodPost, path: "/v1/conversation/message/list", query: msgQuery(convID, ""), body: p, src: ts, perm: "listMessage"}
-	res, err := c.call(ctx, r)
-	if err != nil {
-		return MessagePage{}, err
-	}
-	var w struct {
-		Data    []Message  `json:"data"`
-		FirstID flexString `json:"first_id"`
-		LastID  flexString `json:"last_id"`
-		HasMore bool       `json:"has_more"`
-	}
-	if err := decodeBody(r, res, &w); err != nil {
-		return MessagePage{}, err
-	}
-	return MessagePage{Messages: w.Data, FirstID: string(w.FirstID), LastID: string(w.LastID), HasMore: w.HasMore}, nil
-}
-
-// CreateMessage adds a message: POST /v1/conversation/message/create?conversation_id= (§14.4).
-func (c *Client) CreateMessage(ctx context.Context, ts TokenSource, convID string, m EnterMessage) (Message, error) {
-	var out Message
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/conversation/message/create", query: msgQuery(convID, ""), body: m, src: ts, perm: "createMessage"}, &out)
-	return out, err
-}
-
-// RetrieveMessage reads one: GET /v1/conversation/message/retrieve (§14.6).
-func (c *Client) RetrieveMessage(ctx context.Context, ts TokenSource, convID, msgID string) (Message, error) {
-	var out Message
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/conversation/message/retrieve", query: msgQuery(convID, msgID), src: ts, perm: "retrieveMessage"}, &out)
-	return out, err
-}
-
-// ModifyMessage changes content / content_type / meta_data (m.Role and m.Type are not
-// sent): POST /v1/conversation/message/modify. The answer is under "message" (§2, §14.7).
-func (c *Client) ModifyMessage(ctx context.Context, ts TokenSource, convID, msgID string, m EnterMessage) (Message, error) {
-	body := struct {
-		Content     string            `json:"content,omitempty"`
-		ContentType string            `json:"content_type,omitempty"`
-		MetaData    map[string]string `json:"meta_data,omitempty"`
-	}{m.Content, m.ContentType, m.MetaData}
-	r := apiRequest{method: http.MethodPost, path: "/v1/conversation/message/modify", query: msgQuery(convID, msgID), body: body, src: ts, perm: "modifyMessage"}
-	res, err := c.call(ctx, r)
-	if err != nil {
-		return Message{}, err
-	}
-	var w struct {
-		Message *Message `json:"message"`
-		Data    *Message `json:"data"`
-	}
-	if err := decodeBody(r, res, &w); err != nil {
-		return Message{}, err
-	}
-	switch {
-	case w.Message != nil:
-		return *w.Message, nil
-	case w.Data != nil: // tolerate a server that uses the standard envelope
-		return *w.Data, nil
-	}
-	return Message{}, nil
-}
-
-// DeleteMessage deletes a question/answer: POST with an empty body (§14.8); it returns the
-// deleted message.
-func (c *Client) DeleteMessage(ctx context.Context, ts TokenSource, convID, msgID string) (Message, error) {
-	var out Message
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/conversation/message/delete", query: msgQuery(convID, msgID), src: ts, perm: "deleteMessage"}, &out)
-	return out, err
 }

@@ -18,8 +18,6 @@ func openFor(ctx context.Context, c *Client, kind string) (*Stream, error) {
 	switch kind {
 	case "workflow":
 		return c.StreamWorkflow(ctx, testToken, RunWorkflowRequest{WorkflowID: "1"})
-	case "chatflow":
-		return c.StreamChatflow(ctx, testToken, ChatflowRequest{WorkflowID: "1"})
 	}
 	return c.StreamChat(ctx, testToken, ChatRequest{BotID: "1", UserID: "u"})
 }

@@ -137,68 +137,6 @@ type ResumeWorkflowRequest struct {
 	InterruptType int    `json:"interrupt_type"`
 }
 
-// WorkflowRunRecord is one run history entry (§17.1, async result).
-type WorkflowRunRecord struct {
-	ExecuteID       string          `json:"execute_id"`
-	ExecuteStatus   string          `json:"execute_status"` // Running / Success / Fail
-	BotID           string          `json:"bot_id"`
-	ConnectorID     string          `json:"connector_id"`
-	ConnectorUID    string          `json:"connector_uid"`
-	RunMode         int             `json:"run_mode"`
-	Output          string          `json:"output"`
-	CreateTime      int64           `json:"create_time"`
-	UpdateTime      int64           `json:"update_time"`
-	ErrorCode       string          `json:"error_code"`
-	ErrorMessage    string          `json:"error_message"`
-	DebugURL        string          `json:"debug_url"`
-	Usage           *Usage          `json:"usage,omitempty"`
-	IsOutputTrimmed bool            `json:"is_output_trimmed"`
-	InterruptData   json.RawMessage `json:"interrupt_data,omitempty"`
-}
-
-// UnmarshalJSON accepts string or numeric ids, codes and timestamps.
-func (r *WorkflowRunRecord) UnmarshalJSON(b []byte) error {
-	var w struct {
-		ExecuteID       flexString      `json:"execute_id"`
-		ExecuteStatus   string          `json:"execute_status"`
-		BotID           flexString      `json:"bot_id"`
-		ConnectorID     flexString      `json:"connector_id"`
-		ConnectorUID    flexString      `json:"connector_uid"`
-		RunMode         flexInt         `json:"run_mode"`
-		Output          flexString      `json:"output"`
-		CreateTime      flexInt         `json:"create_time"`
-		UpdateTime      flexInt         `json:"update_time"`
-		ErrorCode       flexString      `json:"error_code"`
-		ErrorMessage    string          `json:"error_message"`
-		DebugURL        string          `json:"debug_url"`
-		Usage           *Usage          `json:"usage"`
-		IsOutputTrimmed bool            `json:"is_output_trimmed"`
-		InterruptData   json.RawMessage `json:"interrupt_data"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*r = WorkflowRunRecord{ExecuteID: string(w.ExecuteID), ExecuteStatus: w.ExecuteStatus, BotID: string(w.BotID),
-		ConnectorID: string(w.ConnectorID), ConnectorUID: string(w.ConnectorUID), RunMode: int(w.RunMode),
-		Output: string(w.Output), CreateTime: int64(w.CreateTime), UpdateTime: int64(w.UpdateTime),
-		ErrorCode: string(w.ErrorCode), ErrorMessage: w.ErrorMessage, DebugURL: w.DebugURL, Usage: w.Usage,
-		IsOutputTrimmed: w.IsOutputTrimmed}
-	if hasData(w.InterruptData) {
-		r.InterruptData = w.InterruptData
-	}
-	return nil
-}
-
-// ChatflowRequest is POST /v1/workflows/chat (§17.6); conversation_id goes in the body here.
-type ChatflowRequest struct {
-	WorkflowID         string         `json:"workflow_id"`
-	BotID              string         `json:"bot_id,omitempty"`
-	AppID              string         `json:"app_id,omitempty"`
-	ConversationID     string         `json:"conversation_id,omitempty"`
-	AdditionalMessages []EnterMessage `json:"additional_messages"`
-	Parameters         map[string]any `json:"parameters,omitempty"`
-}
-
 // ListWorkflows lists workflows: GET /v1/workflows.
 func (c *Client) ListWorkflows(ctx context.Context, ts TokenSource, p ListWorkflowsParams) (WorkflowPage, error) {
 	q := url.Values{}
@@ -308,27 +246,4 @@ func (c *Client) StreamWorkflow(ctx context.Context, ts TokenSource, r RunWorkfl
 // ResumeWorkflow resumes an interrupted run with SSE: POST /v1/workflow/stream_resume.
 func (c *Client) ResumeWorkflow(ctx context.Context, ts TokenSource, r ResumeWorkflowRequest) (*Stream, error) {
 	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflow/stream_resume", src: ts, perm: "run", body: r}, c.workflowIdle)
-}
-
-// WorkflowRunHistory reads an (async) run: GET /v1/workflows/{id}/run_histories/{execute_id};
-// data is an array of one (§2).
-func (c *Client) WorkflowRunHistory(ctx context.Context, ts TokenSource, workflowID, executeID string) (WorkflowRunRecord, error) {
-	var out []WorkflowRunRecord
-	err := c.callData(ctx, apiRequest{method: http.MethodGet,
-		path: "/v1/workflows/" + seg(workflowID) + "/run_histories/" + seg(executeID), src: ts, perm: "listRunHistory"}, &out)
-	if err != nil || len(out) == 0 {
-		return WorkflowRunRecord{}, err
-	}
-	return out[0], nil
-}
-
-// StreamChatflow runs a chatflow; the answer is the chat SSE of §16 (§17.6).
-func (c *Client) StreamChatflow(ctx context.Context, ts TokenSource, r ChatflowRequest) (*Stream, error) {
-	if r.AppID == "0" {
-		r.AppID = ""
-	}
-	if r.AppID != "" && r.BotID != "" {
-		return nil, ErrAppAndBot
-	}
-	return c.openStreamIdle(ctx, apiRequest{method: http.MethodPost, path: "/v1/workflows/chat", src: ts, perm: "run", body: r}, c.workflowIdle)
 }

@@ -3,7 +3,6 @@ package cozesim
 import (
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"unicode/utf8"
 )
@@ -86,38 +85,6 @@ func (s *Sim) handleBotList(w http.ResponseWriter, r *http.Request, t *accessTok
 	ok(w, r, map[string]any{"items": items, "total": len(list)})
 }
 
-// GET /v1/space/published_bots_list (§11.1): old list, published only,
-// page_index, string publish_time.
-func (s *Sim) handlePublishedBots(w http.ResponseWriter, r *http.Request, t *accessToken) {
-	q := r.URL.Query()
-	page, size := intParam(q.Get("page_index"), 1), intParam(q.Get("page_size"), 20)
-	if q.Get("space_id") == "" || page < 1 || size < 1 || size > 100 {
-		fail(w, r, errf(4000, "Request parameter error: space_id, page_index, page_size"))
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.canSeeSpaceLocked(t, q.Get("space_id")) {
-		fail(w, r, errf(4101, "The token has no permission for space_id "+q.Get("space_id")))
-		return
-	}
-	var list []*bot
-	for _, id := range s.botOrder {
-		if b := s.bots[id]; b.SpaceID == q.Get("space_id") && b.Published != nil && slices.Contains(b.Connectors, "1024") {
-			list = append(list, b)
-		}
-	}
-	sort.SliceStable(list, func(i, j int) bool { return list[i].PublishedAt > list[j].PublishedAt })
-	start := min((page-1)*size, len(list))
-	end := min(start+size, len(list))
-	out := []map[string]any{}
-	for _, b := range list[start:end] {
-		out = append(out, map[string]any{"bot_id": b.ID, "bot_name": b.Published.Name, "description": b.Published.Description,
-			"icon_url": b.Published.IconURL, "publish_time": strconv.FormatInt(b.PublishedAt, 10)})
-	}
-	ok(w, r, map[string]any{"space_bots": out, "total": len(list)})
-}
-
 // botInfo renders BotInfo (§11.4) in the canonical snake_case shape (Q9).
 func (b *bot) info(cfg botConfig, version, pluginIcon string) map[string]any {
 	return map[string]any{
@@ -128,7 +95,7 @@ func (b *bot) info(cfg botConfig, version, pluginIcon string) map[string]any {
 		"bot_mode":        0,
 		"plugin_info_list": []map[string]any{{
 			"plugin_id": "7396000000000000001", "name": "模拟工具 / Sim tools", "icon_url": pluginIcon, "description": "Local tools of the simulator.",
-			"api_info_list": []map[string]any{{"api_id": "7396000000000000002", "name": "local_weather", "description": "本地天气 / Local weather (submit_tool_outputs)"}},
+			"api_info_list": []map[string]any{{"api_id": "7396000000000000002", "name": "local_weather", "description": "本地天气 / Local weather (a local plugin)"}},
 		}},
 		"model_info": map[string]any{"top_k": 50, "top_p": 1, "model_id": "1706077826", "max_tokens": 4096, "model_name": "sim-model",
 			"temperature": 1, "context_round": 30, "response_format": "markdown", "presence_penalty": 0, "frequency_penalty": 0},
@@ -150,11 +117,6 @@ func nonNilStrings(v []string) []string {
 func (s *Sim) handleBotGet(w http.ResponseWriter, r *http.Request, t *accessToken) {
 	published := r.URL.Query().Get("is_published") != "false"
 	s.botInfoReply(w, r, t, r.PathValue("bot_id"), published)
-}
-
-// GET /v1/bot/get_online_info?bot_id= (§11.3): published bots only.
-func (s *Sim) handleBotOnlineInfo(w http.ResponseWriter, r *http.Request, t *accessToken) {
-	s.botInfoReply(w, r, t, r.URL.Query().Get("bot_id"), true)
 }
 
 func (s *Sim) botInfoReply(w http.ResponseWriter, r *http.Request, t *accessToken, id string, published bool) {
@@ -314,4 +276,37 @@ func (s *Sim) handleBotPublish(w http.ResponseWriter, r *http.Request, t *access
 		}
 	}
 	ok(w, r, map[string]any{"bot_id": bt.ID, "version": bt.Version})
+}
+
+// POST /v1/bots/{bot_id}/unpublish: removes the connector; without 1024 the
+// bot answers 4015 again.
+func (s *Sim) handleBotUnpublish(w http.ResponseWriter, r *http.Request, t *accessToken) {
+	var b struct {
+		ConnectorID string `json:"connector_id"`
+	}
+	if e := decodeBody(r, &b); e != nil {
+		fail(w, r, e)
+		return
+	}
+	if b.ConnectorID == "" {
+		b.ConnectorID = "1024"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bt := s.botForUserLocked(t.UserID, r.PathValue("bot_id"))
+	if bt == nil {
+		fail(w, r, errf(4006, "Invalid bot_id "+r.PathValue("bot_id")))
+		return
+	}
+	var keep []string
+	for _, c := range bt.Connectors {
+		if c != b.ConnectorID {
+			keep = append(keep, c)
+		}
+	}
+	bt.Connectors = keep
+	if len(keep) == 0 {
+		bt.Published, bt.FolderID = nil, ""
+	}
+	okFields(w, r, nil)
 }

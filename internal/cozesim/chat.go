@@ -169,7 +169,7 @@ func (s *Sim) startChat(t *accessToken, convID string, b chatBody) (*chat, *apiE
 			}
 		}
 	} else {
-		c = s.newConvLocked(t.UserID, bt.ID, "", b.ConnectorID, nil)
+		c = s.newConvLocked(t.UserID, bt.ID, b.ConnectorID)
 	}
 	hist := s.historyLocked(c)
 	if len(b.AdditionalMessages) == 0 && len(hist) == 0 {
@@ -222,7 +222,7 @@ func (s *Sim) startChat(t *accessToken, convID string, b chatBody) (*chat, *apiE
 func (s *Sim) historyLocked(c *conversation) []turn {
 	var out []turn
 	for _, m := range c.Messages {
-		if m.Deleted || m.SectionID != c.LastSectionID || (m.Type != "question" && m.Type != "answer") {
+		if m.SectionID != c.LastSectionID || (m.Type != "question" && m.Type != "answer") {
 			continue
 		}
 		if ch := s.chats[m.ChatID]; ch != nil && (ch.Status == statusCanceled || !ch.AutoSave) {
@@ -258,9 +258,6 @@ func (s *Sim) allocPlanLocked(ch *chat) {
 	if p.ToolCall != nil && !asks {
 		p.msgs = append(p.msgs, mk("function_call", p.ToolCall.content()))
 		return
-	}
-	if p.ToolResponse != "" {
-		p.msgs = append(p.msgs, mk("tool_response", p.ToolResponse))
 	}
 	if p.Fail != nil {
 		return
@@ -387,7 +384,6 @@ func (s *Sim) finishLocked(ch *chat) {
 		ch.Produced = append(ch.Produced, m)
 		if ch.AutoSave && c != nil {
 			c.Messages = append(c.Messages, m)
-			c.UpdatedAt = now
 		}
 	}
 	p := ch.Plan
@@ -432,24 +428,24 @@ func (s *Sim) chatLocked(userID, convID, chatID string) (*chat, *apiError) {
 
 // handleChatRetrieve is GET or POST /v3/chat/retrieve (§15.2).
 func (s *Sim) handleChatRetrieve(w http.ResponseWriter, r *http.Request, t *accessToken) {
-	q := r.URL.Query()
-	if e := accountLevel(t); e != nil {
-		fail(w, r, e)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ch, e := s.chatLocked(t.UserID, q.Get("conversation_id"), q.Get("chat_id"))
-	if e != nil {
-		fail(w, r, e)
-		return
-	}
-	ok(w, r, ch.wire(true, false))
+	s.withChat(w, r, t, func(ch *chat) any { return ch.wire(true, false) })
 }
 
 // handleChatMessages is GET /v3/chat/message/list (§15.3): the chat's
 // messages except the query; no paging.
 func (s *Sim) handleChatMessages(w http.ResponseWriter, r *http.Request, t *accessToken) {
+	s.withChat(w, r, t, func(ch *chat) any {
+		data := []ordered{}
+		for _, m := range ch.Produced {
+			data = append(data, m.wire(true).without("meta_data"))
+		}
+		return data
+	})
+}
+
+// withChat answers with what fn makes of the user's chat named by the
+// conversation_id and chat_id query parameters, under s.mu.
+func (s *Sim) withChat(w http.ResponseWriter, r *http.Request, t *accessToken, fn func(ch *chat) any) {
 	q := r.URL.Query()
 	if e := accountLevel(t); e != nil {
 		fail(w, r, e)
@@ -462,13 +458,7 @@ func (s *Sim) handleChatMessages(w http.ResponseWriter, r *http.Request, t *acce
 		fail(w, r, e)
 		return
 	}
-	data := []ordered{}
-	for _, m := range ch.Produced {
-		if !m.Deleted {
-			data = append(data, m.wire(true).without("meta_data"))
-		}
-	}
-	ok(w, r, data)
+	ok(w, r, fn(ch))
 }
 
 // handleChatCancel is POST /v3/chat/cancel (§15.4): ids in the JSON body.
@@ -498,63 +488,6 @@ func (s *Sim) handleChatCancel(w http.ResponseWriter, r *http.Request, t *access
 	}
 	ch.Status = statusCanceled // only flips the status; a stream keeps going (§15.4)
 	ok(w, r, ch.wire(true, true))
-}
-
-type toolOutput struct {
-	ToolCallID string `json:"tool_call_id"`
-	Output     string `json:"output"`
-}
-
-// handleSubmitToolOutputs is POST /v3/chat/submit_tool_outputs (§15.5).
-func (s *Sim) handleSubmitToolOutputs(w http.ResponseWriter, r *http.Request, t *accessToken) {
-	var b struct {
-		ToolOutputs []toolOutput `json:"tool_outputs"`
-		Stream      bool         `json:"stream"`
-	}
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
-		return
-	}
-	if e := accountLevel(t); e != nil {
-		fail(w, r, e)
-		return
-	}
-	q := r.URL.Query()
-	s.mu.Lock()
-	ch := s.chats[q.Get("chat_id")]
-	if ch != nil && ch.ConvID == q.Get("conversation_id") && ch.UserID == t.UserID && !ch.AutoSave {
-		s.mu.Unlock()
-		fail(w, r, errf(5000, "submit_tool_outputs needs a chat created with auto_save_history=true"))
-		return
-	}
-	ch, e := s.chatLocked(t.UserID, q.Get("conversation_id"), q.Get("chat_id"))
-	if e == nil && ch.Status != statusRequiresAction {
-		e = errf(4000, "Request parameter error: the chat is not waiting for tool outputs")
-	}
-	if e == nil && (len(b.ToolOutputs) == 0 || ch.Plan.ToolCall == nil || b.ToolOutputs[0].ToolCallID != ch.Plan.ToolCall.ID) {
-		e = errf(4000, "Request parameter error: tool_call_id does not match")
-	}
-	if e != nil {
-		s.mu.Unlock()
-		fail(w, r, e)
-		return
-	}
-	bt := s.bots[ch.BotID]
-	ch.Plan = s.planAfterTool(bt, ch.Plan, b.ToolOutputs[0].Output)
-	if !ch.EnableCard {
-		ch.Plan.withoutCards() // the continuation keeps the chat's enable_card
-	}
-	s.allocPlanLocked(ch)
-	ch.Finished, ch.RequiredAction, ch.Stream = false, nil, b.Stream
-	ch.Status = statusInProgress
-	ch.DueAt = s.now().Add(s.o.ChatDelay)
-	out := ch.wire(false, false)
-	s.mu.Unlock()
-	if !b.Stream {
-		ok(w, r, out)
-		return
-	}
-	s.streamChat(w, r, ch)
 }
 
 // preRunErrorMsg is the demo's pre-run failure ("#prerun" in a message).

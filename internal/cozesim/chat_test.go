@@ -77,9 +77,8 @@ func TestChatStreamOrderAndContent(t *testing.T) {
 	if st, _ := e.sim.ChatStatus(convID, chatID); st != "completed" {
 		t.Errorf("status %s", st)
 	}
-	msgs := e.mustOK(t, http.MethodPost, "/v1/conversation/message/list?conversation_id="+convID, tok, nil)
-	if list, _ := msgs["data"].([]any); len(list) != 2 {
-		t.Errorf("message list has %d items, want question+answer", len(list))
+	if types := e.sim.MessageTypes(convID); len(types) < 2 || types[0] != "question" || types[1] != "answer" {
+		t.Errorf("conversation keeps %v, want the question then the answer first", types)
 	}
 }
 
@@ -104,8 +103,7 @@ func collapse(ns []string) []string {
 func TestNonStreamChatAndMemory(t *testing.T) {
 	e := mustEnv(t, Options{ChatDelay: 2 * time.Second})
 	tok, _ := e.sim.IssueToken(UserBea)
-	conv := e.mustOK(t, http.MethodPost, "/v1/conversation/create", tok, map[string]any{"bot_id": BotMemory})
-	convID := str(dataMap(conv), "id")
+	convID := e.sim.NewConversation(UserBea, BotMemory)
 	for i, q := range []string{"apple", "banana", "cherry"} {
 		m := e.mustOK(t, http.MethodPost, "/v3/chat?conversation_id="+convID, tok, chatBodyFor(BotMemory, q, false))
 		ch := dataMap(m)

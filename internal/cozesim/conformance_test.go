@@ -48,28 +48,19 @@ func body(tb testing.TB, e *env, method, path, token string, in any) []byte {
 func TestFixturesJSON(t *testing.T) {
 	e := mustEnv(t, Options{ChatDelay: time.Minute})
 	tok, _ := e.sim.IssueToken(UserAlan)
-	// Shared setup: a conversation with one completed chat, a file.
-	creq := mustFixture(t, "conversation_create_request.json").(map[string]any)
-	creq["bot_id"] = BotMemory
-	convBody := body(t, e, "POST", "/v1/conversation/create", tok, creq)
-	var convResp map[string]any
-	_ = json.Unmarshal(convBody, &convResp)
-	conv := dataMap(convResp)
-	convID := str(conv, "id")
-	chat := dataMap(e.mustOK(t, http.MethodPost, "/v3/chat?conversation_id="+convID, tok, chatBodyFor(BotAssistant, "hi", false)))
-	chatID := str(chat, "id")
+	// Shared setup: a conversation (made by its first chat) with one completed chat, a file.
+	chat := dataMap(e.mustOK(t, http.MethodPost, "/v3/chat", tok, chatBodyFor(BotAssistant, "hi", false)))
+	convID, chatID := str(chat, "conversation_id"), str(chat, "id")
 	e.clock.Advance(time.Minute)
 	_, upBody := e.upload(t, tok, "file", map[string][]byte{"1120.jpeg": []byte("jpegdata")})
 	var up map[string]any
 	_ = json.Unmarshal(upBody, &up)
 	fileID := str(dataMap(up), "id")
-	msg := dataMap(e.mustOK(t, http.MethodPost, "/v1/conversation/message/create?conversation_id="+convID, tok, mustFixture(t, "message_create_request_text.json")))
-	msgID := str(msg, "id")
 	q := "?conversation_id=" + convID
 
 	// A running chat to cancel.
-	conv2 := str(dataMap(e.mustOK(t, http.MethodPost, "/v1/conversation/create", tok, map[string]any{"bot_id": BotAssistant})), "id")
-	chat2 := str(dataMap(e.mustOK(t, http.MethodPost, "/v3/chat?conversation_id="+conv2, tok, chatBodyFor(BotAssistant, "x", false))), "id")
+	running := dataMap(e.mustOK(t, http.MethodPost, "/v3/chat", tok, chatBodyFor(BotAssistant, "x", false)))
+	conv2, chat2 := str(running, "conversation_id"), str(running, "id")
 	newBot := ""
 
 	tests := []struct {
@@ -81,13 +72,7 @@ func TestFixturesJSON(t *testing.T) {
 		{"bots_list_response.json", func() []byte {
 			return body(t, e, "GET", "/v1/bots?workspace_id="+WorkspaceTeam+"&publish_status=all", tok, nil)
 		}},
-		{"bots_published_list_response.json", func() []byte {
-			return body(t, e, "GET", "/v1/space/published_bots_list?space_id="+WorkspaceTeam, tok, nil)
-		}},
 		{"bot_retrieve_response_canonical.json", func() []byte { return body(t, e, "GET", "/v1/bots/"+BotAssistant, tok, nil) }},
-		{"bot_retrieve_response_canonical.json", func() []byte {
-			return body(t, e, "GET", "/v1/bot/get_online_info?bot_id="+BotMemory, tok, nil)
-		}},
 		{"bot_create_response.json", func() []byte {
 			req := mustFixture(t, "bot_create_request.json").(map[string]any)
 			req["space_id"], req["icon_file_id"] = WorkspaceAlan, fileID
@@ -106,25 +91,8 @@ func TestFixturesJSON(t *testing.T) {
 			return body(t, e, "POST", "/v1/bot/publish", tok, map[string]any{"bot_id": newBot, "connector_ids": []string{"1024"}})
 		}},
 		{"file_upload_response.json", func() []byte { return upBody }},
-		{"file_retrieve_response.json", func() []byte { return body(t, e, "GET", "/v1/files/retrieve?file_id="+fileID, tok, nil) }},
-		{"conversation_retrieve_response.json", func() []byte { return body(t, e, "GET", "/v1/conversation/retrieve"+q, tok, nil) }},
-		{"conversations_list_response.json", func() []byte { return body(t, e, "GET", "/v1/conversations?bot_id="+BotMemory, tok, nil) }},
-		{"conversation_create_response.json", func() []byte { return convBody }},
-		{"message_create_response.json", func() []byte {
-			return body(t, e, "POST", "/v1/conversation/message/create"+q, tok, mustFixture(t, "message_create_request_text.json"))
-		}},
-		{"messages_list_response.json", func() []byte {
-			return body(t, e, "POST", "/v1/conversation/message/list"+q, tok, mustFixture(t, "messages_list_request.json"))
-		}},
-		{"message_retrieve_response.json", func() []byte {
-			return body(t, e, "GET", "/v1/conversation/message/retrieve"+q+"&message_id="+msgID, tok, nil)
-		}},
-		{"message_modify_response.json", func() []byte {
-			return body(t, e, "POST", "/v1/conversation/message/modify"+q+"&message_id="+msgID, tok, mustFixture(t, "message_modify_request.json"))
-		}},
 		{"chat_create_response.json", func() []byte {
-			c3 := str(dataMap(e.mustOK(t, http.MethodPost, "/v1/conversation/create", tok, nil)), "id")
-			return body(t, e, "POST", "/v3/chat?conversation_id="+c3, tok, chatBodyFor(BotAssistant, "x", false))
+			return body(t, e, "POST", "/v3/chat", tok, chatBodyFor(BotAssistant, "x", false))
 		}},
 		{"chat_retrieve_response_completed.json", func() []byte {
 			return body(t, e, "GET", "/v3/chat/retrieve"+q+"&chat_id="+chatID, tok, nil)
@@ -145,13 +113,6 @@ func TestFixturesJSON(t *testing.T) {
 			return body(t, e, "POST", "/v3/chat", tok, map[string]any{"user_id": "u"})
 		}},
 		{"error_4100_authentication_invalid.json", func() []byte { return body(t, e, "GET", "/v1/users/me", "bogus", nil) }},
-		{"conversation_update_response.json", func() []byte {
-			return body(t, e, "PUT", "/v1/conversations/"+convID, tok, mustFixture(t, "conversation_update_request.json"))
-		}},
-		{"conversation_clear_response.json", func() []byte { return body(t, e, "POST", "/v1/conversations/"+convID+"/clear", tok, nil) }},
-		{"message_delete_response.json", func() []byte {
-			return body(t, e, "POST", "/v1/conversation/message/delete"+q+"&message_id="+msgID, tok, nil)
-		}},
 		{"conversation_delete_response.json", func() []byte { return body(t, e, "DELETE", "/v1/conversations/"+convID, tok, nil) }},
 		{"workflows_list_response.json", func() []byte {
 			return body(t, e, "GET", "/v1/workflows?workspace_id="+WorkspaceTeam+"&page_num=1", tok, nil)
@@ -164,11 +125,6 @@ func TestFixturesJSON(t *testing.T) {
 		}},
 		{"workflow_run_async_response.json", func() []byte {
 			b := body(t, e, "POST", "/v1/workflow/run", tok, map[string]any{"workflow_id": WorkflowWeather, "parameters": `{"city":"杭州"}`, "is_async": true})
-			var m map[string]any
-			_ = json.Unmarshal(b, &m)
-			e.clock.Advance(time.Minute)
-			hist := body(t, e, "GET", "/v1/workflows/"+WorkflowWeather+"/run_histories/"+str(m, "execute_id"), tok, nil)
-			checkFixture(t, "workflow_run_history_response.json", hist)
 			return b
 		}},
 	}
@@ -210,11 +166,6 @@ func TestFixturesSSE(t *testing.T) {
 		}, nil},
 		{"workflow interrupt", "workflow_stream_interrupt.sse", nil, "/v1/workflow/stream_run", func(string) any {
 			return map[string]any{"workflow_id": WorkflowAsk}
-		}, nil},
-		{"chatflow", "chatflow_stream_example.sse", nil, "/v1/workflows/chat", func(string) any {
-			m := mustFixture(t, "chat_workflows_chat_request.json").(map[string]any)
-			m["workflow_id"] = WorkflowChat
-			return m
 		}, nil},
 		{"workflow error", "workflow_stream_error.sse", nil, "/v1/workflow/stream_run", func(string) any {
 			return map[string]any{"workflow_id": WorkflowWeather, "parameters": map[string]any{"date": "2026-01-01"}}

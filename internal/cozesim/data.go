@@ -49,7 +49,7 @@ const (
 	WorkflowAsk     = "7395000000000000002" // question node: Interrupt, then stream_resume
 	WorkflowJoke    = "7395000000000000003" // streams a joke in chunks; input topic (optional)
 	WorkflowDraft   = "7395000000000000004" // never published: run => 4200
-	WorkflowChat    = "7395000000000000005" // chatflow for /v1/workflows/chat: echoes the user turn
+	WorkflowChat    = "7395000000000000005" // a chatflow: listed only (the app offers no chatflows)
 )
 
 type workspace struct {

@@ -2,7 +2,6 @@ package cozesim
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -89,109 +88,27 @@ func TestMultimodal(t *testing.T) {
 	}
 }
 
-func TestMessagePaging(t *testing.T) {
-	e := mustEnv(t, Options{})
-	tok, _ := e.sim.IssueToken(UserAlan)
-	convID := str(dataMap(e.mustOK(t, http.MethodPost, "/v1/conversation/create", tok, map[string]any{"bot_id": BotAssistant})), "id")
-	var ids []string
-	for i := range 7 {
-		m := e.mustOK(t, http.MethodPost, "/v1/conversation/message/create?conversation_id="+convID, tok,
-			map[string]any{"role": "user", "content": fmt.Sprintf("m%d", i), "content_type": "text"})
-		ids = append(ids, str(dataMap(m), "id"))
-	}
-	for _, order := range []string{"desc", "asc"} {
-		t.Run(order, func(t *testing.T) {
-			var got []string
-			after := ""
-			var lastPage map[string]any
-			for range 10 {
-				m := e.mustOK(t, http.MethodPost, "/v1/conversation/message/list?conversation_id="+convID, tok,
-					map[string]any{"order": order, "limit": 3, "after_id": after})
-				for _, it := range m["data"].([]any) {
-					got = append(got, str(it.(map[string]any), "id"))
-				}
-				lastPage = m
-				if m["has_more"] != true {
-					break
-				}
-				after = str(m, "last_id")
-			}
-			want := append([]string(nil), ids...)
-			if order == "desc" {
-				for i, j := 0, len(want)-1; i < j; i, j = i+1, j-1 {
-					want[i], want[j] = want[j], want[i]
-				}
-			}
-			if strings.Join(got, ",") != strings.Join(want, ",") {
-				t.Errorf("paged %v\nwant %v", got, want)
-			}
-			// before_id = first_id of the last page goes back one page.
-			m := e.mustOK(t, http.MethodPost, "/v1/conversation/message/list?conversation_id="+convID, tok,
-				map[string]any{"order": order, "limit": 3, "before_id": str(lastPage, "first_id")})
-			var back []string
-			for _, it := range m["data"].([]any) {
-				back = append(back, str(it.(map[string]any), "id"))
-			}
-			if strings.Join(back, ",") != strings.Join(want[3:6], ",") || m["has_more"] != true {
-				t.Errorf("before page %v has_more %v, want %v", back, m["has_more"], want[3:6])
-			}
-		})
-	}
-	// Empty body means defaults (desc, 50).
-	status, _, b := e.do(t, http.MethodPost, "/v1/conversation/message/list?conversation_id="+convID, tok, nil)
-	if status != 200 || !strings.Contains(string(b), `"has_more":false`) {
-		t.Errorf("empty body: %s", b)
-	}
-}
-
-func TestConversationOwnershipAndEdits(t *testing.T) {
+func TestConversationOwnership(t *testing.T) {
 	e := mustEnv(t, Options{})
 	alan, _ := e.sim.IssueToken(UserAlan)
 	bea, _ := e.sim.IssueToken(UserBea)
-	convID := str(dataMap(e.mustOK(t, http.MethodPost, "/v1/conversation/create", alan, map[string]any{"bot_id": BotAssistant, "meta_data": map[string]string{"k": "v"}})), "id")
-	for _, c := range []struct{ method, path string }{
-		{"GET", "/v1/conversation/retrieve?conversation_id=" + convID},
-		{"PUT", "/v1/conversations/" + convID},
-		{"POST", "/v1/conversations/" + convID + "/clear"},
-		{"DELETE", "/v1/conversations/" + convID},
-		{"POST", "/v1/conversation/message/list?conversation_id=" + convID},
-		{"POST", "/v3/chat?conversation_id=" + convID},
+	convID := e.sim.NewConversation(UserAlan, BotAssistant)
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"DELETE", "/v1/conversations/" + convID, nil},
+		{"POST", "/v3/chat?conversation_id=" + convID, chatBodyFor(BotAssistant, "x", false)},
 	} {
-		var body any
-		switch {
-		case c.method == "PUT":
-			body = map[string]any{"name": "x"}
-		case strings.HasPrefix(c.path, "/v3/chat"):
-			body = chatBodyFor(BotAssistant, "x", false)
-		}
-		if m := e.api(t, c.method, c.path, bea, body); code(m) != 4002 {
+		if m := e.api(t, c.method, c.path, bea, c.body); code(m) != 4002 {
 			t.Errorf("Bea %s %s: code %v", c.method, c.path, m["code"])
 		}
-	}
-	if m := e.api(t, http.MethodGet, "/v1/conversations", alan, nil); code(m) != 4000 {
-		t.Errorf("list without bot_id: %v", m["code"])
-	}
-	if n := len(dataMap(e.mustOK(t, http.MethodGet, "/v1/conversations?bot_id="+BotAssistant, bea, nil))["conversations"].([]any)); n != 0 {
-		t.Errorf("Bea sees %d conversations", n)
-	}
-	r := dataMap(e.mustOK(t, http.MethodPut, "/v1/conversations/"+convID, alan, map[string]any{"name": "新名字"}))
-	if str(r, "name") != "新名字" {
-		t.Errorf("rename: %v", r)
-	}
-	oldSection := str(r, "last_section_id")
-	cl := dataMap(e.mustOK(t, http.MethodPost, "/v1/conversations/"+convID+"/clear", alan, nil))
-	if str(cl, "id") == oldSection || str(cl, "conversation_id") != convID {
-		t.Errorf("clear: %v", cl)
-	}
-	msg := dataMap(e.mustOK(t, http.MethodPost, "/v1/conversation/message/create?conversation_id="+convID, alan, map[string]any{"role": "user", "content": "hi", "content_type": "text"}))
-	if str(msg, "section_id") != str(cl, "id") {
-		t.Errorf("new message section %s, want %s", str(msg, "section_id"), str(cl, "id"))
 	}
 	if e.sim.ConversationCount(UserAlan) != 1 {
 		t.Errorf("count %d", e.sim.ConversationCount(UserAlan))
 	}
 	e.mustOK(t, http.MethodDelete, "/v1/conversations/"+convID, alan, nil)
-	if m := e.api(t, http.MethodGet, "/v1/conversation/retrieve?conversation_id="+convID, alan, nil); code(m) != 4002 || e.sim.ConversationCount(UserAlan) != 0 {
+	if m := e.api(t, http.MethodDelete, "/v1/conversations/"+convID, alan, nil); code(m) != 4002 || e.sim.ConversationCount(UserAlan) != 0 {
 		t.Errorf("after delete: %v", m["code"])
 	}
 }
@@ -205,8 +122,8 @@ func TestWorkspaceScopedToken(t *testing.T) {
 	form.Set("decision", "approve")
 	cb := e.mustRedirect(t, http.MethodPost, "/oauth/consent", form)
 	tok := e.exchange(t, app, between(cb+"&", "code=", "&"), app.RedirectURIs[0], "")
-	if m := e.api(t, http.MethodPost, "/v1/conversation/create", tok.Access, nil); code(m) != 4101 {
-		t.Errorf("conversation with a workspace token: %v", m["code"])
+	if m := e.api(t, http.MethodPost, "/v3/chat", tok.Access, chatBodyFor(BotAssistant, "x", false)); code(m) != 4101 {
+		t.Errorf("chat with a workspace token: %v", m["code"])
 	}
 	ws := dataMap(e.mustOK(t, http.MethodGet, "/v1/workspaces", tok.Access, nil))
 	if ws["total_count"].(float64) != 1 {

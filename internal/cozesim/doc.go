@@ -25,7 +25,7 @@
 // optional), WorkflowAsk (a question node: stream_run ends with Interrupt;
 // stream_resume with resume_data "城市，日期" or "city,date" finishes it),
 // WorkflowJoke (streams a joke, input topic optional), WorkflowChat (a
-// chatflow for POST /v1/workflows/chat that echoes the user turn),
+// chatflow: listed, not run; the app offers no chatflows),
 // WorkflowDraft (unpublished: run answers 4200), WorkflowInApp (inside the
 // Coze app DemoAppID: runs only with that app_id, 4200 otherwise) and
 // WorkflowSlow (its first event comes SlowWorkflowDelay after the headers,
@@ -39,8 +39,7 @@
 //
 //   - Any bot except XSS Lab: q containing "#tool", "weather tool" or "天气工具"
 //     calls the local tool local_weather (conversation.chat.requires_action;
-//     optional "city=X"); submit_tool_outputs answers "The tool local_weather
-//     returned: <output>".
+//     optional "city=X"). Tool outputs are not accepted: the app submits none.
 //   - Any bot: q containing "#fail" makes the chat fail (last_error 5000
 //     "event interval error"; the stream ends with conversation.chat.failed,
 //     no done).
@@ -58,7 +57,7 @@
 //     gets no card answers (the Card demo's card is left out, "#card"
 //     answers a text stand-in) and the Question demo asks in a plain text
 //     answer "Title\n\n- option" per option, still ending in
-//     requires_action; submit_tool_outputs keeps the chat's choice.
+//     requires_action.
 //   - Any bot: when the user's object_string held an audio item, the answer
 //     is also spoken: 3 conversation.audio.delta events (the answer's id,
 //     content_type "audio", base64 PCM 24 kHz s16le) after
@@ -81,8 +80,7 @@
 //     (fixture chat_stream_question.sse). The user's next /v3/chat in the
 //     conversation naming an option ("咖啡 / Coffee", "Coffee" or "咖啡")
 //     continues the workflow: a normal answer with follow-ups. Any other
-//     reply asks again. submit_tool_outputs with the option as output works
-//     too.
+//     reply asks again.
 //   - Math demo (a bot with knowledge): verbose knowledge_recall before the
 //     answer (fixture chat_stream_verbose.sse), then Markdown with inline
 //     $…$ and display $$…$$ math ("pythagoras"/"勾股", "quadratic"/"x^2",
@@ -119,9 +117,8 @@
 // # OAuth
 //
 // Authorization code (web app: "Authorization: Bearer <secret>"; PKCE public
-// app: no header or an empty Bearer), refresh with rotation, and the device
-// flow (POST /api/permission/oauth2/device/code, verification page
-// {prefix}/oauth/device). Consent: {prefix}/oauth/consent?authorize_key=K,
+// app: no header or an empty Bearer) and refresh with rotation; no device
+// flow (a web app never uses it). Consent: {prefix}/oauth/consent?authorize_key=K,
 // a form posting user_id and decision=approve|deny.
 //
 // # Interpretations

@@ -96,28 +96,3 @@ func TestQuestionWithoutEnableCardIsPlainTextWithItsOptions(t *testing.T) {
 		t.Errorf("after choosing Juice: end %s, answers %q", next[len(next)-2].Name, answers)
 	}
 }
-
-// submit_tool_outputs carries no enable_card: the continuation keeps the
-// chat's own.
-func TestToolOutputContinuationKeepsTheChatsEnableCard(t *testing.T) {
-	for _, enable := range []bool{false, true} {
-		e := mustEnv(t, Options{})
-		tok, _ := e.sim.IssueToken(UserAlan)
-		body := chatBodyFor(BotQuestion, "Start", true)
-		if enable {
-			body = withCards(body)
-		}
-		_, _, evs := e.chatStream(t, tok, "/v3/chat", body)
-		convID, chatID := str(evs[0].Data, "conversation_id"), str(evs[0].Data, "id")
-		_, _, next := e.chatStream(t, tok, "/v3/chat/submit_tool_outputs?conversation_id="+convID+"&chat_id="+chatID,
-			map[string]any{"stream": true, "tool_outputs": []map[string]any{{"tool_call_id": "", "output": "water"}}})
-		types, _ := answersOf(next)
-		want := "text,text"
-		if enable {
-			want = "text,card"
-		}
-		if got := strings.Join(types, ","); got != want || next[len(next)-2].Name != "conversation.chat.requires_action" {
-			t.Errorf("enable_card=%v: asked again with answers %s (want %s), end %s", enable, got, want, next[len(next)-2].Name)
-		}
-	}
-}

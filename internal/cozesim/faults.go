@@ -23,8 +23,8 @@ type Fault struct {
 	// hijack and close the connection before the body.
 	ResetAfterWrite bool
 
-	// Stream faults (POST /v3/chat with stream=true, submit_tool_outputs
-	// stream, workflow streams). N counts events already written.
+	// Stream faults (POST /v3/chat with stream=true, workflow streams). N
+	// counts events already written.
 	CutAfterEvents       int           // write N events, then half an event, then close
 	MalformedAfterEvents int           // write N events, then a garbage data line
 	ErrorAfterEvents     int           // write N events, then event:error {code,msg}

@@ -209,7 +209,7 @@ func TestRequestsRecorded(t *testing.T) {
 	e := mustEnv(t, Options{PathPrefix: "/_sim"})
 	tok, _ := e.sim.IssueToken(UserAlan)
 	e.mustOK(t, http.MethodGet, "/v1/bots/"+BotAssistant+"?is_published=true", tok, nil)
-	e.mustOK(t, http.MethodPost, "/v1/conversation/create", tok, map[string]any{"name": "n"})
+	e.api(t, http.MethodPost, "/v3/chat/cancel", tok, map[string]any{"name": "n"})
 	reqs := e.sim.Requests()
 	if len(reqs) != 2 || reqs[0].Path != "/v1/bots/"+BotAssistant || reqs[0].Query.Get("is_published") != "true" ||
 		reqs[0].Header.Get("Authorization") != "Bearer "+tok || string(reqs[1].Body) != `{"name":"n"}` || reqs[1].At.IsZero() {
@@ -222,7 +222,7 @@ func TestRequestsRecorded(t *testing.T) {
 		t.Errorf("auth headers %v", hs)
 	}
 	e.sim.ResetCalls()
-	if len(e.sim.Requests()) != 0 || e.sim.Calls("POST /v1/conversation/create") != 0 {
+	if len(e.sim.Requests()) != 0 || e.sim.Calls("POST /v3/chat/cancel") != 0 {
 		t.Errorf("ResetCalls did not reset")
 	}
 }

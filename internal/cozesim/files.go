@@ -135,16 +135,3 @@ func (s *Sim) handleUpload(w http.ResponseWriter, r *http.Request, t *accessToke
 	s.mu.Unlock()
 	ok(w, r, f.wire())
 }
-
-// GET /v1/files/retrieve?file_id= (§12.2): own files only.
-func (s *Sim) handleFileRetrieve(w http.ResponseWriter, r *http.Request, t *accessToken) {
-	id := r.URL.Query().Get("file_id")
-	s.mu.Lock()
-	f := s.files[id]
-	s.mu.Unlock()
-	if f == nil || f.OwnerID != t.UserID {
-		fail(w, r, errf(4200, "File not found: "+id))
-		return
-	}
-	ok(w, r, f.wire())
-}

@@ -110,6 +110,28 @@ func (s *Sim) ConversationCount(userID string) int {
 	return n
 }
 
+// NewConversation creates an empty conversation of the user's with the bot, a
+// test's starting point (the app's conversations start with their first chat).
+func (s *Sim) NewConversation(userID, botID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.newConvLocked(userID, botID, "").ID
+}
+
+// MessageTypes returns the type of each message the conversation keeps, in
+// order ("question", "answer", "verbose", "follow_up", …).
+func (s *Sim) MessageTypes(convID string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var types []string
+	if c := s.convs[convID]; c != nil {
+		for _, m := range c.Messages {
+			types = append(types, m.Type)
+		}
+	}
+	return types
+}
+
 // BotPublished reports whether the bot is published to the API connector.
 func (s *Sim) BotPublished(botID string) bool {
 	s.mu.Lock()

@@ -2,8 +2,6 @@ package cozesim
 
 import (
 	"encoding/json"
-	"net/http"
-	"sort"
 	"strings"
 )
 
@@ -13,7 +11,6 @@ type message struct {
 	ReasoningContent                             string // deep-thinking answers only
 	MetaData                                     map[string]string
 	CreatedAt, UpdatedAt                         int64
-	Deleted                                      bool
 }
 
 // wire renders a Message (§14.1). withSection=false matches the modify/delete
@@ -144,19 +141,7 @@ func (s *Sim) addMessageLocked(c *conversation, m enterMessage, chatID, botID st
 	msg := &message{ID: s.newIDLocked(), ConversationID: c.ID, BotID: botID, ChatID: chatID, SectionID: c.LastSectionID,
 		Role: m.Role, Type: typ, Content: m.Content, ContentType: ct, MetaData: m.MetaData, CreatedAt: now, UpdatedAt: now}
 	c.Messages = append(c.Messages, msg)
-	c.UpdatedAt = now
-	if c.Name == "" && m.Role == "user" {
-		c.Name = truncateRunes(textOf(m.Content, ct), 100)
-	}
 	return msg
-}
-
-func truncateRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }
 
 // textOf returns the text of a message (the text item of object_string).
@@ -173,194 +158,4 @@ func textOf(content, contentType string) string {
 		}
 	}
 	return strings.Join(parts, " ")
-}
-
-func (c *conversation) findMessage(id string) *message {
-	for _, m := range c.Messages {
-		if m.ID == id && !m.Deleted {
-			return m
-		}
-	}
-	return nil
-}
-
-// POST /v1/conversation/message/create?conversation_id= (§14.4)
-func (s *Sim) handleMsgCreate(w http.ResponseWriter, r *http.Request, t *accessToken) {
-	var b enterMessage
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
-		return
-	}
-	if b.Content == "" || b.ContentType == "" {
-		fail(w, r, errf(4000, "Request parameter error: role, content and content_type are required"))
-		return
-	}
-	s.withConv(w, r, t, r.URL.Query().Get("conversation_id"), func(c *conversation) {
-		if e := s.validateEnterLocked(t.UserID, b, true); e != nil {
-			fail(w, r, e)
-			return
-		}
-		ok(w, r, s.addMessageLocked(c, b, "", "").wire(true))
-	})
-}
-
-type listMsgBody struct {
-	Order    string `json:"order"`
-	ChatID   string `json:"chat_id"`
-	BeforeID string `json:"before_id"`
-	AfterID  string `json:"after_id"`
-	Limit    int    `json:"limit"`
-}
-
-// POST /v1/conversation/message/list?conversation_id= (§14.5). Paging fields
-// are top-level; cursors are relative to the returned order (§19 Q8 A).
-func (s *Sim) handleMsgList(w http.ResponseWriter, r *http.Request, t *accessToken) {
-	var b listMsgBody
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
-		return
-	}
-	if b.Limit == 0 {
-		b.Limit = 50
-	}
-	if b.Limit < 1 || b.Limit > 50 {
-		fail(w, r, errf(4000, "Request parameter error: limit must be 1-50"))
-		return
-	}
-	desc := b.Order != "asc"
-	if b.Order != "" && b.Order != "asc" && b.Order != "desc" {
-		fail(w, r, errf(4000, "Request parameter error: order must be asc or desc"))
-		return
-	}
-	s.withConv(w, r, t, r.URL.Query().Get("conversation_id"), func(c *conversation) {
-		var all []*message
-		for _, m := range c.Messages {
-			if m.Deleted || (m.Type != "question" && m.Type != "answer") || (b.ChatID != "" && m.ChatID != b.ChatID) {
-				continue
-			}
-			if ch := s.chats[m.ChatID]; ch != nil && !ch.AutoSave {
-				continue
-			}
-			all = append(all, m)
-		}
-		sort.SliceStable(all, func(i, j int) bool {
-			if desc {
-				return all[i].ID > all[j].ID
-			}
-			return all[i].ID < all[j].ID
-		})
-		// "comes before x in the returned order"
-		before := func(id, x string) bool {
-			if desc {
-				return id > x
-			}
-			return id < x
-		}
-		var page []*message
-		hasMore := false
-		switch {
-		case b.AfterID != "" && b.AfterID != "0":
-			var rest []*message
-			for _, m := range all {
-				if before(b.AfterID, m.ID) {
-					rest = append(rest, m)
-				}
-			}
-			page = rest[:min(b.Limit, len(rest))]
-			hasMore = len(rest) > b.Limit
-		case b.BeforeID != "" && b.BeforeID != "0":
-			var prev []*message
-			for _, m := range all {
-				if before(m.ID, b.BeforeID) {
-					prev = append(prev, m)
-				}
-			}
-			start := max(0, len(prev)-b.Limit)
-			page = prev[start:]
-			hasMore = start > 0
-		default:
-			page = all[:min(b.Limit, len(all))]
-			hasMore = len(all) > b.Limit
-		}
-		data := make([]ordered, 0, len(page))
-		for _, m := range page {
-			data = append(data, m.wire(true))
-		}
-		first, last := "", ""
-		if len(page) > 0 {
-			first, last = page[0].ID, page[len(page)-1].ID
-		}
-		okFields(w, r, map[string]any{"data": data, "first_id": first, "last_id": last, "has_more": hasMore})
-	})
-}
-
-// withMsg runs fn with the user's message from the query ids.
-func (s *Sim) withMsg(w http.ResponseWriter, r *http.Request, t *accessToken, fn func(c *conversation, m *message)) {
-	q := r.URL.Query()
-	s.withConv(w, r, t, q.Get("conversation_id"), func(c *conversation) {
-		m := c.findMessage(q.Get("message_id"))
-		if m == nil {
-			fail(w, r, errf(4005, "Invalid message_id "+q.Get("message_id")))
-			return
-		}
-		fn(c, m)
-	})
-}
-
-// GET /v1/conversation/message/retrieve (§14.6)
-func (s *Sim) handleMsgRetrieve(w http.ResponseWriter, r *http.Request, t *accessToken) {
-	s.withMsg(w, r, t, func(_ *conversation, m *message) { ok(w, r, m.wire(true)) })
-}
-
-// POST /v1/conversation/message/modify (§14.7): answers under "message".
-func (s *Sim) handleMsgModify(w http.ResponseWriter, r *http.Request, t *accessToken) {
-	var b enterMessage
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
-		return
-	}
-	if b.Content == "" && b.MetaData == nil || b.Content != "" && b.ContentType == "" {
-		fail(w, r, errf(4000, "Request parameter error: content (with content_type) or meta_data is required"))
-		return
-	}
-	s.withMsg(w, r, t, func(_ *conversation, m *message) {
-		if b.Content != "" {
-			if b.ContentType == "object_string" {
-				if _, e := s.parseObjectStringLocked(t.UserID, b.Content); e != nil {
-					fail(w, r, e)
-					return
-				}
-			}
-			m.Content, m.ContentType = b.Content, b.ContentType
-		}
-		if b.MetaData != nil {
-			if e := validMeta(b.MetaData); e != nil {
-				fail(w, r, e)
-				return
-			}
-			m.MetaData = b.MetaData
-		}
-		m.UpdatedAt = s.now().Unix()
-		okFields(w, r, map[string]any{"message": m.wire(false)})
-	})
-}
-
-// POST /v1/conversation/message/delete (§14.8): only question/answer;
-// deleting an answer also deletes its chat's other non-question messages.
-func (s *Sim) handleMsgDelete(w http.ResponseWriter, r *http.Request, t *accessToken) {
-	s.withMsg(w, r, t, func(c *conversation, m *message) {
-		if m.Type != "question" && m.Type != "answer" {
-			fail(w, r, errf(4005, "Only question or answer messages can be deleted"))
-			return
-		}
-		m.Deleted = true
-		if m.Type == "answer" && m.ChatID != "" {
-			for _, o := range c.Messages {
-				if o.ChatID == m.ChatID && o.Type != "question" && o.Type != "answer" {
-					o.Deleted = true
-				}
-			}
-		}
-		ok(w, r, m.wire(false))
-	})
 }

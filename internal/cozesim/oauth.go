@@ -184,7 +184,6 @@ type tokenRequest struct {
 	RedirectURI  string `json:"redirect_uri"`
 	CodeVerifier string `json:"code_verifier"`
 	RefreshToken string `json:"refresh_token"`
-	DeviceCode   string `json:"device_code"`
 }
 
 // handleToken is POST /api/permission/oauth2/token (§6.3, §6.4, §7, §18.4–8).
@@ -195,7 +194,7 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, "invalid_request", "invalid request: body must be JSON")
 		return
 	}
-	if tr.GrantType != "authorization_code" && tr.GrantType != "refresh_token" && tr.GrantType != deviceGrantType {
+	if tr.GrantType != "authorization_code" && tr.GrantType != "refresh_token" {
 		writeOAuthError(w, "unsupported_grant_type", "not supported grant type: "+tr.GrantType)
 		return
 	}
@@ -212,11 +211,6 @@ func (s *Sim) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	s.mu.Lock()
-	if tr.GrantType == deviceGrantType {
-		s.deviceTokenLocked(w, app, tr.DeviceCode)
-		s.mu.Unlock()
-		return
-	}
 	var userID, wsID, oldAccess string
 	switch tr.GrantType {
 	case "authorization_code":

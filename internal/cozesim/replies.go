@@ -41,15 +41,14 @@ func (t *toolCall) requiredAction() ordered {
 
 // replyPlan is what a chat will produce; see doc.go for the rules.
 type replyPlan struct {
-	Answer       string
-	FollowUps    []string
-	ToolCall     *toolCall
-	ToolResponse string
-	Fail         *lastError
-	Card         bool // answer is a card (content_type "card"): completed only, no deltas
-	Chunk        int  // fixed delta size in runes (0 = 2–12 varying)
-	Slow         bool // Slow Storyteller pacing
-	InputCount   int
+	Answer     string
+	FollowUps  []string
+	ToolCall   *toolCall
+	Fail       *lastError
+	Card       bool // answer is a card (content_type "card"): completed only, no deltas
+	Chunk      int  // fixed delta size in runes (0 = 2–12 varying)
+	Slow       bool // Slow Storyteller pacing
+	InputCount int
 	// Reasoning is a deep-thinking model's chain of thought: streamed as
 	// reasoning_content deltas (content "") before the answer, and repeated
 	// on the completed answer (coze-protocol E12).
@@ -176,23 +175,6 @@ func (q *question) text() string {
 		b.WriteString(o)
 	}
 	return b.String()
-}
-
-// planAfterTool continues a requires_action chat with the tool's output.
-func (s *Sim) planAfterTool(b *bot, prev *replyPlan, output string) *replyPlan {
-	if prev.ToolCall.Type == "reply_message" {
-		// A question node answered through submit_tool_outputs: the output
-		// is the user's reply.
-		p := &replyPlan{InputCount: prev.InputCount + runeLen(output)}
-		s.questionReply(p, output, prev.ToolCall)
-		return p
-	}
-	return &replyPlan{
-		ToolResponse: string(compactJSON(map[string]any{"content_type": 1, "response_for_model": output, "type_for_model": 1})),
-		Answer:       "工具 " + prev.ToolCall.Name + " 返回 / The tool " + prev.ToolCall.Name + " returned: " + output,
-		FollowUps:    []string{"再查一次 / Check again", "换个城市 / Another city", "谢谢 / Thanks"},
-		InputCount:   prev.InputCount + runeLen(output),
-	}
 }
 
 func (s *Sim) markdownReply(q turn) string {

@@ -128,7 +128,6 @@ type Sim struct {
 	codes      map[string]*authCode
 	access     map[string]*accessToken
 	refresh    map[string]*refreshToken
-	devices    map[string]*deviceGrant // by device_code
 }
 
 type ctxKey int

@@ -160,8 +160,8 @@ func messageEvent(m *message, content string) []byte {
 // streamChat sends a chat as SSE (§16.3). It returns when the chat is done
 // or the client disconnects; in both cases the chat is finished and saved
 // (§19 Q13 reading A).
-// A continuation (submit_tool_outputs) starts with chat.created too, so a
-// client can always take the ids from the first event (§16.3 rule 1).
+// It starts with chat.created, so a client can always take the ids from the
+// first event (§16.3 rule 1).
 func (s *Sim) streamChat(w http.ResponseWriter, r *http.Request, ch *chat) {
 	sw := s.newSSE(w, r, false)
 	chatData := func(status string) []byte {

@@ -386,36 +386,3 @@ func (s *Sim) handleWorkflowResume(w http.ResponseWriter, r *http.Request, t *ac
 	}
 	s.streamOutput(sw, wf, run, weatherText(strings.TrimSpace(city), strings.TrimSpace(date)))
 }
-
-// GET /v1/workflows/{workflow_id}/run_histories/{execute_id} (§17.1)
-func (s *Sim) handleRunHistory(w http.ResponseWriter, r *http.Request, t *accessToken) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	run := s.runs[r.PathValue("execute_id")]
-	if run == nil || run.WorkflowID != r.PathValue("workflow_id") || run.UserID != t.UserID {
-		fail(w, r, errf(4314, "Workflow execution record not found"))
-		return
-	}
-	if run.RunMode == 2 && !run.Ended && !s.now().Before(run.DueAt) {
-		run.Status, run.Ended, run.UpdateTime = "Success", true, s.now().Unix()
-	}
-	wf := s.workflows[run.WorkflowID]
-	errCode := "0"
-	if run.Status == "Fail" {
-		errCode = "5000"
-	}
-	botID := run.BotID
-	if botID == "" {
-		botID = "0"
-	}
-	out := run.Output
-	if run.Status == "Running" {
-		out = ""
-	}
-	ok(w, r, []map[string]any{{
-		"execute_id": run.ID, "execute_status": run.Status, "bot_id": botID, "connector_id": "1024", "connector_uid": run.UserID,
-		"run_mode": run.RunMode, "output": out, "create_time": run.CreateTime, "update_time": run.UpdateTime,
-		"error_code": errCode, "error_message": "", "debug_url": s.debugURL(wf, run.ID),
-		"usage": map[string]any{"input_count": 50, "token_count": 150, "output_count": 100}, "is_output_trimmed": false,
-	}})
-}

@@ -40,9 +40,9 @@ const (
 )
 
 // Kind classifies one event of protocol p.
-func (p Protocol) Kind(name, data []byte) Kind {
+func (p Protocol) Kind(name string, data []byte) Kind {
 	if p == App {
-		switch string(name) {
+		switch name {
 		case chat.EventChat:
 			return ChatIDs
 		case chat.EventDelta:
@@ -55,7 +55,7 @@ func (p Protocol) Kind(name, data []byte) Kind {
 		}
 		return Other
 	}
-	switch string(name) {
+	switch name {
 	case coze.EventChatCreated:
 		return ChatIDs
 	case coze.EventMessageDelta:
@@ -114,7 +114,7 @@ func stringField(data []byte, key string) string {
 // Reason says why a Failed event ended a stream, without the ids that would
 // make every stream's reason different: our end's status and code, or
 // Coze's event name and error code.
-func (p Protocol) Reason(name, data []byte) string {
+func (p Protocol) Reason(name string, data []byte) string {
 	var d struct {
 		Status    string          `json:"status"`
 		Code      json.RawMessage `json:"code"`
@@ -128,7 +128,7 @@ func (p Protocol) Reason(name, data []byte) string {
 		code = d.LastError.Code
 	}
 	if p == App {
-		return string(name) + " " + d.Status + " " + string(code)
+		return name + " " + d.Status + " " + string(code)
 	}
-	return string(name) + " " + string(code)
+	return name + " " + string(code)
 }

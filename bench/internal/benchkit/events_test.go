@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/coze2app/coze2app/internal/coze"
 )
 
 // summary is what a benchmark client takes from one stream.
@@ -21,10 +23,9 @@ type summary struct {
 func read(t *testing.T, p Protocol, stream string) summary {
 	t.Helper()
 	var s summary
-	rd := NewSSEReader(strings.NewReader(stream))
-	var ev Event
+	rd := coze.NewEventReader(strings.NewReader(stream), 0)
 	for {
-		err := rd.Next(&ev)
+		ev, err := rd.Next()
 		if errors.Is(err, io.EOF) {
 			return s
 		}

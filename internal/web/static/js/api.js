@@ -1,4 +1,4 @@
-// api: the browser JSON API client (CONTRACTS.md "Browser JSON API"). Every call is
+// api: the browser JSON API client (routes in internal/web/routes.go). Every call is
 // same-origin fetch with credentials; errors become ApiError with the server's code,
 // message and hint, already in the UI language (we send Accept-Language).
 

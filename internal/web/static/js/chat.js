@@ -9,11 +9,9 @@
 import { api, ApiError, baseHeaders, errorFromResponse, networkError } from './api.js';
 import { SSEParser, readEvents } from './sse.js';
 import { UserMessage, AssistantMessage, prologueMessage } from './messages.js';
-import { h, icon, avatar } from './dom.js';
+import { $, h, icon, avatar } from './dom.js';
 import { t } from './i18n.js';
 import { Attachments } from './attachments.js';
-
-const $ = (sel) => document.querySelector(sel);
 
 /** Chat is the conversation pane controller. */
 export class Chat {

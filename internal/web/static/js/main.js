@@ -4,7 +4,7 @@
 import { api, setUnauthenticatedHandler } from './api.js';
 import { applyI18n, getLang, setLang, onLangChange, t } from './i18n.js';
 import { applyTheme, toggleTheme, currentTheme, onSystemThemeChange } from './theme.js';
-import { fillIcons, icon, avatar } from './dom.js';
+import { $, fillIcons, icon, avatar } from './dom.js';
 import { wireDialogs } from './dialogs.js';
 import { Chat } from './chat.js';
 import { Sidebar } from './sidebar.js';
@@ -12,8 +12,6 @@ import { Workflows } from './workflows.js';
 import { WorkflowList } from './workflowlist.js';
 import { toast } from './toast.js';
 import './signout.js'; // "Sign out everywhere" next to Sign out (issue 8 item 8)
-
-const $ = (sel) => document.querySelector(sel);
 
 let chat = null;
 let sidebar = null;

@@ -2,12 +2,11 @@
 // open, rename, delete, export). All names and titles go in through textContent.
 
 import { api } from './api.js';
-import { h, icon, avatar, debounce, formatTime } from './dom.js';
+import { $, h, icon, avatar, debounce, formatTime } from './dom.js';
 import { t, getLang } from './i18n.js';
 import { confirmDialog, promptDialog } from './dialogs.js';
 import { toast } from './toast.js';
 
-const $ = (sel) => document.querySelector(sel);
 const WS_KEY = 'coze2app.workspace';
 
 // placeMenu positions a menu (position: fixed, so the scrolling list cannot clip it)

@@ -3,10 +3,8 @@
 // through textContent.
 
 import { api } from './api.js';
-import { h, avatar } from './dom.js';
+import { $, h, avatar } from './dom.js';
 import { t } from './i18n.js';
-
-const $ = (sel) => document.querySelector(sel);
 
 /** WorkflowList owns the Workflows tab; onPick(workflow) runs when one is chosen. */
 export class WorkflowList {

@@ -12,12 +12,10 @@
 import { api, ApiError, baseHeaders, errorFromResponse, networkError } from './api.js';
 import { SSEParser, readEvents } from './sse.js';
 import { renderMarkdown } from './markdown.js';
-import { h, icon, avatar } from './dom.js';
+import { $, h, icon, avatar } from './dom.js';
 import { t } from './i18n.js';
 import { buildField, readValues } from './wfform.js';
 import { optionGroup } from './cards.js';
-
-const $ = (sel) => document.querySelector(sel);
 
 // Status of the output → the chip's i18n key and icon.
 const STATUS = {

@@ -30,7 +30,7 @@ func (s *Service) Complete(ctx context.Context, u store.User, req StartRequest) 
 	status, out := run.status, run.out
 	run.mu.Unlock()
 	switch {
-	case status == "complete":
+	case status == store.StatusComplete:
 		return res, nil
 	case out.coze != nil:
 		return res, fmt.Errorf("chat %s: %w", res.ChatID, out.coze)
@@ -92,9 +92,9 @@ func (s *Service) Cancel(ctx context.Context, u store.User, convID, chatID strin
 	if err != nil {
 		return fmt.Errorf("cancel chat %s: %w", chatID, err)
 	}
-	if stored.Status == "streaming" {
+	if stored.Status == store.StatusStreaming {
 		// No live run here (another instance, or one that died): record the stop.
-		stored.Status, stored.ErrorCode, stored.UpdatedAt = "canceled", "canceled", time.Now()
+		stored.Status, stored.ErrorCode, stored.UpdatedAt = store.StatusCanceled, "canceled", time.Now()
 		wctx, cancel := detached(ctx)
 		defer cancel()
 		if err := s.o.Store.UpdateMessage(wctx, stored); err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coze2app/coze2app/internal/coze"
+	"github.com/coze2app/coze2app/internal/store"
 )
 
 // Our events, the only ones a browser sees (docs/stream-contract.md). Coze's stream is
@@ -54,11 +55,11 @@ type outcome struct {
 // endStatus maps a store status to the end event's status.
 func endStatus(storeStatus string) string {
 	switch storeStatus {
-	case "complete":
+	case store.StatusComplete:
 		return EndCompleted
-	case "canceled":
+	case store.StatusCanceled:
 		return EndCanceled
-	case "failed":
+	case store.StatusFailed:
 		return EndFailed
 	}
 	return EndInterrupted
@@ -110,7 +111,7 @@ func (r *Run) read(ctx context.Context, st *coze.Stream) {
 	if s.o.OnRunEnd != nil {
 		s.o.OnRunEnd(out.status)
 	}
-	if out.status == "incomplete" && out.code != "server_shutdown" {
+	if out.status == store.StatusIncomplete && out.code != "server_shutdown" {
 		// Shutdown has a deadline; a restart reconciles instead (catalog J.66).
 		r.reconcile()
 	}
@@ -122,7 +123,7 @@ func (r *Run) read(ctx context.Context, st *coze.Stream) {
 func (r *Run) translate(ev coze.Event, rep *reply) *outcome {
 	malformed := func(err error) *outcome {
 		r.svc.log.Warn("chat upstream event malformed", "event", ev.Name, "err", err)
-		return &outcome{status: "incomplete", code: "upstream_malformed", message: "The reply could not be read."}
+		return &outcome{status: store.StatusIncomplete, code: "upstream_malformed", message: "The reply could not be read."}
 	}
 	switch ev.Name {
 	case "":
@@ -150,7 +151,7 @@ func (r *Run) translate(ev coze.Event, rep *reply) *outcome {
 			return malformed(err)
 		}
 		rep.usage = c.Usage
-		return &outcome{status: "complete"}
+		return &outcome{status: store.StatusComplete}
 	case coze.EventChatRequiresAction:
 		c, err := ev.Chat()
 		if err != nil {
@@ -161,19 +162,19 @@ func (r *Run) translate(ev coze.Event, rep *reply) *outcome {
 		}
 		for _, tc := range c.ToolCalls() {
 			if tc.Type != "reply_message" {
-				return &outcome{status: "failed", code: "requires_action", message: "The bot needs a local plugin, which this app does not run."}
+				return &outcome{status: store.StatusFailed, code: "requires_action", message: "The bot needs a local plugin, which this app does not run."}
 			}
 		}
 		// A workflow question node waits for the user's next message: the turn ended
 		// normally with the question as the answer (coze-protocol E12; Coze Studio's
 		// chatflow example: tool_calls [{"type":"reply_message","function":null}]).
-		return &outcome{status: "complete"}
+		return &outcome{status: store.StatusComplete}
 	case coze.EventChatFailed:
 		c, err := ev.Chat()
 		if err != nil {
 			return malformed(err)
 		}
-		o := &outcome{status: "failed", code: "chat_failed", message: "The bot failed to answer."}
+		o := &outcome{status: store.StatusFailed, code: "chat_failed", message: "The bot failed to answer."}
 		if c.LastError != nil && c.LastError.Code != 0 {
 			msg := coze.RedactCredentials(c.LastError.Msg)
 			o.code = strconv.Itoa(c.LastError.Code)
@@ -187,7 +188,7 @@ func (r *Run) translate(ev coze.Event, rep *reply) *outcome {
 		code, msg := ev.StreamError()
 		// Coze's error text may echo the access token it was sent (catalog case 29).
 		msg = coze.RedactCredentials(msg)
-		o := &outcome{status: "failed", code: strconv.Itoa(code), message: plainText(msg, 500),
+		o := &outcome{status: store.StatusFailed, code: strconv.Itoa(code), message: plainText(msg, 500),
 			coze: &coze.APIError{HTTPStatus: 200, Code: code, Msg: msg}}
 		if code == 0 {
 			o.code = "coze_error"
@@ -197,10 +198,10 @@ func (r *Run) translate(ev coze.Event, rep *reply) *outcome {
 		}
 		return o
 	case eventChatCanceled, eventChatCancelledUK:
-		return &outcome{status: "canceled", code: "canceled", message: "Stopped."}
+		return &outcome{status: store.StatusCanceled, code: "canceled", message: "Stopped."}
 	case coze.EventDone, eventStudioDone:
 		// done without a terminal chat event before it.
-		return &outcome{status: "incomplete", code: "incomplete", message: "The reply ended early."}
+		return &outcome{status: store.StatusIncomplete, code: "incomplete", message: "The reply ended early."}
 	}
 	// conversation.audio.delta (base64 audio of a voice input) and anything unknown.
 	return nil
@@ -296,23 +297,15 @@ func (r *Run) appendJSON(name string, v any) {
 
 // endData is the body of the end event.
 func endData(o outcome, u *coze.Usage) []byte {
-	type usage struct {
-		TokenCount  int `json:"token_count"`
-		OutputCount int `json:"output_count"`
-		InputCount  int `json:"input_count"`
-	}
 	e := struct {
 		Status  string `json:"status"`
 		Code    string `json:"code"`
 		Message string `json:"message"`
 		LogID   string `json:"log_id,omitempty"`
-		Usage   *usage `json:"usage,omitempty"`
-	}{Status: endStatus(o.status), Code: o.code, Message: o.message, LogID: o.logID}
+		Usage   *Usage `json:"usage,omitempty"`
+	}{Status: endStatus(o.status), Code: o.code, Message: o.message, LogID: o.logID, Usage: UsageOf(u)}
 	if e.Status == EndCompleted {
 		e.Code, e.Message = "", ""
-	}
-	if u != nil {
-		e.Usage = &usage{u.TokenCount, u.OutputCount, u.InputCount}
 	}
 	b, _ := json.Marshal(e)
 	return b
@@ -323,24 +316,24 @@ func (r *Run) streamEnd(ctx context.Context, err error) *outcome {
 	if ctx.Err() != nil {
 		switch cause := context.Cause(ctx); {
 		case errors.Is(cause, errCanceled):
-			return &outcome{status: "canceled", code: "canceled", message: "Stopped."}
+			return &outcome{status: store.StatusCanceled, code: "canceled", message: "Stopped."}
 		case errors.Is(cause, errIdle):
-			return &outcome{status: "incomplete", code: "upstream_idle", message: "Coze stopped sending the reply."}
+			return &outcome{status: store.StatusIncomplete, code: "upstream_idle", message: "Coze stopped sending the reply."}
 		case errors.Is(cause, errShutdown):
-			return &outcome{status: "incomplete", code: "server_shutdown", message: "The server is restarting."}
+			return &outcome{status: store.StatusIncomplete, code: "server_shutdown", message: "The server is restarting."}
 		case errors.Is(cause, errReplyTimeout):
-			return &outcome{status: "incomplete", code: "reply_timeout", message: "The reply took too long."}
+			return &outcome{status: store.StatusIncomplete, code: "reply_timeout", message: "The reply took too long."}
 		}
 	}
 	switch {
 	case errors.Is(err, io.EOF):
-		return &outcome{status: "incomplete", code: "incomplete", message: "The reply ended early."}
+		return &outcome{status: store.StatusIncomplete, code: "incomplete", message: "The reply ended early."}
 	case errors.Is(err, coze.ErrEventTooLarge):
-		return &outcome{status: "incomplete", code: "upstream_too_large", message: "Coze sent an event that is too large."}
+		return &outcome{status: store.StatusIncomplete, code: "upstream_too_large", message: "Coze sent an event that is too large."}
 	}
 	// coze.ErrStreamCut, connection resets and other read errors.
 	r.svc.log.Warn("chat upstream stream broken", "chat_id", r.ChatID(), "err", err)
-	return &outcome{status: "incomplete", code: "upstream_reset", message: "The connection to Coze was lost."}
+	return &outcome{status: store.StatusIncomplete, code: "upstream_reset", message: "The connection to Coze was lost."}
 }
 
 // identify learns the conversation and chat ids, makes the run findable and records the

@@ -26,14 +26,14 @@ func (r *Run) recordStart(convID, chatID string) {
 	if err == nil {
 		_, err = st.AddMessage(ctx, store.Message{
 			ConversationID: convID, UserID: r.userID, Role: "user", Content: r.req.Message,
-			ChatID: chatID, Status: "complete", CreatedAt: now, UpdatedAt: now,
+			ChatID: chatID, Status: store.StatusComplete, CreatedAt: now, UpdatedAt: now,
 		})
 	}
 	if err == nil {
 		var m store.Message
 		m, err = st.AddMessage(ctx, store.Message{
 			ConversationID: convID, UserID: r.userID, Role: "assistant",
-			ChatID: chatID, Status: "streaming", CreatedAt: now, UpdatedAt: now,
+			ChatID: chatID, Status: store.StatusStreaming, CreatedAt: now, UpdatedAt: now,
 		})
 		r.msgID = m.ID
 	}
@@ -116,7 +116,7 @@ func (r *Run) reconcile() {
 	defer wcancel()
 	err = r.svc.o.Store.UpdateMessage(wctx, store.Message{
 		ID: r.msgID, ConversationID: convID, UserID: r.userID, Role: "assistant",
-		Content: res.Answer, ChatID: chatID, Status: "complete",
+		Content: res.Answer, ChatID: chatID, Status: store.StatusComplete,
 		FollowUps: res.FollowUps, Usage: usageJSON(c.Usage), UpdatedAt: time.Now(),
 		Reasoning: res.Reasoning, Cards: cardsJSON(res.Cards), Question: questionJSON(res.Question),
 	})
@@ -171,16 +171,28 @@ func questionJSON(q *Question) []byte {
 	return b
 }
 
-// usageJSON is the stored form of usage: {"token_count","output_count","input_count"}.
+// Usage is the one shape of a reply's token counts: in the end event, in the stored
+// message and in every API answer (web uses UsageOf).
+type Usage struct {
+	TokenCount  int `json:"token_count"`
+	OutputCount int `json:"output_count"`
+	InputCount  int `json:"input_count"`
+}
+
+// UsageOf is u in our shape, nil when Coze sent none.
+func UsageOf(u *coze.Usage) *Usage {
+	if u == nil {
+		return nil
+	}
+	return &Usage{u.TokenCount, u.OutputCount, u.InputCount}
+}
+
+// usageJSON is the stored form of usage.
 func usageJSON(u *coze.Usage) []byte {
 	if u == nil {
 		return nil
 	}
-	b, err := json.Marshal(struct {
-		TokenCount  int `json:"token_count"`
-		OutputCount int `json:"output_count"`
-		InputCount  int `json:"input_count"`
-	}{u.TokenCount, u.OutputCount, u.InputCount})
+	b, err := json.Marshal(UsageOf(u))
 	if err != nil {
 		return nil
 	}

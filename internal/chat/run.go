@@ -98,7 +98,7 @@ func (r *Run) Status() (status, errorCode string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.status == "" {
-		return "streaming", ""
+		return store.StatusStreaming, ""
 	}
 	return r.status, r.errorCode
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/coze2app/coze2app/internal/store"
 )
 
 // retryHint is sent before the final event of a relay ended by Shutdown (WHATWG SSE
@@ -179,7 +181,7 @@ func (sw *sseWriter) shutdown(message string) error {
 
 // relayEndData is the end event of a relay that stops before its run does.
 func relayEndData(code, message string) []byte {
-	return endData(outcome{status: "incomplete", code: code, message: message}, nil)
+	return endData(outcome{status: store.StatusIncomplete, code: code, message: message}, nil)
 }
 
 func (sw *sseWriter) raw(s string) error {

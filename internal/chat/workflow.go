@@ -256,13 +256,13 @@ type workflowEnd struct {
 func (e *workflowEnd) storeStatus() string {
 	switch e.Status {
 	case EndCompleted:
-		return "complete"
+		return store.StatusComplete
 	case EndCanceled:
-		return "canceled"
+		return store.StatusCanceled
 	case EndFailed:
-		return "failed"
+		return store.StatusFailed
 	}
-	return "incomplete"
+	return store.StatusIncomplete
 }
 
 // readWorkflow is a workflow run's only upstream reader: it translates Coze's workflow

@@ -106,18 +106,10 @@ func (s *Server) handleResume(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, badRequest("chat_id must be digits.", "chat_id 必须是数字。"))
 		return
 	}
-	last := r.Header.Get("Last-Event-ID")
-	if last == "" {
-		last = r.URL.Query().Get("last_event_id")
-	}
-	var after int64
-	if last != "" {
-		n, err := strconv.ParseInt(last, 10, 64)
-		if err != nil || n < 0 || len(last) > 12 {
-			writeError(w, r, badRequest("Last-Event-ID must be a non-negative event number.", "Last-Event-ID 必须是非负的事件序号。"))
-			return
-		}
-		after = n
+	after, err := chat.ParseLastEventID(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
 	}
 	run, ok := s.d.Chat.Lookup(u.ID, chatID)
 	if !ok {
@@ -125,18 +117,12 @@ func (s *Server) handleResume(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := run.CheckResume(after); err != nil {
-		writeError(w, r, badRequest("Last-Event-ID does not match an event of this reply.", "Last-Event-ID 与该回复的事件不符。"))
+		writeError(w, r, err)
 		return
 	}
 	done := s.d.Metrics.StreamOpened("resume")
 	defer done()
 	if err := s.d.Chat.ServeSSE(w, r, run, after); err != nil {
-		writeError(w, r, badRequest("Last-Event-ID does not match an event of this reply.", "Last-Event-ID 与该回复的事件不符。"))
+		writeError(w, r, err)
 	}
-}
-
-type usageOut struct {
-	TokenCount  int `json:"token_count"`
-	OutputCount int `json:"output_count"`
-	InputCount  int `json:"input_count"`
 }

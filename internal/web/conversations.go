@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/coze2app/coze2app/internal/auth"
+	"github.com/coze2app/coze2app/internal/chat"
 	"github.com/coze2app/coze2app/internal/coze"
 	"github.com/coze2app/coze2app/internal/store"
 )
@@ -79,11 +80,12 @@ func conversationWithMessages(c store.Conversation, msgs []store.Message) map[st
 	return map[string]any{"conversation": toConversationJSON(c), "messages": out}
 }
 
+// usageJSON answers usage in chat's one shape (null when Coze sent none).
 func usageJSON(u *coze.Usage) any {
-	if u == nil {
-		return nil
+	if u := chat.UsageOf(u); u != nil {
+		return u
 	}
-	return usageOut{TokenCount: u.TokenCount, OutputCount: u.OutputCount, InputCount: u.InputCount}
+	return nil
 }
 
 // handleConversations lists the user's conversations across all bots, newest

@@ -76,7 +76,7 @@ func TestConsentPageEscapes(t *testing.T) {
 	e := oauthEnv(t, Options{})
 	q := "response_type=code&client_id=" + pkceApp.ClientID + "&redirect_uri=" + "http%3A%2F%2F127.0.0.1%3A9000%2Fcb%3Fx%3D1" +
 		"&state=s&code_challenge=" + s256(verifier) + "&code_challenge_method=S256"
-	loc := e.mustRedirect(t, http.MethodGet, "/api/permission/oauth2/authorize?"+q, nil)
+	loc := e.mustRedirect(t, http.MethodGet, "/api/permission/oauth2/authorize?"+q)
 	_, h, b := e.do(t, http.MethodGet, loc, "", nil)
 	page := string(b)
 	if strings.Contains(page, "<SPA>") || !strings.Contains(page, "PKCE &lt;SPA&gt;") || !strings.Contains(page, "127.0.0.1:9000/cb?x=1") {

@@ -116,11 +116,10 @@ func TestConversationOwnership(t *testing.T) {
 func TestWorkspaceScopedToken(t *testing.T) {
 	e := oauthEnv(t, Options{})
 	app := DefaultApp()
-	loc := e.mustRedirect(t, http.MethodGet, "/api/permission/oauth2/workspace_id/"+WorkspaceTeam+"/authorize?response_type=code&client_id="+app.ClientID+"&redirect_uri="+app.RedirectURIs[0]+"&state=s", nil)
-	form := e.consentForm(t, loc)
-	form.Set("user_id", UserBea)
-	form.Set("decision", "approve")
-	cb := e.mustRedirect(t, http.MethodPost, "/oauth/consent", form)
+	cb, err := Consent(t.Context(), e.hc, e.base()+"/api/permission/oauth2/workspace_id/"+WorkspaceTeam+"/authorize?response_type=code&client_id="+app.ClientID+"&redirect_uri="+app.RedirectURIs[0]+"&state=s", UserBea, "approve")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tok := e.exchange(t, app, between(cb+"&", "code=", "&"), app.RedirectURIs[0], "")
 	if m := e.api(t, http.MethodPost, "/v3/chat", tok.Access, chatBodyFor(BotAssistant, "x", false)); code(m) != 4101 {
 		t.Errorf("chat with a workspace token: %v", m["code"])

@@ -210,11 +210,10 @@ func (e *env) mustCode(tb testing.TB, app App, userID, verifier string) string {
 		q.Set("code_challenge", s256(verifier))
 		q.Set("code_challenge_method", "S256")
 	}
-	loc := e.mustRedirect(tb, http.MethodGet, "/api/permission/oauth2/authorize?"+q.Encode(), nil)
-	form := e.consentForm(tb, loc)
-	form.Set("user_id", userID)
-	form.Set("decision", "approve")
-	cb := e.mustRedirect(tb, http.MethodPost, strings.TrimPrefix(form.Get("_action"), e.sim.o.PathPrefix), form)
+	cb, err := Consent(tb.Context(), e.hc, e.base()+"/api/permission/oauth2/authorize?"+q.Encode(), userID, "approve")
+	if err != nil {
+		tb.Fatal(err)
+	}
 	u, err := url.Parse(cb)
 	if err != nil {
 		tb.Fatal(err)
@@ -225,23 +224,10 @@ func (e *env) mustCode(tb testing.TB, app App, userID, verifier string) string {
 	return u.Query().Get("code")
 }
 
-// mustRedirect expects a 302 and returns its Location.
-func (e *env) mustRedirect(tb testing.TB, method, path string, form url.Values) string {
+// mustRedirect sends a bodiless request, expects a 302 and returns its Location.
+func (e *env) mustRedirect(tb testing.TB, method, path string) string {
 	tb.Helper()
-	var body io.Reader
-	if form != nil {
-		f := url.Values{}
-		for k, v := range form {
-			if !strings.HasPrefix(k, "_") {
-				f[k] = v
-			}
-		}
-		body = strings.NewReader(f.Encode())
-	}
-	req, _ := http.NewRequestWithContext(tb.Context(), method, e.base()+path, body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
+	req, _ := http.NewRequestWithContext(tb.Context(), method, e.base()+path, nil)
 	resp, err := e.hc.Do(req)
 	if err != nil {
 		tb.Fatal(err)
@@ -252,30 +238,6 @@ func (e *env) mustRedirect(tb testing.TB, method, path string, form url.Values) 
 		tb.Fatalf("%s %s: status %d, want 302: %s", method, path, resp.StatusCode, b)
 	}
 	return resp.Header.Get("Location")
-}
-
-// consentForm fetches the consent page at loc and returns its hidden fields
-// plus "_action".
-func (e *env) consentForm(tb testing.TB, loc string) url.Values {
-	tb.Helper()
-	if !strings.HasPrefix(loc, e.sim.o.PathPrefix+"/oauth/consent?") {
-		tb.Fatalf("authorize Location = %q", loc)
-	}
-	_, h, b := e.do(tb, http.MethodGet, strings.TrimPrefix(loc, e.sim.o.PathPrefix), "", nil)
-	if !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
-		tb.Fatalf("consent content type %q", h.Get("Content-Type"))
-	}
-	page := string(b)
-	v := url.Values{}
-	action := between(page, `<form method="post" action="`, `"`)
-	v.Set("_action", action)
-	v.Set("authorize_key", between(page, `name="authorize_key" value="`, `"`))
-	for _, want := range []string{`<select name="user_id"`, `id="approve"`, `id="deny"`, "同意授权 / Authorize", "拒绝 / Deny", "simulator"} {
-		if !strings.Contains(page, want) {
-			tb.Errorf("consent page lacks %q", want)
-		}
-	}
-	return v
 }
 
 func between(s, a, b string) string {

@@ -78,14 +78,10 @@ func TestConsentRedirectKeepsQueryAndDeny(t *testing.T) {
 	e := oauthEnv(t, Options{PathPrefix: "/_sim"})
 	q := url.Values{"response_type": {"code"}, "client_id": {pkceApp.ClientID}, "redirect_uri": {pkceApp.RedirectURIs[0]},
 		"state": {"a b&c"}, "code_challenge": {s256(verifier)}, "code_challenge_method": {"S256"}}
-	loc := e.mustRedirect(t, http.MethodGet, "/api/permission/oauth2/authorize?"+q.Encode(), nil)
-	form := e.consentForm(t, loc)
-	if form.Get("_action") != "/_sim/oauth/consent" {
-		t.Errorf("form action = %q", form.Get("_action"))
+	cb, err := Consent(t.Context(), e.hc, e.base()+"/api/permission/oauth2/authorize?"+q.Encode(), UserAlan, "deny")
+	if err != nil {
+		t.Fatal(err)
 	}
-	form.Set("decision", "deny")
-	form.Set("user_id", UserAlan)
-	cb := e.mustRedirect(t, http.MethodPost, "/oauth/consent", form)
 	u, _ := url.Parse(cb)
 	if u.Query().Get("x") != "1" || u.Query().Get("error") != "access_denied" || u.Query().Get("state") != "a b&c" || u.Query().Get("code") != "" {
 		t.Errorf("deny callback = %q", cb)

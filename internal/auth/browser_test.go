@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/coze2app/coze2app/internal/cozesim"
 )
 
 // A test browser: a cookie jar and a client that does not follow
@@ -89,22 +91,11 @@ func (b *browser) begin(in *instance, query string) string {
 // consent walks the simulator's consent page and returns the callback URL.
 func (b *browser) consent(authorizeURL, userID, decision string) string {
 	b.t.Helper()
-	r := b.get(authorizeURL)
-	if r.status != http.StatusFound {
-		b.t.Fatalf("authorize = %d %s", r.status, r.body)
-	}
-	cu, err := url.Parse(r.loc)
+	cb, err := cozesim.Consent(b.t.Context(), b.c, authorizeURL, userID, decision)
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	key := cu.Query().Get("authorize_key")
-	r = b.post(b.env.simSrv.URL+"/oauth/consent", url.Values{
-		"authorize_key": {key}, "user_id": {userID}, "decision": {decision},
-	})
-	if r.status != http.StatusFound {
-		b.t.Fatalf("consent = %d %s", r.status, r.body)
-	}
-	return r.loc
+	return cb
 }
 
 // signIn runs the whole flow for Coze user userID and checks it ends in a

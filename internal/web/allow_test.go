@@ -2,34 +2,12 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/coze2app/coze2app/internal/auth"
 	"github.com/coze2app/coze2app/internal/cozesim"
 )
-
-// signInAttempt walks the sign-in like signInWith and returns the callback's
-// answer instead of requiring success.
-func signInAttempt(t *testing.T, e *testEnv, c *http.Client, simUserID string) resp {
-	t.Helper()
-	r := e.send(c, req{method: "GET", path: "/auth", hdr: map[string]string{"Sec-Fetch-Site": "same-origin"}})
-	mustStatus(t, "GET /auth", r, http.StatusFound)
-	authorize := r.header.Get("Location")
-	r = e.send(c, req{method: "GET", path: authorize, hdr: map[string]string{"Sec-Fetch-Site": "cross-site"}})
-	consentURL := mustResolve(t, authorize, r.header.Get("Location"))
-	r = e.send(c, req{method: "GET", path: consentURL})
-	action := formActionRe.FindStringSubmatch(string(r.body))
-	key := authKeyRe.FindStringSubmatch(string(r.body))
-	if action == nil || key == nil {
-		t.Fatalf("consent page has no form")
-	}
-	form := url.Values{"authorize_key": {key[1]}, "decision": {"approve"}, "user_id": {simUserID}}
-	r = e.send(c, req{method: "POST", path: mustResolve(t, consentURL, action[1]),
-		ctype: "application/x-www-form-urlencoded", body: form.Encode(), hdr: map[string]string{"Sec-Fetch-Site": "same-origin"}})
-	return e.send(c, req{method: "GET", path: r.header.Get("Location"), hdr: map[string]string{"Sec-Fetch-Site": "cross-site"}})
-}
 
 // Catalog case 75 (issue 8 item 5): COZE2APP_ALLOW admits listed Coze users
 // and members of listed workspaces; anyone else gets a clear page, no

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -411,11 +410,6 @@ func mustStatus(t testing.TB, what string, r resp, want int) {
 	}
 }
 
-var (
-	formActionRe = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
-	authKeyRe    = regexp.MustCompile(`name="authorize_key" value="([^"]+)"`)
-)
-
 // signIn walks the real sign-in through the simulator's consent page and
 // returns a browser holding the session cookie.
 func signIn(t *testing.T, e *testEnv, simUserID string) *http.Client {
@@ -427,37 +421,32 @@ func signIn(t *testing.T, e *testEnv, simUserID string) *http.Client {
 
 func signInWith(t *testing.T, e *testEnv, c *http.Client, simUserID string) {
 	t.Helper()
+	r := signInAttempt(t, e, c, simUserID)
+	mustStatus(t, "GET /callback", r, http.StatusFound)
+	st := decode[statusJSON](t, e.get(c, "/api/auth/status"))
+	if !st.Authenticated || st.User == nil || st.User.ID != simUserID {
+		t.Fatalf("after sign-in, status = %+v, want user %s", st, simUserID)
+	}
+}
+
+// signInAttempt walks the sign-in like signInWith and returns the callback's
+// answer instead of requiring success.
+func signInAttempt(t *testing.T, e *testEnv, c *http.Client, simUserID string) resp {
+	t.Helper()
 	r := e.send(c, req{method: "GET", path: "/auth", hdr: map[string]string{"Sec-Fetch-Site": "same-origin"}})
 	mustStatus(t, "GET /auth", r, http.StatusFound)
 	authorize := r.header.Get("Location")
 	if !strings.HasPrefix(authorize, strings.TrimSuffix(e.simURL, "/_sim")) {
 		t.Fatalf("authorize URL %q is not on the simulator %s", authorize, e.simURL)
 	}
-	r = e.send(c, req{method: "GET", path: authorize, hdr: map[string]string{"Sec-Fetch-Site": "cross-site"}})
-	mustStatus(t, "GET authorize", r, http.StatusFound)
-	consentURL := mustResolve(t, authorize, r.header.Get("Location"))
-	r = e.send(c, req{method: "GET", path: consentURL})
-	mustStatus(t, "GET consent", r, http.StatusOK)
-	action := formActionRe.FindStringSubmatch(string(r.body))
-	key := authKeyRe.FindStringSubmatch(string(r.body))
-	if action == nil || key == nil {
-		t.Fatalf("consent page has no form: %s", truncate(string(r.body), 500))
+	callback, err := cozesim.Consent(t.Context(), c, authorize, simUserID, "approve")
+	if err != nil {
+		t.Fatal(err)
 	}
-	form := url.Values{"authorize_key": {key[1]}, "decision": {"approve"}, "user_id": {simUserID}}
-	r = e.send(c, req{method: "POST", path: mustResolve(t, consentURL, action[1]),
-		ctype: "application/x-www-form-urlencoded", body: form.Encode(),
-		hdr: map[string]string{"Sec-Fetch-Site": "same-origin"}})
-	mustStatus(t, "POST consent", r, http.StatusFound)
-	callback := r.header.Get("Location")
 	if !strings.HasPrefix(callback, e.url+"/callback?") {
 		t.Fatalf("consent redirected to %q, want %s/callback?...", callback, e.url)
 	}
-	r = e.send(c, req{method: "GET", path: callback, hdr: map[string]string{"Sec-Fetch-Site": "cross-site"}})
-	mustStatus(t, "GET /callback", r, http.StatusFound)
-	st := decode[statusJSON](t, e.get(c, "/api/auth/status"))
-	if !st.Authenticated || st.User == nil || st.User.ID != simUserID {
-		t.Fatalf("after sign-in, status = %+v, want user %s", st, simUserID)
-	}
+	return e.send(c, req{method: "GET", path: callback, hdr: map[string]string{"Sec-Fetch-Site": "cross-site"}})
 }
 
 func mustResolve(t testing.TB, base, ref string) string {

@@ -280,18 +280,7 @@ func TestSimCommandServesOAuthForAWebApp(t *testing.T) {
 	a := mustStart(t, []string{"sim", "--addr", "127.0.0.1:0", "--client-id", "cid.app.coze", "--client-secret", "sekret", "--redirect-uri", redirect}, nil)
 	c := newBrowser(t)
 	q := url.Values{"response_type": {"code"}, "client_id": {"cid.app.coze"}, "redirect_uri": {redirect}, "state": {"st4te"}}
-	consent := mustRedirect(t, c, "GET", a.URL+"/api/permission/oauth2/authorize?"+q.Encode(), nil)
-	res, err := c.Get(consent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if !bytes.Contains(page, []byte("同意授权")) {
-		t.Fatalf("consent page lacks the 同意授权 button:\n%s", page)
-	}
-	m := formField.FindSubmatch(page)
-	cb := mustRedirect(t, c, "POST", a.URL+"/oauth/consent", url.Values{"authorize_key": {string(m[1])}, "user_id": {"7391000000000000101"}, "decision": {"approve"}})
+	cb := mustConsent(t, c, a.URL+"/api/permission/oauth2/authorize?"+q.Encode(), "7391000000000000101")
 	cbURL, _ := url.Parse(cb)
 	if cbURL.Query().Get("state") != "st4te" || !strings.HasPrefix(cbURL.Query().Get("code"), "code_") {
 		t.Fatalf("callback %q lacks state or code", cb)
@@ -300,7 +289,7 @@ func TestSimCommandServesOAuthForAWebApp(t *testing.T) {
 	req, _ := http.NewRequest("POST", a.URL+"/api/permission/oauth2/token", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer sekret")
-	res, err = http.DefaultClient.Do(req)
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

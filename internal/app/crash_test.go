@@ -223,21 +223,7 @@ func TestCase38_LockHolderCrashes(t *testing.T) {
 	// scoped by port, like one origin behind a load balancer.
 	c := newBrowser(t)
 	const cozeUser = "7391000000000000101"
-	loc := mustRedirect(t, c, "GET", a.URL+"/auth", nil)
-	loc = mustRedirect(t, c, "GET", loc, nil)
-	res, err := c.Get(loc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	m := formField.FindSubmatch(page)
-	if m == nil {
-		t.Fatalf("no authorize_key in consent page:\n%s", page)
-	}
-	consent, _ := url.Parse(loc)
-	consent.RawQuery = ""
-	cb := mustRedirect(t, c, "POST", consent.String(), url.Values{"authorize_key": {string(m[1])}, "user_id": {cozeUser}, "decision": {"approve"}})
+	cb := mustConsent(t, c, mustRedirect(t, c, "GET", a.URL+"/auth", nil), cozeUser)
 	if !strings.HasPrefix(cb, a.URL+"/callback?") {
 		t.Fatalf("callback %q is not A's", cb)
 	}
@@ -284,7 +270,7 @@ func TestCase38_LockHolderCrashes(t *testing.T) {
 	// B: the lock must come free when A's connection dies.
 	t0 := time.Now()
 	req, _ := http.NewRequest("GET", b.URL+"/api/bots/"+cozesim.BotAssistant, nil)
-	res, err = c.Do(req) // the browser's Timeout (30 s) is the hang detector
+	res, err := c.Do(req) // the browser's Timeout (30 s) is the hang detector
 	if err != nil {
 		t.Fatalf("request to B after A's crash: %v (hang or deadlock?)\n%s", err, b.log)
 	}

@@ -102,31 +102,24 @@ func newBrowser(t *testing.T) *http.Client {
 	}
 }
 
-var formField = regexp.MustCompile(`name="authorize_key" value="([^"]+)"`)
-
 // signIn walks /auth → simulator authorize → consent form → /callback.
 func signIn(t *testing.T, c *http.Client, appURL, simUser string) {
 	t.Helper()
-	loc := mustRedirect(t, c, "GET", appURL+"/auth", nil)
-	loc = mustRedirect(t, c, "GET", loc, nil)
-	res, err := c.Get(loc)
-	if err != nil {
-		t.Fatalf("consent page: %v", err)
-	}
-	page, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	m := formField.FindSubmatch(page)
-	if m == nil {
-		t.Fatalf("no authorize_key in consent page (%d):\n%s", res.StatusCode, page)
-	}
-	consentURL, _ := url.Parse(loc)
-	consentURL.RawQuery = ""
-	form := url.Values{"authorize_key": {string(m[1])}, "user_id": {simUser}, "decision": {"approve"}}
-	cb := mustRedirect(t, c, "POST", consentURL.String(), form)
-	home := mustRedirect(t, c, "GET", cb, nil)
-	if home != "/" {
+	cb := mustConsent(t, c, mustRedirect(t, c, "GET", appURL+"/auth", nil), simUser)
+	if home := mustRedirect(t, c, "GET", cb, nil); home != "/" {
 		t.Fatalf("callback redirected to %q, want /", home)
 	}
+}
+
+// mustConsent approves authorizeURL on the simulator's consent form as
+// simUser and returns the callback URL.
+func mustConsent(t *testing.T, c *http.Client, authorizeURL, simUser string) string {
+	t.Helper()
+	cb, err := cozesim.Consent(t.Context(), c, authorizeURL, simUser, "approve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cb
 }
 
 func mustRedirect(t *testing.T, c *http.Client, method, target string, form url.Values) string {

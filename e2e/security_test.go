@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,11 +15,6 @@ import (
 	"github.com/coze2app/coze2app/internal/cozesim"
 )
 
-var (
-	consentAction = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
-	consentKey    = regexp.MustCompile(`name="authorize_key" value="([^"]+)"`)
-)
-
 // goSignIn signs a second "device" in through the demo's consent page with a
 // plain HTTP client and returns it.
 func goSignIn(t *testing.T, base, user string) *http.Client {
@@ -28,42 +22,24 @@ func goSignIn(t *testing.T, base, user string) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 20 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	next := func(method, target string, form url.Values) (*http.Response, string) {
-		var body io.Reader
-		if form != nil {
-			body = strings.NewReader(form.Encode())
-		}
-		req, _ := http.NewRequest(method, target, body)
-		if form != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		res, err := c.Do(req)
+	hop := func(target string) *url.URL {
+		t.Helper()
+		res, err := c.Get(target)
 		if err != nil {
-			t.Fatalf("%s %s: %v", method, target, err)
+			t.Fatalf("GET %s: %v", target, err)
 		}
-		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		return res, string(b)
+		loc, err := res.Location()
+		if res.StatusCode != http.StatusFound || err != nil {
+			t.Fatalf("GET %s = %d, want 302", target, res.StatusCode)
+		}
+		return loc
 	}
-	abs := func(from, ref string) string {
-		u, _ := url.Parse(from)
-		r, _ := u.Parse(ref)
-		return r.String()
+	cb, err := cozesim.Consent(t.Context(), c, hop(base+"/auth").String(), user, "approve")
+	if err != nil {
+		t.Fatal(err)
 	}
-	res, _ := next("GET", base+"/auth", nil)
-	authz := abs(base+"/auth", res.Header.Get("Location"))
-	res, _ = next("GET", authz, nil)
-	consent := abs(authz, res.Header.Get("Location"))
-	_, page := next("GET", consent, nil)
-	a, k := consentAction.FindStringSubmatch(page), consentKey.FindStringSubmatch(page)
-	if a == nil || k == nil {
-		t.Fatalf("no consent form at %s", consent)
-	}
-	res, _ = next("POST", abs(consent, a[1]), url.Values{"authorize_key": {k[1]}, "decision": {"approve"}, "user_id": {user}})
-	res, _ = next("GET", abs(consent, res.Header.Get("Location")), nil)
-	if res.StatusCode != http.StatusFound {
-		t.Fatalf("callback = %d", res.StatusCode)
-	}
+	hop(cb)
 	return c
 }
 

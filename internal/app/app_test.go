@@ -18,6 +18,25 @@ import (
 	"github.com/coze2app/coze2app/internal/store/storetest"
 )
 
+// Start-up says the truth in demo mode: one plain "open URL" line, and the real Coze
+// hosts, which demo mode never calls, are not printed as if they were used.
+func TestDemoStartupSaysWhereToGoAndNoRealHosts(t *testing.T) {
+	dir := t.TempDir()
+	a := mustStart(t, nil, map[string]string{
+		"COZE2APP_ADDR":         "127.0.0.1:0",
+		"COZE2APP_DATABASE_URL": "sqlite:" + dir + "/coze2app.db",
+	})
+	log := a.log.String()
+	if !strings.Contains(log, "\nopen "+a.URL+"\n") && !strings.HasPrefix(log, "open "+a.URL+"\n") {
+		t.Errorf("no plain line %q in the start-up log:\n%s", "open "+a.URL, log)
+	}
+	for _, host := range []string{"api.coze.cn", "www.coze.cn"} {
+		if strings.Contains(log, host) {
+			t.Errorf("demo start-up log names %s:\n%s", host, log)
+		}
+	}
+}
+
 // TestDemoModeSignInAndChat is the "done when": no configuration,
 // sign in on the simulator's consent page, chat.
 func TestDemoModeSignInAndChat(t *testing.T) {

@@ -296,6 +296,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	wg.Go(func() { reloadOnHangup(sweepCtx, hup, files, log) })
 	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "public_url", cfg.PublicURL, "demo", cfg.Demo())
+	// One plain line a person can act on, whatever the log format.
+	fmt.Fprintf(stderr, "open %s\n", cfg.PublicURL)
 
 	var runErr error
 	select {

@@ -144,8 +144,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("client_secret", c.ClientSecret.String()),
 		slog.String("redirect_uri", c.RedirectURI),
 		slog.String("region", c.Region),
-		slog.String("api_base", c.APIBase),
-		slog.String("www_base", c.WWWBase),
+		slog.String("api_base", c.shownBase(c.APIBase)),
+		slog.String("www_base", c.shownBase(c.WWWBase)),
 		slog.String("pkce", c.PKCE),
 		slog.Bool("api_h2c", c.APIH2C),
 		slog.String("addr", c.Addr),
@@ -450,4 +450,13 @@ func durationEnv(s string, def time.Duration) time.Duration {
 		return d
 	}
 	return def
+}
+
+// shownBase is a Coze host as the start-up log shows it: in demo mode the app never
+// talks to Coze, so naming its real hosts would mislead (issue 10 item 13).
+func (c Config) shownBase(base string) string {
+	if c.Demo() {
+		return "built-in simulator"
+	}
+	return base
 }

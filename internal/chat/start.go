@@ -55,14 +55,60 @@ func (s *Service) Start(ctx context.Context, u store.User, req StartRequest) (*R
 		}
 	}()
 
-	// The stream lives on a context detached from the request, bounded by ReplyTimeout.
-	// While we wait for the response headers the request still cancels it.
-	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	runCtx, cancelTimeout := context.WithTimeoutCause(runCtx, s.o.ReplyTimeout, errReplyTimeout)
-	stopEarly := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
-
 	// The client refreshes a refused token and retries once before it hands out the stream.
-	st, err := s.o.Coze.StreamChat(runCtx, s.o.Tokens.Source(u.ID), creq)
+	up, err := openDetached(ctx, s.o.ReplyTimeout, func(runCtx context.Context) (*coze.Stream, error) {
+		return s.o.Coze.StreamChat(runCtx, s.o.Tokens.Source(u.ID), creq)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start chat with bot %s: %w", req.BotID, err)
+	}
+
+	r := newRun(s, u, req, up.cancel)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		up.close()
+		return nil, ErrShuttingDown
+	}
+	if s.o.OnRunStart != nil {
+		s.o.OnRunStart()
+	}
+	s.live[r] = struct{}{}
+	started = true
+	// Added under s.mu so Shutdown, which sets closed under the same lock, always waits
+	// for this goroutine.
+	s.wg.Go(func() {
+		defer up.cancelTimeout()
+		r.read(up.ctx, up.st)
+	})
+	s.mu.Unlock()
+	return r, nil
+}
+
+// upstream is a stream opened on a context of its own, detached from the request.
+type upstream struct {
+	st            *coze.Stream
+	ctx           context.Context // the run's context: cancel it to stop the stream
+	cancel        context.CancelCauseFunc
+	cancelTimeout context.CancelFunc
+}
+
+// close releases a stream that will not be read.
+func (u upstream) close() {
+	u.st.Close()
+	u.cancelTimeout()
+	u.cancel(nil)
+}
+
+// openDetached opens a stream that outlives the request ctx: it lives on a context
+// detached from ctx and bounded by budget, so a closed tab does not stop it; until it is
+// open (for Coze, until its first event arrived) the request still cancels it. Chats and
+// workflow runs both open this way.
+func openDetached(ctx context.Context, budget time.Duration, open func(runCtx context.Context) (*coze.Stream, error)) (upstream, error) {
+	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	runCtx, cancelTimeout := context.WithTimeoutCause(runCtx, budget, errReplyTimeout)
+	stopEarly := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
+	st, err := open(runCtx)
 	if !stopEarly() || err != nil {
 		// Either the request ended while we were waiting for the stream, or the stream
 		// never opened.
@@ -74,31 +120,9 @@ func (s *Service) Start(ctx context.Context, u store.User, req StartRequest) (*R
 		if err == nil {
 			err = context.Cause(ctx)
 		}
-		return nil, fmt.Errorf("start chat with bot %s: %w", req.BotID, err)
+		return upstream{}, err
 	}
-
-	r := newRun(s, u, req, cancel)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		st.Close()
-		cancelTimeout()
-		cancel(nil)
-		return nil, ErrShuttingDown
-	}
-	if s.o.OnRunStart != nil {
-		s.o.OnRunStart()
-	}
-	s.live[r] = struct{}{}
-	started = true
-	// Added under s.mu so Shutdown, which sets closed under the same lock, always waits
-	// for this goroutine.
-	s.wg.Go(func() {
-		defer cancelTimeout()
-		r.read(runCtx, st)
-	})
-	s.mu.Unlock()
-	return r, nil
+	return upstream{st: st, ctx: runCtx, cancel: cancel, cancelTimeout: cancelTimeout}, nil
 }
 
 // chatRequest builds the /v3/chat body for one user turn (coze-protocol §15.1, §14.3).

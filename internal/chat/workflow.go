@@ -180,25 +180,14 @@ func (s *Service) startWorkflow(ctx context.Context, u store.User, workflowID st
 		return nil, err
 	}
 
-	// As in Start: the stream lives on a context detached from the request; until it is
-	// open (which, for a workflow, includes its first event) the request still cancels it.
-	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	runCtx, cancelTimeout := context.WithTimeoutCause(runCtx, workflowBudget, errReplyTimeout)
-	stopEarly := context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })
-	st, err := open(ctx, runCtx, s.o.Tokens.Source(u.ID))
-	if !stopEarly() || err != nil {
-		if st != nil {
-			st.Close()
-		}
-		cancelTimeout()
-		cancel(nil)
-		if err == nil {
-			err = context.Cause(ctx)
-		}
+	up, err := openDetached(ctx, workflowBudget, func(runCtx context.Context) (*coze.Stream, error) {
+		return open(ctx, runCtx, s.o.Tokens.Source(u.ID))
+	})
+	if err != nil {
 		return nil, fmt.Errorf("run workflow %s: %w", workflowID, err)
 	}
 
-	r := newRun(s, u, StartRequest{}, cancel)
+	r := newRun(s, u, StartRequest{}, up.cancel)
 	r.wf = &workflowRun{id: runID, workflowID: workflowID}
 	r.appendJSON(EventRun, struct {
 		RunID      string `json:"run_id"`
@@ -207,9 +196,7 @@ func (s *Service) startWorkflow(ctx context.Context, u store.User, workflowID st
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		st.Close()
-		cancelTimeout()
-		cancel(nil)
+		up.close()
 		return nil, ErrShuttingDown
 	}
 	s.live[r] = struct{}{}
@@ -219,8 +206,8 @@ func (s *Service) startWorkflow(ctx context.Context, u store.User, workflowID st
 	s.workflows[runID] = r
 	// Added under s.mu so Shutdown, which sets closed under the same lock, waits for it.
 	s.wg.Go(func() {
-		defer cancelTimeout()
-		r.readWorkflow(runCtx, st)
+		defer up.cancelTimeout()
+		r.readWorkflow(up.ctx, up.st)
 	})
 	s.mu.Unlock()
 	return r, nil

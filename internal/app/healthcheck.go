@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -20,13 +19,8 @@ const healthcheckTimeout = 5 * time.Second
 // from the same flags and environment: the container image's HEALTHCHECK,
 // since a minimal image has no curl.
 func healthcheck(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, err := config.Load(args, getenv)
-	var help *config.HelpError
-	if errors.As(err, &help) {
-		_, err := fmt.Fprint(stderr, help.Usage)
-		return err
-	}
-	if err != nil {
+	cfg, ok, err := loadConfig(args, getenv, stderr)
+	if !ok {
 		return err
 	}
 	target := healthURL(cfg)

@@ -37,13 +37,8 @@ const demoClientID = "10000000000000000000000000000001.app.coze"
 const shutdownTimeout = 20 * time.Second
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, err := config.Load(args, getenv)
-	var help *config.HelpError
-	if errors.As(err, &help) {
-		_, err := fmt.Fprint(stderr, help.Usage)
-		return err
-	}
-	if err != nil {
+	cfg, ok, err := loadConfig(args, getenv, stderr)
+	if !ok {
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
@@ -334,6 +329,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	a.Wait() // refreshes run detached from requests; let them persist
 	log.Info("stopped")
 	return runErr
+}
+
+// loadConfig reads the flags and environment shared by serve and healthcheck. ok is
+// false when the command should end with err: nil after -h printed the usage.
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (cfg config.Config, ok bool, err error) {
+	cfg, err = config.Load(args, getenv)
+	var help *config.HelpError
+	if errors.As(err, &help) {
+		_, err = fmt.Fprint(stderr, help.Usage)
+		return cfg, false, err
+	}
+	return cfg, err == nil, err
 }
 
 // demoAddresses points the redirect URI and public URL at the address really

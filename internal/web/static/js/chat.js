@@ -7,7 +7,7 @@
 // (SECURITY-CATALOG case 61: HTTP/1.1 allows 6 connections per origin).
 
 import { api, ApiError, baseHeaders, errorFromResponse, networkError } from './api.js';
-import { SSEParser, readEvents } from './sse.js';
+import { SSEParser, readEvents, resumeEvents } from './sse.js';
 import { UserMessage, AssistantMessage, prologueMessage } from './messages.js';
 import { $, h, icon, avatar } from './dom.js';
 import { t } from './i18n.js';
@@ -311,22 +311,8 @@ export class Chat {
     this.settle(run, false);
   }
 
-  async resume(run, parser) {
-    parser.buf = '';
-    parser.data = [];
-    parser.event = '';
-    try {
-      const headers = baseHeaders({ Accept: 'text/event-stream' });
-      if (parser.lastEventId) headers['Last-Event-ID'] = parser.lastEventId;
-      const res = await fetch('/api/chat/' + encodeURIComponent(run.chatId) + '/stream', {
-        credentials: 'same-origin', headers, signal: run.controller.signal,
-      });
-      if (!res.ok || !(res.headers.get('Content-Type') || '').includes('text/event-stream')) return false;
-      await readEvents(res.body, parser, (ev) => this.onEvent(run, ev));
-      return true;
-    } catch {
-      return false;
-    }
+  resume(run, parser) {
+    return resumeEvents('/api/chat/' + encodeURIComponent(run.chatId) + '/stream', parser, run.controller.signal, (ev) => this.onEvent(run, ev));
   }
 
   async handleJSON(run, res) {

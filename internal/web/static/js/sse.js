@@ -2,6 +2,8 @@
 // event stream") for bodies read with fetch() + ReadableStream, plus a reader loop.
 // EventSource cannot POST, so we parse ourselves.
 
+import { baseHeaders } from './api.js';
+
 /** SSEParser turns decoded text chunks into {id, event, data} objects. */
 export class SSEParser {
   constructor() {
@@ -87,4 +89,26 @@ export async function readEvents(body, parser, onEvent) {
     try { reader.releaseLock(); } catch { /* already released */ }
   }
   return parser;
+}
+
+/**
+ * resumeEvents follows a run's stream again (GET url) after the last event the parser
+ * saw (Last-Event-ID) and calls onEvent for each event. It resolves true when the stream
+ * was read to its end, false when it could not be opened or broke. Chats and workflow
+ * runs resume this way.
+ */
+export async function resumeEvents(url, parser, signal, onEvent) {
+  parser.buf = '';
+  parser.data = [];
+  parser.event = '';
+  try {
+    const headers = baseHeaders({ Accept: 'text/event-stream' });
+    if (parser.lastEventId) headers['Last-Event-ID'] = parser.lastEventId;
+    const res = await fetch(url, { credentials: 'same-origin', headers, signal });
+    if (!res.ok || !(res.headers.get('Content-Type') || '').includes('text/event-stream')) return false;
+    await readEvents(res.body, parser, onEvent);
+    return true;
+  } catch {
+    return false;
+  }
 }

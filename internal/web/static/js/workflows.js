@@ -10,7 +10,7 @@
 // else through textContent.
 
 import { api, ApiError, baseHeaders, errorFromResponse, networkError } from './api.js';
-import { SSEParser, readEvents } from './sse.js';
+import { SSEParser, readEvents, resumeEvents } from './sse.js';
 import { renderMarkdown } from './markdown.js';
 import { $, h, icon, avatar } from './dom.js';
 import { t } from './i18n.js';
@@ -305,22 +305,8 @@ export class Workflows {
 
   /** resume reads the rest of run's events after the last one received; false if it could not. */
   async resume(run) {
-    const parser = run.parser;
-    parser.buf = '';
-    parser.data = [];
-    parser.event = '';
-    try {
-      const headers = baseHeaders({ Accept: 'text/event-stream' });
-      if (parser.lastEventId) headers['Last-Event-ID'] = parser.lastEventId;
-      const res = await fetch('/api/workflows/runs/' + encodeURIComponent(run.runId) + '/stream', {
-        credentials: 'same-origin', headers, signal: run.controller.signal,
-      });
-      if (!res.ok || !(res.headers.get('Content-Type') || '').includes('text/event-stream')) return false;
-      await readEvents(res.body, parser, (ev) => this.onEvent(run, ev));
-      return Boolean(run.end);
-    } catch {
-      return false;
-    }
+    const url = '/api/workflows/runs/' + encodeURIComponent(run.runId) + '/stream';
+    return (await resumeEvents(url, run.parser, run.controller.signal, (ev) => this.onEvent(run, ev))) && Boolean(run.end);
   }
 
   /** onEvent applies one of the server's workflow events to the run. */

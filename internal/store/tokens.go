@@ -18,20 +18,23 @@ type Tokens struct {
 	UpdatedAt        time.Time
 }
 
-// PutTokens inserts or replaces the user's pair in one statement, so after a
-// crash the row holds the old pair or the new pair, never a mix
-// (SECURITY-CATALOG J.66). ErrNotFound if the user does not exist.
-func (s *Store) PutTokens(ctx context.Context, t Tokens) error {
-	_, err := s.w.ExecContext(ctx, `
-		INSERT INTO coze_tokens (user_id, key_id, access, refresh, access_expires_at, refresh_expires_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+// replaceTokens ends both token writes: the new pair replaces the user's row whole.
+const replaceTokens = `
 		ON CONFLICT (user_id) DO UPDATE SET
 			key_id = excluded.key_id,
 			access = excluded.access,
 			refresh = excluded.refresh,
 			access_expires_at = excluded.access_expires_at,
 			refresh_expires_at = excluded.refresh_expires_at,
-			updated_at = excluded.updated_at`,
+			updated_at = excluded.updated_at`
+
+// PutTokens inserts or replaces the user's pair in one statement, so after a
+// crash the row holds the old pair or the new pair, never a mix
+// (SECURITY-CATALOG J.66). ErrNotFound if the user does not exist.
+func (s *Store) PutTokens(ctx context.Context, t Tokens) error {
+	_, err := s.w.ExecContext(ctx, `
+		INSERT INTO coze_tokens (user_id, key_id, access, refresh, access_expires_at, refresh_expires_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`+replaceTokens,
 		t.UserID, t.KeyID, nn(t.Access), nn(t.Refresh), ms(t.AccessExpiresAt), ms(t.RefreshExpiresAt), ms(orNow(t.UpdatedAt)))
 	if err != nil {
 		return fmt.Errorf("put tokens of user %d: %w", t.UserID, mapErr(err))
@@ -70,14 +73,7 @@ func (s *Store) PutTokensIfSignedIn(ctx context.Context, t Tokens, now, idleBefo
 	res, err := s.w.ExecContext(ctx, `
 		INSERT INTO coze_tokens (user_id, key_id, access, refresh, access_expires_at, refresh_expires_at, updated_at)
 		SELECT $1, $2, $3, $4, $5, $6, $7
-		WHERE EXISTS (SELECT 1 FROM sessions WHERE user_id = $1 AND expires_at > $8 AND last_seen_at >= $9)
-		ON CONFLICT (user_id) DO UPDATE SET
-			key_id = excluded.key_id,
-			access = excluded.access,
-			refresh = excluded.refresh,
-			access_expires_at = excluded.access_expires_at,
-			refresh_expires_at = excluded.refresh_expires_at,
-			updated_at = excluded.updated_at`,
+		WHERE EXISTS (SELECT 1 FROM sessions WHERE user_id = $1 AND expires_at > $8 AND last_seen_at >= $9)`+replaceTokens,
 		t.UserID, t.KeyID, nn(t.Access), nn(t.Refresh), ms(t.AccessExpiresAt), ms(t.RefreshExpiresAt), ms(orNow(t.UpdatedAt)),
 		ms(now), ms(idleBefore))
 	if err := affectedOne(res, err); err != nil {

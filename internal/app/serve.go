@@ -206,22 +206,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return fmt.Errorf("build web handler: %w", err)
 	}
 
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute, // uploads; JSON bodies are small and bounded
-		// Streams clear this per response with ResponseController; every other
-		// route keeps the protection.
-		WriteTimeout:   2 * time.Minute,
-		IdleTimeout:    2 * time.Minute,
-		MaxHeaderBytes: 64 << 10,
-		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
-	// Browsers speak HTTP/1.1 (or HTTP/2 through a TLS proxy); unencrypted
-	// HTTP/2 is accepted too, for the demo's own client and h2c proxies.
-	srv.Protocols = new(http.Protocols)
-	srv.Protocols.SetHTTP1(true)
-	srv.Protocols.SetUnencryptedHTTP2(true)
+	// Browsers speak HTTP/1.1 (or HTTP/2 through a TLS proxy); unencrypted HTTP/2 is
+	// accepted too, for the demo's own client and h2c proxies: the header limits and
+	// protocols of every listener (plainServer), plus body and write deadlines.
+	srv := plainServer(handler, log)
+	srv.ReadTimeout = 2 * time.Minute // uploads; JSON bodies are small and bounded
+	// Streams clear this per response with ResponseController; every other route keeps
+	// the protection.
+	srv.WriteTimeout = 2 * time.Minute
 	scheme := "http"
 	if https != nil {
 		scheme = "https"

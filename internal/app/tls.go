@@ -148,8 +148,8 @@ func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, files *certFiles,
 	}
 }
 
-// plainServer serves a helper listener (demo simulator on loopback, ACME on
-// plain HTTP) with the main server's header limits.
+// plainServer is the base of every listener (the main one, the demo simulator on
+// loopback, ACME on plain HTTP): header limits, idle timeout, HTTP/1.1 and h2c.
 func plainServer(h http.Handler, log *slog.Logger) *http.Server {
 	s := &http.Server{
 		Handler:           h,
@@ -160,6 +160,6 @@ func plainServer(h http.Handler, log *slog.Logger) *http.Server {
 	}
 	s.Protocols = new(http.Protocols)
 	s.Protocols.SetHTTP1(true)
-	s.Protocols.SetUnencryptedHTTP2(true) // the coze client speaks h2c to the simulator
+	s.Protocols.SetUnencryptedHTTP2(true) // the coze client speaks h2c to the simulator, and h2c proxies
 	return s
 }

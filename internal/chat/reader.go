@@ -48,7 +48,6 @@ type outcome struct {
 	status  string // complete | incomplete | canceled | failed
 	code    string // store ErrorCode
 	message string // for the end event and StreamError
-	logID   string // Coze's X-Tt-Logid when Coze reported the failure
 	coze    *coze.APIError
 }
 
@@ -100,7 +99,6 @@ func (r *Run) read(ctx context.Context, st *coze.Stream) {
 		// Coze's failures inside the stream carry no log id of their own; the stream's
 		// X-Tt-Logid is what Coze support asks for (coze-protocol E7).
 		out.coze.LogID = st.LogID()
-		out.logID = out.coze.LogID
 		if coze.ModelFailureCode(out.coze.Code) {
 			out.message = "The model failed to answer. Try again in a moment."
 		}
@@ -303,7 +301,10 @@ func endData(o outcome, u *coze.Usage) []byte {
 		Message string `json:"message"`
 		LogID   string `json:"log_id,omitempty"`
 		Usage   *Usage `json:"usage,omitempty"`
-	}{Status: endStatus(o.status), Code: o.code, Message: o.message, LogID: o.logID, Usage: UsageOf(u)}
+	}{Status: endStatus(o.status), Code: o.code, Message: o.message, Usage: UsageOf(u)}
+	if o.coze != nil {
+		e.LogID = o.coze.LogID
+	}
 	if e.Status == EndCompleted {
 		e.Code, e.Message = "", ""
 	}

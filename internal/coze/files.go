@@ -46,8 +46,10 @@ const (
 
 // FileKindOf decides a file's kind from its first bytes (never its name),
 // with http.DetectContentType.
-func FileKindOf(data []byte) string {
-	ct := http.DetectContentType(data)
+func FileKindOf(data []byte) string { return FileKindOfType(http.DetectContentType(data)) }
+
+// FileKindOfType is FileKindOf for a content type already sniffed from the bytes.
+func FileKindOfType(ct string) string {
 	switch {
 	case strings.HasPrefix(ct, "image/"):
 		return FileKindImage

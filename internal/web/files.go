@@ -142,7 +142,7 @@ func (s *spoolFile) close() {
 
 // readFilePart finds the part named "file" among at most a few parts, checks
 // its name and sniffed type, and spools it to a temporary file of at most
-// limit bytes. kind is what the first bytes say the file is (coze.FileKindOf).
+// limit bytes. kind is what the first bytes say the file is (coze.FileKindOfType).
 func readFilePart(mr *multipart.Reader, limit int64) (name string, spool *spoolFile, size int64, kind string, err error) {
 	for parts := 0; parts < 8; parts++ {
 		p, err := mr.NextPart()
@@ -199,7 +199,7 @@ func readFilePart(mr *multipart.Reader, limit int64) (name string, spool *spoolF
 			spool.close()
 			return "", nil, 0, "", errUploadTooLarge
 		}
-		return name, spool, size, coze.FileKindOf(head), nil
+		return name, spool, size, coze.FileKindOfType(sniffed), nil
 	}
 	return "", nil, 0, "", badRequest("No part named file was found.", "未找到名为 file 的文件字段。")
 }

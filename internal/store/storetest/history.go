@@ -71,13 +71,7 @@ func testConversations(t *testing.T, s *store.Store) {
 	_, err = s.AddMessage(ctx, store.Message{ConversationID: "conv-2", UserID: u.ID, Role: store.RoleUser, Content: "hi"})
 	mustNoErr(t, "AddMessage", err)
 	mustNoErr(t, "DeleteConversation", s.DeleteConversation(ctx, u.ID, "conv-2"))
-	_, err = s.ConversationByID(ctx, u.ID, "conv-2")
-	wantErr(t, "ConversationByID(deleted)", err, store.ErrNotFound)
-	msgs, err := s.Messages(ctx, u.ID, "conv-2")
-	mustNoErr(t, "Messages(deleted conversation)", err)
-	if len(msgs) != 0 {
-		t.Errorf("Messages after DeleteConversation = %d, want 0", len(msgs))
-	}
+	wantNoConversation(t, s, u.ID, "conv-2", "after DeleteConversation")
 	wantErr(t, "DeleteConversation(again)", s.DeleteConversation(ctx, u.ID, "conv-2"), store.ErrNotFound)
 	// The id can be used again (Coze would not, but nothing is left behind).
 	mustNoErr(t, "UpsertConversation reuse", s.UpsertConversation(ctx, store.Conversation{ID: "conv-2", UserID: u.ID}))
@@ -95,6 +89,19 @@ func conversationIDs(t *testing.T, s *store.Store, userID int64, botID, q string
 	return ids
 }
 
+// wantNoConversation checks that userID finds neither conversation id nor any
+// message of it.
+func wantNoConversation(t *testing.T, s *store.Store, userID int64, id, what string) {
+	t.Helper()
+	_, err := s.ConversationByID(t.Context(), userID, id)
+	wantErr(t, what+": ConversationByID", err, store.ErrNotFound)
+	msgs, err := s.Messages(t.Context(), userID, id)
+	mustNoErr(t, what+": Messages", err)
+	if len(msgs) != 0 {
+		t.Errorf("%s: Messages = %d, want 0", what, len(msgs))
+	}
+}
+
 // testConversationIsolation: user B can neither see nor change A's history.
 func testConversationIsolation(t *testing.T, s *store.Store) {
 	ctx := t.Context()
@@ -103,8 +110,7 @@ func testConversationIsolation(t *testing.T, s *store.Store) {
 	m, err := s.AddMessage(ctx, store.Message{ConversationID: "conv-a", UserID: a.ID, Role: store.RoleAssistant, Content: "the secret answer", ChatID: "chat-a", Status: store.StatusComplete})
 	mustNoErr(t, "AddMessage", err)
 
-	_, err = s.ConversationByID(ctx, b.ID, "conv-a")
-	wantErr(t, "B ConversationByID", err, store.ErrNotFound)
+	wantNoConversation(t, s, b.ID, "conv-a", "B")
 	wantErr(t, "B RenameConversation", s.RenameConversation(ctx, b.ID, "conv-a", "pwned"), store.ErrNotFound)
 	wantErr(t, "B DeleteConversation", s.DeleteConversation(ctx, b.ID, "conv-a"), store.ErrNotFound)
 	_, err = s.AddMessage(ctx, store.Message{ConversationID: "conv-a", UserID: b.ID, Role: store.RoleUser, Content: "injected"})
@@ -112,16 +118,9 @@ func testConversationIsolation(t *testing.T, s *store.Store) {
 	wantErr(t, "B UpdateMessage", s.UpdateMessage(ctx, store.Message{ID: m.ID, UserID: b.ID, Content: "pwned", Status: store.StatusComplete}), store.ErrNotFound)
 	_, err = s.MessageByChatID(ctx, b.ID, "chat-a")
 	wantErr(t, "B MessageByChatID", err, store.ErrNotFound)
-	msgs, err := s.Messages(ctx, b.ID, "conv-a")
-	mustNoErr(t, "B Messages", err)
-	if len(msgs) != 0 {
-		t.Errorf("B sees %d of A's messages, want 0", len(msgs))
-	}
 	for _, q := range []string{"", "secret"} {
-		list, err := s.ListConversations(ctx, b.ID, "", q, 0)
-		mustNoErr(t, "B ListConversations", err)
-		if len(list) != 0 {
-			t.Errorf("B ListConversations(q=%q) = %d conversations, want 0", q, len(list))
+		if ids := conversationIDs(t, s, b.ID, "", q, 0); len(ids) != 0 {
+			t.Errorf("B ListConversations(q=%q) = %v, want none", q, ids)
 		}
 	}
 
@@ -132,7 +131,7 @@ func testConversationIsolation(t *testing.T, s *store.Store) {
 	if got.Title != "secret plans" {
 		t.Errorf("A's title = %q after B's upsert, want unchanged", got.Title)
 	}
-	msgs, err = s.Messages(ctx, a.ID, "conv-a")
+	msgs, err := s.Messages(ctx, a.ID, "conv-a")
 	mustNoErr(t, "A Messages", err)
 	if len(msgs) != 1 || msgs[0].Content != "the secret answer" {
 		t.Errorf("A's messages = %+v, want the original one unchanged", msgs)

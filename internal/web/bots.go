@@ -63,7 +63,7 @@ func (s *Server) handleBots(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
 	ws := r.URL.Query().Get("workspace_id")
 	if ws != "" && !isDigits(ws, 30) {
-		writeError(w, r, badRequest("workspace_id must be digits.", "workspace_id 必须是数字。"))
+		writeError(w, r, badRequest("workspace_id"))
 		return
 	}
 	if ws == "" {
@@ -115,7 +115,7 @@ func (s *Server) handleBot(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
 	id := r.PathValue("id")
 	if !isDigits(id, 30) {
-		writeError(w, r, badRequest("The bot id must be digits.", "智能体 ID 必须是数字。"))
+		writeError(w, r, badRequest("bot_id"))
 		return
 	}
 	// A bot the list called never published has only a draft: ask for it

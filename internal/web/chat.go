@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 
@@ -35,9 +34,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 	if ok, wait := s.chats.allow(strconv.FormatInt(u.ID, 10)); !ok {
 		n := s.d.ChatsPerMinute
-		writeError(w, r, tooMany("too_many_chats", wait,
-			fmt.Sprintf("You are sending messages faster than %d a minute.", n),
-			fmt.Sprintf("发送消息过于频繁（每分钟最多 %d 条）。", n)))
+		writeError(w, r, tooMany("too_many_chats", wait, "n", n))
 		return
 	}
 	start := chat.StartRequest{BotID: req.BotID, BotName: req.BotName, Message: req.Message,
@@ -87,7 +84,7 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !isDigits(req.ConversationID, 30) || !isDigits(req.ChatID, 30) {
-		writeError(w, r, badRequest("conversation_id and chat_id must be digits.", "conversation_id 和 chat_id 必须是数字。"))
+		writeError(w, r, badRequest("chat_ids"))
 		return
 	}
 	if err := s.d.Chat.Cancel(r.Context(), u, req.ConversationID, req.ChatID); err != nil {
@@ -103,7 +100,7 @@ func (s *Server) handleResume(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
 	chatID := r.PathValue("chat_id")
 	if !isDigits(chatID, 30) {
-		writeError(w, r, badRequest("chat_id must be digits.", "chat_id 必须是数字。"))
+		writeError(w, r, badRequest("chat_id"))
 		return
 	}
 	after, err := chat.ParseLastEventID(r)

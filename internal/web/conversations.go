@@ -95,17 +95,17 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	botID, search := q.Get("bot_id"), strings.TrimSpace(q.Get("q"))
 	if botID != "" && !isDigits(botID, 30) {
-		writeError(w, r, badRequest("bot_id must be digits.", "bot_id 必须是数字。"))
+		writeError(w, r, badRequest("bot_id_param"))
 		return
 	}
 	if utf8.RuneCountInString(search) > 200 || !utf8.ValidString(search) {
-		writeError(w, r, badRequest("The search text is too long or not valid UTF-8.", "搜索内容过长或不是有效的 UTF-8。"))
+		writeError(w, r, badRequest("search_text"))
 		return
 	}
 	// PostgreSQL text cannot hold NUL (a 500 there), and SQLite cuts the
 	// pattern at it (issue 8 item 14).
 	if strings.ContainsRune(search, 0) {
-		writeError(w, r, badRequest("The search text contains a NUL character.", "搜索内容包含 NUL 字符。"))
+		writeError(w, r, badRequest("search_nul"))
 		return
 	}
 	list, err := s.d.Store.ListConversations(r.Context(), u.ID, botID, search, 200)
@@ -126,7 +126,7 @@ func (s *Server) conversationOf(w http.ResponseWriter, r *http.Request) (store.C
 	u, _ := auth.UserFrom(r.Context())
 	id := r.PathValue("id")
 	if !isDigits(id, 30) {
-		writeError(w, r, badRequest("The conversation id must be digits.", "会话 ID 必须是数字。"))
+		writeError(w, r, badRequest("conversation_id"))
 		return store.Conversation{}, false
 	}
 	c, err := s.d.Store.ConversationByID(r.Context(), u.ID, id)
@@ -162,7 +162,7 @@ func (s *Server) handleRename(w http.ResponseWriter, r *http.Request) {
 	}
 	title := strings.TrimSpace(req.Title)
 	if title == "" || utf8.RuneCountInString(title) > 100 || strings.IndexFunc(title, unicode.IsControl) >= 0 {
-		writeError(w, r, badRequest("The title must be 1–100 characters without control characters.", "标题须为 1–100 个字符且不含控制字符。"))
+		writeError(w, r, badRequest("title"))
 		return
 	}
 	c, ok := s.conversationOf(w, r)
@@ -208,12 +208,12 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		format = "md"
 	}
 	if format != "md" && format != "json" {
-		writeError(w, r, badRequest("format must be md or json.", "format 必须是 md 或 json。"))
+		writeError(w, r, badRequest("export_format"))
 		return
 	}
 	thinking := r.URL.Query().Get("thinking")
 	if thinking != "" && thinking != "0" && thinking != "1" {
-		writeError(w, r, badRequest("thinking must be 0 or 1.", "thinking 必须是 0 或 1。"))
+		writeError(w, r, badRequest("export_thinking"))
 		return
 	}
 	c, ok := s.conversationOf(w, r)

@@ -47,8 +47,10 @@ func FuzzChatRequest(f *testing.F) {
 			if !ok || (ae.Status != 400 && ae.Status != 413) {
 				t.Fatalf("error %v maps to %+v, want a 400/413", err, ae)
 			}
-			if !utf8.ValidString(ae.En) || !utf8.ValidString(ae.Zh) {
-				t.Fatalf("error message is not valid UTF-8: %q", ae.En)
+			en, _ := ae.render(langEn)
+			zh, _ := ae.render(langZh)
+			if !utf8.ValidString(en) || !utf8.ValidString(zh) {
+				t.Fatalf("error message is not valid UTF-8: %q", en)
 			}
 			return
 		}

@@ -34,7 +34,7 @@ func (s *Server) handleWorkflows(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
 	ws := r.URL.Query().Get("workspace_id")
 	if !isDigits(ws, 30) {
-		writeError(w, r, badRequest("workspace_id must be digits.", "workspace_id 必须是数字。"))
+		writeError(w, r, badRequest("workspace_id"))
 		return
 	}
 	out := []workflowJSON{}
@@ -61,7 +61,7 @@ func (s *Server) handleWorkflow(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
 	id := r.PathValue("id")
 	if !isDigits(id, 30) {
-		writeError(w, r, badRequest("The workflow id must be digits.", "工作流 ID 必须是数字。"))
+		writeError(w, r, badRequest("workflow_id"))
 		return
 	}
 	info, err := s.d.Coze.WorkflowInfo(r.Context(), s.d.Auth.Source(u.ID), id, true)
@@ -91,7 +91,7 @@ func (s *Server) handleWorkflowRun(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
 	id := r.PathValue("id")
 	if !isDigits(id, 30) {
-		writeError(w, r, badRequest("The workflow id must be digits.", "工作流 ID 必须是数字。"))
+		writeError(w, r, badRequest("workflow_id"))
 		return
 	}
 	var req struct {
@@ -103,16 +103,16 @@ func (s *Server) handleWorkflowRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.BotID != "" && !isDigits(req.BotID, 30) {
-		writeError(w, r, badRequest("bot_id must be digits.", "bot_id 必须是数字。"))
+		writeError(w, r, badRequest("bot_id_param"))
 		return
 	}
 	if len(req.Parameters) > 50 {
-		writeError(w, r, badRequest("Too many parameters.", "参数过多。"))
+		writeError(w, r, badRequest("too_many_parameters"))
 		return
 	}
 	for k := range req.Parameters {
 		if k == "" || utf8.RuneCountInString(k) > 64 {
-			writeError(w, r, badRequest("Parameter names must be 1–64 characters.", "参数名须为 1–64 个字符。"))
+			writeError(w, r, badRequest("parameter_name"))
 			return
 		}
 	}
@@ -140,13 +140,13 @@ func (s *Server) handleWorkflowResume(w http.ResponseWriter, r *http.Request) {
 	validEvent := req.EventID != "" && len(req.EventID) <= 80 && strings.Trim(req.EventID, "0123456789/") == ""
 	switch {
 	case !isDigits(id, 30):
-		writeError(w, r, badRequest("The workflow id must be digits.", "工作流 ID 必须是数字。"))
+		writeError(w, r, badRequest("workflow_id"))
 		return
 	case !validEvent:
-		writeError(w, r, badRequest("event_id is not a Coze interrupt event id.", "event_id 不是有效的中断事件 ID。"))
+		writeError(w, r, badRequest("event_id_interrupt"))
 		return
 	case utf8.RuneCountInString(req.ResumeData) > maxMessageRunes:
-		writeError(w, r, badRequest("The answer is too long.", "回答过长。"))
+		writeError(w, r, badRequest("answer_too_long"))
 		return
 	}
 	s.relayWorkflow(w, r, func() (*chat.Run, error) {
@@ -161,7 +161,7 @@ func (s *Server) handleWorkflowStream(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
 	runID := r.PathValue("run_id")
 	if !chat.ValidRunID(runID) {
-		writeError(w, r, badRequest("run_id is not a workflow run id.", "run_id 不是有效的工作流运行 ID。"))
+		writeError(w, r, badRequest("run_id"))
 		return
 	}
 	after, err := chat.ParseLastEventID(r)
@@ -192,7 +192,7 @@ func (s *Server) handleWorkflowCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !chat.ValidRunID(runID) {
-		writeError(w, r, badRequest("run_id is not a workflow run id.", "run_id 不是有效的工作流运行 ID。"))
+		writeError(w, r, badRequest("run_id"))
 		return
 	}
 	if err := s.d.Chat.CancelWorkflow(r.Context(), u, runID); err != nil {
@@ -209,13 +209,10 @@ func (s *Server) handleWorkflowCancel(w http.ResponseWriter, r *http.Request) {
 
 // errWorkflowIdle answers a run whose stream fell silent beyond the idle limit
 // (COZE2APP_WORKFLOW_IDLE) before its first event.
-var errWorkflowIdle = &apiError{Status: 504, Code: "upstream_idle",
-	En: "The workflow sent nothing for too long, so the run was stopped.", Zh: "工作流长时间没有任何输出，运行已停止。",
-	HintEn: "Retry; if it keeps happening, check the workflow in Coze or raise COZE2APP_WORKFLOW_IDLE.",
-	HintZh: "请重试；如果反复出现，请在 Coze 中检查该工作流，或调大 COZE2APP_WORKFLOW_IDLE。"}
+var errWorkflowIdle = fail(504, "upstream_idle")
 
 // errAppAndBot answers a run of a Coze app's workflow that names a bot.
-var errAppAndBot = badRequest("This workflow belongs to a Coze app; it runs without a bot_id.", "该工作流属于一个 Coze 应用，运行时不能指定 bot_id。")
+var errAppAndBot = badRequest("app_and_bot")
 
 // relayWorkflow starts a run (errors before its first event become JSON) and
 // relays it with the chat service's SSE writer.

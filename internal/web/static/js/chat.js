@@ -6,7 +6,7 @@
 // history loading (the same parts) and sticky auto-scroll. One stream per tab at a time
 // (SECURITY-CATALOG case 61: HTTP/1.1 allows 6 connections per origin).
 
-import { api, ApiError, baseHeaders, errorFromResponse, networkError } from './api.js';
+import { api, ApiError, apiErrorOf, baseHeaders, errorFromResponse, networkError } from './api.js';
 import { SSEParser, readEvents, resumeEvents } from './sse.js';
 import { UserMessage, AssistantMessage, prologueMessage } from './messages.js';
 import { $, h, icon, avatar } from './dom.js';
@@ -319,7 +319,7 @@ export class Chat {
     let body = {};
     try { body = await res.json(); } catch { body = {}; }
     if (body && body.error) {
-      this.end(run, 'failed', new ApiError(res.status, body.error.code, body.error.message, body.error.hint), true);
+      this.end(run, 'failed', apiErrorOf(res.status, body.error), true);
       return;
     }
     if (body.conversation_id) this.setConversation(run, body.conversation_id);

@@ -113,9 +113,8 @@ func (s *Server) handleBots(w http.ResponseWriter, r *http.Request) {
 // handleBot returns one bot's details with its prologue and suggested questions.
 func (s *Server) handleBot(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
-	id := r.PathValue("id")
-	if !isDigits(id, 30) {
-		writeError(w, r, badRequest("bot_id"))
+	id, ok := pathID(w, r, "id", "bot_id")
+	if !ok {
 		return
 	}
 	// A bot the list called never published has only a draft: ask for it

@@ -17,8 +17,8 @@ import (
 )
 
 // catalogUses reads the package's Go files (not tests) and returns the
-// catalog ids they name: error.<key> from fail, badRequest, tooMany and
-// apiError{Key}, callback.<key> from sign-in error pages and say. A key that
+// catalog ids they name: error.<key> from fail, badRequest, pathID, tooMany and
+// apiError{Key} and the tables knownErrors and cozeFailures, callback.<key> from sign-in error pages and say. A key that
 // is not a literal is reported, so every id the server can answer is known.
 func catalogUses(t *testing.T) (errorIDs, pageIDs map[string]bool) {
 	t.Helper()
@@ -34,7 +34,7 @@ func catalogUses(t *testing.T) (errorIDs, pageIDs map[string]bool) {
 			t.Fatal(err)
 		}
 		for _, decl := range f.Decls {
-			if fd, ok := decl.(*ast.FuncDecl); ok && slices.Contains([]string{"fail", "badRequest", "tooMany"}, fd.Name.Name) {
+			if fd, ok := decl.(*ast.FuncDecl); ok && slices.Contains([]string{"fail", "badRequest", "tooMany", "pathID"}, fd.Name.Name) {
 				continue // the builders themselves pass their caller's key on
 			}
 			ast.Inspect(decl, func(n ast.Node) bool {
@@ -52,14 +52,25 @@ func catalogUses(t *testing.T) (errorIDs, pageIDs map[string]bool) {
 					switch {
 					case !ok:
 					case id.Name == "fail":
-						errorIDs["error."+lit(n.Args[1])] = true
+						if sel, ok := n.Args[1].(*ast.SelectorExpr); !ok || sel.Sel.Name != "key" { // a table's row: below
+							errorIDs["error."+lit(n.Args[1])] = true
+						}
 					case id.Name == "tooMany":
 						errorIDs["error."+lit(n.Args[0])] = true
 					case id.Name == "badRequest":
 						errorIDs["error.bad_request."+lit(n.Args[0])] = true
+					case id.Name == "pathID":
+						errorIDs["error.bad_request."+lit(n.Args[3])] = true
 					case id.Name == "say":
 						if _, ok := n.Args[0].(*ast.BasicLit); ok { // else callback.<Key>, below
 							pageIDs[lit(n.Args[0])] = true
+						}
+					}
+				case *ast.ValueSpec: // the tables of errors: {…, status, key}
+					if slices.Contains([]string{"knownErrors", "cozeFailures"}, n.Names[0].Name) {
+						for _, row := range n.Values[0].(*ast.CompositeLit).Elts {
+							elts := row.(*ast.CompositeLit).Elts
+							errorIDs["error."+lit(elts[len(elts)-1])] = true
 						}
 					}
 				case *ast.KeyValueExpr:

@@ -98,9 +98,8 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 // sending the events after Last-Event-ID exactly once.
 func (s *Server) handleResume(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
-	chatID := r.PathValue("chat_id")
-	if !isDigits(chatID, 30) {
-		writeError(w, r, badRequest("chat_id"))
+	chatID, ok := pathID(w, r, "chat_id", "chat_id")
+	if !ok {
 		return
 	}
 	after, err := chat.ParseLastEventID(r)

@@ -124,9 +124,8 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 // plain 404 (catalog case 20).
 func (s *Server) conversationOf(w http.ResponseWriter, r *http.Request) (store.Conversation, bool) {
 	u, _ := auth.UserFrom(r.Context())
-	id := r.PathValue("id")
-	if !isDigits(id, 30) {
-		writeError(w, r, badRequest("conversation_id"))
+	id, ok := pathID(w, r, "id", "conversation_id")
+	if !ok {
 		return store.Conversation{}, false
 	}
 	c, err := s.d.Store.ConversationByID(r.Context(), u.ID, id)

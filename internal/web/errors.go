@@ -76,6 +76,41 @@ var (
 	errFileTypeUnsupported = fail(415, "unsupported_media_type.file_type")
 )
 
+// knownErrors are the other packages' sentinel errors the page is told about.
+var knownErrors = []struct {
+	err    error
+	status int
+	key    string
+}{
+	{auth.ErrUnauthenticated, 401, "unauthenticated"},
+	{auth.ErrReauthRequired, 401, "reauth_required"},
+	{auth.ErrRefreshUnavailable, 503, "upstream_unavailable.refresh"},
+	{store.ErrNotFound, 404, "not_found"},
+	{chat.ErrNotFound, 404, "not_found"},
+	{chat.ErrShuttingDown, 503, "shutting_down"},
+	{chat.ErrBadEventID, 400, "bad_request.event_id"},
+	{auth.ErrTooManySignIns, 429, "too_many_sign_ins"},
+	{auth.ErrBadWorkspace, 400, "bad_request.workspace_id"},
+	{chat.ErrBadRequest, 400, "bad_request.invalid"},
+	{context.DeadlineExceeded, 504, "upstream_timeout"},
+	{context.Canceled, 503, "canceled"},
+}
+
+// cozeFailures are Coze's failures, by code, that need no detail to explain.
+var cozeFailures = []struct {
+	is     func(error) bool
+	status int
+	key    string
+}{
+	{coze.IsTokenInvalid, 401, "reauth_required.token_invalid"},
+	{coze.IsNotPublished, 409, "bot_not_published"},
+	{coze.IsConversationBusy, 409, "conversation_busy"},
+	{coze.IsQuotaExceeded, 429, "quota_exceeded"},
+	{coze.IsRateLimited, 429, "rate_limited"},
+	{coze.IsNotFound, 404, "not_found.coze"},
+	{coze.IsFileTypeUnsupported, 415, "unsupported_media_type.file_type"},
+}
+
 // toAPIError maps any error to what the page sees. Unknown errors become
 // internal_error and are logged by writeError.
 func toAPIError(err error) (*apiError, bool) {
@@ -94,33 +129,16 @@ func toAPIError(err error) (*apiError, bool) {
 		return ae, true
 	}
 	var be *chat.BusyError
-	switch {
-	case errors.Is(err, auth.ErrUnauthenticated):
-		return fail(401, "unauthenticated"), true
-	case errors.Is(err, auth.ErrReauthRequired):
-		return fail(401, "reauth_required"), true
-	case errors.Is(err, auth.ErrRefreshUnavailable):
-		return fail(503, "upstream_unavailable.refresh"), true
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, chat.ErrNotFound):
-		return errNotFound, true
-	case errors.Is(err, chat.ErrShuttingDown):
-		return fail(503, "shutting_down"), true
-	case errors.Is(err, chat.ErrBadEventID):
-		return badRequest("event_id"), true
-	case errors.As(err, &be):
+	if errors.As(err, &be) {
 		return tooMany("too_many_replies", 10*time.Second, "n", be.Max), true
-	case errors.Is(err, chat.ErrTooManyReplies):
+	}
+	if errors.Is(err, chat.ErrTooManyReplies) {
 		return tooMany("too_many_replies", 10*time.Second, "n", chat.DefaultMaxRepliesPerUser), true
-	case errors.Is(err, auth.ErrTooManySignIns):
-		return fail(429, "too_many_sign_ins"), true
-	case errors.Is(err, auth.ErrBadWorkspace):
-		return badRequest("workspace_id"), true
-	case errors.Is(err, chat.ErrBadRequest):
-		return badRequest("invalid"), true
-	case errors.Is(err, context.DeadlineExceeded):
-		return fail(504, "upstream_timeout"), true
-	case errors.Is(err, context.Canceled):
-		return fail(503, "canceled"), true
+	}
+	for _, k := range knownErrors {
+		if errors.Is(err, k.err) {
+			return fail(k.status, k.key), true
+		}
 	}
 	return cozeAPIError(err)
 }
@@ -129,26 +147,17 @@ func toAPIError(err error) (*apiError, bool) {
 func cozeAPIError(err error) (*apiError, bool) {
 	var ce *coze.APIError
 	isAPI := errors.As(err, &ce)
+	for _, f := range cozeFailures {
+		if f.is(err) {
+			return fail(f.status, f.key), true
+		}
+	}
 	switch {
-	case coze.IsTokenInvalid(err):
-		return fail(401, "reauth_required.token_invalid"), true
 	case coze.IsPermissionDenied(err):
 		if isAPI && ce.Permission != "" { // the endpoint's, known to the client
 			return fail(403, "permission_denied", "permission", ce.Permission), true
 		}
 		return fail(403, "permission_denied.unnamed"), true
-	case coze.IsNotPublished(err):
-		return fail(409, "bot_not_published"), true
-	case coze.IsConversationBusy(err):
-		return fail(409, "conversation_busy"), true
-	case coze.IsQuotaExceeded(err):
-		return fail(429, "quota_exceeded"), true
-	case coze.IsRateLimited(err):
-		return fail(429, "rate_limited"), true
-	case coze.IsNotFound(err):
-		return fail(404, "not_found.coze"), true
-	case coze.IsFileTypeUnsupported(err):
-		return errFileTypeUnsupported, true
 	case coze.IsModelFailure(err):
 		return fail(502, "model_error", "log_id", safeLogID(ce.LogID), "coze_code", ce.Code), true
 	case coze.IsPlatformError(err):
@@ -157,7 +166,7 @@ func cozeAPIError(err error) (*apiError, bool) {
 		return fail(502, "upstream_error.platform", "msg", scrub(ce.Msg), "log_id", safeLogID(ce.LogID), "coze_code", ce.Code), true
 	case coze.IsInvalidRequest(err):
 		return badRequest("coze", "msg", scrub(ce.Msg)), true
-	case coze.IsUpstreamUnavailable(err):
+	case coze.IsUpstreamUnavailable(err): // after the codes: a 5xx may carry one
 		return fail(502, "upstream_unavailable"), true
 	case isAPI:
 		return fail(502, "upstream_error", "coze_code", ce.Code, "msg", scrub(ce.Msg), "log_id", safeLogID(ce.LogID)), true

@@ -220,6 +220,17 @@ func isLoopbackHost(hostport string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// pathID reads the path value name, which must be a Coze id (digits); when
+// it is not, it answers 400 bad_request.<reason> and reports false.
+func pathID(w http.ResponseWriter, r *http.Request, name, reason string) (string, bool) {
+	id := r.PathValue(name)
+	if !isDigits(id, 30) {
+		writeError(w, r, badRequest(reason))
+		return "", false
+	}
+	return id, true
+}
+
 // isDigits reports whether s is 1..max ASCII digits (Coze ids are decimal strings).
 func isDigits(s string, max int) bool {
 	if s == "" || len(s) > max {

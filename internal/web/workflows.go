@@ -59,9 +59,8 @@ func (s *Server) handleWorkflows(w http.ResponseWriter, r *http.Request) {
 // handleWorkflow describes one workflow with its declared inputs.
 func (s *Server) handleWorkflow(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
-	id := r.PathValue("id")
-	if !isDigits(id, 30) {
-		writeError(w, r, badRequest("workflow_id"))
+	id, ok := pathID(w, r, "id", "workflow_id")
+	if !ok {
 		return
 	}
 	info, err := s.d.Coze.WorkflowInfo(r.Context(), s.d.Auth.Source(u.ID), id, true)
@@ -89,9 +88,8 @@ func (s *Server) handleWorkflow(w http.ResponseWriter, r *http.Request) {
 // chat service, outlives this request and is resumed by run id.
 func (s *Server) handleWorkflowRun(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
-	id := r.PathValue("id")
-	if !isDigits(id, 30) {
-		writeError(w, r, badRequest("workflow_id"))
+	id, ok := pathID(w, r, "id", "workflow_id")
+	if !ok {
 		return
 	}
 	var req struct {

@@ -102,12 +102,18 @@ func (s *Server) handleResume(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.serveResume(w, r, "resume", func() (*chat.Run, bool) { return s.d.Chat.Lookup(u.ID, chatID) })
+}
+
+// serveResume sends the events of the run lookup finds after Last-Event-ID,
+// exactly once; metric names the stream.
+func (s *Server) serveResume(w http.ResponseWriter, r *http.Request, metric string, lookup func() (*chat.Run, bool)) {
 	after, err := chat.ParseLastEventID(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	run, ok := s.d.Chat.Lookup(u.ID, chatID)
+	run, ok := lookup()
 	if !ok {
 		writeError(w, r, errNotFound)
 		return
@@ -116,7 +122,7 @@ func (s *Server) handleResume(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	done := s.d.Metrics.StreamOpened("resume")
+	done := s.d.Metrics.StreamOpened(metric)
 	defer done()
 	if err := s.d.Chat.ServeSSE(w, r, run, after); err != nil {
 		writeError(w, r, err)

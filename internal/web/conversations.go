@@ -136,15 +136,25 @@ func (s *Server) conversationOf(w http.ResponseWriter, r *http.Request) (store.C
 	return c, true
 }
 
-// handleMessages returns a conversation with its messages, oldest first.
-func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
+// conversationMessages is conversationOf with the conversation's messages,
+// oldest first.
+func (s *Server) conversationMessages(w http.ResponseWriter, r *http.Request) (store.Conversation, []store.Message, bool) {
 	c, ok := s.conversationOf(w, r)
 	if !ok {
-		return
+		return c, nil, false
 	}
 	msgs, err := s.d.Store.Messages(r.Context(), c.UserID, c.ID)
 	if err != nil {
 		writeError(w, r, err)
+		return c, nil, false
+	}
+	return c, msgs, true
+}
+
+// handleMessages returns a conversation with its messages, oldest first.
+func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
+	c, msgs, ok := s.conversationMessages(w, r)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, conversationWithMessages(c, msgs))
@@ -215,13 +225,8 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, badRequest("export_thinking"))
 		return
 	}
-	c, ok := s.conversationOf(w, r)
+	c, msgs, ok := s.conversationMessages(w, r)
 	if !ok {
-		return
-	}
-	msgs, err := s.d.Store.Messages(r.Context(), c.UserID, c.ID)
-	if err != nil {
-		writeError(w, r, err)
 		return
 	}
 	h := w.Header()

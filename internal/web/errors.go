@@ -76,32 +76,45 @@ var (
 	errFileTypeUnsupported = fail(415, "unsupported_media_type.file_type")
 )
 
-// knownErrors are the other packages' sentinel errors the page is told about.
-var knownErrors = []struct {
-	err    error
+// errorRule answers an error that match recognises as status and key.
+type errorRule struct {
+	match  func(error) bool
 	status int
 	key    string
-}{
-	{auth.ErrUnauthenticated, 401, "unauthenticated"},
-	{auth.ErrReauthRequired, 401, "reauth_required"},
-	{auth.ErrRefreshUnavailable, 503, "upstream_unavailable.refresh"},
-	{store.ErrNotFound, 404, "not_found"},
-	{chat.ErrNotFound, 404, "not_found"},
-	{chat.ErrShuttingDown, 503, "shutting_down"},
-	{chat.ErrBadEventID, 400, "bad_request.event_id"},
-	{auth.ErrTooManySignIns, 429, "too_many_sign_ins"},
-	{auth.ErrBadWorkspace, 400, "bad_request.workspace_id"},
-	{chat.ErrBadRequest, 400, "bad_request.invalid"},
-	{context.DeadlineExceeded, 504, "upstream_timeout"},
-	{context.Canceled, 503, "canceled"},
+}
+
+func is(target error) func(error) bool {
+	return func(err error) bool { return errors.Is(err, target) }
+}
+
+// firstRule applies the first rule that matches err.
+func firstRule(rules []errorRule, err error) (*apiError, bool) {
+	for _, rule := range rules {
+		if rule.match(err) {
+			return fail(rule.status, rule.key), true
+		}
+	}
+	return nil, false
+}
+
+// knownErrors are the other packages' sentinel errors the page is told about.
+var knownErrors = []errorRule{
+	{is(auth.ErrUnauthenticated), 401, "unauthenticated"},
+	{is(auth.ErrReauthRequired), 401, "reauth_required"},
+	{is(auth.ErrRefreshUnavailable), 503, "upstream_unavailable.refresh"},
+	{is(store.ErrNotFound), 404, "not_found"},
+	{is(chat.ErrNotFound), 404, "not_found"},
+	{is(chat.ErrShuttingDown), 503, "shutting_down"},
+	{is(chat.ErrBadEventID), 400, "bad_request.event_id"},
+	{is(auth.ErrTooManySignIns), 429, "too_many_sign_ins"},
+	{is(auth.ErrBadWorkspace), 400, "bad_request.workspace_id"},
+	{is(chat.ErrBadRequest), 400, "bad_request.invalid"},
+	{is(context.DeadlineExceeded), 504, "upstream_timeout"},
+	{is(context.Canceled), 503, "canceled"},
 }
 
 // cozeFailures are Coze's failures, by code, that need no detail to explain.
-var cozeFailures = []struct {
-	is     func(error) bool
-	status int
-	key    string
-}{
+var cozeFailures = []errorRule{
 	{coze.IsTokenInvalid, 401, "reauth_required.token_invalid"},
 	{coze.IsNotPublished, 409, "bot_not_published"},
 	{coze.IsConversationBusy, 409, "conversation_busy"},
@@ -135,10 +148,8 @@ func toAPIError(err error) (*apiError, bool) {
 	if errors.Is(err, chat.ErrTooManyReplies) {
 		return tooMany("too_many_replies", 10*time.Second, "n", chat.DefaultMaxRepliesPerUser), true
 	}
-	for _, k := range knownErrors {
-		if errors.Is(err, k.err) {
-			return fail(k.status, k.key), true
-		}
+	if ae, ok := firstRule(knownErrors, err); ok {
+		return ae, true
 	}
 	return cozeAPIError(err)
 }
@@ -147,10 +158,8 @@ func toAPIError(err error) (*apiError, bool) {
 func cozeAPIError(err error) (*apiError, bool) {
 	var ce *coze.APIError
 	isAPI := errors.As(err, &ce)
-	for _, f := range cozeFailures {
-		if f.is(err) {
-			return fail(f.status, f.key), true
-		}
+	if ae, ok := firstRule(cozeFailures, err); ok {
+		return ae, true
 	}
 	switch {
 	case coze.IsPermissionDenied(err):

@@ -254,20 +254,9 @@ func TestChat_Cancel(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, envOpts{})
 	c := signIn(t, e, cozesim.UserAlan)
-	body, _ := json.Marshal(map[string]any{"bot_id": cozesim.BotSlow, "message": "Tell me a story", "stream": true})
-	hr, _ := http.NewRequestWithContext(t.Context(), "POST", e.url+"/api/chat", bytes.NewReader(body))
-	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("Sec-Fetch-Site", "same-origin")
-	res, err := c.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, convID, chatID := openStream(t, e, c, cozesim.BotSlow, "Tell me a story")
 	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("stream status = %d", res.StatusCode)
-	}
-	evs := readEvents(t, res.Body, func(ev sseEvent) bool { return ev.name == "delta" })
-	convID, chatID := chatIDs(t, evs)
+	readEvents(t, res.Body, func(ev sseEvent) bool { return ev.name == "delta" })
 
 	r := e.api(c, "POST", "/api/chat/cancel", map[string]string{"conversation_id": convID, "chat_id": chatID})
 	mustStatus(t, "cancel", r, http.StatusOK)

@@ -162,21 +162,7 @@ func (s *Server) handleWorkflowStream(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, badRequest("run_id"))
 		return
 	}
-	after, err := chat.ParseLastEventID(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	run, ok := s.d.Chat.LookupWorkflow(u.ID, runID)
-	if !ok {
-		writeError(w, r, errNotFound)
-		return
-	}
-	done := s.d.Metrics.StreamOpened("workflow_resume")
-	defer done()
-	if err := s.d.Chat.ServeSSE(w, r, run, after); err != nil {
-		writeError(w, r, err)
-	}
+	s.serveResume(w, r, "workflow_resume", func() (*chat.Run, bool) { return s.d.Chat.LookupWorkflow(u.ID, runID) })
 }
 
 // handleWorkflowCancel is the Stop button: Coze has no cancel for workflow

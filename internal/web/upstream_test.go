@@ -24,6 +24,15 @@ func hasHan(s string) bool {
 	return false
 }
 
+// addFault injects f on endpoint, once unless f.Times says otherwise.
+func addFault(e *testEnv, endpoint string, f cozesim.Fault) {
+	f.Endpoint = endpoint
+	if f.Times == 0 {
+		f.Times = 1
+	}
+	e.sim.AddFault(f)
+}
+
 func TestCase42_ErrorsBeforeTheStream(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, envOpts{})
@@ -71,12 +80,7 @@ func TestCase42_ErrorsBeforeTheStream(t *testing.T) {
 					}
 					e.sim.ClearFaults()
 					if tt.fault != (cozesim.Fault{}) {
-						f := tt.fault
-						f.Endpoint = "POST /v3/chat"
-						if f.Times == 0 {
-							f.Times = 1
-						}
-						e.sim.AddFault(f)
+						addFault(e, "POST /v3/chat", tt.fault)
 					}
 					defer e.sim.ClearFaults()
 					bot := tt.bot
@@ -136,9 +140,7 @@ func TestChat_NonStreamIncompleteIsNot500(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := tt.fault
-			f.Endpoint, f.Times = "POST /v3/chat", 1
-			e.sim.AddFault(f)
+			addFault(e, "POST /v3/chat", tt.fault)
 			e.sim.AddFault(cozesim.Fault{Endpoint: "GET /v3/chat/retrieve", HTTPStatus: 500})
 			e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat/retrieve", HTTPStatus: 500})
 			defer e.sim.ClearFaults()

@@ -196,9 +196,7 @@ func TestWorkflowRun_ErrorsBeforeTheRunAreJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := tt.fault
-			f.Endpoint, f.Times = "POST /v1/workflow/stream_run", 1
-			e.sim.AddFault(f)
+			addFault(e, "POST /v1/workflow/stream_run", tt.fault)
 			defer e.sim.ClearFaults()
 			r := e.api(c, "POST", "/api/workflows/"+cozesim.WorkflowJoke+"/run", map[string]any{"parameters": map[string]any{}})
 			if r.status != tt.wantStatus || r.errorCode() != tt.wantCode || r.errorBody()["message"] == "" {
@@ -578,9 +576,7 @@ func TestCase29_WorkflowErrorDoesNotEchoToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := tt.fault
-			f.Endpoint, f.Times = "POST /v1/workflow/stream_run", 1
-			e.sim.AddFault(f)
+			addFault(e, "POST /v1/workflow/stream_run", tt.fault)
 			defer e.sim.ClearFaults()
 			r := e.api(c, "POST", "/api/workflows/"+cozesim.WorkflowWeather+"/run", map[string]any{"parameters": map[string]string{"city": "x"}})
 			if strings.Contains(string(r.body), tok) {

@@ -17,9 +17,10 @@ import (
 )
 
 // catalogUses reads the package's Go files (not tests) and returns the
-// catalog ids they name: error.<key> from fail, badRequest, pathID, tooMany and
-// apiError{Key} and the tables knownErrors and cozeFailures, callback.<key> from sign-in error pages and say. A key that
-// is not a literal is reported, so every id the server can answer is known.
+// catalog ids they name: error.<key> from fail, badRequest, pathID, tooMany,
+// apiError{Key} and the tables knownErrors and cozeFailures; callback.<key>
+// from the sign-in error pages; any id given to messages.text. A key that is
+// not a literal is reported, so every id the server can answer is known.
 func catalogUses(t *testing.T) (errorIDs, pageIDs map[string]bool) {
 	t.Helper()
 	errorIDs, pageIDs = map[string]bool{}, map[string]bool{}
@@ -34,7 +35,7 @@ func catalogUses(t *testing.T) (errorIDs, pageIDs map[string]bool) {
 			t.Fatal(err)
 		}
 		for _, decl := range f.Decls {
-			if fd, ok := decl.(*ast.FuncDecl); ok && slices.Contains([]string{"fail", "badRequest", "tooMany", "pathID", "firstRule"}, fd.Name.Name) {
+			if fd, ok := decl.(*ast.FuncDecl); ok && slices.Contains([]string{"fail", "badRequest", "tooMany", "pathID", "firstRule", "render", "say"}, fd.Name.Name) {
 				continue // the builders themselves pass their caller's key on
 			}
 			ast.Inspect(decl, func(n ast.Node) bool {
@@ -50,6 +51,8 @@ func catalogUses(t *testing.T) (errorIDs, pageIDs map[string]bool) {
 				case *ast.CallExpr:
 					id, ok := n.Fun.(*ast.Ident)
 					switch {
+					case exprName(n.Fun) == "messages.text" || exprName(n.Fun) == "messages.lookup":
+						pageIDs[lit(n.Args[1])] = true
 					case !ok:
 					case id.Name == "fail":
 						if sel, ok := n.Args[1].(*ast.SelectorExpr); !ok || sel.Sel.Name != "key" { // a table's row: below
@@ -157,7 +160,7 @@ func TestCatalogCoversEveryCode(t *testing.T) {
 		if !slices.Equal(pe, pz) {
 			t.Errorf("%s: placeholders differ: en %v, zh-CN %v", id, pe, pz)
 		}
-		if (strings.HasPrefix(id, "error.") || strings.HasPrefix(id, "callback.")) && !pageIDs[id] && pageOnly[id] == "" {
+		if (strings.HasPrefix(id, "error.") || strings.HasPrefix(id, "callback.") || strings.HasPrefix(id, "export.")) && !pageIDs[id] && pageOnly[id] == "" {
 			t.Errorf("%s is in the catalog but nothing in the server answers it", id)
 		}
 	}

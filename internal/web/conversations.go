@@ -238,28 +238,31 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Content-Type", "text/markdown; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte(renderMarkdownExport(c, msgs, thinking == "1")))
+	_, _ = w.Write([]byte(renderMarkdownExport(langOf(r), c, msgs, thinking == "1")))
 }
 
-// renderMarkdownExport writes the conversation as Markdown. Message text is
-// written as it was; the file is downloaded, never rendered by us.
-func renderMarkdownExport(c store.Conversation, msgs []store.Message, thinking bool) string {
+// renderMarkdownExport writes the conversation as Markdown, its labels in
+// lang. Message text is written as it was; the file is downloaded, never
+// rendered by us.
+func renderMarkdownExport(lang string, c store.Conversation, msgs []store.Message, thinking bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n", oneLine(c.Title))
+	bot := c.BotID
 	if c.BotName != "" {
-		fmt.Fprintf(&b, "Bot: %s (%s)  \n", oneLine(c.BotName), c.BotID)
-	} else {
-		fmt.Fprintf(&b, "Bot: %s  \n", c.BotID)
+		bot = oneLine(c.BotName) + " (" + c.BotID + ")"
 	}
-	fmt.Fprintf(&b, "Conversation: %s  \nExported: %s\n\n", c.ID, time.Now().UTC().Format(time.RFC3339))
+	fmt.Fprintf(&b, "%s  \n%s  \n%s\n\n", messages.text(lang, "export.bot", map[string]any{"bot": bot}),
+		messages.text(lang, "export.conversation", map[string]any{"id": c.ID}),
+		messages.text(lang, "export.exported", map[string]any{"time": time.Now().UTC().Format(time.RFC3339)}))
+	you, assistant := messages.text(lang, "export.you", nil), messages.text(lang, "export.assistant", nil)
 	for _, m := range msgs {
-		who := "You"
+		who := you
 		if m.Role == "assistant" {
-			who = "Bot"
+			who = assistant
 		}
 		fmt.Fprintf(&b, "## %s — %s\n\n", who, m.CreatedAt.UTC().Format(time.RFC3339))
 		if thinking && m.Reasoning != "" {
-			fmt.Fprintf(&b, "> **Thinking**\n>\n%s\n\n", quoteLines(m.Reasoning))
+			fmt.Fprintf(&b, "> **%s**\n>\n%s\n\n", messages.text(lang, "export.thinking", nil), quoteLines(m.Reasoning))
 		}
 		writeCardsMarkdown(&b, m.Cards)
 		if m.Content != "" {

@@ -88,7 +88,7 @@ func FuzzExport(f *testing.F) {
 			{ID: 2, ConversationID: c.ID, UserID: 1, Role: role, Content: content, Status: status, FollowUps: []string{content},
 				Usage: []byte(content), Reasoning: content, Cards: []byte(content), Question: []byte(content), CreatedAt: now},
 		}
-		md := renderMarkdownExport(c, msgs, len(content)%2 == 0)
+		md := renderMarkdownExport(langEn, c, msgs, len(content)%2 == 0)
 		first, _, _ := strings.Cut(md, "\n")
 		if first != "# "+oneLine(title) {
 			t.Fatalf("first line %q, want the title on one line", first)

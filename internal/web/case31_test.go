@@ -47,9 +47,7 @@ func TestCase31_TokensOnlyInAuthorizationToCoze(t *testing.T) {
 	mustStatus(t, "rename", e.api(c, "PATCH", "/api/conversations/"+first.ConversationID, map[string]string{"title": "case 31"}), http.StatusOK)
 	mustStatus(t, "export", e.get(c, "/api/conversations/"+first.ConversationID+"/export?format=json"), http.StatusOK)
 
-	ct, body := multipartBody(t, "file", "pixel.png", pngBytes)
-	up := e.send(c, req{method: "POST", path: "/api/files", ctype: ct, body: body,
-		hdr: map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": e.url}})
+	up := uploadFile(t, e, c, "pixel.png", pngBytes, map[string]string{"Origin": e.url})
 	mustStatus(t, "upload", up, http.StatusOK)
 	file := decode[struct {
 		ID string `json:"id"`

@@ -38,8 +38,7 @@ func TestFiles_OnlyCozesDocumentedFormats(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := e.sim.Calls("POST /v1/files/upload")
-			ct, body := multipartBody(t, "file", tt.name, tt.data)
-			r := e.send(c, req{method: "POST", path: "/api/files", ctype: ct, body: body, hdr: map[string]string{"Sec-Fetch-Site": "same-origin"}})
+			r := uploadFile(t, e, c, tt.name, tt.data, nil)
 			mustStatus(t, tt.name, r, tt.wantStatus)
 			calls := e.sim.Calls("POST /v1/files/upload") - before
 			if tt.wantStatus != 200 {
@@ -64,13 +63,11 @@ func TestFiles_Coze4303IsClear(t *testing.T) {
 	for _, lang := range []string{"en-US", "zh-CN"} {
 		t.Run(lang, func(t *testing.T) {
 			e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/files/upload", Times: 1, Code: 4303, Msg: "file type not support"})
-			ct, body := multipartBody(t, "file", "pixel.png", pngBytes)
-			r := e.send(c, req{method: "POST", path: "/api/files", ctype: ct, body: body,
-				hdr: map[string]string{"Sec-Fetch-Site": "same-origin", "Accept-Language": lang}})
+			r := uploadFile(t, e, c, "pixel.png", pngBytes, map[string]string{"Accept-Language": lang})
 			mustStatus(t, "upload", r, http.StatusUnsupportedMediaType)
 			eb := r.errorBody()
 			zh := lang == "zh-CN"
-			if eb["code"] != "unsupported_media_type" || hasHan(eb["message"]) != zh {
+			if key, _ := r.errorKey(); key != "unsupported_media_type.file_type" || hasHan(eb["message"]) != zh {
 				t.Errorf("error = %v, want unsupported_media_type in %s", eb, lang)
 			}
 			if hint := eb["hint"]; !strings.Contains(hint, "PDF") || !strings.Contains(hint, "JSON") {
@@ -94,8 +91,7 @@ func TestFiles_ChatItemTypeFollowsSniffedKind(t *testing.T) {
 	c := signIn(t, e, cozesim.UserAlan)
 	upload := func(name string, data []byte) (id, kind string) {
 		t.Helper()
-		ct, body := multipartBody(t, "file", name, data)
-		r := e.send(c, req{method: "POST", path: "/api/files", ctype: ct, body: body, hdr: map[string]string{"Sec-Fetch-Site": "same-origin"}})
+		r := uploadFile(t, e, c, name, data, nil)
 		mustStatus(t, "upload "+name, r, http.StatusOK)
 		f := decode[struct{ ID, Kind string }](t, r)
 		return f.ID, f.Kind
@@ -158,8 +154,7 @@ func TestChat_AttachmentOnlyMessage(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, envOpts{})
 	c := signIn(t, e, cozesim.UserAlan)
-	ct, body := multipartBody(t, "file", "pixel.png", pngBytes)
-	r := e.send(c, req{method: "POST", path: "/api/files", ctype: ct, body: body, hdr: map[string]string{"Sec-Fetch-Site": "same-origin"}})
+	r := uploadFile(t, e, c, "pixel.png", pngBytes, nil)
 	mustStatus(t, "upload", r, http.StatusOK)
 	id := decode[struct{ ID string }](t, r).ID
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
@@ -252,7 +253,7 @@ func collectSecrets(t testing.TB, reqs []cozesim.Request, into map[string]string
 		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && tok != testSecret {
 			n++
 			into["access token"] = tok
-			into["access token #"+itoa(n)] = tok
+			into["access token #"+strconv.Itoa(n)] = tok
 		}
 		var body map[string]any
 		if json.Unmarshal(r.Body, &body) != nil {
@@ -262,7 +263,7 @@ func collectSecrets(t testing.TB, reqs []cozesim.Request, into map[string]string
 			if v, ok := body[k].(string); ok && v != "" {
 				name := strings.ReplaceAll(k, "_", " ")
 				into[name] = v
-				into[name+" #"+itoa(len(into))] = v
+				into[name+" #"+strconv.Itoa(len(into))] = v
 			}
 		}
 	}

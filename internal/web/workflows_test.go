@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func readWorkflowStream(t testing.TB, evs []sseEvent) wfStream {
 	t.Helper()
 	var w wfStream
 	for i, ev := range evs {
-		if ev.id != itoa(i+1) {
+		if ev.id != strconv.Itoa(i+1) {
 			t.Fatalf("event %d (%s) has id %q, want %d (gap or repeat)", i, ev.name, ev.id, i+1)
 		}
 		var err error

@@ -22,12 +22,8 @@ type workspaceJSON struct {
 }
 
 type botJSON struct {
-	ID          string `json:"id"`
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	IconURL     string `json:"icon_url"`
-	UpdatedAt   int64  `json:"updated_at"`
-	Published   bool   `json:"published"`
+	listItemJSON
+	Published bool `json:"published"`
 }
 
 // handleWorkspaces lists the user's workspaces (permission listWorkspace).
@@ -100,8 +96,7 @@ func (s *Server) handleBots(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]botJSON, 0, len(bots))
 	for _, b := range bots {
-		out = append(out, botJSON{ID: b.ID, Name: b.Name, Description: b.Description,
-			IconURL: safeImageURL(b.IconURL), UpdatedAt: b.UpdatedAt, Published: b.IsPublished})
+		out = append(out, botJSON{listItem(b.ID, b.Name, b.Description, b.IconURL, b.UpdatedAt), b.IsPublished})
 	}
 	s.bots.put(u.ID, key, out)
 	for _, b := range out {

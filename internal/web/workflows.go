@@ -13,12 +13,17 @@ import (
 	"github.com/coze2app/coze2app/internal/coze"
 )
 
-type workflowJSON struct {
+// listItemJSON is what the bot and workflow lists show of each entry.
+type listItemJSON struct {
 	ID          string `json:"id"`
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	IconURL     string `json:"icon_url"`
 	UpdatedAt   int64  `json:"updated_at"`
+}
+
+func listItem(id, name, description, iconURL string, updatedAt int64) listItemJSON {
+	return listItemJSON{ID: id, Name: name, Description: description, IconURL: safeImageURL(iconURL), UpdatedAt: updatedAt}
 }
 
 type workflowInputJSON struct {
@@ -37,7 +42,7 @@ func (s *Server) handleWorkflows(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, badRequest("workspace_id"))
 		return
 	}
-	out := []workflowJSON{}
+	out := []listItemJSON{}
 	src := s.d.Auth.Source(u.ID)
 	for page := 1; page <= 20; page++ { // 20 pages × 30 is plenty; bounded on purpose
 		p, err := s.d.Coze.ListWorkflows(r.Context(), src, coze.ListWorkflowsParams{WorkspaceID: ws, WorkflowMode: "workflow", PageNum: page, PageSize: 30})
@@ -46,8 +51,7 @@ func (s *Server) handleWorkflows(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, wf := range p.Items {
-			out = append(out, workflowJSON{ID: wf.WorkflowID, Name: wf.WorkflowName, Description: wf.Description,
-				IconURL: safeImageURL(wf.IconURL), UpdatedAt: wf.UpdatedAt})
+			out = append(out, listItem(wf.WorkflowID, wf.WorkflowName, wf.Description, wf.IconURL, wf.UpdatedAt))
 		}
 		if !p.HasMore || len(p.Items) == 0 {
 			break

@@ -119,7 +119,7 @@ func TestWorkflows(t *testing.T) {
 	c := signIn(t, e, cozesim.UserAlan)
 
 	list := decode[struct {
-		Workflows []workflowJSON `json:"workflows"`
+		Workflows []listItemJSON `json:"workflows"`
 	}](t, e.get(c, "/api/workflows?workspace_id="+cozesim.WorkspaceTeam))
 	found := false
 	for _, wf := range list.Workflows {

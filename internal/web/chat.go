@@ -65,11 +65,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	done := s.d.Metrics.StreamOpened("new")
-	defer done()
-	if err := s.d.Chat.ServeSSE(w, r, run, 0); err != nil {
-		writeError(w, r, err)
-	}
+	s.serveRun(w, r, "new", run, 0)
 }
 
 // handleCancel is the Stop button: it cancels the chat upstream and ends the relay.
@@ -122,6 +118,12 @@ func (s *Server) serveResume(w http.ResponseWriter, r *http.Request, metric stri
 		writeError(w, r, err)
 		return
 	}
+	s.serveRun(w, r, metric, run, after)
+}
+
+// serveRun relays run's events after the one numbered after as SSE, counted
+// as an open stream of kind metric while it lasts.
+func (s *Server) serveRun(w http.ResponseWriter, r *http.Request, metric string, run *chat.Run, after int64) {
 	done := s.d.Metrics.StreamOpened(metric)
 	defer done()
 	if err := s.d.Chat.ServeSSE(w, r, run, after); err != nil {

@@ -223,9 +223,5 @@ func (s *Server) relayWorkflow(w http.ResponseWriter, r *http.Request, start fun
 		}
 		return
 	}
-	done := s.d.Metrics.StreamOpened("workflow")
-	defer done()
-	if err := s.d.Chat.ServeSSE(w, r, run, 0); err != nil {
-		writeError(w, r, err)
-	}
+	s.serveRun(w, r, "workflow", run, 0)
 }

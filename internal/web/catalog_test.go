@@ -6,13 +6,17 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"maps"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 )
 
@@ -209,4 +213,46 @@ func (r resp) errorKey() (string, map[string]any) {
 		return v.Error.Code, v.Error.Params
 	}
 	return v.Error.Key, v.Error.Params
+}
+
+// writeError answers {code, key, params, message, hint, field}: the message
+// and hint said from the catalog in the request's language, the key and
+// params for the page to say it itself.
+func TestWriteErrorShape(t *testing.T) {
+	tests := []struct {
+		name, lang, wantLang string
+		err                  error
+		want                 map[string]any // besides message and hint
+	}{
+		{"params", "en-US,en;q=0.9", langEn, &apiError{Status: 400, Code: "bad_request", Key: "bad_request.message_too_long", Params: map[string]any{"max": 4000}, Field: "message"},
+			map[string]any{"code": "bad_request", "key": "bad_request.message_too_long", "params": map[string]any{"max": 4000.0}, "field": "message"}},
+		{"hint, Chinese", "zh-CN,zh;q=0.9", langZh, tooMany("too_many_uploads", 5*time.Second, "n", 2),
+			map[string]any{"code": "too_many_uploads", "params": map[string]any{"n": 2.0, "seconds": 5.0}}},
+		{"no key or params", "", langEn, errNotFound, map[string]any{"code": "not_found"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			r := httptest.NewRequest("GET", "/api/x", nil)
+			r.Header.Set("Accept-Language", tt.lang)
+			writeError(w, r, tt.err)
+			var body struct{ Error map[string]any }
+			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+				t.Fatal(err)
+			}
+			ae, _ := toAPIError(tt.err)
+			msg, hint := ae.render(tt.wantLang)
+			want := maps.Clone(tt.want)
+			want["message"] = msg
+			if hint != "" {
+				want["hint"] = hint
+			}
+			if !reflect.DeepEqual(body.Error, want) {
+				t.Errorf("error = %v\nwant    %v", body.Error, want)
+			}
+			if strings.Contains(msg, "{") || tt.wantLang == langZh && !hasHan(msg+hint) {
+				t.Errorf("message %q hint %q: placeholders left or wrong language", msg, hint)
+			}
+		})
+	}
 }

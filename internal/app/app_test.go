@@ -3,11 +3,13 @@ package app
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -22,7 +24,7 @@ import (
 // hosts, which demo mode never calls, are not printed as if they were used.
 func TestDemoStartupSaysWhereToGoAndNoRealHosts(t *testing.T) {
 	dir := t.TempDir()
-	a := mustStart(t, nil, map[string]string{
+	a := mustStart(t, map[string]string{
 		"COZE2APP_ADDR":         "127.0.0.1:0",
 		"COZE2APP_DATABASE_URL": "sqlite:" + dir + "/coze2app.db",
 	})
@@ -41,7 +43,7 @@ func TestDemoStartupSaysWhereToGoAndNoRealHosts(t *testing.T) {
 // sign in on the simulator's consent page, chat.
 func TestDemoModeSignInAndChat(t *testing.T) {
 	dir := t.TempDir()
-	a := mustStart(t, nil, map[string]string{
+	a := mustStart(t, map[string]string{
 		"COZE2APP_ADDR":            "127.0.0.1:0",
 		"COZE2APP_DATABASE_URL":    "sqlite:" + dir + "/coze2app.db",
 		"COZE2APP_SIM_DELTA_DELAY": "0s",
@@ -86,7 +88,7 @@ func TestCase64_RestartKeepsEverything(t *testing.T) {
 			_, sim := externalSim(t, "http://"+addr+"/callback", cozesim.Options{})
 			env := realModeEnv(sim.URL, addr, dbURL)
 
-			a := mustStart(t, nil, env)
+			a := mustStart(t, env)
 			c := newBrowser(t)
 			signIn(t, c, a.URL, "7391000000000000101")
 			var ans chatAnswer
@@ -100,7 +102,7 @@ func TestCase64_RestartKeepsEverything(t *testing.T) {
 				t.Fatalf("stop: %v", err)
 			}
 
-			b := mustStart(t, nil, env)
+			b := mustStart(t, env)
 			var st status
 			getJSON(t, c, b.URL+"/api/auth/status", &st)
 			if !st.Authenticated {
@@ -137,7 +139,7 @@ func TestCase64_TwoInstancesMigrateOnce(t *testing.T) {
 	_, sim := externalSim(t, "http://"+addrA+"/callback", cozesim.Options{})
 	var wg sync.WaitGroup
 	for _, addr := range []string{addrA, addrB} {
-		wg.Go(func() { mustStart(t, nil, realModeEnv(sim.URL, addr, dbURL)) })
+		wg.Go(func() { mustStart(t, realModeEnv(sim.URL, addr, dbURL)) })
 	}
 	wg.Wait()
 	st, err := store.Open(t.Context(), dbURL)
@@ -167,7 +169,7 @@ func TestCase65_ShutdownWithLiveStreams(t *testing.T) {
 	_, sim := externalSim(t, "http://"+addr+"/callback", cozesim.Options{DeltaDelay: 50 * time.Millisecond})
 	env := realModeEnv(sim.URL, addr, dbURL)
 	env["COZE2APP_MAX_REPLIES_PER_USER"] = "10" // five streams of one user: above the default share (case 73)
-	a := mustStart(t, nil, env)
+	a := mustStart(t, env)
 	c := newBrowser(t)
 	signIn(t, c, a.URL, "7391000000000000102")
 
@@ -236,7 +238,7 @@ func TestCase65_ShutdownWithLiveStreams(t *testing.T) {
 func TestCase13_SimulatorOffInRealMode(t *testing.T) {
 	addr := freeAddr(t)
 	_, sim := externalSim(t, "http://"+addr+"/callback", cozesim.Options{})
-	a := mustStart(t, nil, realModeEnv(sim.URL, addr, storetest.SQLiteURL(t)))
+	a := mustStart(t, realModeEnv(sim.URL, addr, storetest.SQLiteURL(t)))
 	for _, p := range []string{"/_sim/oauth/consent", "/_sim/api/permission/oauth2/authorize", "/_sim/v1/users/me"} {
 		res, err := http.Get(a.URL + p)
 		if err != nil {
@@ -256,7 +258,7 @@ func TestCase13_SimulatorOffInRealMode(t *testing.T) {
 
 // TestCase53_OversizedHeader: a 1 MiB header gets 431 from the server.
 func TestCase53_OversizedHeader(t *testing.T) {
-	a := mustStart(t, nil, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t)})
+	a := mustStart(t, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t)})
 	req, _ := http.NewRequest("GET", a.URL+"/api/auth/status", nil)
 	req.Header.Set("X-Big", strings.Repeat("a", 1<<20))
 	res, err := http.DefaultClient.Do(req)
@@ -296,16 +298,26 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 // whole OAuth dance against it with a client secret, then lists bots.
 func TestSimCommandServesOAuthForAWebApp(t *testing.T) {
 	const redirect = "http://127.0.0.1:1/cb"
-	a := mustStart(t, []string{"sim", "--addr", "127.0.0.1:0", "--client-id", "cid.app.coze", "--client-secret", "sekret", "--redirect-uri", redirect}, nil)
+	log := announcing(regexp.MustCompile(`api base: (\S+)`))
+	ctx, cancel := context.WithCancel(context.Background())
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		if err := Run(ctx, []string{"sim", "--addr", "127.0.0.1:0", "--client-id", "cid.app.coze", "--client-secret", "sekret", "--redirect-uri", redirect}, nil, log); err != nil {
+			t.Errorf("sim: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-exited })
+	simURL := awaitURL(t, log, exited, 30*time.Second)
 	c := newBrowser(t)
 	q := url.Values{"response_type": {"code"}, "client_id": {"cid.app.coze"}, "redirect_uri": {redirect}, "state": {"st4te"}}
-	cb := mustConsent(t, c, a.URL+"/api/permission/oauth2/authorize?"+q.Encode(), "7391000000000000101")
+	cb := mustConsent(t, c, simURL+"/api/permission/oauth2/authorize?"+q.Encode(), "7391000000000000101")
 	cbURL, _ := url.Parse(cb)
 	if cbURL.Query().Get("state") != "st4te" || !strings.HasPrefix(cbURL.Query().Get("code"), "code_") {
 		t.Fatalf("callback %q lacks state or code", cb)
 	}
 	body, _ := json.Marshal(map[string]string{"grant_type": "authorization_code", "code": cbURL.Query().Get("code"), "client_id": "cid.app.coze", "redirect_uri": redirect})
-	req, _ := http.NewRequest("POST", a.URL+"/api/permission/oauth2/token", bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", simURL+"/api/permission/oauth2/token", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer sekret")
 	res, err := http.DefaultClient.Do(req)
@@ -321,7 +333,7 @@ func TestSimCommandServesOAuthForAWebApp(t *testing.T) {
 	if tok.AccessToken == "" || tok.ExpiresIn < time.Now().Unix() {
 		t.Fatalf("token response = %+v, want a token with an absolute expiry", tok)
 	}
-	req, _ = http.NewRequest("GET", a.URL+"/v1/users/me", nil)
+	req, _ = http.NewRequest("GET", simURL+"/v1/users/me", nil)
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	res, err = http.DefaultClient.Do(req)
 	if err != nil {
@@ -359,7 +371,7 @@ func TestCase66_InterruptedRepliesMarkedAtStart(t *testing.T) {
 	}
 	st.Close()
 
-	mustStart(t, nil, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": dbURL})
+	mustStart(t, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": dbURL})
 	st2 := storetest.MustOpen(t, dbURL)
 	got, err := st2.MessageByChatID(ctx, u.ID, m.ChatID)
 	if err != nil {

@@ -18,23 +18,27 @@ import (
 	"github.com/coze2app/coze2app/internal/cozesim"
 )
 
-// lineWriter collects a running app's log and announces the "listening" URL.
+// lineWriter collects a log. With announce set, the first match of it (the
+// URL a process or the sim command prints) is sent on url.
 type lineWriter struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	urlOnce sync.Once
-	url     chan string
+	mu       sync.Mutex
+	buf      bytes.Buffer
+	announce *regexp.Regexp
+	urlOnce  sync.Once
+	url      chan string
 }
 
-var listeningURL = regexp.MustCompile(`msg=listening url=(\S+)`)
-var simBase = regexp.MustCompile(`api base: (\S+)`)
+// announcing is a lineWriter that waits for re's first group.
+func announcing(re *regexp.Regexp) *lineWriter {
+	return &lineWriter{announce: re, url: make(chan string, 1)}
+}
 
 func (w *lineWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf.Write(p)
-	for _, re := range []*regexp.Regexp{listeningURL, simBase} {
-		if m := re.FindSubmatch(w.buf.Bytes()); m != nil {
+	if w.announce != nil {
+		if m := w.announce.FindSubmatch(w.buf.Bytes()); m != nil {
 			u := string(m[1])
 			w.urlOnce.Do(func() { w.url <- u })
 		}
@@ -48,43 +52,47 @@ func (w *lineWriter) String() string {
 	return w.buf.String()
 }
 
-// runningApp is one coze2app process, run in-process through Run.
-type runningApp struct {
-	URL    string
-	log    *lineWriter
-	cancel context.CancelFunc
-	done   chan error
+// awaitURL waits until log announces its URL, failing if exited is closed
+// first or nothing comes within d.
+func awaitURL(t *testing.T, log *lineWriter, exited <-chan struct{}, d time.Duration) string {
+	t.Helper()
+	select {
+	case u := <-log.url:
+		return u
+	case <-exited:
+		t.Fatalf("exited before listening:\n%s", log)
+	case <-time.After(d):
+		t.Fatalf("not listening within %v:\n%s", d, log)
+	}
+	return ""
 }
 
-// mustStart runs coze2app with args and env and waits until it listens.
-func mustStart(t *testing.T, args []string, env map[string]string) *runningApp {
+// runningApp is one coze2app serve command, run in-process through Start.
+type runningApp struct {
+	*Server
+	log *lineWriter
+}
+
+// mustStart starts coze2app serve with env; it stops when the test ends.
+func mustStart(t *testing.T, env map[string]string) *runningApp {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	a := &runningApp{log: &lineWriter{url: make(chan string, 1)}, cancel: cancel, done: make(chan error, 1)}
-	go func() { a.done <- Run(ctx, args, func(k string) string { return env[k] }, a.log) }()
-	select {
-	case a.URL = <-a.log.url:
-	case err := <-a.done:
-		cancel()
-		t.Fatalf("app exited before listening: %v\n%s", err, a.log)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatalf("app did not listen within 30s:\n%s", a.log)
+	a := &runningApp{log: &lineWriter{}}
+	s, err := Start(context.Background(), nil, func(k string) string { return env[k] }, a.log)
+	if err != nil {
+		t.Fatalf("app did not start: %v\n%s", err, a.log)
 	}
+	a.Server = s
 	t.Cleanup(func() { a.stop(t) })
 	return a
 }
 
-// stop cancels the app (SIGTERM) and waits for Run to return.
+// stop shuts the app down as SIGTERM does and returns what Run would.
 func (a *runningApp) stop(t *testing.T) error {
 	t.Helper()
-	a.cancel()
+	go a.Close()
 	select {
-	case err, ok := <-a.done:
-		if ok {
-			close(a.done)
-		}
-		return err
+	case <-a.Done():
+		return a.Wait()
 	case <-time.After(40 * time.Second):
 		t.Fatalf("app did not stop within 40s:\n%s", a.log)
 		return nil

@@ -33,7 +33,7 @@ func TestNginxShippedConfig(t *testing.T) {
 	env := realModeEnv(simSrv.URL, "127.0.0.1:0", "sqlite:"+dir+"/coze2app.db")
 	env["COZE_REDIRECT_URI"] = public + "/callback"
 	env["COZE2APP_PUBLIC_URL"] = public
-	a := mustStart(t, nil, env)
+	a := mustStart(t, env)
 	startNginx(t, bin, dir, front, map[string]string{
 		"127.0.0.1:5000":                  strings.TrimPrefix(a.URL, "http://"),
 		"/etc/ssl/coze2app/fullchain.pem": cert.certFile,

@@ -48,32 +48,38 @@ func httpGet(t *testing.T, url string) (int, string) {
 // Catalog case 82 (issue 8 item 12): /metrics is served only on
 // COZE2APP_METRICS_ADDR, never on the public listener; by default nowhere.
 func TestCase82_MetricsOnlyOnMetricsAddr(t *testing.T) {
-	testPrivateListener(t, "COZE2APP_METRICS_ADDR", "metrics", "/metrics", "", "coze2app_http_requests_total")
+	testPrivateListener(t, "COZE2APP_METRICS_ADDR", "metrics", "/metrics", "", "coze2app_http_requests_total",
+		func(s *Server) string { return s.MetricsURL })
 }
 
 // Profiles (net/http/pprof, used by the benchmarks) are served only on
 // COZE2APP_DEBUG_ADDR, never on the public listener; by default nowhere.
 func TestPprofOnlyOnDebugAddr(t *testing.T) {
-	testPrivateListener(t, "COZE2APP_DEBUG_ADDR", "debug", "/debug/pprof/", "goroutine?debug=1", "goroutine profile:")
+	testPrivateListener(t, "COZE2APP_DEBUG_ADDR", "debug", "/debug/pprof/", "goroutine?debug=1", "goroutine profile:",
+		func(s *Server) string { return s.DebugURL })
 }
 
 // testPrivateListener checks that what (logged as "<what> listening") serves
-// path+sub only on the address in env, and that the public listener does not.
-func testPrivateListener(t *testing.T, env, what, path, sub, want string) {
+// path+sub only on the address in env (its URL on the handle: privateURL),
+// and that the public listener does not.
+func testPrivateListener(t *testing.T, env, what, path, sub, want string, privateURL func(*Server) string) {
 	t.Run("default: not served", func(t *testing.T) {
-		a := mustStart(t, nil, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t)})
+		a := mustStart(t, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t)})
 		if code, body := httpGet(t, a.URL+path+sub); code != http.StatusNotFound || strings.Contains(body, want) {
 			t.Errorf("public GET %s = %d %.100q, want 404", path+sub, code, body)
 		}
-		if strings.Contains(a.log.String(), what+" listening") {
-			t.Errorf("a %s listener started without %s:\n%s", what, env, a.log)
+		if u := privateURL(a.Server); u != "" || strings.Contains(a.log.String(), what+" listening") {
+			t.Errorf("a %s listener (%q) started without %s:\n%s", what, u, env, a.log)
 		}
 	})
 	t.Run("own address", func(t *testing.T) {
-		a := mustStart(t, nil, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t),
+		a := mustStart(t, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t),
 			env: "127.0.0.1:0"})
-		u := waitLog(t, a, regexp.MustCompile(`msg="`+what+` listening" url=(\S+)`))
-		if strings.HasPrefix(u, a.URL) {
+		u := privateURL(a.Server)
+		if !strings.Contains(a.log.String(), `msg="`+what+` listening" url=`+u+"\n") {
+			t.Errorf("no %q line with url=%s in the log:\n%s", what+" listening", u, a.log)
+		}
+		if u == "" || strings.HasPrefix(u, a.URL) {
 			t.Fatalf("%s URL %s is on the public listener %s", what, u, a.URL)
 		}
 		httpGet(t, a.URL+"/api/auth/status")
@@ -130,7 +136,7 @@ func TestCase85_UnsafeSettingsRefusedOrLogged(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "COZE_API_BASE") || !strings.Contains(err.Error(), "COZE_PKCE=off") {
 		t.Fatalf("Run = %v, want both refusals", err)
 	}
-	a := mustStart(t, nil, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t),
+	a := mustStart(t, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t),
 		"COZE2APP_PUBLIC_URL": "http://192.168.1.20:5000"})
 	waitLog(t, a, regexp.MustCompile(`(level=WARN msg="unsafe configuration: COZE2APP_PUBLIC_URL)`))
 }
@@ -153,7 +159,7 @@ func TestCase79_PassphraseKeysStretchedAndOldRowsOpen(t *testing.T) {
 			env := realModeEnv(simSrv.URL, addr, dbURL)
 			env["COZE2APP_SECRET_KEY"] = pass
 
-			a := mustStart(t, nil, env)
+			a := mustStart(t, env)
 			c := newBrowser(t)
 			signIn(t, c, a.URL, user)
 			if err := a.stop(t); err != nil {
@@ -205,7 +211,7 @@ func TestCase79_PassphraseKeysStretchedAndOldRowsOpen(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			b := mustStart(t, nil, env)
+			b := mustStart(t, env)
 			var ans chatAnswer
 			if code := postJSON(t, c, b.URL+"/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": "old key"}, &ans); code != 200 {
 				t.Fatalf("chat with tokens under the old key: status %d", code)
@@ -235,7 +241,7 @@ func TestCase74_DemoOnAPublicAddress(t *testing.T) {
 		t.Fatalf("demo on 0.0.0.0: Run = %v, want a refusal naming COZE2APP_DEMO_PUBLIC", err)
 	}
 	env["COZE2APP_DEMO_PUBLIC"] = "on"
-	a := mustStart(t, nil, env)
+	a := mustStart(t, env)
 	waitLog(t, a, regexp.MustCompile(`(level=WARN msg="unsafe configuration: DEMO MODE IS PUBLIC)`))
 	port := a.URL[strings.LastIndexByte(a.URL, ':')+1:]
 	base := "http://localhost:" + port

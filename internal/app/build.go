@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -99,8 +101,10 @@ type server struct {
 	draining atomic.Bool // set first on shutdown: readiness fails
 
 	main    *http.Server
-	helpers []served // the demo simulator on loopback, ACME: a failure stops the app
-	private []served // metrics, debug: for the operator; a failure is logged
+	wg      sync.WaitGroup // every goroutine serve starts
+	hup     chan os.Signal // SIGHUP, while serving
+	helpers []served       // the demo simulator on loopback, ACME: a failure stops the app
+	private []served       // metrics, debug: for the operator; a failure is logged
 }
 
 // served is a helper or private listener and the server on it.

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
@@ -115,8 +114,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	return s.Wait()
 }
 
-// start serves every listener, takes SIGHUP, logs "listening" and returns
-// the handle; a goroutine waits for the end and shuts down gracefully.
+// start serves every listener, logs "listening" and returns the handle; a
+// goroutine waits for the end and shuts down gracefully.
 func (s *server) start(ctx context.Context, stderr io.Writer) *Server {
 	ctx, stop := context.WithCancel(ctx)
 	scheme := "http"
@@ -133,16 +132,27 @@ func (s *server) start(ctx context.Context, stderr io.Writer) *Server {
 		stop:       stop,
 		done:       make(chan struct{}),
 	}
+	serveErr := s.serve(ctx)
+	s.log.Info("listening", "url", h.URL, "public_url", s.cfg.PublicURL, "demo", s.cfg.Demo())
+	// One plain line a person can act on, whatever the log format.
+	fmt.Fprintf(stderr, "open %s\n", s.cfg.PublicURL)
+	go func() {
+		defer close(h.done)
+		h.err = s.wait(ctx, stop, serveErr)
+	}()
+	return h
+}
 
-	var wg sync.WaitGroup
-	// The sweep and the SIGHUP reload stop after the servers, not with ctx.
-	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	wg.Go(func() { sweep(bg, s.auth, s.store, s.log) })
+// serve starts the background work (the sweep, SIGHUP reloads, both until
+// ctx is done) and a goroutine per listener. The main server and the
+// helpers report on the returned channel when they stop serving.
+func (s *server) serve(ctx context.Context) <-chan error {
+	s.wg.Go(func() { sweep(ctx, s.auth, s.store, s.log) })
 
 	// /metrics and pprof get listeners of their own, never the public one
 	// (issue 8 item 12): they are for the operator.
 	for _, p := range s.private {
-		wg.Go(func() {
+		s.wg.Go(func() {
 			if err := p.srv.Serve(p.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				s.log.Warn(p.what+" listener stopped", "err", err)
 			}
@@ -151,7 +161,7 @@ func (s *server) start(ctx context.Context, stderr io.Writer) *Server {
 	}
 
 	serveErr := make(chan error, 1+len(s.helpers))
-	wg.Go(func() {
+	s.wg.Go(func() {
 		if s.https != nil {
 			serveErr <- s.main.ServeTLS(s.ls.main, "", "")
 		} else {
@@ -161,7 +171,7 @@ func (s *server) start(ctx context.Context, stderr io.Writer) *Server {
 	// Helper listeners: the demo simulator on loopback, the ACME challenge
 	// and HTTPS redirect on plain HTTP.
 	for _, p := range s.helpers {
-		wg.Go(func() { serveErr <- p.srv.Serve(p.ln) })
+		s.wg.Go(func() { serveErr <- p.srv.Serve(p.ln) })
 	}
 	if s.ls.acme != nil {
 		s.log.Info("ACME", "domains", s.cfg.ACMEDomains, "cache", acmeCacheDir(s.cfg), "http_addr", s.ls.acme.Addr().String())
@@ -169,40 +179,38 @@ func (s *server) start(ctx context.Context, stderr io.Writer) *Server {
 
 	// SIGHUP re-reads the certificate files. Taken even without them, so a
 	// `systemctl reload` never stops the process (the default action).
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+	s.hup = make(chan os.Signal, 1)
+	signal.Notify(s.hup, syscall.SIGHUP)
 	var files *certFiles
 	if s.https != nil && s.https.files != nil {
 		files = s.https.files
 		leaf := files.leaf()
 		s.log.Info("TLS certificate", "subject", leaf.Subject.String(), "not_after", leaf.NotAfter, "reload", "SIGHUP")
 	}
-	wg.Go(func() { reloadOnHangup(bg, hup, files, s.log) })
-	s.log.Info("listening", "url", h.URL, "public_url", s.cfg.PublicURL, "demo", s.cfg.Demo())
-	// One plain line a person can act on, whatever the log format.
-	fmt.Fprintf(stderr, "open %s\n", s.cfg.PublicURL)
+	s.wg.Go(func() { reloadOnHangup(ctx, s.hup, files, s.log) })
+	return serveErr
+}
 
-	go func() {
-		defer close(h.done)
-		defer stop()
-		defer signal.Stop(hup)
-		var runErr error
-		select {
-		case <-ctx.Done():
-		case err := <-serveErr:
-			if !errors.Is(err, http.ErrServerClosed) {
-				runErr = fmt.Errorf("serve: %w", err)
-			}
+// wait blocks until ctx is done or a server stops on its own, then shuts
+// everything down (stop ends the background work) and returns the serve
+// error, if any.
+func (s *server) wait(ctx context.Context, stop context.CancelFunc, serveErr <-chan error) error {
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			runErr = fmt.Errorf("serve: %w", err)
 		}
-		s.shutdown(ctx)
-		stopBG()
-		wg.Wait()
-		s.auth.Wait() // refreshes run detached from requests; let them persist
-		s.log.Info("stopped")
-		s.close()
-		h.err = runErr
-	}()
-	return h
+	}
+	s.shutdown(ctx)
+	stop()
+	signal.Stop(s.hup)
+	s.wg.Wait()
+	s.auth.Wait() // refreshes run detached from requests; let them persist
+	s.log.Info("stopped")
+	s.close()
+	return runErr
 }
 
 // shutdown drains: readiness fails first, live replies finish or are

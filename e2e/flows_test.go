@@ -13,17 +13,24 @@ import (
 // convCount is the number of history rows shown.
 const convCount = `document.querySelectorAll('#conv-list .conv-item').length`
 
-// testRenameSearch renames the conversation through its menu and dialog, then
-// filters history with the search box (debounced, server-side q=).
-func testRenameSearch(t *testing.T, b *browser, convID string) {
+// renameConv renames the conversation in history through its menu and
+// dialog, waits for the new title in its row and returns the row's selector.
+func renameConv(b *browser, convID, title string) string {
+	b.t.Helper()
 	item := fmt.Sprintf(`.conv-item[data-conv-id="%s"]`, convID)
-	const title = "E2E zebra notes"
 	b.click(item + " .conv-more")
 	b.click(item + " .menu-rename")
 	waitFor[bool](b, "rename dialog", `document.querySelector('#rename-dialog').open`, 5*time.Second)
 	b.setInput("#rename-input", title)
 	b.click("#rename-save")
 	waitFor[bool](b, "renamed row", fmt.Sprintf(`(document.querySelector('%s .conv-title') || {}).textContent === %q`, item, title), 10*time.Second)
+	return item
+}
+
+// testRenameSearch renames the conversation through its menu and dialog, then
+// filters history with the search box (debounced, server-side q=).
+func testRenameSearch(t *testing.T, b *browser, convID string) {
+	item := renameConv(b, convID, "E2E zebra notes")
 
 	b.setInput("#history-search", "zebra")
 	waitFor[bool](b, "search hit", fmt.Sprintf(`%s === 1 && !!document.querySelector('%s')`, convCount, item), 10*time.Second)
@@ -41,11 +48,8 @@ func testRenameSearch(t *testing.T, b *browser, convID string) {
 // testStop starts the Slow Storyteller, presses Stop mid-stream, checks the reply
 // stops growing and is recorded as canceled, then deletes that conversation.
 func testStop(t *testing.T, b *browser) {
-	b.click("#tab-bots")
-	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotSlow))
-	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
-	b.setInput("#composer", "Tell me a long story")
-	b.click("#send")
+	b.openBot(cozesim.BotSlow)
+	b.send("Tell me a long story")
 	waitFor[bool](b, "story started", jsReplyLen+` > 40`, 20*time.Second)
 	b.click("#stop")
 	if st := waitFor[string](b, "stopped", jsReplyDone, 10*time.Second); st != "canceled" {
@@ -151,12 +155,9 @@ func testScreenshots(t *testing.T, b *browser, convID string, dir string) {
 // testXSS chats with XSS Lab (every payload) and checks that nothing runs, at any
 // intermediate render or at the end, in the reply, its chips and the sidebar.
 func testXSS(t *testing.T, b *browser) {
-	b.click("#tab-bots")
-	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotXSS))
-	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
+	b.openBot(cozesim.BotXSS)
 	eval[chromedp.Void](b, jsMonitor)
-	b.setInput("#composer", "all")
-	b.click("#send")
+	b.send("all")
 	if st := waitFor[string](b, "xss reply", jsReplyDone, 30*time.Second); st != "complete" {
 		t.Fatalf("XSS Lab reply status = %q", st)
 	}

@@ -282,3 +282,35 @@ func artifactsDir(t *testing.T) string {
 	t.Logf("artifacts (screenshots): %s", dir)
 	return dir
 }
+
+// openBot picks bot on the Bots tab and waits until the composer takes input.
+func (b *browser) openBot(bot string) {
+	b.t.Helper()
+	b.click("#tab-bots")
+	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, bot))
+	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
+}
+
+// send types message into the composer and sends it.
+func (b *browser) send(message string) {
+	b.t.Helper()
+	b.setInput("#composer", message)
+	b.click("#send")
+}
+
+// step runs fn as the subtest name, the tab reporting to it. Steps build on
+// earlier ones, so after a failure the rest are skipped.
+func (b *browser) step(t *testing.T, name string, fn func(t *testing.T)) {
+	t.Helper()
+	if t.Failed() {
+		t.Logf("skipping %s after an earlier failure", name)
+		return
+	}
+	start := time.Now()
+	t.Run(name, func(t *testing.T) {
+		b.t = t
+		fn(t)
+	})
+	b.t = t
+	t.Logf("%s: %v", name, time.Since(start).Round(time.Millisecond))
+}

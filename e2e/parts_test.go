@@ -20,11 +20,8 @@ import (
 // JSON error before any stream, which the page shows inline with its hint and a
 // Retry button.
 func testDraftError(t *testing.T, b *browser) {
-	b.click("#tab-bots")
-	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotDraft))
-	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
-	b.setInput("#composer", "hello draft")
-	b.click("#send")
+	b.openBot(cozesim.BotDraft)
+	b.send("hello draft")
 	if st := waitFor[string](b, "error reply", jsReplyDone, 20*time.Second); st != "failed" {
 		t.Fatalf("draft bot reply status = %q, want failed", st)
 	}
@@ -70,13 +67,10 @@ func testAttachment(t *testing.T, b *browser) {
 	if err := os.WriteFile(path, []byte("meeting notes: ship on Friday\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	b.click("#tab-bots")
-	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotAssistant))
-	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
+	b.openBot(cozesim.BotAssistant)
 	b.do("choose file", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{path}))
 	waitFor[bool](b, "uploaded", `!!document.querySelector('#attachments .file-chip.is-ready')`, 10*time.Second)
-	b.setInput("#composer", "What is in the attached file?")
-	b.click("#send")
+	b.send("What is in the attached file?")
 	if st := waitFor[string](b, "reply with file", jsReplyDone, 30*time.Second); st != "complete" {
 		t.Fatalf("reply status = %q", st)
 	}
@@ -113,11 +107,8 @@ func testFraming(t *testing.T, b *browser, base string) {
 // testRegenerateUsageNewChat regenerates the last answer (replaced in place),
 // opens the token usage, and starts a new conversation.
 func testRegenerateUsageNewChat(t *testing.T, b *browser) {
-	b.click("#tab-bots")
-	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotMemory))
-	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
-	b.setInput("#composer", "Remember: apples")
-	b.click("#send")
+	b.openBot(cozesim.BotMemory)
+	b.send("Remember: apples")
 	if st := waitFor[string](b, "memory reply", jsReplyDone, 20*time.Second); st != "complete" {
 		t.Fatalf("reply status = %q", st)
 	}
@@ -154,11 +145,8 @@ func testSignOut(t *testing.T, b *browser, base string) {
 // testReopenLiveReply leaves a Slow Storyteller reply mid-stream (reload), opens
 // it from history and follows it live (replay from the server's run), then stops it.
 func testReopenLiveReply(t *testing.T, b *browser) {
-	b.click("#tab-bots")
-	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotSlow))
-	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
-	b.setInput("#composer", "A story to come back to")
-	b.click("#send")
+	b.openBot(cozesim.BotSlow)
+	b.send("A story to come back to")
 	waitFor[bool](b, "story started", jsReplyLen+` > 20`, 20*time.Second)
 	conv := eval[string](b, fmt.Sprintf(`fetch('/api/conversations').then(r => r.json()).then(d => (d.conversations.find(c => c.bot_id === %q) || {}).id || '')`, cozesim.BotSlow))
 	b.do("reload mid-stream", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".bot-item")))

@@ -78,57 +78,49 @@ func TestDemoModeSignInAndChat(t *testing.T) {
 // and the same cookie still works, tokens decrypt and history is intact —
 // on SQLite and on PostgreSQL. Also restarts between /auth and /callback.
 func TestCase64_RestartKeepsEverything(t *testing.T) {
-	for _, backend := range []string{"sqlite", "postgres"} {
-		t.Run(backend, func(t *testing.T) {
-			dbURL := storetest.SQLiteURL(t)
-			if backend == "postgres" {
-				dbURL = storetest.PostgresURL(t)
-			}
-			addr := freeAddr(t)
-			_, sim := externalSim(t, "http://"+addr+"/callback", cozesim.Options{})
-			env := realModeEnv(sim.URL, addr, dbURL)
+	onBothBackends(t, func(t *testing.T, dbURL string) {
+		_, _, env := realMode(t, dbURL, cozesim.Options{})
 
-			a := mustStart(t, env)
-			c := newBrowser(t)
-			signIn(t, c, a.URL, "7391000000000000101")
-			var ans chatAnswer
-			if code := postJSON(t, c, a.URL+"/api/chat", map[string]any{"bot_id": cozesim.BotMemory, "message": "remember me"}, &ans); code != 200 {
-				t.Fatalf("chat status = %d", code)
-			}
-			// Start a second sign-in and leave it pending across the restart.
-			c2 := newBrowser(t)
-			authURL := mustRedirect(t, c2, "GET", a.URL+"/auth", nil)
-			if err := a.stop(t); err != nil {
-				t.Fatalf("stop: %v", err)
-			}
+		a := mustStart(t, env)
+		c := newBrowser(t)
+		signIn(t, c, a.URL, "7391000000000000101")
+		var ans chatAnswer
+		if code := postJSON(t, c, a.URL+"/api/chat", map[string]any{"bot_id": cozesim.BotMemory, "message": "remember me"}, &ans); code != 200 {
+			t.Fatalf("chat status = %d", code)
+		}
+		// Start a second sign-in and leave it pending across the restart.
+		c2 := newBrowser(t)
+		authURL := mustRedirect(t, c2, "GET", a.URL+"/auth", nil)
+		if err := a.stop(t); err != nil {
+			t.Fatalf("stop: %v", err)
+		}
 
-			b := mustStart(t, env)
-			var st status
-			getJSON(t, c, b.URL+"/api/auth/status", &st)
-			if !st.Authenticated {
-				t.Fatalf("after restart: not authenticated")
-			}
-			var list struct {
-				Conversations []struct{ ID, Title string } `json:"conversations"`
-			}
-			getJSON(t, c, b.URL+"/api/conversations", &list)
-			if len(list.Conversations) != 1 || list.Conversations[0].ID != ans.ConversationID {
-				t.Fatalf("after restart: conversations = %+v, want the one from before", list.Conversations)
-			}
-			var ans2 chatAnswer
-			if code := postJSON(t, c, b.URL+"/api/chat", map[string]any{"bot_id": cozesim.BotMemory, "message": "second", "conversation_id": ans.ConversationID}, &ans2); code != 200 {
-				t.Fatalf("chat after restart: status %d (tokens did not survive?)", code)
-			}
-			if !strings.Contains(ans2.Answer, "remember me") {
-				t.Errorf("second turn does not remember the first: %q", ans2.Answer)
-			}
-			// The pending sign-in from before the restart still completes.
-			loc := mustRedirect(t, c2, "GET", authURL, nil)
-			if !strings.Contains(loc, "consent") {
-				t.Fatalf("authorize after restart redirected to %q", loc)
-			}
-		})
-	}
+		b := mustStart(t, env)
+		var st status
+		getJSON(t, c, b.URL+"/api/auth/status", &st)
+		if !st.Authenticated {
+			t.Fatalf("after restart: not authenticated")
+		}
+		var list struct {
+			Conversations []struct{ ID, Title string } `json:"conversations"`
+		}
+		getJSON(t, c, b.URL+"/api/conversations", &list)
+		if len(list.Conversations) != 1 || list.Conversations[0].ID != ans.ConversationID {
+			t.Fatalf("after restart: conversations = %+v, want the one from before", list.Conversations)
+		}
+		var ans2 chatAnswer
+		if code := postJSON(t, c, b.URL+"/api/chat", map[string]any{"bot_id": cozesim.BotMemory, "message": "second", "conversation_id": ans.ConversationID}, &ans2); code != 200 {
+			t.Fatalf("chat after restart: status %d (tokens did not survive?)", code)
+		}
+		if !strings.Contains(ans2.Answer, "remember me") {
+			t.Errorf("second turn does not remember the first: %q", ans2.Answer)
+		}
+		// The pending sign-in from before the restart still completes.
+		loc := mustRedirect(t, c2, "GET", authURL, nil)
+		if !strings.Contains(loc, "consent") {
+			t.Fatalf("authorize after restart redirected to %q", loc)
+		}
+	})
 }
 
 // TestCase64_TwoInstancesMigrateOnce starts two instances at once on an
@@ -165,9 +157,7 @@ func TestCase64_TwoInstancesMigrateOnce(t *testing.T) {
 // "streaming"), Run returns nil before the deadline.
 func TestCase65_ShutdownWithLiveStreams(t *testing.T) {
 	dbURL := storetest.SQLiteURL(t)
-	addr := freeAddr(t)
-	_, sim := externalSim(t, "http://"+addr+"/callback", cozesim.Options{DeltaDelay: 50 * time.Millisecond})
-	env := realModeEnv(sim.URL, addr, dbURL)
+	_, _, env := realMode(t, dbURL, cozesim.Options{DeltaDelay: 50 * time.Millisecond})
 	env["COZE2APP_MAX_REPLIES_PER_USER"] = "10" // five streams of one user: above the default share (case 73)
 	a := mustStart(t, env)
 	c := newBrowser(t)
@@ -236,9 +226,8 @@ func TestCase65_ShutdownWithLiveStreams(t *testing.T) {
 
 // TestCase13_SimulatorOffInRealMode: with a client id, /_sim does not exist.
 func TestCase13_SimulatorOffInRealMode(t *testing.T) {
-	addr := freeAddr(t)
-	_, sim := externalSim(t, "http://"+addr+"/callback", cozesim.Options{})
-	a := mustStart(t, realModeEnv(sim.URL, addr, storetest.SQLiteURL(t)))
+	_, _, env := realMode(t, storetest.SQLiteURL(t), cozesim.Options{})
+	a := mustStart(t, env)
 	for _, p := range []string{"/_sim/oauth/consent", "/_sim/api/permission/oauth2/authorize", "/_sim/v1/users/me"} {
 		res, err := http.Get(a.URL + p)
 		if err != nil {

@@ -309,11 +309,7 @@ type streamResult struct {
 // checking that ids increase by one.
 func readChatStream(c *http.Client, appURL, msg string) streamResult {
 	r := streamResult{deltas: map[string]*strings.Builder{}}
-	b, _ := json.Marshal(map[string]any{"bot_id": cozesim.BotAssistant, "message": msg, "stream": true})
-	req, _ := http.NewRequest("POST", appURL+"/api/chat", bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	res, err := c.Do(req)
+	res, err := postSameOrigin(c, appURL+"/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": msg, "stream": true})
 	if err != nil {
 		r.err = err
 		return r
@@ -378,9 +374,7 @@ func readChatStream(c *http.Client, appURL, msg string) streamResult {
 // (order kept), and goroutines return to the baseline afterwards.
 func TestCase59_HundredStreams(t *testing.T) {
 	const streams = 100
-	addr := freeAddr(t)
-	_, simSrv := externalSim(t, "http://"+addr+"/callback", cozesim.Options{})
-	env := realModeEnv(simSrv.URL, addr, storetest.SQLiteURL(t))
+	_, simSrv, env := realMode(t, storetest.SQLiteURL(t), cozesim.Options{})
 	// One user runs every stream here: lift the per-user share (case 73).
 	env["COZE2APP_MAX_REPLIES_PER_USER"] = "1000"
 	env["COZE2APP_CHATS_PER_MINUTE"] = "100000"

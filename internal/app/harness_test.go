@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coze2app/coze2app/internal/cozesim"
+	"github.com/coze2app/coze2app/internal/store/storetest"
 )
 
 // lineWriter collects a log. With announce set, the first match of it (the
@@ -160,29 +161,34 @@ func mustRedirect(t *testing.T, c *http.Client, method, target string, form url.
 	return loc
 }
 
-// postJSON sends a same-origin JSON request and decodes the answer.
-func postJSON(t *testing.T, c *http.Client, target string, in, out any) int {
-	t.Helper()
+// postSameOrigin sends a JSON POST as the page does.
+func postSameOrigin(c *http.Client, target string, in any) (*http.Response, error) {
 	b, _ := json.Marshal(in)
 	req, _ := http.NewRequest("POST", target, bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	res, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", target, err)
-	}
-	defer res.Body.Close()
-	if out != nil {
-		_ = json.NewDecoder(res.Body).Decode(out)
-	}
-	return res.StatusCode
+	return c.Do(req)
+}
+
+// postJSON sends a same-origin JSON request and decodes the answer.
+func postJSON(t *testing.T, c *http.Client, target string, in, out any) int {
+	t.Helper()
+	res, err := postSameOrigin(c, target, in)
+	return decodeAnswer(t, "POST "+target, res, err, out)
 }
 
 func getJSON(t *testing.T, c *http.Client, target string, out any) int {
 	t.Helper()
 	res, err := c.Get(target)
+	return decodeAnswer(t, "GET "+target, res, err, out)
+}
+
+// decodeAnswer decodes a JSON answer into out (if not nil) and returns its
+// status; a failed request fails the test.
+func decodeAnswer(t *testing.T, what string, res *http.Response, err error, out any) int {
+	t.Helper()
 	if err != nil {
-		t.Fatalf("GET %s: %v", target, err)
+		t.Fatalf("%s: %v", what, err)
 	}
 	defer res.Body.Close()
 	if out != nil {
@@ -227,6 +233,29 @@ func realModeEnv(simURL, addr, dbURL string) map[string]string {
 		"COZE2APP_ADDR":         addr,
 		"COZE2APP_DATABASE_URL": dbURL,
 		"COZE2APP_SECRET_KEY":   "k1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+	}
+}
+
+// realMode serves an external simulator with options o and returns it with
+// the environment of an app against it on a fixed free port, storing in dbURL.
+func realMode(t *testing.T, dbURL string, o cozesim.Options) (*cozesim.Sim, *httptest.Server, map[string]string) {
+	t.Helper()
+	addr := freeAddr(t)
+	sim, srv := externalSim(t, "http://"+addr+"/callback", o)
+	return sim, srv, realModeEnv(srv.URL, addr, dbURL)
+}
+
+// onBothBackends runs test once on a fresh SQLite database and once on a
+// fresh PostgreSQL schema.
+func onBothBackends(t *testing.T, test func(t *testing.T, dbURL string)) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			dbURL := storetest.SQLiteURL(t)
+			if backend == "postgres" {
+				dbURL = storetest.PostgresURL(t)
+			}
+			test(t, dbURL)
+		})
 	}
 }
 

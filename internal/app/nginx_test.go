@@ -267,11 +267,7 @@ type chatStream struct {
 // openChatStream posts a streamed chat and checks it is an HTTP/2 event stream.
 func openChatStream(t *testing.T, c *http.Client, base, msg string) *chatStream {
 	t.Helper()
-	b, _ := json.Marshal(map[string]any{"bot_id": cozesim.BotAssistant, "message": msg, "stream": true})
-	req, _ := http.NewRequest("POST", base+"/api/chat", bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	res, err := c.Do(req)
+	res, err := postSameOrigin(c, base+"/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": msg, "stream": true})
 	if err != nil {
 		t.Fatalf("POST /api/chat: %v", err)
 	}

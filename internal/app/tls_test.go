@@ -177,15 +177,8 @@ func TestTLSCertificateReloadOnSIGHUP(t *testing.T) {
 		t.Fatalf("served serial = %s, want 2001", got)
 	}
 
-	// The app registered for SIGHUP before it logged "listening", so the
-	// signal cannot take the default action (exit) on the test process.
 	writeSelfSigned(t, dir, 2002)
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	if !waitFor(20*time.Second, func() bool { return strings.Contains(a.log.String(), "serial=2002") }) {
-		t.Fatalf("no reload logged after SIGHUP:\n%s", a.log)
-	}
+	hangUp(t, a, "serial=2002")
 	if got := servedSerial(t, addr); got != "2002" {
 		t.Errorf("served serial after SIGHUP = %s, want 2002", got)
 	}
@@ -198,12 +191,7 @@ func TestTLSCertificateReloadOnSIGHUP(t *testing.T) {
 	if err := os.WriteFile(first.certFile, []byte("-----BEGIN CERTIFICATE-----\nnot a certificate\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	if !waitFor(20*time.Second, func() bool { return strings.Contains(a.log.String(), "TLS certificate reload failed") }) {
-		t.Fatalf("no reload error logged for a broken file:\n%s", a.log)
-	}
+	hangUp(t, a, "TLS certificate reload failed")
 	if got := servedSerial(t, addr); got != "2002" {
 		t.Errorf("served serial after a failed reload = %s, want 2002 kept", got)
 	}
@@ -298,6 +286,19 @@ func TestACMEWiring(t *testing.T) {
 	}
 }
 
+// hangUp sends this process SIGHUP and waits until the app logs logged. The
+// app registered for SIGHUP before Start returned, so the signal cannot take
+// its default action (exit) on the test process.
+func hangUp(t *testing.T, a *runningApp, logged string) {
+	t.Helper()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(20*time.Second, func() bool { return strings.Contains(a.log.String(), logged) }) {
+		t.Fatalf("%q not logged after SIGHUP:\n%s", logged, a.log)
+	}
+}
+
 func mustConfig(t *testing.T, env map[string]string) config.Config {
 	t.Helper()
 	cfg, err := config.Load(nil, func(k string) string { return env[k] })
@@ -325,12 +326,7 @@ func TestSIGHUPWithoutTLSKeepsServing(t *testing.T) {
 		"COZE2APP_ADDR":         "127.0.0.1:0",
 		"COZE2APP_DATABASE_URL": "sqlite:" + t.TempDir() + "/coze2app.db",
 	})
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	if !waitFor(20*time.Second, func() bool { return strings.Contains(a.log.String(), "no TLS certificate files to reload") }) {
-		t.Fatalf("SIGHUP not taken:\n%s", a.log)
-	}
+	hangUp(t, a, "no TLS certificate files to reload")
 	if code := getJSON(t, newBrowser(t), a.URL+"/healthz", nil); code != 200 {
 		t.Errorf("/healthz after SIGHUP = %d, want 200", code)
 	}

@@ -116,7 +116,8 @@ type served struct {
 
 // build makes the app from cfg on the bound listeners: store → token sealer
 // → Coze client (or the demo simulator) → auth → chat → web → HTTP servers.
-// Nothing is served yet; on error whatever was opened is closed again.
+// Nothing is served yet; on error whatever was opened is closed again, the
+// listeners too.
 func build(ctx context.Context, cfg config.Config, https *httpsSetup, ls *listeners, log *slog.Logger) (*server, error) {
 	s := &server{cfg: cfg, log: log, https: https, ls: ls}
 	if err := s.build(ctx); err != nil {
@@ -292,8 +293,7 @@ func (s *server) servers(handler http.Handler, reg *metrics.Metrics) {
 	}
 }
 
-// close releases what build opened (the listeners are the servers' or the
-// caller's).
+// close releases what build opened, and the listeners.
 func (s *server) close() {
 	if s.sim != nil {
 		s.sim.Close()
@@ -301,6 +301,7 @@ func (s *server) close() {
 	if s.store != nil {
 		s.store.Close()
 	}
+	s.ls.close()
 }
 
 // demoClientID is the OAuth app the built-in simulator knows in demo mode.

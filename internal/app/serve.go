@@ -96,7 +96,6 @@ func Start(ctx context.Context, args []string, getenv func(string) string, stder
 	log.Info("starting", "version", version(), "config", cfg)
 	srv, err := build(ctx, cfg, https, ls, log)
 	if err != nil {
-		ls.close()
 		return nil, err
 	}
 	return srv.start(ctx, stderr), nil

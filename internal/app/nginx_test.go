@@ -33,7 +33,7 @@ func TestNginxShippedConfig(t *testing.T) {
 	env := realModeEnv(simSrv.URL, "127.0.0.1:0", "sqlite:"+dir+"/coze2app.db")
 	env["COZE_REDIRECT_URI"] = public + "/callback"
 	env["COZE2APP_PUBLIC_URL"] = public
-	a := mustStart(t, nil, env)
+	a := mustStart(t, env)
 	startNginx(t, bin, dir, front, map[string]string{
 		"127.0.0.1:5000":                  strings.TrimPrefix(a.URL, "http://"),
 		"/etc/ssl/coze2app/fullchain.pem": cert.certFile,
@@ -267,11 +267,7 @@ type chatStream struct {
 // openChatStream posts a streamed chat and checks it is an HTTP/2 event stream.
 func openChatStream(t *testing.T, c *http.Client, base, msg string) *chatStream {
 	t.Helper()
-	b, _ := json.Marshal(map[string]any{"bot_id": cozesim.BotAssistant, "message": msg, "stream": true})
-	req, _ := http.NewRequest("POST", base+"/api/chat", bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	res, err := c.Do(req)
+	res, err := postSameOrigin(c, base+"/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": msg, "stream": true})
 	if err != nil {
 		t.Fatalf("POST /api/chat: %v", err)
 	}

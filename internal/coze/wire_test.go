@@ -2,6 +2,8 @@ package coze
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -90,5 +92,75 @@ func TestObjectStringContent(t *testing.T) {
 				t.Errorf("= %q, %v; want %q, err=%v", got, err, tt.want, tt.wantErr)
 			}
 		})
+	}
+}
+
+// enable_card goes on the wire as a JSON boolean when set, and is left out
+// otherwise, as the SDKs do (coze-go chats.go `json:"enable_card,omitempty"`;
+// coze-py cozepy/chat/__init__.py drops None fields).
+func TestChatRequestSendsEnableCardOnlyWhenSet(t *testing.T) {
+	for _, enable := range []bool{false, true} {
+		f, c := fakeAnswering(t, Options{}, 200, "text/event-stream", mustFixture(t, "chat_stream_question.sse"))
+		if err := drain(c.StreamChat(t.Context(), AccessToken("tok"), ChatRequest{BotID: "7348293334459311234", UserID: "u1",
+			AdditionalMessages: []EnterMessage{{Role: "user", Type: "question", Content: "hi", ContentType: "text"}},
+			EnableCard:         enable})); err != nil {
+			t.Fatalf("EnableCard %v: %v", enable, err)
+		}
+		var body map[string]any
+		if err := json.Unmarshal(f.last(t).Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		got, sent := body["enable_card"]
+		if sent != enable || (enable && got != true) {
+			t.Errorf("EnableCard %v: body enable_card = %v (present %v)", enable, got, sent)
+		}
+	}
+}
+
+// A server that ignores the paging parameters answers page 1 every time;
+// AllBots keeps each bot once and stops when a page brings nothing new
+// (coze-protocol E3). Every page request carries page_num and page_index.
+func TestAllBotsDeduplicatesAndSendsBothPageParams(t *testing.T) {
+	f, c := mustFake(t, Options{})
+	var items []map[string]any
+	for i := range 20 {
+		items = append(items, map[string]any{"id": fmt.Sprintf("73%017d", i), "name": fmt.Sprint("bot ", i), "updated_at": 1})
+	}
+	body, _ := json.Marshal(map[string]any{"code": 0, "msg": "", "data": map[string]any{"items": items, "total": 45}})
+	f.answer(http.StatusOK, "application/json", body)
+
+	bots, err := c.AllBots(t.Context(), AccessToken("tok"), "7392000000000000101", "all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bots) != 20 {
+		t.Errorf("AllBots = %d bots, want the 20 distinct ones", len(bots))
+	}
+	if n := f.count(); n != 2 {
+		t.Errorf("requests = %d, want 2 (the second brought nothing new)", n)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, r := range f.req {
+		want := fmt.Sprint(i + 1)
+		if r.Query.Get("page_num") != want || r.Query.Get("page_index") != want {
+			t.Errorf("request %d: page_num=%q page_index=%q, want both %s", i, r.Query.Get("page_num"), r.Query.Get("page_index"), want)
+		}
+	}
+}
+
+func TestRedactCredentials(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"token czu_UEE2mJn66h0fMHxLCVv9uQ7 is invalid", "token [redacted] is invalid"},
+		{"bot 7379462189365198898 not published", "bot 7379462189365198898 not published"},
+		{"rt LBEP9iWU7rn60PWa58GER5rr6vygb5WSACu2vASlCQu7 used", "rt [redacted] used"},
+	}
+	for _, tt := range tests {
+		if got := RedactCredentials(tt.in); got != tt.want {
+			t.Errorf("RedactCredentials(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if got := string(RedactCredentialsBytes([]byte(tt.in))); got != tt.want {
+			t.Errorf("RedactCredentialsBytes(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

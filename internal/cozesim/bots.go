@@ -13,6 +13,25 @@ func (s *Sim) canSeeSpaceLocked(t *accessToken, spaceID string) bool {
 	return ws != nil && ws.role(t.UserID) != "" && (t.WorkspaceID == "" || t.WorkspaceID == spaceID)
 }
 
+// seeSpaceOrFailLocked is canSeeSpaceLocked that answers 4101 (naming the request's
+// parameter) when the token may not read the workspace.
+func (s *Sim) seeSpaceOrFailLocked(w http.ResponseWriter, r *http.Request, t *accessToken, param, spaceID string) bool {
+	if !s.canSeeSpaceLocked(t, spaceID) {
+		fail(w, r, errf(4101, "The token has no permission for "+param+" "+spaceID))
+		return false
+	}
+	return true
+}
+
+// ownBotOrFailLocked is botForUserLocked that answers 4006 when the user has no such bot.
+func (s *Sim) ownBotOrFailLocked(w http.ResponseWriter, r *http.Request, t *accessToken, botID string) *bot {
+	bt := s.botForUserLocked(t.UserID, botID)
+	if bt == nil {
+		fail(w, r, errf(4006, "Invalid bot_id "+botID))
+	}
+	return bt
+}
+
 func (b *bot) publishStatus() string {
 	switch {
 	case b.Published == nil:
@@ -49,8 +68,7 @@ func (s *Sim) handleBotList(w http.ResponseWriter, r *http.Request, t *accessTok
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.canSeeSpaceLocked(t, q.Get("workspace_id")) {
-		fail(w, r, errf(4101, "The token has no permission for workspace_id "+q.Get("workspace_id")))
+	if !s.seeSpaceOrFailLocked(w, r, t, "workspace_id", q.Get("workspace_id")) {
 		return
 	}
 	var list []*bot
@@ -206,8 +224,7 @@ func (s *Sim) handleBotCreate(w http.ResponseWriter, r *http.Request, t *accessT
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.canSeeSpaceLocked(t, b.SpaceID) {
-		fail(w, r, errf(4101, "The token has no permission for space_id "+b.SpaceID))
+	if !s.seeSpaceOrFailLocked(w, r, t, "space_id", b.SpaceID) {
 		return
 	}
 	cfg := botConfig{IconURL: s.assetURL("custom.svg")}
@@ -230,9 +247,8 @@ func (s *Sim) handleBotUpdate(w http.ResponseWriter, r *http.Request, t *accessT
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	bt := s.botForUserLocked(t.UserID, b.BotID)
+	bt := s.ownBotOrFailLocked(w, r, t, b.BotID)
 	if bt == nil {
-		fail(w, r, errf(4006, "Invalid bot_id "+b.BotID))
 		return
 	}
 	cfg := bt.Draft
@@ -261,9 +277,8 @@ func (s *Sim) handleBotPublish(w http.ResponseWriter, r *http.Request, t *access
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	bt := s.botForUserLocked(t.UserID, b.BotID)
+	bt := s.ownBotOrFailLocked(w, r, t, b.BotID)
 	if bt == nil {
-		fail(w, r, errf(4006, "Invalid bot_id "+b.BotID))
 		return
 	}
 	now := s.now()
@@ -293,9 +308,8 @@ func (s *Sim) handleBotUnpublish(w http.ResponseWriter, r *http.Request, t *acce
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	bt := s.botForUserLocked(t.UserID, r.PathValue("bot_id"))
+	bt := s.ownBotOrFailLocked(w, r, t, r.PathValue("bot_id"))
 	if bt == nil {
-		fail(w, r, errf(4006, "Invalid bot_id "+r.PathValue("bot_id")))
 		return
 	}
 	var keep []string

@@ -81,8 +81,7 @@ func (s *Sim) handleWorkflowList(w http.ResponseWriter, r *http.Request, t *acce
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.canSeeSpaceLocked(t, q.Get("workspace_id")) {
-		fail(w, r, errf(4101, "The token has no permission for workspace_id "+q.Get("workspace_id")))
+	if !s.seeSpaceOrFailLocked(w, r, t, "workspace_id", q.Get("workspace_id")) {
 		return
 	}
 	var list []*workflow

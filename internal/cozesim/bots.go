@@ -214,8 +214,7 @@ func (s *Sim) applyLocked(t *accessToken, cfg *botConfig, b botBody) *apiError {
 // POST /v1/bot/create (§11.5): a new unpublished draft.
 func (s *Sim) handleBotCreate(w http.ResponseWriter, r *http.Request, t *accessToken) {
 	var b botBody
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
+	if !decodeOrFail(w, r, &b) {
 		return
 	}
 	if b.SpaceID == "" || b.Name == nil {
@@ -241,8 +240,7 @@ func (s *Sim) handleBotCreate(w http.ResponseWriter, r *http.Request, t *accessT
 // POST /v1/bot/update (§11.6): changes the draft; no data in the answer.
 func (s *Sim) handleBotUpdate(w http.ResponseWriter, r *http.Request, t *accessToken) {
 	var b botBody
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
+	if !decodeOrFail(w, r, &b) {
 		return
 	}
 	s.mu.Lock()
@@ -267,8 +265,7 @@ func (s *Sim) handleBotPublish(w http.ResponseWriter, r *http.Request, t *access
 		BotID        string   `json:"bot_id"`
 		ConnectorIDs []string `json:"connector_ids"`
 	}
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
+	if !decodeOrFail(w, r, &b) {
 		return
 	}
 	if b.BotID == "" || len(b.ConnectorIDs) == 0 {
@@ -299,8 +296,7 @@ func (s *Sim) handleBotUnpublish(w http.ResponseWriter, r *http.Request, t *acce
 	var b struct {
 		ConnectorID string `json:"connector_id"`
 	}
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
+	if !decodeOrFail(w, r, &b) {
 		return
 	}
 	if b.ConnectorID == "" {

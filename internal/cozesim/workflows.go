@@ -226,8 +226,7 @@ func (wf *workflow) output(params map[string]any) string {
 // POST /v1/workflow/run (§17.1): flat response, data is a JSON string.
 func (s *Sim) handleWorkflowRun(w http.ResponseWriter, r *http.Request, t *accessToken) {
 	var b runBody
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
+	if !decodeOrFail(w, r, &b) {
 		return
 	}
 	mode := 0
@@ -300,8 +299,7 @@ func (s *Sim) streamOutput(sw *sseWriter, wf *workflow, run *wfRun, text string)
 // POST /v1/workflow/stream_run (§17.2)
 func (s *Sim) handleWorkflowStream(w http.ResponseWriter, r *http.Request, t *accessToken) {
 	var b runBody
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
+	if !decodeOrFail(w, r, &b) {
 		return
 	}
 	wf, run, params, e := s.prepareRun(t, b, 1)
@@ -341,8 +339,7 @@ func (s *Sim) handleWorkflowResume(w http.ResponseWriter, r *http.Request, t *ac
 		InterruptType int    `json:"interrupt_type"`
 		ResumeData    string `json:"resume_data"`
 	}
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
+	if !decodeOrFail(w, r, &b) {
 		return
 	}
 	if b.WorkflowID == "" || b.EventID == "" || b.InterruptType == 0 || b.ResumeData == "" {

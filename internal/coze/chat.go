@@ -176,17 +176,13 @@ func chatQuery(convID, chatID string) url.Values {
 
 // RetrieveChat reads a chat: GET /v3/chat/retrieve (§15.2).
 func (c *Client) RetrieveChat(ctx context.Context, ts TokenSource, convID, chatID string) (Chat, error) {
-	var out Chat
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v3/chat/retrieve", query: chatQuery(convID, chatID), src: ts, perm: "getChat"}, &out)
-	return out, err
+	return callInto[Chat](ctx, c, apiRequest{method: http.MethodGet, path: "/v3/chat/retrieve", query: chatQuery(convID, chatID), src: ts, perm: "getChat"})
 }
 
 // ChatMessages lists a chat's messages except the user query: GET /v3/chat/message/list
 // (§15.3). Pick type=answer items rather than relying on order.
 func (c *Client) ChatMessages(ctx context.Context, ts TokenSource, convID, chatID string) ([]Message, error) {
-	var out []Message
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v3/chat/message/list", query: chatQuery(convID, chatID), src: ts, perm: "listMessage"}, &out)
-	return out, err
+	return callInto[[]Message](ctx, c, apiRequest{method: http.MethodGet, path: "/v3/chat/message/list", query: chatQuery(convID, chatID), src: ts, perm: "listMessage"})
 }
 
 // CancelChat cancels a running chat: POST /v3/chat/cancel with ids in the body (§15.4).
@@ -196,7 +192,5 @@ func (c *Client) CancelChat(ctx context.Context, ts TokenSource, convID, chatID 
 		ChatID         string `json:"chat_id"`
 		ConversationID string `json:"conversation_id"`
 	}{chatID, convID}
-	var out Chat
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v3/chat/cancel", body: body, src: ts, perm: "cancelChat"}, &out)
-	return out, err
+	return callInto[Chat](ctx, c, apiRequest{method: http.MethodPost, path: "/v3/chat/cancel", body: body, src: ts, perm: "cancelChat"})
 }

@@ -88,11 +88,9 @@ func (c *Client) UploadFile(ctx context.Context, ts TokenSource, filename string
 		}
 		return io.MultiReader(bytes.NewReader(head), io.LimitReader(sb, size), bytes.NewReader(tail)), nil
 	}
-	var out File
-	err = c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/files/upload",
+	return callInto[File](ctx, c, apiRequest{method: http.MethodPost, path: "/v1/files/upload",
 		raw:    open,
-		rawLen: int64(len(head)) + size + int64(len(tail)), contentType: mw.FormDataContentType(), src: ts, perm: "uploadFile"}, &out)
-	return out, err
+		rawLen: int64(len(head)) + size + int64(len(tail)), contentType: mw.FormDataContentType(), src: ts, perm: "uploadFile"})
 }
 
 // sizedSeeker is a body that knows its size and can be read again from its start.

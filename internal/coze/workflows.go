@@ -145,9 +145,7 @@ func (c *Client) ListWorkflows(ctx context.Context, ts TokenSource, p ListWorkfl
 	setIf(q, "publish_status", p.PublishStatus)
 	q.Set("page_num", strconv.Itoa(max(p.PageNum, 1)))
 	setIntIf(q, "page_size", p.PageSize)
-	var out WorkflowPage
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/workflows", query: q, src: ts, perm: "listWorkflow"}, &out)
-	return out, err
+	return callInto[WorkflowPage](ctx, c, apiRequest{method: http.MethodGet, path: "/v1/workflows", query: q, src: ts, perm: "listWorkflow"})
 }
 
 // WorkflowInfo reads a workflow: GET /v1/workflows/{id}[?include_input_output=true].

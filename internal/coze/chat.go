@@ -65,38 +65,20 @@ type Chat struct {
 
 // UnmarshalJSON accepts numeric or string timestamps/codes and loose meta_data.
 func (c *Chat) UnmarshalJSON(b []byte) error {
-	var w struct {
-		ID             flexString `json:"id"`
-		ConversationID flexString `json:"conversation_id"`
-		BotID          flexString `json:"bot_id"`
-		Status         string     `json:"status"`
-		SectionID      flexString `json:"section_id"`
-		CreatedAt      flexInt    `json:"created_at"`
-		CompletedAt    flexInt    `json:"completed_at"`
-		FailedAt       flexInt    `json:"failed_at"`
-		LastError      *struct {
-			Code flexInt    `json:"code"`
-			Msg  flexString `json:"msg"`
-		} `json:"last_error"`
-		Usage          *Usage          `json:"usage"`
-		RequiredAction json.RawMessage `json:"required_action"`
-		MetaData       strMap          `json:"meta_data"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
+	if err := decodeLoose(b, c); err != nil {
 		return err
 	}
-	*c = Chat{ID: string(w.ID), ConversationID: string(w.ConversationID), BotID: string(w.BotID),
-		Status: w.Status, SectionID: string(w.SectionID), CreatedAt: int64(w.CreatedAt),
-		CompletedAt: int64(w.CompletedAt), FailedAt: int64(w.FailedAt), Usage: w.Usage,
-		MetaData: w.MetaData}
-	if w.LastError != nil && (w.LastError.Code != 0 || w.LastError.Msg != "") {
-		c.LastError = &ChatError{Code: int(w.LastError.Code), Msg: string(w.LastError.Msg)}
+	if c.LastError != nil && *c.LastError == (ChatError{}) {
+		c.LastError = nil
 	}
-	if hasData(w.RequiredAction) {
-		c.RequiredAction = w.RequiredAction
+	if !hasData(c.RequiredAction) {
+		c.RequiredAction = nil
 	}
 	return nil
 }
+
+// UnmarshalJSON accepts a numeric or string code and msg.
+func (e *ChatError) UnmarshalJSON(b []byte) error { return decodeLoose(b, e) }
 
 // Running reports a created or in_progress chat.
 func (c Chat) Running() bool { return c.Status == ChatCreated || c.Status == ChatInProgress }

@@ -175,3 +175,23 @@ func TestRedactCredentials(t *testing.T) {
 		}
 	}
 }
+
+// Create always sends space_id and name; update always sends bot_id; anything else unset
+// is left out (coze-protocol §11.5, §11.6).
+func TestBotBodiesLeaveOutUnsetMembers(t *testing.T) {
+	empty := ""
+	tests := []struct {
+		body any
+		want string
+	}{
+		{CreateBotRequest{SpaceID: "1", Name: "x"}.wire(), `{"space_id":"1","name":"x"}`},
+		{CreateBotRequest{SpaceID: "1", Name: "x", Prompt: "p", ModelID: "m"}.wire(), `{"space_id":"1","name":"x","prompt_info":{"prompt":"p"},"model_info_config":{"model_id":"m"}}`},
+		{UpdateBotRequest{BotID: "b"}.wire(), `{"bot_id":"b"}`},
+		{UpdateBotRequest{BotID: "b", Description: &empty, Prompt: &empty}.wire(), `{"bot_id":"b","description":"","prompt_info":{"prompt":""}}`},
+	}
+	for _, tt := range tests {
+		if got, err := json.Marshal(tt.body); err != nil || string(got) != tt.want {
+			t.Errorf("body = %s, %v; want %s", got, err, tt.want)
+		}
+	}
+}

@@ -271,7 +271,7 @@ func TestErrorEventShape(t *testing.T) {
 // Catalog F.43: headers never come. Start fails after the stream header timeout, or as
 // soon as the browser leaves; nothing stays behind (goroutine check).
 func TestCase43_HeadersNeverCome(t *testing.T) {
-	h := mustHarness(t, func(c *config) { c.coze.StreamHeaderTimeout = 200 * time.Millisecond })
+	h := mustHarness(t, func(c *config) { c.kit.Coze = func(o *coze.Options) { o.StreamHeaderTimeout = 200 * time.Millisecond } })
 	h.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", StallHeaders: true})
 	run, err := h.svc.Start(t.Context(), h.alan, chat.StartRequest{BotID: cozesim.BotAssistant, Message: "hi"})
 	if err == nil || run != nil || !coze.IsUpstreamUnavailable(err) {

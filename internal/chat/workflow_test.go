@@ -325,7 +325,7 @@ func TestWorkflow_InterruptKinds(t *testing.T) {
 // inside a Coze app (run with its app_id, refused with a bot_id before any run) and an
 // unpublished one (4200 before any run).
 func TestWorkflow_SimulatorRuns(t *testing.T) {
-	h := mustHarness(t, func(c *config) { c.sim.PublicBase = "https://coze.example" }) // absolute debug_url, as Coze's
+	h := mustHarness(t, func(c *config) { c.kit.Sim = func(o *cozesim.Options) { o.PublicBase = "https://coze.example" } }) // absolute debug_url, as Coze's
 	app := h.wfApp(t)
 
 	got := h.runWorkflow(t, app, "alan", chat.WorkflowStart{WorkflowID: cozesim.WorkflowWeather, Parameters: map[string]any{"city": "杭州"}})
@@ -382,7 +382,7 @@ func TestWorkflow_SimulatorRuns(t *testing.T) {
 // A stream that fails mid-run ends with our end event and code; Coze's error text loses
 // the credential it echoes (catalog case 29).
 func TestWorkflow_StreamFailures(t *testing.T) {
-	h := mustHarness(t, func(c *config) { c.coze.WorkflowIdleTimeout = 100 * time.Millisecond })
+	h := mustHarness(t, func(c *config) { c.kit.Coze = func(o *coze.Options) { o.WorkflowIdleTimeout = 100 * time.Millisecond } })
 	app := h.wfApp(t)
 	tok, _ := h.sim.IssueToken(cozesim.UserAlan)
 	tests := []struct {

@@ -48,8 +48,8 @@ type harness struct {
 type config struct {
 	chat    chat.Options
 	kit     testkit.Options // simulator and Coze client
-	noCheck bool // skip the goroutine baseline check (benchmarks)
-	sndBuf  int  // app server: socket send buffer per connection (0 = default)
+	noCheck bool            // skip the goroutine baseline check (benchmarks)
+	sndBuf  int             // app server: socket send buffer per connection (0 = default)
 }
 
 // smallBufListener shrinks the send buffer of every accepted connection, so a client

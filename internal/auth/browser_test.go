@@ -82,7 +82,7 @@ func (b *browser) post(u string, form url.Values) resp {
 func (b *browser) begin(in *instance, query string) string {
 	b.t.Helper()
 	r := b.get(in.url + "/auth?" + query)
-	if r.status != http.StatusFound || !strings.HasPrefix(r.loc, b.env.simSrv.URL+"/") {
+	if r.status != http.StatusFound || !strings.HasPrefix(r.loc, b.env.simURL+"/") {
 		b.t.Fatalf("/auth = %d %q, want 302 to the simulator", r.status, r.loc)
 	}
 	return r.loc

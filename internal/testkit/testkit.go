@@ -38,6 +38,11 @@ type Options struct {
 	// Backend is "sqlite" (default) or "postgres" (skipped without a
 	// database, fatal under CI=true; see storetest.PostgresURL).
 	Backend string
+	// DBURL is an existing database to open instead of a fresh one.
+	DBURL string
+	// Passphrase derives the sealer's keys as the app does (seal.ParseKeys);
+	// empty: one random key "k1".
+	Passphrase string
 	// RedirectURIs are registered with the simulator's app; the Coze client
 	// sends the first. Default: cozesim.DefaultApp's.
 	RedirectURIs []string
@@ -81,9 +86,21 @@ func New(tb testing.TB, o Options) *World {
 	} else {
 		w.Sim, w.SimURL = StartSim(tb, so, o.SimHandler)
 	}
-	w.DBURL = Target(o.Backend)(tb)
+	w.DBURL = o.DBURL
+	if w.DBURL == "" {
+		w.DBURL = Target(o.Backend)(tb)
+	}
 	w.Store = storetest.MustOpen(tb, w.DBURL)
 	w.Sealer = NewSealer(tb, "k1")
+	if o.Passphrase != "" {
+		keys, err := seal.ParseKeys(o.Passphrase)
+		if err != nil {
+			tb.Fatalf("seal.ParseKeys: %v", err)
+		}
+		if w.Sealer, err = seal.New(keys...); err != nil {
+			tb.Fatalf("seal.New: %v", err)
+		}
+	}
 	co := CozeOptions(w.SimURL, w.App)
 	if o.Coze != nil {
 		o.Coze(&co)

@@ -68,15 +68,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func userID(t *testing.T, e *testEnv, cozeUserID string) int64 {
-	t.Helper()
-	var id int64
-	if err := e.st.DB().QueryRowContext(t.Context(), `SELECT id FROM users WHERE coze_user_id = $1`, cozeUserID).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
 // Catalog case 73 (issue 8 item 3): one user's replies in progress are
 // capped (default 4); a reply whose browser left still counts until it ends;
 // over the cap: 429 JSON with Retry-After, in plain words. Others are not
@@ -87,7 +78,7 @@ func TestCase73_RepliesPerUser(t *testing.T) {
 	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", SilentAfterEvents: 2})
 	alan := signIn(t, e, cozesim.UserAlan)
 	bea := signIn(t, e, cozesim.UserBea)
-	alanID := userID(t, e, cozesim.UserAlan)
+	alanID := e.world.User(t, cozesim.UserAlan).ID
 
 	type open struct {
 		res            *http.Response
@@ -182,7 +173,7 @@ func TestCase73_UploadsInFlight(t *testing.T) {
 	e := newTestEnv(t, envOpts{})
 	alan := signIn(t, e, cozesim.UserAlan)
 	bea := signIn(t, e, cozesim.UserBea)
-	alanID := userID(t, e, cozesim.UserAlan)
+	alanID := e.world.User(t, cozesim.UserAlan).ID
 	abort1, done1 := stalledUpload(t, e, alan)
 	abort2, done2 := stalledUpload(t, e, alan)
 	slots := func() int {

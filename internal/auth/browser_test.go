@@ -109,6 +109,22 @@ func (b *browser) signIn(in *instance, userID string) resp {
 	return r
 }
 
+// sessionID is the id half of b's session cookie for in.
+func (b *browser) sessionID(in *instance) string {
+	id, _, _ := strings.Cut(b.cookie(in, in.a.SessionCookieName()), ".")
+	return id
+}
+
+// signedInEnv builds an env with o and signs its first simulated user in on
+// the first instance.
+func signedInEnv(t *testing.T, o envOpts) (*testEnv, *instance, *browser) {
+	t.Helper()
+	e := newEnv(t, o)
+	in := e.inst[0]
+	b, _, _ := signedIn(t, e, in)
+	return e, in, b
+}
+
 func (b *browser) ping(in *instance) resp {
 	b.t.Helper()
 	return b.get(in.url + "/api/ping")

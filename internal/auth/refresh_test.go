@@ -61,9 +61,8 @@ func lastBearer(e *testEnv) string {
 // none at 61 s.
 func TestCase32_ProactiveRefresh(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{})
-	in := e.inst[0]
-	b, uid, _ := signedIn(t, e, in)
+	e, in, b := signedInEnv(t, envOpts{})
+	uid := b.status(in).User.ID
 	e.clock.Advance(15*time.Minute - 61*time.Second)
 	if r := b.ping(in); r.status != 200 || e.refreshCalls() != 0 {
 		t.Fatalf("ping at 61 s = %d, refreshes %d; want 200, 0", r.status, e.refreshCalls())
@@ -72,9 +71,7 @@ func TestCase32_ProactiveRefresh(t *testing.T) {
 	if r := b.ping(in); r.status != 200 {
 		t.Fatalf("ping at 59 s = %d %q", r.status, r.body)
 	}
-	if n := e.refreshCalls(); n != 1 {
-		t.Errorf("refreshes = %d, want 1", n)
-	}
+	e.wantRefreshes(t, 1, "refreshes")
 	pair := storedPair(t, in, uid)
 	if got := lastBearer(e); got != string(pair.AccessToken) {
 		t.Errorf("call used a token that is not the stored one")
@@ -98,9 +95,8 @@ func TestCase33_ReactiveRefresh(t *testing.T) {
 	}
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
-			e := newEnv(t, envOpts{sim: v.sim})
-			in := e.inst[0]
-			b, _, cozeID := signedIn(t, e, in)
+			e, in, b := signedInEnv(t, envOpts{sim: v.sim})
+			cozeID := e.users()[0].ID
 			e.sim.ExpireAccessTokens(cozeID)
 			if r := b.ping(in); r.status != 200 {
 				t.Fatalf("ping = %d %q, want 200 after one refresh", r.status, r.body)
@@ -111,9 +107,8 @@ func TestCase33_ReactiveRefresh(t *testing.T) {
 		})
 	}
 	t.Run("second rejection", func(t *testing.T) {
-		e := newEnv(t, envOpts{})
-		in := e.inst[0]
-		b, uid, _ := signedIn(t, e, in)
+		e, in, b := signedInEnv(t, envOpts{})
+		uid := b.status(in).User.ID
 		e.sim.AddFault(cozesim.Fault{Endpoint: "GET /v1/users/me", Code: 4100, Msg: "authentication is invalid"})
 		r := b.ping(in)
 		if r.status != 401 || r.body != "reauth_required" {
@@ -171,9 +166,7 @@ func TestCase34_ConcurrentRefreshOneInstance(t *testing.T) {
 				if got[200] != 50 {
 					t.Errorf("statuses = %v, want 50×200", got)
 				}
-				if n := e.refreshCalls(); n != 1 {
-					t.Errorf("refreshes seen by Coze = %d, want 1", n)
-				}
+				e.wantRefreshes(t, 1, "refreshes seen by Coze")
 				if v, ok := outcomes.Load("ok"); !ok || *v.(*int) != 1 {
 					t.Errorf("OnRefresh(ok) not called exactly once")
 				}
@@ -217,9 +210,7 @@ func TestCase35_TwoInstancesOnePostgres(t *testing.T) {
 // logout; the one refresh still completes and is used afterwards.
 func TestCase36_SlowRefreshWaitersBounded(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{auth: func(o *Options) { o.LockWait = 100 * time.Millisecond }})
-	in := e.inst[0]
-	b, _, _ := signedIn(t, e, in)
+	e, in, b := signedInEnv(t, envOpts{auth: func(o *Options) { o.LockWait = 100 * time.Millisecond }})
 	e.clock.Advance(16 * time.Minute)
 	e.sim.AddFault(cozesim.Fault{Endpoint: tokenEndpoint, Latency: time.Second, Times: 1})
 	got := concurrentPings(t, b, 10, in)
@@ -230,18 +221,15 @@ func TestCase36_SlowRefreshWaitersBounded(t *testing.T) {
 	if r := b.ping(in); r.status != 200 {
 		t.Errorf("ping after the slow refresh = %d %q", r.status, r.body)
 	}
-	if n := e.refreshCalls(); n != 1 {
-		t.Errorf("refreshes = %d, want 1", n)
-	}
+	e.wantRefreshes(t, 1, "refreshes")
 }
 
 // Case 37: the requester leaves mid-refresh: the refresh completes on a
 // detached context and is persisted; the next call does not refresh.
 func TestCase37_RequesterCancels(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{})
-	in := e.inst[0]
-	b, uid, _ := signedIn(t, e, in)
+	e, in, b := signedInEnv(t, envOpts{})
+	uid := b.status(in).User.ID
 	before := storedPair(t, in, uid)
 	e.clock.Advance(16 * time.Minute)
 	e.sim.AddFault(cozesim.Fault{Endpoint: tokenEndpoint, Latency: 300 * time.Millisecond, Times: 1})
@@ -267,9 +255,7 @@ func TestCase37_RequesterCancels(t *testing.T) {
 	if r := b.ping(in); r.status != 200 {
 		t.Errorf("next ping = %d %q", r.status, r.body)
 	}
-	if n := e.refreshCalls(); n != 1 {
-		t.Errorf("refreshes = %d, want 1", n)
-	}
+	e.wantRefreshes(t, 1, "refreshes")
 }
 
 // Case 39: a revoked or expired refresh token → reauth_required, sessions
@@ -290,9 +276,9 @@ func TestCase39_RevokedRefreshToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, envOpts{auth: tt.authO})
-			in := e.inst[0]
-			b, uid, cozeID := signedIn(t, e, in)
+			e, in, b := signedInEnv(t, envOpts{auth: tt.authO})
+			uid := b.status(in).User.ID
+			cozeID := e.users()[0].ID
 			tt.kill(e, cozeID)
 			r := b.ping(in)
 			if r.status != 401 || r.body != "reauth_required" {
@@ -394,16 +380,12 @@ func isRefresh(req *http.Request) bool {
 // is safe because Coze never saw the first request; no logout, one rotation.
 func TestCase40_ResetBeforeSend(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{transport: &resetOnce{}})
-	in := e.inst[0]
-	b, _, _ := signedIn(t, e, in)
+	e, in, b := signedInEnv(t, envOpts{transport: &resetOnce{}})
 	e.clock.Advance(16 * time.Minute)
 	if r := b.ping(in); r.status != 200 {
 		t.Errorf("ping = %d %q, want 200 after one retry", r.status, r.body)
 	}
-	if n := e.refreshCalls(); n != 1 {
-		t.Errorf("refreshes seen by Coze = %d, want 1", n)
-	}
+	e.wantRefreshes(t, 1, "refreshes seen by Coze")
 }
 
 // Case 41a: Coze rotates, then the connection dies before the response:
@@ -411,18 +393,15 @@ func TestCase40_ResetBeforeSend(t *testing.T) {
 // as "refresh response lost".
 func TestCase41_LostRefreshResponse(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{})
-	in := e.inst[0]
-	b, uid, _ := signedIn(t, e, in)
+	e, in, b := signedInEnv(t, envOpts{})
+	uid := b.status(in).User.ID
 	e.clock.Advance(16 * time.Minute)
 	e.sim.AddFault(cozesim.Fault{Endpoint: tokenEndpoint, ResetAfterWrite: true, Times: 1})
 	r := b.ping(in)
 	if r.status != 401 || r.body != "reauth_required" {
 		t.Errorf("ping = %d %q, want 401 reauth_required", r.status, r.body)
 	}
-	if n := e.refreshCalls(); n != 2 {
-		t.Errorf("refresh attempts = %d, want 2 (the lost one and one follow-up)", n)
-	}
+	e.wantRefreshes(t, 2, "refresh attempts", "the lost one and one follow-up")
 	if !strings.Contains(e.logs.String(), `"refresh response lost"`) {
 		t.Errorf("no \"refresh response lost\" log")
 	}
@@ -432,9 +411,7 @@ func TestCase41_LostRefreshResponse(t *testing.T) {
 	if r := b.ping(in); r.status != 401 {
 		t.Errorf("second ping = %d, want 401 (no loop)", r.status)
 	}
-	if n := e.refreshCalls(); n != 2 {
-		t.Errorf("refresh attempts after second ping = %d, want 2", n)
-	}
+	e.wantRefreshes(t, 2, "refresh attempts after second ping")
 }
 
 // failTokenWrites makes every write of coze_tokens fail until the returned
@@ -477,9 +454,8 @@ func TestCase41_PersistFailure(t *testing.T) {
 	t.Parallel()
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
-			e := newEnv(t, envOpts{backend: backend})
-			in := e.inst[0]
-			b, uid, _ := signedIn(t, e, in)
+			e, in, b := signedInEnv(t, envOpts{backend: backend})
+			uid := b.status(in).User.ID
 			e.clock.Advance(16 * time.Minute)
 			heal := failTokenWrites(t, in)
 			for i := range 2 {
@@ -487,16 +463,12 @@ func TestCase41_PersistFailure(t *testing.T) {
 					t.Errorf("ping %d while writes fail = %d %q, want 503", i, r.status, r.body)
 				}
 			}
-			if n := e.refreshCalls(); n != 1 {
-				t.Errorf("refreshes = %d, want 1 (the new pair is kept in memory)", n)
-			}
+			e.wantRefreshes(t, 1, "refreshes", "the new pair is kept in memory")
 			heal()
 			if r := b.ping(in); r.status != 200 {
 				t.Errorf("ping after recovery = %d %q", r.status, r.body)
 			}
-			if n := e.refreshCalls(); n != 1 {
-				t.Errorf("refreshes after recovery = %d, want 1", n)
-			}
+			e.wantRefreshes(t, 1, "refreshes after recovery")
 			if got := lastBearer(e); got != string(storedPair(t, in, uid).AccessToken) {
 				t.Errorf("stored pair is not the one Coze issued")
 			}
@@ -510,18 +482,14 @@ func TestRestartKeepsSessionAndTokens(t *testing.T) {
 	t.Parallel()
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
-			e := newEnv(t, envOpts{backend: backend})
-			in := e.inst[0]
-			b, _, _ := signedIn(t, e, in)
+			e, in, b := signedInEnv(t, envOpts{backend: backend})
 			other := e.newBrowser()
 			pending := other.begin(in, "return_to=/after")
 			in.restart()
 			if r := b.ping(in); r.status != 200 {
 				t.Fatalf("ping after restart = %d %q", r.status, r.body)
 			}
-			if n := e.refreshCalls(); n != 0 {
-				t.Errorf("refreshes = %d, want 0", n)
-			}
+			e.wantRefreshes(t, 0, "refreshes")
 			if r := other.get(other.consent(pending, e.users()[1].ID, "approve")); r.status != 302 || r.loc != "/after" {
 				t.Errorf("sign-in begun before the restart = %d %q %q", r.status, r.loc, r.body)
 			}

@@ -280,17 +280,12 @@ func TestCase07_CodeInjection(t *testing.T) {
 func TestCase08_PublicClientAndPKCEOff(t *testing.T) {
 	t.Parallel()
 	t.Run("public", func(t *testing.T) {
-		e := newEnv(t, envOpts{public: true})
-		in := e.inst[0]
-		b := e.newBrowser()
-		b.signIn(in, e.users()[0].ID)
+		e, in, b := signedInEnv(t, envOpts{public: true})
 		e.clock.Advance(15 * time.Minute)
 		if r := b.ping(in); r.status != 200 {
 			t.Fatalf("ping after expiry = %d %q", r.status, r.body)
 		}
-		if n := e.refreshCalls(); n != 1 {
-			t.Errorf("refreshes = %d, want 1", n)
-		}
+		e.wantRefreshes(t, 1, "refreshes")
 		for _, req := range e.sim.Requests() {
 			if req.Path == "/api/permission/oauth2/token" && strings.TrimSpace(strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer")) != "" {
 				t.Errorf("public client sent a client secret")

@@ -234,9 +234,7 @@ func TestCase27_SealedRowBoundToUser(t *testing.T) {
 	if r := alice.ping(in); r.status != 200 || r.body != e.users()[0].ID {
 		t.Errorf("alice ping = %d %q", r.status, r.body)
 	}
-	if n := e.refreshCalls(); n != 0 {
-		t.Errorf("refresh calls = %d, want 0 (no token of another user is ever sent)", n)
-	}
+	e.wantRefreshes(t, 0, "refresh calls", "no token of another user is ever sent")
 }
 
 // Case 28: key rotation. Rows sealed under k1 still open once k2 is active
@@ -300,10 +298,7 @@ func mustSealerOf(tb testing.TB, keys ...seal.Key) *seal.Sealer {
 // refresh, a revoked refresh and token-endpoint 400s; each record is one line.
 func TestCase30_NothingLogged(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{})
-	in := e.inst[0]
-	b := e.newBrowser()
-	b.signIn(in, e.users()[0].ID)
+	e, in, b := signedInEnv(t, envOpts{})
 	b.ping(in)
 	e.clock.Advance(15 * time.Minute)
 	if r := b.ping(in); r.status != 200 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"testing"
 
 	"github.com/coze2app/coze2app/internal/cozesim"
 )
@@ -12,7 +13,17 @@ import (
 func (e *testEnv) users() []cozesim.User { return e.sim.Users() }
 
 func (e *testEnv) refreshCalls() int { return e.sim.Calls("token:refresh_token") }
-func (e *testEnv) codeCalls() int    { return e.sim.Calls("token:authorization_code") }
+
+// wantRefreshes reports an error unless Coze saw want refresh requests;
+// what names the count and why, if given, says why want is right.
+func (e *testEnv) wantRefreshes(t *testing.T, want int, what string, why ...string) {
+	t.Helper()
+	if n := e.refreshCalls(); n != want {
+		t.Errorf("%s = %d, want %d %v", what, n, want, why)
+	}
+}
+
+func (e *testEnv) codeCalls() int { return e.sim.Calls("token:authorization_code") }
 
 const tokenEndpoint = "POST /api/permission/oauth2/token"
 

@@ -235,11 +235,11 @@ func TestCase37_RequesterCancels(t *testing.T) {
 	e.sim.AddFault(cozesim.Fault{Endpoint: tokenEndpoint, Latency: 300 * time.Millisecond, Times: 1})
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
+	base := e.sim.Calls(tokenEndpoint) // the sign-in's code exchange, counted before the refresh can start
 	go func() {
 		_, err := in.a.AccessToken(ctx, uid)
 		errc <- err
 	}()
-	base := e.sim.Calls(tokenEndpoint)       // the sign-in's code exchange
 	for e.sim.Calls(tokenEndpoint) == base { // the refresh request is in flight
 		time.Sleep(time.Millisecond)
 	}

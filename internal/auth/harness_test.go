@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -56,23 +55,10 @@ type instance struct {
 	env *testEnv
 	url string
 	srv *httptest.Server
-	h   *swapHandler
+	h   *testkit.SwapHandler
 	st  *store.Store
 	a   *Auth
 	cz  *coze.Client
-}
-
-// swapHandler lets an instance be rebuilt (restart) behind the same URL.
-type swapHandler struct {
-	mu sync.RWMutex
-	h  http.Handler
-}
-
-func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.RLock()
-	h := s.h
-	s.mu.RUnlock()
-	h.ServeHTTP(w, r)
 }
 
 func newEnv(t *testing.T, o envOpts) *testEnv {
@@ -94,7 +80,7 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 
 	var redirects []string
 	for range o.instances {
-		h := &swapHandler{h: http.NotFoundHandler()}
+		h := &testkit.SwapHandler{}
 		srv := httptest.NewUnstartedServer(h)
 		scheme := "http"
 		if o.tls {
@@ -161,9 +147,7 @@ func (in *instance) start() {
 		t.Fatalf("New: %v", err)
 	}
 	in.st, in.a, in.cz = st, a, cz
-	in.h.mu.Lock()
-	in.h.h = testMux(a, cz)
-	in.h.mu.Unlock()
+	in.h.Set(testMux(a, cz))
 }
 
 func (in *instance) stop() {

@@ -248,6 +248,12 @@ func (h *harness) stream(tb testing.TB, resp *http.Response) *sseStream {
 
 func (h *harness) do(tb testing.TB, ctx context.Context, method, path, user string, body any, lastEventID string) *http.Response {
 	tb.Helper()
+	return h.doAt(tb, ctx, h.app.URL, method, path, user, body, lastEventID)
+}
+
+// doAt sends one request as user to the app at base.
+func (h *harness) doAt(tb testing.TB, ctx context.Context, base, method, path, user string, body any, lastEventID string) *http.Response {
+	tb.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -256,7 +262,7 @@ func (h *harness) do(tb testing.TB, ctx context.Context, method, path, user stri
 		}
 		rd = strings.NewReader(string(b))
 	}
-	req, err := http.NewRequestWithContext(ctx, method, h.app.URL+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -496,14 +502,8 @@ func checkGoroutines(tb testing.TB) {
 	})
 }
 
-// waitFor polls cond with a bounded wait.
+// waitFor polls cond with a bounded wait (testkit.WaitFor).
 func waitFor(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.WaitFor(tb, what, cond)
 }

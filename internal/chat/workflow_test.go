@@ -76,28 +76,7 @@ func (h *harness) wfApp(tb testing.TB) *httptest.Server {
 // wfOpen sends one request to the workflow app and returns the open stream.
 func (h *harness) wfOpen(tb testing.TB, ctx context.Context, app *httptest.Server, method, path, user string, body any, lastEventID string) *sseStream {
 	tb.Helper()
-	var rd *strings.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		rd = strings.NewReader(string(b))
-	} else {
-		rd = strings.NewReader("")
-	}
-	req, err := http.NewRequestWithContext(ctx, method, app.URL+path, rd)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	req.Header.Set("X-User", user)
-	if lastEventID != "" {
-		req.Header.Set("Last-Event-ID", lastEventID)
-	}
-	resp, err := h.client.Do(req)
-	if err != nil {
-		tb.Fatalf("%s %s: %v", method, path, err)
-	}
+	resp := h.doAt(tb, ctx, app.URL, method, path, user, body, lastEventID)
 	if resp.StatusCode != http.StatusOK {
 		b := make([]byte, 512)
 		n, _ := resp.Body.Read(b)

@@ -23,7 +23,9 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/coze2app/coze2app/internal/coze"
 	"github.com/coze2app/coze2app/internal/cozesim"
@@ -307,4 +309,41 @@ func (w *World) User(tb testing.TB, cozeUserID string) store.User {
 		tb.Fatal(err)
 	}
 	return u
+}
+
+// WaitFor polls cond until it holds; the 20 s deadline only stops a hung
+// test.
+func WaitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("gave up waiting: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// SwapHandler serves the handler last Set (404 before), so a server can
+// start before its handler exists, or be rebuilt behind the same URL.
+type SwapHandler struct {
+	mu sync.RWMutex
+	h  http.Handler
+}
+
+// Set makes h serve from now on.
+func (s *SwapHandler) Set(h http.Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.h = h
+}
+
+func (s *SwapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	h := s.h
+	s.mu.RUnlock()
+	if h == nil {
+		h = http.NotFoundHandler()
+	}
+	h.ServeHTTP(w, r)
 }

@@ -69,19 +69,6 @@ type testEnv struct {
 // server is the handlers' shared state, for tests that look inside.
 func (e *testEnv) server() *Server { return e.srvState }
 
-// swapHandler lets the app handler be built after the server's URL is known.
-type swapHandler struct {
-	mu sync.RWMutex
-	h  http.Handler
-}
-
-func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.RLock()
-	h := s.h
-	s.mu.RUnlock()
-	h.ServeHTTP(w, r)
-}
-
 // syncBuffer collects log output from many goroutines.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -108,7 +95,7 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 		log = slog.New(slog.DiscardHandler)
 	}
 
-	sh := &swapHandler{h: http.NotFoundHandler()}
+	sh := &testkit.SwapHandler{}
 	e.srv = httptest.NewUnstartedServer(sh)
 	e.url = "http://" + e.srv.Listener.Addr().String()
 	e.rec.host = e.srv.Listener.Addr().String()
@@ -178,9 +165,7 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 	if err != nil {
 		t.Fatalf("web.New: %v", err)
 	}
-	sh.mu.Lock()
-	sh.h = h
-	sh.mu.Unlock()
+	sh.Set(h)
 	e.srv.Start()
 	t.Cleanup(func() {
 		e.srv.CloseClientConnections()

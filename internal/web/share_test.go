@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/coze2app/coze2app/internal/cozesim"
+	"github.com/coze2app/coze2app/internal/testkit"
 )
 
 // openStream starts a streamed chat and reads until Coze named the chat; the
@@ -56,17 +57,8 @@ func mustTooMany(t *testing.T, what string, r resp, code string) {
 	}
 }
 
-// waitFor polls cond until it holds; the deadline only stops a hung test.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// waitFor polls cond until it holds (testkit.WaitFor).
+func waitFor(t *testing.T, what string, cond func() bool) { t.Helper(); testkit.WaitFor(t, what, cond) }
 
 // Catalog case 73 (issue 8 item 3): one user's replies in progress are
 // capped (default 4); a reply whose browser left still counts until it ends;

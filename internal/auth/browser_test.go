@@ -130,6 +130,22 @@ func (b *browser) ping(in *instance) resp {
 	return b.get(in.url + "/api/ping")
 }
 
+// wantPing reports an error unless a ping answers status; what names it.
+func (b *browser) wantPing(in *instance, status int, what string) {
+	b.t.Helper()
+	if r := b.ping(in); r.status != status {
+		b.t.Errorf("%s = %d %q, want %d", what, r.status, r.body, status)
+	}
+}
+
+// mustPing is wantPing that stops the test.
+func (b *browser) mustPing(in *instance, status int, what string) {
+	b.t.Helper()
+	if r := b.ping(in); r.status != status {
+		b.t.Fatalf("%s = %d %q, want %d", what, r.status, r.body, status)
+	}
+}
+
 type status struct {
 	Authenticated bool `json:"authenticated"`
 	User          struct {

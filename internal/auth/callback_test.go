@@ -15,7 +15,7 @@ import (
 // error redirects and exchange failures (cases 9–12).
 
 // Case 9: redirect_uri from config only, whatever Host / X-Forwarded-* say.
-func TestCase09_RedirectURIFromConfig(t *testing.T) {
+func TestRedirectURIComesFromConfig(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
@@ -45,7 +45,7 @@ func TestCase09_RedirectURIFromConfig(t *testing.T) {
 }
 
 // Case 10: open redirect and path injection through return_to and workspace_id.
-func TestCase10_OpenRedirect(t *testing.T) {
+func TestReturnToCannotRedirectOffSite(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
@@ -100,7 +100,7 @@ func TestCase10_OpenRedirect(t *testing.T) {
 }
 
 // Case 11: consent denied and error redirects: no token call, state consumed.
-func TestCase11_ConsentDenied(t *testing.T) {
+func TestDeniedConsentSignsNobodyIn(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
@@ -142,7 +142,7 @@ func TestCase11_ConsentDenied(t *testing.T) {
 
 // Case 12: code-exchange failures → friendly error, nothing stored, no
 // session; expires_in read as absolute Unix time.
-func TestCase12_ExchangeFailures(t *testing.T) {
+func TestFailedCodeExchangeStoresNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{cozeTO: 500 * time.Millisecond})
 	in := e.inst[0]

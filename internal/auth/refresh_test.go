@@ -59,7 +59,7 @@ func lastBearer(e *testEnv) string {
 
 // Case 32: proactive refresh 59 s before expiry, persisted before use;
 // none at 61 s.
-func TestCase32_ProactiveRefresh(t *testing.T) {
+func TestTokenRefreshedBeforeExpiry(t *testing.T) {
 	t.Parallel()
 	e, in, b := signedInEnv(t, envOpts{})
 	uid := b.status(in).User.ID
@@ -68,9 +68,7 @@ func TestCase32_ProactiveRefresh(t *testing.T) {
 		t.Fatalf("ping at 61 s = %d, refreshes %d; want 200, 0", r.status, e.refreshCalls())
 	}
 	e.clock.Advance(2 * time.Second) // 59 s left
-	if r := b.ping(in); r.status != 200 {
-		t.Fatalf("ping at 59 s = %d %q", r.status, r.body)
-	}
+	b.mustPing(in, 200, "ping at 59 s")
 	e.wantRefreshes(t, 1, "refreshes")
 	pair := storedPair(t, in, uid)
 	if got := lastBearer(e); got != string(pair.AccessToken) {
@@ -83,7 +81,7 @@ func TestCase32_ProactiveRefresh(t *testing.T) {
 
 // Case 33: reactive refresh on 4100 / 700012006: one refresh, one retry; a
 // second rejection gives reauth_required with no loop.
-func TestCase33_ReactiveRefresh(t *testing.T) {
+func TestRefusedTokenRefreshedAndRetriedOnce(t *testing.T) {
 	t.Parallel()
 	variants := []struct {
 		name string
@@ -98,9 +96,7 @@ func TestCase33_ReactiveRefresh(t *testing.T) {
 			e, in, b := signedInEnv(t, envOpts{sim: v.sim})
 			cozeID := e.users()[0].ID
 			e.sim.ExpireAccessTokens(cozeID)
-			if r := b.ping(in); r.status != 200 {
-				t.Fatalf("ping = %d %q, want 200 after one refresh", r.status, r.body)
-			}
+			b.mustPing(in, 200, "ping after one refresh")
 			if n, m := e.refreshCalls(), e.sim.Calls("GET /v1/users/me"); n != 1 || m != 3 {
 				t.Errorf("refreshes %d, me calls %d; want 1 and 3 (sign-in, rejected, retry)", n, m)
 			}
@@ -148,7 +144,7 @@ func concurrentPings(t *testing.T, b *browser, n int, ins ...*instance) map[int]
 
 // Case 34 (+36 slow endpoint): 50 concurrent requests with an expired token
 // in one instance → exactly one refresh, all succeed, latest pair stored.
-func TestCase34_ConcurrentRefreshOneInstance(t *testing.T) {
+func TestConcurrentRequestsRefreshOnce(t *testing.T) {
 	t.Parallel()
 	for _, backend := range backends {
 		for _, latency := range []time.Duration{50 * time.Millisecond, 300 * time.Millisecond} {
@@ -184,7 +180,7 @@ func TestCase34_ConcurrentRefreshOneInstance(t *testing.T) {
 // Case 35: two instances (two store.Open on one PostgreSQL schema), 25
 // concurrent requests each → exactly one refresh; sign-in started on one
 // instance finishes on the other.
-func TestCase35_TwoInstancesOnePostgres(t *testing.T) {
+func TestTwoInstancesRefreshOnceThroughPostgres(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{backend: "postgres", instances: 2})
 	a, bInst := e.inst[0], e.inst[1]
@@ -208,7 +204,7 @@ func TestCase35_TwoInstancesOnePostgres(t *testing.T) {
 
 // Case 36: waiters give up after LockWait with a retryable 503, never a
 // logout; the one refresh still completes and is used afterwards.
-func TestCase36_SlowRefreshWaitersBounded(t *testing.T) {
+func TestSlowRefreshWaitersGiveUpRetryably(t *testing.T) {
 	t.Parallel()
 	e, in, b := signedInEnv(t, envOpts{auth: func(o *Options) { o.LockWait = 100 * time.Millisecond }})
 	e.clock.Advance(16 * time.Minute)
@@ -218,15 +214,13 @@ func TestCase36_SlowRefreshWaitersBounded(t *testing.T) {
 		t.Errorf("statuses = %v, want 10×503", got)
 	}
 	in.a.Wait()
-	if r := b.ping(in); r.status != 200 {
-		t.Errorf("ping after the slow refresh = %d %q", r.status, r.body)
-	}
+	b.wantPing(in, 200, "ping after the slow refresh")
 	e.wantRefreshes(t, 1, "refreshes")
 }
 
 // Case 37: the requester leaves mid-refresh: the refresh completes on a
 // detached context and is persisted; the next call does not refresh.
-func TestCase37_RequesterCancels(t *testing.T) {
+func TestRefreshOutlivesTheRequester(t *testing.T) {
 	t.Parallel()
 	e, in, b := signedInEnv(t, envOpts{})
 	uid := b.status(in).User.ID
@@ -252,15 +246,13 @@ func TestCase37_RequesterCancels(t *testing.T) {
 	if after.AccessToken == before.AccessToken || after.RefreshToken == before.RefreshToken {
 		t.Fatalf("refresh not persisted after the requester left\n%s", e.logs.String())
 	}
-	if r := b.ping(in); r.status != 200 {
-		t.Errorf("next ping = %d %q", r.status, r.body)
-	}
+	b.wantPing(in, 200, "next ping")
 	e.wantRefreshes(t, 1, "refreshes")
 }
 
 // Case 39: a revoked or expired refresh token → reauth_required, sessions
 // and tokens cleared, and a new sign-in works at once.
-func TestCase39_RevokedRefreshToken(t *testing.T) {
+func TestRevokedRefreshTokenRequiresReauth(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
@@ -294,16 +286,14 @@ func TestCase39_RevokedRefreshToken(t *testing.T) {
 				t.Errorf("sessions kept: %d", len(s))
 			}
 			b.signIn(in, cozeID)
-			if r := b.ping(in); r.status != 200 {
-				t.Errorf("ping after new sign-in = %d %q", r.status, r.body)
-			}
+			b.wantPing(in, 200, "ping after new sign-in")
 		})
 	}
 }
 
 // Case 40: transient refresh failures (503, timeout) → retryable 503, the
 // session and the old pair kept, the next try succeeds.
-func TestCase40_TransientRefreshFailure(t *testing.T) {
+func TestTransientRefreshFailureIsRetryable(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
@@ -340,9 +330,7 @@ func TestCase40_TransientRefreshFailure(t *testing.T) {
 			if transient != 1 {
 				t.Errorf("OnRefresh(transient) = %d, want 1", transient)
 			}
-			if r := b.ping(in); r.status != 200 {
-				t.Errorf("retry = %d %q, want 200", r.status, r.body)
-			}
+			b.wantPing(in, 200, "retry")
 		})
 	}
 }
@@ -378,20 +366,18 @@ func isRefresh(req *http.Request) bool {
 
 // Case 40 (reset before any byte): the refresh is retried once at once, which
 // is safe because Coze never saw the first request; no logout, one rotation.
-func TestCase40_ResetBeforeSend(t *testing.T) {
+func TestRefreshResetBeforeSendRetriedOnce(t *testing.T) {
 	t.Parallel()
 	e, in, b := signedInEnv(t, envOpts{transport: &resetOnce{}})
 	e.clock.Advance(16 * time.Minute)
-	if r := b.ping(in); r.status != 200 {
-		t.Errorf("ping = %d %q, want 200 after one retry", r.status, r.body)
-	}
+	b.wantPing(in, 200, "ping after one retry")
 	e.wantRefreshes(t, 1, "refreshes seen by Coze")
 }
 
 // Case 41a: Coze rotates, then the connection dies before the response:
 // one follow-up with the dead token, then a clean reauth_required, logged
 // as "refresh response lost".
-func TestCase41_LostRefreshResponse(t *testing.T) {
+func TestLostRefreshResponseEndsInReauth(t *testing.T) {
 	t.Parallel()
 	e, in, b := signedInEnv(t, envOpts{})
 	uid := b.status(in).User.ID
@@ -450,7 +436,7 @@ func failTokenWrites(t *testing.T, in *instance) func() {
 // Case 41b: the database write fails after Coze returned a new pair: 503,
 // the pair kept in memory, no second refresh with the dead token, persisted
 // on the next call once the database recovers.
-func TestCase41_PersistFailure(t *testing.T) {
+func TestUnpersistedRefreshKeptInMemory(t *testing.T) {
 	t.Parallel()
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
@@ -465,9 +451,7 @@ func TestCase41_PersistFailure(t *testing.T) {
 			}
 			e.wantRefreshes(t, 1, "refreshes", "the new pair is kept in memory")
 			heal()
-			if r := b.ping(in); r.status != 200 {
-				t.Errorf("ping after recovery = %d %q", r.status, r.body)
-			}
+			b.wantPing(in, 200, "ping after recovery")
 			e.wantRefreshes(t, 1, "refreshes after recovery")
 			if got := lastBearer(e); got != string(storedPair(t, in, uid).AccessToken) {
 				t.Errorf("stored pair is not the one Coze issued")
@@ -486,9 +470,7 @@ func TestRestartKeepsSessionAndTokens(t *testing.T) {
 			other := e.newBrowser()
 			pending := other.begin(in, "return_to=/after")
 			in.restart()
-			if r := b.ping(in); r.status != 200 {
-				t.Fatalf("ping after restart = %d %q", r.status, r.body)
-			}
+			b.mustPing(in, 200, "ping after restart")
 			e.wantRefreshes(t, 0, "refreshes")
 			if r := other.get(other.consent(pending, e.users()[1].ID, "approve")); r.status != 302 || r.loc != "/after" {
 				t.Errorf("sign-in begun before the restart = %d %q %q", r.status, r.loc, r.body)

@@ -15,7 +15,7 @@ import (
 
 // Case 14: every sign-in issues a new session and kills the previous one; a
 // planted cookie is never adopted.
-func TestCase14_Fixation(t *testing.T) {
+func TestSignInReplacesTheSession(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
@@ -60,7 +60,7 @@ func TestCase14_Fixation(t *testing.T) {
 }
 
 // Case 15: cookie attributes over http and https.
-func TestCase15_CookieAttributes(t *testing.T) {
+func TestSessionCookieAttributes(t *testing.T) {
 	t.Parallel()
 	for _, tls := range []bool{false, true} {
 		t.Run(map[bool]string{false: "http", true: "https"}[tls], func(t *testing.T) {
@@ -110,7 +110,7 @@ func findCookie(tb testing.TB, h http.Header, name string) *http.Cookie {
 
 // Case 16: the database keeps only sha256(secret); a wrong secret fails;
 // neither id nor secret reaches a URL or a log.
-func TestCase16_HashedSecrets(t *testing.T) {
+func TestSessionSecretsStoredHashed(t *testing.T) {
 	t.Parallel()
 	e, in, b := signedInEnv(t, envOpts{})
 	name := in.a.SessionCookieName()
@@ -151,7 +151,7 @@ func TestCase16_HashedSecrets(t *testing.T) {
 }
 
 // Case 16 also: two cookies of the session name make the request anonymous.
-func TestCase16_DuplicateCookies(t *testing.T) {
+func TestDuplicateSessionCookiesRefused(t *testing.T) {
 	t.Parallel()
 	e, in, b := signedInEnv(t, envOpts{})
 	name := in.a.SessionCookieName()
@@ -166,7 +166,7 @@ func TestCase16_DuplicateCookies(t *testing.T) {
 
 // Case 17: idle and absolute expiry (fake clock): unauthenticated, cookie
 // cleared, row deleted, no refresh attempted.
-func TestCase17_Expiry(t *testing.T) {
+func TestSessionIdleAndAbsoluteExpiry(t *testing.T) {
 	t.Parallel()
 	t.Run("idle", func(t *testing.T) {
 		e, in, b := signedInEnv(t, envOpts{})
@@ -219,7 +219,7 @@ func TestCase17_Expiry(t *testing.T) {
 
 // Case 18: logout ends the session server-side; the last session takes the
 // Coze tokens with it; other devices keep theirs.
-func TestCase18_Logout(t *testing.T) {
+func TestLogoutEndsTheSession(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
@@ -256,7 +256,7 @@ func TestCase18_Logout(t *testing.T) {
 
 // Case 20 (auth part): user B cannot use A's session id with B's secret,
 // and each user's Coze calls use that user's own token.
-func TestCase20_CrossUser(t *testing.T) {
+func TestSessionIDNeedsItsOwnSecret(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]

@@ -34,7 +34,7 @@ func withQuery(u string, set map[string]string) string {
 }
 
 // Case 1: wrong, missing or junk state → 400, no session cookie, 0 token calls.
-func TestCase01_BadState(t *testing.T) {
+func TestCallbackWithBadStateRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
@@ -79,7 +79,7 @@ func TestCase01_BadState(t *testing.T) {
 }
 
 // Case 2: a replayed callback → 400, session untouched, no second exchange.
-func TestCase02_ReplayedCallback(t *testing.T) {
+func TestReplayedCallbackRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
@@ -105,7 +105,7 @@ func TestCase02_ReplayedCallback(t *testing.T) {
 }
 
 // Case 3: the pending sign-in expires → 400 state_expired, row gone.
-func TestCase03_ExpiredSignIn(t *testing.T) {
+func TestExpiredSignInRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
@@ -125,7 +125,7 @@ func TestCase03_ExpiredSignIn(t *testing.T) {
 }
 
 // Case 4: state bound to the browser (login CSRF); states unique, 128+ bits.
-func TestCase04_StateBoundToBrowser(t *testing.T) {
+func TestStateBoundToItsBrowser(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
@@ -164,7 +164,7 @@ func TestCase04_StateBoundToBrowser(t *testing.T) {
 }
 
 // Case 5: two sign-ins in one browser, finished in both orders.
-func TestCase05_TwoTabs(t *testing.T) {
+func TestTwoTabsSignInBoth(t *testing.T) {
 	t.Parallel()
 	for _, order := range []string{"first-first", "second-first"} {
 		t.Run(order, func(t *testing.T) {
@@ -203,7 +203,7 @@ func TestCase05_TwoTabs(t *testing.T) {
 // Case 6: whenever PKCE is used it is S256; verifier 43 unreserved chars,
 // only on the server. Since coze-protocol E1 a web app (client secret) uses
 // PKCE only when forced on (COZE_PKCE=on); a public client always does.
-func TestCase06_PKCE(t *testing.T) {
+func TestPKCEVerifierOnlyOnTheServer(t *testing.T) {
 	t.Parallel()
 	if got, want := coze.PKCEChallengeS256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"; got != want {
 		t.Errorf("RFC 7636 vector: %q, want %q", got, want)
@@ -254,7 +254,7 @@ func (b *browser) signIn2(in *instance, authz, userID string) {
 
 // Case 7: a code minted for P1 delivered with P2's state fails (verifier).
 // It needs PKCE, which a web app uses only when forced on (coze-protocol E1).
-func TestCase07_CodeInjection(t *testing.T) {
+func TestInjectedCodeRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{pkce: PKCEOn})
 	in := e.inst[0]
@@ -277,14 +277,12 @@ func TestCase07_CodeInjection(t *testing.T) {
 
 // Case 8: public client (no secret) signs in and refreshes; with PKCE off,
 // state alone still blocks cases 1–4.
-func TestCase08_PublicClientAndPKCEOff(t *testing.T) {
+func TestPublicClientAndPKCEOff(t *testing.T) {
 	t.Parallel()
 	t.Run("public", func(t *testing.T) {
 		e, in, b := signedInEnv(t, envOpts{public: true})
 		e.clock.Advance(15 * time.Minute)
-		if r := b.ping(in); r.status != 200 {
-			t.Fatalf("ping after expiry = %d %q", r.status, r.body)
-		}
+		b.mustPing(in, 200, "ping after expiry")
 		e.wantRefreshes(t, 1, "refreshes")
 		for _, req := range e.sim.Requests() {
 			if req.Path == "/api/permission/oauth2/token" && strings.TrimSpace(strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer")) != "" {

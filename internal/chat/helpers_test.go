@@ -173,13 +173,7 @@ func (h *harness) routes() http.Handler {
 			return
 		}
 		run, err := h.svc.Start(r.Context(), h.userOf(r), req)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		if err := h.svc.ServeSSE(w, r, run, 0); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-		}
+		h.relay(w, r, run, err)
 	})
 	mux.HandleFunc("GET /stream/{chat}", func(w http.ResponseWriter, r *http.Request) {
 		run, ok := h.svc.Lookup(h.userOf(r).ID, r.PathValue("chat"))
@@ -200,6 +194,18 @@ func (h *harness) routes() http.Handler {
 		}
 	})
 	return mux
+}
+
+// relay streams a run that was just started, or answers the error that
+// starting it returned (502).
+func (h *harness) relay(w http.ResponseWriter, r *http.Request, run *chat.Run, err error) {
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	if err := h.svc.ServeSSE(w, r, run, 0); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
 }
 
 func (h *harness) userOf(r *http.Request) store.User {

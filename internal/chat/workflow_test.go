@@ -22,15 +22,6 @@ import (
 func (h *harness) wfApp(tb testing.TB) *httptest.Server {
 	tb.Helper()
 	mux := http.NewServeMux()
-	relay := func(w http.ResponseWriter, r *http.Request, run *chat.Run, err error) {
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		if err := h.svc.ServeSSE(w, r, run, 0); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-		}
-	}
 	mux.HandleFunc("POST /run/{id}", func(w http.ResponseWriter, r *http.Request) {
 		var req chat.WorkflowStart
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
@@ -39,7 +30,7 @@ func (h *harness) wfApp(tb testing.TB) *httptest.Server {
 		}
 		req.WorkflowID = r.PathValue("id")
 		run, err := h.svc.StartWorkflow(r.Context(), h.userOf(r), req)
-		relay(w, r, run, err)
+		h.relay(w, r, run, err)
 	})
 	mux.HandleFunc("POST /resume/{id}", func(w http.ResponseWriter, r *http.Request) {
 		var req chat.WorkflowAnswer
@@ -49,7 +40,7 @@ func (h *harness) wfApp(tb testing.TB) *httptest.Server {
 		}
 		req.WorkflowID = r.PathValue("id")
 		run, err := h.svc.ResumeWorkflow(r.Context(), h.userOf(r), req)
-		relay(w, r, run, err)
+		h.relay(w, r, run, err)
 	})
 	mux.HandleFunc("GET /runs/{run}/stream", func(w http.ResponseWriter, r *http.Request) {
 		run, ok := h.svc.LookupWorkflow(h.userOf(r).ID, r.PathValue("run"))

@@ -1,8 +1,6 @@
 package auth
 
 import (
-	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -11,6 +9,8 @@ import (
 	"github.com/coze2app/coze2app/internal/coze"
 	"github.com/coze2app/coze2app/internal/cozesim"
 	"github.com/coze2app/coze2app/internal/store"
+	"github.com/coze2app/coze2app/internal/store/storetest"
+	"github.com/coze2app/coze2app/internal/testkit"
 )
 
 // BenchmarkRefreshContention measures what 50 concurrent callers see when
@@ -22,20 +22,11 @@ func BenchmarkRefreshContention(b *testing.B) {
 	const waiters = 50
 	ctx := b.Context()
 	clock := cozesim.NewFakeClock(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
-	sim := cozesim.New(cozesim.Options{Clock: clock, Apps: []cozesim.App{{
-		Name: "bench", ClientID: testClientID, ClientSecret: testSecret, RedirectURIs: []string{"http://127.0.0.1/callback"},
-	}}})
-	srv := httptest.NewServer(sim)
-	b.Cleanup(srv.Close)
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
+	sim, simURL := testkit.StartSim(b, cozesim.Options{Clock: clock}, nil)
+	st := storetest.OpenSQLite(b)
 	a, err := New(Options{
-		Coze: coze.New(coze.Options{APIBase: srv.URL, WWWBase: srv.URL, ClientID: testClientID,
-			ClientSecret: testSecret, RedirectURI: "http://127.0.0.1/callback"}),
-		Store: st, Sealer: mustSealer(b, "k1"), Now: clock.Now, PKCE: PKCEOn,
+		Coze:  coze.New(testkit.CozeOptions(simURL, cozesim.DefaultApp())),
+		Store: st, Sealer: testkit.NewSealer(b, "k1"), Now: clock.Now, PKCE: PKCEOn,
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -82,7 +82,7 @@ func (b *browser) post(u string, form url.Values) resp {
 func (b *browser) begin(in *instance, query string) string {
 	b.t.Helper()
 	r := b.get(in.url + "/auth?" + query)
-	if r.status != http.StatusFound || !strings.HasPrefix(r.loc, b.env.simSrv.URL+"/") {
+	if r.status != http.StatusFound || !strings.HasPrefix(r.loc, b.env.simURL+"/") {
 		b.t.Fatalf("/auth = %d %q, want 302 to the simulator", r.status, r.loc)
 	}
 	return r.loc
@@ -109,9 +109,41 @@ func (b *browser) signIn(in *instance, userID string) resp {
 	return r
 }
 
+// sessionID is the id half of b's session cookie for in.
+func (b *browser) sessionID(in *instance) string {
+	id, _, _ := strings.Cut(b.cookie(in, in.a.SessionCookieName()), ".")
+	return id
+}
+
+// signedInEnv builds an env with o and signs its first simulated user in on
+// the first instance.
+func signedInEnv(t *testing.T, o envOpts) (*testEnv, *instance, *browser) {
+	t.Helper()
+	e := newEnv(t, o)
+	in := e.inst[0]
+	b, _, _ := signedIn(t, e, in)
+	return e, in, b
+}
+
 func (b *browser) ping(in *instance) resp {
 	b.t.Helper()
 	return b.get(in.url + "/api/ping")
+}
+
+// wantPing reports an error unless a ping answers status; what names it.
+func (b *browser) wantPing(in *instance, status int, what string) {
+	b.t.Helper()
+	if r := b.ping(in); r.status != status {
+		b.t.Errorf("%s = %d %q, want %d", what, r.status, r.body, status)
+	}
+}
+
+// mustPing is wantPing that stops the test.
+func (b *browser) mustPing(in *instance, status int, what string) {
+	b.t.Helper()
+	if r := b.ping(in); r.status != status {
+		b.t.Fatalf("%s = %d %q, want %d", what, r.status, r.body, status)
+	}
 }
 
 type status struct {

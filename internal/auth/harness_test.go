@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,16 +14,15 @@ import (
 	"github.com/coze2app/coze2app/internal/cozesim"
 	"github.com/coze2app/coze2app/internal/seal"
 	"github.com/coze2app/coze2app/internal/store"
+	"github.com/coze2app/coze2app/internal/testkit"
 )
 
 // The test world: the real simulator behind one httptest server, one or more
 // app instances (each its own store.Open, Auth and httptest server) around a
 // tiny mux, and browsers with cookie jars that do not follow redirects.
 
-const (
-	testClientID = "81734206536653066151822452691234.app.coze"
-	testSecret   = "sim_secret_0123456789abcdef"
-)
+// testSecret is the simulator app's client secret.
+var testSecret = cozesim.DefaultApp().ClientSecret
 
 var backends = []string{"sqlite", "postgres"}
 
@@ -46,7 +43,8 @@ type testEnv struct {
 	o      envOpts
 	clock  *cozesim.FakeClock
 	sim    *cozesim.Sim
-	simSrv *httptest.Server
+	simURL string
+	app    cozesim.App
 	dbURL  string
 	sealer *seal.Sealer
 	logs   *logRecorder
@@ -57,23 +55,10 @@ type instance struct {
 	env *testEnv
 	url string
 	srv *httptest.Server
-	h   *swapHandler
+	h   *testkit.SwapHandler
 	st  *store.Store
 	a   *Auth
 	cz  *coze.Client
-}
-
-// swapHandler lets an instance be rebuilt (restart) behind the same URL.
-type swapHandler struct {
-	mu sync.RWMutex
-	h  http.Handler
-}
-
-func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.RLock()
-	h := s.h
-	s.mu.RUnlock()
-	h.ServeHTTP(w, r)
 }
 
 func newEnv(t *testing.T, o envOpts) *testEnv {
@@ -90,17 +75,12 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 		clock: cozesim.NewFakeClock(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)),
 		logs:  &logRecorder{},
 	}
-	switch o.backend {
-	case "sqlite":
-		e.dbURL = "sqlite:" + filepath.Join(t.TempDir(), "auth.db")
-	case "postgres":
-		e.dbURL = mustPGSchema(t)
-	}
-	e.sealer = mustSealer(t, "k1")
+	e.dbURL = testkit.Target(o.backend)(t)
+	e.sealer = testkit.NewSealer(t, "k1")
 
 	var redirects []string
 	for range o.instances {
-		h := &swapHandler{h: http.NotFoundHandler()}
+		h := &testkit.SwapHandler{}
 		srv := httptest.NewUnstartedServer(h)
 		scheme := "http"
 		if o.tls {
@@ -110,24 +90,12 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 		e.inst = append(e.inst, in)
 		redirects = append(redirects, in.url+"/callback")
 	}
-	secret := testSecret
-	if o.public {
-		secret = ""
-	}
-	so := cozesim.Options{
-		Clock: e.clock,
-		Apps:  []cozesim.App{{Name: "auth test", ClientID: testClientID, ClientSecret: secret, RedirectURIs: redirects}},
-	}
+	e.app = testkit.NewApp(o.public, redirects...)
+	so := cozesim.Options{Clock: e.clock, Apps: []cozesim.App{e.app}}
 	if o.sim != nil {
 		o.sim(&so)
 	}
-	e.sim = cozesim.New(so)
-	e.simSrv = httptest.NewServer(e.sim)
-	t.Cleanup(func() {
-		e.simSrv.CloseClientConnections()
-		e.simSrv.Close()
-		e.sim.Close()
-	})
+	e.sim, e.simURL = testkit.StartSim(t, so, nil)
 	for _, in := range e.inst {
 		in.start()
 		if o.tls {
@@ -153,20 +121,10 @@ func (in *instance) start() {
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}
-	secret := coze.ClientSecret(testSecret)
-	if e.o.public {
-		secret = ""
-	}
 	// Every instance is configured with the same public redirect URI, as
 	// behind a load balancer (catalog case 35).
-	co := coze.Options{
-		APIBase:      e.simSrv.URL,
-		WWWBase:      e.simSrv.URL,
-		ClientID:     testClientID,
-		ClientSecret: secret,
-		RedirectURI:  e.inst[0].url + "/callback",
-		Timeout:      e.o.cozeTO,
-	}
+	co := testkit.CozeOptions(e.simURL, e.app)
+	co.Timeout = e.o.cozeTO
 	if e.o.transport != nil {
 		co.HTTPClient = &http.Client{Transport: e.o.transport}
 	}
@@ -189,9 +147,7 @@ func (in *instance) start() {
 		t.Fatalf("New: %v", err)
 	}
 	in.st, in.a, in.cz = st, a, cz
-	in.h.mu.Lock()
-	in.h.h = testMux(a, cz)
-	in.h.mu.Unlock()
+	in.h.Set(testMux(a, cz))
 }
 
 func (in *instance) stop() {

@@ -43,9 +43,8 @@ func TestCase78_TokensDieWithTheLastSession(t *testing.T) {
 		}
 	})
 	t.Run("expired session used", func(t *testing.T) {
-		e := newEnv(t, envOpts{})
-		in := e.inst[0]
-		b, uid, _ := signedIn(t, e, in)
+		e, in, b := signedInEnv(t, envOpts{})
+		uid := b.status(in).User.ID
 		e.clock.Advance(30*24*time.Hour + time.Minute) // past the absolute lifetime
 		if r := b.ping(in); r.status != 401 {
 			t.Fatalf("ping = %d, want 401", r.status)
@@ -62,9 +61,8 @@ func TestCase78_RefreshRacingLogout(t *testing.T) {
 	t.Parallel()
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
-			e := newEnv(t, envOpts{backend: backend})
-			in := e.inst[0]
-			b, uid, _ := signedIn(t, e, in)
+			e, in, b := signedInEnv(t, envOpts{backend: backend})
+			uid := b.status(in).User.ID
 			e.clock.Advance(15 * time.Minute) // the access token is due
 			e.sim.AddFault(cozesim.Fault{Endpoint: "POST /api/permission/oauth2/token", Latency: 500 * time.Millisecond})
 			pinged := make(chan resp, 1)

@@ -165,7 +165,7 @@ func pct(d []time.Duration, p float64) time.Duration {
 // Coze, every request succeeds, and lock waiters never hold DB connections — on PostgreSQL at
 // most one advisory lock per user, no waiter blocked in the database, and
 // lock holders bounded by the lock pool, not by N.
-func TestCase62_RefreshStorm(t *testing.T) {
+func TestRefreshStormRefreshesOncePerUser(t *testing.T) {
 	const perUser = 5
 	// Defaults keep the -race run short on a shared 2-core machine. Measured
 	// by hand (COZE2APP_LOAD_N): SQLite passes at N=1000 without -race and
@@ -285,7 +285,7 @@ func TestCase62_RefreshStorm(t *testing.T) {
 // binding cookie). Must: every callback is rejected at the state check with
 // 0 token calls; pending sign-ins grow one per /auth (no amplification)
 // and are all swept once PendingTTL has passed.
-func TestCase63_SignInFlood(t *testing.T) {
+func TestSignInFloodMakesNoTokenCalls(t *testing.T) {
 	n := loadSize(t, "COZE2APP_FLOOD_N", 1000)
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]

@@ -59,22 +59,17 @@ func lastBearer(e *testEnv) string {
 
 // Case 32: proactive refresh 59 s before expiry, persisted before use;
 // none at 61 s.
-func TestCase32_ProactiveRefresh(t *testing.T) {
+func TestTokenRefreshedBeforeExpiry(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{})
-	in := e.inst[0]
-	b, uid, _ := signedIn(t, e, in)
+	e, in, b := signedInEnv(t, envOpts{})
+	uid := b.status(in).User.ID
 	e.clock.Advance(15*time.Minute - 61*time.Second)
 	if r := b.ping(in); r.status != 200 || e.refreshCalls() != 0 {
 		t.Fatalf("ping at 61 s = %d, refreshes %d; want 200, 0", r.status, e.refreshCalls())
 	}
 	e.clock.Advance(2 * time.Second) // 59 s left
-	if r := b.ping(in); r.status != 200 {
-		t.Fatalf("ping at 59 s = %d %q", r.status, r.body)
-	}
-	if n := e.refreshCalls(); n != 1 {
-		t.Errorf("refreshes = %d, want 1", n)
-	}
+	b.mustPing(in, 200, "ping at 59 s")
+	e.wantRefreshes(t, 1, "refreshes")
 	pair := storedPair(t, in, uid)
 	if got := lastBearer(e); got != string(pair.AccessToken) {
 		t.Errorf("call used a token that is not the stored one")
@@ -86,7 +81,7 @@ func TestCase32_ProactiveRefresh(t *testing.T) {
 
 // Case 33: reactive refresh on 4100 / 700012006: one refresh, one retry; a
 // second rejection gives reauth_required with no loop.
-func TestCase33_ReactiveRefresh(t *testing.T) {
+func TestRefusedTokenRefreshedAndRetriedOnce(t *testing.T) {
 	t.Parallel()
 	variants := []struct {
 		name string
@@ -98,22 +93,18 @@ func TestCase33_ReactiveRefresh(t *testing.T) {
 	}
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
-			e := newEnv(t, envOpts{sim: v.sim})
-			in := e.inst[0]
-			b, _, cozeID := signedIn(t, e, in)
+			e, in, b := signedInEnv(t, envOpts{sim: v.sim})
+			cozeID := e.users()[0].ID
 			e.sim.ExpireAccessTokens(cozeID)
-			if r := b.ping(in); r.status != 200 {
-				t.Fatalf("ping = %d %q, want 200 after one refresh", r.status, r.body)
-			}
+			b.mustPing(in, 200, "ping after one refresh")
 			if n, m := e.refreshCalls(), e.sim.Calls("GET /v1/users/me"); n != 1 || m != 3 {
 				t.Errorf("refreshes %d, me calls %d; want 1 and 3 (sign-in, rejected, retry)", n, m)
 			}
 		})
 	}
 	t.Run("second rejection", func(t *testing.T) {
-		e := newEnv(t, envOpts{})
-		in := e.inst[0]
-		b, uid, _ := signedIn(t, e, in)
+		e, in, b := signedInEnv(t, envOpts{})
+		uid := b.status(in).User.ID
 		e.sim.AddFault(cozesim.Fault{Endpoint: "GET /v1/users/me", Code: 4100, Msg: "authentication is invalid"})
 		r := b.ping(in)
 		if r.status != 401 || r.body != "reauth_required" {
@@ -153,7 +144,7 @@ func concurrentPings(t *testing.T, b *browser, n int, ins ...*instance) map[int]
 
 // Case 34 (+36 slow endpoint): 50 concurrent requests with an expired token
 // in one instance → exactly one refresh, all succeed, latest pair stored.
-func TestCase34_ConcurrentRefreshOneInstance(t *testing.T) {
+func TestConcurrentRequestsRefreshOnce(t *testing.T) {
 	t.Parallel()
 	for _, backend := range backends {
 		for _, latency := range []time.Duration{50 * time.Millisecond, 300 * time.Millisecond} {
@@ -171,9 +162,7 @@ func TestCase34_ConcurrentRefreshOneInstance(t *testing.T) {
 				if got[200] != 50 {
 					t.Errorf("statuses = %v, want 50×200", got)
 				}
-				if n := e.refreshCalls(); n != 1 {
-					t.Errorf("refreshes seen by Coze = %d, want 1", n)
-				}
+				e.wantRefreshes(t, 1, "refreshes seen by Coze")
 				if v, ok := outcomes.Load("ok"); !ok || *v.(*int) != 1 {
 					t.Errorf("OnRefresh(ok) not called exactly once")
 				}
@@ -191,7 +180,7 @@ func TestCase34_ConcurrentRefreshOneInstance(t *testing.T) {
 // Case 35: two instances (two store.Open on one PostgreSQL schema), 25
 // concurrent requests each → exactly one refresh; sign-in started on one
 // instance finishes on the other.
-func TestCase35_TwoInstancesOnePostgres(t *testing.T) {
+func TestTwoInstancesRefreshOnceThroughPostgres(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{backend: "postgres", instances: 2})
 	a, bInst := e.inst[0], e.inst[1]
@@ -215,11 +204,9 @@ func TestCase35_TwoInstancesOnePostgres(t *testing.T) {
 
 // Case 36: waiters give up after LockWait with a retryable 503, never a
 // logout; the one refresh still completes and is used afterwards.
-func TestCase36_SlowRefreshWaitersBounded(t *testing.T) {
+func TestSlowRefreshWaitersGiveUpRetryably(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{auth: func(o *Options) { o.LockWait = 100 * time.Millisecond }})
-	in := e.inst[0]
-	b, _, _ := signedIn(t, e, in)
+	e, in, b := signedInEnv(t, envOpts{auth: func(o *Options) { o.LockWait = 100 * time.Millisecond }})
 	e.clock.Advance(16 * time.Minute)
 	e.sim.AddFault(cozesim.Fault{Endpoint: tokenEndpoint, Latency: time.Second, Times: 1})
 	got := concurrentPings(t, b, 10, in)
@@ -227,31 +214,26 @@ func TestCase36_SlowRefreshWaitersBounded(t *testing.T) {
 		t.Errorf("statuses = %v, want 10×503", got)
 	}
 	in.a.Wait()
-	if r := b.ping(in); r.status != 200 {
-		t.Errorf("ping after the slow refresh = %d %q", r.status, r.body)
-	}
-	if n := e.refreshCalls(); n != 1 {
-		t.Errorf("refreshes = %d, want 1", n)
-	}
+	b.wantPing(in, 200, "ping after the slow refresh")
+	e.wantRefreshes(t, 1, "refreshes")
 }
 
 // Case 37: the requester leaves mid-refresh: the refresh completes on a
 // detached context and is persisted; the next call does not refresh.
-func TestCase37_RequesterCancels(t *testing.T) {
+func TestRefreshOutlivesTheRequester(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{})
-	in := e.inst[0]
-	b, uid, _ := signedIn(t, e, in)
+	e, in, b := signedInEnv(t, envOpts{})
+	uid := b.status(in).User.ID
 	before := storedPair(t, in, uid)
 	e.clock.Advance(16 * time.Minute)
 	e.sim.AddFault(cozesim.Fault{Endpoint: tokenEndpoint, Latency: 300 * time.Millisecond, Times: 1})
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
+	base := e.sim.Calls(tokenEndpoint) // the sign-in's code exchange, counted before the refresh can start
 	go func() {
 		_, err := in.a.AccessToken(ctx, uid)
 		errc <- err
 	}()
-	base := e.sim.Calls(tokenEndpoint)       // the sign-in's code exchange
 	for e.sim.Calls(tokenEndpoint) == base { // the refresh request is in flight
 		time.Sleep(time.Millisecond)
 	}
@@ -264,17 +246,13 @@ func TestCase37_RequesterCancels(t *testing.T) {
 	if after.AccessToken == before.AccessToken || after.RefreshToken == before.RefreshToken {
 		t.Fatalf("refresh not persisted after the requester left\n%s", e.logs.String())
 	}
-	if r := b.ping(in); r.status != 200 {
-		t.Errorf("next ping = %d %q", r.status, r.body)
-	}
-	if n := e.refreshCalls(); n != 1 {
-		t.Errorf("refreshes = %d, want 1", n)
-	}
+	b.wantPing(in, 200, "next ping")
+	e.wantRefreshes(t, 1, "refreshes")
 }
 
 // Case 39: a revoked or expired refresh token → reauth_required, sessions
 // and tokens cleared, and a new sign-in works at once.
-func TestCase39_RevokedRefreshToken(t *testing.T) {
+func TestRevokedRefreshTokenRequiresReauth(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
@@ -290,9 +268,9 @@ func TestCase39_RevokedRefreshToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, envOpts{auth: tt.authO})
-			in := e.inst[0]
-			b, uid, cozeID := signedIn(t, e, in)
+			e, in, b := signedInEnv(t, envOpts{auth: tt.authO})
+			uid := b.status(in).User.ID
+			cozeID := e.users()[0].ID
 			tt.kill(e, cozeID)
 			r := b.ping(in)
 			if r.status != 401 || r.body != "reauth_required" {
@@ -308,16 +286,14 @@ func TestCase39_RevokedRefreshToken(t *testing.T) {
 				t.Errorf("sessions kept: %d", len(s))
 			}
 			b.signIn(in, cozeID)
-			if r := b.ping(in); r.status != 200 {
-				t.Errorf("ping after new sign-in = %d %q", r.status, r.body)
-			}
+			b.wantPing(in, 200, "ping after new sign-in")
 		})
 	}
 }
 
 // Case 40: transient refresh failures (503, timeout) → retryable 503, the
 // session and the old pair kept, the next try succeeds.
-func TestCase40_TransientRefreshFailure(t *testing.T) {
+func TestTransientRefreshFailureIsRetryable(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
@@ -354,9 +330,7 @@ func TestCase40_TransientRefreshFailure(t *testing.T) {
 			if transient != 1 {
 				t.Errorf("OnRefresh(transient) = %d, want 1", transient)
 			}
-			if r := b.ping(in); r.status != 200 {
-				t.Errorf("retry = %d %q, want 200", r.status, r.body)
-			}
+			b.wantPing(in, 200, "retry")
 		})
 	}
 }
@@ -392,37 +366,28 @@ func isRefresh(req *http.Request) bool {
 
 // Case 40 (reset before any byte): the refresh is retried once at once, which
 // is safe because Coze never saw the first request; no logout, one rotation.
-func TestCase40_ResetBeforeSend(t *testing.T) {
+func TestRefreshResetBeforeSendRetriedOnce(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{transport: &resetOnce{}})
-	in := e.inst[0]
-	b, _, _ := signedIn(t, e, in)
+	e, in, b := signedInEnv(t, envOpts{transport: &resetOnce{}})
 	e.clock.Advance(16 * time.Minute)
-	if r := b.ping(in); r.status != 200 {
-		t.Errorf("ping = %d %q, want 200 after one retry", r.status, r.body)
-	}
-	if n := e.refreshCalls(); n != 1 {
-		t.Errorf("refreshes seen by Coze = %d, want 1", n)
-	}
+	b.wantPing(in, 200, "ping after one retry")
+	e.wantRefreshes(t, 1, "refreshes seen by Coze")
 }
 
 // Case 41a: Coze rotates, then the connection dies before the response:
 // one follow-up with the dead token, then a clean reauth_required, logged
 // as "refresh response lost".
-func TestCase41_LostRefreshResponse(t *testing.T) {
+func TestLostRefreshResponseEndsInReauth(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{})
-	in := e.inst[0]
-	b, uid, _ := signedIn(t, e, in)
+	e, in, b := signedInEnv(t, envOpts{})
+	uid := b.status(in).User.ID
 	e.clock.Advance(16 * time.Minute)
 	e.sim.AddFault(cozesim.Fault{Endpoint: tokenEndpoint, ResetAfterWrite: true, Times: 1})
 	r := b.ping(in)
 	if r.status != 401 || r.body != "reauth_required" {
 		t.Errorf("ping = %d %q, want 401 reauth_required", r.status, r.body)
 	}
-	if n := e.refreshCalls(); n != 2 {
-		t.Errorf("refresh attempts = %d, want 2 (the lost one and one follow-up)", n)
-	}
+	e.wantRefreshes(t, 2, "refresh attempts", "the lost one and one follow-up")
 	if !strings.Contains(e.logs.String(), `"refresh response lost"`) {
 		t.Errorf("no \"refresh response lost\" log")
 	}
@@ -432,9 +397,7 @@ func TestCase41_LostRefreshResponse(t *testing.T) {
 	if r := b.ping(in); r.status != 401 {
 		t.Errorf("second ping = %d, want 401 (no loop)", r.status)
 	}
-	if n := e.refreshCalls(); n != 2 {
-		t.Errorf("refresh attempts after second ping = %d, want 2", n)
-	}
+	e.wantRefreshes(t, 2, "refresh attempts after second ping")
 }
 
 // failTokenWrites makes every write of coze_tokens fail until the returned
@@ -473,13 +436,12 @@ func failTokenWrites(t *testing.T, in *instance) func() {
 // Case 41b: the database write fails after Coze returned a new pair: 503,
 // the pair kept in memory, no second refresh with the dead token, persisted
 // on the next call once the database recovers.
-func TestCase41_PersistFailure(t *testing.T) {
+func TestUnpersistedRefreshKeptInMemory(t *testing.T) {
 	t.Parallel()
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
-			e := newEnv(t, envOpts{backend: backend})
-			in := e.inst[0]
-			b, uid, _ := signedIn(t, e, in)
+			e, in, b := signedInEnv(t, envOpts{backend: backend})
+			uid := b.status(in).User.ID
 			e.clock.Advance(16 * time.Minute)
 			heal := failTokenWrites(t, in)
 			for i := range 2 {
@@ -487,16 +449,10 @@ func TestCase41_PersistFailure(t *testing.T) {
 					t.Errorf("ping %d while writes fail = %d %q, want 503", i, r.status, r.body)
 				}
 			}
-			if n := e.refreshCalls(); n != 1 {
-				t.Errorf("refreshes = %d, want 1 (the new pair is kept in memory)", n)
-			}
+			e.wantRefreshes(t, 1, "refreshes", "the new pair is kept in memory")
 			heal()
-			if r := b.ping(in); r.status != 200 {
-				t.Errorf("ping after recovery = %d %q", r.status, r.body)
-			}
-			if n := e.refreshCalls(); n != 1 {
-				t.Errorf("refreshes after recovery = %d, want 1", n)
-			}
+			b.wantPing(in, 200, "ping after recovery")
+			e.wantRefreshes(t, 1, "refreshes after recovery")
 			if got := lastBearer(e); got != string(storedPair(t, in, uid).AccessToken) {
 				t.Errorf("stored pair is not the one Coze issued")
 			}
@@ -510,18 +466,12 @@ func TestRestartKeepsSessionAndTokens(t *testing.T) {
 	t.Parallel()
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
-			e := newEnv(t, envOpts{backend: backend})
-			in := e.inst[0]
-			b, _, _ := signedIn(t, e, in)
+			e, in, b := signedInEnv(t, envOpts{backend: backend})
 			other := e.newBrowser()
 			pending := other.begin(in, "return_to=/after")
 			in.restart()
-			if r := b.ping(in); r.status != 200 {
-				t.Fatalf("ping after restart = %d %q", r.status, r.body)
-			}
-			if n := e.refreshCalls(); n != 0 {
-				t.Errorf("refreshes = %d, want 0", n)
-			}
+			b.mustPing(in, 200, "ping after restart")
+			e.wantRefreshes(t, 0, "refreshes")
 			if r := other.get(other.consent(pending, e.users()[1].ID, "approve")); r.status != 302 || r.loc != "/after" {
 				t.Errorf("sign-in begun before the restart = %d %q %q", r.status, r.loc, r.body)
 			}

@@ -15,7 +15,7 @@ import (
 
 // Case 14: every sign-in issues a new session and kills the previous one; a
 // planted cookie is never adopted.
-func TestCase14_Fixation(t *testing.T) {
+func TestSignInReplacesTheSession(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
@@ -60,7 +60,7 @@ func TestCase14_Fixation(t *testing.T) {
 }
 
 // Case 15: cookie attributes over http and https.
-func TestCase15_CookieAttributes(t *testing.T) {
+func TestSessionCookieAttributes(t *testing.T) {
 	t.Parallel()
 	for _, tls := range []bool{false, true} {
 		t.Run(map[bool]string{false: "http", true: "https"}[tls], func(t *testing.T) {
@@ -110,12 +110,9 @@ func findCookie(tb testing.TB, h http.Header, name string) *http.Cookie {
 
 // Case 16: the database keeps only sha256(secret); a wrong secret fails;
 // neither id nor secret reaches a URL or a log.
-func TestCase16_HashedSecrets(t *testing.T) {
+func TestSessionSecretsStoredHashed(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{})
-	in := e.inst[0]
-	b := e.newBrowser()
-	b.signIn(in, e.users()[0].ID)
+	e, in, b := signedInEnv(t, envOpts{})
 	name := in.a.SessionCookieName()
 	v := b.cookie(in, name)
 	id, secret, _ := strings.Cut(v, ".")
@@ -154,12 +151,9 @@ func TestCase16_HashedSecrets(t *testing.T) {
 }
 
 // Case 16 also: two cookies of the session name make the request anonymous.
-func TestCase16_DuplicateCookies(t *testing.T) {
+func TestDuplicateSessionCookiesRefused(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{})
-	in := e.inst[0]
-	b := e.newBrowser()
-	b.signIn(in, e.users()[0].ID)
+	e, in, b := signedInEnv(t, envOpts{})
 	name := in.a.SessionCookieName()
 	req, _ := http.NewRequestWithContext(t.Context(), "GET", in.url+"/api/auth/status", nil)
 	v := b.cookie(in, name)
@@ -172,14 +166,11 @@ func TestCase16_DuplicateCookies(t *testing.T) {
 
 // Case 17: idle and absolute expiry (fake clock): unauthenticated, cookie
 // cleared, row deleted, no refresh attempted.
-func TestCase17_Expiry(t *testing.T) {
+func TestSessionIdleAndAbsoluteExpiry(t *testing.T) {
 	t.Parallel()
 	t.Run("idle", func(t *testing.T) {
-		e := newEnv(t, envOpts{})
-		in := e.inst[0]
-		b := e.newBrowser()
-		b.signIn(in, e.users()[0].ID)
-		id, _, _ := strings.Cut(b.cookie(in, in.a.SessionCookieName()), ".")
+		e, in, b := signedInEnv(t, envOpts{})
+		id := b.sessionID(in)
 		e.clock.Advance(7*24*time.Hour + time.Minute)
 		r := b.ping(in)
 		if r.status != 401 || r.body != "unauthenticated" {
@@ -191,15 +182,10 @@ func TestCase17_Expiry(t *testing.T) {
 		if _, err := in.st.SessionByID(t.Context(), id); err == nil {
 			t.Errorf("expired session row kept")
 		}
-		if n := e.refreshCalls(); n != 0 {
-			t.Errorf("refreshes = %d, want 0", n)
-		}
+		e.wantRefreshes(t, 0, "refreshes")
 	})
 	t.Run("absolute", func(t *testing.T) {
-		e := newEnv(t, envOpts{})
-		in := e.inst[0]
-		b := e.newBrowser()
-		b.signIn(in, e.users()[0].ID)
+		e, in, b := signedInEnv(t, envOpts{})
 		// Active every 6 days (never idle) up to 30 days minus a minute.
 		day := 24 * time.Hour
 		for _, step := range []time.Duration{6 * day, 6 * day, 6 * day, 6 * day, 6*day - time.Minute} {
@@ -212,16 +198,11 @@ func TestCase17_Expiry(t *testing.T) {
 		if s := b.status(in); s.Authenticated {
 			t.Errorf("session alive past 30 days")
 		}
-		if n := e.refreshCalls(); n != 0 {
-			t.Errorf("refreshes = %d, want 0", n)
-		}
+		e.wantRefreshes(t, 0, "refreshes")
 	})
 	t.Run("touch once a minute", func(t *testing.T) {
-		e := newEnv(t, envOpts{})
-		in := e.inst[0]
-		b := e.newBrowser()
-		b.signIn(in, e.users()[0].ID)
-		id, _, _ := strings.Cut(b.cookie(in, in.a.SessionCookieName()), ".")
+		e, in, b := signedInEnv(t, envOpts{})
+		id := b.sessionID(in)
 		start := e.clock.Now()
 		e.clock.Advance(30 * time.Second)
 		b.status(in)
@@ -238,7 +219,7 @@ func TestCase17_Expiry(t *testing.T) {
 
 // Case 18: logout ends the session server-side; the last session takes the
 // Coze tokens with it; other devices keep theirs.
-func TestCase18_Logout(t *testing.T) {
+func TestLogoutEndsTheSession(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
@@ -275,7 +256,7 @@ func TestCase18_Logout(t *testing.T) {
 
 // Case 20 (auth part): user B cannot use A's session id with B's secret,
 // and each user's Coze calls use that user's own token.
-func TestCase20_CrossUser(t *testing.T) {
+func TestSessionIDNeedsItsOwnSecret(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
@@ -301,10 +282,7 @@ func TestCase20_CrossUser(t *testing.T) {
 // SweepExpired removes expired pending sign-ins and sessions.
 func TestSweepExpired(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{})
-	in := e.inst[0]
-	b := e.newBrowser()
-	b.signIn(in, e.users()[0].ID)
+	e, in, b := signedInEnv(t, envOpts{})
 	uid := b.status(in).User.ID
 	e.newBrowser().begin(in, "")
 	e.clock.Advance(11 * time.Minute)

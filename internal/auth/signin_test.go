@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coze2app/coze2app/internal/coze"
+	"github.com/coze2app/coze2app/internal/cozesim"
 )
 
 // Group A of the security catalog: OAuth state, PKCE, code replay,
@@ -34,7 +35,7 @@ func withQuery(u string, set map[string]string) string {
 }
 
 // Case 1: wrong, missing or junk state → 400, no session cookie, 0 token calls.
-func TestCase01_BadState(t *testing.T) {
+func TestCallbackWithBadStateRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
@@ -79,7 +80,7 @@ func TestCase01_BadState(t *testing.T) {
 }
 
 // Case 2: a replayed callback → 400, session untouched, no second exchange.
-func TestCase02_ReplayedCallback(t *testing.T) {
+func TestReplayedCallbackRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
@@ -105,7 +106,7 @@ func TestCase02_ReplayedCallback(t *testing.T) {
 }
 
 // Case 3: the pending sign-in expires → 400 state_expired, row gone.
-func TestCase03_ExpiredSignIn(t *testing.T) {
+func TestExpiredSignInRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
@@ -125,7 +126,7 @@ func TestCase03_ExpiredSignIn(t *testing.T) {
 }
 
 // Case 4: state bound to the browser (login CSRF); states unique, 128+ bits.
-func TestCase04_StateBoundToBrowser(t *testing.T) {
+func TestStateBoundToItsBrowser(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
 	in := e.inst[0]
@@ -164,7 +165,7 @@ func TestCase04_StateBoundToBrowser(t *testing.T) {
 }
 
 // Case 5: two sign-ins in one browser, finished in both orders.
-func TestCase05_TwoTabs(t *testing.T) {
+func TestTwoTabsSignInBoth(t *testing.T) {
 	t.Parallel()
 	for _, order := range []string{"first-first", "second-first"} {
 		t.Run(order, func(t *testing.T) {
@@ -203,7 +204,7 @@ func TestCase05_TwoTabs(t *testing.T) {
 // Case 6: whenever PKCE is used it is S256; verifier 43 unreserved chars,
 // only on the server. Since coze-protocol E1 a web app (client secret) uses
 // PKCE only when forced on (COZE_PKCE=on); a public client always does.
-func TestCase06_PKCE(t *testing.T) {
+func TestPKCEVerifierOnlyOnTheServer(t *testing.T) {
 	t.Parallel()
 	if got, want := coze.PKCEChallengeS256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"; got != want {
 		t.Errorf("RFC 7636 vector: %q, want %q", got, want)
@@ -254,7 +255,7 @@ func (b *browser) signIn2(in *instance, authz, userID string) {
 
 // Case 7: a code minted for P1 delivered with P2's state fails (verifier).
 // It needs PKCE, which a web app uses only when forced on (coze-protocol E1).
-func TestCase07_CodeInjection(t *testing.T) {
+func TestInjectedCodeRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{pkce: PKCEOn})
 	in := e.inst[0]
@@ -277,20 +278,13 @@ func TestCase07_CodeInjection(t *testing.T) {
 
 // Case 8: public client (no secret) signs in and refreshes; with PKCE off,
 // state alone still blocks cases 1–4.
-func TestCase08_PublicClientAndPKCEOff(t *testing.T) {
+func TestPublicClientAndPKCEOff(t *testing.T) {
 	t.Parallel()
 	t.Run("public", func(t *testing.T) {
-		e := newEnv(t, envOpts{public: true})
-		in := e.inst[0]
-		b := e.newBrowser()
-		b.signIn(in, e.users()[0].ID)
+		e, in, b := signedInEnv(t, envOpts{public: true})
 		e.clock.Advance(15 * time.Minute)
-		if r := b.ping(in); r.status != 200 {
-			t.Fatalf("ping after expiry = %d %q", r.status, r.body)
-		}
-		if n := e.refreshCalls(); n != 1 {
-			t.Errorf("refreshes = %d, want 1", n)
-		}
+		b.mustPing(in, 200, "ping after expiry")
+		e.wantRefreshes(t, 1, "refreshes")
 		for _, req := range e.sim.Requests() {
 			if req.Path == "/api/permission/oauth2/token" && strings.TrimSpace(strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer")) != "" {
 				t.Errorf("public client sent a client secret")
@@ -372,4 +366,245 @@ func tokenRequestBody(tb testing.TB, e *testEnv, grant string) map[string]string
 		tb.Fatalf("no %s token request seen", grant)
 	}
 	return last
+}
+
+// Group A of the security catalog, continued: redirect_uri, open redirect,
+// error redirects and exchange failures (cases 9–12).
+
+// Case 9: redirect_uri from config only, whatever Host / X-Forwarded-* say.
+func TestRedirectURIComesFromConfig(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	in := e.inst[0]
+	b := e.newBrowser()
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", in.url+"/auth", nil)
+	req.Host = "evil.example"
+	req.Header.Set("X-Forwarded-Host", "evil.example")
+	req.Header.Set("X-Forwarded-Proto", "http")
+	r := b.do(req)
+	// The jar files cookies under req.Host; a browser would file them under
+	// the URL it loaded, so copy them there.
+	b.c.Jar.SetCookies(mustURL(t, in.url), (&http.Response{Header: r.header}).Cookies())
+	want := in.url + "/callback"
+	if got := mustQuery(t, r.loc, "redirect_uri"); got != want {
+		t.Errorf("authorize redirect_uri = %q, want %q", got, want)
+	}
+	if !strings.Contains(r.loc, "redirect_uri="+url.QueryEscape(want)) {
+		t.Errorf("redirect_uri not URL-encoded in %s", r.loc)
+	}
+	if strings.Contains(r.loc, testSecret) {
+		t.Errorf("client secret in the authorize URL")
+	}
+	b.signIn2(in, r.loc, e.users()[0].ID)
+	if got := tokenRequestBody(t, e, "authorization_code")["redirect_uri"]; got != want {
+		t.Errorf("token request redirect_uri = %q, want %q", got, want)
+	}
+}
+
+// Case 10: open redirect and path injection through return_to and workspace_id.
+func TestReturnToCannotRedirectOffSite(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	in := e.inst[0]
+	tests := []struct{ name, returnTo, want string }{
+		{"plain path", "/chat?bot=1#x", "/chat?bot=1#x"},
+		{"protocol relative", "//evil.example", "/"},
+		{"backslash", `/\evil.example`, "/"},
+		{"encoded tab", "/%09/evil.example", "/"},
+		{"encoded slash", "/%2F/evil.example", "/"},
+		{"tab", "/\t/evil.example", "/"},
+		{"absolute", "https://evil.example", "/"},
+		{"javascript", "javascript:alert(1)", "/"},
+		{"data", "data:text/html,x", "/"},
+		{"crlf", "/%0d%0aSet-Cookie:x=1", "/"},
+		{"raw crlf", "/\r\nSet-Cookie: x=1", "/"},
+		{"8 KB", "/" + strings.Repeat("a", 8<<10), "/"},
+		{"empty", "", "/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := e.newBrowser()
+			authz := b.begin(in, "return_to="+url.QueryEscape(tt.returnTo))
+			r := b.get(b.consent(authz, e.users()[0].ID, "approve"))
+			if r.status != http.StatusFound || r.loc != tt.want {
+				t.Errorf("callback Location = %d %q, want %q", r.status, r.loc, tt.want)
+			}
+			lu, err := url.Parse(r.loc)
+			if err != nil || lu.Host != "" || lu.Scheme != "" {
+				t.Errorf("Location %q leaves the origin", r.loc)
+			}
+			if len(r.header.Values("Set-Cookie")) > 2 {
+				t.Errorf("unexpected cookies: %v", r.header.Values("Set-Cookie"))
+			}
+		})
+	}
+	for _, ws := range []string{"../../x", "%2F", "12a", strings.Repeat("1", 31), strings.Repeat("9", 1_000_000)} {
+		req := httptest.NewRequest("GET", "/auth", nil)
+		w := httptest.NewRecorder()
+		if _, err := in.a.BeginSignIn(t.Context(), w, req, "/", ws); err != ErrBadWorkspace {
+			t.Errorf("workspace %.12q: err = %v, want ErrBadWorkspace", ws, err)
+		}
+	}
+	b := e.newBrowser()
+	if r := b.get(in.url + "/auth?workspace_id=..%2F..%2Fx"); r.status != 400 {
+		t.Errorf("/auth bad workspace = %d, want 400", r.status)
+	}
+	ws := e.sim.PersonalWorkspace(e.users()[0].ID)
+	authz := b.begin(in, "workspace_id="+ws)
+	if !strings.Contains(authz, "/workspace_id/"+ws+"/authorize") {
+		t.Errorf("workspace authorize URL = %s", authz)
+	}
+}
+
+// Case 11: consent denied and error redirects: no token call, state consumed.
+func TestDeniedConsentSignsNobodyIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	in := e.inst[0]
+	tests := []struct {
+		name, want string
+		mangle     func(cb string) string
+	}{
+		{"denied", "consent_denied", func(cb string) string { return cb }},
+		{"html description", "consent_denied", func(cb string) string {
+			return withQuery(cb, map[string]string{"error_description": "<img src=x onerror=alert(1)>"})
+		}},
+		{"neither code nor error", "state_invalid", func(cb string) string {
+			return withQuery(cb, map[string]string{"error": "\x00delete", "error_description": "\x00delete"})
+		}},
+		{"code and error", "consent_denied", func(cb string) string {
+			return withQuery(cb, map[string]string{"code": "code_x"})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := e.newBrowser()
+			cb := tt.mangle(b.consent(b.begin(in, ""), e.users()[0].ID, "deny"))
+			r := b.get(cb)
+			if r.status != 400 || r.body != tt.want {
+				t.Errorf("callback = %d %q, want 400 %s", r.status, r.body, tt.want)
+			}
+			if strings.Contains(r.body, "<img") {
+				t.Errorf("error text echoed")
+			}
+			if r := b.get(cb); r.body != "state_invalid" {
+				t.Errorf("second use = %q, want state_invalid (consumed)", r.body)
+			}
+		})
+	}
+	if n := e.codeCalls(); n != 0 {
+		t.Errorf("code exchanges = %d, want 0", n)
+	}
+}
+
+// Case 12: code-exchange failures → friendly error, nothing stored, no
+// session; expires_in read as absolute Unix time.
+func TestFailedCodeExchangeStoresNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{cozeTO: 500 * time.Millisecond})
+	in := e.inst[0]
+	tests := []struct {
+		name  string
+		fault cozesim.Fault
+	}{
+		{"invalid_request", cozesim.Fault{OAuthError: "invalid_request"}},
+		{"invalid_client", cozesim.Fault{OAuthError: "invalid_client"}},
+		{"500", cozesim.Fault{HTTPStatus: 500}},
+		{"stall", cozesim.Fault{StallHeaders: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := e.newBrowser()
+			cb := b.consent(b.begin(in, ""), e.users()[0].ID, "approve")
+			tt.fault.Endpoint, tt.fault.Times = tokenEndpoint, 1
+			e.sim.AddFault(tt.fault)
+			defer e.sim.ClearFaults()
+			r := b.get(cb)
+			if r.status != 400 || r.body != "exchange_failed" {
+				t.Errorf("callback = %d %q, want 400 exchange_failed", r.status, r.body)
+			}
+			if hasCookie(r.header.Values("Set-Cookie"), in.a.SessionCookieName()) {
+				t.Errorf("session cookie set")
+			}
+		})
+	}
+	var users int
+	if err := in.st.DB().QueryRow(`SELECT COUNT(*) FROM users`).Scan(&users); err != nil || users != 0 {
+		t.Errorf("users stored = %d, %v; want 0", users, err)
+	}
+	t.Run("absolute expires_in", func(t *testing.T) {
+		b := e.newBrowser()
+		b.signIn(in, e.users()[0].ID)
+		s := b.status(in)
+		row, err := in.st.TokensByUser(t.Context(), s.User.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := e.clock.Now().Add(15 * time.Minute)
+		if d := row.AccessExpiresAt.Sub(want); d < -2*time.Second || d > 2*time.Second {
+			t.Errorf("stored expiry = %v, want ≈ %v", row.AccessExpiresAt, want)
+		}
+	})
+}
+
+// A web app (client secret) against a Coze that refuses PKCE from web apps
+// (coze-protocol E1): by default it signs in without PKCE; forced on, the
+// authorize step refuses it. A public client under the default still sends
+// PKCE, which that Coze requires of it.
+func TestPKCEModeWithClientSecret(t *testing.T) {
+	t.Parallel()
+	strict := func(o *cozesim.Options) { o.RefusePKCEForWebApps = true }
+	tests := []struct {
+		name          string
+		public        bool
+		pkce          PKCEMode
+		wantChallenge bool
+		wantSignedIn  bool
+	}{
+		{"web app, default (auto)", false, "", false, true},
+		{"web app, auto", false, PKCEAuto, false, true},
+		{"web app, off", false, PKCEOff, false, true},
+		{"web app, forced on", false, PKCEOn, true, false},
+		{"public client, auto", true, PKCEAuto, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOpts{public: tt.public, pkce: tt.pkce, sim: strict})
+			in := e.inst[0]
+			if got := in.a.SendsPKCE(); got != tt.wantChallenge {
+				t.Errorf("SendsPKCE = %v, want %v", got, tt.wantChallenge)
+			}
+			b := e.newBrowser()
+			authz := b.begin(in, "")
+			if got := mustQuery(t, authz, "code_challenge") != ""; got != tt.wantChallenge {
+				t.Errorf("authorize URL has code_challenge = %v, want %v: %s", got, tt.wantChallenge, authz)
+			}
+			if !tt.wantSignedIn {
+				r := b.get(authz)
+				if r.status != http.StatusBadRequest || !strings.Contains(r.body, "code_challenge") {
+					t.Errorf("authorize = %d %q, want the simulator's 400 refusing code_challenge", r.status, r.body)
+				}
+				return
+			}
+			b.signIn(in, e.users()[0].ID)
+			if !b.status(in).Authenticated {
+				t.Fatal("not signed in")
+			}
+			_, sent := tokenRequestBody(t, e, "authorization_code")["code_verifier"]
+			if sent != tt.wantChallenge {
+				t.Errorf("token request has code_verifier = %v, want %v", sent, tt.wantChallenge)
+			}
+		})
+	}
+}
+
+func TestNewRejectsUnknownPKCEMode(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	in := e.inst[0]
+	_, err := New(Options{Coze: in.cz, Store: in.st, Sealer: e.sealer, PKCE: "maybe"})
+	if err == nil || !strings.Contains(err.Error(), "maybe") {
+		t.Errorf("New with PKCE \"maybe\" = %v, want an error naming it", err)
+	}
 }

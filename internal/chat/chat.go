@@ -175,27 +175,13 @@ type Service struct {
 
 // New returns a Service. Zero durations take the documented defaults.
 func New(o Options) *Service {
-	if o.Heartbeat <= 0 {
-		o.Heartbeat = DefaultHeartbeat
-	}
-	if o.IdleTimeout <= 0 {
-		o.IdleTimeout = DefaultIdleTimeout
-	}
-	if o.ReplyTimeout <= 0 {
-		o.ReplyTimeout = DefaultReplyTimeout
-	}
-	if o.WriteTimeout <= 0 {
-		o.WriteTimeout = DefaultWriteTimeout
-	}
-	if o.Retain <= 0 {
-		o.Retain = DefaultRetain
-	}
-	if o.MaxLogBytes <= 0 {
-		o.MaxLogBytes = DefaultMaxLogBytes
-	}
-	if o.MaxRepliesPerUser <= 0 {
-		o.MaxRepliesPerUser = DefaultMaxRepliesPerUser
-	}
+	positiveOr(&o.Heartbeat, DefaultHeartbeat)
+	positiveOr(&o.IdleTimeout, DefaultIdleTimeout)
+	positiveOr(&o.ReplyTimeout, DefaultReplyTimeout)
+	positiveOr(&o.WriteTimeout, DefaultWriteTimeout)
+	positiveOr(&o.Retain, DefaultRetain)
+	positiveOr(&o.MaxLogBytes, DefaultMaxLogBytes)
+	positiveOr(&o.MaxRepliesPerUser, DefaultMaxRepliesPerUser)
 	log := o.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -220,16 +206,41 @@ func CozeUserID(u store.User) string {
 	return "c2a-" + hex.EncodeToString(sum[:])[:16]
 }
 
+// positiveOr sets *v to def unless it is positive.
+func positiveOr[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
 // Lookup returns the live or recently finished run of chatID if it belongs to userID.
 func (s *Service) Lookup(userID int64, chatID string) (*Run, bool) {
+	return s.lookup(userID, chatID, s.sweepLocked, func() map[string]*Run { return s.byChat })
+}
+
+// lookup sweeps with sweep and returns the run that runs (read under the lock) holds
+// under id, if it belongs to userID.
+func (s *Service) lookup(userID int64, id string, sweep func(time.Time), runs func() map[string]*Run) (*Run, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sweepLocked(time.Now())
-	r, ok := s.byChat[chatID]
+	sweep(time.Now())
+	r, ok := runs()[id]
 	if !ok || r.userID != userID {
 		return nil, false
 	}
 	return r, true
+}
+
+// sweepUnlessClosed sweeps with sweep, or returns ErrShuttingDown once the service is
+// closed.
+func (s *Service) sweepUnlessClosed(sweep func(time.Time)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrShuttingDown
+	}
+	sweep(time.Now())
+	return nil
 }
 
 // register makes a run findable by its chat id once conversation.chat.created told it.

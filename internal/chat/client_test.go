@@ -19,7 +19,7 @@ import (
 
 // Catalog G.49: the browser leaves after 2 deltas (and the access token expires
 // meanwhile); the reply is still read to the end and recorded complete.
-func TestCase49_BrowserDisconnect(t *testing.T) {
+func TestReplyReadToTheEndAfterTheBrowserLeaves(t *testing.T) {
 	h := mustHarness(t)
 	h.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, DeltaDelay: 3 * time.Millisecond})
 	ctx, cancel := context.WithCancel(t.Context())
@@ -46,7 +46,7 @@ func TestCase49_BrowserDisconnect(t *testing.T) {
 
 // Catalog G.50: Stop cancels upstream with the right ids, ends the relay with a final
 // event and records the partial reply as canceled; another user gets ErrNotFound.
-func TestCase50_StopCancelsUpstream(t *testing.T) {
+func TestStopCancelsUpstream(t *testing.T) {
 	h := mustHarness(t)
 	s := h.post(t, t.Context(), "alan", chat.StartRequest{BotID: cozesim.BotSlow, Message: "a story"})
 	evs := s.until(t, chat.EventDelta, 3)
@@ -127,7 +127,7 @@ func TestCancelFromHistory(t *testing.T) {
 
 // Catalog G.51: a client that reads nothing is dropped by the write deadline; the run
 // reads and records the whole reply regardless.
-func TestCase51_SlowReader(t *testing.T) {
+func TestSlowReaderDroppedByWriteDeadline(t *testing.T) {
 	h := mustHarness(t, func(c *config) {
 		c.chat.WriteTimeout = 200 * time.Millisecond
 		c.sndBuf = 4096
@@ -163,7 +163,7 @@ func TestCase51_SlowReader(t *testing.T) {
 
 // Catalog G.52: resume with Last-Event-ID k gives k+1… exactly once; bad, future and
 // foreign ids are refused.
-func TestCase52_Resume(t *testing.T) {
+func TestResumeFromLastEventID(t *testing.T) {
 	h := mustHarness(t)
 	h.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, DeltaDelay: 2 * time.Millisecond})
 	ctx, cancel := context.WithCancel(t.Context())

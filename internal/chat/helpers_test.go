@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,8 +23,8 @@ import (
 	"github.com/coze2app/coze2app/internal/chat"
 	"github.com/coze2app/coze2app/internal/coze"
 	"github.com/coze2app/coze2app/internal/cozesim"
-	"github.com/coze2app/coze2app/internal/seal"
 	"github.com/coze2app/coze2app/internal/store"
+	"github.com/coze2app/coze2app/internal/testkit"
 )
 
 // harness is one complete chat stack: simulator, coze client, SQLite store, auth and the
@@ -48,10 +47,9 @@ type harness struct {
 
 type config struct {
 	chat    chat.Options
-	sim     cozesim.Options
-	coze    coze.Options
-	noCheck bool // skip the goroutine baseline check (benchmarks)
-	sndBuf  int  // app server: socket send buffer per connection (0 = default)
+	kit     testkit.Options // simulator and Coze client
+	noCheck bool            // skip the goroutine baseline check (benchmarks)
+	sndBuf  int             // app server: socket send buffer per connection (0 = default)
 }
 
 // smallBufListener shrinks the send buffer of every accepted connection, so a client
@@ -81,52 +79,34 @@ func mustHarness(tb testing.TB, opts ...func(*config)) *harness {
 		checkGoroutines(tb)
 	}
 	h := &harness{}
-	h.sim = cozesim.New(cfg.sim)
-	simSrv := httptest.NewServer(http.HandlerFunc(h.upstream))
-	cozeTr := http.DefaultTransport.(*http.Transport).Clone()
-	app := cozesim.DefaultApp()
-	co := cfg.coze
-	co.APIBase, co.WWWBase = simSrv.URL, simSrv.URL
-	co.ClientID, co.ClientSecret, co.RedirectURI = app.ClientID, coze.ClientSecret(app.ClientSecret), app.RedirectURIs[0]
-	co.HTTPClient = &http.Client{Transport: cozeTr}
-	cz := coze.New(co)
-
-	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(tb.TempDir(), "chat.db"))
-	if err != nil {
-		tb.Fatalf("open store: %v", err)
+	// The app server's URL is the redirect URI, so it exists before the world.
+	h.app = httptest.NewUnstartedServer(nil)
+	if cfg.sndBuf > 0 {
+		h.app.Listener = smallBufListener{h.app.Listener, cfg.sndBuf}
 	}
-	h.store = st
-	keys, err := seal.ParseKeys("chat test passphrase")
-	if err != nil {
-		tb.Fatalf("parse keys: %v", err)
-	}
-	sealer, err := seal.New(keys...)
-	if err != nil {
-		tb.Fatalf("sealer: %v", err)
-	}
-	h.auth, err = auth.New(auth.Options{Coze: cz, Store: st, Sealer: sealer})
+	appURL := "http://" + h.app.Listener.Addr().String()
+	ko := cfg.kit
+	ko.RedirectURIs = []string{appURL + "/callback"}
+	ko.SimHandler = func(http.Handler) http.Handler { return http.HandlerFunc(h.upstream) }
+	w := testkit.New(tb, ko)
+	h.sim, h.store = w.Sim, w.Store
+	var err error
+	h.auth, err = auth.New(auth.Options{Coze: w.Coze, Store: w.Store, Sealer: w.Sealer})
 	if err != nil {
 		tb.Fatalf("auth: %v", err)
 	}
-	h.alan = h.mustUser(tb, sealer, cozesim.UserAlan, "Alan")
-	h.bea = h.mustUser(tb, sealer, cozesim.UserBea, "Bea")
 
 	o := cfg.chat
-	o.Coze, o.Tokens, o.Store = cz, h.auth, st
+	o.Coze, o.Tokens, o.Store = w.Coze, h.auth, w.Store
 	o.OnRelayOpen = func() { h.relaysOpen.Add(1) }
 	o.OnRelayClose = func() { h.relaysClosed.Add(1) }
 	o.OnRunEnd = func(string) { h.runsEnded.Add(1) }
 	h.svc = chat.New(o)
 
-	h.app = httptest.NewUnstartedServer(h.routes())
-	if cfg.sndBuf > 0 {
-		h.app.Listener = smallBufListener{h.app.Listener, cfg.sndBuf}
-	}
+	h.app.Config.Handler = h.routes()
 	h.app.Start()
 	appTr := http.DefaultTransport.(*http.Transport).Clone()
 	h.client = &http.Client{Transport: appTr}
-
 	tb.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -136,11 +116,10 @@ func mustHarness(tb testing.TB, opts ...func(*config)) *harness {
 		appTr.CloseIdleConnections()
 		h.app.Close()
 		h.auth.Wait()
-		cozeTr.CloseIdleConnections()
-		simSrv.Close()
-		h.sim.Close()
-		st.Close()
 	})
+	// Alan and Bea sign in through auth's real flow.
+	h.alan = w.SignedInUser(tb, testkit.Browser(tb), appURL, cozesim.UserAlan)
+	h.bea = w.SignedInUser(tb, testkit.Browser(tb), appURL, cozesim.UserBea)
 	return h
 }
 
@@ -182,42 +161,11 @@ func fixture(tb testing.TB, name string) []byte {
 	return b
 }
 
-// mustUser creates the local user and stores a sealed token pair minted by the sim, the
-// way auth stores it after sign-in.
-func (h *harness) mustUser(tb testing.TB, sealer *seal.Sealer, cozeID, name string) store.User {
-	tb.Helper()
-	ctx := context.Background()
-	u, err := h.store.UpsertUser(ctx, store.User{CozeUserID: cozeID, Region: "cn", Name: name})
-	if err != nil {
-		tb.Fatalf("upsert user: %v", err)
-	}
-	acc, ref := h.sim.IssueToken(cozeID)
-	id := func(s string) string { return "user:" + strconv.FormatInt(u.ID, 10) + ":" + s }
-	sa, err := sealer.Seal([]byte(acc), []byte(id("access")))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sr, err := sealer.Seal([]byte(ref), []byte(id("refresh")))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	now := time.Now()
-	// Tokens are kept only while a session lives (issue 8 item 8).
-	if err := h.store.CreateSession(ctx, store.Session{ID: "chat-test-" + name, UserID: u.ID, SecretHash: make([]byte, 32),
-		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(24 * time.Hour)}); err != nil {
-		tb.Fatalf("create session: %v", err)
-	}
-	if err := h.store.PutTokens(ctx, store.Tokens{UserID: u.ID, KeyID: sealer.ActiveKeyID(), Access: sa, Refresh: sr,
-		AccessExpiresAt: now.Add(15 * time.Minute), RefreshExpiresAt: now.Add(30 * 24 * time.Hour), UpdatedAt: now}); err != nil {
-		tb.Fatalf("put tokens: %v", err)
-	}
-	return u
-}
-
 // routes mimics the web layer: POST /chat starts and relays, GET /stream/{chat} resumes.
 // The user is named by the X-User header ("alan" or "bea").
 func (h *harness) routes() http.Handler {
 	mux := http.NewServeMux()
+	testkit.SignInRoutes(mux, h.auth)
 	mux.HandleFunc("POST /chat", func(w http.ResponseWriter, r *http.Request) {
 		var req chat.StartRequest
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
@@ -225,13 +173,7 @@ func (h *harness) routes() http.Handler {
 			return
 		}
 		run, err := h.svc.Start(r.Context(), h.userOf(r), req)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		if err := h.svc.ServeSSE(w, r, run, 0); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-		}
+		h.relay(w, r, run, err)
 	})
 	mux.HandleFunc("GET /stream/{chat}", func(w http.ResponseWriter, r *http.Request) {
 		run, ok := h.svc.Lookup(h.userOf(r).ID, r.PathValue("chat"))
@@ -252,6 +194,18 @@ func (h *harness) routes() http.Handler {
 		}
 	})
 	return mux
+}
+
+// relay streams a run that was just started, or answers the error that
+// starting it returned (502).
+func (h *harness) relay(w http.ResponseWriter, r *http.Request, run *chat.Run, err error) {
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	if err := h.svc.ServeSSE(w, r, run, 0); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
 }
 
 func (h *harness) userOf(r *http.Request) store.User {
@@ -300,6 +254,12 @@ func (h *harness) stream(tb testing.TB, resp *http.Response) *sseStream {
 
 func (h *harness) do(tb testing.TB, ctx context.Context, method, path, user string, body any, lastEventID string) *http.Response {
 	tb.Helper()
+	return h.doAt(tb, ctx, h.app.URL, method, path, user, body, lastEventID)
+}
+
+// doAt sends one request as user to the app at base.
+func (h *harness) doAt(tb testing.TB, ctx context.Context, base, method, path, user string, body any, lastEventID string) *http.Response {
+	tb.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -308,7 +268,7 @@ func (h *harness) do(tb testing.TB, ctx context.Context, method, path, user stri
 		}
 		rd = strings.NewReader(string(b))
 	}
-	req, err := http.NewRequestWithContext(ctx, method, h.app.URL+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -548,14 +508,8 @@ func checkGoroutines(tb testing.TB) {
 	})
 }
 
-// waitFor polls cond with a bounded wait.
+// waitFor polls cond with a bounded wait (testkit.WaitFor).
 func waitFor(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.WaitFor(tb, what, cond)
 }

@@ -15,7 +15,7 @@ import (
 // Catalog J.65: Shutdown with live streams ends every relay with a retry hint and a final
 // event, records every reply (cut ones as incomplete "server_shutdown" once the deadline
 // passes), refuses new chats and leaves no goroutine behind (checked by the harness).
-func TestCase65_ShutdownWithLiveStreams(t *testing.T) {
+func TestShutdownEndsLiveStreams(t *testing.T) {
 	tests := []struct {
 		name       string
 		bot, msg   string
@@ -81,7 +81,7 @@ func TestCase65_ShutdownWithLiveStreams(t *testing.T) {
 }
 
 // Catalog I.59 (small): concurrent streams under -race, every event in order.
-func TestCase59_ConcurrentStreams(t *testing.T) {
+func TestConcurrentStreams(t *testing.T) {
 	// Ten streams per user at once: above the default share (case 73).
 	h := mustHarness(t, func(c *config) { c.chat.MaxRepliesPerUser = 20 })
 	const n = 20

@@ -29,14 +29,8 @@ func (s *Service) Start(ctx context.Context, u store.User, req StartRequest) (*R
 			return nil, fmt.Errorf("look up the kinds of the attached files: %w", err)
 		}
 	}
-	s.mu.Lock()
-	closed := s.closed
-	if !closed {
-		s.sweepLocked(time.Now())
-	}
-	s.mu.Unlock()
-	if closed {
-		return nil, ErrShuttingDown
+	if err := s.sweepUnlessClosed(s.sweepLocked); err != nil {
+		return nil, err
 	}
 
 	creq, err := chatRequest(u, req)

@@ -17,7 +17,7 @@ import (
 
 // Catalog F.42: failures before the stream come back from Start as typed errors, no run
 // is created and (through the app) no SSE response is opened.
-func TestCase42_ErrorsBeforeStream(t *testing.T) {
+func TestErrorsBeforeStreamAreTyped(t *testing.T) {
 	tests := []struct {
 		name  string
 		bot   string
@@ -146,7 +146,7 @@ func TestUpstreamFaults(t *testing.T) {
 }
 
 // Catalog F.47: an event up to the coze client's limit passes.
-func TestCase47_LargeEventWithinLimit(t *testing.T) {
+func TestLargeEventWithinLimitRelayed(t *testing.T) {
 	h := mustHarness(t)
 	h.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, OversizeEvent: 512 << 10})
 	evs := h.post(t, t.Context(), "alan", chat.StartRequest{BotID: cozesim.BotAssistant, Message: "big"}).all(t)
@@ -163,7 +163,7 @@ func TestCase47_LargeEventWithinLimit(t *testing.T) {
 }
 
 // Catalog F.44: a cut reply is reconciled through /v3/chat/retrieve when Coze finished it.
-func TestCase44_ResetReconciled(t *testing.T) {
+func TestResetStreamReconciled(t *testing.T) {
 	h := mustHarness(t)
 	h.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, CutAfterEvents: 5})
 	evs := h.post(t, t.Context(), "alan", chat.StartRequest{BotID: cozesim.BotAssistant, Message: "cut me"}).all(t)
@@ -205,7 +205,7 @@ func TestCompleteErrors(t *testing.T) {
 }
 
 // Catalog F.46: heartbeats while the upstream is silent; the idle limit ends it.
-func TestCase46_HeartbeatAndIdle(t *testing.T) {
+func TestHeartbeatAndIdleTimeout(t *testing.T) {
 	h := mustHarness(t, func(c *config) {
 		c.chat.Heartbeat = 20 * time.Millisecond
 		c.chat.IdleTimeout = 300 * time.Millisecond
@@ -240,7 +240,7 @@ func TestCase46_HeartbeatAndIdle(t *testing.T) {
 }
 
 // Catalog F.46: the total reply budget ends a trickling upstream.
-func TestCase46_ReplyTimeoutEndsTrickle(t *testing.T) {
+func TestReplyTimeoutEndsTrickle(t *testing.T) {
 	h := mustHarness(t, func(c *config) { c.chat.ReplyTimeout = 300 * time.Millisecond })
 	h.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, DeltaDelay: 40 * time.Millisecond})
 	h.sim.AddFault(cozesim.Fault{Endpoint: "GET /v3/chat/retrieve", Code: 4200, Msg: "gone"})
@@ -270,8 +270,8 @@ func TestErrorEventShape(t *testing.T) {
 
 // Catalog F.43: headers never come. Start fails after the stream header timeout, or as
 // soon as the browser leaves; nothing stays behind (goroutine check).
-func TestCase43_HeadersNeverCome(t *testing.T) {
-	h := mustHarness(t, func(c *config) { c.coze.StreamHeaderTimeout = 200 * time.Millisecond })
+func TestHeadersNeverCome(t *testing.T) {
+	h := mustHarness(t, func(c *config) { c.kit.Coze = func(o *coze.Options) { o.StreamHeaderTimeout = 200 * time.Millisecond } })
 	h.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", StallHeaders: true})
 	run, err := h.svc.Start(t.Context(), h.alan, chat.StartRequest{BotID: cozesim.BotAssistant, Message: "hi"})
 	if err == nil || run != nil || !coze.IsUpstreamUnavailable(err) {

@@ -10,7 +10,7 @@ import (
 )
 
 // Catalog H.54–H.56: bad ids and messages are refused before any upstream call.
-func TestCase55_BadInputRefusedBeforeUpstream(t *testing.T) {
+func TestBadInputRefusedBeforeUpstream(t *testing.T) {
 	h := mustHarness(t)
 	ok := chat.StartRequest{BotID: cozesim.BotAssistant, Message: "hi"}
 	with := func(f func(*chat.StartRequest)) chat.StartRequest { r := ok; f(&r); return r }
@@ -57,7 +57,7 @@ func TestCase55_BadInputRefusedBeforeUpstream(t *testing.T) {
 
 // Catalog H.56: valid Unicode round-trips byte-exact into the history; the title is cut
 // on a rune boundary; a message of exactly the limit is accepted.
-func TestCase56_UnicodeRoundTrip(t *testing.T) {
+func TestUnicodeRoundTrip(t *testing.T) {
 	h := mustHarness(t)
 	for _, msg := range []string{
 		"👩‍👩‍👧‍👦 family 家族 \u202Eevil\u202C zero\u200Bwidth e\u0301 combining",

@@ -124,14 +124,7 @@ func (s *Service) ResumeWorkflow(ctx context.Context, u store.User, req Workflow
 // LookupWorkflow returns the live or recently finished workflow run runID if it belongs
 // to userID.
 func (s *Service) LookupWorkflow(userID int64, runID string) (*Run, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sweepWorkflowsLocked(time.Now())
-	r, ok := s.workflows[runID]
-	if !ok || r.userID != userID {
-		return nil, false
-	}
-	return r, true
+	return s.lookup(userID, runID, s.sweepWorkflowsLocked, func() map[string]*Run { return s.workflows })
 }
 
 // CancelWorkflow stops the user's workflow run runID and waits until its end event is in
@@ -166,14 +159,8 @@ func (r *Run) EndStatus() string {
 type openWorkflow func(ctx, runCtx context.Context, src coze.TokenSource) (*coze.Stream, error)
 
 func (s *Service) startWorkflow(ctx context.Context, u store.User, workflowID string, open openWorkflow) (*Run, error) {
-	s.mu.Lock()
-	closed := s.closed
-	if !closed {
-		s.sweepWorkflowsLocked(time.Now())
-	}
-	s.mu.Unlock()
-	if closed {
-		return nil, ErrShuttingDown
+	if err := s.sweepUnlessClosed(s.sweepWorkflowsLocked); err != nil {
+		return nil, err
 	}
 	runID, err := newRunID()
 	if err != nil {

@@ -22,15 +22,6 @@ import (
 func (h *harness) wfApp(tb testing.TB) *httptest.Server {
 	tb.Helper()
 	mux := http.NewServeMux()
-	relay := func(w http.ResponseWriter, r *http.Request, run *chat.Run, err error) {
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		if err := h.svc.ServeSSE(w, r, run, 0); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-		}
-	}
 	mux.HandleFunc("POST /run/{id}", func(w http.ResponseWriter, r *http.Request) {
 		var req chat.WorkflowStart
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
@@ -39,7 +30,7 @@ func (h *harness) wfApp(tb testing.TB) *httptest.Server {
 		}
 		req.WorkflowID = r.PathValue("id")
 		run, err := h.svc.StartWorkflow(r.Context(), h.userOf(r), req)
-		relay(w, r, run, err)
+		h.relay(w, r, run, err)
 	})
 	mux.HandleFunc("POST /resume/{id}", func(w http.ResponseWriter, r *http.Request) {
 		var req chat.WorkflowAnswer
@@ -49,7 +40,7 @@ func (h *harness) wfApp(tb testing.TB) *httptest.Server {
 		}
 		req.WorkflowID = r.PathValue("id")
 		run, err := h.svc.ResumeWorkflow(r.Context(), h.userOf(r), req)
-		relay(w, r, run, err)
+		h.relay(w, r, run, err)
 	})
 	mux.HandleFunc("GET /runs/{run}/stream", func(w http.ResponseWriter, r *http.Request) {
 		run, ok := h.svc.LookupWorkflow(h.userOf(r).ID, r.PathValue("run"))
@@ -76,28 +67,7 @@ func (h *harness) wfApp(tb testing.TB) *httptest.Server {
 // wfOpen sends one request to the workflow app and returns the open stream.
 func (h *harness) wfOpen(tb testing.TB, ctx context.Context, app *httptest.Server, method, path, user string, body any, lastEventID string) *sseStream {
 	tb.Helper()
-	var rd *strings.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		rd = strings.NewReader(string(b))
-	} else {
-		rd = strings.NewReader("")
-	}
-	req, err := http.NewRequestWithContext(ctx, method, app.URL+path, rd)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	req.Header.Set("X-User", user)
-	if lastEventID != "" {
-		req.Header.Set("Last-Event-ID", lastEventID)
-	}
-	resp, err := h.client.Do(req)
-	if err != nil {
-		tb.Fatalf("%s %s: %v", method, path, err)
-	}
+	resp := h.doAt(tb, ctx, app.URL, method, path, user, body, lastEventID)
 	if resp.StatusCode != http.StatusOK {
 		b := make([]byte, 512)
 		n, _ := resp.Body.Read(b)
@@ -325,7 +295,7 @@ func TestWorkflow_InterruptKinds(t *testing.T) {
 // inside a Coze app (run with its app_id, refused with a bot_id before any run) and an
 // unpublished one (4200 before any run).
 func TestWorkflow_SimulatorRuns(t *testing.T) {
-	h := mustHarness(t, func(c *config) { c.sim.PublicBase = "https://coze.example" }) // absolute debug_url, as Coze's
+	h := mustHarness(t, func(c *config) { c.kit.Sim = func(o *cozesim.Options) { o.PublicBase = "https://coze.example" } }) // absolute debug_url, as Coze's
 	app := h.wfApp(t)
 
 	got := h.runWorkflow(t, app, "alan", chat.WorkflowStart{WorkflowID: cozesim.WorkflowWeather, Parameters: map[string]any{"city": "杭州"}})
@@ -382,7 +352,7 @@ func TestWorkflow_SimulatorRuns(t *testing.T) {
 // A stream that fails mid-run ends with our end event and code; Coze's error text loses
 // the credential it echoes (catalog case 29).
 func TestWorkflow_StreamFailures(t *testing.T) {
-	h := mustHarness(t, func(c *config) { c.coze.WorkflowIdleTimeout = 100 * time.Millisecond })
+	h := mustHarness(t, func(c *config) { c.kit.Coze = func(o *coze.Options) { o.WorkflowIdleTimeout = 100 * time.Millisecond } })
 	app := h.wfApp(t)
 	tok, _ := h.sim.IssueToken(cozesim.UserAlan)
 	tests := []struct {

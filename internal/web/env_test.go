@@ -10,7 +10,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,8 +20,8 @@ import (
 	"github.com/coze2app/coze2app/internal/coze"
 	"github.com/coze2app/coze2app/internal/cozesim"
 	"github.com/coze2app/coze2app/internal/metrics"
-	"github.com/coze2app/coze2app/internal/seal"
 	"github.com/coze2app/coze2app/internal/store"
+	"github.com/coze2app/coze2app/internal/testkit"
 )
 
 // The test world, wired like internal/app/serve.go: the real simulator, a
@@ -32,6 +31,8 @@ import (
 const (
 	testClientID = "81734206536653066151822452691234.app.coze"
 	testSecret   = "sim_secret_0123456789abcdef"
+	// testPassphrase derives the sealer's keys (case 31 opens stored tokens with it).
+	testPassphrase = "a test passphrase that is long enough"
 )
 
 type envOpts struct {
@@ -51,6 +52,7 @@ type testEnv struct {
 	t      *testing.T
 	url    string // the app's origin
 	srv    *httptest.Server
+	world  *testkit.World
 	sim    *cozesim.Sim
 	simURL string // where the server reaches the sim (API base)
 	st     *store.Store
@@ -66,19 +68,6 @@ type testEnv struct {
 
 // server is the handlers' shared state, for tests that look inside.
 func (e *testEnv) server() *Server { return e.srvState }
-
-// swapHandler lets the app handler be built after the server's URL is known.
-type swapHandler struct {
-	mu sync.RWMutex
-	h  http.Handler
-}
-
-func (s *swapHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.RLock()
-	h := s.h
-	s.mu.RUnlock()
-	h.ServeHTTP(w, r)
-}
 
 // syncBuffer collects log output from many goroutines.
 type syncBuffer struct {
@@ -106,7 +95,7 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 		log = slog.New(slog.DiscardHandler)
 	}
 
-	sh := &swapHandler{h: http.NotFoundHandler()}
+	sh := &testkit.SwapHandler{}
 	e.srv = httptest.NewUnstartedServer(sh)
 	e.url = "http://" + e.srv.Listener.Addr().String()
 	e.rec.host = e.srv.Listener.Addr().String()
@@ -115,60 +104,30 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 		public = e.url
 	}
 
-	so := cozesim.Options{
-		Apps: []cozesim.App{{Name: "web test", ClientID: testClientID, ClientSecret: testSecret,
-			RedirectURIs: []string{e.url + "/callback"}}},
+	ko := testkit.Options{
+		RedirectURIs: []string{e.url + "/callback"},
+		DBURL:        o.dbURL,
+		Passphrase:   testPassphrase,
+		Sim:          o.sim,
+		Coze: func(co *coze.Options) {
+			co.Retries = -1
+			if o.coze != nil {
+				o.coze(co)
+			}
+		},
 	}
 	if o.demo {
-		so.PathPrefix = "/_sim"
+		ko.SimURL = e.url + "/_sim"
+		ko.Sim = func(so *cozesim.Options) {
+			so.PathPrefix = "/_sim"
+			if o.sim != nil {
+				o.sim(so)
+			}
+		}
 	}
-	if o.sim != nil {
-		o.sim(&so)
-	}
-	e.sim = cozesim.New(so)
-	wwwBase := ""
-	if o.demo {
-		e.simURL = e.url + "/_sim"
-		wwwBase = e.simURL
-	} else {
-		simSrv := httptest.NewServer(e.sim)
-		t.Cleanup(func() {
-			simSrv.CloseClientConnections()
-			simSrv.Close()
-		})
-		e.simURL = simSrv.URL
-		wwwBase = simSrv.URL
-	}
-
-	dbURL := o.dbURL
-	if dbURL == "" {
-		dbURL = "sqlite:" + filepath.Join(t.TempDir(), "db")
-	}
-	st, err := store.Open(t.Context(), dbURL)
-	if err != nil {
-		t.Fatalf("store.Open: %v", err)
-	}
-	e.st = st
-	keys, err := seal.ParseKeys("a test passphrase that is long enough")
-	if err != nil {
-		t.Fatalf("seal.ParseKeys: %v", err)
-	}
-	sealer, err := seal.New(keys...)
-	if err != nil {
-		t.Fatalf("seal.New: %v", err)
-	}
-	cozeOpts := coze.Options{
-		APIBase:      e.simURL,
-		WWWBase:      wwwBase,
-		ClientID:     testClientID,
-		ClientSecret: coze.ClientSecret(testSecret),
-		RedirectURI:  e.url + "/callback",
-		Retries:      -1,
-	}
-	if o.coze != nil {
-		o.coze(&cozeOpts)
-	}
-	cz := coze.New(cozeOpts)
+	e.world = testkit.New(t, ko)
+	e.sim, e.simURL, e.st = e.world.Sim, e.world.SimURL, e.world.Store
+	st, sealer, cz := e.world.Store, e.world.Sealer, e.world.Coze
 	ao := auth.Options{
 		Coze: cz, Store: st, Sealer: sealer, Log: log.With("component", "auth"),
 		Region: "cn", PKCE: auth.PKCEOn, SecureCookies: strings.HasPrefix(public, "https://"),
@@ -206,9 +165,7 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 	if err != nil {
 		t.Fatalf("web.New: %v", err)
 	}
-	sh.mu.Lock()
-	sh.h = h
-	sh.mu.Unlock()
+	sh.Set(h)
 	e.srv.Start()
 	t.Cleanup(func() {
 		e.srv.CloseClientConnections()
@@ -217,8 +174,6 @@ func newTestEnv(t *testing.T, o envOpts) *testEnv {
 		defer cancel()
 		_ = e.chat.Shutdown(ctx)
 		a.Wait()
-		e.sim.Close()
-		_ = st.Close()
 	})
 	return e
 }
@@ -421,8 +376,7 @@ func signIn(t *testing.T, e *testEnv, simUserID string) *http.Client {
 
 func signInWith(t *testing.T, e *testEnv, c *http.Client, simUserID string) {
 	t.Helper()
-	r := signInAttempt(t, e, c, simUserID)
-	mustStatus(t, "GET /callback", r, http.StatusFound)
+	e.world.SignIn(t, c, e.url, simUserID)
 	st := decode[statusJSON](t, e.get(c, "/api/auth/status"))
 	if !st.Authenticated || st.User == nil || st.User.ID != simUserID {
 		t.Fatalf("after sign-in, status = %+v, want user %s", st, simUserID)
@@ -433,20 +387,8 @@ func signInWith(t *testing.T, e *testEnv, c *http.Client, simUserID string) {
 // answer instead of requiring success.
 func signInAttempt(t *testing.T, e *testEnv, c *http.Client, simUserID string) resp {
 	t.Helper()
-	r := e.send(c, req{method: "GET", path: "/auth", hdr: map[string]string{"Sec-Fetch-Site": "same-origin"}})
-	mustStatus(t, "GET /auth", r, http.StatusFound)
-	authorize := r.header.Get("Location")
-	if !strings.HasPrefix(authorize, strings.TrimSuffix(e.simURL, "/_sim")) {
-		t.Fatalf("authorize URL %q is not on the simulator %s", authorize, e.simURL)
-	}
-	callback, err := cozesim.Consent(t.Context(), c, authorize, simUserID, "approve")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(callback, e.url+"/callback?") {
-		t.Fatalf("consent redirected to %q, want %s/callback?...", callback, e.url)
-	}
-	return e.send(c, req{method: "GET", path: callback, hdr: map[string]string{"Sec-Fetch-Site": "cross-site"}})
+	r := e.world.SignInAttempt(t, c, e.url, simUserID)
+	return resp{status: r.Status, header: r.Header, body: r.Body}
 }
 
 func mustResolve(t testing.TB, base, ref string) string {

@@ -18,7 +18,7 @@ func TestCase78_SignOutEverywhere(t *testing.T) {
 	laptop := signIn(t, e, cozesim.UserAlan)
 	phone := signIn(t, e, cozesim.UserAlan)
 	other := signIn(t, e, cozesim.UserBea)
-	alanID := userID(t, e, cozesim.UserAlan)
+	alanID := e.world.User(t, cozesim.UserAlan).ID
 
 	r := e.api(laptop, "POST", "/api/auth/logout-everywhere", map[string]any{})
 	mustStatus(t, "sign out everywhere", r, http.StatusOK)

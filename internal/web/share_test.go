@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/coze2app/coze2app/internal/cozesim"
+	"github.com/coze2app/coze2app/internal/testkit"
 )
 
 // openStream starts a streamed chat and reads until Coze named the chat; the
@@ -56,26 +57,8 @@ func mustTooMany(t *testing.T, what string, r resp, code string) {
 	}
 }
 
-// waitFor polls cond until it holds; the deadline only stops a hung test.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func userID(t *testing.T, e *testEnv, cozeUserID string) int64 {
-	t.Helper()
-	var id int64
-	if err := e.st.DB().QueryRowContext(t.Context(), `SELECT id FROM users WHERE coze_user_id = $1`, cozeUserID).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
+// waitFor polls cond until it holds (testkit.WaitFor).
+func waitFor(t *testing.T, what string, cond func() bool) { t.Helper(); testkit.WaitFor(t, what, cond) }
 
 // Catalog case 73 (issue 8 item 3): one user's replies in progress are
 // capped (default 4); a reply whose browser left still counts until it ends;
@@ -87,7 +70,7 @@ func TestCase73_RepliesPerUser(t *testing.T) {
 	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", SilentAfterEvents: 2})
 	alan := signIn(t, e, cozesim.UserAlan)
 	bea := signIn(t, e, cozesim.UserBea)
-	alanID := userID(t, e, cozesim.UserAlan)
+	alanID := e.world.User(t, cozesim.UserAlan).ID
 
 	type open struct {
 		res            *http.Response
@@ -182,7 +165,7 @@ func TestCase73_UploadsInFlight(t *testing.T) {
 	e := newTestEnv(t, envOpts{})
 	alan := signIn(t, e, cozesim.UserAlan)
 	bea := signIn(t, e, cozesim.UserBea)
-	alanID := userID(t, e, cozesim.UserAlan)
+	alanID := e.world.User(t, cozesim.UserAlan).ID
 	abort1, done1 := stalledUpload(t, e, alan)
 	abort2, done2 := stalledUpload(t, e, alan)
 	slots := func() int {

@@ -3,6 +3,7 @@ package web
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -95,24 +96,26 @@ type chatResult struct {
 // mustChat sends one non-stream turn and returns the reply.
 func mustChat(t testing.TB, e *testEnv, c *http.Client, botID, msg, convID string) chatResult {
 	t.Helper()
-	body := map[string]any{"bot_id": botID, "message": msg, "stream": false}
+	r := postChat(t, e, c, botID, msg, convID, false)
+	return decode[chatResult](t, r)
+}
+
+// postChat sends one turn, which must answer 200.
+func postChat(t testing.TB, e *testEnv, c *http.Client, botID, msg, convID string, stream bool) resp {
+	t.Helper()
+	body := map[string]any{"bot_id": botID, "message": msg, "stream": stream}
 	if convID != "" {
 		body["conversation_id"] = convID
 	}
 	r := e.api(c, "POST", "/api/chat", body)
-	mustStatus(t, "POST /api/chat", r, http.StatusOK)
-	return decode[chatResult](t, r)
+	mustStatus(t, fmt.Sprintf("POST /api/chat (stream %v)", stream), r, http.StatusOK)
+	return r
 }
 
 // mustStream sends one stream:true turn and returns the events.
 func mustStream(t testing.TB, e *testEnv, c *http.Client, botID, msg, convID string) (resp, []sseEvent) {
 	t.Helper()
-	body := map[string]any{"bot_id": botID, "message": msg, "stream": true}
-	if convID != "" {
-		body["conversation_id"] = convID
-	}
-	r := e.api(c, "POST", "/api/chat", body)
-	mustStatus(t, "POST /api/chat stream", r, http.StatusOK)
+	r := postChat(t, e, c, botID, msg, convID, true)
 	return r, parseSSE(t, r.body)
 }
 

@@ -123,11 +123,14 @@ func (e *BusyError) Is(target error) bool { return target == ErrTooManyReplies }
 // come back as *coze.APIError instead.
 type StreamError struct {
 	Code    string
+	Key     string // our words, the catalog's stream.<Key>; empty when Message holds Coze's
 	Message string
 }
 
 // Error implements error.
-func (e *StreamError) Error() string { return "chat: reply ended: " + e.Code + ": " + e.Message }
+func (e *StreamError) Error() string {
+	return "chat: reply ended: " + e.Code + ": " + e.Key + e.Message
+}
 
 // StartRequest is one user turn.
 type StartRequest struct {

@@ -35,7 +35,7 @@ func (s *Service) Complete(ctx context.Context, u store.User, req StartRequest) 
 	case out.coze != nil:
 		return res, fmt.Errorf("chat %s: %w", res.ChatID, out.coze)
 	}
-	return res, &StreamError{Code: out.code, Message: out.message}
+	return res, &StreamError{Code: out.code, Key: out.key, Message: out.message}
 }
 
 // Cancel stops the user's chat chatID (catalog G.50): the local run's upstream body is

@@ -420,10 +420,16 @@ func partText(tb testing.TB, evs []sseEvent, name string) string {
 	return b.String()
 }
 
+// saysWhy reports whether an end event tells the person why: our words by catalog
+// key (stream.<key>, checked against the catalog by web's TestCatalogSaysEveryStreamEnd)
+// or Coze's own message.
+func saysWhy(key, message string) bool { return key != "" || message != "" }
+
 // endData is the body of our end event.
 type endData struct {
 	Status  string      `json:"status"`
 	Code    string      `json:"code"`
+	Key     string      `json:"key"`
 	Message string      `json:"message"`
 	LogID   string      `json:"log_id"`
 	Usage   *coze.Usage `json:"usage"`

@@ -273,22 +273,24 @@ func TestSimDemoBots(t *testing.T) {
 	}
 }
 
-// Coze's failures inside the stream end the reply with Coze's code, a message a person
+// Coze's failures inside the stream end the reply with Coze's code, words a person
 // can act on and the stream's log id for Coze support (coze-protocol E7): a 9-digit
-// platform code keeps Coze's own words, a model failure (4013, 5000) says to retry.
+// platform code keeps Coze's own message, a model failure (4013, 5000) names the
+// catalog's stream.model_error ("try again") instead of Coze's text.
 func TestCozeFailuresInTheStreamCarryTheLogID(t *testing.T) {
 	h := mustHarness(t)
 	for _, tt := range []struct {
 		name, msg string
 		fault     *cozesim.Fault
 		code      string
+		key       string
 		message   string
 	}{
-		{"platform code", "#busy", nil, "702042078", "We're currently experiencing server issues"},
+		{"platform code", "#busy", nil, "702042078", "", "We're currently experiencing server issues"},
 		{"model failure as error event", "hello", &cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, ErrorAfterEvents: 2, Code: 4013, Msg: "model overloaded"},
-			"4013", "The model failed to answer"},
+			"4013", "model_error", ""},
 		{"model failure as chat.failed", "hello", &cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, FailAfterEvents: 2, Code: 5000, Msg: "internal"},
-			"5000", "The model failed to answer"},
+			"5000", "model_error", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.fault != nil {
@@ -296,8 +298,8 @@ func TestCozeFailuresInTheStreamCarryTheLogID(t *testing.T) {
 			}
 			evs := h.post(t, t.Context(), "alan", chat.StartRequest{BotID: cozesim.BotAssistant, Message: tt.msg}).all(t)
 			end := endOf(t, evs)
-			if end.Status != chat.EndFailed || end.Code != tt.code || !strings.HasPrefix(end.Message, tt.message) || end.LogID == "" {
-				t.Errorf("end = %+v, want failed %s %q… with a log id", end, tt.code, tt.message)
+			if end.Status != chat.EndFailed || end.Code != tt.code || end.Key != tt.key || !strings.HasPrefix(end.Message, tt.message) || end.LogID == "" {
+				t.Errorf("end = %+v, want failed %s key %q message %q… with a log id", end, tt.code, tt.key, tt.message)
 			}
 		})
 	}

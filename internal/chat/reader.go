@@ -47,7 +47,8 @@ const maxFollowUps = 10
 type outcome struct {
 	status  string // complete | incomplete | canceled | failed
 	code    string // store ErrorCode
-	message string // for the end event and StreamError
+	key     string // our words for the end: the page's catalog id stream.<key> (docs/stream-contract.md)
+	message string // Coze's own words, when it gave some and key is empty
 	coze    *coze.APIError
 }
 
@@ -100,7 +101,7 @@ func (r *Run) read(ctx context.Context, st *coze.Stream) {
 		// X-Tt-Logid is what Coze support asks for (coze-protocol E7).
 		out.coze.LogID = st.LogID()
 		if coze.ModelFailureCode(out.coze.Code) {
-			out.message = "The model failed to answer. Try again in a moment."
+			out.key, out.message = "model_error", ""
 		}
 	}
 	r.append(EventEnd, endData(*out, rep.usage))
@@ -121,7 +122,7 @@ func (r *Run) read(ctx context.Context, st *coze.Stream) {
 func (r *Run) translate(ev coze.Event, rep *reply) *outcome {
 	malformed := func(err error) *outcome {
 		r.svc.log.Warn("chat upstream event malformed", "event", ev.Name, "err", err)
-		return &outcome{status: store.StatusIncomplete, code: "upstream_malformed", message: "The reply could not be read."}
+		return &outcome{status: store.StatusIncomplete, code: "upstream_malformed", key: "upstream_malformed"}
 	}
 	switch ev.Name {
 	case "":
@@ -160,7 +161,7 @@ func (r *Run) translate(ev coze.Event, rep *reply) *outcome {
 		}
 		for _, tc := range c.ToolCalls() {
 			if tc.Type != "reply_message" {
-				return &outcome{status: store.StatusFailed, code: "requires_action", message: "The bot needs a local plugin, which this app does not run."}
+				return &outcome{status: store.StatusFailed, code: "requires_action", key: "requires_action"}
 			}
 		}
 		// A workflow question node waits for the user's next message: the turn ended
@@ -172,13 +173,13 @@ func (r *Run) translate(ev coze.Event, rep *reply) *outcome {
 		if err != nil {
 			return malformed(err)
 		}
-		o := &outcome{status: store.StatusFailed, code: "chat_failed", message: "The bot failed to answer."}
+		o := &outcome{status: store.StatusFailed, code: "chat_failed", key: "chat_failed"}
 		if c.LastError != nil && c.LastError.Code != 0 {
 			msg := coze.RedactCredentials(c.LastError.Msg)
 			o.code = strconv.Itoa(c.LastError.Code)
 			o.coze = &coze.APIError{HTTPStatus: 200, Code: c.LastError.Code, Msg: msg}
 			if m := plainText(msg, 500); m != "" {
-				o.message = m
+				o.key, o.message = "", m
 			}
 		}
 		return o
@@ -192,14 +193,14 @@ func (r *Run) translate(ev coze.Event, rep *reply) *outcome {
 			o.code = "coze_error"
 		}
 		if o.message == "" {
-			o.message = "Coze reported an error."
+			o.key = "coze_error"
 		}
 		return o
 	case eventChatCanceled, eventChatCancelledUK:
-		return &outcome{status: store.StatusCanceled, code: "canceled", message: "Stopped."}
+		return &outcome{status: store.StatusCanceled, code: "canceled", key: "canceled"}
 	case coze.EventDone, eventStudioDone:
 		// done without a terminal chat event before it.
-		return &outcome{status: store.StatusIncomplete, code: "incomplete", message: "The reply ended early."}
+		return &outcome{status: store.StatusIncomplete, code: "incomplete", key: "incomplete"}
 	}
 	// conversation.audio.delta (base64 audio of a voice input) and anything unknown.
 	return nil
@@ -298,15 +299,16 @@ func endData(o outcome, u *coze.Usage) []byte {
 	e := struct {
 		Status  string `json:"status"`
 		Code    string `json:"code"`
+		Key     string `json:"key,omitempty"`
 		Message string `json:"message"`
 		LogID   string `json:"log_id,omitempty"`
 		Usage   *Usage `json:"usage,omitempty"`
-	}{Status: endStatus(o.status), Code: o.code, Message: o.message, Usage: UsageOf(u)}
+	}{Status: endStatus(o.status), Code: o.code, Key: o.key, Message: o.message, Usage: UsageOf(u)}
 	if o.coze != nil {
 		e.LogID = o.coze.LogID
 	}
 	if e.Status == EndCompleted {
-		e.Code, e.Message = "", ""
+		e.Code, e.Key, e.Message = "", "", ""
 	}
 	b, _ := json.Marshal(e)
 	return b
@@ -317,24 +319,24 @@ func (r *Run) streamEnd(ctx context.Context, err error) *outcome {
 	if ctx.Err() != nil {
 		switch cause := context.Cause(ctx); {
 		case errors.Is(cause, errCanceled):
-			return &outcome{status: store.StatusCanceled, code: "canceled", message: "Stopped."}
+			return &outcome{status: store.StatusCanceled, code: "canceled", key: "canceled"}
 		case errors.Is(cause, errIdle):
-			return &outcome{status: store.StatusIncomplete, code: "upstream_idle", message: "Coze stopped sending the reply."}
+			return &outcome{status: store.StatusIncomplete, code: "upstream_idle", key: "upstream_idle"}
 		case errors.Is(cause, errShutdown):
-			return &outcome{status: store.StatusIncomplete, code: "server_shutdown", message: "The server is restarting."}
+			return &outcome{status: store.StatusIncomplete, code: "server_shutdown", key: "server_shutdown"}
 		case errors.Is(cause, errReplyTimeout):
-			return &outcome{status: store.StatusIncomplete, code: "reply_timeout", message: "The reply took too long."}
+			return &outcome{status: store.StatusIncomplete, code: "reply_timeout", key: "reply_timeout"}
 		}
 	}
 	switch {
 	case errors.Is(err, io.EOF):
-		return &outcome{status: store.StatusIncomplete, code: "incomplete", message: "The reply ended early."}
+		return &outcome{status: store.StatusIncomplete, code: "incomplete", key: "incomplete"}
 	case errors.Is(err, coze.ErrEventTooLarge):
-		return &outcome{status: store.StatusIncomplete, code: "upstream_too_large", message: "Coze sent an event that is too large."}
+		return &outcome{status: store.StatusIncomplete, code: "upstream_too_large", key: "upstream_too_large"}
 	}
 	// coze.ErrStreamCut, connection resets and other read errors.
 	r.svc.log.Warn("chat upstream stream broken", "chat_id", r.ChatID(), "err", err)
-	return &outcome{status: store.StatusIncomplete, code: "upstream_reset", message: "The connection to Coze was lost."}
+	return &outcome{status: store.StatusIncomplete, code: "upstream_reset", key: "upstream_reset"}
 }
 
 // identify learns the conversation and chat ids, makes the run findable and records the

@@ -55,13 +55,13 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 	for {
 		select {
 		case <-s.closing:
-			return sw.shutdown(run.relayEndText("server_shutdown"))
+			return sw.shutdown(run.relayEndKey("server_shutdown"))
 		default:
 		}
 		evs, notify, finished, lagging := run.after(cursor)
 		if lagging {
 			// This reader fell behind by more than the bounded log holds.
-			sw.send(0, EventEnd, relayEndData("resume_unavailable", run.relayEndText("resume_unavailable")))
+			sw.send(0, EventEnd, relayEndData("resume_unavailable", run.relayEndKey("resume_unavailable")))
 			return nil
 		}
 		for _, ev := range evs {
@@ -88,7 +88,7 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 		case <-ctx.Done():
 			return nil
 		case <-s.closing:
-			return sw.shutdown(run.relayEndText("server_shutdown"))
+			return sw.shutdown(run.relayEndKey("server_shutdown"))
 		}
 	}
 }
@@ -172,16 +172,16 @@ func indexLineBreak(b []byte) int {
 }
 
 // shutdown ends a relay because the server stops: a reconnect hint and a final event.
-func (sw *sseWriter) shutdown(message string) error {
+func (sw *sseWriter) shutdown(key string) error {
 	if sw.raw(retryHint) == nil {
-		sw.send(0, EventEnd, relayEndData("server_shutdown", message))
+		sw.send(0, EventEnd, relayEndData("server_shutdown", key))
 	}
 	return nil
 }
 
 // relayEndData is the end event of a relay that stops before its run does.
-func relayEndData(code, message string) []byte {
-	return endData(outcome{status: store.StatusIncomplete, code: code, message: message}, nil)
+func relayEndData(code, key string) []byte {
+	return endData(outcome{status: store.StatusIncomplete, code: code, key: key}, nil)
 }
 
 func (sw *sseWriter) raw(s string) error {

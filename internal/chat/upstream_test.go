@@ -133,8 +133,8 @@ func TestUpstreamFaults(t *testing.T) {
 			if tt.wantStatus == "failed" {
 				want = chat.EndFailed
 			}
-			if end.Status != want || end.Code != tt.wantStored || end.Message == "" {
-				t.Errorf("end = %+v, want %s %s with a message", end, want, tt.wantStored)
+			if end.Status != want || end.Code != tt.wantStored || !saysWhy(end.Key, end.Message) {
+				t.Errorf("end = %+v, want %s %s that says why", end, want, tt.wantStored)
 			}
 			for _, ev := range evs {
 				if strings.HasPrefix(ev.Name, "conversation.") || ev.Name == coze.EventError {
@@ -255,16 +255,16 @@ func TestReplyTimeoutEndsTrickle(t *testing.T) {
 	}
 }
 
-// An end event that is not a success carries exactly {"status","code","message"} (no
-// usage when Coze never sent one).
+// An end event that is not a success carries exactly {"status","code","key","message"}:
+// our reason as a catalog key, no sentence of ours, no usage when Coze never sent one.
 func TestErrorEventShape(t *testing.T) {
 	h := mustHarness(t)
 	h.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, EOFAfterEvents: 3})
 	evs := h.post(t, t.Context(), "alan", chat.StartRequest{BotID: cozesim.BotAssistant, Message: "x"}).all(t)
 	var e map[string]string
 	if err := json.Unmarshal([]byte(evs[len(evs)-1].Data), &e); err != nil || evs[len(evs)-1].Name != chat.EventEnd ||
-		e["status"] != chat.EndInterrupted || e["code"] != "incomplete" || e["message"] == "" || len(e) != 3 {
-		t.Errorf("end data = %s (%v), want status, code and message", evs[len(evs)-1].Data, err)
+		e["status"] != chat.EndInterrupted || e["code"] != "incomplete" || e["key"] != "incomplete" || e["message"] != "" || len(e) != 4 {
+		t.Errorf("end data = %s (%v), want status, code, key and an empty message", evs[len(evs)-1].Data, err)
 	}
 }
 

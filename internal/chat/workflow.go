@@ -221,7 +221,8 @@ func newRunID() (string, error) {
 type workflowEnd struct {
 	Status   string `json:"status"`
 	Code     string `json:"code"`
-	Message  string `json:"message"`
+	Key      string `json:"key,omitempty"` // our words: the page's catalog id stream.<key>
+	Message  string `json:"message"`       // Coze's own words
 	Output   string `json:"output"`
 	DebugURL string `json:"debug_url"`
 }
@@ -302,7 +303,7 @@ func (m workflowMessage) key() string {
 func (r *Run) translateWorkflow(ev coze.Event, out *workflowOutput) *workflowEnd {
 	malformed := func(err error) *workflowEnd {
 		r.svc.log.Warn("workflow upstream event malformed", "event", ev.Name, "run_id", r.RunID(), "err", err)
-		return &workflowEnd{Status: EndInterrupted, Code: "upstream_malformed", Message: "The workflow's answer could not be read."}
+		return &workflowEnd{Status: EndInterrupted, Code: "upstream_malformed", Key: "workflow.upstream_malformed"}
 	}
 	switch ev.Name {
 	case "":
@@ -332,8 +333,7 @@ func (r *Run) translateWorkflow(ev coze.Event, out *workflowOutput) *workflowEnd
 			return malformed(errors.New("interrupt without an event_id"))
 		}
 		if it.Type != interruptQuestion && it.Type != interruptInput {
-			return &workflowEnd{Status: EndFailed, Code: "requires_action",
-				Message: "The workflow needs a local plugin or an authorization, which this app cannot give."}
+			return &workflowEnd{Status: EndFailed, Code: "requires_action", Key: "workflow.requires_action"}
 		}
 		q := interruptQuestionText(it.Data)
 		title := plainText(in.NodeTitle, maxItemRunes)
@@ -504,38 +504,38 @@ func (r *Run) workflowStreamEnd(ctx context.Context, err error) *workflowEnd {
 	if ctx.Err() != nil {
 		switch cause := context.Cause(ctx); {
 		case errors.Is(cause, errCanceled):
-			return &workflowEnd{Status: EndCanceled, Code: "canceled", Message: "Stopped."}
+			return &workflowEnd{Status: EndCanceled, Code: "canceled", Key: "canceled"}
 		case errors.Is(cause, errShutdown):
-			return &workflowEnd{Status: EndInterrupted, Code: "server_shutdown", Message: "The server is restarting; run the workflow again in a moment."}
+			return &workflowEnd{Status: EndInterrupted, Code: "server_shutdown", Key: "workflow.server_shutdown"}
 		case errors.Is(cause, errReplyTimeout):
-			return &workflowEnd{Status: EndInterrupted, Code: "reply_timeout", Message: "The workflow took too long."}
+			return &workflowEnd{Status: EndInterrupted, Code: "reply_timeout", Key: "workflow.reply_timeout"}
 		}
 	}
 	switch {
 	case errors.Is(err, coze.ErrStreamIdle):
 		// The client's idle limit (COZE2APP_WORKFLOW_IDLE, coze-protocol E13).
-		return &workflowEnd{Status: EndInterrupted, Code: "upstream_idle", Message: "The workflow sent nothing for too long, so the run was stopped."}
+		return &workflowEnd{Status: EndInterrupted, Code: "upstream_idle", Key: "workflow.upstream_idle"}
 	case errors.Is(err, io.EOF):
-		return &workflowEnd{Status: EndInterrupted, Code: "incomplete", Message: "The workflow's stream ended before the run finished."}
+		return &workflowEnd{Status: EndInterrupted, Code: "incomplete", Key: "workflow.incomplete"}
 	case errors.Is(err, coze.ErrEventTooLarge):
-		return &workflowEnd{Status: EndInterrupted, Code: "upstream_too_large", Message: "Coze sent an event that is too large."}
+		return &workflowEnd{Status: EndInterrupted, Code: "upstream_too_large", Key: "upstream_too_large"}
 	}
 	r.svc.log.Warn("workflow upstream stream broken", "run_id", r.RunID(), "err", err)
-	return &workflowEnd{Status: EndInterrupted, Code: "upstream_reset", Message: "The connection to Coze was lost."}
+	return &workflowEnd{Status: EndInterrupted, Code: "upstream_reset", Key: "upstream_reset"}
 }
 
-// relayEndText is what the end event of a relay that stops before its run says
+// relayEndKey names the words of the end event of a relay that stops before its run
 // (ServeSSE): chats point to the history, workflow runs (never recorded) cannot.
-func (r *Run) relayEndText(code string) string {
+func (r *Run) relayEndKey(code string) string {
 	switch {
 	case r.wf == nil && code == "server_shutdown":
-		return "The server is restarting; the reply is saved in the history."
+		return "relay_server_shutdown"
 	case r.wf == nil:
-		return "Too far behind; reload the conversation."
+		return "relay_resume_unavailable"
 	case code == "server_shutdown":
-		return "The server is restarting; run the workflow again in a moment."
+		return "workflow.relay_server_shutdown"
 	}
-	return "Too far behind to follow this run."
+	return "workflow.relay_resume_unavailable"
 }
 
 // flexInt reads a number sent as a JSON number or a string of digits.

@@ -81,6 +81,7 @@ func (h *harness) wfOpen(tb testing.TB, ctx context.Context, app *httptest.Serve
 type wfEnd struct {
 	Status   string `json:"status"`
 	Code     string `json:"code"`
+	Key      string `json:"key"`
 	Message  string `json:"message"`
 	Output   string `json:"output"`
 	DebugURL string `json:"debug_url"`
@@ -283,8 +284,8 @@ func TestWorkflow_InterruptKinds(t *testing.T) {
 			if got.end.Status != tt.end.Status || got.end.Code != tt.end.Code || !debugOK || got.end.Output != "" {
 				t.Errorf("end = %+v, want %+v", got.end, tt.end)
 			}
-			if tt.end.Status != chat.EndCompleted && got.end.Message == "" {
-				t.Errorf("end %+v has no message for the user", got.end)
+			if tt.end.Status != chat.EndCompleted && !saysWhy(got.end.Key, got.end.Message) {
+				t.Errorf("end %+v does not say why", got.end)
 			}
 		})
 	}
@@ -375,8 +376,8 @@ func TestWorkflow_StreamFailures(t *testing.T) {
 			h.sim.AddFault(f)
 			evs := h.wfOpen(t, t.Context(), app, http.MethodPost, "/run/"+cozesim.WorkflowJoke, "alan", chat.WorkflowStart{}, "").all(t)
 			got := readWorkflow(t, evs)
-			if got.end.Status != tt.status || got.end.Code != tt.code || got.end.Message == "" || got.end.Output != "" {
-				t.Errorf("end = %+v, want %s %s with a message", got.end, tt.status, tt.code)
+			if got.end.Status != tt.status || got.end.Code != tt.code || !saysWhy(got.end.Key, got.end.Message) || got.end.Output != "" {
+				t.Errorf("end = %+v, want %s %s that says why", got.end, tt.status, tt.code)
 			}
 			if len(got.nodes) == 0 {
 				t.Errorf("events %v: the pieces before the failure were not relayed", got.names)

@@ -39,7 +39,7 @@ func catalogUses(t *testing.T) (errorIDs, pageIDs map[string]bool) {
 			t.Fatal(err)
 		}
 		for _, decl := range f.Decls {
-			if fd, ok := decl.(*ast.FuncDecl); ok && slices.Contains([]string{"fail", "badRequest", "tooMany", "pathID", "firstRule", "render", "say"}, fd.Name.Name) {
+			if fd, ok := decl.(*ast.FuncDecl); ok && slices.Contains([]string{"fail", "badRequest", "tooMany", "pathID", "firstRule", "render", "say", "paramsIn"}, fd.Name.Name) {
 				continue // the builders themselves pass their caller's key on
 			}
 			ast.Inspect(decl, func(n ast.Node) bool {
@@ -254,5 +254,39 @@ func TestWriteErrorShape(t *testing.T) {
 				t.Errorf("message %q hint %q: placeholders left or wrong language", msg, hint)
 			}
 		})
+	}
+}
+
+// chatEndKey finds the keys internal/chat gives an end event (key: "…", Key: "…",
+// o.key = "…", and relayEndKey's returns); the page says them as stream.<key>.
+var chatEndKey = regexp.MustCompile(`(?:\b[kK]ey:|\.key(?:, \w+\.message)? =|return) "((?:workflow\.)?[a-z_]+)"`)
+
+// Every reason chat can give for a stream's end is in the catalog, in both
+// languages, so neither the page nor an API answer falls back to an id.
+func TestCatalogSaysEveryStreamEnd(t *testing.T) {
+	files, _ := filepath.Glob("../chat/*.go")
+	found := map[string]bool{}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range chatEndKey.FindAllStringSubmatch(string(src), -1) {
+			if strings.HasPrefix(m[0], "return") && !strings.Contains(m[1], "relay_") {
+				continue // a plain return of some other string
+			}
+			found[m[1]] = true
+			for _, lang := range []string{langEn, langZh} {
+				if _, ok := messages[lang]["stream."+m[1]]; !ok {
+					t.Errorf("%s: stream.%s is missing in %s", name, m[1], lang)
+				}
+			}
+		}
+	}
+	if len(found) < 20 {
+		t.Errorf("found %d end keys in internal/chat (%v); the pattern no longer matches how chat names them", len(found), found)
 	}
 }

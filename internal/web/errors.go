@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -37,8 +38,30 @@ func (e *apiError) key() string {
 // render says the error in lang: its message and its hint ("" if none).
 func (e *apiError) render(lang string) (message, hint string) {
 	id := "error." + e.key()
-	hint, _ = messages.lookup(lang, id+".hint", e.Params)
-	return messages.text(lang, id, e.Params), hint
+	params := e.paramsIn(lang)
+	hint, _ = messages.lookup(lang, id+".hint", params)
+	return messages.text(lang, id, params), hint
+}
+
+// catalogText is a param that is itself a catalog id, said in the answer's language
+// (chat's words for why a reply ended live in the catalog as stream.<key>).
+type catalogText string
+
+// paramsIn resolves the catalogText params in lang.
+func (e *apiError) paramsIn(lang string) map[string]any {
+	var out map[string]any
+	for k, v := range e.Params {
+		if id, ok := v.(catalogText); ok {
+			if out == nil {
+				out = maps.Clone(e.Params)
+			}
+			out[k] = messages.text(lang, string(id), nil)
+		}
+	}
+	if out == nil {
+		return e.Params
+	}
+	return out
 }
 
 func (e *apiError) Error() string {
@@ -133,7 +156,11 @@ func toAPIError(err error) (*apiError, bool) {
 	}
 	var se *chat.StreamError
 	if errors.As(err, &se) {
-		return &apiError{Status: 502, Code: se.Code, Key: "reply_incomplete", Params: map[string]any{"msg": scrub(se.Message)}}, true
+		msg := any(scrub(se.Message))
+		if se.Key != "" {
+			msg = catalogText("stream." + se.Key)
+		}
+		return &apiError{Status: 502, Code: se.Code, Key: "reply_incomplete", Params: map[string]any{"msg": msg}}, true
 	}
 	var bre *chat.BadRequestError
 	if errors.As(err, &bre) {
@@ -219,7 +246,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 			l.ErrorContext(r.Context(), "internal error", "request_id", requestIDFrom(r.Context()), "err", err)
 		}
 	}
-	msg, hint := ae.render(langOf(r))
+	lang := langOf(r)
+	msg, hint := ae.render(lang)
 	body := map[string]any{"code": ae.Code, "message": msg}
 	if hint != "" {
 		body["hint"] = hint
@@ -228,7 +256,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body["key"] = ae.key()
 	}
 	if len(ae.Params) > 0 {
-		body["params"] = ae.Params
+		body["params"] = ae.paramsIn(lang)
 	}
 	if ae.Field != "" {
 		body["field"] = ae.Field

@@ -162,6 +162,7 @@ func deltaText(t testing.TB, evs []sseEvent) string {
 type streamEnd struct {
 	Status  string          `json:"status"`
 	Code    string          `json:"code"`
+	Key     string          `json:"key"`
 	Message string          `json:"message"`
 	Usage   json.RawMessage `json:"usage"`
 }

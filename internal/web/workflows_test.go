@@ -29,6 +29,7 @@ type wfStream struct {
 	end struct {
 		Status   string `json:"status"`
 		Code     string `json:"code"`
+		Key      string `json:"key"`
 		Message  string `json:"message"`
 		Output   string `json:"output"`
 		DebugURL string `json:"debug_url"`
@@ -273,7 +274,7 @@ func TestWorkflowRun_SilenceEndsWithIdleError(t *testing.T) {
 	mustStatus(t, "silent mid-run", r, http.StatusOK)
 	evs := parseSSE(t, r.body)
 	w := readWorkflowStream(t, evs)
-	if len(evs) != 4 || w.end.Status != "interrupted" || w.end.Code != "upstream_idle" || w.end.Message == "" {
+	if len(evs) != 4 || w.end.Status != "interrupted" || w.end.Code != "upstream_idle" || w.end.Key != "workflow.upstream_idle" {
 		t.Errorf("events %+v, want run, 2 outputs, then end interrupted upstream_idle", evs)
 	}
 }

@@ -10,7 +10,7 @@ import { api, ApiError, apiErrorOf, baseHeaders, errorFromResponse, networkError
 import { SSEParser, detachRun, readEvents, resumeEvents, stopRun } from './sse.js';
 import { UserMessage, AssistantMessage, prologueMessage } from './messages.js';
 import { $, h, icon, avatar } from './dom.js';
-import { t } from './i18n.js';
+import { t, endWords } from './i18n.js';
 import { Attachments } from './attachments.js';
 
 /** Chat is the conversation pane controller. */
@@ -356,7 +356,7 @@ export class Chat {
         if (text) { msg.addFollowUp(text); scroll(); }
         break;
       case 'end':
-        run.end = { status: String(obj.status || ''), code: String(obj.code || ''), message: typeof obj.message === 'string' ? obj.message : '', logId: typeof obj.log_id === 'string' ? obj.log_id : '' };
+        run.end = { status: String(obj.status || ''), code: String(obj.code || ''), message: endWords(obj), logId: typeof obj.log_id === 'string' ? obj.log_id : '' };
         if (obj.usage) msg.setUsage(obj.usage);
         break;
       default:

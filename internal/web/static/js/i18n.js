@@ -50,6 +50,17 @@ export function t(key, vars) {
 }
 
 /**
+ * endWords says why a stream ended: our words are the catalog's stream.<key>
+ * (docs/stream-contract.md, end.key); otherwise Coze's own message, if any.
+ */
+export function endWords(end) {
+  const id = typeof end.key === 'string' && /^[\w.]+$/.test(end.key) ? 'stream.' + end.key : '';
+  const said = id ? t(id) : '';
+  if (said && said !== id) return said;
+  return typeof end.message === 'string' ? end.message : '';
+}
+
+/**
  * applyI18n fills [data-i18n] (textContent) and [data-i18n-<attr>] attributes
  * (aria-label, placeholder, title) under root.
  */

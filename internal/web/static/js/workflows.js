@@ -13,7 +13,7 @@ import { api, ApiError, baseHeaders, errorFromResponse, networkError } from './a
 import { SSEParser, detachRun, readEvents, resumeEvents, stopRun } from './sse.js';
 import { renderMarkdown } from './markdown.js';
 import { $, h, icon, avatar } from './dom.js';
-import { t } from './i18n.js';
+import { t, endWords } from './i18n.js';
 import { buildField, readValues } from './wfform.js';
 import { optionGroup } from './cards.js';
 
@@ -316,7 +316,7 @@ export class Workflows {
         };
         break;
       case 'end':
-        run.end = { status: str(obj.status), code: str(obj.code), message: str(obj.message), debugURL: safeLinkURL(obj.debug_url) };
+        run.end = { status: str(obj.status), code: str(obj.code), message: endWords(obj), debugURL: safeLinkURL(obj.debug_url) };
         break;
       default: // unknown events are ignored (the server may add kinds)
     }

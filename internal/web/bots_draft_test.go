@@ -45,8 +45,7 @@ func TestBotDetails_DraftBots(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newTestEnv(t, envOpts{})
-			c := signIn(t, e, cozesim.UserAlan)
+			e, c := alanSignedIn(t)
 			if tt.listFirst {
 				mustStatus(t, "bots", e.get(c, "/api/bots?workspace_id="+cozesim.WorkspaceTeam), http.StatusOK)
 			}

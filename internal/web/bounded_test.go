@@ -169,8 +169,7 @@ func TestCase83_HostMustMatchPublicURL(t *testing.T) {
 		}
 	})
 	t.Run("local install, rebinding name", func(t *testing.T) {
-		e := newTestEnv(t, envOpts{})
-		c := signIn(t, e, cozesim.UserAlan)
+		e, c := alanSignedIn(t)
 		port := mustURL(t, e.url).Port()
 		// Go's client picks cookies by the Host header; send the session
 		// cookie explicitly, as if the browser had it for that name too.
@@ -215,8 +214,7 @@ func TestCase84_SearchRefusesNULAndInvalidUTF8(t *testing.T) {
 // Catalog case 81 (issue 8 item 11): a session id never appears in a log
 // line, also when the database fails under a request that carries it.
 func TestCase81_SessionIDsNeverLogged(t *testing.T) {
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	var id, secret string
 	for _, ck := range c.Jar.Cookies(mustURL(t, e.url)) {
 		if ck.Name == e.auth.SessionCookieName() {

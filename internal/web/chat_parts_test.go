@@ -58,8 +58,7 @@ func partsOf(t *testing.T, evs []sseEvent) streamedParts {
 // simulator.
 func TestChat_PartsSameLiveAndFromHistory(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	for _, tt := range []struct {
 		name, bot, msg string
 		want           func(streamedParts) bool
@@ -112,8 +111,7 @@ func TestChat_PartsSameLiveAndFromHistory(t *testing.T) {
 // and questions as their text; the JSON export carries every part.
 func TestExport_Parts(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	think := mustChat(t, e, c, cozesim.BotThinking, "Is 17 prime?", "")
 	if think.Reasoning == "" || think.Answer == "" {
 		t.Fatalf("thinking reply = %+v, want reasoning and answer", think)

@@ -43,8 +43,7 @@ func TestChatRelay_FinalEventWithoutBlankLine(t *testing.T) {
 	for _, ending := range []cozesim.Ending{cozesim.EndNewline, cozesim.EndNone} {
 		t.Run(fmt.Sprintf("ending=%d", ending), func(t *testing.T) {
 			t.Parallel()
-			e := newTestEnv(t, envOpts{})
-			c := signIn(t, e, cozesim.UserAlan)
+			e, c := alanSignedIn(t)
 			e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, FailAfterEvents: 3, FinalEnding: ending})
 			mustStream(t, e, c, cozesim.BotAssistant, "hello", "")
 			m := lastAssistant(t, e, c, cozesim.BotAssistant)
@@ -60,8 +59,7 @@ func TestChatRelay_FinalEventWithoutBlankLine(t *testing.T) {
 // a 200 event stream. The app answers it exactly like the JSON form of the same failure.
 func TestChat_PreRunErrorAsFirstEventLikeJSON(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	answer := func(f cozesim.Fault, stream bool) (int, map[string]string) {
 		e.sim.ClearFaults()
 		addFault(e, "POST /v3/chat", f)
@@ -98,8 +96,7 @@ func TestChat_TokenErrorAsFirstEventRefreshesAndRetries(t *testing.T) {
 	for _, stream := range []bool{false, true} {
 		t.Run(fmt.Sprintf("stream=%v", stream), func(t *testing.T) {
 			t.Parallel()
-			e := newTestEnv(t, envOpts{})
-			c := signIn(t, e, cozesim.UserAlan)
+			e, c := alanSignedIn(t)
 			e.sim.ResetCalls()
 			e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, ErrorAsFirstEvent: true, Code: 4100, Msg: "authentication is invalid"})
 			r := e.api(c, "POST", "/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": "hello", "stream": stream})
@@ -121,8 +118,7 @@ func TestChat_TokenErrorAsFirstEventRefreshesAndRetries(t *testing.T) {
 // like the JSON 4200.
 func TestWorkflowRun_PreRunErrorAsFirstEvent(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	run := func() resp {
 		return e.api(c, "POST", "/api/workflows/"+cozesim.WorkflowJoke+"/run", map[string]any{"parameters": map[string]any{}})
 	}

@@ -31,8 +31,7 @@ func stateChangingRoutes(t testing.TB, convID, chatID string) []stateRoute {
 
 func TestCase21_FetchMetadataMatrix(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	first := mustChat(t, e, c, cozesim.BotAssistant, "seed", "")
 
 	sites := []string{"same-origin", "none", "same-site", "cross-site", ""}
@@ -171,8 +170,7 @@ func TestCase77_GETLogoutOnlyOnNavigation(t *testing.T) {
 
 func TestCase22_SafeMethodsOnStateChangingPaths(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	paths := []string{"/api/chat", "/api/chat/cancel", "/api/files", "/api/conversations/7450000000000000001"}
 	for _, p := range paths {
 		for _, m := range []string{"GET", "HEAD"} {
@@ -201,8 +199,7 @@ func mustNotReachCoze(t *testing.T, e *testEnv, endpoint string) {
 
 func TestCase23_ContentTypeGate(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	first := mustChat(t, e, c, cozesim.BotAssistant, "seed", "")
 	before := e.sim.Calls("POST /v3/chat")
 	routes := []struct{ method, path, body string }{
@@ -244,8 +241,7 @@ func TestCase23_ContentTypeGate(t *testing.T) {
 
 func TestCase24_NoCORSGrants(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	paths := []string{"/", "/auth", "/callback", "/api/auth/status", "/api/auth/logout", "/api/workspaces", "/api/bots",
 		"/api/bots/" + cozesim.BotAssistant, "/api/chat", "/api/chat/cancel", "/api/chat/1/stream", "/api/conversations",
 		"/api/conversations/1", "/api/conversations/1/messages", "/api/conversations/1/export", "/api/files",

@@ -428,3 +428,11 @@ func mustURL(t testing.TB, s string) *url.URL {
 	}
 	return u
 }
+
+// alanSignedIn is the most common start of a test: a fresh app with Alan signed
+// in through the real sign-in flow.
+func alanSignedIn(t *testing.T) (*testEnv, *http.Client) {
+	t.Helper()
+	e := newTestEnv(t, envOpts{})
+	return e, signIn(t, e, cozesim.UserAlan)
+}

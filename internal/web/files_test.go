@@ -17,8 +17,7 @@ import (
 // refused even for formats Go cannot sniff.
 func TestFiles_OnlyCozesDocumentedFormats(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	tests := []struct {
 		name       string
 		data       []byte
@@ -58,8 +57,7 @@ func TestFiles_OnlyCozesDocumentedFormats(t *testing.T) {
 // Coze takes, in the page's language (coze-protocol E7).
 func TestFiles_Coze4303IsClear(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	for _, lang := range []string{"en-US", "zh-CN"} {
 		t.Run(lang, func(t *testing.T) {
 			e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/files/upload", Times: 1, Code: 4303, Msg: "file type not support"})
@@ -87,8 +85,7 @@ var (
 // (coze-protocol E9). The upload answer tells the page the kind.
 func TestFiles_ChatItemTypeFollowsSniffedKind(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	upload := func(name string, data []byte) (id, kind string) {
 		t.Helper()
 		r := uploadFile(t, e, c, name, data, nil)
@@ -152,8 +149,7 @@ func TestFiles_ChatItemTypeFollowsSniffedKind(t *testing.T) {
 // files is refused with the field at fault.
 func TestChat_AttachmentOnlyMessage(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	r := uploadFile(t, e, c, "pixel.png", pngBytes, nil)
 	mustStatus(t, "upload", r, http.StatusOK)
 	id := decode[struct{ ID string }](t, r).ID

@@ -45,8 +45,7 @@ func checkCSP(t testing.TB, h string) {
 
 func TestCase67_SecurityHeaders(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	res := mustChat(t, e, c, cozesim.BotAssistant, "headers", "")
 	anon := e.newClient()
 	type check struct {

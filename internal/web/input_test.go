@@ -18,8 +18,7 @@ import (
 
 func TestCase53_OversizedBodies(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	big := `{"bot_id":"` + cozesim.BotAssistant + `","message":"` + strings.Repeat("a", 2<<20) + `"}`
 	tests := []struct {
 		name, method, path, body string
@@ -63,8 +62,7 @@ func TestCase53_OversizedBodies(t *testing.T) {
 
 func TestCase54_MalformedJSON(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	bot := cozesim.BotAssistant
 	tests := []struct {
 		name, body string
@@ -137,8 +135,7 @@ var badIDs = []struct{ name, v string }{
 
 func TestCase55_BadIDs(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	ok := mustChat(t, e, c, cozesim.BotAssistant, "seed", "")
 	e.sim.ResetCalls()
 	jsonStr := func(s string) string { return fmt.Sprintf("%q", s) }
@@ -281,8 +278,7 @@ func TestCase57_BadMultipart(t *testing.T) {
 
 func TestCase56_Unicode(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	texts := []struct{ name, v, search string }{
 		{"emoji ZWJ", "family 👩‍👩‍👧‍👦 and flag 🏳️‍🌈 ok", "👩‍👩‍👧‍👦"},
 		{"CJK", "你好，世界。日本語のテキスト、한국어", "日本語"},

@@ -119,8 +119,7 @@ func TestCase20_BotCachePerUser(t *testing.T) {
 
 func TestCase18_LogoutEndsSessionEverywhere(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	res := mustChat(t, e, c, cozesim.BotAssistant, "before logout", "")
 	jarCookies := c.Jar.Cookies(mustURL(t, e.url))
 	mustStatus(t, "logout", e.api(c, "POST", "/api/auth/logout", nil), http.StatusOK)

@@ -66,8 +66,7 @@ func wantKeys(t testing.TB, what string, m map[string]any, want ...string) {
 
 func TestWorkspacesAndBots(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 
 	r := e.get(c, "/api/workspaces")
 	mustStatus(t, "workspaces", r, http.StatusOK)
@@ -129,8 +128,7 @@ func mustJSON(t testing.TB, v any) []byte {
 
 func TestBotDetails(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	type botDetail struct {
 		ID                 string   `json:"id"`
 		Name               string   `json:"name"`
@@ -160,8 +158,7 @@ func TestBotDetails(t *testing.T) {
 
 func TestChat_NonStream(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	r := e.api(c, "POST", "/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": "hello there", "stream": false})
 	mustStatus(t, "chat", r, http.StatusOK)
 	var raw map[string]any
@@ -185,8 +182,7 @@ func TestChat_NonStream(t *testing.T) {
 
 func TestChat_Stream(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	r, evs := mustStream(t, e, c, cozesim.BotAssistant, "stream please", "")
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
 		t.Fatalf("Content-Type = %q, want text/event-stream", ct)
@@ -231,8 +227,7 @@ func TestChat_Stream(t *testing.T) {
 
 func TestChat_MultiTurnMemory(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	first := mustChat(t, e, c, cozesim.BotMemory, "My name is Ming", "")
 	second := mustChat(t, e, c, cozesim.BotMemory, "What did I say?", first.ConversationID)
 	if second.ConversationID != first.ConversationID {
@@ -249,8 +244,7 @@ func TestChat_MultiTurnMemory(t *testing.T) {
 
 func TestChat_Cancel(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	res, convID, chatID := openStream(t, e, c, cozesim.BotSlow, "Tell me a story")
 	defer res.Body.Close()
 	readEvents(t, res.Body, func(ev sseEvent) bool { return ev.name == "delta" })
@@ -282,8 +276,7 @@ type messagesBody struct {
 
 func TestChat_Resume(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	_, evs := mustStream(t, e, c, cozesim.BotAssistant, "resume me", "")
 	_, chatID := chatIDs(t, evs)
 	if len(evs) < 6 {
@@ -333,8 +326,7 @@ func TestChat_Resume(t *testing.T) {
 
 func TestConversations_Lifecycle(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	a := mustChat(t, e, c, cozesim.BotMemory, "I like green tea", "")
 	mustChat(t, e, c, cozesim.BotMemory, "and jasmine", a.ConversationID)
 	b := mustChat(t, e, c, cozesim.BotAssistant, "unrelated question", "")
@@ -453,8 +445,7 @@ func multipartBody(t testing.TB, field, filename string, data []byte) (ctype, bo
 
 func TestFiles_Upload(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	r := uploadFile(t, e, c, "pixel.png", pngBytes, nil)
 	mustStatus(t, "upload", r, http.StatusOK)
 	f := decode[struct {
@@ -516,8 +507,7 @@ func TestIndexAndStatic(t *testing.T) {
 // every later event exactly once (catalog case 52 through the route).
 func TestChat_ResumeLive(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, DeltaDelay: 15 * time.Millisecond})
 	body, _ := json.Marshal(map[string]any{"bot_id": cozesim.BotAssistant, "message": "resume live", "stream": true})
 	hr, _ := http.NewRequestWithContext(t.Context(), "POST", e.url+"/api/chat", bytes.NewReader(body))

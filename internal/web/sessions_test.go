@@ -59,8 +59,7 @@ func TestCase78_GrantCheckedOnHistoryReads(t *testing.T) {
 		}
 	})
 	t.Run("at most once per interval", func(t *testing.T) {
-		e := newTestEnv(t, envOpts{})
-		c := signIn(t, e, cozesim.UserAlan)
+		e, c := alanSignedIn(t)
 		before := e.sim.Calls("GET /v1/users/me")
 		for range 5 {
 			mustStatus(t, "history", e.get(c, "/api/conversations"), http.StatusOK)

@@ -127,8 +127,7 @@ func TestCase42_ErrorsBeforeTheStream(t *testing.T) {
 // is made to fail too: what remains is a *chat.StreamError.
 func TestChat_NonStreamIncompleteIsNot500(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	tests := []struct {
 		name  string
 		fault cozesim.Fault
@@ -158,8 +157,7 @@ func TestChat_NonStreamIncompleteIsNot500(t *testing.T) {
 
 func TestCase29_NoSecretReachesTheBrowser(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 
 	// A session's worth of traffic.
 	res := mustChat(t, e, c, cozesim.BotMemory, "remember me", "")

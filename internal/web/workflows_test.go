@@ -116,8 +116,7 @@ func openWorkflowRun(t testing.TB, e *testEnv, c *http.Client, id string) *http.
 // TestWorkflows covers listing, inputs, a run streamed as our events, a
 // question answered through resume, and the errors before a run.
 func TestWorkflows(t *testing.T) {
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 
 	list := decode[struct {
 		Workflows []listItemJSON `json:"workflows"`
@@ -184,8 +183,7 @@ func TestWorkflows(t *testing.T) {
 // never a stream: a refused permission, a 5xx, an Error as Coze's first event.
 func TestWorkflowRun_ErrorsBeforeTheRunAreJSON(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	tests := []struct {
 		name       string
 		fault      cozesim.Fault
@@ -284,8 +282,7 @@ func TestWorkflowRun_SilenceEndsWithIdleError(t *testing.T) {
 // another user's a 404.
 func TestWorkflowRun_ResumeAfterADroppedConnection(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/workflow/stream_run", Times: 1, DeltaDelay: 15 * time.Millisecond})
 	res := openWorkflowRun(t, e, c, cozesim.WorkflowJoke)
 	outputs := 0
@@ -374,8 +371,7 @@ func TestWorkflowRun_SurvivesTheBrowserLeaving(t *testing.T) {
 // end{"status":"canceled"}; anyone else gets 404 and the run goes on.
 func TestWorkflowRun_CancelByOwnerOnly(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	bea := signIn(t, e, cozesim.UserBea)
 	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/workflow/stream_run", Times: 1, SilentAfterEvents: 1})
 	res := openWorkflowRun(t, e, c, cozesim.WorkflowJoke)
@@ -409,8 +405,7 @@ func TestWorkflowRun_CancelByOwnerOnly(t *testing.T) {
 // app in Coze's record and runs it with that app_id (never with a bot_id).
 func TestWorkflowRun_InsideACozeApp(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	path := "/api/workflows/" + cozesim.WorkflowInApp + "/run"
 
 	e.sim.ResetCalls()
@@ -446,8 +441,7 @@ func TestWorkflowRun_InsideACozeApp(t *testing.T) {
 
 func TestWorkflowGuards(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	run := "/api/workflows/" + cozesim.WorkflowWeather + "/run"
 	body := `{"parameters":{"city":"x"}}`
 	// A run of the user's own, so that only the guard can be what refuses.
@@ -559,8 +553,7 @@ func jsonQuote(s string) string {
 // token must not reach the browser (catalog case 29).
 func TestCase29_WorkflowErrorDoesNotEchoToken(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{})
-	c := signIn(t, e, cozesim.UserAlan)
+	e, c := alanSignedIn(t)
 	mustStatus(t, "workspaces", e.get(c, "/api/workspaces"), http.StatusOK)
 	secrets := map[string]string{}
 	collectSecrets(t, e.sim.Requests(), secrets)

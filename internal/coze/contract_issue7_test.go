@@ -21,7 +21,7 @@ func TestContractAllBotsPagesWithPageIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 25 {
-		if _, err := c.CreateBot(ctx, tok, coze.CreateBotRequest{SpaceID: cozesim.WorkspaceAlan, Name: fmt.Sprint("paging ", i)}); err != nil {
+		if _, err := c.CreateBot(ctx, tok, coze.CreateBotRequest{SpaceID: cozesim.WorkspaceAlan, Name: fmt.Sprint("paging ", i), ModelID: "1706077826"}); err != nil {
 			t.Fatalf("CreateBot %d: %v", i, err)
 		}
 	}

@@ -28,6 +28,7 @@ type botJSON struct {
 	IconURL     string `json:"icon_url"`
 	UpdatedAt   int64  `json:"updated_at"`
 	Published   bool   `json:"published"`
+	OwnerUserID string `json:"owner_user_id"` // the page offers editing to the creator (issue 12)
 }
 
 // handleWorkspaces lists the user's workspaces (permission listWorkspace).
@@ -101,7 +102,7 @@ func (s *Server) handleBots(w http.ResponseWriter, r *http.Request) {
 	out := make([]botJSON, 0, len(bots))
 	for _, b := range bots {
 		out = append(out, botJSON{ID: b.ID, Name: b.Name, Description: b.Description,
-			IconURL: safeImageURL(b.IconURL), UpdatedAt: b.UpdatedAt, Published: b.IsPublished})
+			IconURL: safeImageURL(b.IconURL), UpdatedAt: b.UpdatedAt, Published: b.IsPublished, OwnerUserID: b.OwnerUserID})
 	}
 	s.bots.put(u.ID, key, out)
 	for _, b := range out {

@@ -31,6 +31,10 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("GET /api/workspaces", user(s.handleWorkspaces))
 	mux.Handle("GET /api/bots", user(s.handleBots))
 	mux.Handle("GET /api/bots/{id}", user(s.handleBot))
+	mux.Handle("POST /api/bots", user(json(s.handleCreateBot)))               // botsedit.go
+	mux.Handle("PATCH /api/bots/{id}", user(json(s.handleUpdateBot)))         // botsedit.go
+	mux.Handle("GET /api/bots/{id}/draft", user(s.handleBotDraft))            // botsedit.go
+	mux.Handle("POST /api/bots/{id}/publish", user(json(s.handlePublishBot))) // botsedit.go
 
 	// Chat.
 	mux.Handle("POST /api/chat", user(json(s.handleChat)))

@@ -9,8 +9,8 @@ import (
 
 type draftBot struct {
 	ID, Name, Description, Prompt, Prologue string
-	IconURL                                 string `json:"icon_url"`
-	ModelID                                 string `json:"model_id"`
+	IconURL                                 string   `json:"icon_url"`
+	ModelID                                 string   `json:"model_id"`
 	SuggestedQuestions                      []string `json:"suggested_questions"`
 	Published                               bool
 }

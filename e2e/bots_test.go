@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/coze2app/coze2app/internal/cozesim"
+)
+
+// writeIcon writes a small PNG and returns its path.
+func writeIcon(t *testing.T) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 32, 32))
+	for x := range 32 {
+		for y := range 32 {
+			img.Set(x, y, color.RGBA{R: uint8(x * 8), G: 90, B: uint8(y * 8), A: 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "icon.png")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// signInDemo signs in on the consent page and waits for the bot list.
+func signInDemo(b *browser, base string) {
+	b.do("open /", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#signin")))
+	b.click("#signin")
+	b.click("#approve")
+	b.do("bot list", chromedp.WaitVisible(chromedp.CSS(".bot-item")))
+}
+
+// A builder creates a bot with an icon (previewed before saving), sees it as a
+// draft that says it cannot be tried before publishing, publishes it and
+// chats with it; screenshots light, dark and phone (issue 12).
+func TestBotBuilder(t *testing.T) {
+	b := mustStartBrowser(t)
+	base := mustStartApp(t, nil)
+	shots := artifactsDir(t)
+	signInDemo(b, base)
+	b.setInput("#workspace-select", cozesim.WorkspaceAlan)
+	b.click("#new-bot")
+	b.do("icon", chromedp.SetUploadFiles(chromedp.CSS("#bot-icon-input"), []string{writeIcon(t)}))
+	waitFor[bool](b, "icon preview", `(() => { const c = document.querySelector('.bot-icon-preview canvas'); return !!c && c.getContext('2d').getImageData(56, 56, 1, 1).data[3] === 255; })()`, 10*time.Second)
+	b.setInput("#bot-name", "Chef e2e")
+	b.setInput("#bot-description", "Cooks one dish a day.")
+	b.setInput("#bot-prompt", "You are a chef.")
+	b.setInput("#bot-prologue", "Hungry? Ask me.")
+	b.setInput("#bot-questions", "Soup?\nNoodles?")
+	b.screenshot(shots, "bot-editor-light.png")
+	b.click("#bot-save")
+	waitFor[bool](b, "dialog closed", `!document.querySelector('#bot-dialog').open`, 10*time.Second)
+	waitFor[bool](b, "new draft opened", `document.querySelector('#chat-bot-name').textContent === 'Chef e2e'`, 10*time.Second)
+	id := eval[string](b, `document.querySelector('.bot-item.is-active').dataset.botId`)
+	if !eval[bool](b, `!document.querySelector('#draft-note').hidden && !document.querySelector('.bot-state').hidden && !document.querySelector('#publish-bot').hidden`) {
+		t.Errorf("a new draft shows no draft badge, draft notice or Publish button")
+	}
+	if !eval[bool](b, fmt.Sprintf(`!!document.querySelector('.bot-item[data-bot-id="%s"] img.avatar')`, id)) {
+		t.Errorf("the new bot is listed without its uploaded icon")
+	}
+	if got := eval[string](b, `[...document.querySelectorAll('.msg.prologue')].map(m => m.textContent).join(' ')`); !bytes.Contains([]byte(got), []byte("Hungry? Ask me.")) {
+		t.Errorf("prologue shown = %q, want the one just saved", got)
+	}
+
+	// Edit: the editor reads the draft back.
+	b.click("#edit-bot")
+	waitFor[bool](b, "draft loaded", `document.querySelector('#bot-prompt').value === 'You are a chef.'`, 10*time.Second)
+	b.setInput("#bot-name", "Chef e2e 2")
+	b.click("#bot-save")
+	waitFor[bool](b, "renamed", `document.querySelector('#chat-bot-name').textContent === 'Chef e2e 2'`, 10*time.Second)
+
+	b.click("#publish-bot")
+	waitFor[bool](b, "published", `document.querySelector('#draft-note').hidden && document.querySelector('.bot-state').hidden`, 10*time.Second)
+	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
+	b.setInput("#composer", "What do we cook today?")
+	b.click("#send")
+	if st := waitFor[string](b, "reply", jsReplyDone, 30*time.Second); st != "complete" {
+		t.Fatalf("reply from the published bot: status %q, want complete", st)
+	}
+	b.screenshot(shots, "bot-published-light.png")
+	b.click("#theme-toggle")
+	b.screenshot(shots, "bot-published-dark.png")
+	b.click("#edit-bot")
+	waitFor[bool](b, "draft loaded", `document.querySelector('#bot-name').value === 'Chef e2e 2'`, 10*time.Second)
+	b.screenshot(shots, "bot-editor-dark.png")
+	b.do("escape", chromedp.KeyEvent("\x1b"))
+	b.click("#theme-toggle")
+	b.viewport(390, 844)
+	time.Sleep(300 * time.Millisecond) // layout settles
+	b.screenshot(shots, "bot-published-phone.png")
+	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("page is %d px wide on a 390 px phone", w)
+	}
+	if v := b.cspViolations(); len(v) > 0 {
+		t.Errorf("CSP violations: %v", v)
+	}
+}

@@ -40,6 +40,8 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("POST /api/chat", user(json(s.handleChat)))
 	mux.Handle("POST /api/chat/cancel", user(json(s.handleCancel)))
 	mux.Handle("GET /api/chat/{chat_id}/stream", user(s.handleResume))
+	mux.Handle("POST /api/compare", user(json(s.handleCompare)))       // compare.go: side by side
+	mux.Handle("GET /api/compare/stream", user(s.handleCompareStream)) // compare.go: one SSE for all columns
 
 	// History (local, per user).
 	// History reads touch only our database, so they confirm the Coze grant

@@ -1,0 +1,163 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coze2app/coze2app/internal/auth"
+	"github.com/coze2app/coze2app/internal/chat"
+)
+
+// Several bots side by side (issue 12): POST /api/compare starts one reply per
+// column, each an ordinary chat run in its own conversation; GET
+// /api/compare/stream carries all of them over one SSE connection
+// (chat.ServeFanIn, docs/stream-contract.md "Side by side"). Stop and Retry use
+// the routes of a single chat (POST /api/chat/cancel, POST /api/compare with one
+// column).
+
+// compareStartWait bounds how long POST /api/compare waits for Coze to name
+// each chat (its first event).
+const compareStartWait = 30 * time.Second
+
+var (
+	errCompareColumns = &apiError{Status: 400, Code: "bad_request", Field: "columns", En: "Compare 1 to 4 bots, each in its own column.", Zh: "请选择 1 到 4 个智能体进行对比，每个一栏。"}
+	errCompareTag     = &apiError{Status: 400, Code: "bad_request", Field: "columns", En: "Each column needs its own tag (1–8 letters, digits or '-').", Zh: "每一栏需要独立的标记（1–8 个字母、数字或“-”）。"}
+	errCompareChats   = &apiError{Status: 400, Code: "bad_request", Field: "chats", En: "chats must list tag:chat_id pairs, 1 to 4 of them.", Zh: "chats 必须是 1 到 4 个 tag:chat_id。"}
+)
+
+type compareColumn struct {
+	Tag            string `json:"tag"`
+	BotID          string `json:"bot_id"`
+	BotName        string `json:"bot_name"`
+	ConversationID string `json:"conversation_id"`
+}
+
+type compareRequest struct {
+	Message string          `json:"message"`
+	Columns []compareColumn `json:"columns"`
+}
+
+// validTag accepts a column tag as the fan-in carries it.
+func validTag(s string) bool {
+	return s != "" && len(s) <= 8 && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == ""
+}
+
+// handleCompare starts one reply per column and answers, once Coze has named
+// each chat, {"columns":[{tag, bot_id, conversation_id, chat_id} | {tag, bot_id, error} | {tag, bot_id, end}]}.
+// A column Coze refuses (a draft: bot_not_published) fails alone.
+func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	var req compareRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if len(req.Columns) == 0 || len(req.Columns) > chat.MaxFanIn {
+		writeError(w, r, errCompareColumns)
+		return
+	}
+	seen := map[string]bool{}
+	for _, c := range req.Columns {
+		if !validTag(c.Tag) || seen[c.Tag] {
+			writeError(w, r, errCompareTag)
+			return
+		}
+		seen[c.Tag] = true
+	}
+	// Validate every column before starting any.
+	for _, c := range req.Columns {
+		if _, err := chat.Validate(chat.StartRequest{BotID: c.BotID, BotName: c.BotName, Message: req.Message, ConversationID: c.ConversationID}); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
+	for range req.Columns {
+		if ok, wait := s.chats.allow(strconv.FormatInt(u.ID, 10)); !ok {
+			n := s.d.ChatsPerMinute
+			writeError(w, r, tooMany("too_many_chats", wait, "You are sending messages faster than "+strconv.Itoa(n)+" a minute.",
+				"发送消息过于频繁（每分钟最多 "+strconv.Itoa(n)+" 条）。"))
+			return
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), compareStartWait)
+	defer cancel()
+	out := make([]map[string]any, len(req.Columns))
+	var wg sync.WaitGroup
+	for i, c := range req.Columns {
+		wg.Go(func() {
+			col := map[string]any{"tag": c.Tag, "bot_id": c.BotID}
+			out[i] = col
+			run, err := s.d.Chat.Start(ctx, u, chat.StartRequest{BotID: c.BotID, BotName: c.BotName, Message: req.Message, ConversationID: c.ConversationID})
+			if err != nil {
+				col["error"] = errorJSON(r, err)
+				return
+			}
+			chatID, end, err := run.WaitChat(ctx)
+			if err != nil {
+				col["error"] = errorJSON(r, err)
+				return
+			}
+			col["chat_id"], col["conversation_id"] = chatID, run.ConversationID()
+			if end != nil {
+				col["end"] = json.RawMessage(end)
+			}
+		})
+	}
+	wg.Wait()
+	writeJSON(w, http.StatusOK, map[string]any{"columns": out})
+}
+
+// errorJSON is what writeError would answer for err, as a column's error.
+func errorJSON(r *http.Request, err error) map[string]string {
+	ae, ok := toAPIError(err)
+	if !ok {
+		ae = &apiError{Code: "internal_error", En: "Something went wrong on our side.", Zh: "服务器内部错误。"}
+	}
+	zh := prefersChinese(r)
+	out := map[string]string{"code": ae.Code, "message": pick(zh, ae.En, ae.Zh)}
+	if hint := pick(zh, ae.HintEn, ae.HintZh); hint != "" {
+		out["hint"] = hint
+	}
+	return out
+}
+
+// handleCompareStream relays the replies of a comparison over one SSE
+// connection: GET /api/compare/stream?chats=tag:chat_id,… with Last-Event-ID
+// "tag:N,…" to resume (chat.ServeFanIn).
+func (s *Server) handleCompareStream(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	parts := strings.Split(r.URL.Query().Get("chats"), ",")
+	if len(parts) == 0 || len(parts) > chat.MaxFanIn {
+		writeError(w, r, errCompareChats)
+		return
+	}
+	after, err := chat.ParseFanInID(r)
+	if err != nil {
+		writeError(w, r, badRequest("Last-Event-ID does not match this comparison.", "Last-Event-ID 与该对比不符。"))
+		return
+	}
+	cols := make([]chat.FanInColumn, 0, len(parts))
+	seen := map[string]bool{}
+	for _, p := range parts {
+		tag, chatID, ok := strings.Cut(p, ":")
+		if !ok || !validTag(tag) || seen[tag] || !isDigits(chatID, 30) {
+			writeError(w, r, errCompareChats)
+			return
+		}
+		seen[tag] = true
+		// Another user's chat id is simply not found: its column ends
+		// resume_unavailable, as a forgotten reply does.
+		run, _ := s.d.Chat.Lookup(u.ID, chatID)
+		cols = append(cols, chat.FanInColumn{Tag: tag, Run: run, After: after[tag]})
+	}
+	done := s.d.Metrics.StreamOpened("compare")
+	defer done()
+	if err := s.d.Chat.ServeFanIn(w, r, cols); err != nil {
+		writeError(w, r, err)
+	}
+}

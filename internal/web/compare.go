@@ -8,9 +8,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coze2app/coze2app/internal/auth"
 	"github.com/coze2app/coze2app/internal/chat"
+	"github.com/coze2app/coze2app/internal/store"
 )
 
 // Several bots side by side (issue 12): POST /api/compare starts one reply per
@@ -160,4 +162,89 @@ func (s *Server) handleCompareStream(w http.ResponseWriter, r *http.Request) {
 	if err := s.d.Chat.ServeFanIn(w, r, cols); err != nil {
 		writeError(w, r, err)
 	}
+}
+
+// Comparisons in history (issue 12): one item per comparison, listing its
+// columns' conversations in order. Reopening reads each conversation through
+// GET /api/conversations/{id}/messages, which checks it is the user's own, so
+// a saved id of someone else's conversation shows nothing.
+
+var errComparison = &apiError{Status: 400, Code: "bad_request", Field: "columns",
+	En: "A comparison has 2 to 4 columns, each a bot and its conversation (digits), and a title of at most 200 characters.",
+	Zh: "对比需要 2 到 4 栏，每栏一个智能体及其会话（数字），标题不超过 200 个字符。"}
+
+type comparisonJSON struct {
+	ID        string                   `json:"id"`
+	Title     string                   `json:"title"`
+	Columns   []store.ComparisonColumn `json:"columns"`
+	UpdatedAt string                   `json:"updated_at"`
+}
+
+func toComparisonJSON(c store.Comparison) comparisonJSON {
+	return comparisonJSON{ID: c.ID, Title: c.Title, Columns: c.Columns, UpdatedAt: c.UpdatedAt.UTC().Format(time.RFC3339)}
+}
+
+// handleSaveComparison records or updates a comparison: POST /api/comparisons
+// {id?, title, columns:[{bot_id, bot_name, conversation_id}]} → {"id"}.
+func (s *Server) handleSaveComparison(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	var req struct {
+		ID      string                   `json:"id"`
+		Title   string                   `json:"title"`
+		Columns []store.ComparisonColumn `json:"columns"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ok := len(req.Columns) >= 2 && len(req.Columns) <= chat.MaxFanIn && utf8.RuneCountInString(req.Title) <= 200 &&
+		!strings.ContainsRune(req.Title, 0) && (req.ID == "" || validComparisonID(req.ID))
+	for _, c := range req.Columns {
+		ok = ok && isDigits(c.BotID, 30) && isDigits(c.ConversationID, 30) && utf8.RuneCountInString(c.BotName) <= 100 && !strings.ContainsRune(c.BotName, 0)
+	}
+	if !ok {
+		writeError(w, r, errComparison)
+		return
+	}
+	id, err := s.d.Store.SaveComparison(r.Context(), store.Comparison{ID: req.ID, UserID: u.ID, Title: req.Title, Columns: req.Columns})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"id": id})
+}
+
+// handleComparisons lists the user's comparisons, newest first.
+func (s *Server) handleComparisons(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	list, err := s.d.Store.ListComparisons(r.Context(), u.ID, 100)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := make([]comparisonJSON, 0, len(list))
+	for _, c := range list {
+		out = append(out, toComparisonJSON(c))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"comparisons": out})
+}
+
+// handleComparison returns one of the user's comparisons.
+func (s *Server) handleComparison(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	id := r.PathValue("id")
+	if !validComparisonID(id) {
+		writeError(w, r, errNotFound)
+		return
+	}
+	c, err := s.d.Store.ComparisonByID(r.Context(), u.ID, id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"comparison": toComparisonJSON(c)})
+}
+
+func validComparisonID(s string) bool {
+	return len(s) == 24 && strings.Trim(s, "0123456789abcdef") == ""
 }

@@ -187,3 +187,41 @@ func TestCompare_StopOne(t *testing.T) {
 		t.Errorf("ends = %v, want s canceled and a completed", ends)
 	}
 }
+
+// A comparison is one history item: saved, updated in place, listed, read
+// back as it was, and private to its user.
+func TestCompare_SavedInHistory(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserBea)
+	cols := []map[string]string{{"bot_id": cozesim.BotAssistant, "bot_name": "A", "conversation_id": "7400000000000000001"},
+		{"bot_id": cozesim.BotMemory, "bot_name": "M", "conversation_id": "7400000000000000002"}}
+	r := e.api(c, "POST", "/api/comparisons", map[string]any{"title": "hello", "columns": cols})
+	mustStatus(t, "save", r, http.StatusOK)
+	id := decode[struct{ ID string }](t, r).ID
+	cols = append(cols, map[string]string{"bot_id": cozesim.BotSlow, "bot_name": "S", "conversation_id": "7400000000000000003"})
+	mustStatus(t, "update", e.api(c, "POST", "/api/comparisons", map[string]any{"id": id, "title": "hello", "columns": cols}), http.StatusOK)
+	list := decode[struct{ Comparisons []struct{ ID string } }](t, e.get(c, "/api/comparisons")).Comparisons
+	if len(list) != 1 || list[0].ID != id {
+		t.Fatalf("list = %+v, want the one comparison", list)
+	}
+	got := decode[struct {
+		Comparison struct {
+			Title   string
+			Columns []map[string]string
+		}
+	}](t, e.get(c, "/api/comparisons/"+id)).Comparison
+	if got.Title != "hello" || len(got.Columns) != 3 || got.Columns[2]["conversation_id"] != "7400000000000000003" {
+		t.Errorf("comparison = %+v, want its three columns in order", got)
+	}
+	if r := e.api(c, "POST", "/api/comparisons", map[string]any{"title": "x", "columns": cols[:1]}); r.status != 400 {
+		t.Errorf("one column: %d, want 400", r.status)
+	}
+	other := signIn(t, e, cozesim.UserChen)
+	if r := e.get(other, "/api/comparisons/"+id); r.status != 404 {
+		t.Errorf("another user's comparison: %d, want 404", r.status)
+	}
+	if r := e.api(other, "POST", "/api/comparisons", map[string]any{"id": id, "title": "mine", "columns": cols}); r.status != 404 {
+		t.Errorf("another user overwriting it: %d, want 404", r.status)
+	}
+}

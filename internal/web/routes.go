@@ -52,6 +52,9 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("PATCH /api/conversations/{id}", user(json(s.handleRename)))
 	mux.Handle("DELETE /api/conversations/{id}", user(s.handleDeleteConversation))
 	mux.Handle("GET /api/conversations/{id}/export", user(grant(s.handleExport)))
+	mux.Handle("GET /api/comparisons", user(grant(s.handleComparisons)))     // compare.go
+	mux.Handle("GET /api/comparisons/{id}", user(grant(s.handleComparison))) // compare.go
+	mux.Handle("POST /api/comparisons", user(json(s.handleSaveComparison)))  // compare.go
 
 	// Workflows.
 	mux.Handle("GET /api/workflows", user(s.handleWorkflows))

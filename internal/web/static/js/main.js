@@ -12,6 +12,7 @@ import { Workflows } from './workflows.js';
 import { WorkflowList } from './workflowlist.js';
 import { toast } from './toast.js';
 import { BotEditor } from './botedit.js';
+import { Compare } from './compare.js';
 import './signout.js'; // "Sign out everywhere" next to Sign out (issue 8 item 8)
 
 let chat = null;
@@ -19,6 +20,7 @@ let sidebar = null;
 let workflows = null;
 let wfList = null;
 let botEditor = null;
+let compare = null;
 let started = false;
 
 function syncThemeIcons() {
@@ -97,6 +99,7 @@ function startApp(user) {
     onOpen: (id) => {
       wfList.setActive(id);
       if (!id) return;
+      if (compare && compare.isOpen) compare.close();
       if (chat.run) chat.detach();
       sidebar.setActiveBot('');
       sidebar.setActiveConversation('');
@@ -108,11 +111,12 @@ function startApp(user) {
     onPick: (w) => { closeDrawer(); workflows.open(w); },
   });
   sidebar = new Sidebar({
-    onBot: (b) => { workflows.close(); chat.selectBot(b); botEditor.setBot(b); },
+    onBot: (b) => { workflows.close(); if (compare.isOpen) compare.close(); chat.selectBot(b); botEditor.setBot(b); },
     onTab: (name) => { if (name === 'workflows') wfList.load(false); },
     onWorkspace: () => { if (!$('#panel-workflows').hidden) wfList.load(false); if (botEditor) botEditor.refresh(); },
     onConversation: async (id) => {
       if (id) workflows.close();
+      if (id && compare.isOpen) compare.close();
       if (!id) { chat.detach(); chat.bot = null; chat.conversationId = ''; chat.resetView(); return; }
       try {
         await chat.openConversation(id);
@@ -141,6 +145,18 @@ function startApp(user) {
     onPublished: (id) => reopenBot(id),
   });
   botEditor.load();
+  // Several bots side by side (issue 12): it takes the main pane while open.
+  compare = new Compare({
+    bots: () => sidebar.bots,
+    onOpen: (open) => {
+      if (!open) return;
+      closeDrawer();
+      workflows.close();
+      if (chat.run) chat.detach();
+      sidebar.setActiveBot('');
+      sidebar.setActiveConversation('');
+    },
+  });
   chat.showEmpty(true);
   setDrawer(false);
   sidebar.loadWorkspaces();

@@ -163,6 +163,8 @@ export class Compare {
     this.panel.hidden = true;
     document.body.classList.remove('comparing');
     this.cols = [];
+    this.grid.replaceChildren();
+    this.tabs.replaceChildren();
     this.onOpen(false);
   }
 

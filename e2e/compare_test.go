@@ -102,7 +102,8 @@ func TestCompareSideBySide(t *testing.T) {
 		t.Errorf("phone: %d column tabs, want 3", n)
 	}
 	b.click(`.compare-tab:nth-child(2)`)
-	waitFor[bool](b, "swiped to column b", `document.querySelector('.compare-tab:nth-child(2)').getAttribute('aria-selected') === 'true'`, 5*time.Second)
+	waitFor[bool](b, "swiped to column b", `(() => { const g = document.querySelector('.compare-grid'); return document.querySelector('.compare-tab:nth-child(2)').getAttribute('aria-selected') === 'true' && Math.abs(g.scrollLeft - g.clientWidth) < 2; })()`, 5*time.Second)
+	time.Sleep(200 * time.Millisecond) // the snap settles
 	b.screenshot(shots, "compare-phone.png")
 	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 390 {
 		t.Errorf("page is %d px wide on a 390 px phone", w)

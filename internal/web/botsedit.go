@@ -13,6 +13,15 @@ import (
 
 // Bots for their builders (issue 12): create, edit and publish a bot through
 // Coze's bot API (coze-protocol §11.5–§11.7), and read its draft to edit it.
+//
+// Trying a draft: no SDK's chat request has a draft flag (coze-dev/coze-go
+// chats.go CreateChatsReq; coze-dev/coze-js packages/coze-js/src/resources/
+// chat/chat.ts CreateChatReq), and Coze Studio's OpenAPI ChatV3Request has
+// none either (coze-dev/coze-studio idl/conversation/run.thrift): only its
+// internal playground AgentRunRequest has draft_mode, behind the web session,
+// not OAuth. The publish_status of coze-protocol §15.1 is in no SDK, so the
+// page does not rely on it: it says a draft must be published to be tried
+// (static/js/botedit.js) instead of letting the chat fail with 4015.
 
 // defaultBotModelID is sent when the page names no model. Coze refuses a
 // create without model_info_config.model_id (coze-dev/coze-py issue #211);

@@ -35,23 +35,32 @@ func writeIcon(t *testing.T) string {
 	return p
 }
 
-// signInDemo signs in on the consent page and waits for the bot list.
-func signInDemo(b *browser, base string) {
+// startSignedIn starts Chromium and a demo app (extra: its environment), signs
+// in on the consent page and waits for the bot list of the given workspace.
+func startSignedIn(t *testing.T, extra map[string]string, workspace string) (b *browser, base string) {
+	b = mustStartBrowser(t)
+	base = mustStartApp(t, extra)
 	b.do("open /", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#signin")))
 	b.click("#signin")
 	b.click("#approve")
 	b.do("bot list", chromedp.WaitVisible(chromedp.CSS(".bot-item")))
+	useWorkspace(b, workspace)
+	return b, base
+}
+
+// useWorkspace picks a workspace and waits for its bot list.
+func useWorkspace(b *browser, workspace string) {
+	b.t.Helper()
+	b.setInput("#workspace-select", workspace)
+	waitFor[bool](b, "bots of "+workspace, `!document.querySelector('#bot-list .list-status') && !!document.querySelector('.bot-item')`, 10*time.Second)
 }
 
 // A builder creates a bot with an icon (previewed before saving), sees it as a
 // draft that says it cannot be tried before publishing, publishes it and
 // chats with it; screenshots light, dark and phone (issue 12).
 func TestBotBuilder(t *testing.T) {
-	b := mustStartBrowser(t)
-	base := mustStartApp(t, nil)
+	b, _ := startSignedIn(t, nil, cozesim.WorkspaceAlan)
 	shots := artifactsDir(t)
-	signInDemo(b, base)
-	b.setInput("#workspace-select", cozesim.WorkspaceAlan)
 	b.click("#new-bot")
 	b.do("icon", chromedp.SetUploadFiles(chromedp.CSS("#bot-icon-input"), []string{writeIcon(t)}))
 	waitFor[bool](b, "icon preview", `(() => { const c = document.querySelector('.bot-icon-preview canvas'); return !!c && c.getContext('2d').getImageData(56, 56, 1, 1).data[3] === 255; })()`, 10*time.Second)

@@ -40,12 +40,8 @@ func sendComparison(b *browser, text string) {
 // regenerated in the second; the comparison is one item in history and
 // reopens with every column as it was. Screenshots light, dark and phone.
 func TestCompareSideBySide(t *testing.T) {
-	b := mustStartBrowser(t)
-	base := mustStartApp(t, nil)
+	b, _ := startSignedIn(t, nil, cozesim.WorkspaceTeam)
 	shots := artifactsDir(t)
-	signInDemo(b, base)
-	b.setInput("#workspace-select", cozesim.WorkspaceTeam)
-	waitFor[bool](b, "team bots", fmt.Sprintf(`!!document.querySelector('.bot-item[data-bot-id="%s"]')`, cozesim.BotSlow), 10*time.Second)
 	startComparison(b, cozesim.BotAssistant, cozesim.BotMemory, cozesim.BotSlow)
 	tags := map[string]string{cozesim.BotAssistant: "a", cozesim.BotMemory: "b", cozesim.BotSlow: "c"}
 
@@ -118,13 +114,9 @@ func TestCompareSideBySide(t *testing.T) {
 // per origin. Every column of both tabs is seen streaming text while the other
 // tab streams too (with a connection per reply, two would wait for others).
 func TestCompareTwoTabsFourColumns(t *testing.T) {
-	b := mustStartBrowser(t)
 	// One user's replies in progress are capped (default 4, issue 8 item 3): two
 	// four-column comparisons need 8.
-	base := mustStartApp(t, map[string]string{"COZE2APP_SIM_DELTA_DELAY": "40ms", "COZE2APP_MAX_REPLIES_PER_USER": "8"})
-	signInDemo(b, base)
-	b.setInput("#workspace-select", cozesim.WorkspaceTeam)
-	waitFor[bool](b, "team bots", fmt.Sprintf(`!!document.querySelector('.bot-item[data-bot-id="%s"]')`, cozesim.BotSlow), 10*time.Second)
+	b, base := startSignedIn(t, map[string]string{"COZE2APP_SIM_DELTA_DELAY": "40ms", "COZE2APP_MAX_REPLIES_PER_USER": "8"}, cozesim.WorkspaceTeam)
 	bots := []string{cozesim.BotSlow, cozesim.BotAssistant, cozesim.BotThinking, cozesim.BotMath}
 
 	ctx2, cancel2 := chromedp.NewContext(b.ctx)
@@ -132,8 +124,7 @@ func TestCompareTwoTabsFourColumns(t *testing.T) {
 	b2 := &browser{t: t, ctx: ctx2}
 	b2.watchDialogs()
 	b2.do("second tab", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(".bot-item")))
-	b2.setInput("#workspace-select", cozesim.WorkspaceTeam)
-	waitFor[bool](b2, "team bots", fmt.Sprintf(`!!document.querySelector('.bot-item[data-bot-id="%s"]')`, cozesim.BotSlow), 10*time.Second)
+	useWorkspace(b2, cozesim.WorkspaceTeam)
 
 	for _, tab := range []*browser{b, b2} {
 		startComparison(tab, bots...)

@@ -209,9 +209,8 @@ func (s *Server) handleCreateBot(w http.ResponseWriter, r *http.Request) {
 // handleUpdateBot changes a bot's draft: PATCH /api/bots/{id} → {"bot": …}.
 func (s *Server) handleUpdateBot(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
-	id := r.PathValue("id")
-	if !isDigits(id, 30) {
-		writeError(w, r, errBotID)
+	id, ok := botIDParam(w, r)
+	if !ok {
 		return
 	}
 	var req botEditRequest
@@ -264,9 +263,8 @@ func (s *Server) handleUpdateBot(w http.ResponseWriter, r *http.Request) {
 // handleBotDraft returns a bot's draft for the editor: GET /api/bots/{id}/draft.
 func (s *Server) handleBotDraft(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
-	id := r.PathValue("id")
-	if !isDigits(id, 30) {
-		writeError(w, r, errBotID)
+	id, ok := botIDParam(w, r)
+	if !ok {
 		return
 	}
 	s.writeDraft(w, r, u.ID, id, http.StatusOK)
@@ -286,9 +284,8 @@ func (s *Server) writeDraft(w http.ResponseWriter, r *http.Request, userID int64
 // POST /api/bots/{id}/publish → {"bot_id", "version", "published": true}.
 func (s *Server) handlePublishBot(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
-	id := r.PathValue("id")
-	if !isDigits(id, 30) {
-		writeError(w, r, errBotID)
+	id, ok := botIDParam(w, r)
+	if !ok {
 		return
 	}
 	var req struct{}
@@ -306,6 +303,16 @@ func (s *Server) handlePublishBot(w http.ResponseWriter, r *http.Request) {
 	}
 	s.botsChanged(u.ID, id, true)
 	writeJSON(w, http.StatusOK, map[string]any{"bot_id": id, "version": version, "published": true, "connector_id": "1024"})
+}
+
+// botIDParam reads the {id} of a bot route, answering errBotID when it is not digits.
+func botIDParam(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := r.PathValue("id")
+	if !isDigits(id, 30) {
+		writeError(w, r, errBotID)
+		return "", false
+	}
+	return id, true
 }
 
 // botsChanged drops the user's cached lists after a write and remembers

@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,12 +37,15 @@ func writeIcon(t *testing.T) string {
 }
 
 // startSignedIn starts Chromium and a demo app (extra: its environment), signs
-// in on the consent page and waits for the bot list of the given workspace.
-func startSignedIn(t *testing.T, extra map[string]string, workspace string) (b *browser, base string) {
+// in as the demo user (cozesim.User…) on the consent page and waits for the bot
+// list of the given workspace.
+func startSignedIn(t *testing.T, extra map[string]string, user, workspace string) (b *browser, base string) {
 	b = mustStartBrowser(t)
 	base = mustStartApp(t, extra)
 	b.do("open /", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#signin")))
 	b.click("#signin")
+	b.do("consent", chromedp.WaitVisible(chromedp.CSS("#user_id")))
+	b.setInput("#user_id", user)
 	b.click("#approve")
 	b.do("bot list", chromedp.WaitVisible(chromedp.CSS(".bot-item")))
 	useWorkspace(b, workspace)
@@ -59,7 +63,7 @@ func useWorkspace(b *browser, workspace string) {
 // draft that says it cannot be tried before publishing, publishes it and
 // chats with it; screenshots light, dark and phone (issue 12).
 func TestBotBuilder(t *testing.T) {
-	b, _ := startSignedIn(t, nil, cozesim.WorkspaceAlan)
+	b, _ := startSignedIn(t, nil, cozesim.UserAlan, cozesim.WorkspaceAlan)
 	shots := artifactsDir(t)
 	b.click("#new-bot")
 	b.do("icon", chromedp.SetUploadFiles(chromedp.CSS("#bot-icon-input"), []string{writeIcon(t)}))
@@ -115,5 +119,30 @@ func TestBotBuilder(t *testing.T) {
 	}
 	if v := b.cspViolations(); len(v) > 0 {
 		t.Errorf("CSP violations: %v", v)
+	}
+}
+
+// A member of a team workspace may create bots and edit the ones they created,
+// but is offered neither Edit nor Publish on the owner's bots; the owner's
+// draft says to ask its creator (Coze refuses members with 4101, issue 12).
+func TestBotBuilderMemberRole(t *testing.T) {
+	b, _ := startSignedIn(t, nil, cozesim.UserBea, cozesim.WorkspaceTeam)
+	waitFor[bool](b, "New bot offered", `!document.querySelector('#new-bot').hidden`, 10*time.Second)
+	for _, id := range []string{cozesim.BotAssistant, cozesim.BotDraft} {
+		b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, id))
+		waitFor[bool](b, "header", `!document.querySelector('#chat-header').hidden`, 10*time.Second)
+		if eval[bool](b, `!document.querySelector('#edit-bot').hidden || !document.querySelector('#publish-bot').hidden`) {
+			t.Errorf("bot %s of the workspace owner offers Edit or Publish to a member", id)
+		}
+	}
+	if note := eval[string](b, `document.querySelector('#draft-note').hidden ? '' : document.querySelector('#draft-note').textContent`); !strings.Contains(note, "creator") {
+		t.Errorf("draft note for a member = %q, want it to say to ask the creator", note)
+	}
+	b.click("#new-bot")
+	b.setInput("#bot-name", "Bea's bot")
+	b.click("#bot-save")
+	waitFor[bool](b, "own draft opened", `document.querySelector('#chat-bot-name').textContent === "Bea's bot"`, 10*time.Second)
+	if !eval[bool](b, `!document.querySelector('#edit-bot').hidden && !document.querySelector('#publish-bot').hidden`) {
+		t.Errorf("a member is not offered Edit and Publish on their own bot")
 	}
 }

@@ -40,7 +40,7 @@ func sendComparison(b *browser, text string) {
 // regenerated in the second; the comparison is one item in history and
 // reopens with every column as it was. Screenshots light, dark and phone.
 func TestCompareSideBySide(t *testing.T) {
-	b, _ := startSignedIn(t, nil, cozesim.WorkspaceTeam)
+	b, _ := startSignedIn(t, nil, cozesim.UserAlan, cozesim.WorkspaceTeam)
 	shots := artifactsDir(t)
 	startComparison(b, cozesim.BotAssistant, cozesim.BotMemory, cozesim.BotSlow)
 	tags := map[string]string{cozesim.BotAssistant: "a", cozesim.BotMemory: "b", cozesim.BotSlow: "c"}
@@ -116,7 +116,7 @@ func TestCompareSideBySide(t *testing.T) {
 func TestCompareTwoTabsFourColumns(t *testing.T) {
 	// One user's replies in progress are capped (default 4, issue 8 item 3): two
 	// four-column comparisons need 8.
-	b, base := startSignedIn(t, map[string]string{"COZE2APP_SIM_DELTA_DELAY": "40ms", "COZE2APP_MAX_REPLIES_PER_USER": "8"}, cozesim.WorkspaceTeam)
+	b, base := startSignedIn(t, map[string]string{"COZE2APP_SIM_DELTA_DELAY": "40ms", "COZE2APP_MAX_REPLIES_PER_USER": "8"}, cozesim.UserAlan, cozesim.WorkspaceTeam)
 	bots := []string{cozesim.BotSlow, cozesim.BotAssistant, cozesim.BotThinking, cozesim.BotMath}
 
 	ctx2, cancel2 := chromedp.NewContext(b.ctx)

@@ -88,6 +88,13 @@ func TestCompareSideBySide(t *testing.T) {
 	if n := eval[int](b, `document.querySelectorAll('.compare-item').length`); n != 1 {
 		t.Errorf("comparisons in history = %d, want 1", n)
 	}
+	// Its three conversations are not listed again one by one.
+	waitFor[bool](b, "history loaded", `document.querySelectorAll('#conv-list .conv-item').length >= 3`, 10*time.Second)
+	listed := eval[int](b, `fetch('/api/comparisons').then(r => r.json()).then(d => d.comparisons[0].columns.map(c => c.conversation_id)).then(ids =>
+		[...document.querySelectorAll('#conv-list .conv-item')].filter(li => ids.includes(li.dataset.convId) && getComputedStyle(li).display !== 'none').length)`)
+	if listed != 0 {
+		t.Errorf("%d conversations of the comparison are listed on their own in history", listed)
+	}
 	if got := eval[string](b, `document.querySelector('.compare-col[data-tag="c"] .msg.assistant').dataset.status`); got != "canceled" {
 		t.Errorf("reopened stopped reply: %q, want canceled", got)
 	}

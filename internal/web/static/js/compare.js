@@ -59,6 +59,12 @@ export class Compare {
     this.historyList = h('ul', { id: 'compare-history', class: 'list compare-history', attrs: { 'data-testid': 'compare-history' } });
     $('#conv-list').before(this.historyList);
     $('#tab-history').addEventListener('click', () => this.loadHistory());
+    // A comparison is one history item: its columns' conversations are not
+    // listed again one by one (the sidebar re-renders the list, so re-apply).
+    this.inComparisons = new Set();
+    new MutationObserver(() => this.hideColumns()).observe($('#conv-list'), { childList: true });
+    let timer = 0;
+    $('#history-search').addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(() => this.loadHistory(), 250); });
     this.relabel();
     onLangChange(() => this.relabel());
   }
@@ -359,10 +365,20 @@ export class Compare {
     } catch { /* the chats themselves are in history anyway */ }
   }
 
+  hideColumns() {
+    for (const li of $('#conv-list').querySelectorAll('.conv-item')) {
+      li.style.display = this.inComparisons.has(li.dataset.convId) ? 'none' : '';
+    }
+  }
+
   async loadHistory() {
     let data;
     try { data = await compareApi.list(); } catch { return; }
-    const items = Array.isArray(data.comparisons) ? data.comparisons : [];
+    const all = Array.isArray(data.comparisons) ? data.comparisons : [];
+    this.inComparisons = new Set(all.flatMap((it) => (it.columns || []).map((c) => String(c.conversation_id))));
+    this.hideColumns();
+    const q = $('#history-search').value.trim().toLowerCase();
+    const items = all.filter((it) => !q || [it.title, ...(it.columns || []).map((c) => c.bot_name)].some((x) => String(x || '').toLowerCase().includes(q)));
     this.historyList.replaceChildren(...items.map((it) => h('li', { class: 'list-item compare-item', dataset: { compareId: String(it.id) } },
       h('button', { type: 'button', class: 'conv-open', on: { click: () => this.reopen(String(it.id)) } },
         icon('bot'), h('span', { class: 'item-text' },

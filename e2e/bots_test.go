@@ -113,7 +113,14 @@ func TestBotBuilder(t *testing.T) {
 	b.click("#theme-toggle")
 	b.viewport(390, 844)
 	time.Sleep(300 * time.Millisecond) // layout settles
-	b.screenshot(shots, "bot-published-phone.png")
+	phoneShot(t, b, shots, "bot-published-phone.png")
+}
+
+// phoneShot saves a screenshot on the 390 px phone viewport and checks the page
+// has no horizontal scroll and met no CSP violation.
+func phoneShot(t *testing.T, b *browser, dir, name string) {
+	t.Helper()
+	b.screenshot(dir, name)
 	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 390 {
 		t.Errorf("page is %d px wide on a 390 px phone", w)
 	}

@@ -107,13 +107,7 @@ func TestCompareSideBySide(t *testing.T) {
 	b.click(`.compare-tab:nth-child(2)`)
 	waitFor[bool](b, "swiped to column b", `(() => { const g = document.querySelector('.compare-grid'); return document.querySelector('.compare-tab:nth-child(2)').getAttribute('aria-selected') === 'true' && Math.abs(g.scrollLeft - g.clientWidth) < 2; })()`, 5*time.Second)
 	time.Sleep(200 * time.Millisecond) // the snap settles
-	b.screenshot(shots, "compare-phone.png")
-	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 390 {
-		t.Errorf("page is %d px wide on a 390 px phone", w)
-	}
-	if v := b.cspViolations(); len(v) > 0 {
-		t.Errorf("CSP violations: %v", v)
-	}
+	phoneShot(t, b, shots, "compare-phone.png")
 }
 
 // Two tabs, four columns each, stream at once: each tab carries its replies

@@ -225,3 +225,31 @@ func TestCompare_SavedInHistory(t *testing.T) {
 		t.Errorf("another user overwriting it: %d, want 404", r.status)
 	}
 }
+
+// Malformed comparisons are refused before any chat starts.
+func TestCompare_Refusals(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := signIn(t, e, cozesim.UserBea)
+	col := func(tag string) compareColumn { return compareColumn{Tag: tag, BotID: cozesim.BotAssistant} }
+	for name, body := range map[string]map[string]any{
+		"no columns":    {"message": "x", "columns": []compareColumn{}},
+		"five columns":  {"message": "x", "columns": []compareColumn{col("a"), col("b"), col("c"), col("d"), col("e")}},
+		"repeated tag":  {"message": "x", "columns": []compareColumn{col("a"), col("a")}},
+		"bad tag":       {"message": "x", "columns": []compareColumn{col("a,b"), col("c")}},
+		"empty message": {"message": "", "columns": []compareColumn{col("a"), col("b")}},
+		"bad bot id":    {"message": "x", "columns": []compareColumn{{Tag: "a", BotID: "bot"}, col("b")}},
+	} {
+		if r := e.api(c, "POST", "/api/compare", body); r.status != 400 {
+			t.Errorf("%s: %d %s, want 400", name, r.status, r.body)
+		}
+	}
+	if n := e.sim.Calls("POST /v3/chat"); n != 0 {
+		t.Errorf("Coze chats started = %d, want none", n)
+	}
+	for _, q := range []string{"", "a", "a:1,b", "a:1,a:2", "a:1,b:2,c:3,d:4,e:5", "a,b:1"} {
+		if r := e.get(c, "/api/compare/stream?chats="+q); r.status != 400 {
+			t.Errorf("chats=%q: %d, want 400", q, r.status)
+		}
+	}
+}

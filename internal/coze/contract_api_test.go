@@ -57,7 +57,7 @@ func TestContractCreateUpdatePublishBot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("UploadFile: %v", err)
 	}
-	id, err := c.CreateBot(ctx, tok, coze.CreateBotRequest{SpaceID: cozesim.WorkspaceAlan, Name: "Chef", Description: "cooks",
+	id, err := c.CreateBot(ctx, tok, coze.CreateBotRequest{SpaceID: cozesim.WorkspaceAlan, Name: "Chef", Description: "cooks", ModelID: "1706077826",
 		IconFileID: icon.ID, Prompt: "You cook.", Onboarding: &coze.Onboarding{Prologue: "Hi", SuggestedQuestions: []string{"Soup?"}}})
 	if err != nil || len(id) < 10 {
 		t.Fatalf("CreateBot = %q, %v", id, err)
@@ -168,7 +168,7 @@ func TestContractAllBotsPagesWithPageIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 25 {
-		if _, err := c.CreateBot(ctx, tok, coze.CreateBotRequest{SpaceID: cozesim.WorkspaceAlan, Name: fmt.Sprint("paging ", i)}); err != nil {
+		if _, err := c.CreateBot(ctx, tok, coze.CreateBotRequest{SpaceID: cozesim.WorkspaceAlan, Name: fmt.Sprint("paging ", i), ModelID: "1706077826"}); err != nil {
 			t.Fatalf("CreateBot %d: %v", i, err)
 		}
 	}

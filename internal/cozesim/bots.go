@@ -1,6 +1,7 @@
 package cozesim
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"strconv"
@@ -125,7 +126,7 @@ func (b *bot) info(cfg botConfig, version, pluginIcon string) map[string]any {
 			"plugin_id": "7396000000000000001", "name": "模拟工具 / Sim tools", "icon_url": pluginIcon, "description": "Local tools of the simulator.",
 			"api_info_list": []map[string]any{{"api_id": "7396000000000000002", "name": "local_weather", "description": "本地天气 / Local weather (a local plugin)"}},
 		}},
-		"model_info": map[string]any{"top_k": 50, "top_p": 1, "model_id": "1706077826", "max_tokens": 4096, "model_name": "sim-model",
+		"model_info": map[string]any{"top_k": 50, "top_p": 1, "model_id": cmp.Or(cfg.Model, defaultModelID), "max_tokens": 4096, "model_name": "sim-model",
 			"temperature": 1, "context_round": 30, "response_format": "markdown", "presence_penalty": 0, "frequency_penalty": 0},
 		"knowledge":               map[string]any{"knowledge_infos": []map[string]any{{"id": "7397000000000000001", "name": "sim-notes"}}},
 		"owner_user_id":           b.OwnerID,
@@ -182,7 +183,10 @@ type botBody struct {
 	PromptInfo  *struct {
 		Prompt string `json:"prompt"`
 	} `json:"prompt_info"`
-	OnboardingInfo *onboarding `json:"onboarding_info"`
+	OnboardingInfo  *onboarding `json:"onboarding_info"`
+	ModelInfoConfig *struct {
+		ModelID string `json:"model_id"`
+	} `json:"model_info_config"`
 }
 
 // applyLocked validates and applies the editable fields to cfg.
@@ -217,6 +221,12 @@ func (s *Sim) applyLocked(t *accessToken, cfg *botConfig, b botBody) *apiError {
 		}
 		cfg.Onboarding = *b.OnboardingInfo
 	}
+	if b.ModelInfoConfig != nil {
+		if !isDigitString(b.ModelInfoConfig.ModelID) {
+			return errf(4000, "Request parameter error: model_info_config.model_id "+b.ModelInfoConfig.ModelID+" is not a model")
+		}
+		cfg.Model = b.ModelInfoConfig.ModelID
+	}
 	cfg.UpdateTime = s.now().Unix()
 	return nil
 }
@@ -229,6 +239,10 @@ func (s *Sim) handleBotCreate(w http.ResponseWriter, r *http.Request, t *accessT
 	}
 	if b.SpaceID == "" || b.Name == nil {
 		fail(w, r, errf(4000, "Request parameter error: space_id and name are required"))
+		return
+	}
+	if e := createModelError(b); e != nil {
+		fail(w, r, e)
 		return
 	}
 	if !s.lockSpace(w, r, t, "space_id", b.SpaceID) {
@@ -257,6 +271,10 @@ func (s *Sim) handleBotUpdate(w http.ResponseWriter, r *http.Request, t *accessT
 		return
 	}
 	defer s.mu.Unlock()
+	if !s.mayEditLocked(t.UserID, bt) {
+		fail(w, r, errNoEditPermission(bt.ID))
+		return
+	}
 	cfg := bt.Draft
 	if e := s.applyLocked(t, &cfg, b); e != nil {
 		fail(w, r, e)
@@ -285,6 +303,10 @@ func (s *Sim) handleBotPublish(w http.ResponseWriter, r *http.Request, t *access
 		return
 	}
 	defer s.mu.Unlock()
+	if !s.mayEditLocked(t.UserID, bt) {
+		fail(w, r, errNoEditPermission(bt.ID))
+		return
+	}
 	now := s.now()
 	p := bt.Draft
 	bt.Published, bt.PublishedAt, bt.DraftChanged = &p, now.Unix(), false

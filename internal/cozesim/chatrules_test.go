@@ -75,7 +75,9 @@ func TestPublishFixes4015(t *testing.T) {
 		t.Fatalf("code %v", m["code"])
 	}
 	e.mustOK(t, http.MethodGet, "/v1/bots/"+BotDraft+"?is_published=false", tok, nil)
-	e.mustOK(t, http.MethodPost, "/v1/bot/publish", tok, map[string]any{"bot_id": BotDraft, "connector_ids": []string{"1024"}})
+	// Alan owns the team workspace; Bea, a member, may not publish his bot (botsedit_test.go).
+	owner, _ := e.sim.IssueToken(UserAlan)
+	e.mustOK(t, http.MethodPost, "/v1/bot/publish", owner, map[string]any{"bot_id": BotDraft, "connector_ids": []string{"1024"}})
 	_, b := e.stream(t, "/v3/chat", tok, chatBodyFor(BotDraft, "x", true))
 	if evs := readSSE(t, b, false); evs[len(evs)-1].Name != "done" {
 		t.Errorf("chat after publish: %s", b)

@@ -91,6 +91,7 @@ type onboarding struct {
 
 type botConfig struct {
 	Name, Description, IconURL, Prompt string
+	Model                              string // model_info_config.model_id; "" => defaultModelID
 	Onboarding                         onboarding
 	UpdateTime                         int64
 }

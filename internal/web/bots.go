@@ -23,7 +23,8 @@ type workspaceJSON struct {
 
 type botJSON struct {
 	listItemJSON
-	Published bool `json:"published"`
+	Published   bool   `json:"published"`
+	OwnerUserID string `json:"owner_user_id"` // the page offers editing to the creator (issue 12)
 }
 
 // handleWorkspaces lists the user's workspaces (permission listWorkspace).
@@ -96,7 +97,7 @@ func (s *Server) handleBots(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]botJSON, 0, len(bots))
 	for _, b := range bots {
-		out = append(out, botJSON{listItem(b.ID, b.Name, b.Description, b.IconURL, b.UpdatedAt), b.IsPublished})
+		out = append(out, botJSON{listItem(b.ID, b.Name, b.Description, b.IconURL, b.UpdatedAt), b.IsPublished, b.OwnerUserID})
 	}
 	s.bots.put(u.ID, key, out)
 	for _, b := range out {

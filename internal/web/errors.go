@@ -239,6 +239,24 @@ func scrub(s string) string {
 // from key (or code) and params. Unknown errors are logged and answered
 // internal_error.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ae := apiErrorFor(r, err)
+	if ae.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(roundUp(ae.RetryAfter)/time.Second)))
+	}
+	if ae.Status == http.StatusMethodNotAllowed && w.Header().Get("Allow") == "" {
+		w.Header().Set("Allow", "GET, HEAD")
+	}
+	writeJSON(w, ae.Status, map[string]any{"error": ae.body(langOf(r))})
+}
+
+// errorBody is the "error" object writeError would answer for err (a
+// comparison's column carries one of its own).
+func errorBody(r *http.Request, err error) map[string]any {
+	return apiErrorFor(r, err).body(langOf(r))
+}
+
+// apiErrorFor is toAPIError with unknown errors logged and answered as internal_error.
+func apiErrorFor(r *http.Request, err error) *apiError {
 	ae, ok := toAPIError(err)
 	if !ok {
 		ae = fail(500, "internal_error", "request_id", requestIDFrom(r.Context()))
@@ -246,7 +264,11 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 			l.ErrorContext(r.Context(), "internal error", "request_id", requestIDFrom(r.Context()), "err", err)
 		}
 	}
-	lang := langOf(r)
+	return ae
+}
+
+// body is the "error" object of an answer in lang.
+func (ae *apiError) body(lang string) map[string]any {
 	msg, hint := ae.render(lang)
 	body := map[string]any{"code": ae.Code, "message": msg}
 	if hint != "" {
@@ -261,13 +283,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if ae.Field != "" {
 		body["field"] = ae.Field
 	}
-	if ae.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(roundUp(ae.RetryAfter)/time.Second)))
-	}
-	if ae.Status == http.StatusMethodNotAllowed && w.Header().Get("Allow") == "" {
-		w.Header().Set("Allow", "GET, HEAD")
-	}
-	writeJSON(w, ae.Status, map[string]any{"error": body})
+	return body
 }
 
 // tooMany is a 429 whose hint says when to retry ({seconds}).

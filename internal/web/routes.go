@@ -31,11 +31,17 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("GET /api/workspaces", user(s.handleWorkspaces))
 	mux.Handle("GET /api/bots", user(s.handleBots))
 	mux.Handle("GET /api/bots/{id}", user(s.handleBot))
+	mux.Handle("POST /api/bots", user(json(s.handleCreateBot)))               // botsedit.go
+	mux.Handle("PATCH /api/bots/{id}", user(json(s.handleUpdateBot)))         // botsedit.go
+	mux.Handle("GET /api/bots/{id}/draft", user(s.handleBotDraft))            // botsedit.go
+	mux.Handle("POST /api/bots/{id}/publish", user(json(s.handlePublishBot))) // botsedit.go
 
 	// Chat.
 	mux.Handle("POST /api/chat", user(json(s.handleChat)))
 	mux.Handle("POST /api/chat/cancel", user(json(s.handleCancel)))
 	mux.Handle("GET /api/chat/{chat_id}/stream", user(s.handleResume))
+	mux.Handle("POST /api/compare", user(json(s.handleCompare)))       // compare.go: side by side
+	mux.Handle("GET /api/compare/stream", user(s.handleCompareStream)) // compare.go: one SSE for all columns
 
 	// History (local, per user).
 	// History reads touch only our database, so they confirm the Coze grant
@@ -46,6 +52,9 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("PATCH /api/conversations/{id}", user(json(s.handleRename)))
 	mux.Handle("DELETE /api/conversations/{id}", user(s.handleDeleteConversation))
 	mux.Handle("GET /api/conversations/{id}/export", user(grant(s.handleExport)))
+	mux.Handle("GET /api/comparisons", user(grant(s.handleComparisons)))     // compare.go
+	mux.Handle("GET /api/comparisons/{id}", user(grant(s.handleComparison))) // compare.go
+	mux.Handle("POST /api/comparisons", user(json(s.handleSaveComparison)))  // compare.go
 
 	// Workflows.
 	mux.Handle("GET /api/workflows", user(s.handleWorkflows))

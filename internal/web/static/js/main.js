@@ -11,12 +11,16 @@ import { Sidebar } from './sidebar.js';
 import { Workflows } from './workflows.js';
 import { WorkflowList } from './workflowlist.js';
 import { toast } from './toast.js';
+import { BotEditor } from './botedit.js';
+import { Compare } from './compare.js';
 import './signout.js'; // "Sign out everywhere" next to Sign out (issue 8 item 8)
 
 let chat = null;
 let sidebar = null;
 let workflows = null;
 let wfList = null;
+let botEditor = null;
+let compare = null;
 let started = false;
 
 function syncThemeIcons() {
@@ -95,6 +99,7 @@ function startApp(user) {
     onOpen: (id) => {
       wfList.setActive(id);
       if (!id) return;
+      if (compare && compare.isOpen) compare.close();
       if (chat.run) chat.detach();
       sidebar.setActiveBot('');
       sidebar.setActiveConversation('');
@@ -106,20 +111,51 @@ function startApp(user) {
     onPick: (w) => { closeDrawer(); workflows.open(w); },
   });
   sidebar = new Sidebar({
-    onBot: (b) => { workflows.close(); chat.selectBot(b); },
+    onBot: (b) => { workflows.close(); if (compare.isOpen) compare.close(); chat.selectBot(b); botEditor.setBot(b); },
     onTab: (name) => { if (name === 'workflows') wfList.load(false); },
-    onWorkspace: () => { if (!$('#panel-workflows').hidden) wfList.load(false); },
+    onWorkspace: () => { if (!$('#panel-workflows').hidden) wfList.load(false); if (botEditor) botEditor.refresh(); },
     onConversation: async (id) => {
       if (id) workflows.close();
+      if (id && compare.isOpen) compare.close();
       if (!id) { chat.detach(); chat.bot = null; chat.conversationId = ''; chat.resetView(); return; }
       try {
         await chat.openConversation(id);
         sidebar.setActiveBot(chat.bot ? String(chat.bot.id) : '');
+        botEditor.setBot(chat.bot && sidebar.bots.find((b) => String(b.id) === String(chat.bot.id)));
       } catch (err) {
         toast(err.message, true);
       }
     },
     closeDrawer,
+  });
+  // Bots for their builders (issue 12): after a save or publish the list is
+  // reloaded and the bot (re)opened.
+  const reopenBot = async (id) => {
+    await sidebar.loadBots();
+    const b = sidebar.bots.find((x) => String(x.id) === String(id));
+    if (!b) return;
+    sidebar.setActiveBot(String(b.id));
+    workflows.close();
+    chat.selectBot(b);
+    botEditor.setBot(b);
+  };
+  botEditor = new BotEditor({
+    workspace: () => $('#workspace-select').value,
+    onSaved: (bot) => reopenBot(bot.id),
+    onPublished: (id) => reopenBot(id),
+  });
+  botEditor.load();
+  // Several bots side by side (issue 12): it takes the main pane while open.
+  compare = new Compare({
+    bots: () => sidebar.bots,
+    onOpen: (open) => {
+      if (!open) return;
+      closeDrawer();
+      workflows.close();
+      if (chat.run) chat.detach();
+      sidebar.setActiveBot('');
+      sidebar.setActiveConversation('');
+    },
   });
   chat.showEmpty(true);
   setDrawer(false);

@@ -126,7 +126,7 @@ func (b *botEditRequest) onboarding(cur coze.Onboarding) *coze.Onboarding {
 // (its own bucket).
 func (s *Server) allowBotWrite(w http.ResponseWriter, r *http.Request, userID int64) bool {
 	if ok, wait := s.chats.allow("bots:" + strconv.FormatInt(userID, 10)); !ok {
-		writeError(w, r, tooMany("too_many_bot_changes", wait, "You are changing bots too quickly.", "修改智能体过于频繁。"))
+		writeError(w, r, tooMany("too_many_bot_changes", wait))
 		return false
 	}
 	return true

@@ -177,16 +177,29 @@ func TestCatalogCoversEveryCode(t *testing.T) {
 
 // The page names catalog keys with t('…') and data-i18n*="…";
 // each must exist.
+var trPrefix = regexp.MustCompile(`function tr\([^)]*\) \{ return t\('([\w.]+\.)' \+`)
+
 func TestCatalogHasEveryPageKey(t *testing.T) {
-	use := regexp.MustCompile(`\bt\('([\w.]+)'|data-i18n(?:-[\w-]+)?="([\w.]+)"`)
+	use := regexp.MustCompile(`\bt\('([\w.]+)'|data-i18n(?:-[\w-]+)?="([\w.]+)"|\btr\('([\w.]+)'()`)
 	n := 0
 	err := fs.WalkDir(os.DirFS("static"), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || strings.HasPrefix(p, "vendor") || !(strings.HasSuffix(p, ".js") || strings.HasSuffix(p, ".html")) {
 			return err
 		}
 		b, err := os.ReadFile(filepath.Join("static", p))
+		// A module whose tr(key) is t('prefix.' + key) names prefix.key with tr('key').
+		var prefix string
+		if m := trPrefix.FindSubmatch(b); m != nil {
+			prefix = string(m[1])
+		}
 		for _, m := range use.FindAllStringSubmatch(string(b), -1) {
-			key := m[1] + m[2]
+			key := m[1] + m[2] + m[4]
+			switch {
+			case strings.HasSuffix(key, "."):
+				continue // the prefix of tr itself
+			case m[3] != "":
+				key = prefix + m[3]
+			}
 			n++
 			if messages[langEn][key] == "" || messages[langZh][key] == "" {
 				t.Errorf("%s names %q, which the catalog lacks", p, key)

@@ -81,8 +81,7 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
 	for range req.Columns {
 		if ok, wait := s.chats.allow(strconv.FormatInt(u.ID, 10)); !ok {
 			n := s.d.ChatsPerMinute
-			writeError(w, r, tooMany("too_many_chats", wait, "You are sending messages faster than "+strconv.Itoa(n)+" a minute.",
-				"发送消息过于频繁（每分钟最多 "+strconv.Itoa(n)+" 条）。"))
+			writeError(w, r, tooMany("too_many_chats", wait, "n", n))
 			return
 		}
 	}
@@ -126,7 +125,7 @@ func (s *Server) handleCompareStream(w http.ResponseWriter, r *http.Request) {
 	}
 	after, err := chat.ParseFanInID(r)
 	if err != nil {
-		writeError(w, r, badRequest("Last-Event-ID does not match this comparison.", "Last-Event-ID 与该对比不符。"))
+		writeError(w, r, badRequest("compare_event_id"))
 		return
 	}
 	cols := make([]chat.FanInColumn, 0, len(parts))

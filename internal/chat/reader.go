@@ -138,7 +138,7 @@ func (r *Run) translate(ev coze.Event, rep *reply) *outcome {
 			}{c.ConversationID, c.ID})
 		}
 	case coze.EventMessageDelta, coze.EventMessageCompleted:
-		m, err := ev.Message()
+		m, err := ev.MessageText()
 		if err != nil {
 			return malformed(err)
 		}

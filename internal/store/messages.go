@@ -43,6 +43,10 @@ const msgCols = `id, conversation_id, user_id, role, content, chat_id, status, e
 // AddMessage appends m to the user's conversation and returns it with its ID
 // and defaulted times. ErrNotFound if the conversation is not the user's.
 func (s *Store) AddMessage(ctx context.Context, m Message) (Message, error) {
+	return addMessage(ctx, s.w, m)
+}
+
+func addMessage(ctx context.Context, q querier, m Message) (Message, error) {
 	m.CreatedAt = orNow(m.CreatedAt).Truncate(time.Millisecond).UTC()
 	if m.UpdatedAt.IsZero() {
 		m.UpdatedAt = m.CreatedAt
@@ -52,7 +56,7 @@ func (s *Store) AddMessage(ctx context.Context, m Message) (Message, error) {
 	if err != nil {
 		return Message{}, fmt.Errorf("add message: %w", err)
 	}
-	err = s.w.QueryRowContext(ctx, `
+	err = q.QueryRowContext(ctx, `
 		INSERT INTO messages (conversation_id, user_id, role, content, chat_id, status, error_code, follow_ups, usage, reasoning, cards, question, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		RETURNING id`,

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -72,6 +73,8 @@ func main() {
 	conns := flag.Int("conns", 50, "connections")
 	wrkBin := flag.String("wrk", "auto", `wrk binary ("auto": use it if installed, "" off)`)
 	out := flag.String("out", "bench/results/rps.json", "results file")
+	pprofAddr := flag.String("pprof", "", "start coze2app with COZE2APP_DEBUG_ADDR here and save a 5 s CPU profile of GET /api/auth/status (go load) into -profile-dir")
+	profDir := flag.String("profile-dir", "/tmp/coze2app-profiles", "where -pprof writes rps-auth-status-cpu.pb.gz")
 	seedPy := flag.String("seed-python", "auto", `python with Flask for the seed design's stand-in ("auto": python3 if it imports flask, "" off)`)
 	flag.Parse()
 	log.SetFlags(log.Ltime | log.Lmicroseconds)
@@ -86,7 +89,7 @@ func main() {
 			*seedPy = "python3"
 		}
 	}
-	res, err := run(ctx, *appBin, *wrkBin, *dur, *warm, *conns)
+	res, err := run(ctx, *appBin, *wrkBin, *dur, *warm, *conns, *pprofAddr, *profDir)
 	if err == nil && *seedPy != "" {
 		err = runSeed(ctx, res, *seedPy, *wrkBin, *dur, *warm, *conns)
 	}
@@ -103,7 +106,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, appBin, wrkBin string, dur, warm time.Duration, conns int) (*results, error) {
+func run(ctx context.Context, appBin, wrkBin string, dur, warm time.Duration, conns int, pprofAddr, profDir string) (*results, error) {
 	dir, err := os.MkdirTemp("", "coze2app-bench-rps-")
 	if err != nil {
 		return nil, err
@@ -113,6 +116,9 @@ func run(ctx context.Context, appBin, wrkBin string, dur, warm time.Duration, co
 	simAddr, _ := benchkit.FreeAddr()
 	ac := benchkit.AppConfig{Bin: appBin, Dir: dir, Addr: appAddr, SimBase: "http://" + simAddr,
 		ClientID: clientID, ClientSecret: clientSecret}
+	if pprofAddr != "" {
+		ac.Env = append(ac.Env, "COZE2APP_DEBUG_ADDR="+pprofAddr)
+	}
 	// The simulator runs in this process so we can count its bot-list calls.
 	sim := cozesim.New(cozesim.Options{PublicBase: "http://" + simAddr,
 		Apps: []cozesim.App{{Name: "coze2app bench", ClientID: clientID, ClientSecret: clientSecret,
@@ -175,6 +181,15 @@ func run(ctx context.Context, appBin, wrkBin string, dur, warm time.Duration, co
 			}
 		}
 		before := botCalls()
+		if pprofAddr != "" && rt.path == "/api/auth/status" {
+			go func() {
+				time.Sleep(warm + time.Second)
+				path := filepath.Join(profDir, "rps-auth-status-cpu.pb.gz")
+				if err := benchkit.Download(ctx, "http://"+pprofAddr+"/debug/pprof/profile?seconds=5", path); err != nil {
+					log.Printf("profile: %v", err)
+				}
+			}()
+		}
 		r := goLoad(ctx, app.PID(), base+rt.path, cookieHeader, conns, warm, dur)
 		r.Route, r.UpstreamCalls = rt.name, botCalls()-before
 		r.PerAppCPUSecond = perCPU(r)

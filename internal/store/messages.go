@@ -90,7 +90,14 @@ func (s *Store) UpdateMessage(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("update message %d: %w", m.ID, err)
 	}
-	res, err := s.w.ExecContext(ctx, `
+	if s.dialect != sqliteDialect {
+		return updateMessage(ctx, s.w, m, fu)
+	}
+	return s.grouped(ctx, func(ctx context.Context, q querier) error { return updateMessage(ctx, q, m, fu) })
+}
+
+func updateMessage(ctx context.Context, q querier, m Message, fu string) error {
+	res, err := q.ExecContext(ctx, `
 		UPDATE messages SET content = $3, status = $4, error_code = $5, follow_ups = $6, usage = $7, chat_id = $8, updated_at = $9,
 			reasoning = $10, cards = $11, question = $12
 		WHERE id = $1 AND user_id = $2`,

@@ -29,20 +29,24 @@ type cache struct {
 
 	mu       sync.Mutex
 	epoch    uint64
-	sessions map[string]sessionEntry // by session id
-	tokens   map[int64]tokenEntry    // by user id
+	sessions map[string]entry[sessionEntry] // by session id
+	tokens   map[int64]entry[tokenEntry]    // by user id
 }
 
 type sessionEntry struct {
-	s  store.Session
-	u  store.User
-	at time.Time
+	s store.Session
+	u store.User
 }
 
 type tokenEntry struct {
 	tok       coze.AccessToken
 	expiresAt time.Time
-	at        time.Time
+}
+
+// entry is a cached value and when its read began.
+type entry[V any] struct {
+	v  V
+	at time.Time
 }
 
 // maxCached bounds each map; a full map is swept of stale entries, then
@@ -50,7 +54,7 @@ type tokenEntry struct {
 const maxCached = 8192
 
 func newCache(ttl time.Duration) *cache {
-	return &cache{ttl: ttl, sessions: map[string]sessionEntry{}, tokens: map[int64]tokenEntry{}}
+	return &cache{ttl: ttl, sessions: map[string]entry[sessionEntry]{}, tokens: map[int64]entry[tokenEntry]{}}
 }
 
 // fresh reports whether an entry read at at may still be used at now.
@@ -66,47 +70,37 @@ func (c *cache) begin() uint64 {
 }
 
 func (c *cache) session(id string, now time.Time) (sessionEntry, bool) {
-	if c.ttl <= 0 {
-		return sessionEntry{}, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.sessions[id]
-	if !ok || !c.fresh(e.at, now) {
-		return sessionEntry{}, false
-	}
-	return e, true
+	return cacheGet(c, c.sessions, id, now)
 }
 
 func (c *cache) putSession(epoch uint64, s store.Session, u store.User, now time.Time) {
-	if c.ttl <= 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if epoch != c.epoch {
-		return
-	}
-	if len(c.sessions) >= maxCached {
-		sweep(c.sessions, func(e sessionEntry) bool { return c.fresh(e.at, now) })
-	}
-	c.sessions[s.ID] = sessionEntry{s: s, u: u, at: now}
+	cachePut(c, c.sessions, epoch, s.ID, sessionEntry{s: s, u: u}, now)
 }
 
 func (c *cache) token(userID int64, now time.Time) (tokenEntry, bool) {
-	if c.ttl <= 0 {
-		return tokenEntry{}, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.tokens[userID]
-	if !ok || !c.fresh(e.at, now) {
-		return tokenEntry{}, false
-	}
-	return e, true
+	return cacheGet(c, c.tokens, userID, now)
 }
 
 func (c *cache) putToken(epoch uint64, userID int64, tok coze.AccessToken, expiresAt, now time.Time) {
+	cachePut(c, c.tokens, epoch, userID, tokenEntry{tok: tok, expiresAt: expiresAt}, now)
+}
+
+func cacheGet[K comparable, V any](c *cache, m map[K]entry[V], k K, now time.Time) (V, bool) {
+	var zero V
+	if c.ttl <= 0 {
+		return zero, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := m[k]
+	if !ok || !c.fresh(e.at, now) {
+		return zero, false
+	}
+	return e.v, true
+}
+
+// cachePut stores v read since now unless an invalidation came after epoch.
+func cachePut[K comparable, V any](c *cache, m map[K]entry[V], epoch uint64, k K, v V, now time.Time) {
 	if c.ttl <= 0 {
 		return
 	}
@@ -115,10 +109,18 @@ func (c *cache) putToken(epoch uint64, userID int64, tok coze.AccessToken, expir
 	if epoch != c.epoch {
 		return
 	}
-	if len(c.tokens) >= maxCached {
-		sweep(c.tokens, func(e tokenEntry) bool { return c.fresh(e.at, now) })
+	if len(m) >= maxCached {
+		n := len(m)
+		for k, e := range m {
+			if !c.fresh(e.at, now) {
+				delete(m, k)
+			}
+		}
+		if len(m) == n {
+			clear(m)
+		}
 	}
-	c.tokens[userID] = tokenEntry{tok: tok, expiresAt: expiresAt, at: now}
+	m[k] = entry[V]{v: v, at: now}
 }
 
 // dropSession forgets one session (signed out, expired, replaced at sign-in).
@@ -136,7 +138,7 @@ func (c *cache) dropUser(userID int64) {
 	c.epoch++
 	delete(c.tokens, userID)
 	for id, e := range c.sessions {
-		if e.s.UserID == userID {
+		if e.v.s.UserID == userID {
 			delete(c.sessions, id)
 		}
 	}
@@ -148,17 +150,4 @@ func (c *cache) dropToken(userID int64) {
 	defer c.mu.Unlock()
 	c.epoch++
 	delete(c.tokens, userID)
-}
-
-// sweep deletes the entries keep refuses; if none went, it clears m.
-func sweep[K comparable, V any](m map[K]V, keep func(V) bool) {
-	n := len(m)
-	for k, v := range m {
-		if !keep(v) {
-			delete(m, k)
-		}
-	}
-	if len(m) == n {
-		clear(m)
-	}
 }

@@ -56,6 +56,9 @@ func (r *Run) recordEnd(out outcome, rep *reply) {
 		return
 	}
 	if r.started != nil {
+		if r.startTurn.Stop() {
+			r.writeStart(convID, chatID) // ended before the delayed write
+		}
 		<-r.started
 	}
 	if r.msgID == 0 {

@@ -123,31 +123,32 @@ func cachePut[K comparable, V any](c *cache, m map[K]entry[V], epoch uint64, k K
 	m[k] = entry[V]{v: v, at: now}
 }
 
-// dropSession forgets one session (signed out, expired, replaced at sign-in).
-func (c *cache) dropSession(id string) {
+// invalidate runs drop under the lock and ends every fill begun before it.
+func (c *cache) invalidate(drop func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
-	delete(c.sessions, id)
+	drop()
+}
+
+// dropSession forgets one session (signed out, expired, replaced at sign-in).
+func (c *cache) dropSession(id string) {
+	c.invalidate(func() { delete(c.sessions, id) })
 }
 
 // dropUser forgets the user's sessions (and with them the user row) and token.
 func (c *cache) dropUser(userID int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.epoch++
-	delete(c.tokens, userID)
-	for id, e := range c.sessions {
-		if e.v.s.UserID == userID {
-			delete(c.sessions, id)
+	c.invalidate(func() {
+		delete(c.tokens, userID)
+		for id, e := range c.sessions {
+			if e.v.s.UserID == userID {
+				delete(c.sessions, id)
+			}
 		}
-	}
+	})
 }
 
 // dropToken forgets the user's token (refreshed, rejected or deleted).
 func (c *cache) dropToken(userID int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.epoch++
-	delete(c.tokens, userID)
+	c.invalidate(func() { delete(c.tokens, userID) })
 }

@@ -33,7 +33,7 @@ echo "== machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), nofile $
 relay() {
 	echo "== relay overhead: direct vs nginx vs coze2app"
 	"$TMPBIN/relay" -app-bin "$BIN" \
-		-levels "${RELAY_LEVELS:-1:20ms:50:30s,100:20ms:20:20s,1000:200ms:20:20s}" \
+		${RELAY_LEVELS:+-levels "$RELAY_LEVELS"} \
 		-out "$OUT/relay.json"
 }
 
@@ -48,7 +48,7 @@ relay_diag() {
 relay_profile() {
 	echo "== relay with coze2app profiled mid-phase (COZE2APP_DEBUG_ADDR: net/http/pprof on loopback) into $PROF"
 	"$TMPBIN/relay" -app-bin "$BIN" -pprof 127.0.0.1:6162 -profile-dir "$PROF" -modes direct,app \
-		-levels "${RELAY_PROFILE_LEVELS:-100:20ms:20:20s}" \
+		-levels "${RELAY_PROFILE_LEVELS:-100:5ms:25:20s}" \
 		-out "$PROF/relay-profile.json"
 }
 

@@ -71,10 +71,15 @@ func parseLevels(spec string) ([]level, error) {
 	return out, nil
 }
 
+// defaultLevels: first the issue's case (issue 11: each browser opens a new
+// chat of 20 deltas 5 ms apart, chunk=25 of the 500-rune reply), for 1 and
+// 100 streams; then 20 ms deltas and the 1,000-stream level.
+const defaultLevels = "1:5ms:25:20s,100:5ms:25:20s,1:20ms:50:30s,100:20ms:20:20s,1000:200ms:20:20s"
+
 func main() {
 	appBin := flag.String("app-bin", "/tmp/coze2app", "coze2app binary")
 	nginxBin := flag.String("nginx", "/usr/sbin/nginx", "nginx binary")
-	levelsSpec := flag.String("levels", "1:20ms:50:30s,100:20ms:20:20s,1000:200ms:20:20s", "conc:delay:chunk:duration,...")
+	levelsSpec := flag.String("levels", defaultLevels, "conc:delay:chunk:duration,...")
 	modesSpec := flag.String("modes", "direct,nginx,app", "paths to measure, in this order per level")
 	out := flag.String("out", "bench/results/relay.json", "results file")
 	pprofAddr := flag.String("pprof", "", "start coze2app with COZE2APP_DEBUG_ADDR (net/http/pprof) here and profile it mid-phase")
@@ -319,6 +324,9 @@ func (w *world) runLevel(ctx context.Context, l level) (levelResult, error) {
 		time.Sleep(time.Second)
 	}
 	lr.Overhead = overheads(lr.Phases)
+	if a, n := lr.Phases["app"], lr.Phases["nginx"]; a != nil && n != nil && n.CPUMSPerReply > 0 {
+		lr.CPUPerReplyVsNginx = benchkit.Round3(a.CPUMSPerReply / n.CPUMSPerReply)
+	}
 	return lr, nil
 }
 
@@ -358,6 +366,9 @@ func (w *world) runPhase(ctx context.Context, l level, m string) (*phaseResult, 
 		pr.CPUSeconds[k] = benchkit.Round3(v - cpu[k])
 	}
 	pr.WallS = benchkit.Round3(wall.Seconds())
+	if pr.Streams > 0 {
+		pr.CPUMSPerReply = benchkit.Round3(pr.relayCPU() * 1000 / float64(pr.Streams))
+	}
 	if prof != nil {
 		p := <-prof
 		pr.Profile = &p

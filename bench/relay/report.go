@@ -33,6 +33,9 @@ type levelResult struct {
 	Phases      map[string]*phaseResult `json:"phases"`
 	// Overhead is relay − direct for each relay, in ms.
 	Overhead map[string]overhead `json:"overhead_ms"`
+	// CPUPerReplyVsNginx is coze2app's CPU per reply over nginx's, both
+	// measured in this level (target ≤ 2).
+	CPUPerReplyVsNginx float64 `json:"cpu_per_reply_app_over_nginx,omitempty"`
 }
 
 type phaseResult struct {
@@ -59,7 +62,22 @@ type phaseResult struct {
 	// Event is the one-way latency of deltas 1..n (sim flush → client).
 	Event      benchkit.Summary   `json:"event_latency"`
 	CPUSeconds map[string]float64 `json:"cpu_seconds"`
-	Profile    *profile           `json:"app_profile,omitempty"`
+	// CPUMSPerReply is the relay's CPU time per streamed reply (ms): the
+	// relay process's (nginx: master and workers, from /proc/PID/stat) CPU
+	// seconds of the phase over its streams; 0 for direct.
+	CPUMSPerReply float64  `json:"cpu_ms_per_reply"`
+	Profile       *profile `json:"app_profile,omitempty"`
+}
+
+// relayCPU is the CPU seconds the relay of mode m used in the phase.
+func (p *phaseResult) relayCPU() float64 {
+	switch p.Mode {
+	case "app":
+		return p.CPUSeconds["coze2app"]
+	case "nginx":
+		return p.CPUSeconds["nginx"]
+	}
+	return 0
 }
 
 type overhead struct {
@@ -148,27 +166,22 @@ func overheads(p map[string]*phaseResult) map[string]overhead {
 
 func printTable(w io.Writer, res *results) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "conc\tpath\tstreams\terrors\tTTFD p50\tTTFD p99\tevent p50\tevent p99\tCPU s\t")
+	fmt.Fprintln(tw, "conc\tdelay\tpath\tstreams\terrors\tTTFD p50\tTTFD p99\tevent p50\tevent p99\tCPU s\tCPU ms/reply\t")
 	for _, l := range res.Levels {
 		for _, m := range res.Modes {
 			p := l.Phases[m]
 			if p == nil {
 				continue
 			}
-			cpu := p.CPUSeconds["coze2app"]
-			if m == "nginx" {
-				cpu = p.CPUSeconds["nginx"]
-			} else if m == "direct" {
-				cpu = 0
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.1f\t\n", l.Concurrency, m, p.Streams,
-				p.Errors+p.Mismatched+p.Unmatched+p.Incomplete, p.TTFD.P50, p.TTFD.P99, p.Event.P50, p.Event.P99, cpu)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.1f\t%.3f\t\n", l.Concurrency, l.Delay, m, p.Streams,
+				p.Errors+p.Mismatched+p.Unmatched+p.Incomplete, p.TTFD.P50, p.TTFD.P99, p.Event.P50, p.Event.P99,
+				p.relayCPU(), p.CPUMSPerReply)
 		}
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\noverhead = relay − direct (ms)")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "conc\trelay\tTTFD p50\tTTFD p99\tevent p50\tevent p99\t")
+	fmt.Fprintln(tw, "conc\tdelay\trelay\tTTFD p50\tTTFD p99\tevent p50\tevent p99\tCPU/reply vs nginx\t")
 	for _, l := range res.Levels {
 		names := make([]string, 0, len(l.Overhead))
 		for n := range l.Overhead {
@@ -177,7 +190,11 @@ func printTable(w io.Writer, res *results) {
 		sort.Strings(names)
 		for _, n := range names {
 			o := l.Overhead[n]
-			fmt.Fprintf(tw, "%d\t%s\t%+.3f\t%+.3f\t%+.3f\t%+.3f\t\n", l.Concurrency, n, o.TTFDP50, o.TTFDP99, o.EventP50, o.EventP99)
+			ratio := ""
+			if n == "app" && l.CPUPerReplyVsNginx > 0 {
+				ratio = fmt.Sprintf("×%.2f", l.CPUPerReplyVsNginx)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%+.3f\t%+.3f\t%+.3f\t%+.3f\t%s\t\n", l.Concurrency, l.Delay, n, o.TTFDP50, o.TTFDP99, o.EventP50, o.EventP99, ratio)
 		}
 	}
 	tw.Flush()

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -55,8 +57,13 @@ type results struct {
 	Machine benchkit.Machine `json:"machine"`
 	Results []result         `json:"results"`
 	// FirstBotsMS is the uncached first GET /api/bots (goes to Coze).
-	FirstBotsMS float64  `json:"first_bots_ms"`
-	AppLogTail  []string `json:"app_log_tail,omitempty"`
+	FirstBotsMS float64 `json:"first_bots_ms"`
+	// SeedNote says what stands in for the seed design; AuthStatusVsSeed is
+	// coze2app's GET /api/auth/status req/s over the stand-in's, per load
+	// tool, measured in the same run (issue 11 target: ≥ 20).
+	SeedNote         string             `json:"seed_note,omitempty"`
+	AuthStatusVsSeed map[string]float64 `json:"auth_status_vs_seed,omitempty"`
+	AppLogTail       []string           `json:"app_log_tail,omitempty"`
 }
 
 func main() {
@@ -66,6 +73,9 @@ func main() {
 	conns := flag.Int("conns", 50, "connections")
 	wrkBin := flag.String("wrk", "auto", `wrk binary ("auto": use it if installed, "" off)`)
 	out := flag.String("out", "bench/results/rps.json", "results file")
+	pprofAddr := flag.String("pprof", "", "start coze2app with COZE2APP_DEBUG_ADDR here and save a 5 s CPU profile of GET /api/auth/status (go load) into -profile-dir")
+	profDir := flag.String("profile-dir", "/tmp/coze2app-profiles", "where -pprof writes rps-auth-status-cpu.pb.gz")
+	seedPy := flag.String("seed-python", "auto", `python with Flask for the seed design's stand-in ("auto": python3 if it imports flask, "" off)`)
 	flag.Parse()
 	log.SetFlags(log.Ltime | log.Lmicroseconds)
 	if *wrkBin == "auto" {
@@ -73,11 +83,20 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := run(ctx, *appBin, *wrkBin, *dur, *warm, *conns)
+	if *seedPy == "auto" {
+		*seedPy = ""
+		if exec.Command("python3", "-c", "import flask").Run() == nil {
+			*seedPy = "python3"
+		}
+	}
+	res, err := run(ctx, *appBin, *wrkBin, *dur, *warm, *conns, *pprofAddr, *profDir)
+	if err == nil && *seedPy != "" {
+		err = runSeed(ctx, res, *seedPy, *wrkBin, *dur, *warm, *conns)
+	}
 	benchkit.Report(*out, res, err, printTable)
 }
 
-func run(ctx context.Context, appBin, wrkBin string, dur, warm time.Duration, conns int) (*results, error) {
+func run(ctx context.Context, appBin, wrkBin string, dur, warm time.Duration, conns int, pprofAddr, profDir string) (*results, error) {
 	dir, err := os.MkdirTemp("", "coze2app-bench-rps-")
 	if err != nil {
 		return nil, err
@@ -87,6 +106,9 @@ func run(ctx context.Context, appBin, wrkBin string, dur, warm time.Duration, co
 	simAddr, _ := benchkit.FreeAddr()
 	ac := benchkit.AppConfig{Bin: appBin, Dir: dir, Addr: appAddr, SimBase: "http://" + simAddr,
 		ClientID: clientID, ClientSecret: clientSecret}
+	if pprofAddr != "" {
+		ac.Env = append(ac.Env, "COZE2APP_DEBUG_ADDR="+pprofAddr)
+	}
 	// The simulator runs in this process so we can count its bot-list calls.
 	sim := cozesim.New(cozesim.Options{PublicBase: "http://" + simAddr,
 		Apps: []cozesim.App{{Name: "coze2app bench", ClientID: clientID, ClientSecret: clientSecret,
@@ -149,6 +171,15 @@ func run(ctx context.Context, appBin, wrkBin string, dur, warm time.Duration, co
 			}
 		}
 		before := botCalls()
+		if pprofAddr != "" && rt.path == "/api/auth/status" {
+			go func() {
+				time.Sleep(warm + time.Second)
+				path := filepath.Join(profDir, "rps-auth-status-cpu.pb.gz")
+				if err := benchkit.Download(ctx, "http://"+pprofAddr+"/debug/pprof/profile?seconds=5", path); err != nil {
+					log.Printf("profile: %v", err)
+				}
+			}()
+		}
 		r := goLoad(ctx, app.PID(), base+rt.path, cookieHeader, conns, warm, dur)
 		r.Route, r.UpstreamCalls = rt.name, botCalls()-before
 		r.PerAppCPUSecond = perCPU(r)
@@ -312,4 +343,95 @@ func printTable(w io.Writer, res *results) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "first (uncached) GET /api/bots: %.3f ms\n", res.FirstBotsMS)
+	for _, tool := range []string{"go", "wrk"} {
+		if v, ok := res.AuthStatusVsSeed[tool]; ok {
+			fmt.Fprintf(w, "GET /api/auth/status, coze2app over the seed stand-in (%s): ×%.1f\n", tool, v)
+		}
+	}
+	if res.SeedNote != "" {
+		fmt.Fprintln(w, res.SeedNote)
+	}
+}
+
+//go:embed seed_flask.py
+var seedFlask []byte
+
+const seedRoute = "GET /api/auth/status (seed stand-in)"
+
+// runSeed measures the seed design's stand-in (seed_flask.py: Flask's
+// signed-cookie session on Werkzeug's threaded server) with the same load as
+// coze2app's GET /api/auth/status, and the ratio of the two per tool.
+func runSeed(ctx context.Context, res *results, python, wrkBin string, dur, warm time.Duration, conns int) error {
+	dir, err := os.MkdirTemp("", "coze2app-bench-seed-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	script := dir + "/seed_flask.py"
+	if err := os.WriteFile(script, seedFlask, 0o600); err != nil {
+		return err
+	}
+	addr, _ := benchkit.FreeAddr()
+	_, port, _ := net.SplitHostPort(addr)
+	p, err := benchkit.StartProc("seed flask", python, []string{script, port}, nil, dir+"/seed.log")
+	if err != nil {
+		return err
+	}
+	defer p.Stop(syscall.SIGTERM, 5*time.Second)
+	base := "http://" + addr
+	if err := benchkit.WaitHTTP(ctx, p, base+"/api/auth/status", 20*time.Second); err != nil {
+		return err
+	}
+	b := benchkit.NewBrowser(benchkit.NewTransport(1))
+	if st, _, err := benchkit.GetJSONBody(ctx, b, base+"/bench/signin"); err != nil || st != http.StatusOK {
+		return fmt.Errorf("seed sign-in: status %d: %v", st, err)
+	}
+	u, _ := url.Parse(base)
+	var cookie []string
+	for _, c := range b.Jar.Cookies(u) {
+		cookie = append(cookie, c.Name+"="+c.Value)
+	}
+	if st, body, err := getWithCookie(ctx, base+"/api/auth/status", strings.Join(cookie, "; ")); err != nil ||
+		st != http.StatusOK || !strings.Contains(body, `"authenticated":true`) {
+		return fmt.Errorf("seed status: %d %v %.200s", st, err, body)
+	}
+	res.SeedNote = "stand-in for the seed design (its source is not in the repository): bench/rps/seed_flask.py, " +
+		"Flask's signed-cookie session on Werkzeug's threaded server (app.run), started with " + python
+	res.AuthStatusVsSeed = map[string]float64{}
+	add := func(r result) {
+		r.Route = seedRoute
+		r.PerAppCPUSecond = perCPU(r)
+		res.Results = append(res.Results, r)
+		log.Printf("%s %s: %.0f req/s, p50 %.3f ms, p99 %.3f ms, errors %d", seedRoute, r.Tool, r.RPS, r.Latency.P50, r.Latency.P99, r.Errors)
+		for _, a := range res.Results {
+			if a.Route == "GET /api/auth/status" && a.Tool == r.Tool && r.RPS > 0 {
+				res.AuthStatusVsSeed[r.Tool] = benchkit.Round3(a.RPS / r.RPS)
+			}
+		}
+	}
+	cookieHeader := strings.Join(cookie, "; ")
+	add(goLoad(ctx, p.PID(), base+"/api/auth/status", cookieHeader, conns, warm, dur))
+	if wrkBin != "" {
+		r, err := wrkLoad(ctx, wrkBin, p.PID(), base+"/api/auth/status", cookieHeader, conns, dur)
+		if err != nil {
+			return err
+		}
+		add(r)
+	}
+	return nil
+}
+
+func getWithCookie(ctx context.Context, u, cookie string) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Cookie", cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
 }

@@ -91,6 +91,12 @@ type Options struct {
 	MaxRefreshes   int           // refreshes in flight per instance (bounds the token endpoint and the DB pool); default 16
 
 	OnRefresh func(outcome string) // metrics hook: "ok", "fatal", "transient"
+
+	// CacheTTL bounds how long a session, user or token row read (and opened)
+	// by this instance is used without reading it again; default
+	// DefaultCacheTTL, negative = no cache. Changes made here take effect at
+	// once; another instance's changes within CacheTTL.
+	CacheTTL time.Duration
 }
 
 // PKCEMode says when sign-in uses PKCE S256.
@@ -137,6 +143,7 @@ type Auth struct {
 	unsaved map[int64]coze.Token // refreshed pairs whose write failed; persisted on next use
 	touched map[string]time.Time // session id -> last touch written by this process
 	grantAt map[int64]time.Time  // user id -> last grant check by this process
+	cache   *cache               // validated sessions and unsealed tokens (cache.go)
 	wg      sync.WaitGroup       // refresh goroutines
 }
 
@@ -179,6 +186,7 @@ func New(o Options) (*Auth, error) {
 		touched:       map[string]time.Time{},
 		grantAt:       map[int64]time.Time{},
 		grantEvery:    orDefault(o.GrantCheckEvery, 5*time.Minute),
+		cache:         newCache(cmp.Or(o.CacheTTL, DefaultCacheTTL)),
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)

@@ -37,6 +37,12 @@ func (a *Auth) Middleware(next http.Handler) http.Handler {
 
 func (a *Auth) authenticate(w http.ResponseWriter, r *http.Request) (store.User, store.Session, bool) {
 	ctx := r.Context()
+	now := a.now()
+	if e, ok := a.cachedSession(r, now); ok {
+		a.touch(ctx, &e.s)
+		return e.u, e.s, true
+	}
+	epoch := a.cache.begin()
 	s, err := a.cookieSession(ctx, r)
 	switch {
 	case errors.Is(err, errNoCookie):
@@ -55,8 +61,28 @@ func (a *Auth) authenticate(w http.ResponseWriter, r *http.Request) (store.User,
 		}
 		return store.User{}, store.Session{}, false
 	}
+	a.cache.putSession(epoch, s, u, now)
 	a.touch(ctx, &s)
 	return u, s, true
+}
+
+// cachedSession returns the request's session and user from the cache when
+// the cookie's secret matches and the session has not expired; anything else
+// takes the full path, which also answers the errors.
+func (a *Auth) cachedSession(r *http.Request, now time.Time) (sessionEntry, bool) {
+	v, ok := singleCookie(r, a.SessionCookieName())
+	if !ok {
+		return sessionEntry{}, false
+	}
+	id, secret, ok := parseSessionCookie(v)
+	if !ok {
+		return sessionEntry{}, false
+	}
+	e, ok := a.cache.session(id, now)
+	if !ok || !equalHash(e.s.SecretHash, hashSecret(secret)) || a.sessionExpired(e.s) {
+		return sessionEntry{}, false
+	}
+	return e, true
 }
 
 var (
@@ -131,7 +157,10 @@ func (a *Auth) touch(ctx context.Context, s *store.Session) {
 	s.LastSeenAt = now
 }
 
-func (a *Auth) forgetTouch(id string) {
+// forgetSession drops what this process keeps of a session that ended: its
+// last touch and its cache entry.
+func (a *Auth) forgetSession(id string) {
+	a.cache.dropSession(id)
 	a.mu.Lock()
 	delete(a.touched, id)
 	a.mu.Unlock()
@@ -192,7 +221,7 @@ func (a *Auth) endSession(ctx context.Context, s store.Session) error {
 	if err := a.store.DeleteSession(dctx, s.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("delete session: %w", err)
 	}
-	a.forgetTouch(s.ID)
+	a.forgetSession(s.ID)
 	return a.dropTokensIfSignedOut(ctx, s.UserID)
 }
 
@@ -207,6 +236,7 @@ func (a *Auth) dropTokensIfSignedOut(ctx context.Context, userID int64) error {
 			return fmt.Errorf("drop tokens: %w", err)
 		}
 		if dropped {
+			a.cache.dropToken(userID)
 			a.mu.Lock()
 			delete(a.unsaved, userID)
 			delete(a.grantAt, userID)
@@ -241,8 +271,9 @@ func (a *Auth) SignOutEverywhere(ctx context.Context, w http.ResponseWriter, r *
 		return fmt.Errorf("sign out everywhere: %w", err)
 	}
 	for _, o := range sessions {
-		a.forgetTouch(o.ID)
+		a.forgetSession(o.ID)
 	}
+	a.cache.dropUser(s.UserID)
 	a.mu.Lock()
 	delete(a.grantAt, s.UserID)
 	a.mu.Unlock()

@@ -193,7 +193,7 @@ func (a *Auth) FinishSignIn(ctx context.Context, w http.ResponseWriter, r *http.
 		if err := a.store.DeleteSession(ctx, old.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return "", fmt.Errorf("finish sign-in: delete old session: %w", err)
 		}
-		a.forgetTouch(old.ID)
+		a.forgetSession(old.ID)
 	}
 	// The session first, then the tokens: tokens are kept only while a
 	// session lives (issue 8 item 8).
@@ -206,7 +206,9 @@ func (a *Auth) FinishSignIn(ctx context.Context, w http.ResponseWriter, r *http.
 		a.clearCookie(w, a.SessionCookieName())
 		return "", fmt.Errorf("finish sign-in: %w", err)
 	}
-	// A fresh grant replaces whatever an earlier failed write left in memory.
+	// A fresh grant replaces whatever an earlier failed write left in memory,
+	// and the user row and token this instance cached.
+	a.cache.dropUser(u.ID)
 	a.mu.Lock()
 	delete(a.unsaved, u.ID)
 	a.grantAt[u.ID] = a.now()

@@ -34,6 +34,11 @@ type flight struct {
 // tokens and sessions deleted), ErrRefreshUnavailable (retry later).
 func (a *Auth) AccessToken(ctx context.Context, userID int64) (coze.AccessToken, error) {
 	if !a.hasUnsaved(userID) {
+		now := a.now()
+		if e, ok := a.cache.token(userID, now); ok && !a.expiring(e.expiresAt) {
+			return e.tok, nil
+		}
+		epoch := a.cache.begin()
 		row, err := a.store.TokensByUser(ctx, userID)
 		if errors.Is(err, store.ErrNotFound) {
 			a.clearUser(ctx, userID, "no_tokens")
@@ -48,6 +53,8 @@ func (a *Auth) AccessToken(ctx context.Context, userID int64) (coze.AccessToken,
 			return "", fmt.Errorf("access token: open: %w", ErrReauthRequired)
 		}
 		if !a.expiring(row.AccessExpiresAt) {
+			// Cached only after it opened as this user's (catalog case 27).
+			a.cache.putToken(epoch, userID, coze.AccessToken(acc), row.AccessExpiresAt, now)
 			return coze.AccessToken(acc), nil
 		}
 	}
@@ -166,6 +173,9 @@ func (a *Auth) fly(ctx context.Context, userID int64, failed coze.AccessToken, f
 		}
 	}
 	f.err = err
+	// Whatever the outcome, the next use reads the row again: refreshed,
+	// rejected or deleted, the cached token is no longer the one to send.
+	a.cache.dropToken(userID)
 	a.mu.Lock()
 	if a.flights[userID] == f {
 		delete(a.flights, userID)
@@ -350,9 +360,11 @@ func (a *Auth) clearUser(ctx context.Context, userID int64, reason string) {
 	if err := a.store.DeleteUserSessions(ctx, userID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		a.log.ErrorContext(ctx, "clear user sessions failed", "user_id", userID, "err", err)
 	}
+	a.cache.dropUser(userID)
 }
 
 func (a *Auth) dropTokens(ctx context.Context, userID int64) error {
+	a.cache.dropToken(userID)
 	a.mu.Lock()
 	delete(a.unsaved, userID)
 	a.mu.Unlock()

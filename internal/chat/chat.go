@@ -172,6 +172,7 @@ type Service struct {
 	live   map[*Run]struct{} // runs whose reader has not finished
 	active map[int64]int     // replies in progress (or being opened) per user
 	byChat map[string]*Run   // live and retained runs by chat id
+	ended  []*Run            // chat runs in the order they ended, until swept
 	// workflows holds live and retained workflow runs by run id (workflow.go).
 	workflows map[string]*Run
 }
@@ -257,10 +258,17 @@ func (s *Service) register(r *Run, chatID string) {
 }
 
 // sweepLocked forgets finished runs older than Retain. It runs on Start and Lookup, so
-// no janitor goroutine is needed.
+// no janitor goroutine is needed. Runs are kept in the order they ended, so it looks
+// only at the ones due, not at every retained run.
 func (s *Service) sweepLocked(now time.Time) {
-	for id, r := range s.byChat {
-		if end, ok := r.finishedAt(); ok && now.Sub(end) > s.o.Retain {
+	for len(s.ended) > 0 {
+		r := s.ended[0]
+		if end, _ := r.finishedAt(); now.Sub(end) <= s.o.Retain {
+			return
+		}
+		s.ended[0] = nil
+		s.ended = s.ended[1:]
+		if id := r.ChatID(); id != "" && s.byChat[id] == r {
 			delete(s.byChat, id)
 		}
 	}
@@ -270,6 +278,9 @@ func (s *Service) sweepLocked(now time.Time) {
 func (s *Service) runEnded(r *Run) {
 	s.mu.Lock()
 	delete(s.live, r)
+	if r.wf == nil {
+		s.ended = append(s.ended, r)
+	}
 	s.mu.Unlock()
 	s.release(r.userID)
 }

@@ -139,7 +139,7 @@ func (r *Run) translate(ev coze.Event, rep *reply) *outcome {
 			}{c.ConversationID, c.ID})
 		}
 	case coze.EventMessageDelta, coze.EventMessageCompleted:
-		m, err := ev.Message()
+		m, err := ev.MessageText()
 		if err != nil {
 			return malformed(err)
 		}
@@ -352,15 +352,24 @@ func (r *Run) identify(convID, chatID string) bool {
 		return false
 	}
 	r.svc.register(r, chatID)
-	// The three writes of the turn's start run beside the relay, so the first
-	// delta does not wait for the database; recordEnd waits for them. The
-	// reader goroutine is itself counted in wg, so this Add cannot race Wait.
+	// The turn's start is written beside the relay, turnStartDelay later, so the
+	// first deltas neither wait for the database nor compete with its write for
+	// the CPU; recordEnd writes it at once if the reply ends sooner, and waits for
+	// it. The timer's goroutine needs no place in wg: the reader, which is,
+	// waits for started.
 	r.started = make(chan struct{})
-	r.svc.wg.Go(func() {
-		defer close(r.started)
-		r.recordStart(convID, chatID)
-	})
+	r.startTurn = time.AfterFunc(turnStartDelay, func() { r.writeStart(convID, chatID) })
 	return true
+}
+
+// turnStartDelay is how long after Coze named the chat its start is written
+// (identify): past the first deltas of the reply.
+const turnStartDelay = 50 * time.Millisecond
+
+// writeStart records the turn's start and marks it done.
+func (r *Run) writeStart(convID, chatID string) {
+	defer close(r.started)
+	r.recordStart(convID, chatID)
 }
 
 // sanitizeName keeps an event name on one line (ours never have more, but a name must not

@@ -13,30 +13,26 @@ import (
 const reconcileTimeout = 15 * time.Second
 
 // recordStart writes the conversation, the user's message and an assistant message in
-// status "streaming" as soon as the chat id is known. Only the reader goroutine calls it.
+// status "streaming", in one transaction, as soon as the chat id is known. Only the reader
+// goroutine calls it.
 func (r *Run) recordStart(convID, chatID string) {
 	ctx, cancel := detached(context.Background())
 	defer cancel()
-	st := r.svc.o.Store
 	now := time.Now()
-	err := st.UpsertConversation(ctx, store.Conversation{
-		ID: convID, UserID: r.userID, BotID: r.req.BotID, BotName: r.req.BotName,
-		Title: title(r.req.Message), CreatedAt: now, UpdatedAt: now,
-	})
-	if err == nil {
-		_, err = st.AddMessage(ctx, store.Message{
+	m, err := r.svc.o.Store.StartTurn(ctx,
+		store.Conversation{
+			ID: convID, UserID: r.userID, BotID: r.req.BotID, BotName: r.req.BotName,
+			Title: title(r.req.Message), CreatedAt: now, UpdatedAt: now,
+		},
+		store.Message{
 			ConversationID: convID, UserID: r.userID, Role: "user", Content: r.req.Message,
 			ChatID: chatID, Status: store.StatusComplete, CreatedAt: now, UpdatedAt: now,
-		})
-	}
-	if err == nil {
-		var m store.Message
-		m, err = st.AddMessage(ctx, store.Message{
+		},
+		store.Message{
 			ConversationID: convID, UserID: r.userID, Role: "assistant",
 			ChatID: chatID, Status: store.StatusStreaming, CreatedAt: now, UpdatedAt: now,
 		})
-		r.msgID = m.ID
-	}
+	r.msgID = m.ID
 	if err != nil {
 		r.svc.log.Error("chat record start failed", "conversation_id", convID, "chat_id", chatID, "err", err)
 	}
@@ -60,6 +56,9 @@ func (r *Run) recordEnd(out outcome, rep *reply) {
 		return
 	}
 	if r.started != nil {
+		if r.startTurn.Stop() {
+			r.writeStart(convID, chatID) // ended before the delayed write
+		}
 		<-r.started
 	}
 	if r.msgID == 0 {

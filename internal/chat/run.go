@@ -35,8 +35,9 @@ type Run struct {
 	result    Result
 	out       outcome
 
-	msgID   int64         // local assistant message; set by recordStart, read by the reader goroutine after started
-	started chan struct{} // closed when recordStart finished; nil until the chat id is known (reader goroutine only)
+	msgID     int64         // local assistant message; set by recordStart, read by the reader goroutine after started
+	started   chan struct{} // closed when recordStart finished; nil until the chat id is known (reader goroutine only)
+	startTurn *time.Timer   // runs the delayed recordStart (identify); set with started
 
 	done chan struct{} // closed after the reply is recorded (and reconciled)
 

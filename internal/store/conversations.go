@@ -32,12 +32,16 @@ const (
 // message); an empty stored Title or BotName is filled in. ErrNotFound if the
 // user does not exist. Zero times default to now.
 func (s *Store) UpsertConversation(ctx context.Context, c Conversation) error {
+	return upsertConversation(ctx, s.w, c)
+}
+
+func upsertConversation(ctx context.Context, q querier, c Conversation) error {
 	created := orNow(c.CreatedAt)
 	updated := c.UpdatedAt
 	if updated.IsZero() {
 		updated = time.Now()
 	}
-	_, err := s.w.ExecContext(ctx, `
+	_, err := q.ExecContext(ctx, `
 		INSERT INTO conversations (user_id, id, bot_id, bot_name, title, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (user_id, id) DO UPDATE SET

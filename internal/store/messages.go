@@ -43,6 +43,10 @@ const msgCols = `id, conversation_id, user_id, role, content, chat_id, status, e
 // AddMessage appends m to the user's conversation and returns it with its ID
 // and defaulted times. ErrNotFound if the conversation is not the user's.
 func (s *Store) AddMessage(ctx context.Context, m Message) (Message, error) {
+	return addMessage(ctx, s.w, m)
+}
+
+func addMessage(ctx context.Context, q querier, m Message) (Message, error) {
 	m.CreatedAt = orNow(m.CreatedAt).Truncate(time.Millisecond).UTC()
 	if m.UpdatedAt.IsZero() {
 		m.UpdatedAt = m.CreatedAt
@@ -52,7 +56,7 @@ func (s *Store) AddMessage(ctx context.Context, m Message) (Message, error) {
 	if err != nil {
 		return Message{}, fmt.Errorf("add message: %w", err)
 	}
-	err = s.w.QueryRowContext(ctx, `
+	err = q.QueryRowContext(ctx, `
 		INSERT INTO messages (conversation_id, user_id, role, content, chat_id, status, error_code, follow_ups, usage, reasoning, cards, question, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		RETURNING id`,
@@ -86,7 +90,14 @@ func (s *Store) UpdateMessage(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("update message %d: %w", m.ID, err)
 	}
-	res, err := s.w.ExecContext(ctx, `
+	if s.dialect != sqliteDialect {
+		return updateMessage(ctx, s.w, m, fu)
+	}
+	return s.grouped(ctx, func(ctx context.Context, q querier) error { return updateMessage(ctx, q, m, fu) })
+}
+
+func updateMessage(ctx context.Context, q querier, m Message, fu string) error {
+	res, err := q.ExecContext(ctx, `
 		UPDATE messages SET content = $3, status = $4, error_code = $5, follow_ups = $6, usage = $7, chat_id = $8, updated_at = $9,
 			reasoning = $10, cards = $11, question = $12
 		WHERE id = $1 AND user_id = $2`,

@@ -33,6 +33,7 @@ type Store struct {
 	w       *sql.DB // writes: on SQLite one connection, so writers queue in Go instead of spinning on the file lock; on PostgreSQL the same pool as db
 	lockDB  *sql.DB // PostgreSQL only: connections that hold per-user advisory locks
 	dialect dialect
+	group   groupCommit // SQLite: turn writes of concurrent callers share a commit (turn.go)
 }
 
 // Open connects to the database named by url, applies pending migrations and

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coze2app/coze2app/internal/auth"
 	"github.com/coze2app/coze2app/internal/cozesim"
 	"github.com/coze2app/coze2app/internal/store/storetest"
 )
@@ -214,7 +215,9 @@ func TestCase84_SearchRefusesNULAndInvalidUTF8(t *testing.T) {
 // Catalog case 81 (issue 8 item 11): a session id never appears in a log
 // line, also when the database fails under a request that carries it.
 func TestCase81_SessionIDsNeverLogged(t *testing.T) {
-	e, c := alanSignedIn(t)
+	// No session cache, so every request below reaches the failing store.
+	e := newTestEnv(t, envOpts{auth: func(o *auth.Options) { o.CacheTTL = -1 }})
+	c := signIn(t, e, cozesim.UserAlan)
 	var id, secret string
 	for _, ck := range c.Jar.Cookies(mustURL(t, e.url)) {
 		if ck.Name == e.auth.SessionCookieName() {

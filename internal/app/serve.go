@@ -103,6 +103,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		log.Info("marked interrupted replies", "count", n)
 	}
 
+	bus, closeBus, err := openBus(ctx, st, log)
+	if err != nil {
+		return err
+	}
+	defer closeBus()
+
 	sealer, err := openSealer(ctx, cfg, st)
 	if err != nil {
 		return err
@@ -178,6 +184,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Log:    log.With("component", "chat"),
 
 		MaxRepliesPerUser: cfg.MaxRepliesPerUser,
+		Bus:               bus,
 	})
 
 	var draining atomic.Bool
@@ -301,6 +308,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	log.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
+	if bus != nil && sim == nil {
+		handOver(ln, srv) // the others take over (the demo's simulator needs this listener)
+	}
 	if err := chats.Shutdown(shutCtx); err != nil {
 		log.Warn("chat shutdown", "err", err)
 	}

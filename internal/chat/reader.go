@@ -350,6 +350,9 @@ func (r *Run) identify(convID, chatID string) bool {
 		return false
 	}
 	r.svc.register(r, chatID)
+	if c := r.svc.cl; c != nil {
+		r.svc.wg.Go(func() { c.publish(r, chatKey(chatID)) })
+	}
 	// The three writes of the turn's start run beside the relay, so the first
 	// delta does not wait for the database; recordEnd waits for them. The
 	// reader goroutine is itself counted in wg, so this Add cannot race Wait.

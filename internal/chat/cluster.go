@@ -154,6 +154,18 @@ func (c *cluster) publish(r *Run, key string) {
 	}
 }
 
+// claim writes a run's next event before it enters the log, so the reply is found on
+// every instance before a browser learns its chat id from that event. Only the reader
+// goroutine calls it; publish writes the event again, which changes nothing.
+func (c *cluster) claim(r *Run, key, name string, data []byte) {
+	ctx, cancel := detached(context.Background())
+	defer cancel()
+	ev := store.ReplyEvent{ID: r.LastEventID() + 1, Name: name, Data: data}
+	if err := c.s.o.Store.AppendReplyEvents(ctx, key, r.userID, []store.ReplyEvent{ev}); err != nil {
+		c.s.log.Error("chat reply not shared", "chat_key", key, "err", err)
+	}
+}
+
 // write stores one batch and announces it, trying twice.
 func (c *cluster) write(key string, userID int64, evs []event) {
 	rows := make([]store.ReplyEvent, len(evs))
@@ -191,9 +203,10 @@ func (c *cluster) prune() {
 
 // remoteView is a Run of another instance as seen from reply_events by one relay.
 type remoteView struct {
-	key    string
-	ended  bool      // the end event was read (or, for lookup, is the newest held)
-	lastAt time.Time // when events last arrived
+	key      string
+	finished bool      // at lookup, the newest event held was the end
+	ended    bool      // the relay read the end event
+	lastAt   time.Time // when events last arrived
 }
 
 // lookupRemote finds userID's reply chatID in reply_events. The Run it returns serves
@@ -215,7 +228,7 @@ func (s *Service) lookupRemote(userID int64, chatID string) (*Run, bool) {
 	}
 	r := &Run{svc: s, userID: userID, chatID: chatID, firstID: first.ID, lastID: last.ID,
 		notify: make(chan struct{}), done: make(chan struct{}),
-		remote: &remoteView{key: key, ended: last.Name == EventEnd, lastAt: time.Now()}}
+		remote: &remoteView{key: key, finished: last.Name == EventEnd, lastAt: time.Now()}}
 	var ids struct {
 		ConversationID string `json:"conversation_id"`
 	}
@@ -317,7 +330,7 @@ func (s *Service) cancelRemote(ctx context.Context, u store.User, run *Run, conv
 		s.log.WarnContext(ctx, "chat upstream cancel failed", "chat_id", run.chatID, "err", err)
 	}
 	key := run.remote.key
-	if run.remote.ended {
+	if run.remote.finished {
 		return true, nil
 	}
 	if perr := s.cl.bus.Publish(ctx, topicCancel, strconv.FormatInt(u.ID, 10)+" "+key); perr != nil {

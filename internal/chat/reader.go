@@ -131,11 +131,8 @@ func (r *Run) translate(ev coze.Event, rep *reply) *outcome {
 		if err != nil {
 			return malformed(err)
 		}
-		if c.ID != "" && c.ConversationID != "" && r.identify(c.ConversationID, c.ID) {
-			r.appendJSON(EventChat, struct {
-				ConversationID string `json:"conversation_id"`
-				ChatID         string `json:"chat_id"`
-			}{c.ConversationID, c.ID})
+		if c.ID != "" && c.ConversationID != "" {
+			r.identify(c.ConversationID, c.ID)
 		}
 	case coze.EventMessageDelta, coze.EventMessageCompleted:
 		m, err := ev.Message()
@@ -337,9 +334,9 @@ func (r *Run) streamEnd(ctx context.Context, err error) *outcome {
 	return &outcome{status: store.StatusIncomplete, code: "upstream_reset", message: "The connection to Coze was lost."}
 }
 
-// identify learns the conversation and chat ids, makes the run findable and records the
-// turn's start. It reports whether the ids were new.
-func (r *Run) identify(convID, chatID string) bool {
+// identify learns the conversation and chat ids, makes the run findable, records the
+// turn's start and appends our chat event, once.
+func (r *Run) identify(convID, chatID string) {
 	r.mu.Lock()
 	known := r.chatID != ""
 	if !known {
@@ -347,12 +344,19 @@ func (r *Run) identify(convID, chatID string) bool {
 	}
 	r.mu.Unlock()
 	if known {
-		return false
+		return
 	}
 	r.svc.register(r, chatID)
+	data, _ := json.Marshal(struct {
+		ConversationID string `json:"conversation_id"`
+		ChatID         string `json:"chat_id"`
+	}{convID, chatID})
 	if c := r.svc.cl; c != nil {
+		// The other instances find the reply as soon as a browser can name it.
+		c.claim(r, chatKey(chatID), EventChat, data)
 		r.svc.wg.Go(func() { c.publish(r, chatKey(chatID)) })
 	}
+	r.append(EventChat, data)
 	// The three writes of the turn's start run beside the relay, so the first
 	// delta does not wait for the database; recordEnd waits for them. The
 	// reader goroutine is itself counted in wg, so this Add cannot race Wait.
@@ -361,7 +365,6 @@ func (r *Run) identify(convID, chatID string) bool {
 		defer close(r.started)
 		r.recordStart(convID, chatID)
 	})
-	return true
 }
 
 // sanitizeName keeps an event name on one line (ours never have more, but a name must not

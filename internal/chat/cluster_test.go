@@ -1,0 +1,204 @@
+package chat_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/coze2app/coze2app/internal/auth"
+	"github.com/coze2app/coze2app/internal/chat"
+	"github.com/coze2app/coze2app/internal/coze"
+	"github.com/coze2app/coze2app/internal/cozesim"
+	"github.com/coze2app/coze2app/internal/seal"
+	"github.com/coze2app/coze2app/internal/store"
+	"github.com/coze2app/coze2app/internal/store/storetest"
+)
+
+// mustCluster builds two instances, A and B, of the chat stack on one PostgreSQL schema
+// (COZE2APP_TEST_DATABASE_URL; skipped without PostgreSQL, fatal under CI=true), each
+// with its own store, bus, auth, service and app server, before one simulator.
+func mustCluster(t *testing.T) (a, b *harness) {
+	t.Helper()
+	checkGoroutines(t)
+	url := storetest.PostgresURL(t)
+	sim := cozesim.New(cozesim.Options{})
+	simSrv := httptest.NewServer(sim)
+	app := cozesim.DefaultApp()
+	keys, err := seal.ParseKeys("chat test passphrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := seal.New(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	instance := func() *harness {
+		ctx := t.Context()
+		st, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatalf("open store: %v", err)
+		}
+		bus, err := st.OpenBus(ctx, func(err error) { t.Logf("bus: %v", err) })
+		if err != nil {
+			t.Fatalf("open bus: %v", err)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		cz := coze.New(coze.Options{APIBase: simSrv.URL, WWWBase: simSrv.URL, ClientID: app.ClientID,
+			ClientSecret: coze.ClientSecret(app.ClientSecret), RedirectURI: app.RedirectURIs[0],
+			HTTPClient: &http.Client{Transport: tr}})
+		h := &harness{sim: sim, store: st}
+		if h.auth, err = auth.New(auth.Options{Coze: cz, Store: st, Sealer: sealer}); err != nil {
+			t.Fatal(err)
+		}
+		h.svc = chat.New(chat.Options{Coze: cz, Tokens: h.auth, Store: st, Bus: bus,
+			OnRunEnd: func(string) { h.runsEnded.Add(1) }})
+		h.app = httptest.NewServer(h.routes())
+		appTr := http.DefaultTransport.(*http.Transport).Clone()
+		h.client = &http.Client{Transport: appTr}
+		t.Cleanup(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := h.svc.Shutdown(sctx); err != nil {
+				t.Errorf("chat shutdown: %v", err)
+			}
+			appTr.CloseIdleConnections()
+			h.app.Close()
+			h.auth.Wait()
+			tr.CloseIdleConnections()
+			bus.Close()
+			st.Close()
+		})
+		return h
+	}
+	a, b = instance(), instance()
+	a.alan = a.mustUser(t, sealer, cozesim.UserAlan, "Alan")
+	a.bea = a.mustUser(t, sealer, cozesim.UserBea, "Bea")
+	b.alan, b.bea = a.alan, a.bea
+	t.Cleanup(func() { simSrv.Close(); sim.Close() }) // after both instances stopped
+	return a, b
+}
+
+// resumeOn opens GET /stream/{chat} on h after lastID and checks it is a stream.
+func (h *harness) resumeOn(t *testing.T, user, chatID, lastID string) *sseStream {
+	t.Helper()
+	resp := h.do(t, t.Context(), http.MethodGet, "/stream/"+chatID, user, nil, lastID)
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		t.Fatalf("resume on the other instance: status %d, want 200", resp.StatusCode)
+	}
+	return h.stream(t, resp)
+}
+
+// checkIDs fails unless evs carry the ids 1, 2, 3… in order, each once.
+func checkIDs(t *testing.T, evs []sseEvent) {
+	t.Helper()
+	for i, ev := range evs {
+		if ev.ID != strconv.Itoa(i+1) {
+			t.Fatalf("event %d (%s) has id %q, want %d: an event lost or repeated", i, ev.Name, ev.ID, i+1)
+		}
+	}
+}
+
+// A reply started on A is followed on B: from the start, and after a Last-Event-ID A's
+// relay sent, every event once, in order, to the same end; B's view is the reply as
+// recorded. Another user finds nothing on B.
+func TestClusterResumeOnOtherInstance(t *testing.T) {
+	a, b := mustCluster(t)
+	a.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, DeltaDelay: 3 * time.Millisecond})
+	ctx, cancel := context.WithCancel(t.Context())
+	s := a.post(t, ctx, "alan", chat.StartRequest{BotID: cozesim.BotAssistant, Message: "cross instance chunk=2"})
+	seen := s.until(t, chat.EventDelta, 5)
+	_, chatID := chatIDs(t, seen)
+	cancel() // the browser's connection to A drops
+
+	rest := b.resumeOn(t, "alan", chatID, seen[len(seen)-1].ID).all(t)
+	whole := append(seen, rest...)
+	checkIDs(t, whole)
+	if e := endOf(t, whole); e.Status != chat.EndCompleted {
+		t.Fatalf("reply through B ended %+v, want completed", e)
+	}
+	fromStart := b.resumeOn(t, "alan", chatID, "").all(t)
+	checkIDs(t, fromStart)
+	if len(fromStart) != len(whole) {
+		t.Errorf("B from the start: %d events, want %d", len(fromStart), len(whole))
+	}
+	m := a.mustRun(t, a.alan, chatID)
+	if got, want := deltaText(t, whole), m.Result().Answer; got != want || got == "" {
+		t.Errorf("text through B = %q, want the recorded answer %q", got, want)
+	}
+
+	resp := b.do(t, t.Context(), http.MethodGet, "/stream/"+chatID, "bea", nil, "")
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("Bea resumes Alan's reply on B: %d, want 404", resp.StatusCode)
+	}
+}
+
+// Stop on B ends a reply running on A: A closes its stream and records it canceled, and
+// the relays on both instances end with the same canceled end.
+func TestClusterStopOnOtherInstance(t *testing.T) {
+	a, b := mustCluster(t)
+	a.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, SilentAfterEvents: 4})
+	s := a.post(t, t.Context(), "alan", chat.StartRequest{BotID: cozesim.BotAssistant, Message: "stop me chunk=3"})
+	seen := s.until(t, chat.EventDelta, 1)
+	convID, chatID := chatIDs(t, seen)
+	onB := b.resumeOn(t, "alan", chatID, "")
+	onB.until(t, chat.EventDelta, 1)
+
+	if err := b.svc.Cancel(t.Context(), b.bea, convID, chatID); err != chat.ErrNotFound {
+		t.Errorf("Bea stops Alan's reply on B: %v, want ErrNotFound", err)
+	}
+	if err := b.svc.Cancel(t.Context(), b.alan, convID, chatID); err != nil {
+		t.Fatalf("Stop on B: %v", err)
+	}
+	for name, evs := range map[string][]sseEvent{"A": append(seen, s.all(t)...), "B": onB.all(t)} {
+		if e := endOf(t, evs); e.Status != chat.EndCanceled || evs[len(evs)-1].ID == "" {
+			t.Errorf("relay on %s ended %+v (id %q), want the reply's end canceled", name, e, evs[len(evs)-1].ID)
+		}
+	}
+	if st, code := a.mustRun(t, a.alan, chatID).Status(); st != store.StatusCanceled || code != "canceled" {
+		t.Errorf("recorded %s %s, want canceled", st, code)
+	}
+}
+
+// Rolling restart: A shuts down mid-reply; its relay ends with the retry hint, the browser
+// reconnects to B and receives the rest while A, draining, still reads the reply from
+// Coze; the history holds the whole answer.
+func TestClusterShutdownHandsOver(t *testing.T) {
+	a, b := mustCluster(t)
+	a.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, DeltaDelay: 5 * time.Millisecond})
+	s := a.post(t, t.Context(), "alan", chat.StartRequest{BotID: cozesim.BotAssistant, Message: "restart chunk=2"})
+	seen := s.until(t, chat.EventDelta, 3)
+	_, chatID := chatIDs(t, seen)
+
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		shut <- a.svc.Shutdown(ctx)
+	}()
+	for _, ev := range s.all(t) {
+		if ev.ID != "" {
+			seen = append(seen, ev)
+			continue
+		}
+		if ev.Retry != "3000" || errorCode([]sseEvent{ev}) != "server_shutdown" {
+			t.Fatalf("A's relay ended with %+v, want retry 3000 and server_shutdown", ev)
+		}
+	}
+	whole := append(seen, b.resumeOn(t, "alan", chatID, seen[len(seen)-1].ID).all(t)...)
+	checkIDs(t, whole)
+	if e := endOf(t, whole); e.Status != chat.EndCompleted {
+		t.Fatalf("reply through B ended %+v, want completed", e)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("A's shutdown: %v", err)
+	}
+	m := b.mustMessage(t, b.alan, chatID)
+	if m.Status != store.StatusComplete || m.Content != deltaText(t, whole) {
+		t.Errorf("history %s %q, want complete with the streamed text %q", m.Status, m.Content, deltaText(t, whole))
+	}
+}

@@ -1,9 +1,6 @@
 package app
 
 import (
-	"bufio"
-	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,18 +30,11 @@ func TestNginxTwoInstancesHandOver(t *testing.T) {
 	env["COZE2APP_PUBLIC_URL"] = public
 	a := mustStart(t, nil, env)
 	b := mustStart(t, nil, env)
-	startNginx(t, bin, dir, front, map[string]string{
-		"127.0.0.1:5000": strings.TrimPrefix(a.URL, "http://"),
-		// B as backup: every request goes to A while A answers, so the
-		// stream starts on A; B takes over when A refuses connections.
-		"# server 127.0.0.1:5001;":        "server " + strings.TrimPrefix(b.URL, "http://") + " backup;",
-		"/etc/ssl/coze2app/fullchain.pem": cert.certFile,
-		"/etc/ssl/coze2app/privkey.pem":   cert.keyFile,
-		"listen 443 ssl http2;":           "listen " + front + " ssl http2;",
-		"listen [::]:443 ssl http2;":      "",
-		"listen 80;":                      "listen " + plainFront + ";",
-		"listen [::]:80;":                 "",
-	})
+	site := siteSubst(cert, front, plainFront, a.URL)
+	// B as backup: every request goes to A while A answers, so the stream
+	// starts on A; B takes over when A refuses connections.
+	site["# server 127.0.0.1:5001;"] = "server " + strings.TrimPrefix(b.URL, "http://") + " backup;"
+	startNginx(t, bin, dir, front, site)
 	c := tlsBrowser(t, cert.leaf)
 	signIn(t, c, public, "7391000000000000101")
 
@@ -87,19 +77,8 @@ func TestNginxTwoInstancesHandOver(t *testing.T) {
 		t.Fatalf("A's relay ended with %+v, want an end without id, code server_shutdown", end)
 	}
 
-	req, _ := http.NewRequest("GET", public+"/api/chat/"+chatID+"/stream", nil)
-	req.Header.Set("Last-Event-ID", strconv.Itoa(s.lastID))
-	res, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("resume through nginx = %d, want 200", res.StatusCode)
-	}
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	rest := &chatStream{Closer: res.Body, sc: sc, lastID: s.lastID} // ids go on from A's
+	rest := resumeChatStream(t, c, public, chatID, s.lastID) // through nginx, to B
+	defer rest.Close()
 	end = read(rest)
 	if end.id == "" || end.field(t, "status") != "completed" {
 		t.Fatalf("resumed stream ended with %+v, want the reply's end completed", end)

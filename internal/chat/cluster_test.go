@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,8 +20,9 @@ import (
 
 // mustCluster builds two instances, A and B, of the chat stack on one PostgreSQL schema
 // (COZE2APP_TEST_DATABASE_URL; skipped without PostgreSQL, fatal under CI=true), each
-// with its own store, bus, auth, service and app server, before one simulator.
-func mustCluster(t *testing.T) (a, b *harness) {
+// with its own store, bus, auth, service (options set by opts, if any) and app server,
+// before one simulator.
+func mustCluster(t *testing.T, opts ...func(*chat.Options)) (a, b *harness) {
 	t.Helper()
 	checkGoroutines(t)
 	url := storetest.PostgresURL(t)
@@ -53,8 +55,12 @@ func mustCluster(t *testing.T) (a, b *harness) {
 		if h.auth, err = auth.New(auth.Options{Coze: cz, Store: st, Sealer: sealer}); err != nil {
 			t.Fatal(err)
 		}
-		h.svc = chat.New(chat.Options{Coze: cz, Tokens: h.auth, Store: st, Bus: bus,
-			OnRunEnd: func(string) { h.runsEnded.Add(1) }})
+		o := chat.Options{Coze: cz, Tokens: h.auth, Store: st, Bus: bus,
+			OnRunEnd: func(string) { h.runsEnded.Add(1) }}
+		for _, f := range opts {
+			f(&o)
+		}
+		h.svc = chat.New(o)
 		h.app = httptest.NewServer(h.routes())
 		appTr := http.DefaultTransport.(*http.Transport).Clone()
 		h.client = &http.Client{Transport: appTr}
@@ -200,5 +206,41 @@ func TestClusterShutdownHandsOver(t *testing.T) {
 	m := b.mustMessage(t, b.alan, chatID)
 	if m.Status != store.StatusComplete || m.Content != deltaText(t, whole) {
 		t.Errorf("history %s %q, want complete with the streamed text %q", m.Status, m.Content, deltaText(t, whole))
+	}
+}
+
+// A relay from reply_events never invents events: at a gap (events the owner could not
+// write, or already deleted) and when the owner stays silent past its own idle limit (it
+// died), it ends with an end of its own, without an id, code resume_unavailable.
+func TestClusterRelayWithoutOwner(t *testing.T) {
+	_, b := mustCluster(t, func(o *chat.Options) { o.IdleTimeout, o.Heartbeat = 100*time.Millisecond, 20*time.Millisecond })
+	ev := func(id int64, name, data string) store.ReplyEvent {
+		return store.ReplyEvent{ID: id, Name: name, Data: []byte(data)}
+	}
+	for _, tt := range []struct {
+		name, chatID string
+		ids          []int64
+		wantIDs      []string
+	}{
+		{"gap", "7400000000000000001", []int64{2, 4}, []string{"1", "2"}},
+		{"owner gone", "7400000000000000002", []int64{2, 3}, []string{"1", "2", "3"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rows := []store.ReplyEvent{ev(1, chat.EventChat, `{"conversation_id":"7300000000000000001","chat_id":"`+tt.chatID+`"}`)}
+			for _, id := range tt.ids {
+				rows = append(rows, ev(id, chat.EventDelta, `{"message_id":"1","text":"x"}`))
+			}
+			if err := b.store.AppendReplyEvents(t.Context(), "chat:"+tt.chatID, b.alan.ID, rows); err != nil {
+				t.Fatal(err)
+			}
+			evs := b.resumeOn(t, "alan", tt.chatID, "").all(t)
+			var ids []string
+			for _, ev := range evs[:len(evs)-1] {
+				ids = append(ids, ev.ID)
+			}
+			if strings.Join(ids, ",") != strings.Join(tt.wantIDs, ",") || evs[len(evs)-1].ID != "" || errorCode(evs) != "resume_unavailable" {
+				t.Errorf("relay sent ids %v then %+v, want %v then an end without id, resume_unavailable", ids, evs[len(evs)-1], tt.wantIDs)
+			}
+		})
 	}
 }

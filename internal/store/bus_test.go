@@ -91,3 +91,51 @@ func TestBus(t *testing.T) {
 		t.Errorf("SQLite OpenBus = %v, %v; want nil, nil", bus, err)
 	}
 }
+
+// TestBusReconnects: when the listening connection dies, the bus says why,
+// opens another, tells its subscribers that messages may have been lost
+// (msg ""), and hears what is published afterwards.
+func TestBusReconnects(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	s := storetest.MustOpen(t, url+"&application_name=coze2app_bus_reconnect")
+	ctx := t.Context()
+	lost := make(chan error, 10)
+	bus, err := s.OpenBus(ctx, func(err error) { lost <- err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	heard := make(chan string, 10)
+	defer bus.Subscribe("cancel", func(msg string) { heard <- msg })()
+
+	admin := storetest.MustOpen(t, url)
+	var n int
+	if err := admin.DB().QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = 'coze2app_bus_reconnect' AND query LIKE 'LISTEN %'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("terminated %d listening connections (%v), want 1", n, err)
+	}
+	select {
+	case <-lost:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lost connection was not reported")
+	}
+	wait := func(what string) string {
+		t.Helper()
+		select {
+		case m := <-heard:
+			return m
+		case <-time.After(10 * time.Second):
+			t.Fatalf("nothing heard; want %s", what)
+		}
+		return ""
+	}
+	if m := wait(`"" after the reconnect`); m != "" {
+		t.Fatalf("after the reconnect heard %q, want \"\"", m)
+	}
+	if err := bus.Publish(ctx, "cancel", "after"); err != nil {
+		t.Fatal(err)
+	}
+	if m := wait("the message published after the reconnect"); m != "after" {
+		t.Errorf("heard %q, want after", m)
+	}
+}

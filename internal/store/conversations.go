@@ -78,7 +78,7 @@ func (s *Store) ListConversations(ctx context.Context, userID int64, botID, q st
 	if q != "" {
 		pattern = "%" + escapeLike(strings.ToLower(q)) + "%"
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+convCols+` FROM conversations c
+	out, err := queryAll(ctx, s.db, scanConversation, `SELECT `+convCols+` FROM conversations c
 		WHERE c.user_id = $1
 		  AND ($2 = '' OR c.bot_id = $2)
 		  AND ($3 = '' OR lower(c.title) LIKE $3 ESCAPE '\'
@@ -88,19 +88,7 @@ func (s *Store) ListConversations(ctx context.Context, userID int64, botID, q st
 		ORDER BY c.updated_at DESC, c.created_at DESC, c.id DESC
 		LIMIT $4`, userID, botID, pattern, limit)
 	if err != nil {
-		return nil, fmt.Errorf("list conversations of user %d: %w", userID, mapErr(err))
-	}
-	defer rows.Close()
-	var out []Conversation
-	for rows.Next() {
-		c, err := scanConversation(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list conversations of user %d: %w", userID, err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list conversations of user %d: %w", userID, mapErr(err))
+		return nil, fmt.Errorf("list conversations of user %d: %w", userID, err)
 	}
 	return out, nil
 }

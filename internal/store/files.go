@@ -45,21 +45,17 @@ func (s *Store) UploadedFileKinds(ctx context.Context, userID int64, ids []strin
 		args = append(args, id)
 		marks[i] = fmt.Sprintf("$%d", i+2)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, kind FROM uploaded_files
+	found, err := queryAll(ctx, s.db, func(r scanner) (UploadedFile, error) {
+		var f UploadedFile
+		err := r.Scan(&f.ID, &f.Kind)
+		return f, err
+	}, `SELECT id, kind FROM uploaded_files
 		WHERE user_id = $1 AND id IN (`+strings.Join(marks, ", ")+`)`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("uploaded file kinds: %w", mapErr(err))
+		return nil, fmt.Errorf("uploaded file kinds: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, kind string
-		if err := rows.Scan(&id, &kind); err != nil {
-			return nil, fmt.Errorf("uploaded file kinds: %w", mapErr(err))
-		}
-		kinds[id] = kind
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("uploaded file kinds: %w", mapErr(err))
+	for _, f := range found {
+		kinds[f.ID] = f.Kind
 	}
 	return kinds, nil
 }
@@ -67,11 +63,7 @@ func (s *Store) UploadedFileKinds(ctx context.Context, userID int64, ids []strin
 // DeleteUploadedFilesBefore forgets files recorded before cutoff (Coze keeps
 // uploads three months, coze-protocol §12.1) and returns how many it deleted.
 func (s *Store) DeleteUploadedFilesBefore(ctx context.Context, cutoff time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM uploaded_files WHERE created_at < $1`, ms(cutoff))
-	if err != nil {
-		return 0, fmt.Errorf("delete old uploaded files: %w", mapErr(err))
-	}
-	n, err := res.RowsAffected()
+	n, err := s.execCount(ctx, `DELETE FROM uploaded_files WHERE created_at < $1`, ms(cutoff))
 	if err != nil {
 		return 0, fmt.Errorf("delete old uploaded files: %w", err)
 	}

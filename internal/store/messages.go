@@ -102,22 +102,10 @@ func (s *Store) UpdateMessage(ctx context.Context, m Message) error {
 // missing or foreign conversation yields no messages (not an error); use
 // ConversationByID to tell the cases apart.
 func (s *Store) Messages(ctx context.Context, userID int64, convID string) ([]Message, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+msgCols+` FROM messages
+	out, err := queryAll(ctx, s.db, scanMessage, `SELECT `+msgCols+` FROM messages
 		WHERE user_id = $1 AND conversation_id = $2 ORDER BY id`, userID, convID)
 	if err != nil {
-		return nil, fmt.Errorf("messages of conversation %s: %w", convID, mapErr(err))
-	}
-	defer rows.Close()
-	var out []Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("messages of conversation %s: %w", convID, err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("messages of conversation %s: %w", convID, mapErr(err))
+		return nil, fmt.Errorf("messages of conversation %s: %w", convID, err)
 	}
 	return out, nil
 }
@@ -179,12 +167,12 @@ func encodeFollowUps(f []string) (string, error) {
 // their relay died with its process (catalog case 66). It returns how many
 // replies it marked.
 func (s *Store) MarkInterrupted(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `
+	n, err := s.execCount(ctx, `
 		UPDATE messages SET status = $1, error_code = $2, updated_at = $3
 		WHERE status = $4 AND updated_at < $5`,
 		StatusIncomplete, "interrupted", ms(time.Now()), StatusStreaming, ms(before))
 	if err != nil {
-		return 0, fmt.Errorf("mark interrupted replies: %w", mapErr(err))
+		return 0, fmt.Errorf("mark interrupted replies: %w", err)
 	}
-	return res.RowsAffected()
+	return n, nil
 }

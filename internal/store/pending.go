@@ -51,11 +51,7 @@ func (s *Store) TakePendingSignIn(ctx context.Context, state string) (PendingSig
 // DeleteExpiredPendingSignIns removes rows with ExpiresAt <= now and returns
 // how many.
 func (s *Store) DeleteExpiredPendingSignIns(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM pending_sign_ins WHERE expires_at <= $1`, ms(now))
-	if err != nil {
-		return 0, fmt.Errorf("delete expired pending sign-ins: %w", mapErr(err))
-	}
-	n, err := res.RowsAffected()
+	n, err := s.execCount(ctx, `DELETE FROM pending_sign_ins WHERE expires_at <= $1`, ms(now))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired pending sign-ins: %w", err)
 	}

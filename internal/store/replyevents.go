@@ -50,24 +50,17 @@ func (s *Store) AppendReplyEvents(ctx context.Context, key string, userID int64,
 // ReplyEventsAfter returns at most limit events of the reply key with id >
 // afterID, in id order, if the reply belongs to userID (none otherwise).
 func (s *Store) ReplyEventsAfter(ctx context.Context, key string, userID, afterID int64, limit int) ([]ReplyEvent, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, data FROM reply_events
+	evs, err := queryAll(ctx, s.db, scanReplyEvent, `SELECT id, name, data FROM reply_events
 		WHERE chat_key = $1 AND user_id = $2 AND id > $3 ORDER BY id LIMIT $4`, key, userID, afterID, limit)
 	if err != nil {
-		return nil, fmt.Errorf("reply events of %s: %w", key, mapErr(err))
-	}
-	defer rows.Close()
-	var evs []ReplyEvent
-	for rows.Next() {
-		var ev ReplyEvent
-		if err := rows.Scan(&ev.ID, &ev.Name, &ev.Data); err != nil {
-			return nil, fmt.Errorf("reply events of %s: %w", key, err)
-		}
-		evs = append(evs, ev)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reply events of %s: %w", key, err)
 	}
 	return evs, nil
+}
+
+func scanReplyEvent(sc scanner) (ev ReplyEvent, err error) {
+	err = sc.Scan(&ev.ID, &ev.Name, &ev.Data)
+	return ev, err
 }
 
 // ReplyEventBounds returns the oldest and the newest event held of the reply
@@ -77,9 +70,8 @@ func (s *Store) ReplyEventBounds(ctx context.Context, key string, userID int64) 
 		order string
 		ev    *ReplyEvent
 	}{{"ASC", &first}, {"DESC", &last}} {
-		err = s.db.QueryRowContext(ctx, `SELECT id, name, data FROM reply_events
-			WHERE chat_key = $1 AND user_id = $2 ORDER BY id `+q.order+` LIMIT 1`, key, userID).
-			Scan(&q.ev.ID, &q.ev.Name, &q.ev.Data)
+		*q.ev, err = scanReplyEvent(s.db.QueryRowContext(ctx, `SELECT id, name, data FROM reply_events
+			WHERE chat_key = $1 AND user_id = $2 ORDER BY id `+q.order+` LIMIT 1`, key, userID))
 		if err != nil {
 			return first, last, fmt.Errorf("reply events of %s: %w", key, mapErr(err))
 		}
@@ -90,12 +82,9 @@ func (s *Store) ReplyEventBounds(ctx context.Context, key string, userID int64) 
 // DeleteReplyEventsBefore deletes the events written before cutoff and
 // returns how many it deleted.
 func (s *Store) DeleteReplyEventsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM reply_events WHERE created_at < $1`, ms(cutoff))
-	if err == nil {
-		var n int64
-		if n, err = res.RowsAffected(); err == nil {
-			return n, nil
-		}
+	n, err := s.execCount(ctx, `DELETE FROM reply_events WHERE created_at < $1`, ms(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("delete old reply events: %w", err)
 	}
-	return 0, fmt.Errorf("delete old reply events: %w", mapErr(err))
+	return n, nil
 }

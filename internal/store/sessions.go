@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 )
@@ -78,22 +77,10 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID int64) error {
 
 // UserSessions lists the user's sessions, newest first.
 func (s *Store) UserSessions(ctx context.Context, userID int64) ([]Session, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionCols+` FROM sessions
+	out, err := queryAll(ctx, s.db, scanSession, `SELECT `+sessionCols+` FROM sessions
 		WHERE user_id = $1 ORDER BY created_at DESC, id DESC`, userID)
 	if err != nil {
-		return nil, fmt.Errorf("sessions of user %d: %w", userID, mapErr(err))
-	}
-	defer rows.Close()
-	var out []Session
-	for rows.Next() {
-		ss, err := scanSession(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sessions of user %d: %w", userID, err)
-		}
-		out = append(out, ss)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sessions of user %d: %w", userID, mapErr(err))
+		return nil, fmt.Errorf("sessions of user %d: %w", userID, err)
 	}
 	return out, nil
 }
@@ -101,18 +88,12 @@ func (s *Store) UserSessions(ctx context.Context, userID int64) ([]Session, erro
 // DeleteExpiredSessions removes sessions past their absolute expiry
 // (ExpiresAt <= now) or idle since before idleBefore, and returns how many.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, idleBefore, now time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2`, ms(now), ms(idleBefore))
-	if err != nil {
-		return 0, fmt.Errorf("delete expired sessions: %w", mapErr(err))
-	}
-	n, err := res.RowsAffected()
+	n, err := s.execCount(ctx, `DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2`, ms(now), ms(idleBefore))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
 	}
 	return n, nil
 }
-
-type scanner interface{ Scan(dest ...any) error }
 
 func scanSession(r scanner) (Session, error) {
 	var ss Session
@@ -122,19 +103,4 @@ func scanSession(r scanner) (Session, error) {
 	}
 	ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt = fromMS(c), fromMS(l), fromMS(e)
 	return ss, nil
-}
-
-// affectedOne maps "no row changed" to ErrNotFound.
-func affectedOne(res sql.Result, err error) error {
-	if err != nil {
-		return mapErr(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return ErrNotFound
-	}
-	return nil
 }

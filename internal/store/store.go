@@ -67,27 +67,21 @@ func open(ctx context.Context, url string) (*Store, error) {
 	}
 	d.configurePool(s.db)
 	s.w = s.db
-	if d == sqliteDialect {
-		s.w, err = sql.Open(d.driver(), dsn)
-		if err != nil {
-			s.db.Close()
-			return nil, fmt.Errorf("open %s database: %w", d, err)
-		}
-		configureSQLiteWriter(s.w)
-	}
+	// A second pool: SQLite's single writer, or PostgreSQL's lock holders.
+	second, configure := &s.w, configureSQLiteWriter
 	if d == postgres {
-		s.lockDB, err = sql.Open(d.driver(), dsn)
-		if err != nil {
-			s.db.Close()
-			return nil, fmt.Errorf("open %s database: %w", d, err)
-		}
-		configureLockPool(s.lockDB)
+		second, configure = &s.lockDB, configureLockPool
 	}
-	if err := s.db.PingContext(ctx); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("open %s database %s: %w", d, redact.URL(url), err)
+	if *second, err = sql.Open(d.driver(), dsn); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("open %s database: %w", d, err)
 	}
-	if err := s.migrate(ctx); err != nil {
+	configure(*second)
+	err = s.db.PingContext(ctx)
+	if err == nil {
+		err = s.migrate(ctx)
+	}
+	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open %s database %s: %w", d, redact.URL(url), err)
 	}
@@ -134,6 +128,55 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return mapErr(tx.Commit())
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// queryAll runs query on db and scans every row with scan. Driver errors come
+// back through mapErr.
+func queryAll[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(err)
+	}
+	return out, nil
+}
+
+// execCount runs a write on the write pool and returns how many rows it
+// changed.
+func (s *Store) execCount(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := s.w.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	return res.RowsAffected()
+}
+
+// affectedOne maps "no row changed" to ErrNotFound.
+func affectedOne(res sql.Result, err error) error {
+	if err != nil {
+		return mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // createPrivateFile creates a missing SQLite database file with mode 0600

@@ -98,11 +98,11 @@ func (s *Store) DeleteTokensIfSignedOut(ctx context.Context, userID int64, now, 
 // DeleteOrphanTokens removes the pairs of every user without a live session
 // (the expiry sweep) and returns how many.
 func (s *Store) DeleteOrphanTokens(ctx context.Context, now, idleBefore time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM coze_tokens WHERE NOT EXISTS
+	n, err := s.execCount(ctx, `DELETE FROM coze_tokens WHERE NOT EXISTS
 		(SELECT 1 FROM sessions s WHERE s.user_id = coze_tokens.user_id AND s.expires_at > $1 AND s.last_seen_at >= $2)`,
 		ms(now), ms(idleBefore))
 	if err != nil {
-		return 0, fmt.Errorf("delete orphan tokens: %w", mapErr(err))
+		return 0, fmt.Errorf("delete orphan tokens: %w", err)
 	}
-	return res.RowsAffected()
+	return n, nil
 }

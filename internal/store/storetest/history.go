@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,8 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-func testConversations(t *testing.T, newTarget NewTarget) {
-	s := MustOpen(t, newTarget(t))
+func testConversations(t *testing.T, s *store.Store) {
 	ctx := t.Context()
 	u := MustUser(t, s, "Alan")
 
@@ -21,25 +21,12 @@ func testConversations(t *testing.T, newTarget NewTarget) {
 		mustNoErr(t, "UpsertConversation "+c.ID, s.UpsertConversation(ctx, c))
 	}
 	got, err := s.ConversationByID(ctx, u.ID, "conv-1")
-	mustNoErr(t, "ConversationByID", err)
-	if diff := cmp.Diff(c1, got); diff != "" {
-		t.Errorf("ConversationByID (-want +got):\n%s", diff)
-	}
+	wantEqual(t, "ConversationByID", c1, got, err)
 	_, err = s.ConversationByID(ctx, u.ID, "nope")
 	wantErr(t, "ConversationByID(missing)", err, store.ErrNotFound)
 	wantErr(t, "UpsertConversation(unknown user)", s.UpsertConversation(ctx, store.Conversation{ID: "x", UserID: 987654321}), store.ErrNotFound)
 
-	listIDs := func(botID, q string, limit int) []string {
-		t.Helper()
-		list, err := s.ListConversations(ctx, u.ID, botID, q, limit)
-		mustNoErr(t, "ListConversations", err)
-		var ids []string
-		for _, c := range list {
-			ids = append(ids, c.ID)
-		}
-		return ids
-	}
-	if got, want := listIDs("", "", 0), []string{"conv-3", "conv-2", "conv-1"}; !cmp.Equal(got, want) {
+	if got, want := conversationIDs(t, s, u.ID, "", "", 0), []string{"conv-3", "conv-2", "conv-1"}; !cmp.Equal(got, want) {
 		t.Errorf("ListConversations = %v, want %v (newest first)", got, want)
 	}
 
@@ -47,12 +34,9 @@ func testConversations(t *testing.T, newTarget NewTarget) {
 	mustNoErr(t, "UpsertConversation bump", s.UpsertConversation(ctx, store.Conversation{ID: "conv-1", UserID: u.ID, BotID: "bot-a", BotName: "Assistant", Title: "ignored", CreatedAt: at(time.Hour), UpdatedAt: at(time.Hour)}))
 	mustNoErr(t, "UpsertConversation fill title", s.UpsertConversation(ctx, store.Conversation{ID: "conv-3", UserID: u.ID, BotID: "bot-a", Title: "Filled", UpdatedAt: at(3 * time.Minute)}))
 	got, err = s.ConversationByID(ctx, u.ID, "conv-1")
-	mustNoErr(t, "ConversationByID after bump", err)
 	want := c1
 	want.UpdatedAt = at(time.Hour)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("after bump (-want +got):\n%s", diff)
-	}
+	wantEqual(t, "ConversationByID after bump", want, got, err)
 	got, err = s.ConversationByID(ctx, u.ID, "conv-3")
 	mustNoErr(t, "ConversationByID conv-3", err)
 	if got.Title != "Filled" || got.BotName != "Assistant" {
@@ -71,7 +55,7 @@ func testConversations(t *testing.T, newTarget NewTarget) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := listIDs(tt.botID, "", tt.limit); !cmp.Equal(got, tt.want) {
+			if got := conversationIDs(t, s, u.ID, tt.botID, "", tt.limit); !cmp.Equal(got, tt.want) {
 				t.Errorf("ListConversations(%q, limit %d) = %v, want %v", tt.botID, tt.limit, got, tt.want)
 			}
 		})
@@ -88,29 +72,46 @@ func testConversations(t *testing.T, newTarget NewTarget) {
 	_, err = s.AddMessage(ctx, store.Message{ConversationID: "conv-2", UserID: u.ID, Role: store.RoleUser, Content: "hi"})
 	mustNoErr(t, "AddMessage", err)
 	mustNoErr(t, "DeleteConversation", s.DeleteConversation(ctx, u.ID, "conv-2"))
-	_, err = s.ConversationByID(ctx, u.ID, "conv-2")
-	wantErr(t, "ConversationByID(deleted)", err, store.ErrNotFound)
-	msgs, err := s.Messages(ctx, u.ID, "conv-2")
-	mustNoErr(t, "Messages(deleted conversation)", err)
-	if len(msgs) != 0 {
-		t.Errorf("Messages after DeleteConversation = %d, want 0", len(msgs))
-	}
+	wantNoConversation(t, s, u.ID, "conv-2", "after DeleteConversation")
 	wantErr(t, "DeleteConversation(again)", s.DeleteConversation(ctx, u.ID, "conv-2"), store.ErrNotFound)
 	// The id can be used again (Coze would not, but nothing is left behind).
 	mustNoErr(t, "UpsertConversation reuse", s.UpsertConversation(ctx, store.Conversation{ID: "conv-2", UserID: u.ID}))
 }
 
+// conversationIDs returns the ids ListConversations lists, in its order.
+func conversationIDs(t *testing.T, s *store.Store, userID int64, botID, q string, limit int) []string {
+	t.Helper()
+	list, err := s.ListConversations(t.Context(), userID, botID, q, limit)
+	mustNoErr(t, "ListConversations", err)
+	var ids []string
+	for _, c := range list {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+// wantNoConversation checks that userID finds neither conversation id nor any
+// message of it.
+func wantNoConversation(t *testing.T, s *store.Store, userID int64, id, what string) {
+	t.Helper()
+	_, err := s.ConversationByID(t.Context(), userID, id)
+	wantErr(t, what+": ConversationByID", err, store.ErrNotFound)
+	msgs, err := s.Messages(t.Context(), userID, id)
+	mustNoErr(t, what+": Messages", err)
+	if len(msgs) != 0 {
+		t.Errorf("%s: Messages = %d, want 0", what, len(msgs))
+	}
+}
+
 // testConversationIsolation: user B can neither see nor change A's history.
-func testConversationIsolation(t *testing.T, newTarget NewTarget) {
-	s := MustOpen(t, newTarget(t))
+func testConversationIsolation(t *testing.T, s *store.Store) {
 	ctx := t.Context()
 	a, b := MustUser(t, s, "Alan"), MustUser(t, s, "Bea")
 	mustNoErr(t, "UpsertConversation", s.UpsertConversation(ctx, store.Conversation{ID: "conv-a", UserID: a.ID, BotID: "bot", Title: "secret plans"}))
 	m, err := s.AddMessage(ctx, store.Message{ConversationID: "conv-a", UserID: a.ID, Role: store.RoleAssistant, Content: "the secret answer", ChatID: "chat-a", Status: store.StatusComplete})
 	mustNoErr(t, "AddMessage", err)
 
-	_, err = s.ConversationByID(ctx, b.ID, "conv-a")
-	wantErr(t, "B ConversationByID", err, store.ErrNotFound)
+	wantNoConversation(t, s, b.ID, "conv-a", "B")
 	wantErr(t, "B RenameConversation", s.RenameConversation(ctx, b.ID, "conv-a", "pwned"), store.ErrNotFound)
 	wantErr(t, "B DeleteConversation", s.DeleteConversation(ctx, b.ID, "conv-a"), store.ErrNotFound)
 	_, err = s.AddMessage(ctx, store.Message{ConversationID: "conv-a", UserID: b.ID, Role: store.RoleUser, Content: "injected"})
@@ -118,16 +119,9 @@ func testConversationIsolation(t *testing.T, newTarget NewTarget) {
 	wantErr(t, "B UpdateMessage", s.UpdateMessage(ctx, store.Message{ID: m.ID, UserID: b.ID, Content: "pwned", Status: store.StatusComplete}), store.ErrNotFound)
 	_, err = s.MessageByChatID(ctx, b.ID, "chat-a")
 	wantErr(t, "B MessageByChatID", err, store.ErrNotFound)
-	msgs, err := s.Messages(ctx, b.ID, "conv-a")
-	mustNoErr(t, "B Messages", err)
-	if len(msgs) != 0 {
-		t.Errorf("B sees %d of A's messages, want 0", len(msgs))
-	}
 	for _, q := range []string{"", "secret"} {
-		list, err := s.ListConversations(ctx, b.ID, "", q, 0)
-		mustNoErr(t, "B ListConversations", err)
-		if len(list) != 0 {
-			t.Errorf("B ListConversations(q=%q) = %d conversations, want 0", q, len(list))
+		if ids := conversationIDs(t, s, b.ID, "", q, 0); len(ids) != 0 {
+			t.Errorf("B ListConversations(q=%q) = %v, want none", q, ids)
 		}
 	}
 
@@ -138,18 +132,16 @@ func testConversationIsolation(t *testing.T, newTarget NewTarget) {
 	if got.Title != "secret plans" {
 		t.Errorf("A's title = %q after B's upsert, want unchanged", got.Title)
 	}
-	msgs, err = s.Messages(ctx, a.ID, "conv-a")
+	msgs, err := s.Messages(ctx, a.ID, "conv-a")
 	mustNoErr(t, "A Messages", err)
 	if len(msgs) != 1 || msgs[0].Content != "the secret answer" {
 		t.Errorf("A's messages = %+v, want the original one unchanged", msgs)
 	}
 }
 
-func testMessages(t *testing.T, newTarget NewTarget) {
-	s := MustOpen(t, newTarget(t))
+func testMessages(t *testing.T, s *store.Store) {
 	ctx := t.Context()
-	u := MustUser(t, s, "Alan")
-	mustNoErr(t, "UpsertConversation", s.UpsertConversation(ctx, store.Conversation{ID: "conv", UserID: u.ID, BotID: "bot"}))
+	u := mustConversation(t, s)
 
 	m1, err := s.AddMessage(ctx, store.Message{ConversationID: "conv", UserID: u.ID, Role: store.RoleUser, Content: "你好 hello", ChatID: "chat-1", Status: store.StatusComplete, CreatedAt: at(0)})
 	mustNoErr(t, "AddMessage user", err)
@@ -172,16 +164,10 @@ func testMessages(t *testing.T, newTarget NewTarget) {
 	wantErr(t, "UpdateMessage(missing)", s.UpdateMessage(ctx, store.Message{ID: 987654321, UserID: u.ID}), store.ErrNotFound)
 
 	msgs, err := s.Messages(ctx, u.ID, "conv")
-	mustNoErr(t, "Messages", err)
-	if diff := cmp.Diff([]store.Message{m1, m2}, msgs); diff != "" {
-		t.Errorf("Messages (-want +got):\n%s", diff)
-	}
+	wantEqual(t, "Messages", []store.Message{m1, m2}, msgs, err)
 
 	got, err := s.MessageByChatID(ctx, u.ID, "chat-1")
-	mustNoErr(t, "MessageByChatID", err)
-	if diff := cmp.Diff(m2, got); diff != "" {
-		t.Errorf("MessageByChatID (-want +got):\n%s", diff)
-	}
+	wantEqual(t, "MessageByChatID", m2, got, err)
 	_, err = s.MessageByChatID(ctx, u.ID, "chat-none")
 	wantErr(t, "MessageByChatID(missing)", err, store.ErrNotFound)
 
@@ -198,11 +184,9 @@ func testMessages(t *testing.T, newTarget NewTarget) {
 // testMessageParts: an assistant reply's thinking, cards and question are
 // stored with it and come back byte for byte (docs/stream-contract.md); they
 // are empty on messages that never had them, and an update can clear them.
-func testMessageParts(t *testing.T, newTarget NewTarget) {
-	s := MustOpen(t, newTarget(t))
+func testMessageParts(t *testing.T, s *store.Store) {
 	ctx := t.Context()
-	u := MustUser(t, s, "Alan")
-	mustNoErr(t, "UpsertConversation", s.UpsertConversation(ctx, store.Conversation{ID: "conv", UserID: u.ID, BotID: "bot"}))
+	u := mustConversation(t, s)
 
 	plain, err := s.AddMessage(ctx, store.Message{ConversationID: "conv", UserID: u.ID, Role: store.RoleAssistant, Content: "plain", Status: store.StatusComplete, CreatedAt: at(0)})
 	mustNoErr(t, "AddMessage plain", err)
@@ -218,26 +202,18 @@ func testMessageParts(t *testing.T, newTarget NewTarget) {
 	rich, err = s.AddMessage(ctx, rich)
 	mustNoErr(t, "AddMessage rich", err)
 	msgs, err := s.Messages(ctx, u.ID, "conv")
-	mustNoErr(t, "Messages", err)
-	if diff := cmp.Diff([]store.Message{plain, rich}, msgs); diff != "" {
-		t.Errorf("Messages (-want +got):\n%s", diff)
-	}
+	wantEqual(t, "Messages", []store.Message{plain, rich}, msgs, err)
 
 	// A streaming reply gets its parts at the end, and an update can clear them.
 	plain.Reasoning, plain.Cards, plain.Question = "thinking", []byte(`[{"text":"t"}]`), []byte(`{"text":"q","options":[]}`)
 	mustNoErr(t, "UpdateMessage set parts", s.UpdateMessage(ctx, plain))
 	got, err := s.Messages(ctx, u.ID, "conv")
 	mustNoErr(t, "Messages after update", err)
-	if diff := cmp.Diff(plain, got[0], cmpopts.IgnoreFields(store.Message{}, "UpdatedAt")); diff != "" {
-		t.Errorf("after update (-want +got):\n%s", diff)
-	}
+	wantEqual(t, "after update", plain, got[0], nil, cmpopts.IgnoreFields(store.Message{}, "UpdatedAt"))
 	plain.Reasoning, plain.Cards, plain.Question = "", nil, nil
 	mustNoErr(t, "UpdateMessage clear parts", s.UpdateMessage(ctx, plain))
 	last, err := s.MessageByChatID(ctx, u.ID, "chat-2")
-	mustNoErr(t, "MessageByChatID", err)
-	if diff := cmp.Diff(rich, last); diff != "" {
-		t.Errorf("MessageByChatID (-want +got):\n%s", diff)
-	}
+	wantEqual(t, "MessageByChatID", rich, last, err)
 	got, err = s.Messages(ctx, u.ID, "conv")
 	mustNoErr(t, "Messages after clear", err)
 	if got[0].Reasoning != "" || got[0].Cards != nil || got[0].Question != nil {
@@ -247,11 +223,9 @@ func testMessageParts(t *testing.T, newTarget NewTarget) {
 
 // testMarkInterrupted: replies left "streaming" by a dead process become
 // "incomplete" once older than the cut-off; fresh ones and finished ones stay.
-func testMarkInterrupted(t *testing.T, newTarget NewTarget) {
-	s := MustOpen(t, newTarget(t))
+func testMarkInterrupted(t *testing.T, s *store.Store) {
 	ctx := t.Context()
-	u := MustUser(t, s, "Alan")
-	mustNoErr(t, "UpsertConversation", s.UpsertConversation(ctx, store.Conversation{ID: "conv", UserID: u.ID, BotID: "bot"}))
+	u := mustConversation(t, s)
 	add := func(status string, at time.Time) store.Message {
 		m, err := s.AddMessage(ctx, store.Message{ConversationID: "conv", UserID: u.ID, Role: store.RoleAssistant, Status: status, CreatedAt: at})
 		mustNoErr(t, "AddMessage", err)
@@ -278,4 +252,139 @@ func testMarkInterrupted(t *testing.T, newTarget NewTarget) {
 			t.Errorf("stale reply error code = %q, want interrupted", m.ErrorCode)
 		}
 	}
+}
+
+func testSearch(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	u, other := MustUser(t, s, "Alan"), MustUser(t, s, "Bea")
+
+	convs := []struct {
+		c    store.Conversation
+		msgs []string
+	}{
+		{store.Conversation{ID: "c-weather", BotID: "bot-a", Title: "Weather in Paris"}, []string{"Is it raining?", "Yes, bring an Umbrella."}},
+		{store.Conversation{ID: "c-cjk", BotID: "bot-a", Title: "中文对话"}, []string{"今天天气怎么样？", "今天北京天气晴朗。"}},
+		{store.Conversation{ID: "c-percent", BotID: "bot-b", Title: "Discount"}, []string{"50% off", "a_b literal", `back\slash`}},
+		{store.Conversation{ID: "c-plain", BotID: "bot-b", Title: "Plain"}, []string{"50 percent off", "axb"}},
+	}
+	for i, cv := range convs {
+		cv.c.UserID, cv.c.CreatedAt, cv.c.UpdatedAt = u.ID, at(time.Duration(i)*time.Minute), at(time.Duration(i)*time.Minute)
+		mustNoErr(t, "UpsertConversation", s.UpsertConversation(ctx, cv.c))
+		for _, m := range cv.msgs {
+			_, err := s.AddMessage(ctx, store.Message{ConversationID: cv.c.ID, UserID: u.ID, Role: store.RoleUser, Content: m})
+			mustNoErr(t, "AddMessage", err)
+		}
+	}
+	// Another user's matching history must never show up.
+	mustNoErr(t, "UpsertConversation other", s.UpsertConversation(ctx, store.Conversation{ID: "c-other", UserID: other.ID, Title: "Weather 天气 50% a_b"}))
+
+	tests := []struct {
+		name, q, botID string
+		want           []string
+	}{
+		{"title, case-insensitive", "paris", "", []string{"c-weather"}},
+		{"title, upper query", "WEATHER", "", []string{"c-weather"}},
+		{"message content, case-insensitive", "umbrella", "", []string{"c-weather"}},
+		{"CJK in message", "天气", "", []string{"c-cjk"}},
+		{"CJK in title", "中文", "", []string{"c-cjk"}},
+		{"CJK full-width punctuation", "怎么样？", "", []string{"c-cjk"}},
+		{"percent is literal", "50%", "", []string{"c-percent"}},
+		{"lone percent", "%", "", []string{"c-percent"}},
+		{"underscore is literal", "a_b", "", []string{"c-percent"}},
+		{"backslash is literal", `k\s`, "", []string{"c-percent"}},
+		{"with bot filter", "50", "bot-b", []string{"c-plain", "c-percent"}},
+		{"bot filter excludes", "天气", "bot-b", nil},
+		{"no match", "zebra", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := conversationIDs(t, s, u.ID, tt.botID, tt.q, 0); !cmp.Equal(got, tt.want) {
+				t.Errorf("ListConversations(q=%q, bot=%q) = %v, want %v", tt.q, tt.botID, got, tt.want)
+			}
+		})
+	}
+}
+
+// testUploadedFiles: a file's kind is found only by the user who uploaded it;
+// recording it again replaces the kind; a missing user is ErrNotFound; old
+// records are swept.
+func testUploadedFiles(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	alan, bea := MustUser(t, s, "Alan"), MustUser(t, s, "Bea")
+
+	put := func(u store.User, id, kind string, d time.Duration) {
+		t.Helper()
+		mustNoErr(t, "PutUploadedFile "+id, s.PutUploadedFile(ctx, store.UploadedFile{UserID: u.ID, ID: id, Kind: kind, CreatedAt: at(d)}))
+	}
+	put(alan, "7001", "image", 0)
+	put(alan, "7002", "audio", time.Hour)
+	put(alan, "7003", "file", 2*time.Hour)
+	put(bea, "7004", "image", 0)
+	put(alan, "7003", "image", 3*time.Hour) // the same upload recorded again
+
+	kinds, err := s.UploadedFileKinds(ctx, alan.ID, []string{"7001", "7002", "7003", "7004", "9999"})
+	wantEqual(t, "Alan's kinds", map[string]string{"7001": "image", "7002": "audio", "7003": "image"}, kinds, err)
+	kinds, err = s.UploadedFileKinds(ctx, bea.ID, []string{"7001", "7004"})
+	wantEqual(t, "Bea's kinds", map[string]string{"7004": "image"}, kinds, err)
+	kinds, err = s.UploadedFileKinds(ctx, alan.ID, nil)
+	if err != nil || len(kinds) != 0 {
+		t.Errorf("UploadedFileKinds(nil) = %v, %v; want empty", kinds, err)
+	}
+
+	err = s.PutUploadedFile(ctx, store.UploadedFile{UserID: 987654321, ID: "7005", Kind: "file"})
+	wantErr(t, "PutUploadedFile(missing user)", err, store.ErrNotFound)
+
+	n, err := s.DeleteUploadedFilesBefore(ctx, at(90*time.Minute))
+	mustNoErr(t, "DeleteUploadedFilesBefore", err)
+	if n != 3 {
+		t.Errorf("DeleteUploadedFilesBefore deleted %d, want 3 (7001, 7002, 7004)", n)
+	}
+	kinds, err = s.UploadedFileKinds(ctx, alan.ID, []string{"7001", "7002", "7003"})
+	wantEqual(t, "kinds after sweep", map[string]string{"7003": "image"}, kinds, err)
+}
+
+// testReplyEvents: a reply's events come back in id order after an id, only
+// to its user; a batch written again changes nothing; batches larger than one
+// INSERT keep every event; old events are deleted.
+func testReplyEvents(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	alan, bea := MustUser(t, s, "Alan"), MustUser(t, s, "Bea")
+
+	evs := make([]store.ReplyEvent, 2500) // more than one INSERT takes
+	for i := range evs {
+		evs[i] = store.ReplyEvent{ID: int64(i + 1), Name: "delta", Data: fmt.Appendf(nil, `{"text":"%d"}`, i+1)}
+	}
+	evs[0].Name, evs[len(evs)-1].Name = "chat", "end"
+	mustNoErr(t, "AppendReplyEvents", s.AppendReplyEvents(ctx, "chat:1", alan.ID, evs[:2000]))
+	mustNoErr(t, "AppendReplyEvents again", s.AppendReplyEvents(ctx, "chat:1", alan.ID, evs[1990:]))
+	mustNoErr(t, "AppendReplyEvents other reply", s.AppendReplyEvents(ctx, "chat:2", bea.ID, evs[:1]))
+
+	got, err := s.ReplyEventsAfter(ctx, "chat:1", alan.ID, 1995, 10)
+	wantEqual(t, "events after 1995", evs[1995:2005], got, err)
+	got, err = s.ReplyEventsAfter(ctx, "chat:1", alan.ID, 0, 5000)
+	wantEqual(t, "all events", evs, got, err)
+	if got, err := s.ReplyEventsAfter(ctx, "chat:1", bea.ID, 0, 10); err != nil || len(got) != 0 {
+		t.Errorf("Bea reads Alan's reply: %d events, %v; want none", len(got), err)
+	}
+
+	first, last, err := s.ReplyEventBounds(ctx, "chat:1", alan.ID)
+	mustNoErr(t, "ReplyEventBounds", err)
+	if first.ID != 1 || first.Name != "chat" || last.ID != 2500 || last.Name != "end" {
+		t.Errorf("bounds = %d %s .. %d %s, want 1 chat .. 2500 end", first.ID, first.Name, last.ID, last.Name)
+	}
+	_, _, err = s.ReplyEventBounds(ctx, "chat:1", bea.ID)
+	wantErr(t, "ReplyEventBounds of another user's reply", err, store.ErrNotFound)
+	_, _, err = s.ReplyEventBounds(ctx, "chat:3", alan.ID)
+	wantErr(t, "ReplyEventBounds of an unknown reply", err, store.ErrNotFound)
+
+	n, err := s.DeleteReplyEventsBefore(ctx, time.Now().Add(-time.Hour))
+	if err != nil || n != 0 {
+		t.Errorf("DeleteReplyEventsBefore(an hour ago) = %d, %v; want 0", n, err)
+	}
+	n, err = s.DeleteReplyEventsBefore(ctx, time.Now().Add(time.Minute))
+	if err != nil || n != 2501 {
+		t.Errorf("DeleteReplyEventsBefore(now) = %d, %v; want 2501", n, err)
+	}
+	_, _, err = s.ReplyEventBounds(ctx, "chat:1", alan.ID)
+	wantErr(t, "ReplyEventBounds after deletion", err, store.ErrNotFound)
 }

@@ -11,11 +11,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coze2app/coze2app/internal/store"
+	"github.com/google/go-cmp/cmp"
 )
 
 // NewTarget returns the URL of a fresh, empty database for one test and
@@ -30,29 +32,35 @@ func Run(t *testing.T, newTarget NewTarget) {
 		name string
 		fn   func(t *testing.T, newTarget NewTarget)
 	}{
-		{"Basics", testBasics},
-		{"Users", testUsers},
-		{"Sessions", testSessions},
-		{"SessionSweep", testSessionSweep},
-		{"PendingSignIns", testPendingSignIns},
-		{"PendingSignInSingleUse", testPendingSingleUse},
-		{"Tokens", testTokens},
-		{"Conversations", testConversations},
-		{"ConversationIsolation", testConversationIsolation},
-		{"Messages", testMessages},
-		{"MessageParts", testMessageParts},
-		{"MarkInterrupted", testMarkInterrupted},
-		{"Search", testSearch},
-		{"ConcurrentWriters", testConcurrentWriters},
+		{"Basics", onStore(testBasics)},
+		{"Users", onStore(testUsers)},
+		{"Sessions", onStore(testSessions)},
+		{"SessionSweep", onStore(testSessionSweep)},
+		{"PendingSignIns", onStore(testPendingSignIns)},
+		{"PendingSignInSingleUse", onStore(testPendingSingleUse)},
+		{"Tokens", onStore(testTokens)},
+		{"Conversations", onStore(testConversations)},
+		{"ConversationIsolation", onStore(testConversationIsolation)},
+		{"Messages", onStore(testMessages)},
+		{"MessageParts", onStore(testMessageParts)},
+		{"MarkInterrupted", onStore(testMarkInterrupted)},
+		{"Search", onStore(testSearch)},
+		{"ConcurrentWriters", onStore(testConcurrentWriters)},
 		{"RestartPersistence", testRestart},
 		{"ConcurrentMigrate", testConcurrentMigrate},
 		{"UserLock", testUserLock},
-		{"UploadedFiles", testUploadedFiles},
-		{"ReplyEvents", testReplyEvents},
+		{"UploadedFiles", onStore(testUploadedFiles)},
+		{"ReplyEvents", onStore(testReplyEvents)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newTarget) })
 	}
+}
+
+// onStore adapts a test that needs only one fresh, migrated store; the tests
+// left (restarts, two instances, migrations) open their target themselves.
+func onStore(fn func(*testing.T, *store.Store)) func(*testing.T, NewTarget) {
+	return func(t *testing.T, newTarget NewTarget) { fn(t, MustOpen(t, newTarget(t))) }
 }
 
 // MustOpen opens url and closes the store at the end of the test.
@@ -117,8 +125,43 @@ func mustNoErr(t *testing.T, what string, err error) {
 	}
 }
 
-func testBasics(t *testing.T, newTarget NewTarget) {
-	s := MustOpen(t, newTarget(t))
+// wantEqual stops the test if err is not nil (as mustNoErr) and reports
+// got when it differs from want.
+func wantEqual[T any](t *testing.T, what string, want, got T, err error, opts ...cmp.Option) {
+	t.Helper()
+	mustNoErr(t, what, err)
+	if diff := cmp.Diff(want, got, opts...); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", what, diff)
+	}
+}
+
+// mustConversation creates a user and their conversation "conv" with bot
+// "bot", the setting of most history tests.
+func mustConversation(t *testing.T, s *store.Store) store.User {
+	t.Helper()
+	u := MustUser(t, s, "Alan")
+	mustNoErr(t, "UpsertConversation", s.UpsertConversation(t.Context(), store.Conversation{ID: "conv", UserID: u.ID, BotID: "bot"}))
+	return u
+}
+
+// race runs fn(0) … fn(n-1) in n goroutines released at once and returns
+// their errors, by index.
+func race(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+func testBasics(t *testing.T, s *store.Store) {
 	if err := s.Ping(t.Context()); err != nil {
 		t.Errorf("Ping: %v", err)
 	}

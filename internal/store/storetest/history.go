@@ -350,17 +350,17 @@ func testReplyEvents(t *testing.T, s *store.Store) {
 	ctx := t.Context()
 	alan, bea := MustUser(t, s, "Alan"), MustUser(t, s, "Bea")
 
-	evs := make([]store.ReplyEvent, 2500) // more than one INSERT takes
+	evs := make([]store.ReplyEvent, 1500) // more than one INSERT takes
 	for i := range evs {
 		evs[i] = store.ReplyEvent{ID: int64(i + 1), Name: "delta", Data: fmt.Appendf(nil, `{"text":"%d"}`, i+1)}
 	}
 	evs[0].Name, evs[len(evs)-1].Name = "chat", "end"
-	mustNoErr(t, "AppendReplyEvents", s.AppendReplyEvents(ctx, "chat:1", alan.ID, evs[:2000]))
-	mustNoErr(t, "AppendReplyEvents again", s.AppendReplyEvents(ctx, "chat:1", alan.ID, evs[1990:]))
+	mustNoErr(t, "AppendReplyEvents", s.AppendReplyEvents(ctx, "chat:1", alan.ID, evs[:1200]))
+	mustNoErr(t, "AppendReplyEvents again", s.AppendReplyEvents(ctx, "chat:1", alan.ID, evs[1190:]))
 	mustNoErr(t, "AppendReplyEvents other reply", s.AppendReplyEvents(ctx, "chat:2", bea.ID, evs[:1]))
 
-	got, err := s.ReplyEventsAfter(ctx, "chat:1", alan.ID, 1995, 10)
-	wantEqual(t, "events after 1995", evs[1995:2005], got, err)
+	got, err := s.ReplyEventsAfter(ctx, "chat:1", alan.ID, 1195, 10)
+	wantEqual(t, "events after 1195", evs[1195:1205], got, err)
 	got, err = s.ReplyEventsAfter(ctx, "chat:1", alan.ID, 0, 5000)
 	wantEqual(t, "all events", evs, got, err)
 	if got, err := s.ReplyEventsAfter(ctx, "chat:1", bea.ID, 0, 10); err != nil || len(got) != 0 {
@@ -369,8 +369,8 @@ func testReplyEvents(t *testing.T, s *store.Store) {
 
 	first, last, err := s.ReplyEventBounds(ctx, "chat:1", alan.ID)
 	mustNoErr(t, "ReplyEventBounds", err)
-	if first.ID != 1 || first.Name != "chat" || last.ID != 2500 || last.Name != "end" {
-		t.Errorf("bounds = %d %s .. %d %s, want 1 chat .. 2500 end", first.ID, first.Name, last.ID, last.Name)
+	if first.ID != 1 || first.Name != "chat" || last.ID != 1500 || last.Name != "end" {
+		t.Errorf("bounds = %d %s .. %d %s, want 1 chat .. 1500 end", first.ID, first.Name, last.ID, last.Name)
 	}
 	_, _, err = s.ReplyEventBounds(ctx, "chat:1", bea.ID)
 	wantErr(t, "ReplyEventBounds of another user's reply", err, store.ErrNotFound)
@@ -382,8 +382,8 @@ func testReplyEvents(t *testing.T, s *store.Store) {
 		t.Errorf("DeleteReplyEventsBefore(an hour ago) = %d, %v; want 0", n, err)
 	}
 	n, err = s.DeleteReplyEventsBefore(ctx, time.Now().Add(time.Minute))
-	if err != nil || n != 2501 {
-		t.Errorf("DeleteReplyEventsBefore(now) = %d, %v; want 2501", n, err)
+	if err != nil || n != 1501 {
+		t.Errorf("DeleteReplyEventsBefore(now) = %d, %v; want 1501", n, err)
 	}
 	_, _, err = s.ReplyEventBounds(ctx, "chat:1", alan.ID)
 	wantErr(t, "ReplyEventBounds after deletion", err, store.ErrNotFound)

@@ -23,7 +23,8 @@ import (
 // ServeSSE read from the table after Last-Event-ID, woken by the Bus (and, should a message
 // be lost, by the heartbeat). Stop on another instance tells Coze and asks the owner over
 // the Bus to close its stream; the owner records the reply and its end event as for a local
-// Stop. Without a Bus (SQLite, one instance) none of this runs.
+// Stop. Workflow runs are shared the same way under their run id. Without a Bus (SQLite,
+// one instance) none of this runs.
 
 // Bus carries short messages between the instances of one deployment (*store.Bus:
 // PostgreSQL LISTEN/NOTIFY). Every instance hears every message, its own included;
@@ -37,7 +38,7 @@ type Bus interface {
 // Bus topics used by chat.
 const (
 	topicReply  = "reply"  // msg: a chat key whose new events are in reply_events
-	topicCancel = "cancel" // msg: "<user id> <chat key>": its owner stops the reply
+	topicCancel = "cancel" // msg: "<user id> <key>": its owner stops the reply or workflow run
 )
 
 const (
@@ -55,8 +56,10 @@ const (
 	remoteCancelWait = 5 * time.Second
 )
 
-// chatKey names a chat's reply in reply_events and on the Bus.
-func chatKey(chatID string) string { return "chat:" + chatID }
+// chatKey and workflowKey name a chat's reply and a workflow run in reply_events and on
+// the Bus.
+func chatKey(chatID string) string    { return "chat:" + chatID }
+func workflowKey(runID string) string { return "wf:" + runID }
 
 // cluster is a Service's part in a deployment of several instances.
 type cluster struct {
@@ -115,11 +118,17 @@ func (c *cluster) wake(key string) {
 func (c *cluster) onCancel(msg string) {
 	uid, key, _ := strings.Cut(msg, " ")
 	userID, err := strconv.ParseInt(uid, 10, 64)
-	chatID, ok := strings.CutPrefix(key, "chat:")
-	if err != nil || !ok {
+	if err != nil {
 		return
 	}
-	if r, ok := c.s.lookupLocal(userID, chatID); ok {
+	var r *Run
+	var ok bool
+	if chatID, isChat := strings.CutPrefix(key, "chat:"); isChat {
+		r, ok = c.s.lookupLocal(userID, chatID)
+	} else if runID, isWorkflow := strings.CutPrefix(key, "wf:"); isWorkflow {
+		r, ok = c.s.lookupWorkflowLocal(userID, runID)
+	}
+	if ok {
 		r.cancel(errCanceled)
 	}
 }
@@ -158,20 +167,29 @@ func (c *cluster) publish(r *Run, key string) {
 // every instance before a browser learns its chat id from that event. Only the reader
 // goroutine calls it; publish writes the event again, which changes nothing.
 func (c *cluster) claim(r *Run, key, name string, data []byte) {
+	c.store(key, r.userID, []event{{id: r.LastEventID() + 1, name: name, data: data}})
+}
+
+// store writes events at once, for claim and for a workflow run's first event.
+func (c *cluster) store(key string, userID int64, evs []event) {
 	ctx, cancel := detached(context.Background())
 	defer cancel()
-	ev := store.ReplyEvent{ID: r.LastEventID() + 1, Name: name, Data: data}
-	if err := c.s.o.Store.AppendReplyEvents(ctx, key, r.userID, []store.ReplyEvent{ev}); err != nil {
-		c.s.log.Error("chat reply not shared", "chat_key", key, "err", err)
+	if err := c.s.o.Store.AppendReplyEvents(ctx, key, userID, replyEvents(evs)); err != nil {
+		c.s.log.Error("chat reply not shared", "key", key, "err", err)
 	}
 }
 
-// write stores one batch and announces it, trying twice.
-func (c *cluster) write(key string, userID int64, evs []event) {
+func replyEvents(evs []event) []store.ReplyEvent {
 	rows := make([]store.ReplyEvent, len(evs))
 	for i, ev := range evs {
 		rows[i] = store.ReplyEvent{ID: ev.id, Name: ev.name, Data: ev.data}
 	}
+	return rows
+}
+
+// write stores one batch and announces it, trying twice.
+func (c *cluster) write(key string, userID int64, evs []event) {
+	rows := replyEvents(evs)
 	var err error
 	for try := 0; try < 2; try++ {
 		ctx, cancel := detached(context.Background())
@@ -210,25 +228,17 @@ type remoteView struct {
 }
 
 // lookupRemote finds userID's reply chatID in reply_events. The Run it returns serves
-// CheckResume and ServeSSE from there; ChatID, ConversationID, UserID and LastEventID
-// answer, the rest describe a run that has not ended.
+// CheckResume and ServeSSE from there; ChatID, ConversationID, UserID, LastEventID and
+// (once ended) Status answer.
 func (s *Service) lookupRemote(userID int64, chatID string) (*Run, bool) {
 	if s.cl == nil || !validID(chatID) {
 		return nil, false
 	}
-	key := chatKey(chatID)
-	ctx, cancel := detached(context.Background())
-	defer cancel()
-	first, last, err := s.o.Store.ReplyEventBounds(ctx, key, userID)
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			s.log.Warn("chat lookup in shared events", "chat_id", chatID, "err", err)
-		}
+	r, first, ok := s.remoteRun(userID, chatKey(chatID))
+	if !ok {
 		return nil, false
 	}
-	r := &Run{svc: s, userID: userID, chatID: chatID, firstID: first.ID, lastID: last.ID,
-		notify: make(chan struct{}), done: make(chan struct{}),
-		remote: &remoteView{key: key, finished: last.Name == EventEnd, lastAt: time.Now()}}
+	r.chatID = chatID
 	var ids struct {
 		ConversationID string `json:"conversation_id"`
 	}
@@ -236,6 +246,49 @@ func (s *Service) lookupRemote(userID int64, chatID string) (*Run, bool) {
 		r.convID = ids.ConversationID
 	}
 	return r, true
+}
+
+// lookupWorkflowRemote is lookupRemote for a workflow run; RunID and EndStatus answer.
+func (s *Service) lookupWorkflowRemote(userID int64, runID string) (*Run, bool) {
+	if s.cl == nil || !ValidRunID(runID) {
+		return nil, false
+	}
+	r, first, ok := s.remoteRun(userID, workflowKey(runID))
+	if !ok {
+		return nil, false
+	}
+	r.wf = &workflowRun{id: runID}
+	var ids struct {
+		WorkflowID string `json:"workflow_id"`
+	}
+	if first.Name == EventRun && json.Unmarshal(first.Data, &ids) == nil {
+		r.wf.workflowID = ids.WorkflowID
+	}
+	return r, true
+}
+
+// remoteRun is the view of the events held under key, if they are userID's: first is
+// the oldest.
+func (s *Service) remoteRun(userID int64, key string) (r *Run, first store.ReplyEvent, ok bool) {
+	ctx, cancel := detached(context.Background())
+	defer cancel()
+	first, last, err := s.o.Store.ReplyEventBounds(ctx, key, userID)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Warn("chat lookup in shared events", "key", key, "err", err)
+		}
+		return nil, first, false
+	}
+	r = &Run{svc: s, userID: userID, firstID: first.ID, lastID: last.ID,
+		notify: make(chan struct{}), done: make(chan struct{}),
+		remote: &remoteView{key: key, finished: last.Name == EventEnd, lastAt: time.Now()}}
+	var end struct {
+		Status string `json:"status"`
+	}
+	if last.Name == EventEnd && json.Unmarshal(last.Data, &end) == nil {
+		r.status = (&workflowEnd{Status: end.Status}).storeStatus()
+	}
+	return r, first, true
 }
 
 // remoteCheckResume is CheckResume for a reply of another instance: an afterID beyond
@@ -329,30 +382,37 @@ func (s *Service) cancelRemote(ctx context.Context, u store.User, run *Run, conv
 	if err != nil {
 		s.log.WarnContext(ctx, "chat upstream cancel failed", "chat_id", run.chatID, "err", err)
 	}
+	return s.cl.stopRemote(ctx, run), nil
+}
+
+// stopRemote asks the owner of a reply or workflow run of another instance to stop it and
+// waits up to remoteCancelWait for its end. It reports whether the end arrived (or ctx
+// ended first); false means the owner is gone.
+func (c *cluster) stopRemote(ctx context.Context, run *Run) bool {
 	key := run.remote.key
 	if run.remote.finished {
-		return true, nil
+		return true
 	}
-	if perr := s.cl.bus.Publish(ctx, topicCancel, strconv.FormatInt(u.ID, 10)+" "+key); perr != nil {
-		s.log.WarnContext(ctx, "chat cancel not announced", "chat_id", run.chatID, "err", perr)
-		return false, nil
+	if err := c.bus.Publish(ctx, topicCancel, strconv.FormatInt(run.userID, 10)+" "+key); err != nil {
+		c.s.log.WarnContext(ctx, "chat cancel not announced", "key", key, "err", err)
+		return false
 	}
 	deadline := time.NewTimer(remoteCancelWait)
 	defer deadline.Stop()
 	for {
-		wake := s.cl.waiter(key)
+		wake := c.waiter(key)
 		qctx, cancel := detached(ctx)
-		_, last, lerr := s.o.Store.ReplyEventBounds(qctx, key, u.ID)
+		_, last, err := c.s.o.Store.ReplyEventBounds(qctx, key, run.userID)
 		cancel()
-		if lerr == nil && last.Name == EventEnd {
-			return true, nil
+		if err == nil && last.Name == EventEnd {
+			return true
 		}
 		select {
 		case <-wake:
 		case <-deadline.C:
-			return false, nil
+			return false
 		case <-ctx.Done():
-			return true, nil
+			return true
 		}
 	}
 }

@@ -244,3 +244,42 @@ func TestClusterRelayWithoutOwner(t *testing.T) {
 		})
 	}
 }
+
+// A workflow run on A is followed on B from the start and after a Last-Event-ID, and
+// stopped on B: A closes its stream and every relay ends canceled; B then reports the
+// run's end status. Another user neither finds nor stops it.
+func TestClusterWorkflowOnOtherInstance(t *testing.T) {
+	a, b := mustCluster(t)
+	appA, appB := a.wfApp(t), b.wfApp(t)
+	a.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/workflow/stream_run", SilentAfterEvents: 1})
+	st := a.wfOpen(t, t.Context(), appA, http.MethodPost, "/run/"+cozesim.WorkflowJoke, "alan", chat.WorkflowStart{}, "")
+	head := st.until(t, chat.EventOutput, 1)
+	runID := readWorkflowHead(t, head)
+
+	fromStart := b.wfOpen(t, t.Context(), appB, http.MethodGet, "/runs/"+runID+"/stream", "alan", nil, "")
+	headB := fromStart.until(t, chat.EventOutput, 1)
+	after := b.wfOpen(t, t.Context(), appB, http.MethodGet, "/runs/"+runID+"/stream", "alan", nil, head[len(head)-1].ID)
+	if _, ok := b.svc.LookupWorkflow(b.bea.ID, runID); ok {
+		t.Error("Bea finds Alan's run on B")
+	}
+	if err := b.svc.CancelWorkflow(t.Context(), b.bea, runID); err != chat.ErrNotFound {
+		t.Errorf("Bea stops Alan's run on B: %v, want ErrNotFound", err)
+	}
+	if err := b.svc.CancelWorkflow(t.Context(), b.alan, runID); err != nil {
+		t.Fatalf("Stop on B: %v", err)
+	}
+	for name, evs := range map[string][]sseEvent{"A": append(head, st.all(t)...), "B": append(headB, fromStart.all(t)...)} {
+		checkIDs(t, evs)
+		if got := readWorkflow(t, evs); got.end.Status != chat.EndCanceled {
+			t.Errorf("relay on %s ended %+v, want canceled", name, got.end)
+		}
+	}
+	if rest := after.all(t); len(rest) != 1 || rest[0].Name != chat.EventEnd || rest[0].ID != strconv.Itoa(len(head)+1) {
+		t.Errorf("B after %s sent %+v, want only the end", head[len(head)-1].ID, rest)
+	}
+	if run, ok := b.svc.LookupWorkflow(b.alan.ID, runID); !ok {
+		t.Error("B no longer finds the stopped run")
+	} else if st := run.EndStatus(); st != chat.EndCanceled {
+		t.Errorf("B's view of the stopped run: end status %q, want canceled", st)
+	}
+}

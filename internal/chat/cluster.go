@@ -231,45 +231,42 @@ type remoteView struct {
 // CheckResume and ServeSSE from there; ChatID, ConversationID, UserID, LastEventID and
 // (once ended) Status answer.
 func (s *Service) lookupRemote(userID int64, chatID string) (*Run, bool) {
-	if s.cl == nil || !validID(chatID) {
+	if !validID(chatID) {
 		return nil, false
 	}
-	r, first, ok := s.remoteRun(userID, chatKey(chatID))
-	if !ok {
-		return nil, false
-	}
-	r.chatID = chatID
-	var ids struct {
-		ConversationID string `json:"conversation_id"`
-	}
-	if first.Name == EventChat && json.Unmarshal(first.Data, &ids) == nil {
-		r.convID = ids.ConversationID
-	}
-	return r, true
+	return s.remoteRun(userID, chatKey(chatID), func(r *Run, first store.ReplyEvent) {
+		r.chatID = chatID
+		var ids struct {
+			ConversationID string `json:"conversation_id"`
+		}
+		if first.Name == EventChat && json.Unmarshal(first.Data, &ids) == nil {
+			r.convID = ids.ConversationID
+		}
+	})
 }
 
 // lookupWorkflowRemote is lookupRemote for a workflow run; RunID and EndStatus answer.
 func (s *Service) lookupWorkflowRemote(userID int64, runID string) (*Run, bool) {
-	if s.cl == nil || !ValidRunID(runID) {
+	if !ValidRunID(runID) {
 		return nil, false
 	}
-	r, first, ok := s.remoteRun(userID, workflowKey(runID))
-	if !ok {
-		return nil, false
-	}
-	r.wf = &workflowRun{id: runID}
-	var ids struct {
-		WorkflowID string `json:"workflow_id"`
-	}
-	if first.Name == EventRun && json.Unmarshal(first.Data, &ids) == nil {
-		r.wf.workflowID = ids.WorkflowID
-	}
-	return r, true
+	return s.remoteRun(userID, workflowKey(runID), func(r *Run, first store.ReplyEvent) {
+		r.wf = &workflowRun{id: runID}
+		var ids struct {
+			WorkflowID string `json:"workflow_id"`
+		}
+		if first.Name == EventRun && json.Unmarshal(first.Data, &ids) == nil {
+			r.wf.workflowID = ids.WorkflowID
+		}
+	})
 }
 
-// remoteRun is the view of the events held under key, if they are userID's: first is
-// the oldest.
-func (s *Service) remoteRun(userID int64, key string) (r *Run, first store.ReplyEvent, ok bool) {
+// remoteRun is the view of the events held under key, if they are userID's; fill
+// completes it from the oldest event.
+func (s *Service) remoteRun(userID int64, key string, fill func(r *Run, first store.ReplyEvent)) (*Run, bool) {
+	if s.cl == nil {
+		return nil, false
+	}
 	ctx, cancel := detached(context.Background())
 	defer cancel()
 	first, last, err := s.o.Store.ReplyEventBounds(ctx, key, userID)
@@ -277,9 +274,9 @@ func (s *Service) remoteRun(userID int64, key string) (r *Run, first store.Reply
 		if !errors.Is(err, store.ErrNotFound) {
 			s.log.Warn("chat lookup in shared events", "key", key, "err", err)
 		}
-		return nil, first, false
+		return nil, false
 	}
-	r = &Run{svc: s, userID: userID, firstID: first.ID, lastID: last.ID,
+	r := &Run{svc: s, userID: userID, firstID: first.ID, lastID: last.ID,
 		notify: make(chan struct{}), done: make(chan struct{}),
 		remote: &remoteView{key: key, finished: last.Name == EventEnd, lastAt: time.Now()}}
 	var end struct {
@@ -288,7 +285,8 @@ func (s *Service) remoteRun(userID int64, key string) (r *Run, first store.Reply
 	if last.Name == EventEnd && json.Unmarshal(last.Data, &end) == nil {
 		r.status = (&workflowEnd{Status: end.Status}).storeStatus()
 	}
-	return r, first, true
+	fill(r, first)
+	return r, true
 }
 
 // remoteCheckResume is CheckResume for a reply of another instance: an afterID beyond

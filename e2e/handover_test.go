@@ -18,16 +18,7 @@ func testRestartHandOver(t *testing.T, b *browser) {
 	b.click("#tab-bots")
 	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotAssistant))
 	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
-	eval[chromedp.Void](b, `(() => { const real = window.fetch; window.__resumes = [];
-window.fetch = (u, o) => {
-  window.fetch = (u2, o2) => {
-    window.fetch = real;
-    window.__resumes.push(String(u2) + ' ' + ((o2 && o2.headers && o2.headers['Last-Event-ID']) || ''));
-    return real(u2, o2);
-  };
-  return real(u, o).then((res) => {
-    const reader = res.body.getReader();
-    const dec = new TextDecoder(), enc = new TextEncoder();
+	eval[chromedp.Void](b, jsCutFirstStream(`const dec = new TextDecoder(), enc = new TextEncoder();
     let text = '', cut = false;
     const body = new ReadableStream({
       async pull(c) {
@@ -50,10 +41,7 @@ window.fetch = (u, o) => {
           return;
         }
       },
-    });
-    return new Response(body, { status: res.status, headers: res.headers });
-  });
-}; })()`)
+    });`))
 	b.setInput("#composer", "A reply across a restart")
 	b.click("#send")
 	if st := waitFor[string](b, "reply after the hand-over", jsReplyDone, 30*time.Second); st != "complete" {
@@ -63,4 +51,24 @@ window.fetch = (u, o) => {
 	if len(resumes) != 1 || !regexp.MustCompile(`/api/chat/[0-9]+/stream [1-9][0-9]*$`).MatchString(resumes[0]) {
 		t.Errorf("resume requests %q, want one GET of the chat's stream with Last-Event-ID", resumes)
 	}
+}
+
+// jsCutFirstStream wraps window.fetch once: the body of the next response is
+// replaced by body, a ReadableStream that the JS statements in setup build from
+// reader (a reader of the real body); the request after it — the page's resume
+// — is recorded in window.__resumes as "URL Last-Event-ID".
+func jsCutFirstStream(setup string) string {
+	return `(() => { const real = window.fetch; window.__resumes = [];
+window.fetch = (u, o) => {
+  window.fetch = (u2, o2) => {
+    window.fetch = real;
+    window.__resumes.push(String(u2) + ' ' + ((o2 && o2.headers && o2.headers['Last-Event-ID']) || ''));
+    return real(u2, o2);
+  };
+  return real(u, o).then((res) => {
+    const reader = res.body.getReader();
+    ` + setup + `
+    return new Response(body, { status: res.status, headers: res.headers });
+  });
+}; })()`
 }

@@ -324,8 +324,8 @@ func (r *Run) remoteCheckResume(afterID int64) error {
 
 // remoteAfter is after for a reply of another instance: the next events from
 // reply_events, stopping at a gap or at the end event. lagging reports a gap (events
-// never written, or already deleted) and an owner silent for longer than its own idle
-// limit allows (it is gone): the relay then ends without the run's end.
+// never written, or already deleted) and an owner silent for longer than its own limits
+// allow (ownerSilence: it is gone): the relay then ends without the run's end.
 func (r *Run) remoteAfter(afterID int64) (evs []event, notify <-chan struct{}, finished, lagging bool) {
 	rv, s := r.remote, r.svc
 	if rv.ended {
@@ -355,10 +355,21 @@ func (r *Run) remoteAfter(afterID int64) (evs []event, notify <-chan struct{}, f
 		rv.lastAt = time.Now()
 	case len(rows) > 0:
 		lagging = true // a gap right after afterID
-	case time.Since(rv.lastAt) > s.o.IdleTimeout+s.o.Heartbeat:
+	case time.Since(rv.lastAt) > r.ownerSilence():
 		lagging = true
 	}
 	return evs, notify, rv.ended, lagging
+}
+
+// ownerSilence is how long the owner of a run may write nothing before it counts as
+// gone: past its own idle limit for a chat; a workflow may stay silent for minutes
+// (COZE2APP_WORKFLOW_IDLE, enforced by the owner's Coze client), so only its budget
+// bounds it.
+func (r *Run) ownerSilence() time.Duration {
+	if r.wf != nil {
+		return workflowBudget
+	}
+	return r.svc.o.IdleTimeout + r.svc.o.Heartbeat
 }
 
 // cancelRemote is Cancel for a reply of another instance. handled is false when the owner

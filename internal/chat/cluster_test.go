@@ -283,3 +283,32 @@ func TestClusterWorkflowOnOtherInstance(t *testing.T) {
 		t.Errorf("B's view of the stopped run: end status %q, want canceled", st)
 	}
 }
+
+// Stop on B for a reply whose owner is gone (its events stop short of the end, and no
+// instance answers the stop) records the stop itself once the owner had its chance.
+func TestClusterStopWithoutOwner(t *testing.T) {
+	a, b := mustCluster(t)
+	evs := a.post(t, t.Context(), "alan", chat.StartRequest{BotID: cozesim.BotAssistant, Message: "hi"}).all(t)
+	convID, chatID := chatIDs(t, evs)
+	a.mustRun(t, a.alan, chatID)
+	waitFor(t, "the end written", func() bool {
+		_, last, err := b.store.ReplyEventBounds(t.Context(), "chat:"+chatID, b.alan.ID)
+		return err == nil && last.Name == chat.EventEnd
+	})
+	// What a crash leaves: no end event, the reply still streaming in the history.
+	if _, err := b.store.DB().ExecContext(t.Context(), `DELETE FROM reply_events WHERE chat_key = $1 AND name = 'end'`, "chat:"+chatID); err != nil {
+		t.Fatal(err)
+	}
+	m := b.mustMessage(t, b.alan, chatID)
+	m.Status, m.ErrorCode = store.StatusStreaming, ""
+	if err := b.store.UpdateMessage(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := b.svc.Cancel(t.Context(), b.alan, convID, chatID); err != nil {
+		t.Fatalf("Stop on B: %v", err)
+	}
+	if m := b.mustMessage(t, b.alan, chatID); m.Status != store.StatusCanceled || m.ErrorCode != "canceled" {
+		t.Errorf("history after Stop: %s %s, want canceled", m.Status, m.ErrorCode)
+	}
+}

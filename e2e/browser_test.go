@@ -46,19 +46,7 @@ func TestBrowser(t *testing.T) {
 	shots := artifactsDir(t)
 	var assistantConv string
 
-	step := func(name string, fn func(t *testing.T)) {
-		if t.Failed() {
-			t.Logf("skipping %s after an earlier failure", name)
-			return
-		}
-		start := time.Now()
-		t.Run(name, func(t *testing.T) {
-			b.t = t
-			fn(t)
-		})
-		b.t = t
-		t.Logf("%s: %v", name, time.Since(start).Round(time.Millisecond))
-	}
+	step := func(name string, fn func(t *testing.T)) { b.step(t, name, fn) }
 
 	step("SignInThroughConsentPage", func(t *testing.T) {
 		b.do("open /", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#signin")))
@@ -114,8 +102,7 @@ func TestBrowser(t *testing.T) {
 		if got := eval[string](b, `[...document.querySelectorAll('.msg.user')].pop().textContent`); got != chip {
 			t.Errorf("sent message = %q, want the chip text %q", got, chip)
 		}
-		b.setInput("#composer", "One more question, third turn")
-		b.click("#send")
+		b.send("One more question, third turn")
 		waitFor[bool](b, "third reply", `document.querySelectorAll('.msg.assistant:not(.prologue)').length === 3`, 10*time.Second)
 		if st := waitFor[string](b, "third reply done", jsReplyDone, 30*time.Second); st != "complete" {
 			t.Fatalf("third reply status = %q", st)

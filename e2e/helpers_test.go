@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -22,36 +21,27 @@ import (
 // chromiumPath is Debian's Chromium, installed by .ci/run.
 const chromiumPath = "/usr/bin/chromium"
 
-// logWriter collects the app's log and announces the "listening" URL.
-type logWriter struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	once sync.Once
-	url  chan string
+// logBuffer collects the app's log, shown when a test fails.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
-var listeningRE = regexp.MustCompile(`msg=listening url=(\S+)`)
-
-func (w *logWriter) Write(p []byte) (int, error) {
+func (w *logBuffer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.buf.Write(p)
-	if m := listeningRE.FindSubmatch(w.buf.Bytes()); m != nil {
-		u := string(m[1])
-		w.once.Do(func() { w.url <- u })
-	}
-	return len(p), nil
+	return w.buf.Write(p)
 }
 
-func (w *logWriter) String() string {
+func (w *logBuffer) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
 }
 
-// mustStartApp runs coze2app in demo mode on 127.0.0.1:0 through app.Run and
-// returns its base URL; extra adds or overrides environment variables. The
-// app stops (graceful shutdown) when the test ends.
+// mustStartApp starts coze2app in demo mode on 127.0.0.1:0 through app.Start
+// and returns its base URL; extra adds or overrides environment variables.
+// The app stops (graceful shutdown) when the test ends.
 func mustStartApp(t *testing.T, extra map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -63,35 +53,26 @@ func mustStartApp(t *testing.T, extra map[string]string) string {
 	for k, v := range extra {
 		env[k] = v
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	lw := &logWriter{url: make(chan string, 1)}
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, nil, func(k string) string { return env[k] }, lw) }()
-	var url string
-	select {
-	case url = <-lw.url:
-	case err := <-done:
-		cancel()
-		t.Fatalf("app exited before listening: %v\n%s", err, lw)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatalf("app did not listen within 30s:\n%s", lw)
+	log := &logBuffer{}
+	srv, err := app.Start(context.Background(), nil, func(k string) string { return env[k] }, log)
+	if err != nil {
+		t.Fatalf("app did not start: %v\n%s", err, log)
 	}
 	t.Cleanup(func() {
-		cancel()
+		go srv.Close()
 		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("app.Run: %v", err)
+		case <-srv.Done():
+			if err := srv.Wait(); err != nil {
+				t.Errorf("app stopped with: %v", err)
 			}
 		case <-time.After(30 * time.Second):
 			t.Errorf("app did not stop within 30s")
 		}
 		if t.Failed() {
-			t.Logf("app log:\n%s", lw)
+			t.Logf("app log:\n%s", log)
 		}
 	})
-	return url
+	return srv.URL
 }
 
 // browser is one Chromium tab plus what it printed to the console.
@@ -300,4 +281,36 @@ func artifactsDir(t *testing.T) string {
 	}
 	t.Logf("artifacts (screenshots): %s", dir)
 	return dir
+}
+
+// openBot picks bot on the Bots tab and waits until the composer takes input.
+func (b *browser) openBot(bot string) {
+	b.t.Helper()
+	b.click("#tab-bots")
+	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, bot))
+	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
+}
+
+// send types message into the composer and sends it.
+func (b *browser) send(message string) {
+	b.t.Helper()
+	b.setInput("#composer", message)
+	b.click("#send")
+}
+
+// step runs fn as the subtest name, the tab reporting to it. Steps build on
+// earlier ones, so after a failure the rest are skipped.
+func (b *browser) step(t *testing.T, name string, fn func(t *testing.T)) {
+	t.Helper()
+	if t.Failed() {
+		t.Logf("skipping %s after an earlier failure", name)
+		return
+	}
+	start := time.Now()
+	t.Run(name, func(t *testing.T) {
+		b.t = t
+		fn(t)
+	})
+	b.t = t
+	t.Logf("%s: %v", name, time.Since(start).Round(time.Millisecond))
 }

@@ -112,19 +112,7 @@ func TestCase70_EverySinkInert(t *testing.T) {
 			t.Errorf("%s: header user chip (text, child elements, title) = %q, want %q", step, got, want)
 		}
 	}
-	step := func(name string, fn func(t *testing.T)) {
-		if t.Failed() {
-			t.Logf("skipping %s after an earlier failure", name)
-			return
-		}
-		start := time.Now()
-		t.Run(name, func(t *testing.T) {
-			b.t = t
-			fn(t)
-		})
-		b.t = t
-		t.Logf("%s: %v", name, time.Since(start).Round(time.Millisecond))
-	}
+	step := func(name string, fn func(t *testing.T)) { b.step(t, name, fn) }
 	var convID string
 
 	step("SignInAsChen", func(t *testing.T) {
@@ -184,8 +172,7 @@ func TestCase70_EverySinkInert(t *testing.T) {
 	})
 
 	step("HostileReplyAndFollowUps", func(t *testing.T) {
-		b.setInput("#composer", "all")
-		b.click("#send")
+		b.send("all")
 		if st := waitFor[string](b, "xss reply", jsReplyDone, 30*time.Second); st != "complete" {
 			t.Fatalf("XSS Lab reply status = %q", st)
 		}
@@ -202,13 +189,7 @@ func TestCase70_EverySinkInert(t *testing.T) {
 
 	step("RenameToPayload", func(t *testing.T) {
 		b.click("#tab-history")
-		item := fmt.Sprintf(`.conv-item[data-conv-id="%s"]`, convID)
-		b.click(item + " .conv-more")
-		b.click(item + " .menu-rename")
-		waitFor[bool](b, "rename dialog", `document.querySelector('#rename-dialog').open`, 5*time.Second)
-		b.setInput("#rename-input", hostileImg)
-		b.click("#rename-save")
-		waitFor[bool](b, "renamed row", fmt.Sprintf(`(document.querySelector('%s .conv-title') || {}).textContent === %q`, item, hostileImg), 10*time.Second)
+		renameConv(b, convID, hostileImg)
 		inert(t, "renamed", true)
 	})
 
@@ -241,8 +222,7 @@ func TestCase70_EverySinkInert(t *testing.T) {
 		b.setInput("#workspace-select", cozesim.WorkspaceTeam)
 		b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotDraft))
 		waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
-		b.setInput("#composer", "hello draft "+hostileImg)
-		b.click("#send")
+		b.send("hello draft " + hostileImg)
 		if st := waitFor[string](b, "error reply", jsReplyDone, 20*time.Second); st != "failed" {
 			t.Fatalf("draft bot reply status = %q, want failed", st)
 		}

@@ -478,8 +478,7 @@ func demoChat(t *testing.T, b *browser, bot, text string) string {
 	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, bot))
 	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled && !document.querySelector('.msg.assistant:not(.prologue)')`, 10*time.Second)
 	eval[chromedp.Void](b, jsKindsMonitor)
-	b.setInput("#composer", text)
-	b.click("#send")
+	b.send(text)
 	if st := waitFor[string](b, "reply", jsReplyDone, 30*time.Second); st != "complete" {
 		t.Fatalf("reply status = %q, want complete", st)
 	}
@@ -529,17 +528,7 @@ func TestMessageKindsDemoBots(t *testing.T) {
 	convs := map[string]string{}
 	live := map[string][]string{} // bot → snapshot of each reply, live
 
-	step := func(name string, fn func(t *testing.T)) {
-		if t.Failed() {
-			t.Logf("skipping %s after an earlier failure", name)
-			return
-		}
-		t.Run(name, func(t *testing.T) {
-			b.t = t
-			fn(t)
-		})
-		b.t = t
-	}
+	step := func(name string, fn func(t *testing.T)) { b.step(t, name, fn) }
 	snapshots := func(n int) []string {
 		out := make([]string, n)
 		for i := range out {
@@ -660,8 +649,7 @@ func TestMessageKindsDemoBots(t *testing.T) {
 		b.click("#tab-bots")
 		b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotAssistant))
 		waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled && !document.querySelector('.msg.assistant:not(.prologue)')`, 10*time.Second)
-		b.setInput("#composer", "#busy")
-		b.click("#send")
+		b.send("#busy")
 		if st := waitFor[string](b, "reply", jsReplyDone, 30*time.Second); st != "failed" {
 			t.Fatalf("reply status = %q, want failed", st)
 		}

@@ -78,8 +78,7 @@ func TestCase76_AnswerImages(t *testing.T) {
 		"![out](/api/auth/logout) ![dots](/_sim/assets/../../api/auth/logout) " +
 		"![ok](/_sim/assets/diagram.svg) [home](" + base + "/api/auth/logout) " +
 		"![plain](http://evil.example/x.png)"
-	b.setInput("#composer", msg)
-	b.click("#send")
+	b.send(msg)
 	if st := waitFor[string](b, "reply", jsReplyDone, 30*time.Second); st != "complete" {
 		t.Fatalf("reply status = %q", st)
 	}

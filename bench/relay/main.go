@@ -94,15 +94,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := run(ctx, config{appBin: *appBin, nginxBin: *nginxBin, levels: levels, modes: modes, nginxWorkers: *nginxWorkers, dumpDir: *dumpDir, appEnv: appEnv, pprof: *pprofAddr, profileDir: *profileDir})
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := benchkit.WriteJSON(*out, res); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println()
-	printTable(os.Stdout, res)
-	log.Printf("wrote %s", *out)
+	benchkit.Report(*out, res, err, printTable)
 }
 
 type config struct {

@@ -74,17 +74,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := run(ctx, *appBin, *wrkBin, *dur, *warm, *conns)
-	if res != nil {
-		if werr := benchkit.WriteJSON(*out, res); werr != nil {
-			log.Print(werr)
-		}
-		fmt.Println()
-		printTable(os.Stdout, res)
-		log.Printf("wrote %s", *out)
-	}
-	if err != nil {
-		log.Fatal(err)
-	}
+	benchkit.Report(*out, res, err, printTable)
 }
 
 func run(ctx context.Context, appBin, wrkBin string, dur, warm time.Duration, conns int) (*results, error) {

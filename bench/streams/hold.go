@@ -128,6 +128,15 @@ func (h *holder) drop(s *stream, reason string) {
 
 // openMany opens n streams with par openers and reports how many failed.
 func (h *holder) openMany(ctx context.Context, n, par int) (opened int, failures map[string]int) {
+	return fanOut(ctx, n, par, func(i int) error {
+		_, err := h.open(ctx, i+1)
+		return err
+	})
+}
+
+// fanOut runs do(0) … do(n-1) on par workers until ctx ends, and counts the
+// calls that succeeded and the failures by (shortened) message.
+func fanOut(ctx context.Context, n, par int, do func(i int) error) (ok int, failures map[string]int) {
 	failures = map[string]int{}
 	var mu sync.Mutex
 	var next atomic.Int64
@@ -135,11 +144,11 @@ func (h *holder) openMany(ctx context.Context, n, par int) (opened int, failures
 	for range par {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				i := next.Add(1)
-				if i > int64(n) {
+				i := int(next.Add(1)) - 1
+				if i >= n {
 					return
 				}
-				_, err := h.open(ctx, int(i))
+				err := do(i)
 				mu.Lock()
 				if err != nil {
 					msg := err.Error()
@@ -148,14 +157,14 @@ func (h *holder) openMany(ctx context.Context, n, par int) (opened int, failures
 					}
 					failures[msg]++
 				} else {
-					opened++
+					ok++
 				}
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	return opened, failures
+	return ok, failures
 }
 
 // held is the number of streams open right now.
@@ -192,46 +201,21 @@ func (h *holder) cancelAll(ctx context.Context, par int) (ok int, failures map[s
 	h.mu.Lock()
 	all := append([]*stream(nil), h.streams...)
 	h.mu.Unlock()
-	failures = map[string]int{}
-	var mu sync.Mutex
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range par {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(all) || ctx.Err() != nil {
-					return
-				}
-				s := all[i]
-				body := fmt.Sprintf(`{"conversation_id":%q,"chat_id":%q}`, s.convID, s.chatID)
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, h.base+"/api/chat/cancel", strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Sec-Fetch-Site", "same-origin")
-				resp, err := h.browsers[s.user%len(h.browsers)].Do(req)
-				var msg string
-				if err != nil {
-					msg = "transport: " + err.Error()
-				} else {
-					b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK {
-						msg = fmt.Sprintf("status %d: %s", resp.StatusCode, bytes.TrimSpace(b))
-					}
-				}
-				mu.Lock()
-				if msg == "" {
-					ok++
-				} else {
-					if len(msg) > 120 {
-						msg = msg[:120]
-					}
-					failures[msg]++
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return ok, failures
+	return fanOut(ctx, len(all), par, func(i int) error {
+		s := all[i]
+		body := fmt.Sprintf(`{"conversation_id":%q,"chat_id":%q}`, s.convID, s.chatID)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, h.base+"/api/chat/cancel", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, err := h.browsers[s.user%len(h.browsers)].Do(req)
+		if err != nil {
+			return fmt.Errorf("transport: %w", err)
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d: %s", resp.StatusCode, bytes.TrimSpace(b))
+		}
+		return nil
+	})
 }

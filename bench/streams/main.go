@@ -59,17 +59,7 @@ func main() {
 	defer stop()
 	res, err := run(ctx, cfg{appBin: *appBin, steps: steps, probeFrom: len(strings.Split(*stepsSpec, ",")),
 		delay: *delay, settle: *settle, par: *par, pprof: *pprofAddr, profileDir: *profileDir})
-	if res != nil {
-		if werr := benchkit.WriteJSON(*out, res); werr != nil {
-			log.Print(werr)
-		}
-		fmt.Println()
-		printTable(os.Stdout, res)
-		log.Printf("wrote %s", *out)
-	}
-	if err != nil {
-		log.Fatal(err)
-	}
+	benchkit.Report(*out, res, err, printTable)
 }
 
 type cfg struct {

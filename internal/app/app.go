@@ -24,8 +24,8 @@ var Version = ""
 //	coze2app version
 //
 // Run returns when ctx is done (after a graceful shutdown) or on error.
-// The serve command logs "listening" with url=<base URL> once it accepts
-// connections; tests that bind port 0 read the address from there.
+// The serve command is Start followed by Server.Wait; tests that bind port
+// 0 call Start and read the addresses from the Server it returns.
 func Run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {

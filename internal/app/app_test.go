@@ -3,11 +3,13 @@ package app
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -22,7 +24,7 @@ import (
 // hosts, which demo mode never calls, are not printed as if they were used.
 func TestDemoStartupSaysWhereToGoAndNoRealHosts(t *testing.T) {
 	dir := t.TempDir()
-	a := mustStart(t, nil, map[string]string{
+	a := mustStart(t, map[string]string{
 		"COZE2APP_ADDR":         "127.0.0.1:0",
 		"COZE2APP_DATABASE_URL": "sqlite:" + dir + "/coze2app.db",
 	})
@@ -41,7 +43,7 @@ func TestDemoStartupSaysWhereToGoAndNoRealHosts(t *testing.T) {
 // sign in on the simulator's consent page, chat.
 func TestDemoModeSignInAndChat(t *testing.T) {
 	dir := t.TempDir()
-	a := mustStart(t, nil, map[string]string{
+	a := mustStart(t, map[string]string{
 		"COZE2APP_ADDR":            "127.0.0.1:0",
 		"COZE2APP_DATABASE_URL":    "sqlite:" + dir + "/coze2app.db",
 		"COZE2APP_SIM_DELTA_DELAY": "0s",
@@ -76,57 +78,49 @@ func TestDemoModeSignInAndChat(t *testing.T) {
 // and the same cookie still works, tokens decrypt and history is intact —
 // on SQLite and on PostgreSQL. Also restarts between /auth and /callback.
 func TestCase64_RestartKeepsEverything(t *testing.T) {
-	for _, backend := range []string{"sqlite", "postgres"} {
-		t.Run(backend, func(t *testing.T) {
-			dbURL := storetest.SQLiteURL(t)
-			if backend == "postgres" {
-				dbURL = storetest.PostgresURL(t)
-			}
-			addr := freeAddr(t)
-			_, sim := externalSim(t, "http://"+addr+"/callback", cozesim.Options{})
-			env := realModeEnv(sim.URL, addr, dbURL)
+	onBothBackends(t, func(t *testing.T, dbURL string) {
+		_, _, env := realMode(t, dbURL, cozesim.Options{})
 
-			a := mustStart(t, nil, env)
-			c := newBrowser(t)
-			signIn(t, c, a.URL, "7391000000000000101")
-			var ans chatAnswer
-			if code := postJSON(t, c, a.URL+"/api/chat", map[string]any{"bot_id": cozesim.BotMemory, "message": "remember me"}, &ans); code != 200 {
-				t.Fatalf("chat status = %d", code)
-			}
-			// Start a second sign-in and leave it pending across the restart.
-			c2 := newBrowser(t)
-			authURL := mustRedirect(t, c2, "GET", a.URL+"/auth", nil)
-			if err := a.stop(t); err != nil {
-				t.Fatalf("stop: %v", err)
-			}
+		a := mustStart(t, env)
+		c := newBrowser(t)
+		signIn(t, c, a.URL, "7391000000000000101")
+		var ans chatAnswer
+		if code := postJSON(t, c, a.URL+"/api/chat", map[string]any{"bot_id": cozesim.BotMemory, "message": "remember me"}, &ans); code != 200 {
+			t.Fatalf("chat status = %d", code)
+		}
+		// Start a second sign-in and leave it pending across the restart.
+		c2 := newBrowser(t)
+		authURL := mustRedirect(t, c2, "GET", a.URL+"/auth", nil)
+		if err := a.stop(t); err != nil {
+			t.Fatalf("stop: %v", err)
+		}
 
-			b := mustStart(t, nil, env)
-			var st status
-			getJSON(t, c, b.URL+"/api/auth/status", &st)
-			if !st.Authenticated {
-				t.Fatalf("after restart: not authenticated")
-			}
-			var list struct {
-				Conversations []struct{ ID, Title string } `json:"conversations"`
-			}
-			getJSON(t, c, b.URL+"/api/conversations", &list)
-			if len(list.Conversations) != 1 || list.Conversations[0].ID != ans.ConversationID {
-				t.Fatalf("after restart: conversations = %+v, want the one from before", list.Conversations)
-			}
-			var ans2 chatAnswer
-			if code := postJSON(t, c, b.URL+"/api/chat", map[string]any{"bot_id": cozesim.BotMemory, "message": "second", "conversation_id": ans.ConversationID}, &ans2); code != 200 {
-				t.Fatalf("chat after restart: status %d (tokens did not survive?)", code)
-			}
-			if !strings.Contains(ans2.Answer, "remember me") {
-				t.Errorf("second turn does not remember the first: %q", ans2.Answer)
-			}
-			// The pending sign-in from before the restart still completes.
-			loc := mustRedirect(t, c2, "GET", authURL, nil)
-			if !strings.Contains(loc, "consent") {
-				t.Fatalf("authorize after restart redirected to %q", loc)
-			}
-		})
-	}
+		b := mustStart(t, env)
+		var st status
+		getJSON(t, c, b.URL+"/api/auth/status", &st)
+		if !st.Authenticated {
+			t.Fatalf("after restart: not authenticated")
+		}
+		var list struct {
+			Conversations []struct{ ID, Title string } `json:"conversations"`
+		}
+		getJSON(t, c, b.URL+"/api/conversations", &list)
+		if len(list.Conversations) != 1 || list.Conversations[0].ID != ans.ConversationID {
+			t.Fatalf("after restart: conversations = %+v, want the one from before", list.Conversations)
+		}
+		var ans2 chatAnswer
+		if code := postJSON(t, c, b.URL+"/api/chat", map[string]any{"bot_id": cozesim.BotMemory, "message": "second", "conversation_id": ans.ConversationID}, &ans2); code != 200 {
+			t.Fatalf("chat after restart: status %d (tokens did not survive?)", code)
+		}
+		if !strings.Contains(ans2.Answer, "remember me") {
+			t.Errorf("second turn does not remember the first: %q", ans2.Answer)
+		}
+		// The pending sign-in from before the restart still completes.
+		loc := mustRedirect(t, c2, "GET", authURL, nil)
+		if !strings.Contains(loc, "consent") {
+			t.Fatalf("authorize after restart redirected to %q", loc)
+		}
+	})
 }
 
 // TestCase64_TwoInstancesMigrateOnce starts two instances at once on an
@@ -137,7 +131,7 @@ func TestCase64_TwoInstancesMigrateOnce(t *testing.T) {
 	_, sim := externalSim(t, "http://"+addrA+"/callback", cozesim.Options{})
 	var wg sync.WaitGroup
 	for _, addr := range []string{addrA, addrB} {
-		wg.Go(func() { mustStart(t, nil, realModeEnv(sim.URL, addr, dbURL)) })
+		wg.Go(func() { mustStart(t, realModeEnv(sim.URL, addr, dbURL)) })
 	}
 	wg.Wait()
 	st, err := store.Open(t.Context(), dbURL)
@@ -163,11 +157,9 @@ func TestCase64_TwoInstancesMigrateOnce(t *testing.T) {
 // "streaming"), Run returns nil before the deadline.
 func TestCase65_ShutdownWithLiveStreams(t *testing.T) {
 	dbURL := storetest.SQLiteURL(t)
-	addr := freeAddr(t)
-	_, sim := externalSim(t, "http://"+addr+"/callback", cozesim.Options{DeltaDelay: 50 * time.Millisecond})
-	env := realModeEnv(sim.URL, addr, dbURL)
+	_, _, env := realMode(t, dbURL, cozesim.Options{DeltaDelay: 50 * time.Millisecond})
 	env["COZE2APP_MAX_REPLIES_PER_USER"] = "10" // five streams of one user: above the default share (case 73)
-	a := mustStart(t, nil, env)
+	a := mustStart(t, env)
 	c := newBrowser(t)
 	signIn(t, c, a.URL, "7391000000000000102")
 
@@ -234,9 +226,8 @@ func TestCase65_ShutdownWithLiveStreams(t *testing.T) {
 
 // TestCase13_SimulatorOffInRealMode: with a client id, /_sim does not exist.
 func TestCase13_SimulatorOffInRealMode(t *testing.T) {
-	addr := freeAddr(t)
-	_, sim := externalSim(t, "http://"+addr+"/callback", cozesim.Options{})
-	a := mustStart(t, nil, realModeEnv(sim.URL, addr, storetest.SQLiteURL(t)))
+	_, _, env := realMode(t, storetest.SQLiteURL(t), cozesim.Options{})
+	a := mustStart(t, env)
 	for _, p := range []string{"/_sim/oauth/consent", "/_sim/api/permission/oauth2/authorize", "/_sim/v1/users/me"} {
 		res, err := http.Get(a.URL + p)
 		if err != nil {
@@ -256,7 +247,7 @@ func TestCase13_SimulatorOffInRealMode(t *testing.T) {
 
 // TestCase53_OversizedHeader: a 1 MiB header gets 431 from the server.
 func TestCase53_OversizedHeader(t *testing.T) {
-	a := mustStart(t, nil, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t)})
+	a := mustStart(t, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t)})
 	req, _ := http.NewRequest("GET", a.URL+"/api/auth/status", nil)
 	req.Header.Set("X-Big", strings.Repeat("a", 1<<20))
 	res, err := http.DefaultClient.Do(req)
@@ -296,16 +287,26 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 // whole OAuth dance against it with a client secret, then lists bots.
 func TestSimCommandServesOAuthForAWebApp(t *testing.T) {
 	const redirect = "http://127.0.0.1:1/cb"
-	a := mustStart(t, []string{"sim", "--addr", "127.0.0.1:0", "--client-id", "cid.app.coze", "--client-secret", "sekret", "--redirect-uri", redirect}, nil)
+	log := announcing(regexp.MustCompile(`api base: (\S+)`))
+	ctx, cancel := context.WithCancel(context.Background())
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		if err := Run(ctx, []string{"sim", "--addr", "127.0.0.1:0", "--client-id", "cid.app.coze", "--client-secret", "sekret", "--redirect-uri", redirect}, nil, log); err != nil {
+			t.Errorf("sim: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-exited })
+	simURL := awaitURL(t, log, exited, 30*time.Second)
 	c := newBrowser(t)
 	q := url.Values{"response_type": {"code"}, "client_id": {"cid.app.coze"}, "redirect_uri": {redirect}, "state": {"st4te"}}
-	cb := mustConsent(t, c, a.URL+"/api/permission/oauth2/authorize?"+q.Encode(), "7391000000000000101")
+	cb := mustConsent(t, c, simURL+"/api/permission/oauth2/authorize?"+q.Encode(), "7391000000000000101")
 	cbURL, _ := url.Parse(cb)
 	if cbURL.Query().Get("state") != "st4te" || !strings.HasPrefix(cbURL.Query().Get("code"), "code_") {
 		t.Fatalf("callback %q lacks state or code", cb)
 	}
 	body, _ := json.Marshal(map[string]string{"grant_type": "authorization_code", "code": cbURL.Query().Get("code"), "client_id": "cid.app.coze", "redirect_uri": redirect})
-	req, _ := http.NewRequest("POST", a.URL+"/api/permission/oauth2/token", bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", simURL+"/api/permission/oauth2/token", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer sekret")
 	res, err := http.DefaultClient.Do(req)
@@ -321,7 +322,7 @@ func TestSimCommandServesOAuthForAWebApp(t *testing.T) {
 	if tok.AccessToken == "" || tok.ExpiresIn < time.Now().Unix() {
 		t.Fatalf("token response = %+v, want a token with an absolute expiry", tok)
 	}
-	req, _ = http.NewRequest("GET", a.URL+"/v1/users/me", nil)
+	req, _ = http.NewRequest("GET", simURL+"/v1/users/me", nil)
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	res, err = http.DefaultClient.Do(req)
 	if err != nil {
@@ -359,7 +360,7 @@ func TestCase66_InterruptedRepliesMarkedAtStart(t *testing.T) {
 	}
 	st.Close()
 
-	mustStart(t, nil, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": dbURL})
+	mustStart(t, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": dbURL})
 	st2 := storetest.MustOpen(t, dbURL)
 	got, err := st2.MessageByChatID(ctx, u.ID, m.ChatID)
 	if err != nil {

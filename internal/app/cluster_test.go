@@ -28,8 +28,8 @@ func TestNginxTwoInstancesHandOver(t *testing.T) {
 	env := realModeEnv(simSrv.URL, "127.0.0.1:0", dbURL)
 	env["COZE_REDIRECT_URI"] = public + "/callback"
 	env["COZE2APP_PUBLIC_URL"] = public
-	a := mustStart(t, nil, env)
-	b := mustStart(t, nil, env)
+	a := mustStart(t, env)
+	b := mustStart(t, env)
 	site := siteSubst(cert, front, plainFront, a.URL)
 	// B as backup: every request goes to A while A answers, so the stream
 	// starts on A; B takes over when A refuses connections.
@@ -71,7 +71,7 @@ func TestNginxTwoInstancesHandOver(t *testing.T) {
 		}
 	}
 
-	a.cancel() // SIGTERM: A drains
+	go a.Close() // SIGTERM: A drains
 	end := read(s)
 	if end.id != "" || end.field(t, "code") != "server_shutdown" {
 		t.Fatalf("A's relay ended with %+v, want an end without id, code server_shutdown", end)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -90,6 +91,9 @@ func mustBinary(t *testing.T) string {
 	return binPath
 }
 
+// listeningURL is the main listener's URL in a process's log.
+var listeningURL = regexp.MustCompile(`msg=listening url=(\S+)`)
+
 // proc is one coze2app process.
 type proc struct {
 	URL  string
@@ -103,7 +107,7 @@ type proc struct {
 // listens. Cleanup sends SIGTERM, then SIGKILL after 20 s.
 func mustStartProc(t *testing.T, bin string, env map[string]string) *proc {
 	t.Helper()
-	p := &proc{log: &lineWriter{url: make(chan string, 1)}, done: make(chan struct{})}
+	p := &proc{log: announcing(listeningURL), done: make(chan struct{})}
 	p.cmd = exec.Command(bin)
 	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "GORACE=halt_on_error=0"}
 	for k, v := range env {
@@ -126,13 +130,7 @@ func mustStartProc(t *testing.T, bin string, env map[string]string) *proc {
 			t.Errorf("data race in child process:\n%s", p.log)
 		}
 	})
-	select {
-	case p.URL = <-p.log.url:
-	case <-p.done:
-		t.Fatalf("process exited before listening: %v\n%s", p.err, p.log)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("process did not listen within 60s:\n%s", p.log)
-	}
+	p.URL = awaitURL(t, p.log, p.done, 60*time.Second)
 	return p
 }
 
@@ -311,11 +309,7 @@ type streamResult struct {
 // checking that ids increase by one.
 func readChatStream(c *http.Client, appURL, msg string) streamResult {
 	r := streamResult{deltas: map[string]*strings.Builder{}}
-	b, _ := json.Marshal(map[string]any{"bot_id": cozesim.BotAssistant, "message": msg, "stream": true})
-	req, _ := http.NewRequest("POST", appURL+"/api/chat", bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	res, err := c.Do(req)
+	res, err := postSameOrigin(c, appURL+"/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": msg, "stream": true})
 	if err != nil {
 		r.err = err
 		return r
@@ -380,13 +374,11 @@ func readChatStream(c *http.Client, appURL, msg string) streamResult {
 // (order kept), and goroutines return to the baseline afterwards.
 func TestCase59_HundredStreams(t *testing.T) {
 	const streams = 100
-	addr := freeAddr(t)
-	_, simSrv := externalSim(t, "http://"+addr+"/callback", cozesim.Options{})
-	env := realModeEnv(simSrv.URL, addr, storetest.SQLiteURL(t))
+	_, simSrv, env := realMode(t, storetest.SQLiteURL(t), cozesim.Options{})
 	// One user runs every stream here: lift the per-user share (case 73).
 	env["COZE2APP_MAX_REPLIES_PER_USER"] = "1000"
 	env["COZE2APP_CHATS_PER_MINUTE"] = "100000"
-	app := mustStart(t, nil, env)
+	app := mustStart(t, env)
 	c := newBrowser(t)
 	c.Timeout = 60 * time.Second
 	signIn(t, c, app.URL, "7391000000000000102")

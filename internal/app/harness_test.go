@@ -16,25 +16,30 @@ import (
 	"time"
 
 	"github.com/coze2app/coze2app/internal/cozesim"
+	"github.com/coze2app/coze2app/internal/store/storetest"
 )
 
-// lineWriter collects a running app's log and announces the "listening" URL.
+// lineWriter collects a log. With announce set, the first match of it (the
+// URL a process or the sim command prints) is sent on url.
 type lineWriter struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	urlOnce sync.Once
-	url     chan string
+	mu       sync.Mutex
+	buf      bytes.Buffer
+	announce *regexp.Regexp
+	urlOnce  sync.Once
+	url      chan string
 }
 
-var listeningURL = regexp.MustCompile(`msg=listening url=(\S+)`)
-var simBase = regexp.MustCompile(`api base: (\S+)`)
+// announcing is a lineWriter that waits for re's first group.
+func announcing(re *regexp.Regexp) *lineWriter {
+	return &lineWriter{announce: re, url: make(chan string, 1)}
+}
 
 func (w *lineWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf.Write(p)
-	for _, re := range []*regexp.Regexp{listeningURL, simBase} {
-		if m := re.FindSubmatch(w.buf.Bytes()); m != nil {
+	if w.announce != nil {
+		if m := w.announce.FindSubmatch(w.buf.Bytes()); m != nil {
 			u := string(m[1])
 			w.urlOnce.Do(func() { w.url <- u })
 		}
@@ -48,43 +53,47 @@ func (w *lineWriter) String() string {
 	return w.buf.String()
 }
 
-// runningApp is one coze2app process, run in-process through Run.
-type runningApp struct {
-	URL    string
-	log    *lineWriter
-	cancel context.CancelFunc
-	done   chan error
+// awaitURL waits until log announces its URL, failing if exited is closed
+// first or nothing comes within d.
+func awaitURL(t *testing.T, log *lineWriter, exited <-chan struct{}, d time.Duration) string {
+	t.Helper()
+	select {
+	case u := <-log.url:
+		return u
+	case <-exited:
+		t.Fatalf("exited before listening:\n%s", log)
+	case <-time.After(d):
+		t.Fatalf("not listening within %v:\n%s", d, log)
+	}
+	return ""
 }
 
-// mustStart runs coze2app with args and env and waits until it listens.
-func mustStart(t *testing.T, args []string, env map[string]string) *runningApp {
+// runningApp is one coze2app serve command, run in-process through Start.
+type runningApp struct {
+	*Server
+	log *lineWriter
+}
+
+// mustStart starts coze2app serve with env; it stops when the test ends.
+func mustStart(t *testing.T, env map[string]string) *runningApp {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	a := &runningApp{log: &lineWriter{url: make(chan string, 1)}, cancel: cancel, done: make(chan error, 1)}
-	go func() { a.done <- Run(ctx, args, func(k string) string { return env[k] }, a.log) }()
-	select {
-	case a.URL = <-a.log.url:
-	case err := <-a.done:
-		cancel()
-		t.Fatalf("app exited before listening: %v\n%s", err, a.log)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatalf("app did not listen within 30s:\n%s", a.log)
+	a := &runningApp{log: &lineWriter{}}
+	s, err := Start(context.Background(), nil, func(k string) string { return env[k] }, a.log)
+	if err != nil {
+		t.Fatalf("app did not start: %v\n%s", err, a.log)
 	}
+	a.Server = s
 	t.Cleanup(func() { a.stop(t) })
 	return a
 }
 
-// stop cancels the app (SIGTERM) and waits for Run to return.
+// stop shuts the app down as SIGTERM does and returns what Run would.
 func (a *runningApp) stop(t *testing.T) error {
 	t.Helper()
-	a.cancel()
+	go a.Close()
 	select {
-	case err, ok := <-a.done:
-		if ok {
-			close(a.done)
-		}
-		return err
+	case <-a.Done():
+		return a.Wait()
 	case <-time.After(40 * time.Second):
 		t.Fatalf("app did not stop within 40s:\n%s", a.log)
 		return nil
@@ -152,29 +161,34 @@ func mustRedirect(t *testing.T, c *http.Client, method, target string, form url.
 	return loc
 }
 
-// postJSON sends a same-origin JSON request and decodes the answer.
-func postJSON(t *testing.T, c *http.Client, target string, in, out any) int {
-	t.Helper()
+// postSameOrigin sends a JSON POST as the page does.
+func postSameOrigin(c *http.Client, target string, in any) (*http.Response, error) {
 	b, _ := json.Marshal(in)
 	req, _ := http.NewRequest("POST", target, bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	res, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", target, err)
-	}
-	defer res.Body.Close()
-	if out != nil {
-		_ = json.NewDecoder(res.Body).Decode(out)
-	}
-	return res.StatusCode
+	return c.Do(req)
+}
+
+// postJSON sends a same-origin JSON request and decodes the answer.
+func postJSON(t *testing.T, c *http.Client, target string, in, out any) int {
+	t.Helper()
+	res, err := postSameOrigin(c, target, in)
+	return decodeAnswer(t, "POST "+target, res, err, out)
 }
 
 func getJSON(t *testing.T, c *http.Client, target string, out any) int {
 	t.Helper()
 	res, err := c.Get(target)
+	return decodeAnswer(t, "GET "+target, res, err, out)
+}
+
+// decodeAnswer decodes a JSON answer into out (if not nil) and returns its
+// status; a failed request fails the test.
+func decodeAnswer(t *testing.T, what string, res *http.Response, err error, out any) int {
+	t.Helper()
 	if err != nil {
-		t.Fatalf("GET %s: %v", target, err)
+		t.Fatalf("%s: %v", what, err)
 	}
 	defer res.Body.Close()
 	if out != nil {
@@ -219,6 +233,29 @@ func realModeEnv(simURL, addr, dbURL string) map[string]string {
 		"COZE2APP_ADDR":         addr,
 		"COZE2APP_DATABASE_URL": dbURL,
 		"COZE2APP_SECRET_KEY":   "k1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+	}
+}
+
+// realMode serves an external simulator with options o and returns it with
+// the environment of an app against it on a fixed free port, storing in dbURL.
+func realMode(t *testing.T, dbURL string, o cozesim.Options) (*cozesim.Sim, *httptest.Server, map[string]string) {
+	t.Helper()
+	addr := freeAddr(t)
+	sim, srv := externalSim(t, "http://"+addr+"/callback", o)
+	return sim, srv, realModeEnv(srv.URL, addr, dbURL)
+}
+
+// onBothBackends runs test once on a fresh SQLite database and once on a
+// fresh PostgreSQL schema.
+func onBothBackends(t *testing.T, test func(t *testing.T, dbURL string)) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			dbURL := storetest.SQLiteURL(t)
+			if backend == "postgres" {
+				dbURL = storetest.PostgresURL(t)
+			}
+			test(t, dbURL)
+		})
 	}
 }
 

@@ -11,12 +11,12 @@ import (
 // `coze2app healthcheck` (the image's HEALTHCHECK) succeeds against a live
 // server, plain or TLS, and fails when nothing listens or /healthz is not 200.
 func TestHealthcheckCommand(t *testing.T) {
-	plain := mustStart(t, nil, map[string]string{
+	plain := mustStart(t, map[string]string{
 		"COZE2APP_ADDR":         "127.0.0.1:0",
 		"COZE2APP_DATABASE_URL": "sqlite:" + t.TempDir() + "/coze2app.db",
 	})
 	cert := writeSelfSigned(t, t.TempDir(), 4001)
-	secure := mustStart(t, nil, tlsDemoEnv(t, cert))
+	secure := mustStart(t, tlsDemoEnv(t, cert))
 	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 	}))

@@ -34,7 +34,7 @@ func TestNginxShippedConfig(t *testing.T) {
 	env := realModeEnv(simSrv.URL, "127.0.0.1:0", "sqlite:"+dir+"/coze2app.db")
 	env["COZE_REDIRECT_URI"] = public + "/callback"
 	env["COZE2APP_PUBLIC_URL"] = public
-	a := mustStart(t, nil, env)
+	a := mustStart(t, env)
 	startNginx(t, bin, dir, front, siteSubst(cert, front, plainFront, a.URL))
 
 	c := tlsBrowser(t, cert.leaf)
@@ -274,11 +274,8 @@ type chatStream struct {
 // openChatStream posts a streamed chat and checks it is an HTTP/2 event stream.
 func openChatStream(t *testing.T, c *http.Client, base, msg string) *chatStream {
 	t.Helper()
-	b, _ := json.Marshal(map[string]any{"bot_id": cozesim.BotAssistant, "message": msg, "stream": true})
-	req, _ := http.NewRequest("POST", base+"/api/chat", bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	return openStream(t, c, req, 0)
+	res, err := postSameOrigin(c, base+"/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": msg, "stream": true})
+	return checkStream(t, "POST /api/chat", res, err, 0)
 }
 
 // resumeChatStream follows chat chatID again after lastID (Last-Event-ID); the
@@ -287,14 +284,13 @@ func resumeChatStream(t *testing.T, c *http.Client, base, chatID string, lastID 
 	t.Helper()
 	req, _ := http.NewRequest("GET", base+"/api/chat/"+chatID+"/stream", nil)
 	req.Header.Set("Last-Event-ID", strconv.Itoa(lastID))
-	return openStream(t, c, req, lastID)
+	res, err := c.Do(req)
+	return checkStream(t, "GET "+req.URL.Path, res, err, lastID)
 }
 
-// openStream sends req and checks the answer is an HTTP/2 event stream.
-func openStream(t *testing.T, c *http.Client, req *http.Request, lastID int) *chatStream {
+// checkStream checks the answer to what is an HTTP/2 event stream and reads it.
+func checkStream(t *testing.T, what string, res *http.Response, err error, lastID int) *chatStream {
 	t.Helper()
-	what := req.Method + " " + req.URL.Path
-	res, err := c.Do(req)
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}

@@ -28,7 +28,7 @@ func TestWebAppSignInWithoutPKCEByDefault(t *testing.T) {
 			sim, srv := externalSim(t, "http://"+addr+"/callback", cozesim.Options{RefusePKCEForWebApps: true})
 			env := realModeEnv(srv.URL, addr, storetest.SQLiteURL(t))
 			env["COZE_PKCE"] = tt.pkce
-			a := mustStart(t, nil, env)
+			a := mustStart(t, env)
 			c := newBrowser(t)
 			if !tt.wantSignedIn {
 				authz := mustRedirect(t, c, "GET", a.URL+"/auth", nil)

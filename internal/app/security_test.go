@@ -48,32 +48,38 @@ func httpGet(t *testing.T, url string) (int, string) {
 // Catalog case 82 (issue 8 item 12): /metrics is served only on
 // COZE2APP_METRICS_ADDR, never on the public listener; by default nowhere.
 func TestCase82_MetricsOnlyOnMetricsAddr(t *testing.T) {
-	testPrivateListener(t, "COZE2APP_METRICS_ADDR", "metrics", "/metrics", "", "coze2app_http_requests_total")
+	testPrivateListener(t, "COZE2APP_METRICS_ADDR", "metrics", "/metrics", "", "coze2app_http_requests_total",
+		func(s *Server) string { return s.MetricsURL })
 }
 
 // Profiles (net/http/pprof, used by the benchmarks) are served only on
 // COZE2APP_DEBUG_ADDR, never on the public listener; by default nowhere.
 func TestPprofOnlyOnDebugAddr(t *testing.T) {
-	testPrivateListener(t, "COZE2APP_DEBUG_ADDR", "debug", "/debug/pprof/", "goroutine?debug=1", "goroutine profile:")
+	testPrivateListener(t, "COZE2APP_DEBUG_ADDR", "debug", "/debug/pprof/", "goroutine?debug=1", "goroutine profile:",
+		func(s *Server) string { return s.DebugURL })
 }
 
 // testPrivateListener checks that what (logged as "<what> listening") serves
-// path+sub only on the address in env, and that the public listener does not.
-func testPrivateListener(t *testing.T, env, what, path, sub, want string) {
+// path+sub only on the address in env (its URL on the handle: privateURL),
+// and that the public listener does not.
+func testPrivateListener(t *testing.T, env, what, path, sub, want string, privateURL func(*Server) string) {
 	t.Run("default: not served", func(t *testing.T) {
-		a := mustStart(t, nil, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t)})
+		a := mustStart(t, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t)})
 		if code, body := httpGet(t, a.URL+path+sub); code != http.StatusNotFound || strings.Contains(body, want) {
 			t.Errorf("public GET %s = %d %.100q, want 404", path+sub, code, body)
 		}
-		if strings.Contains(a.log.String(), what+" listening") {
-			t.Errorf("a %s listener started without %s:\n%s", what, env, a.log)
+		if u := privateURL(a.Server); u != "" || strings.Contains(a.log.String(), what+" listening") {
+			t.Errorf("a %s listener (%q) started without %s:\n%s", what, u, env, a.log)
 		}
 	})
 	t.Run("own address", func(t *testing.T) {
-		a := mustStart(t, nil, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t),
+		a := mustStart(t, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t),
 			env: "127.0.0.1:0"})
-		u := waitLog(t, a, regexp.MustCompile(`msg="`+what+` listening" url=(\S+)`))
-		if strings.HasPrefix(u, a.URL) {
+		u := privateURL(a.Server)
+		if !strings.Contains(a.log.String(), `msg="`+what+` listening" url=`+u+"\n") {
+			t.Errorf("no %q line with url=%s in the log:\n%s", what+" listening", u, a.log)
+		}
+		if u == "" || strings.HasPrefix(u, a.URL) {
 			t.Fatalf("%s URL %s is on the public listener %s", what, u, a.URL)
 		}
 		httpGet(t, a.URL+"/api/auth/status")
@@ -130,7 +136,7 @@ func TestCase85_UnsafeSettingsRefusedOrLogged(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "COZE_API_BASE") || !strings.Contains(err.Error(), "COZE_PKCE=off") {
 		t.Fatalf("Run = %v, want both refusals", err)
 	}
-	a := mustStart(t, nil, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t),
+	a := mustStart(t, map[string]string{"COZE2APP_ADDR": "127.0.0.1:0", "COZE2APP_DATABASE_URL": storetest.SQLiteURL(t),
 		"COZE2APP_PUBLIC_URL": "http://192.168.1.20:5000"})
 	waitLog(t, a, regexp.MustCompile(`(level=WARN msg="unsafe configuration: COZE2APP_PUBLIC_URL)`))
 }
@@ -142,88 +148,80 @@ func TestCase85_UnsafeSettingsRefusedOrLogged(t *testing.T) {
 func TestCase79_PassphraseKeysStretchedAndOldRowsOpen(t *testing.T) {
 	const pass = "a long operator passphrase for case 79"
 	const user = "7391000000000000101"
-	for _, backend := range []string{"sqlite", "postgres"} {
-		t.Run(backend, func(t *testing.T) {
-			dbURL := storetest.SQLiteURL(t)
-			if backend == "postgres" {
-				dbURL = storetest.PostgresURL(t)
-			}
-			addr := freeAddr(t)
-			sim, simSrv := externalSim(t, "http://"+addr+"/callback", cozesim.Options{})
-			env := realModeEnv(simSrv.URL, addr, dbURL)
-			env["COZE2APP_SECRET_KEY"] = pass
+	onBothBackends(t, func(t *testing.T, dbURL string) {
+		sim, _, env := realMode(t, dbURL, cozesim.Options{})
+		env["COZE2APP_SECRET_KEY"] = pass
 
-			a := mustStart(t, nil, env)
-			c := newBrowser(t)
-			signIn(t, c, a.URL, user)
-			if err := a.stop(t); err != nil {
-				t.Fatal(err)
-			}
+		a := mustStart(t, env)
+		c := newBrowser(t)
+		signIn(t, c, a.URL, user)
+		if err := a.stop(t); err != nil {
+			t.Fatal(err)
+		}
 
-			st := storetest.MustOpen(t, dbURL)
-			ctx := t.Context()
-			salt, err := st.SealSalt(ctx, []byte("must not replace the stored one"))
-			if err != nil || len(salt) != seal.SaltSize {
-				t.Fatalf("stored salt = %x, %v; want %d random bytes", salt, err, seal.SaltSize)
-			}
-			var userID int64
-			if err := st.DB().QueryRowContext(ctx, `SELECT id FROM users WHERE coze_user_id = $1`, user).Scan(&userID); err != nil {
-				t.Fatal(err)
-			}
-			row, err := st.TokensByUser(ctx, userID)
-			if err != nil || row.KeyID != seal.PassphraseKeyID {
-				t.Fatalf("tokens after sign-in: key %q, %v; want %q", row.KeyID, err, seal.PassphraseKeyID)
-			}
-			// The stored ciphertext opens with PBKDF2(pass, salt, 600,000) and
-			// with nothing weaker.
-			stretched, err := pbkdf2.Key(sha256.New, pass, salt, 600_000, 32)
-			if err != nil {
-				t.Fatal(err)
-			}
-			strong, _ := seal.New(seal.Key{ID: seal.PassphraseKeyID, Secret: stretched})
-			ad := []byte("user:" + strconv.FormatInt(userID, 10) + ":refresh")
-			refresh, _, err := strong.Open(row.Refresh, ad)
-			if err != nil {
-				t.Fatalf("the row does not open with PBKDF2-SHA256 at 600,000 rounds: %v", err)
-			}
-			legacyKeys, _ := seal.ParseKeys(pass)
-			legacy, _ := seal.New(legacyKeys...)
-			if _, _, err := legacy.Open(row.Refresh, ad); err == nil {
-				t.Fatal("the row opens with the unsalted key")
-			}
+		st := storetest.MustOpen(t, dbURL)
+		ctx := t.Context()
+		salt, err := st.SealSalt(ctx, []byte("must not replace the stored one"))
+		if err != nil || len(salt) != seal.SaltSize {
+			t.Fatalf("stored salt = %x, %v; want %d random bytes", salt, err, seal.SaltSize)
+		}
+		var userID int64
+		if err := st.DB().QueryRowContext(ctx, `SELECT id FROM users WHERE coze_user_id = $1`, user).Scan(&userID); err != nil {
+			t.Fatal(err)
+		}
+		row, err := st.TokensByUser(ctx, userID)
+		if err != nil || row.KeyID != seal.PassphraseKeyID {
+			t.Fatalf("tokens after sign-in: key %q, %v; want %q", row.KeyID, err, seal.PassphraseKeyID)
+		}
+		// The stored ciphertext opens with PBKDF2(pass, salt, 600,000) and
+		// with nothing weaker.
+		stretched, err := pbkdf2.Key(sha256.New, pass, salt, 600_000, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		strong, _ := seal.New(seal.Key{ID: seal.PassphraseKeyID, Secret: stretched})
+		ad := []byte("user:" + strconv.FormatInt(userID, 10) + ":refresh")
+		refresh, _, err := strong.Open(row.Refresh, ad)
+		if err != nil {
+			t.Fatalf("the row does not open with PBKDF2-SHA256 at 600,000 rounds: %v", err)
+		}
+		legacyKeys, _ := seal.ParseKeys(pass)
+		legacy, _ := seal.New(legacyKeys...)
+		if _, _, err := legacy.Open(row.Refresh, ad); err == nil {
+			t.Fatal("the row opens with the unsalted key")
+		}
 
-			// Rewrite the row as an earlier version left it: sealed under the
-			// unsalted HKDF key "k1".
-			access, _, err := strong.Open(row.Access, []byte("user:"+strconv.FormatInt(userID, 10)+":access"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			row.Access, _ = legacy.Seal(access, []byte("user:"+strconv.FormatInt(userID, 10)+":access"))
-			row.Refresh, _ = legacy.Seal(refresh, ad)
-			row.KeyID = seal.LegacyPassphraseKeyID
-			if err := st.PutTokens(ctx, row); err != nil {
-				t.Fatal(err)
-			}
+		// Rewrite the row as an earlier version left it: sealed under the
+		// unsalted HKDF key "k1".
+		access, _, err := strong.Open(row.Access, []byte("user:"+strconv.FormatInt(userID, 10)+":access"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		row.Access, _ = legacy.Seal(access, []byte("user:"+strconv.FormatInt(userID, 10)+":access"))
+		row.Refresh, _ = legacy.Seal(refresh, ad)
+		row.KeyID = seal.LegacyPassphraseKeyID
+		if err := st.PutTokens(ctx, row); err != nil {
+			t.Fatal(err)
+		}
 
-			b := mustStart(t, nil, env)
-			var ans chatAnswer
-			if code := postJSON(t, c, b.URL+"/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": "old key"}, &ans); code != 200 {
-				t.Fatalf("chat with tokens under the old key: status %d", code)
-			}
-			// A refresh writes the pair again, under the new key.
-			sim.ExpireAccessTokens(user)
-			if code := postJSON(t, c, b.URL+"/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": "refreshed"}, &ans); code != 200 {
-				t.Fatalf("chat after the token expired: status %d", code)
-			}
-			row, err = st.TokensByUser(ctx, userID)
-			if err != nil || row.KeyID != seal.PassphraseKeyID {
-				t.Fatalf("after the refresh: key %q, %v; want %q", row.KeyID, err, seal.PassphraseKeyID)
-			}
-			if _, _, err := strong.Open(row.Refresh, ad); err != nil {
-				t.Errorf("the rewritten row does not open with the stretched key: %v", err)
-			}
-		})
-	}
+		b := mustStart(t, env)
+		var ans chatAnswer
+		if code := postJSON(t, c, b.URL+"/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": "old key"}, &ans); code != 200 {
+			t.Fatalf("chat with tokens under the old key: status %d", code)
+		}
+		// A refresh writes the pair again, under the new key.
+		sim.ExpireAccessTokens(user)
+		if code := postJSON(t, c, b.URL+"/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": "refreshed"}, &ans); code != 200 {
+			t.Fatalf("chat after the token expired: status %d", code)
+		}
+		row, err = st.TokensByUser(ctx, userID)
+		if err != nil || row.KeyID != seal.PassphraseKeyID {
+			t.Fatalf("after the refresh: key %q, %v; want %q", row.KeyID, err, seal.PassphraseKeyID)
+		}
+		if _, _, err := strong.Open(row.Refresh, ad); err != nil {
+			t.Errorf("the rewritten row does not open with the stretched key: %v", err)
+		}
+	})
 }
 
 // Catalog case 74 (issue 8 item 4): demo mode on a public address starts
@@ -235,7 +233,7 @@ func TestCase74_DemoOnAPublicAddress(t *testing.T) {
 		t.Fatalf("demo on 0.0.0.0: Run = %v, want a refusal naming COZE2APP_DEMO_PUBLIC", err)
 	}
 	env["COZE2APP_DEMO_PUBLIC"] = "on"
-	a := mustStart(t, nil, env)
+	a := mustStart(t, env)
 	waitLog(t, a, regexp.MustCompile(`(level=WARN msg="unsafe configuration: DEMO MODE IS PUBLIC)`))
 	port := a.URL[strings.LastIndexByte(a.URL, ':')+1:]
 	base := "http://localhost:" + port

@@ -3,48 +3,82 @@ package app
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
-	"net/url"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/coze2app/coze2app/internal/auth"
-	"github.com/coze2app/coze2app/internal/chat"
 	"github.com/coze2app/coze2app/internal/config"
-	"github.com/coze2app/coze2app/internal/coze"
-	"github.com/coze2app/coze2app/internal/cozesim"
-	"github.com/coze2app/coze2app/internal/metrics"
-	"github.com/coze2app/coze2app/internal/seal"
 	"github.com/coze2app/coze2app/internal/store"
-	"github.com/coze2app/coze2app/internal/web"
 )
-
-// demoClientID is the OAuth app the built-in simulator knows in demo mode.
-const demoClientID = "10000000000000000000000000000001.app.coze"
 
 // shutdownTimeout bounds the graceful drain on SIGTERM.
 const shutdownTimeout = 20 * time.Second
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+// Server is a running serve command, as Start returns it: where it listens,
+// and how to stop it. Run is Start followed by Wait.
+type Server struct {
+	// URL is the main listener's base URL as bound (scheme://host:port), the
+	// one logged as "listening".
+	URL string
+	// PublicURL is the origin browsers are sent to: COZE2APP_PUBLIC_URL, or
+	// in demo mode the address really bound.
+	PublicURL string
+	// SimURL is the built-in simulator's base as browsers reach it
+	// (PublicURL + "/_sim") in demo mode; empty with real Coze.
+	SimURL string
+	// MetricsURL (…/metrics) and DebugURL (…/debug/pprof/) are the operator's
+	// listeners, ACMEURL the plain-HTTP one for ACME challenges; each is
+	// empty when not configured.
+	MetricsURL, DebugURL, ACMEURL string
+
+	stop context.CancelFunc
+	done chan struct{}
+	err  error
+}
+
+// Done is closed once the server has shut down.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Wait blocks until the server has shut down (its context done, Close
+// called, or a listener failed) and returns why it stopped: nil after a
+// requested shutdown.
+func (s *Server) Wait() error {
+	<-s.done
+	return s.err
+}
+
+// Close shuts the server down gracefully, as SIGTERM does (live replies
+// finish or are recorded), and waits for it.
+func (s *Server) Close() error {
+	s.stop()
+	return s.Wait()
+}
+
+// Start runs the serve command until it accepts connections and returns the
+// running server; args are the serve flags (coze2app serve -h). It logs as
+// Run does, "listening" and the plain "open <public URL>" line included.
+// The server shuts down gracefully when ctx is done or Close is called.
+// When args ask for help, Start prints the usage and returns flag.ErrHelp.
+func Start(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) (*Server, error) {
 	cfg, ok, err := loadConfig(args, getenv, stderr)
 	if !ok {
-		return err
+		if err == nil {
+			err = flag.ErrHelp
+		}
+		return nil, err
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	https, err := newHTTPS(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, w := range cfg.Warnings() {
 		log.Warn("unsafe configuration: " + w)
@@ -52,247 +86,114 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if !cfg.Demo() && len(cfg.AllowUsers)+len(cfg.AllowWorkspaces) == 0 {
 		log.Info("COZE2APP_ALLOW is empty: anyone with a Coze account can sign in")
 	}
-
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ls, err := listen(cfg, https)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
-	defer ln.Close()
-	var acmeLn net.Listener // plain HTTP: ACME challenges, redirects to HTTPS
-	if https != nil && https.acme != nil {
-		if acmeLn, err = net.Listen("tcp", cfg.ACMEHTTPAddr); err != nil {
-			return fmt.Errorf("listen on %s for ACME challenges: %w", cfg.ACMEHTTPAddr, err)
-		}
-		defer acmeLn.Close()
-	}
-	var mln net.Listener
-	if cfg.MetricsAddr != "" {
-		if mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
-			return fmt.Errorf("listen on COZE2APP_METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
-		}
-		defer mln.Close()
-	}
-	var dln net.Listener
-	if cfg.DebugAddr != "" {
-		if dln, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
-			return fmt.Errorf("listen on COZE2APP_DEBUG_ADDR %s: %w", cfg.DebugAddr, err)
-		}
-		defer dln.Close()
+		return nil, err
 	}
 	if cfg.Demo() {
-		demoAddresses(&cfg, ln.Addr().(*net.TCPAddr))
+		demoAddresses(&cfg, ls.main.Addr().(*net.TCPAddr))
 	}
 	log.Info("starting", "version", version(), "config", cfg)
-
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	srv, err := build(ctx, cfg, https, ls, log)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return nil, err
 	}
-	defer st.Close()
+	return srv.start(ctx, stderr), nil
+}
 
-	// Replies still "streaming" were cut off by a crash or kill (catalog case
-	// 66). With SQLite this is the only instance, so all of them are; with
-	// PostgreSQL another instance may still be relaying, so only old ones.
-	cutoff := time.Now().Add(-staleReplyAge)
-	if !cfg.Postgres() {
-		cutoff = time.Now()
+// serve is the serve command: Start, then Wait.
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	s, err := Start(ctx, args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
 	}
-	if n, err := st.MarkInterrupted(ctx, cutoff); err != nil {
-		log.Warn("mark interrupted replies", "err", err)
-	} else if n > 0 {
-		log.Info("marked interrupted replies", "count", n)
-	}
-
-	bus, closeBus, err := openBus(ctx, st, log)
 	if err != nil {
 		return err
 	}
-	defer closeBus()
+	return s.Wait()
+}
 
-	sealer, err := openSealer(ctx, cfg, st)
-	if err != nil {
-		return err
-	}
-
-	reg := metrics.New()
-	var sim *cozesim.Sim
-	var simLn net.Listener // the simulator's plain loopback listener when ours speaks TLS
-	cozeOpts := coze.Options{
-		APIBase:      cfg.APIBase,
-		WWWBase:      cfg.WWWBase,
-		ClientID:     cfg.ClientID,
-		ClientSecret: coze.ClientSecret(cfg.ClientSecret),
-		RedirectURI:  cfg.RedirectURI,
-
-		UnencryptedHTTP2:    cfg.APIH2C,
-		WorkflowIdleTimeout: cfg.WorkflowIdle,
-	}
-	if cfg.Demo() {
-		sim = cozesim.New(cozesim.Options{
-			PathPrefix: "/_sim",
-			Apps: []cozesim.App{{
-				Name:         "coze2app demo",
-				ClientID:     demoClientID,
-				RedirectURIs: []string{cfg.RedirectURI},
-			}},
-			DeltaDelay:      cfg.SimDeltaDelay,
-			ChatDelay:       300 * time.Millisecond,
-			HostileMetadata: cfg.SimHostile,
-			Logger:          log.With("component", "cozesim"),
-		})
-		defer sim.Close()
-		// The server talks to the simulator over loopback on our own
-		// listener; the browser reaches its consent page on the public URL.
-		cozeOpts.APIBase = "http://" + loopbackAddr(ln.Addr().(*net.TCPAddr)) + "/_sim"
-		if https != nil {
-			// Our listener speaks TLS with a certificate for the public name:
-			// the server reaches its simulator on a plain loopback one.
-			if simLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-				return fmt.Errorf("listen for the demo simulator: %w", err)
-			}
-			defer simLn.Close()
-			cozeOpts.APIBase = "http://" + simLn.Addr().String() + "/_sim"
-		}
-		cozeOpts.WWWBase = cfg.PublicURL + "/_sim"
-		cozeOpts.ClientID = demoClientID
-		cozeOpts.UnencryptedHTTP2 = true // our own listener speaks h2c (below)
-		log.Warn("demo mode: COZE_CLIENT_ID is empty, so the built-in Coze simulator stands in for Coze", "sim_url", cozeOpts.WWWBase)
-	}
-	cz := coze.New(cozeOpts)
-
-	a, err := auth.New(auth.Options{
-		Coze:          cz,
-		Store:         st,
-		Sealer:        sealer,
-		Log:           log.With("component", "auth"),
-		Region:        cfg.Region,
-		PKCE:          auth.PKCEMode(cfg.PKCE),
-		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
-		OnRefresh:     reg.Refresh,
-
-		AllowUsers:      cfg.AllowUsers,
-		AllowWorkspaces: cfg.AllowWorkspaces,
-	})
-	if err != nil {
-		return fmt.Errorf("set up sign-in: %w", err)
-	}
-	log.Info("sign-in", "pkce", cfg.PKCE, "pkce_sent", a.SendsPKCE(), "client_secret_set", cfg.ClientSecret != "")
-	chats := chat.New(chat.Options{
-		Coze:   cz,
-		Tokens: a,
-		Store:  st,
-		Log:    log.With("component", "chat"),
-
-		MaxRepliesPerUser: cfg.MaxRepliesPerUser,
-		Bus:               bus,
-	})
-
-	var draining atomic.Bool
-	var simHandler http.Handler
-	if sim != nil {
-		simHandler = sim
-	}
-	handler, err := web.New(web.Deps{
-		Auth:      a,
-		Chat:      chats,
-		Store:     st,
-		Coze:      cz,
-		Metrics:   reg,
-		Log:       log,
-		PublicURL: cfg.PublicURL,
-		Demo:      cfg.Demo(),
-		Sim:       simHandler,
-		Region:    cfg.Region,
-		Ready:     func() bool { return !draining.Load() },
-
-		TrustedProxies:    cfg.TrustedProxies,
-		ChatsPerMinute:    cfg.ChatsPerMinute,
-		MaxUploadsPerUser: cfg.MaxUploadsPerUser,
-	})
-	if err != nil {
-		return fmt.Errorf("build web handler: %w", err)
-	}
-
-	// Browsers speak HTTP/1.1 (or HTTP/2 through a TLS proxy); unencrypted HTTP/2 is
-	// accepted too, for the demo's own client and h2c proxies: the header limits and
-	// protocols of every listener (plainServer), plus body and write deadlines.
-	srv := plainServer(handler, log)
-	srv.ReadTimeout = 2 * time.Minute // uploads; JSON bodies are small and bounded
-	// Streams clear this per response with ResponseController; every other route keeps
-	// the protection.
-	srv.WriteTimeout = 2 * time.Minute
+// start serves every listener, logs "listening" and returns the handle; a
+// goroutine waits for the end and shuts down gracefully.
+func (s *server) start(ctx context.Context, stderr io.Writer) *Server {
+	ctx, stop := context.WithCancel(ctx)
 	scheme := "http"
-	if https != nil {
+	if s.https != nil {
 		scheme = "https"
-		srv.Protocols.SetHTTP2(true)
-		srv.TLSConfig = https.tlsConfig
 	}
+	h := &Server{
+		URL:        scheme + "://" + s.ls.main.Addr().String(),
+		PublicURL:  s.cfg.PublicURL,
+		SimURL:     s.simURL,
+		MetricsURL: httpURL(s.ls.metrics, "/metrics"),
+		DebugURL:   httpURL(s.ls.debug, "/debug/pprof/"),
+		ACMEURL:    httpURL(s.ls.acme, ""),
+		stop:       stop,
+		done:       make(chan struct{}),
+	}
+	serveErr := s.serve(ctx)
+	s.log.Info("listening", "url", h.URL, "public_url", s.cfg.PublicURL, "demo", s.cfg.Demo())
+	// One plain line a person can act on, whatever the log format.
+	fmt.Fprintf(stderr, "open %s\n", s.cfg.PublicURL)
+	go func() {
+		defer close(h.done)
+		h.err = s.wait(ctx, stop, serveErr)
+	}()
+	return h
+}
 
-	var wg sync.WaitGroup
-	sweepCtx, stopSweep := context.WithCancel(ctx)
-	defer stopSweep()
-	wg.Go(func() { sweep(sweepCtx, a, st, log) })
+// serve starts the background work (the sweep, SIGHUP reloads, both until
+// ctx is done) and a goroutine per listener. The main server and the
+// helpers report on the returned channel when they stop serving.
+func (s *server) serve(ctx context.Context) <-chan error {
+	s.wg.Go(func() { sweep(ctx, s.auth, s.store, s.log) })
 
 	// /metrics and pprof get listeners of their own, never the public one
 	// (issue 8 item 12): they are for the operator.
-	var private []*http.Server
-	servePrivate := func(ln net.Listener, what, path string, h http.Handler, writeTimeout time.Duration) {
-		s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: writeTimeout,
-			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
-		private = append(private, s)
-		wg.Go(func() {
-			if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Warn(what+" listener stopped", "err", err)
+	for _, p := range s.private {
+		s.wg.Go(func() {
+			if err := p.srv.Serve(p.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Warn(p.what+" listener stopped", "err", err)
 			}
 		})
-		log.Info(what+" listening", "url", "http://"+ln.Addr().String()+path)
-	}
-	if mln != nil {
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", reg.Handler())
-		servePrivate(mln, "metrics", "/metrics", mux, 30*time.Second)
-	}
-	if dln != nil {
-		// No write timeout: a CPU profile or trace streams for as long as asked.
-		servePrivate(dln, "debug", "/debug/pprof/", pprofMux(), 0)
+		s.log.Info(p.what+" listening", "url", httpURL(p.ln, p.path))
 	}
 
-	serveErr := make(chan error, 3)
-	if https != nil {
-		wg.Go(func() { serveErr <- srv.ServeTLS(ln, "", "") })
-	} else {
-		wg.Go(func() { serveErr <- srv.Serve(ln) })
-	}
+	serveErr := make(chan error, 1+len(s.helpers))
+	s.wg.Go(func() {
+		if s.https != nil {
+			serveErr <- s.main.ServeTLS(s.ls.main, "", "")
+		} else {
+			serveErr <- s.main.Serve(s.ls.main)
+		}
+	})
 	// Helper listeners: the demo simulator on loopback, the ACME challenge
 	// and HTTPS redirect on plain HTTP.
-	var helpers []*http.Server
-	if simLn != nil {
-		s := plainServer(http.StripPrefix("/_sim", sim), log)
-		helpers = append(helpers, s)
-		wg.Go(func() { serveErr <- s.Serve(simLn) })
+	for _, p := range s.helpers {
+		s.wg.Go(func() { serveErr <- p.srv.Serve(p.ln) })
 	}
-	if acmeLn != nil {
-		s := plainServer(acmeHTTPHandler(https.acme, cfg.PublicURL), log)
-		helpers = append(helpers, s)
-		wg.Go(func() { serveErr <- s.Serve(acmeLn) })
-		log.Info("ACME", "domains", cfg.ACMEDomains, "cache", acmeCacheDir(cfg), "http_addr", acmeLn.Addr().String())
+	if s.ls.acme != nil {
+		s.log.Info("ACME", "domains", s.cfg.ACMEDomains, "cache", acmeCacheDir(s.cfg), "http_addr", s.ls.acme.Addr().String())
 	}
+
 	// SIGHUP re-reads the certificate files. Taken even without them, so a
 	// `systemctl reload` never stops the process (the default action).
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	s.hup = make(chan os.Signal, 1)
+	signal.Notify(s.hup, syscall.SIGHUP)
 	var files *certFiles
-	if https != nil && https.files != nil {
-		files = https.files
+	if s.https != nil && s.https.files != nil {
+		files = s.https.files
 		leaf := files.leaf()
-		log.Info("TLS certificate", "subject", leaf.Subject.String(), "not_after", leaf.NotAfter, "reload", "SIGHUP")
+		s.log.Info("TLS certificate", "subject", leaf.Subject.String(), "not_after", leaf.NotAfter, "reload", "SIGHUP")
 	}
-	wg.Go(func() { reloadOnHangup(sweepCtx, hup, files, log) })
-	log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "public_url", cfg.PublicURL, "demo", cfg.Demo())
-	// One plain line a person can act on, whatever the log format.
-	fmt.Fprintf(stderr, "open %s\n", cfg.PublicURL)
+	s.wg.Go(func() { reloadOnHangup(ctx, s.hup, files, s.log) })
+	return serveErr
+}
 
+// wait blocks until ctx is done or a server stops on its own, then shuts
+// everything down (stop ends the background work) and returns the serve
+// error, if any.
+func (s *server) wait(ctx context.Context, stop context.CancelFunc, serveErr <-chan error) error {
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -301,36 +202,49 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			runErr = fmt.Errorf("serve: %w", err)
 		}
 	}
+	s.shutdown(ctx)
+	stop()
+	signal.Stop(s.hup)
+	s.wg.Wait()
+	s.auth.Wait() // refreshes run detached from requests; let them persist
+	s.log.Info("stopped")
+	s.close()
+	return runErr
+}
 
-	// Drain: readiness fails first, live replies finish or are recorded, then
-	// the server stops accepting and waits for handlers.
-	draining.Store(true)
-	log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+// shutdown drains: readiness fails first, live replies finish or are
+// recorded, then the servers stop accepting and wait for their handlers.
+func (s *server) shutdown(ctx context.Context) {
+	s.draining.Store(true)
+	s.log.Info("shutting down")
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
-	if bus != nil && sim == nil {
-		handOver(ln, srv) // the others take over (the demo's simulator needs this listener)
+	if s.bus != nil && s.sim == nil {
+		handOver(s.ls.main, s.main) // the others take over (the demo's simulator needs this listener)
 	}
-	if err := chats.Shutdown(shutCtx); err != nil {
-		log.Warn("chat shutdown", "err", err)
+	if err := s.chat.Shutdown(ctx); err != nil {
+		s.log.Warn("chat shutdown", "err", err)
 	}
-	if err := srv.Shutdown(shutCtx); err != nil {
-		log.Warn("http shutdown", "err", err)
-		_ = srv.Close()
+	if err := s.main.Shutdown(ctx); err != nil {
+		s.log.Warn("http shutdown", "err", err)
+		_ = s.main.Close()
 	}
-	for _, s := range helpers {
-		if err := s.Shutdown(shutCtx); err != nil {
-			_ = s.Close()
+	for _, p := range s.helpers {
+		if err := p.srv.Shutdown(ctx); err != nil {
+			_ = p.srv.Close()
 		}
 	}
-	for _, s := range private {
-		_ = s.Shutdown(shutCtx)
+	for _, p := range s.private {
+		_ = p.srv.Shutdown(ctx)
 	}
-	stopSweep()
-	wg.Wait()
-	a.Wait() // refreshes run detached from requests; let them persist
-	log.Info("stopped")
-	return runErr
+}
+
+// httpURL is the plain-HTTP URL of path on ln, or "" without a listener.
+func httpURL(ln net.Listener, path string) string {
+	if ln == nil {
+		return ""
+	}
+	return "http://" + ln.Addr().String() + path
 }
 
 // loadConfig reads the flags and environment shared by serve and healthcheck. ok is
@@ -344,98 +258,6 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (cf
 	}
 	return cfg, err == nil, err
 }
-
-// demoAddresses points the redirect URI and public URL at the address really
-// bound when they were not configured (port 0 in tests, another port).
-func demoAddresses(cfg *config.Config, addr *net.TCPAddr) {
-	if cfg.RedirectURISet {
-		return
-	}
-	if len(cfg.ACMEDomains) > 0 {
-		return // the public name is the certificate's domain
-	}
-	host, _, _ := net.SplitHostPort(cfg.Addr)
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "localhost"
-	}
-	scheme := "http"
-	if cfg.TLS() {
-		scheme = "https"
-	}
-	origin := scheme + "://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
-	defaultOrigin := scheme + "://localhost:5000"
-	cfg.RedirectURI = origin + "/callback"
-	if cfg.PublicURL == defaultOrigin {
-		cfg.PublicURL = origin
-	}
-}
-
-// loopbackAddr is how this process reaches its own listener: through
-// loopback, so its requests pass the Host check, whatever the bound address.
-func loopbackAddr(a *net.TCPAddr) string {
-	ip := a.IP
-	if ip == nil || ip.IsUnspecified() {
-		ip = net.IPv4(127, 0, 0, 1)
-	}
-	return net.JoinHostPort(ip.String(), fmt.Sprint(a.Port))
-}
-
-// openSealer builds the token sealer from COZE2APP_SECRET_KEY, or from a key
-// file kept (0600) beside the SQLite database. A passphrase is stretched with
-// PBKDF2 under a salt kept in the database (issue 8 item 9); its earlier
-// unsalted key still opens what it sealed.
-func openSealer(ctx context.Context, cfg config.Config, st *store.Store) (*seal.Sealer, error) {
-	spec := string(cfg.SecretKey)
-	if spec == "" {
-		path := keyFilePath(cfg.DatabaseURL)
-		var err error
-		spec, err = seal.LoadOrCreateKeyFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("token encryption key file %s: %w", path, err)
-		}
-	}
-	if seal.IsPassphrase(spec) {
-		salt, err := st.SealSalt(ctx, seal.NewSalt())
-		if err != nil {
-			return nil, fmt.Errorf("COZE2APP_SECRET_KEY: %w", err)
-		}
-		keys, err := seal.PassphraseKeys(spec, salt)
-		if err != nil {
-			return nil, fmt.Errorf("COZE2APP_SECRET_KEY: %w", err)
-		}
-		return seal.New(keys...)
-	}
-	keys, err := seal.ParseKeys(spec)
-	if err != nil {
-		return nil, fmt.Errorf("COZE2APP_SECRET_KEY: %w", err)
-	}
-	return seal.New(keys...)
-}
-
-// keyFilePath puts coze2app.key in the SQLite database's directory.
-func keyFilePath(dbURL string) string {
-	p := strings.TrimPrefix(dbURL, "sqlite:")
-	if strings.HasPrefix(p, "file:") {
-		if u, err := url.Parse(p); err == nil {
-			p = u.Opaque
-			if p == "" {
-				p = u.Path
-			}
-		}
-	}
-	if i := strings.IndexByte(p, '?'); i >= 0 {
-		p = p[:i]
-	}
-	dir := filepath.Dir(p)
-	if dir == "" {
-		dir = "."
-	}
-	return filepath.Join(dir, "coze2app.key")
-}
-
-// staleReplyAge is how long a reply may stay "streaming" before it counts as
-// interrupted: well past chat's 5-minute reply budget.
-const staleReplyAge = 15 * time.Minute
 
 // uploadedFileAge is how long an upload's sniffed kind is kept: Coze keeps
 // uploads three months (coze-protocol §12.1); past that the id is dead anyway.
@@ -462,16 +284,4 @@ func sweep(ctx context.Context, a *auth.Auth, st *store.Store, log *slog.Logger)
 		case <-t.C:
 		}
 	}
-}
-
-// pprofMux serves net/http/pprof on its own mux; importing the package also
-// registers it on http.DefaultServeMux, which nothing here serves.
-func pprofMux() *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	return mux
 }

@@ -15,7 +15,6 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -121,7 +120,7 @@ func tlsDemoEnv(t *testing.T, c testCert) map[string]string {
 // sent; the demo signs in and chats over it.
 func TestTLSServesHTTP2(t *testing.T) {
 	cert := writeSelfSigned(t, t.TempDir(), 1001)
-	a := mustStart(t, nil, tlsDemoEnv(t, cert))
+	a := mustStart(t, tlsDemoEnv(t, cert))
 	if !strings.HasPrefix(a.URL, "https://") {
 		t.Fatalf("listening URL = %q, want https", a.URL)
 	}
@@ -172,21 +171,14 @@ func TestTLSServesHTTP2(t *testing.T) {
 func TestTLSCertificateReloadOnSIGHUP(t *testing.T) {
 	dir := t.TempDir()
 	first := writeSelfSigned(t, dir, 2001)
-	a := mustStart(t, nil, tlsDemoEnv(t, first))
+	a := mustStart(t, tlsDemoEnv(t, first))
 	addr := strings.TrimPrefix(a.URL, "https://")
 	if got := servedSerial(t, addr); got != "2001" {
 		t.Fatalf("served serial = %s, want 2001", got)
 	}
 
-	// The app registered for SIGHUP before it logged "listening", so the
-	// signal cannot take the default action (exit) on the test process.
 	writeSelfSigned(t, dir, 2002)
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	if !waitFor(20*time.Second, func() bool { return strings.Contains(a.log.String(), "serial=2002") }) {
-		t.Fatalf("no reload logged after SIGHUP:\n%s", a.log)
-	}
+	hangUp(t, a, "serial=2002")
 	if got := servedSerial(t, addr); got != "2002" {
 		t.Errorf("served serial after SIGHUP = %s, want 2002", got)
 	}
@@ -199,12 +191,7 @@ func TestTLSCertificateReloadOnSIGHUP(t *testing.T) {
 	if err := os.WriteFile(first.certFile, []byte("-----BEGIN CERTIFICATE-----\nnot a certificate\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	if !waitFor(20*time.Second, func() bool { return strings.Contains(a.log.String(), "TLS certificate reload failed") }) {
-		t.Fatalf("no reload error logged for a broken file:\n%s", a.log)
-	}
+	hangUp(t, a, "TLS certificate reload failed")
 	if got := servedSerial(t, addr); got != "2002" {
 		t.Errorf("served serial after a failed reload = %s, want 2002 kept", got)
 	}
@@ -225,7 +212,7 @@ func TestTLSBadFilesStopStartup(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := tlsDemoEnv(t, good)
 			env["COZE2APP_TLS_CERT"], env["COZE2APP_TLS_KEY"] = tt.cert, tt.key
-			err := Run(t.Context(), nil, func(k string) string { return env[k] }, &lineWriter{url: make(chan string, 1)})
+			err := Run(t.Context(), nil, func(k string) string { return env[k] }, &lineWriter{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Run = %v, want an error containing %q", err, tt.want)
 			}
@@ -256,15 +243,14 @@ func TestACMEWiring(t *testing.T) {
 		t.Errorf("NextProtos = %q, want h2 and acme-tls/1", protos)
 	}
 
-	a := mustStart(t, nil, env)
+	a := mustStart(t, env)
 	if !strings.HasPrefix(a.URL, "https://") {
 		t.Errorf("listening URL = %q, want https", a.URL)
 	}
-	m := regexp.MustCompile(`msg=ACME .*http_addr=(\S+)`).FindStringSubmatch(a.log.String())
-	if m == nil {
-		t.Fatalf("no ACME http_addr logged:\n%s", a.log)
+	plain := a.ACMEURL
+	if plain == "" || !strings.Contains(a.log.String(), "http_addr="+strings.TrimPrefix(plain, "http://")) {
+		t.Fatalf("ACME URL %q not on the handle or not logged:\n%s", plain, a.log)
 	}
-	plain := "http://" + m[1]
 	// A challenge answer as the manager stores it while a CA validates.
 	if err := os.WriteFile(filepath.Join(cache, "tok123+http-01"), []byte("tok123.keyauth"), 0o600); err != nil {
 		t.Fatal(err)
@@ -300,6 +286,19 @@ func TestACMEWiring(t *testing.T) {
 	}
 }
 
+// hangUp sends this process SIGHUP and waits until the app logs logged. The
+// app registered for SIGHUP before Start returned, so the signal cannot take
+// its default action (exit) on the test process.
+func hangUp(t *testing.T, a *runningApp, logged string) {
+	t.Helper()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(20*time.Second, func() bool { return strings.Contains(a.log.String(), logged) }) {
+		t.Fatalf("%q not logged after SIGHUP:\n%s", logged, a.log)
+	}
+}
+
 func mustConfig(t *testing.T, env map[string]string) config.Config {
 	t.Helper()
 	cfg, err := config.Load(nil, func(k string) string { return env[k] })
@@ -323,16 +322,11 @@ func TestACMECacheBesideDatabase(t *testing.T) {
 // Without certificate files SIGHUP is still taken (a `systemctl reload` or a
 // stray hangup must not stop the server, the signal's default action).
 func TestSIGHUPWithoutTLSKeepsServing(t *testing.T) {
-	a := mustStart(t, nil, map[string]string{
+	a := mustStart(t, map[string]string{
 		"COZE2APP_ADDR":         "127.0.0.1:0",
 		"COZE2APP_DATABASE_URL": "sqlite:" + t.TempDir() + "/coze2app.db",
 	})
-	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	if !waitFor(20*time.Second, func() bool { return strings.Contains(a.log.String(), "no TLS certificate files to reload") }) {
-		t.Fatalf("SIGHUP not taken:\n%s", a.log)
-	}
+	hangUp(t, a, "no TLS certificate files to reload")
 	if code := getJSON(t, newBrowser(t), a.URL+"/healthz", nil); code != 200 {
 		t.Errorf("/healthz after SIGHUP = %d, want 200", code)
 	}

@@ -182,41 +182,49 @@ type modelInfoConfig struct {
 	ModelID string `json:"model_id"`
 }
 
+// botWire is the body of bot create and update (§11.5, §11.6); nil members are left out.
+type botWire struct {
+	SpaceID         *string          `json:"space_id,omitempty"`
+	BotID           *string          `json:"bot_id,omitempty"`
+	Name            *string          `json:"name,omitempty"`
+	Description     *string          `json:"description,omitempty"`
+	IconFileID      *string          `json:"icon_file_id,omitempty"`
+	PromptInfo      *promptInfo      `json:"prompt_info,omitempty"`
+	OnboardingInfo  *Onboarding      `json:"onboarding_info,omitempty"`
+	Knowledge       *BotKnowledge    `json:"knowledge,omitempty"`
+	ModelInfoConfig *modelInfoConfig `json:"model_info_config,omitempty"`
+}
+
+// nonEmpty is &s, or nil for "".
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// prompt wraps a set prompt as prompt_info.
+func prompt(p *string) *promptInfo {
+	if p == nil {
+		return nil
+	}
+	return &promptInfo{*p}
+}
+
+// model wraps a chosen model as model_info_config; "" chooses none.
+func model(id string) *modelInfoConfig {
+	if id == "" {
+		return nil
+	}
+	return &modelInfoConfig{id}
+}
+
 func (r CreateBotRequest) wire() any {
-	w := struct {
-		SpaceID         string           `json:"space_id"`
-		Name            string           `json:"name"`
-		Description     string           `json:"description,omitempty"`
-		IconFileID      string           `json:"icon_file_id,omitempty"`
-		PromptInfo      *promptInfo      `json:"prompt_info,omitempty"`
-		OnboardingInfo  *Onboarding      `json:"onboarding_info,omitempty"`
-		ModelInfoConfig *modelInfoConfig `json:"model_info_config,omitempty"`
-	}{SpaceID: r.SpaceID, Name: r.Name, Description: r.Description, IconFileID: r.IconFileID, OnboardingInfo: r.Onboarding}
-	if r.Prompt != "" {
-		w.PromptInfo = &promptInfo{r.Prompt}
-	}
-	if r.ModelID != "" {
-		w.ModelInfoConfig = &modelInfoConfig{r.ModelID}
-	}
-	return w
+	return botWire{SpaceID: &r.SpaceID, Name: &r.Name, Description: nonEmpty(r.Description), IconFileID: nonEmpty(r.IconFileID),
+		PromptInfo: prompt(nonEmpty(r.Prompt)), OnboardingInfo: r.Onboarding, ModelInfoConfig: model(r.ModelID)}
 }
 
 func (r UpdateBotRequest) wire() any {
-	w := struct {
-		BotID           string           `json:"bot_id"`
-		Name            *string          `json:"name,omitempty"`
-		Description     *string          `json:"description,omitempty"`
-		IconFileID      *string          `json:"icon_file_id,omitempty"`
-		PromptInfo      *promptInfo      `json:"prompt_info,omitempty"`
-		OnboardingInfo  *Onboarding      `json:"onboarding_info,omitempty"`
-		Knowledge       *BotKnowledge    `json:"knowledge,omitempty"`
-		ModelInfoConfig *modelInfoConfig `json:"model_info_config,omitempty"`
-	}{BotID: r.BotID, Name: r.Name, Description: r.Description, IconFileID: r.IconFileID, OnboardingInfo: r.Onboarding, Knowledge: r.Knowledge}
-	if r.Prompt != nil {
-		w.PromptInfo = &promptInfo{*r.Prompt}
-	}
-	if r.ModelID != "" {
-		w.ModelInfoConfig = &modelInfoConfig{r.ModelID}
-	}
-	return w
+	return botWire{BotID: &r.BotID, Name: r.Name, Description: r.Description, IconFileID: r.IconFileID,
+		PromptInfo: prompt(r.Prompt), OnboardingInfo: r.Onboarding, Knowledge: r.Knowledge, ModelInfoConfig: model(r.ModelID)}
 }

@@ -63,9 +63,7 @@ func (c *Client) Bots(ctx context.Context, ts TokenSource, p BotListParams) (Bot
 	setIntIf(q, "page_num", p.PageNum)
 	setIntIf(q, "page_index", p.PageNum)
 	setIntIf(q, "page_size", p.PageSize)
-	var out BotPage
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bots", query: q, src: ts, perm: "listBot"}, &out)
-	return out, err
+	return callInto[BotPage](ctx, c, apiRequest{method: http.MethodGet, path: "/v1/bots", query: q, src: ts, perm: "listBot"})
 }
 
 // AllBots pages through Bots until total items, a short page, or a page that
@@ -102,9 +100,7 @@ func (c *Client) Bot(ctx context.Context, ts TokenSource, botID string, draft bo
 	if draft {
 		q.Set("is_published", strconv.FormatBool(false))
 	}
-	var out BotInfo
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/bots/" + seg(botID), query: q, src: ts, perm: "getMetadata"}, &out)
-	return out, err
+	return callInto[BotInfo](ctx, c, apiRequest{method: http.MethodGet, path: "/v1/bots/" + seg(botID), query: q, src: ts, perm: "getMetadata"})
 }
 
 // CreateBot creates a draft bot: POST /v1/bot/create (§11.5).

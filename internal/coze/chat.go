@@ -65,38 +65,20 @@ type Chat struct {
 
 // UnmarshalJSON accepts numeric or string timestamps/codes and loose meta_data.
 func (c *Chat) UnmarshalJSON(b []byte) error {
-	var w struct {
-		ID             flexString `json:"id"`
-		ConversationID flexString `json:"conversation_id"`
-		BotID          flexString `json:"bot_id"`
-		Status         string     `json:"status"`
-		SectionID      flexString `json:"section_id"`
-		CreatedAt      flexInt    `json:"created_at"`
-		CompletedAt    flexInt    `json:"completed_at"`
-		FailedAt       flexInt    `json:"failed_at"`
-		LastError      *struct {
-			Code flexInt    `json:"code"`
-			Msg  flexString `json:"msg"`
-		} `json:"last_error"`
-		Usage          *Usage          `json:"usage"`
-		RequiredAction json.RawMessage `json:"required_action"`
-		MetaData       strMap          `json:"meta_data"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
+	if err := decodeLoose(b, c); err != nil {
 		return err
 	}
-	*c = Chat{ID: string(w.ID), ConversationID: string(w.ConversationID), BotID: string(w.BotID),
-		Status: w.Status, SectionID: string(w.SectionID), CreatedAt: int64(w.CreatedAt),
-		CompletedAt: int64(w.CompletedAt), FailedAt: int64(w.FailedAt), Usage: w.Usage,
-		MetaData: w.MetaData}
-	if w.LastError != nil && (w.LastError.Code != 0 || w.LastError.Msg != "") {
-		c.LastError = &ChatError{Code: int(w.LastError.Code), Msg: string(w.LastError.Msg)}
+	if c.LastError != nil && *c.LastError == (ChatError{}) {
+		c.LastError = nil
 	}
-	if hasData(w.RequiredAction) {
-		c.RequiredAction = w.RequiredAction
+	if !hasData(c.RequiredAction) {
+		c.RequiredAction = nil
 	}
 	return nil
 }
+
+// UnmarshalJSON accepts a numeric or string code and msg.
+func (e *ChatError) UnmarshalJSON(b []byte) error { return decodeLoose(b, e) }
 
 // Running reports a created or in_progress chat.
 func (c Chat) Running() bool { return c.Status == ChatCreated || c.Status == ChatInProgress }
@@ -176,17 +158,13 @@ func chatQuery(convID, chatID string) url.Values {
 
 // RetrieveChat reads a chat: GET /v3/chat/retrieve (§15.2).
 func (c *Client) RetrieveChat(ctx context.Context, ts TokenSource, convID, chatID string) (Chat, error) {
-	var out Chat
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v3/chat/retrieve", query: chatQuery(convID, chatID), src: ts, perm: "getChat"}, &out)
-	return out, err
+	return callInto[Chat](ctx, c, apiRequest{method: http.MethodGet, path: "/v3/chat/retrieve", query: chatQuery(convID, chatID), src: ts, perm: "getChat"})
 }
 
 // ChatMessages lists a chat's messages except the user query: GET /v3/chat/message/list
 // (§15.3). Pick type=answer items rather than relying on order.
 func (c *Client) ChatMessages(ctx context.Context, ts TokenSource, convID, chatID string) ([]Message, error) {
-	var out []Message
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v3/chat/message/list", query: chatQuery(convID, chatID), src: ts, perm: "listMessage"}, &out)
-	return out, err
+	return callInto[[]Message](ctx, c, apiRequest{method: http.MethodGet, path: "/v3/chat/message/list", query: chatQuery(convID, chatID), src: ts, perm: "listMessage"})
 }
 
 // CancelChat cancels a running chat: POST /v3/chat/cancel with ids in the body (§15.4).
@@ -196,7 +174,5 @@ func (c *Client) CancelChat(ctx context.Context, ts TokenSource, convID, chatID 
 		ChatID         string `json:"chat_id"`
 		ConversationID string `json:"conversation_id"`
 	}{chatID, convID}
-	var out Chat
-	err := c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v3/chat/cancel", body: body, src: ts, perm: "cancelChat"}, &out)
-	return out, err
+	return callInto[Chat](ctx, c, apiRequest{method: http.MethodPost, path: "/v3/chat/cancel", body: body, src: ts, perm: "cancelChat"})
 }

@@ -92,14 +92,14 @@ func New(o Options) *Client {
 		clientID:     o.ClientID,
 		secret:       o.ClientSecret,
 		redirectURI:  o.RedirectURI,
-		timeout:      o.Timeout,
-		streamHdr:    o.StreamHeaderTimeout,
-		chatIdle:     idleOrDefault(o.StreamIdleTimeout, DefaultStreamIdleTimeout),
-		workflowIdle: idleOrDefault(o.WorkflowIdleTimeout, DefaultWorkflowIdleTimeout),
+		timeout:      positiveOr(o.Timeout, DefaultTimeout),
+		streamHdr:    positiveOr(o.StreamHeaderTimeout, DefaultStreamHeaderTimeout),
+		chatIdle:     zeroOr(o.StreamIdleTimeout, DefaultStreamIdleTimeout),
+		workflowIdle: zeroOr(o.WorkflowIdleTimeout, DefaultWorkflowIdleTimeout),
 		afterFunc:    afterFunc,
-		maxBody:      o.MaxBodyBytes,
-		maxEvent:     o.MaxEventBytes,
-		retries:      o.Retries,
+		maxBody:      positiveOr(o.MaxBodyBytes, DefaultMaxBodyBytes),
+		maxEvent:     positiveOr(o.MaxEventBytes, DefaultMaxEventBytes),
+		retries:      zeroOr(o.Retries, DefaultRetries),
 		backoff:      defaultBackoff,
 	}
 	if c.apiBase == "" {
@@ -118,23 +118,6 @@ func New(o Options) *Client {
 	}
 	if c.wwwURL == nil {
 		c.wwwURL = &url.URL{}
-	}
-	if c.timeout <= 0 {
-		c.timeout = DefaultTimeout
-	}
-	if c.streamHdr <= 0 {
-		c.streamHdr = DefaultStreamHeaderTimeout
-	}
-	if c.maxBody <= 0 {
-		c.maxBody = DefaultMaxBodyBytes
-	}
-	if c.maxEvent <= 0 {
-		c.maxEvent = DefaultMaxEventBytes
-	}
-	if c.retries == 0 {
-		c.retries = DefaultRetries
-	} else if c.retries < 0 {
-		c.retries = 0
 	}
 	if o.HTTPClient != nil {
 		hc := *o.HTTPClient
@@ -163,15 +146,24 @@ func New(o Options) *Client {
 	return c
 }
 
-// idleOrDefault maps an idle option: 0 is the default, < 0 is none (returned as 0).
-func idleOrDefault(d, def time.Duration) time.Duration {
+// zeroOr maps an option where 0 takes the default and < 0 is none (returned as 0): the
+// idle limits and Retries.
+func zeroOr[T ~int | ~int64](v, def T) T {
 	switch {
-	case d == 0:
+	case v == 0:
 		return def
-	case d < 0:
+	case v < 0:
 		return 0
 	}
-	return d
+	return v
+}
+
+// positiveOr maps an option where anything <= 0 takes the default.
+func positiveOr[T ~int | ~int64](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // WWWBase returns the browser (authorize) base URL in use (no trailing slash).

@@ -1,6 +1,9 @@
 package coze_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -10,8 +13,7 @@ import (
 )
 
 func TestContractAccountAndBots(t *testing.T) {
-	e := mustSim(t, cozesim.Options{})
-	c, tok, ctx := e.web, e.token(cozesim.UserAlan), runCtx(t)
+	_, c, tok, ctx := signedIn(t, cozesim.Options{})
 
 	me, err := c.Me(ctx, tok)
 	if err != nil || me.UserID != cozesim.UserAlan || me.NickName != "Alan" {
@@ -50,8 +52,7 @@ func hasBot(bots []coze.Bot, id string) bool {
 }
 
 func TestContractCreateUpdatePublishBot(t *testing.T) {
-	e := mustSim(t, cozesim.Options{})
-	c, tok, ctx := e.web, e.token(cozesim.UserAlan), runCtx(t)
+	_, c, tok, ctx := signedIn(t, cozesim.Options{})
 	icon, err := c.UploadFile(ctx, tok, "icon.png", strings.NewReader("\x89PNG\r\n\x1a\nfake"))
 	if err != nil {
 		t.Fatalf("UploadFile: %v", err)
@@ -88,8 +89,7 @@ func TestContractCreateUpdatePublishBot(t *testing.T) {
 }
 
 func TestContractFiles(t *testing.T) {
-	e := mustSim(t, cozesim.Options{})
-	c, tok, ctx := e.web, e.token(cozesim.UserAlan), runCtx(t)
+	_, c, tok, ctx := signedIn(t, cozesim.Options{})
 	f, err := c.UploadFile(ctx, tok, "报告 \"q\".pdf", strings.NewReader("%PDF-1.4 hello"))
 	if err != nil || f.ID == "" || f.Bytes != 14 || f.FileName != "报告 \"q\".pdf" || f.CreatedAt == 0 {
 		t.Fatalf("UploadFile = %+v, %v", f, err)
@@ -112,8 +112,7 @@ func TestContractFiles(t *testing.T) {
 // The app deletes a conversation's Coze copy when the user deletes it: only
 // its owner may, and once gone it stays gone.
 func TestContractDeleteConversation(t *testing.T) {
-	e := mustSim(t, cozesim.Options{})
-	c, tok, ctx := e.web, e.token(cozesim.UserAlan), runCtx(t)
+	e, c, tok, ctx := signedIn(t, cozesim.Options{})
 	s, err := c.StreamChat(ctx, tok, coze.ChatRequest{BotID: cozesim.BotAssistant, UserID: "u", AdditionalMessages: userMsg("hello")})
 	evs, _ := streamEvents(t, s, err)
 	chat, _ := answerText(t, evs)
@@ -128,5 +127,92 @@ func TestContractDeleteConversation(t *testing.T) {
 	}
 	if err := c.DeleteConversation(ctx, tok, chat.ConversationID); !coze.IsNotFound(err) {
 		t.Errorf("second delete err = %v, want not found", err)
+	}
+}
+
+// A workflow question's options come as a card only when the chat asks for
+// cards (coze-protocol §15.1 enable_card; coze-go chats.go
+// CreateChatsReq.EnableCard); the simulator, like Coze, sends plain text
+// otherwise.
+func TestContractEnableCardAsksForTheQuestionCard(t *testing.T) {
+	_, c, tok, ctx := signedIn(t, cozesim.Options{})
+	for _, enable := range []bool{false, true} {
+		s, err := c.StreamChat(ctx, tok, coze.ChatRequest{BotID: cozesim.BotQuestion, UserID: "u1",
+			AdditionalMessages: userMsg("I am thirsty"), EnableCard: enable})
+		evs, _ := streamEvents(t, s, err)
+		cards := 0
+		for _, ev := range evs {
+			if ev.Name != coze.EventMessageCompleted {
+				continue
+			}
+			if m, err := ev.Message(); err == nil && m.Type == "answer" && m.ContentType == "card" {
+				cards++
+			}
+		}
+		if want := map[bool]int{false: 0, true: 1}[enable]; cards != want {
+			t.Errorf("EnableCard %v: %d card answers, want %d", enable, cards, want)
+		}
+		if last := names(evs)[len(evs)-2]; last != coze.EventChatRequiresAction {
+			t.Errorf("EnableCard %v: ends with %s, want the question's requires_action", enable, last)
+		}
+	}
+}
+
+// Against a Coze that reads only page_index (as coze-py's _list_v2 assumes),
+// AllBots still lists every bot once: the client sends page_num and
+// page_index (coze-protocol E3).
+func TestContractAllBotsPagesWithPageIndex(t *testing.T) {
+	_, c, tok, ctx := signedIn(t, cozesim.Options{BotListPageIndexOnly: true})
+	before, err := c.AllBots(ctx, tok, cozesim.WorkspaceAlan, "all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 25 {
+		if _, err := c.CreateBot(ctx, tok, coze.CreateBotRequest{SpaceID: cozesim.WorkspaceAlan, Name: fmt.Sprint("paging ", i)}); err != nil {
+			t.Fatalf("CreateBot %d: %v", i, err)
+		}
+	}
+	bots, err := c.AllBots(ctx, tok, cozesim.WorkspaceAlan, "all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int{}
+	for _, b := range bots {
+		ids[b.ID]++
+	}
+	if len(bots) != len(before)+25 || len(ids) != len(bots) {
+		t.Errorf("AllBots = %d bots (%d distinct), want %d distinct", len(bots), len(ids), len(before)+25)
+	}
+}
+
+// A chat's parameters go as a JSON object, or not at all; the simulator, like
+// coze-studio, refuses a string (coze-protocol E5).
+func TestContractChatParametersAreAnObject(t *testing.T) {
+	e := mustSim(t, cozesim.Options{})
+	c, tok := e.web, e.token(cozesim.UserAlan)
+	msg := []coze.EnterMessage{{Role: "user", Type: "question", Content: "hi", ContentType: "text"}}
+	lastChatBody := func() map[string]json.RawMessage {
+		t.Helper()
+		var body map[string]json.RawMessage
+		reqs := e.sim.Requests()
+		for i := len(reqs) - 1; i >= 0; i-- {
+			if reqs[i].Method == http.MethodPost && reqs[i].Path == "/v3/chat" {
+				if err := json.Unmarshal(reqs[i].Body, &body); err != nil {
+					t.Fatal(err)
+				}
+				return body
+			}
+		}
+		t.Fatal("no /v3/chat request")
+		return nil
+	}
+	streamNames(t, c, tok, coze.ChatRequest{BotID: cozesim.BotAssistant, UserID: "u1", AdditionalMessages: msg,
+		Parameters: map[string]any{"city": "Paris", "days": 3}})
+	if p := lastChatBody()["parameters"]; len(p) == 0 || p[0] != '{' {
+		t.Errorf("parameters = %s, want a JSON object", p)
+	}
+	streamNames(t, c, tok, coze.ChatRequest{BotID: cozesim.BotAssistant, UserID: "u1", AdditionalMessages: msg})
+	if p, has := lastChatBody()["parameters"]; has {
+		t.Errorf("parameters = %s without any, want the field omitted", p)
 	}
 }

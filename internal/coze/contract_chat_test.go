@@ -16,8 +16,7 @@ func userMsg(s string) []coze.EnterMessage {
 }
 
 func TestContractStreamChat(t *testing.T) {
-	e := mustSim(t, cozesim.Options{})
-	c, tok, ctx := e.web, e.token(cozesim.UserAlan), runCtx(t)
+	_, c, tok, ctx := signedIn(t, cozesim.Options{})
 	s, err := c.StreamChat(ctx, tok, coze.ChatRequest{BotID: cozesim.BotAssistant, UserID: "u1", AdditionalMessages: userMsg("hello there")})
 	evs, err := streamEvents(t, s, err)
 	if !errors.Is(err, io.EOF) {
@@ -48,8 +47,7 @@ func TestContractStreamChat(t *testing.T) {
 }
 
 func TestContractCancelAndBusy(t *testing.T) {
-	e := mustSim(t, cozesim.Options{})
-	c, tok, ctx := e.web, e.token(cozesim.UserAlan), runCtx(t)
+	e, c, tok, ctx := signedIn(t, cozesim.Options{})
 	s, err := c.StreamChat(ctx, tok, coze.ChatRequest{BotID: cozesim.BotSlow, UserID: "u", AdditionalMessages: userMsg("story")})
 	if err != nil {
 		t.Fatal(err)
@@ -84,8 +82,7 @@ func TestContractCancelAndBusy(t *testing.T) {
 // A local plugin call ends the stream with requires_action and its tool call
 // (the app ends the reply there: it submits no tool outputs).
 func TestContractLocalToolCallRequiresAction(t *testing.T) {
-	e := mustSim(t, cozesim.Options{})
-	c, tok, ctx := e.web, e.token(cozesim.UserAlan), runCtx(t)
+	_, c, tok, ctx := signedIn(t, cozesim.Options{})
 	s, err := c.StreamChat(ctx, tok, coze.ChatRequest{BotID: cozesim.BotAssistant, UserID: "u", AdditionalMessages: userMsg("#tool city=Paris")})
 	evs, _ := streamEvents(t, s, err)
 	chat, _ := answerText(t, evs)
@@ -96,8 +93,7 @@ func TestContractLocalToolCallRequiresAction(t *testing.T) {
 }
 
 func TestContractWorkflows(t *testing.T) {
-	e := mustSim(t, cozesim.Options{})
-	c, tok, ctx := e.web, e.token(cozesim.UserAlan), runCtx(t)
+	_, c, tok, ctx := signedIn(t, cozesim.Options{})
 	page, err := c.ListWorkflows(ctx, tok, coze.ListWorkflowsParams{WorkspaceID: cozesim.WorkspaceTeam, PageSize: 30})
 	if err != nil || !slices.ContainsFunc(page.Items, func(w coze.Workflow) bool { return w.WorkflowID == cozesim.WorkflowWeather && w.CreatedAt > 0 }) {
 		t.Fatalf("ListWorkflows = %+v, %v", page, err)
@@ -145,8 +141,7 @@ func TestContractWorkflows(t *testing.T) {
 // coze-protocol E11: a workflow inside a Coze app carries its app_id in the list and runs
 // with it; app_id "0" means none; app_id with bot_id is refused before any call.
 func TestContractWorkflowInApp(t *testing.T) {
-	e := mustSim(t, cozesim.Options{})
-	c, tok, ctx := e.web, e.token(cozesim.UserAlan), runCtx(t)
+	e, c, tok, ctx := signedIn(t, cozesim.Options{})
 	page, err := c.ListWorkflows(ctx, tok, coze.ListWorkflowsParams{WorkspaceID: cozesim.WorkspaceTeam, PageSize: 30})
 	if err != nil {
 		t.Fatal(err)

@@ -16,8 +16,7 @@ import (
 )
 
 func TestContractHTTPFaults(t *testing.T) {
-	e := mustSim(t, cozesim.Options{})
-	c, tok, ctx := e.web, e.token(cozesim.UserAlan), runCtx(t)
+	e, c, tok, ctx := signedIn(t, cozesim.Options{})
 
 	e.sim.AddFault(cozesim.Fault{Endpoint: "GET /v1/users/me", HTTPStatus: 502, Times: 1})
 	if _, err := c.Me(ctx, tok); err != nil {

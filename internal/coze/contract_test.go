@@ -55,6 +55,14 @@ func mustSim(tb testing.TB, o cozesim.Options) *simEnv {
 	return &simEnv{sim: sim, srv: srv, web: mk(webClientID, webSecret), pub: mk(pkceClient, "")}
 }
 
+// signedIn is the usual contract-test setup: a simulator, the web app's client, Alan's
+// token and a bounded context.
+func signedIn(t *testing.T, o cozesim.Options) (*simEnv, *coze.Client, coze.AccessToken, context.Context) {
+	t.Helper()
+	e := mustSim(t, o)
+	return e, e.web, e.token(cozesim.UserAlan), runCtx(t)
+}
+
 // token mints a token pair for a demo user without the OAuth dance.
 func (e *simEnv) token(userID string) coze.AccessToken {
 	a, _ := e.sim.IssueToken(userID)

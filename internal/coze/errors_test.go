@@ -32,8 +32,7 @@ func TestErrorFixtures(t *testing.T) {
 	for _, tt := range tests {
 		for _, status := range []int{200, 401} {
 			t.Run(fmt.Sprintf("%s/%d", tt.fixture, status), func(t *testing.T) {
-				f, c := mustFake(t, Options{})
-				f.answer(status, "application/json", mustFixture(t, tt.fixture))
+				f, c := fakeAnswering(t, Options{}, status, "application/json", mustFixture(t, tt.fixture))
 				_, err := c.Me(t.Context(), testToken)
 				var ae *APIError
 				if !errors.As(err, &ae) {
@@ -108,8 +107,7 @@ func TestTransportFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, c := mustFake(t, Options{MaxBodyBytes: 128})
-			f.answer(tt.status, tt.ctype, []byte(tt.body))
+			f, c := fakeAnswering(t, Options{MaxBodyBytes: 128}, tt.status, tt.ctype, []byte(tt.body))
 			err := tt.call(t.Context(), c)
 			if err == nil || !tt.check(err) {
 				t.Fatalf("err = %v: check failed", err)
@@ -151,8 +149,7 @@ func TestRetryRecovers(t *testing.T) {
 }
 
 func TestErrorsNeverCarryToken(t *testing.T) {
-	f, c := mustFake(t, Options{})
-	f.answer(401, "application/json", fmt.Appendf(nil, `{"code":4100,"msg":"token %s is invalid"}`, testToken))
+	_, c := fakeAnswering(t, Options{}, 401, "application/json", fmt.Appendf(nil, `{"code":4100,"msg":"token %s is invalid"}`, testToken))
 	_, err := c.Me(t.Context(), testToken)
 	if !IsTokenInvalid(err) || strings.Contains(err.Error(), string(testToken)) {
 		t.Errorf("err = %v: want 4100 without the token", err)
@@ -254,8 +251,7 @@ func TestDecodePaths(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, c := mustFake(t, Options{})
-			f.answer(200, "application/json", []byte(tt.body))
+			_, c := fakeAnswering(t, Options{}, 200, "application/json", []byte(tt.body))
 			u, err := c.Me(t.Context(), testToken)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)

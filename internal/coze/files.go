@@ -3,7 +3,6 @@ package coze
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -20,19 +19,7 @@ type File struct {
 }
 
 // UnmarshalJSON accepts numeric or string sizes and timestamps.
-func (f *File) UnmarshalJSON(b []byte) error {
-	var w struct {
-		ID        flexString `json:"id"`
-		FileName  string     `json:"file_name"`
-		Bytes     flexInt    `json:"bytes"`
-		CreatedAt flexInt    `json:"created_at"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*f = File{ID: string(w.ID), FileName: w.FileName, Bytes: int64(w.Bytes), CreatedAt: int64(w.CreatedAt)}
-	return nil
-}
+func (f *File) UnmarshalJSON(b []byte) error { return decodeLoose(b, f) }
 
 // Kinds of uploaded file. Each is also the object_string item type a chat
 // sends the file as: coze-py examples/chat_multimode_stream.py and coze-go
@@ -101,11 +88,9 @@ func (c *Client) UploadFile(ctx context.Context, ts TokenSource, filename string
 		}
 		return io.MultiReader(bytes.NewReader(head), io.LimitReader(sb, size), bytes.NewReader(tail)), nil
 	}
-	var out File
-	err = c.callData(ctx, apiRequest{method: http.MethodPost, path: "/v1/files/upload",
+	return callInto[File](ctx, c, apiRequest{method: http.MethodPost, path: "/v1/files/upload",
 		raw:    open,
-		rawLen: int64(len(head)) + size + int64(len(tail)), contentType: mw.FormDataContentType(), src: ts, perm: "uploadFile"}, &out)
-	return out, err
+		rawLen: int64(len(head)) + size + int64(len(tail)), contentType: mw.FormDataContentType(), src: ts, perm: "uploadFile"})
 }
 
 // sizedSeeker is a body that knows its size and can be read again from its start.

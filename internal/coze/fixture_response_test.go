@@ -122,8 +122,7 @@ func responseCases() []responseCase {
 func TestFixtureResponses(t *testing.T) {
 	for _, tt := range responseCases() {
 		t.Run(tt.fixture, func(t *testing.T) {
-			f, c := mustFake(t, Options{ClientSecret: testSecret})
-			f.answer(200, "application/json", mustFixture(t, tt.fixture))
+			f, c := fakeAnswering(t, Options{ClientSecret: testSecret}, 200, "application/json", mustFixture(t, tt.fixture))
 			got, err := tt.call(t.Context(), c)
 			if err != nil {
 				t.Fatalf("call: %v", err)
@@ -150,8 +149,7 @@ func TestFixtureResponses(t *testing.T) {
 }
 
 func TestWorkflowInfoOutput(t *testing.T) {
-	f, c := mustFake(t, Options{})
-	f.answer(200, "application/json", mustFixture(t, "workflow_info_response.json"))
+	f, c := fakeAnswering(t, Options{}, 200, "application/json", mustFixture(t, "workflow_info_response.json"))
 	info, err := c.WorkflowInfo(t.Context(), testToken, "7507121234591219", true)
 	if err != nil {
 		t.Fatal(err)

@@ -127,3 +127,11 @@ func mustFake(tb testing.TB, o Options) (*fake, *Client) {
 func jsonFixture(name string) ([]byte, error) {
 	return os.ReadFile(filepath.Join(fixtureDir, name))
 }
+
+// fakeAnswering is mustFake with the fake's answer already set.
+func fakeAnswering(tb testing.TB, o Options, status int, ctype string, body []byte) (*fake, *Client) {
+	tb.Helper()
+	f, c := mustFake(tb, o)
+	f.answer(status, ctype, body)
+	return f, c
+}

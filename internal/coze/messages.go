@@ -24,31 +24,7 @@ type Message struct {
 }
 
 // UnmarshalJSON accepts numeric or string timestamps and IDs and loose meta_data.
-func (m *Message) UnmarshalJSON(b []byte) error {
-	var w struct {
-		ID               flexString `json:"id"`
-		ConversationID   flexString `json:"conversation_id"`
-		BotID            flexString `json:"bot_id"`
-		ChatID           flexString `json:"chat_id"`
-		SectionID        flexString `json:"section_id"`
-		Role             string     `json:"role"`
-		Type             string     `json:"type"`
-		Content          string     `json:"content"`
-		ContentType      string     `json:"content_type"`
-		ReasoningContent string     `json:"reasoning_content"`
-		MetaData         strMap     `json:"meta_data"`
-		CreatedAt        flexInt    `json:"created_at"`
-		UpdatedAt        flexInt    `json:"updated_at"`
-	}
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*m = Message{ID: string(w.ID), ConversationID: string(w.ConversationID), BotID: string(w.BotID),
-		ChatID: string(w.ChatID), SectionID: string(w.SectionID), Role: w.Role, Type: w.Type,
-		Content: w.Content, ContentType: w.ContentType, ReasoningContent: w.ReasoningContent,
-		MetaData: w.MetaData, CreatedAt: int64(w.CreatedAt), UpdatedAt: int64(w.UpdatedAt)}
-	return nil
-}
+func (m *Message) UnmarshalJSON(b []byte) error { return decodeLoose(b, m) }
 
 // EnterMessage is a message sent to Coze: chat additional_messages, conversation
 // messages, message create (§14.2). Type "" is omitted (server default "question").

@@ -91,8 +91,7 @@ func TestTokenExchange(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, c := mustFake(t, Options{ClientSecret: tt.secret})
-			f.answer(200, "application/json", mustFixture(t, tt.fixture))
+			f, c := fakeAnswering(t, Options{ClientSecret: tt.secret}, 200, "application/json", mustFixture(t, tt.fixture))
 			tok, err := c.ExchangeCode(t.Context(), "code_x", tt.verifier)
 			if err != nil {
 				t.Fatal(err)

@@ -213,6 +213,13 @@ func (c *Client) callData(ctx context.Context, r apiRequest, out any) error {
 	return nil
 }
 
+// callInto is callData into a new T, returned with the call's error.
+func callInto[T any](ctx context.Context, c *Client, r apiRequest) (T, error) {
+	var out T
+	err := c.callData(ctx, r, &out)
+	return out, err
+}
+
 // fastDecode decodes a successful envelope and its data into out in one pass. On any
 // doubt (error code, undecodable data) it zeroes out and reports false so that the
 // general path builds the precise error.

@@ -96,8 +96,7 @@ func TestStreamPreStreamErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, c := mustFake(t, Options{})
-			f.answer(tt.status, tt.ctype, []byte(tt.body))
+			f, c := fakeAnswering(t, Options{}, tt.status, tt.ctype, []byte(tt.body))
 			s, err := c.StreamChat(t.Context(), testToken, ChatRequest{BotID: "1"})
 			if s != nil {
 				t.Fatal("got a stream for a pre-stream error")
@@ -142,6 +141,26 @@ func sseServer(t *testing.T, events int, pause time.Duration, end string) *httpt
 	}))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// gatedServer sends first and flushes it, then sends rest once release is closed.
+func gatedServer(t *testing.T, first, rest string) (*httptest.Server, chan struct{}) {
+	t.Helper()
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, first)
+		http.NewResponseController(w).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		fmt.Fprint(w, rest)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, release
 }
 
 func TestStreamCut(t *testing.T) {
@@ -206,20 +225,8 @@ func TestStreamCloseStopsReading(t *testing.T) {
 // The first event is read before the stream is handed out (coze-protocol E4), but nothing
 // more: a run whose second event is slow still opens at once, and no event is lost.
 func TestStreamOpensOnTheFirstEventAlone(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "text/event-stream")
-		fmt.Fprint(w, "event:conversation.chat.created\ndata:{\"id\":\"1\"}\n\n")
-		http.NewResponseController(w).Flush()
-		select {
-		case <-release:
-		case <-r.Context().Done():
-			return
-		}
-		fmt.Fprint(w, "event:conversation.chat.completed\ndata:{\"id\":\"1\"}\n\nevent:done\ndata:\"[DONE]\"\n\n")
-	}))
-	t.Cleanup(srv.Close)
+	srv, release := gatedServer(t, "event:conversation.chat.created\ndata:{\"id\":\"1\"}\n\n",
+		"event:conversation.chat.completed\ndata:{\"id\":\"1\"}\n\nevent:done\ndata:\"[DONE]\"\n\n")
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second) // only a guard: open must not wait for the rest
 	defer cancel()
 	s, err := New(Options{APIBase: srv.URL}).StreamChat(ctx, testToken, ChatRequest{BotID: "1"})
@@ -253,20 +260,8 @@ func (m *manualTimer) Stop() bool { return true }
 
 // coze-protocol E13: a PING is not returned as an event, but its bytes reset the idle limit.
 func TestStreamPingResetsIdleTimer(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "text/event-stream")
-		fmt.Fprint(w, "id: 0\nevent: PING\ndata: {}\n\n")
-		http.NewResponseController(w).Flush()
-		select {
-		case <-release:
-		case <-r.Context().Done():
-			return
-		}
-		fmt.Fprint(w, "id: 1\nevent: PING\ndata: {}\n\nid: 2\nevent: Message\ndata: {\"content\":\"hi\"}\n\nid: 3\nevent: Done\ndata: {}\n\n")
-	}))
-	t.Cleanup(srv.Close)
+	srv, release := gatedServer(t, "id: 0\nevent: PING\ndata: {}\n\n",
+		"id: 1\nevent: PING\ndata: {}\n\nid: 2\nevent: Message\ndata: {\"content\":\"hi\"}\n\nid: 3\nevent: Done\ndata: {}\n\n")
 	c := New(Options{APIBase: srv.URL, WorkflowIdleTimeout: time.Hour})
 	timer := &manualTimer{resets: make(chan struct{}, 1)}
 	c.afterFunc = func(d time.Duration, _ func()) idleTimer {

@@ -83,44 +83,41 @@ func newTokenCoze(t *testing.T, good string) (*tokenCoze, *Client) {
 	return z, c
 }
 
-func TestRefusedTokenIsRefreshedOnceAndTheCallRetried(t *testing.T) {
-	z, c := newTokenCoze(t, "fresh")
-	src := &rotatingSource{old: "old", fresh: "fresh"}
-	if _, err := c.Me(t.Context(), src); err != nil {
-		t.Fatalf("Me: %v", err)
-	}
-	if got, want := strings.Join(z.auths, ","), "old,fresh"; got != want {
-		t.Errorf("tokens sent = %s, want %s", got, want)
-	}
-	if got, want := strings.Join(src.rejected, ","), "old/first"; got != want {
-		t.Errorf("refusals reported = %s, want %s", got, want)
-	}
-}
-
-func TestRefusedFreshTokenEndsAfterOneRetry(t *testing.T) {
+// A refused token is refreshed once and the call retried; a fresh token refused again ends
+// the call with the source's error (no third attempt); a fixed token has nothing fresher.
+func TestRefusedTokenRetry(t *testing.T) {
 	errGone := errors.New("grant gone")
-	z, c := newTokenCoze(t, "never")
-	src := &rotatingSource{old: "old", fresh: "fresh", againErr: errGone}
-	_, err := c.Me(t.Context(), src)
-	if !errors.Is(err, errGone) || !IsTokenInvalid(err) {
-		t.Fatalf("err = %v, want the source's error wrapped around the 4100", err)
+	tests := []struct {
+		name         string
+		good         string
+		src          TokenSource
+		wantErr      error // nil: success; else errors.Is and 4100
+		wantAuths    string
+		wantRejected string
+	}{
+		{"refreshed once and retried", "fresh", &rotatingSource{old: "old", fresh: "fresh"}, nil, "old,fresh", "old/first"},
+		{"fresh token refused ends after one retry", "never", &rotatingSource{old: "old", fresh: "fresh", againErr: errGone}, errGone, "old,fresh", "old/first,fresh/again"},
+		{"fixed token refused is returned as is", "never", AccessToken("old"), nil, "old", ""},
 	}
-	if got, want := strings.Join(z.auths, ","), "old,fresh"; got != want {
-		t.Errorf("tokens sent = %s, want %s (no third attempt)", got, want)
-	}
-	if got, want := strings.Join(src.rejected, ","), "old/first,fresh/again"; got != want {
-		t.Errorf("refusals reported = %s, want %s", got, want)
-	}
-}
-
-func TestFixedTokenRefusedIsReturnedAsIs(t *testing.T) {
-	z, c := newTokenCoze(t, "never")
-	_, err := c.Me(t.Context(), AccessToken("old"))
-	if !IsTokenInvalid(err) {
-		t.Fatalf("err = %v, want 4100", err)
-	}
-	if len(z.auths) != 1 {
-		t.Errorf("requests = %d, want 1: a fixed token has nothing fresher", len(z.auths))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			z, c := newTokenCoze(t, tt.good)
+			_, err := c.Me(t.Context(), tt.src)
+			switch {
+			case tt.good == "never" && (!IsTokenInvalid(err) || (tt.wantErr != nil && !errors.Is(err, tt.wantErr))):
+				t.Fatalf("err = %v, want 4100 (wrapped in %v)", err, tt.wantErr)
+			case tt.good != "never" && err != nil:
+				t.Fatalf("Me: %v", err)
+			}
+			if got := strings.Join(z.auths, ","); got != tt.wantAuths {
+				t.Errorf("tokens sent = %s, want %s", got, tt.wantAuths)
+			}
+			if rs, ok := tt.src.(*rotatingSource); ok {
+				if got := strings.Join(rs.rejected, ","); got != tt.wantRejected {
+					t.Errorf("refusals reported = %s, want %s", got, tt.wantRejected)
+				}
+			}
+		})
 	}
 }
 
@@ -165,8 +162,7 @@ func TestStreamOpeningWithRefusalEventIsRetriedBeforeHandedOut(t *testing.T) {
 }
 
 func TestAPIErrorNamesTheEndpointsPermission(t *testing.T) {
-	f, c := mustFake(t, Options{})
-	f.answer(200, "application/json", []byte(`{"code":4101,"msg":"no permission"}`))
+	_, c := fakeAnswering(t, Options{}, 200, "application/json", []byte(`{"code":4101,"msg":"no permission"}`))
 	_, err := c.ListWorkflows(t.Context(), testToken, ListWorkflowsParams{WorkspaceID: "1"})
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.Permission != "listWorkflow" {

@@ -32,9 +32,7 @@ type WorkspacePage struct {
 
 // Me returns the token's user: GET /v1/users/me.
 func (c *Client) Me(ctx context.Context, ts TokenSource) (User, error) {
-	var u User
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/users/me", src: ts}, &u)
-	return u, err
+	return callInto[User](ctx, c, apiRequest{method: http.MethodGet, path: "/v1/users/me", src: ts})
 }
 
 // Workspaces lists one page: GET /v1/workspaces (page_size max 50).
@@ -42,9 +40,7 @@ func (c *Client) Workspaces(ctx context.Context, ts TokenSource, pageNum, pageSi
 	q := url.Values{}
 	setIntIf(q, "page_num", pageNum)
 	setIntIf(q, "page_size", pageSize)
-	var p WorkspacePage
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/workspaces", query: q, src: ts, perm: "listWorkspace"}, &p)
-	return p, err
+	return callInto[WorkspacePage](ctx, c, apiRequest{method: http.MethodGet, path: "/v1/workspaces", query: q, src: ts, perm: "listWorkspace"})
 }
 
 // maxPages bounds the All* helpers against a server that never stops paging.

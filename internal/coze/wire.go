@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
+	"strings"
 )
 
 // flexInt decodes a JSON number or a numeric string (coze-protocol §1.4, §19 Q10); null and ""
@@ -87,6 +89,57 @@ func (m *strMap) UnmarshalJSON(b []byte) error {
 	}
 	*m = out
 	return nil
+}
+
+// decodeLoose decodes a JSON object into the struct v points to, field by json tag (matched
+// like encoding/json, exact name first, then case-insensitively): string fields are read as
+// flexString, integer fields as flexInt and map[string]string fields as strMap, so that a
+// server's number/string drift (coze-protocol §1.4) fails no decode; other fields decode as
+// usual. It is the one UnmarshalJSON of wire types that need nothing more.
+func decodeLoose(b []byte, v any) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	rv := reflect.ValueOf(v).Elem()
+	rv.SetZero()
+	for i := range rv.NumField() {
+		name, _, _ := strings.Cut(rv.Type().Field(i).Tag.Get("json"), ",")
+		m, ok := raw[name]
+		for k, x := range raw {
+			if !ok && strings.EqualFold(k, name) {
+				m, ok = x, true
+			}
+		}
+		if !ok {
+			continue
+		}
+		if err := decodeLooseField(m, rv.Field(i)); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func decodeLooseField(m json.RawMessage, f reflect.Value) error {
+	switch {
+	case f.Kind() == reflect.String:
+		var s flexString
+		err := json.Unmarshal(m, &s)
+		f.SetString(string(s))
+		return err
+	case f.CanInt():
+		var n flexInt
+		err := json.Unmarshal(m, &n)
+		f.SetInt(int64(n))
+		return err
+	case f.Type() == reflect.TypeFor[map[string]string]():
+		var sm strMap
+		err := json.Unmarshal(m, &sm)
+		f.Set(reflect.ValueOf(map[string]string(sm)))
+		return err
+	}
+	return json.Unmarshal(m, f.Addr().Interface())
 }
 
 // Usage is token accounting of a chat or workflow run (coze-protocol §15.6, §19 Q11).

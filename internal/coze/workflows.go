@@ -33,27 +33,18 @@ func (w Workflow) App() string {
 
 // UnmarshalJSON reads the nested creator {id,name} and string or numeric timestamps.
 func (w *Workflow) UnmarshalJSON(b []byte) error {
+	if err := decodeLoose(b, w); err != nil {
+		return err
+	}
 	var x struct {
-		WorkflowID   flexString `json:"workflow_id"`
-		WorkflowName string     `json:"workflow_name"`
-		Description  string     `json:"description"`
-		IconURL      string     `json:"icon_url"`
-		AppID        flexString `json:"app_id"`
-		Creator      *struct {
+		Creator *struct {
 			ID   flexString `json:"id"`
 			Name string     `json:"name"`
 		} `json:"creator"`
-		CreatorID   flexString `json:"creator_id"`
-		CreatorName string     `json:"creator_name"`
-		CreatedAt   flexInt    `json:"created_at"`
-		UpdatedAt   flexInt    `json:"updated_at"`
 	}
 	if err := json.Unmarshal(b, &x); err != nil {
 		return err
 	}
-	*w = Workflow{WorkflowID: string(x.WorkflowID), WorkflowName: x.WorkflowName, Description: x.Description,
-		IconURL: x.IconURL, AppID: string(x.AppID), CreatorID: string(x.CreatorID), CreatorName: x.CreatorName,
-		CreatedAt: int64(x.CreatedAt), UpdatedAt: int64(x.UpdatedAt)}
 	if x.Creator != nil {
 		w.CreatorID, w.CreatorName = string(x.Creator.ID), x.Creator.Name
 	}
@@ -145,9 +136,7 @@ func (c *Client) ListWorkflows(ctx context.Context, ts TokenSource, p ListWorkfl
 	setIf(q, "publish_status", p.PublishStatus)
 	q.Set("page_num", strconv.Itoa(max(p.PageNum, 1)))
 	setIntIf(q, "page_size", p.PageSize)
-	var out WorkflowPage
-	err := c.callData(ctx, apiRequest{method: http.MethodGet, path: "/v1/workflows", query: q, src: ts, perm: "listWorkflow"}, &out)
-	return out, err
+	return callInto[WorkflowPage](ctx, c, apiRequest{method: http.MethodGet, path: "/v1/workflows", query: q, src: ts, perm: "listWorkflow"})
 }
 
 // WorkflowInfo reads a workflow: GET /v1/workflows/{id}[?include_input_output=true].

@@ -13,6 +13,31 @@ func (s *Sim) canSeeSpaceLocked(t *accessToken, spaceID string) bool {
 	return ws != nil && ws.role(t.UserID) != "" && (t.WorkspaceID == "" || t.WorkspaceID == spaceID)
 }
 
+// lockSpace takes s.mu and reports whether the token may read the workspace. When it may
+// not, it answers 4101 (naming the request's parameter) and lets s.mu go again; else the
+// caller holds s.mu.
+func (s *Sim) lockSpace(w http.ResponseWriter, r *http.Request, t *accessToken, param, spaceID string) bool {
+	s.mu.Lock()
+	if !s.canSeeSpaceLocked(t, spaceID) {
+		s.mu.Unlock()
+		fail(w, r, errf(4101, "The token has no permission for "+param+" "+spaceID))
+		return false
+	}
+	return true
+}
+
+// lockOwnBot takes s.mu and returns the user's bot. When the user has no such bot, it
+// answers 4006, lets s.mu go again and returns nil; else the caller holds s.mu.
+func (s *Sim) lockOwnBot(w http.ResponseWriter, r *http.Request, t *accessToken, botID string) *bot {
+	s.mu.Lock()
+	bt := s.botForUserLocked(t.UserID, botID)
+	if bt == nil {
+		s.mu.Unlock()
+		fail(w, r, errf(4006, "Invalid bot_id "+botID))
+	}
+	return bt
+}
+
 func (b *bot) publishStatus() string {
 	switch {
 	case b.Published == nil:
@@ -47,27 +72,17 @@ func (s *Sim) handleBotList(w http.ResponseWriter, r *http.Request, t *accessTok
 		fail(w, r, errf(4000, "Request parameter error: page_num/page_size"))
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.canSeeSpaceLocked(t, q.Get("workspace_id")) {
-		fail(w, r, errf(4101, "The token has no permission for workspace_id "+q.Get("workspace_id")))
+	if !s.lockSpace(w, r, t, "workspace_id", q.Get("workspace_id")) {
 		return
 	}
-	var list []*bot
-	for _, id := range s.botOrder {
-		b := s.bots[id]
-		if b.SpaceID != q.Get("workspace_id") {
-			continue
-		}
+	defer s.mu.Unlock()
+	list, total := pageOf(s.botOrder, s.bots, page, size, func(b *bot) bool {
 		ps := b.publishStatus()
-		if status == "all" || status == ps || (status == "published_online" && ps == "published_draft") {
-			list = append(list, b)
-		}
-	}
-	start := min((page-1)*size, len(list))
-	end := min(start+size, len(list))
+		return b.SpaceID == q.Get("workspace_id") &&
+			(status == "all" || status == ps || (status == "published_online" && ps == "published_draft"))
+	})
 	items := []map[string]any{}
-	for _, b := range list[start:end] {
+	for _, b := range list {
 		cfg := b.Draft
 		if b.Published != nil && status != "unpublished_draft" && status != "published_draft" {
 			cfg = *b.Published
@@ -82,7 +97,20 @@ func (s *Sim) handleBotList(w http.ResponseWriter, r *http.Request, t *accessTok
 		}
 		items = append(items, o)
 	}
-	ok(w, r, map[string]any{"items": items, "total": len(list)})
+	ok(w, r, map[string]any{"items": items, "total": total})
+}
+
+// pageOf keeps, in order, the items of ids that keep accepts and returns page (1-based) of
+// the given size of them, and how many were kept.
+func pageOf[T any](ids []string, byID map[string]*T, page, size int, keep func(*T) bool) ([]*T, int) {
+	var list []*T
+	for _, id := range ids {
+		if it := byID[id]; keep(it) {
+			list = append(list, it)
+		}
+	}
+	start := min((page-1)*size, len(list))
+	return list[start:min(start+size, len(list))], len(list)
 }
 
 // botInfo renders BotInfo (§11.4) in the canonical snake_case shape (Q9).
@@ -196,20 +224,17 @@ func (s *Sim) applyLocked(t *accessToken, cfg *botConfig, b botBody) *apiError {
 // POST /v1/bot/create (§11.5): a new unpublished draft.
 func (s *Sim) handleBotCreate(w http.ResponseWriter, r *http.Request, t *accessToken) {
 	var b botBody
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
+	if !decodeOrFail(w, r, &b) {
 		return
 	}
 	if b.SpaceID == "" || b.Name == nil {
 		fail(w, r, errf(4000, "Request parameter error: space_id and name are required"))
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.canSeeSpaceLocked(t, b.SpaceID) {
-		fail(w, r, errf(4101, "The token has no permission for space_id "+b.SpaceID))
+	if !s.lockSpace(w, r, t, "space_id", b.SpaceID) {
 		return
 	}
+	defer s.mu.Unlock()
 	cfg := botConfig{IconURL: s.assetURL("custom.svg")}
 	if e := s.applyLocked(t, &cfg, b); e != nil {
 		fail(w, r, e)
@@ -224,17 +249,14 @@ func (s *Sim) handleBotCreate(w http.ResponseWriter, r *http.Request, t *accessT
 // POST /v1/bot/update (§11.6): changes the draft; no data in the answer.
 func (s *Sim) handleBotUpdate(w http.ResponseWriter, r *http.Request, t *accessToken) {
 	var b botBody
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
+	if !decodeOrFail(w, r, &b) {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	bt := s.botForUserLocked(t.UserID, b.BotID)
+	bt := s.lockOwnBot(w, r, t, b.BotID)
 	if bt == nil {
-		fail(w, r, errf(4006, "Invalid bot_id "+b.BotID))
 		return
 	}
+	defer s.mu.Unlock()
 	cfg := bt.Draft
 	if e := s.applyLocked(t, &cfg, b); e != nil {
 		fail(w, r, e)
@@ -251,21 +273,18 @@ func (s *Sim) handleBotPublish(w http.ResponseWriter, r *http.Request, t *access
 		BotID        string   `json:"bot_id"`
 		ConnectorIDs []string `json:"connector_ids"`
 	}
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
+	if !decodeOrFail(w, r, &b) {
 		return
 	}
 	if b.BotID == "" || len(b.ConnectorIDs) == 0 {
 		fail(w, r, errf(4000, "Request parameter error: bot_id and connector_ids are required"))
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	bt := s.botForUserLocked(t.UserID, b.BotID)
+	bt := s.lockOwnBot(w, r, t, b.BotID)
 	if bt == nil {
-		fail(w, r, errf(4006, "Invalid bot_id "+b.BotID))
 		return
 	}
+	defer s.mu.Unlock()
 	now := s.now()
 	p := bt.Draft
 	bt.Published, bt.PublishedAt, bt.DraftChanged = &p, now.Unix(), false
@@ -284,20 +303,17 @@ func (s *Sim) handleBotUnpublish(w http.ResponseWriter, r *http.Request, t *acce
 	var b struct {
 		ConnectorID string `json:"connector_id"`
 	}
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
+	if !decodeOrFail(w, r, &b) {
 		return
 	}
 	if b.ConnectorID == "" {
 		b.ConnectorID = "1024"
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	bt := s.botForUserLocked(t.UserID, r.PathValue("bot_id"))
+	bt := s.lockOwnBot(w, r, t, r.PathValue("bot_id"))
 	if bt == nil {
-		fail(w, r, errf(4006, "Invalid bot_id "+r.PathValue("bot_id")))
 		return
 	}
+	defer s.mu.Unlock()
 	var keep []string
 	for _, c := range bt.Connectors {
 		if c != b.ConnectorID {

@@ -86,8 +86,7 @@ type chatBody struct {
 // handleChat is POST /v3/chat[?conversation_id=] (§15.1, §16, §18.15–19).
 func (s *Sim) handleChat(w http.ResponseWriter, r *http.Request, t *accessToken) {
 	var b chatBody
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
+	if !decodeOrFail(w, r, &b) {
 		return
 	}
 	if b.Parameters.isString {
@@ -467,8 +466,7 @@ func (s *Sim) handleChatCancel(w http.ResponseWriter, r *http.Request, t *access
 		ChatID         string `json:"chat_id"`
 		ConversationID string `json:"conversation_id"`
 	}
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
+	if !decodeOrFail(w, r, &b) {
 		return
 	}
 	if e := accountLevel(t); e != nil {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -47,8 +48,7 @@ func TestChatRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := mustEnv(t, Options{})
-			tok, _ := e.sim.IssueToken(UserAlan)
+			e, tok := alanEnv(t, Options{})
 			path := "/v3/chat"
 			if tt.conv {
 				path += "?conversation_id=" + e.sim.NewConversation(UserAlan, "")
@@ -170,8 +170,7 @@ func TestCancelDuringStreamAndContext(t *testing.T) {
 }
 
 func TestDisconnectStopsStream(t *testing.T) {
-	e := mustEnv(t, Options{})
-	tok, _ := e.sim.IssueToken(UserAlan)
+	e, tok := alanEnv(t, Options{})
 	resp := e.openStream(t, tok, "/v3/chat", chatBodyFor(BotSlow, "tell a story", true))
 	sc := scanLines(resp.Body)
 	_, created := nextEvent(t, sc)
@@ -221,8 +220,7 @@ func TestSlowStoryFragments(t *testing.T) {
 func TestToolCallRequiresAction(t *testing.T) {
 	for _, stream := range []bool{false, true} {
 		t.Run(map[bool]string{false: "non-stream", true: "stream"}[stream], func(t *testing.T) {
-			e := mustEnv(t, Options{})
-			tok, _ := e.sim.IssueToken(UserAlan)
+			e, tok := alanEnv(t, Options{})
 			var r map[string]any
 			if stream {
 				_, _, evs := e.chatStream(t, tok, "/v3/chat", chatBodyFor(BotAssistant, "#tool city=杭州", true))
@@ -247,8 +245,7 @@ func TestToolCallRequiresAction(t *testing.T) {
 }
 
 func TestXSSLabAndFollowUps(t *testing.T) {
-	e := mustEnv(t, Options{})
-	tok, _ := e.sim.IssueToken(UserAlan)
+	e, tok := alanEnv(t, Options{})
 	_, b := e.stream(t, "/v3/chat", tok, chatBodyFor(BotXSS, "all payloads", true))
 	var answer string
 	var followUps []string
@@ -280,8 +277,7 @@ func TestXSSLabAndFollowUps(t *testing.T) {
 }
 
 func TestUnpublishBringsBack4015(t *testing.T) {
-	e := mustEnv(t, Options{})
-	tok, _ := e.sim.IssueToken(UserAlan)
+	e, tok := alanEnv(t, Options{})
 	e.mustOK(t, http.MethodPost, "/v1/bots/"+BotAssistant+"/unpublish", tok, map[string]any{"connector_id": "1024", "unpublish_reason": "test"})
 	if m := e.api(t, http.MethodPost, "/v3/chat", tok, chatBodyFor(BotAssistant, "x", true)); code(m) != 4015 {
 		t.Errorf("after unpublish: %v", m["code"])
@@ -308,5 +304,71 @@ func TestHostileMetadataAndCard(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `"content_type":"card"`) {
 		t.Errorf("no card: %s", b)
+	}
+}
+
+// POST /v3/chat refuses "parameters" given as a JSON string, as coze-studio
+// does, and takes an object (coze-protocol E5).
+func TestChatRefusesStringParameters(t *testing.T) {
+	e, tok := alanEnv(t, Options{})
+	body := chatBodyFor(BotAssistant, "hi", false)
+	body["parameters"] = `{"city":"Paris"}`
+	status, _, b := e.do(t, http.MethodPost, "/v3/chat", tok, body)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	if status != http.StatusBadRequest || code(m) != 400 || m["msg"] != "parameters field should be an object, not a string" {
+		t.Errorf("string parameters: %d %s, want 400 with coze-studio's message", status, b)
+	}
+	body["parameters"] = map[string]any{"city": "Paris"}
+	if m := e.api(t, http.MethodPost, "/v3/chat", tok, body); code(m) != 0 {
+		t.Errorf("object parameters: %v", m)
+	}
+}
+
+// coze-protocol E11: a workflow inside a Coze app runs only with its app_id, never
+// together with bot_id; list and info carry app_id ("0" when none).
+func TestWorkflowInAppNeedsAppID(t *testing.T) {
+	e, tok := alanEnv(t, Options{})
+
+	items, _ := dataMap(e.mustOK(t, http.MethodGet, "/v1/workflows?workspace_id="+WorkspaceTeam+"&page_num=1&page_size=30", tok, nil))["items"].([]any)
+	apps := map[string]string{}
+	for _, it := range items {
+		m := it.(map[string]any)
+		apps[str(m, "workflow_id")] = str(m, "app_id")
+	}
+	if apps[WorkflowInApp] != DemoAppID || apps[WorkflowWeather] != "0" {
+		t.Errorf("list app_ids %v, want %s for the app workflow and \"0\" for others", apps, DemoAppID)
+	}
+	info := dataMap(e.mustOK(t, http.MethodGet, "/v1/workflows/"+WorkflowInApp, tok, nil))
+	if d, _ := info["workflow_detail"].(map[string]any); str(d, "app_id") != DemoAppID {
+		t.Errorf("info workflow_detail %v, want app_id %s", d, DemoAppID)
+	}
+
+	tests := []struct {
+		name     string
+		body     map[string]any
+		wantCode int
+	}{
+		{"without app_id", map[string]any{"workflow_id": WorkflowInApp}, 4200},
+		{"with another app's id", map[string]any{"workflow_id": WorkflowInApp, "app_id": "7396000000000000999"}, 4200},
+		{"with app_id and bot_id", map[string]any{"workflow_id": WorkflowInApp, "app_id": DemoAppID, "bot_id": BotAssistant}, 4000},
+		{"with its app_id", map[string]any{"workflow_id": WorkflowInApp, "app_id": DemoAppID}, 0},
+		{"bot_id and app_id on a plain workflow", map[string]any{"workflow_id": WorkflowJoke, "app_id": DemoAppID, "bot_id": BotAssistant}, 4000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if m := e.api(t, http.MethodPost, "/v1/workflow/run", tok, tt.body); code(m) != tt.wantCode {
+				t.Errorf("run: code %v (%v), want %d", m["code"], m["msg"], tt.wantCode)
+			}
+			_, h, b := e.do(t, http.MethodPost, "/v1/workflow/stream_run", tok, tt.body)
+			isStream := strings.HasPrefix(h.Get("Content-Type"), "text/event-stream")
+			if tt.wantCode == 0 {
+				if !isStream || !strings.Contains(string(b), "Coze app") || !strings.Contains(string(b), "event: Done") {
+					t.Errorf("stream_run: %s %q, want the app workflow's run", h.Get("Content-Type"), tail(b))
+				}
+			} else if isStream || !strings.Contains(string(b), `"code":`+strconv.Itoa(tt.wantCode)) {
+				t.Errorf("stream_run: %s %q, want the JSON error %d", h.Get("Content-Type"), b, tt.wantCode)
+			}
+		})
 	}
 }

@@ -13,6 +13,14 @@ import (
 // upload posts files as multipart parts named field.
 func (e *env) upload(tb testing.TB, token, field string, parts map[string][]byte) (map[string]any, []byte) {
 	tb.Helper()
+	_, m, b := e.uploadFramed(tb, token, field, parts, false)
+	return m, b
+}
+
+// uploadFramed is upload that returns the status and, when chunked, hides the body's
+// length behind an io.MultiReader so that the client sends it chunked.
+func (e *env) uploadFramed(tb testing.TB, token, field string, parts map[string][]byte, chunked bool) (int, map[string]any, []byte) {
+	tb.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	for name, content := range parts {
@@ -23,7 +31,11 @@ func (e *env) upload(tb testing.TB, token, field string, parts map[string][]byte
 		_, _ = fw.Write(content)
 	}
 	_ = mw.Close()
-	req, _ := http.NewRequestWithContext(tb.Context(), http.MethodPost, e.base()+"/v1/files/upload", &buf)
+	var rd io.Reader = &buf
+	if chunked {
+		rd = io.MultiReader(&buf)
+	}
+	req, _ := http.NewRequestWithContext(tb.Context(), http.MethodPost, e.base()+"/v1/files/upload", rd)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := e.hc.Do(req)
@@ -36,7 +48,7 @@ func (e *env) upload(tb testing.TB, token, field string, parts map[string][]byte
 	if err := json.Unmarshal(b, &m); err != nil {
 		tb.Fatalf("upload body %s", b)
 	}
-	return m, b
+	return resp.StatusCode, m, b
 }
 
 func body(tb testing.TB, e *env, method, path, token string, in any) []byte {
@@ -46,8 +58,7 @@ func body(tb testing.TB, e *env, method, path, token string, in any) []byte {
 }
 
 func TestFixturesJSON(t *testing.T) {
-	e := mustEnv(t, Options{ChatDelay: time.Minute})
-	tok, _ := e.sim.IssueToken(UserAlan)
+	e, tok := alanEnv(t, Options{ChatDelay: time.Minute})
 	// Shared setup: a conversation (made by its first chat) with one completed chat, a file.
 	chat := dataMap(e.mustOK(t, http.MethodPost, "/v3/chat", tok, chatBodyFor(BotAssistant, "hi", false)))
 	convID, chatID := str(chat, "conversation_id"), str(chat, "id")

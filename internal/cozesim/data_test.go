@@ -24,8 +24,7 @@ func TestUploadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := mustEnv(t, Options{MaxUploadBytes: 1000})
-			tok, _ := e.sim.IssueToken(UserAlan)
+			e, tok := alanEnv(t, Options{MaxUploadBytes: 1000})
 			m, b := e.upload(t, tok, tt.field, tt.parts)
 			if code(m) != tt.wantCode {
 				t.Errorf("code %d, want %d: %s", code(m), tt.wantCode, b)
@@ -33,8 +32,7 @@ func TestUploadErrors(t *testing.T) {
 		})
 	}
 	t.Run("not multipart", func(t *testing.T) {
-		e := mustEnv(t, Options{})
-		tok, _ := e.sim.IssueToken(UserAlan)
+		e, tok := alanEnv(t, Options{})
 		if m := e.api(t, http.MethodPost, "/v1/files/upload", tok, map[string]any{"file": "x"}); code(m) != 4300 {
 			t.Errorf("code %d", code(m))
 		}
@@ -132,8 +130,7 @@ func TestWorkspaceScopedToken(t *testing.T) {
 }
 
 func TestWorkflows(t *testing.T) {
-	e := mustEnv(t, Options{})
-	tok, _ := e.sim.IssueToken(UserAlan)
+	e, tok := alanEnv(t, Options{})
 	run := func(body map[string]any) map[string]any {
 		return e.api(t, http.MethodPost, "/v1/workflow/run", tok, body)
 	}

@@ -104,8 +104,7 @@ func TestDemoBotsAreInEveryWorkspace(t *testing.T) {
 }
 
 func TestThinkingDemoStreamsReasoningBeforeAnswer(t *testing.T) {
-	e := mustEnv(t, Options{})
-	tok, _ := e.sim.IssueToken(UserAlan)
+	e, tok := alanEnv(t, Options{})
 	_, raw, evs := e.chatStream(t, tok, "/v3/chat", chatBodyFor(BotThinking, "Is 17 prime?", true))
 	checkSSEFixture(t, "chat_stream_reasoning.sse", raw, msgEvents)
 
@@ -154,8 +153,7 @@ func TestThinkingDemoStreamsReasoningBeforeAnswer(t *testing.T) {
 }
 
 func TestCardDemoAnswersWithACardThenText(t *testing.T) {
-	e := mustEnv(t, Options{PublicBase: "http://sim.example"})
-	tok, _ := e.sim.IssueToken(UserAlan)
+	e, tok := alanEnv(t, Options{PublicBase: "http://sim.example"})
 	_, raw, evs := e.chatStream(t, tok, "/v3/chat", withCards(chatBodyFor(BotCard, "Show me a card", true)))
 	checkSSEFixture(t, "chat_stream_card.sse", raw, msgEvents)
 
@@ -214,8 +212,7 @@ func TestCardDemoAnswersWithACardThenText(t *testing.T) {
 }
 
 func TestHostileCardUsesTheRealEnvelope(t *testing.T) {
-	e := mustEnv(t, Options{})
-	tok, _ := e.sim.IssueToken(UserAlan)
+	e, tok := alanEnv(t, Options{})
 	_, _, evs := e.chatStream(t, tok, "/v3/chat", withCards(chatBodyFor(BotAssistant, "#card", true)))
 	for _, ev := range evs {
 		if ev.Name == "conversation.message.completed" && str(ev.Data, "content_type") == "card" {
@@ -370,8 +367,7 @@ func TestVerboseMessagesAreNeverAnswerText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := mustEnv(t, Options{})
-			tok, _ := e.sim.IssueToken(UserAlan)
+			e, tok := alanEnv(t, Options{})
 			var evs []wireEvent
 			if tt.q == "" {
 				_, _, first := e.chatStream(t, tok, "/v3/chat", chatBodyFor(tt.bot, "#tool", true))
@@ -455,8 +451,7 @@ func TestAudioDeltasFollowChatCompletedOnlyForAudioInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := mustEnv(t, Options{})
-			tok, _ := e.sim.IssueToken(UserAlan)
+			e, tok := alanEnv(t, Options{})
 			up, _ := e.upload(t, tok, "file", map[string][]byte{tt.file: demoFiles[tt.itemType]})
 			body := objectBody(BotAssistant, map[string]any{"type": "text", "text": tt.q}, map[string]any{"type": tt.itemType, "file_id": str(dataMap(up), "id")})
 			_, raw, evs := e.chatStream(t, tok, "/v3/chat", body)
@@ -505,8 +500,7 @@ func toSSE(evs []wireEvent) []sseEvent {
 
 func TestPlatformErrorHasNineDigitCode(t *testing.T) {
 	t.Run("chat failed", func(t *testing.T) {
-		e := mustEnv(t, Options{})
-		tok, _ := e.sim.IssueToken(UserAlan)
+		e, tok := alanEnv(t, Options{})
 		h, _, evs := e.chatStream(t, tok, "/v3/chat", chatBodyFor(BotAssistant, "#busy", true))
 		last := evs[len(evs)-1]
 		le, _ := last.Data["last_error"].(map[string]any)
@@ -578,8 +572,7 @@ var demoFiles = map[string][]byte{
 // "file" from vision models (coze-protocol E9), so the simulator refuses any
 // item whose type is not the uploaded file's kind, as a bad request.
 func TestObjectStringItemTypeMustMatchTheUpload(t *testing.T) {
-	e := mustEnv(t, Options{})
-	tok, _ := e.sim.IssueToken(UserAlan)
+	e, tok := alanEnv(t, Options{})
 	ids := map[string]string{}
 	names := map[string]string{"image": "photo.png", "audio": "voice.wav", "file": "report.pdf"}
 	for kind, data := range demoFiles {

@@ -85,27 +85,25 @@ var mathKnowledge = string(compactJSON(ordered{
 	{"msg_type", "knowledge_recall"},
 	{"data", string(compactJSON(ordered{
 		{"chunks", []ordered{
-			{{"slice", "勾股定理：直角三角形两直角边的平方和等于斜边的平方，a^2 + b^2 = c^2。 / Pythagoras: a^2 + b^2 = c^2."},
-				{"score", 0.92},
-				{"meta", ordered{
-					{"dataset", ordered{{"id", "7396000000000000001"}, {"name", "数学公式 / Math formulas"}}},
-					{"document", ordered{{"id", "7397000000000000001"}, {"name", "formulas.md"}, {"format_type", 0}, {"source_type", 0}}},
-					{"link", ordered{{"title", ""}, {"url", ""}}},
-					{"card", ordered{{"title", ""}, {"index", ""}}},
-				}}},
-			{{"slice", "一元二次方程求根公式 / Quadratic formula: x = (-b ± sqrt(b^2 - 4ac)) / 2a."},
-				{"score", 0.81},
-				{"meta", ordered{
-					{"dataset", ordered{{"id", "7396000000000000001"}, {"name", "数学公式 / Math formulas"}}},
-					{"document", ordered{{"id", "7397000000000000001"}, {"name", "formulas.md"}, {"format_type", 0}, {"source_type", 0}}},
-					{"link", ordered{{"title", ""}, {"url", ""}}},
-					{"card", ordered{{"title", ""}, {"index", ""}}},
-				}}},
+			formulaChunk("勾股定理：直角三角形两直角边的平方和等于斜边的平方，a^2 + b^2 = c^2。 / Pythagoras: a^2 + b^2 = c^2.", 0.92),
+			formulaChunk("一元二次方程求根公式 / Quadratic formula: x = (-b ± sqrt(b^2 - 4ac)) / 2a.", 0.81),
 		}},
 		{"ori_req", ""},
 		{"status_code", 0},
 	}))},
 }))
+
+// formulaChunk is one recalled slice of the math bot's knowledge base "formulas.md".
+func formulaChunk(slice string, score float64) ordered {
+	return ordered{{"slice", slice},
+		{"score", score},
+		{"meta", ordered{
+			{"dataset", ordered{{"id", "7396000000000000001"}, {"name", "数学公式 / Math formulas"}}},
+			{"document", ordered{{"id", "7397000000000000001"}, {"name", "formulas.md"}, {"format_type", 0}, {"source_type", 0}}},
+			{"link", ordered{{"title", ""}, {"url", ""}}},
+			{"card", ordered{{"title", ""}, {"index", ""}}},
+		}}}
+}
 
 // Audio ---------------------------------------------------------------------
 

@@ -30,8 +30,7 @@ func TestCardsOnlyWhenTheRequestSetsEnableCard(t *testing.T) {
 				name = tt.name + "/with enable_card"
 			}
 			t.Run(name, func(t *testing.T) {
-				e := mustEnv(t, Options{})
-				tok, _ := e.sim.IssueToken(UserAlan)
+				e, tok := alanEnv(t, Options{})
 				body := chatBodyFor(tt.bot, tt.q, true)
 				if enable {
 					body = withCards(body)
@@ -48,8 +47,7 @@ func TestCardsOnlyWhenTheRequestSetsEnableCard(t *testing.T) {
 }
 
 func TestHostileCardWithoutEnableCardIsATextStandIn(t *testing.T) {
-	e := mustEnv(t, Options{})
-	tok, _ := e.sim.IssueToken(UserAlan)
+	e, tok := alanEnv(t, Options{})
 	_, _, evs := e.chatStream(t, tok, "/v3/chat", chatBodyFor(BotAssistant, "#card", true))
 	types, contents := answersOf(evs)
 	if len(types) != 1 || types[0] != "text" || contents[0] != cardWithheld {

@@ -25,8 +25,7 @@ func TestRequestFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := mustEnv(t, Options{})
-			tok, _ := e.sim.IssueToken(UserAlan)
+			e, tok := alanEnv(t, Options{})
 			e.sim.AddFault(Fault{Endpoint: "GET /v1/workspaces", Times: 1, Code: 1}) // not matching
 			e.sim.AddFault(tt.fault)
 			path := "/v1/users/me"
@@ -46,8 +45,7 @@ func TestRequestFaults(t *testing.T) {
 }
 
 func TestFaultTimesAndLatency(t *testing.T) {
-	e := mustEnv(t, Options{})
-	tok, _ := e.sim.IssueToken(UserAlan)
+	e, tok := alanEnv(t, Options{})
 	e.sim.AddFault(Fault{Endpoint: "GET /v1/users/me", Times: 2, HTTPStatus: 500})
 	var got []int
 	for range 3 {
@@ -69,8 +67,7 @@ func TestFaultTimesAndLatency(t *testing.T) {
 }
 
 func TestStallHeaders(t *testing.T) {
-	e := mustEnv(t, Options{})
-	tok, _ := e.sim.IssueToken(UserAlan)
+	e, tok := alanEnv(t, Options{})
 	e.sim.AddFault(Fault{Endpoint: "POST /v3/chat", StallHeaders: true})
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
@@ -132,8 +129,7 @@ func TestStreamFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := mustEnv(t, Options{})
-			tok, _ := e.sim.IssueToken(UserAlan)
+			e, tok := alanEnv(t, Options{})
 			tt.fault.Endpoint = "POST /v3/chat"
 			e.sim.AddFault(tt.fault)
 			_, h, b := e.do(t, http.MethodPost, "/v3/chat", tok, chatBodyFor(BotAssistant, "hello", true))
@@ -159,8 +155,7 @@ func TestStreamFaults(t *testing.T) {
 }
 
 func TestSilentStreamEndsWithClient(t *testing.T) {
-	e := mustEnv(t, Options{})
-	tok, _ := e.sim.IssueToken(UserAlan)
+	e, tok := alanEnv(t, Options{})
 	e.sim.AddFault(Fault{Endpoint: "POST /v3/chat", SilentAfterEvents: 2})
 	ctx, cancel := context.WithCancel(t.Context())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.base()+"/v3/chat", strings.NewReader(`{"bot_id":"`+BotAssistant+`","user_id":"u","stream":true,"additional_messages":[{"role":"user","content":"x","content_type":"text"}]}`))
@@ -206,8 +201,7 @@ func TestTokenFaults(t *testing.T) {
 }
 
 func TestRequestsRecorded(t *testing.T) {
-	e := mustEnv(t, Options{PathPrefix: "/_sim"})
-	tok, _ := e.sim.IssueToken(UserAlan)
+	e, tok := alanEnv(t, Options{PathPrefix: "/_sim"})
 	e.mustOK(t, http.MethodGet, "/v1/bots/"+BotAssistant+"?is_published=true", tok, nil)
 	e.api(t, http.MethodPost, "/v3/chat/cancel", tok, map[string]any{"name": "n"})
 	reqs := e.sim.Requests()
@@ -224,5 +218,46 @@ func TestRequestsRecorded(t *testing.T) {
 	e.sim.ResetCalls()
 	if len(e.sim.Requests()) != 0 || e.sim.Calls("POST /v3/chat/cancel") != 0 {
 		t.Errorf("ResetCalls did not reset")
+	}
+}
+
+// Demo mode shows the pre-run failure without a test harness: "#prerun" in a streamed
+// message answers 200 text/event-stream whose only event is `error` (coze-protocol E4).
+func TestPreRunErrorDemoTrigger(t *testing.T) {
+	e, tok := alanEnv(t, Options{})
+	st, h, b := e.do(t, http.MethodPost, "/v3/chat", tok, chatBodyFor(BotAssistant, "show me #prerun", true))
+	want := "event:error\ndata:{\"code\":5000,\"msg\":\"" + preRunErrorMsg + "\"}\n\n"
+	if st != http.StatusOK || !strings.HasPrefix(h.Get("Content-Type"), "text/event-stream") || string(b) != want {
+		t.Errorf("got %d %s %q, want 200 text/event-stream %q", st, h.Get("Content-Type"), b, want)
+	}
+	if _, _, b := e.do(t, http.MethodPost, "/v3/chat", tok, chatBodyFor(BotAssistant, "hello", true)); strings.Contains(string(b), "event:error") {
+		t.Errorf("a message without the trigger failed: %q", tail(b))
+	}
+}
+
+// The demo workflow think_slowly holds its first event for SlowWorkflowDelay on the
+// simulator's clock, sending a PING every 2 s meanwhile (coze-protocol E13).
+func TestSlowDemoWorkflowPingsBeforeItsFirstEvent(t *testing.T) {
+	e, tok := alanEnv(t, Options{})
+	done := make(chan []byte, 1)
+	go func() {
+		_, _, b := e.do(t, http.MethodPost, "/v1/workflow/stream_run", tok, map[string]any{"workflow_id": WorkflowSlow})
+		done <- b
+	}()
+	for left := SlowWorkflowDelay; left > 0; left -= 2 * time.Second {
+		if err := e.clock.WaitForSleepers(t.Context(), 1); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(2 * time.Second)
+	}
+	got := names(readSSE(t, <-done, true))
+	pings := int(SlowWorkflowDelay/(2*time.Second)) - 1
+	for i := range pings {
+		if got[i] != "PING" {
+			t.Fatalf("events %v, want %d PINGs first", got, pings)
+		}
+	}
+	if got[pings] != "Message" || got[len(got)-1] != "Done" {
+		t.Errorf("events %v, want the run after the PINGs", got)
 	}
 }

@@ -2,9 +2,6 @@ package cozesim
 
 import (
 	"bytes"
-	"encoding/json"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"testing"
 )
@@ -18,8 +15,7 @@ var (
 // The simulator records at upload what each file is, from its bytes (not its
 // name), so a chat item's type can be checked against it (coze-protocol E9).
 func TestUploadRecordsSniffedKind(t *testing.T) {
-	e := mustEnv(t, Options{})
-	tok, _ := e.sim.IssueToken(UserAlan)
+	e, tok := alanEnv(t, Options{})
 	tests := []struct {
 		name string
 		data []byte
@@ -58,8 +54,7 @@ func TestUploadRecordsSniffedKind(t *testing.T) {
 // 4303) and must carry Content-Length: the simulator refuses a chunked body
 // (coze-protocol E10).
 func TestUploadFramingAndFormats(t *testing.T) {
-	e := mustEnv(t, Options{})
-	tok, _ := e.sim.IssueToken(UserAlan)
+	e, tok := alanEnv(t, Options{})
 	for _, name := range []string{"notes.txt", "README.md", "data.json", "scan.tif", "song.mid", "setup.exe"} {
 		if m, raw := e.upload(t, tok, "file", map[string][]byte{name: []byte("hello")}); code(m) != 4303 {
 			t.Errorf("%s: %s, want code 4303", name, raw)
@@ -71,24 +66,8 @@ func TestUploadFramingAndFormats(t *testing.T) {
 		}
 	}
 
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	fw, _ := mw.CreateFormFile("file", "photo.png")
-	_, _ = fw.Write(pngHead)
-	_ = mw.Close()
-	// io.MultiReader hides the length, so the client sends it chunked.
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.base()+"/v1/files/upload", io.MultiReader(&buf))
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := e.hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
-	if resp.StatusCode != http.StatusLengthRequired || code(m) != 4304 {
-		t.Errorf("chunked upload: %d %s, want 411 with code 4304", resp.StatusCode, b)
+	status, m, b := e.uploadFramed(t, tok, "file", map[string][]byte{"photo.png": pngHead}, true)
+	if status != http.StatusLengthRequired || code(m) != 4304 {
+		t.Errorf("chunked upload: %d %s, want 411 with code 4304", status, b)
 	}
 }

@@ -39,6 +39,14 @@ func mustEnv(tb testing.TB, o Options) *env {
 	return &env{sim: s, srv: srv, clock: clock, hc: hc}
 }
 
+// alanEnv is mustEnv with an access token issued to Alan, the usual test's caller.
+func alanEnv(tb testing.TB, o Options) (*env, string) {
+	tb.Helper()
+	e := mustEnv(tb, o)
+	tok, _ := e.sim.IssueToken(UserAlan)
+	return e, tok
+}
+
 // base is the API/WWW base including the prefix.
 func (e *env) base() string { return e.srv.URL + e.sim.o.PathPrefix }
 

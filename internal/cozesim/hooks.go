@@ -57,20 +57,22 @@ func (s *Sim) ResetCalls() {
 func (s *Sim) ExpireAccessTokens(userID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, t := range s.access {
-		if t.UserID == userID {
-			t.Revoked = true
-		}
-	}
+	revokeUser(s.access, userID, func(t *accessToken) (string, *bool) { return t.UserID, &t.Revoked })
 }
 
 // RevokeRefreshTokens makes every refresh token of the user invalid.
 func (s *Sim) RevokeRefreshTokens(userID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, t := range s.refresh {
-		if t.UserID == userID {
-			t.Revoked = true
+	revokeUser(s.refresh, userID, func(t *refreshToken) (string, *bool) { return t.UserID, &t.Revoked })
+}
+
+// revokeUser marks every token of the user in m revoked; owner returns a token's user and
+// its Revoked flag.
+func revokeUser[T any](m map[string]*T, userID string, owner func(*T) (string, *bool)) {
+	for _, t := range m {
+		if u, revoked := owner(t); u == userID {
+			*revoked = true
 		}
 	}
 }

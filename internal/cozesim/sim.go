@@ -350,6 +350,15 @@ func (s *Sim) failToken(w http.ResponseWriter) {
 	writeJSON(w, s.o.InvalidTokenStatus, envelope(s.o.InvalidTokenCode, msg, nil, ""))
 }
 
+// decodeOrFail is decodeBody that answers its error; it reports whether v was decoded.
+func decodeOrFail(w http.ResponseWriter, r *http.Request, v any) bool {
+	if e := decodeBody(r, v); e != nil {
+		fail(w, r, e)
+		return false
+	}
+	return true
+}
+
 // decodeBody decodes an optional JSON body into v; an empty body is fine
 // (§1.2). Unknown fields are ignored.
 func decodeBody(r *http.Request, v any) *apiError {

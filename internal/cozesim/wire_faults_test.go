@@ -27,8 +27,7 @@ func TestFinalEnding(t *testing.T) {
 	for _, tt := range tests {
 		for _, ending := range []Ending{EndNewline, EndNone} {
 			t.Run(fmt.Sprintf("%s/ending=%d", tt.name, ending), func(t *testing.T) {
-				e := mustEnv(t, Options{})
-				tok, _ := e.sim.IssueToken(UserAlan)
+				e, tok := alanEnv(t, Options{})
 				e.sim.AddFault(Fault{Endpoint: "POST " + tt.endpoint, FinalEnding: ending})
 				_, _, b := e.do(t, http.MethodPost, tt.endpoint, tok, tt.body)
 				body := string(b)
@@ -70,8 +69,7 @@ func TestErrorAsFirstEvent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := mustEnv(t, Options{})
-			tok, _ := e.sim.IssueToken(UserAlan)
+			e, tok := alanEnv(t, Options{})
 			f := tt.fault
 			f.Endpoint, f.Times, f.ErrorAsFirstEvent = "POST "+tt.endpoint, 1, true
 			e.sim.AddFault(f)
@@ -117,8 +115,7 @@ func TestFakeClockSleep(t *testing.T) {
 // coze-protocol E13: FirstEventDelay holds the first event on the simulator's clock after
 // the headers, with PING heartbeats in the workflow framing.
 func TestFirstEventDelayWithPings(t *testing.T) {
-	e := mustEnv(t, Options{})
-	tok, _ := e.sim.IssueToken(UserAlan)
+	e, tok := alanEnv(t, Options{})
 	e.sim.AddFault(Fault{Endpoint: "POST /v1/workflow/stream_run", Times: 1, FirstEventDelay: 3 * time.Minute, PingEvery: time.Minute})
 	type result struct {
 		h    http.Header

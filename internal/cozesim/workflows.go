@@ -79,31 +79,21 @@ func (s *Sim) handleWorkflowList(w http.ResponseWriter, r *http.Request, t *acce
 		fail(w, r, errf(4000, "Request parameter error: workspace_id and page_num are required; page_size 1-30"))
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.canSeeSpaceLocked(t, q.Get("workspace_id")) {
-		fail(w, r, errf(4101, "The token has no permission for workspace_id "+q.Get("workspace_id")))
+	if !s.lockSpace(w, r, t, "workspace_id", q.Get("workspace_id")) {
 		return
 	}
-	var list []*workflow
-	for _, id := range s.wfOrder {
-		wf := s.workflows[id]
-		if wf.SpaceID != q.Get("workspace_id") || (q.Get("workflow_mode") != "" && q.Get("workflow_mode") != wf.Mode) {
-			continue
-		}
-		if status == "all" || (status == "published_online") == wf.Published {
-			list = append(list, wf)
-		}
-	}
-	start := min((page-1)*size, len(list))
-	end := min(start+size, len(list))
+	defer s.mu.Unlock()
+	list, total := pageOf(s.wfOrder, s.workflows, page, size, func(wf *workflow) bool {
+		return wf.SpaceID == q.Get("workspace_id") && (q.Get("workflow_mode") == "" || q.Get("workflow_mode") == wf.Mode) &&
+			(status == "all" || (status == "published_online") == wf.Published)
+	})
 	items := []map[string]any{}
-	for _, wf := range list[start:end] {
+	for _, wf := range list {
 		o := wf.detail(true)
 		o["icon_url"] = s.assetURL(wf.IconName)
 		items = append(items, o)
 	}
-	ok(w, r, map[string]any{"has_more": end < len(list), "items": items})
+	ok(w, r, map[string]any{"has_more": (page-1)*size+len(list) < total, "items": items})
 }
 
 // GET /v1/workflows/{workflow_id}[?include_input_output=true] (§17.5)
@@ -227,8 +217,7 @@ func (wf *workflow) output(params map[string]any) string {
 // POST /v1/workflow/run (§17.1): flat response, data is a JSON string.
 func (s *Sim) handleWorkflowRun(w http.ResponseWriter, r *http.Request, t *accessToken) {
 	var b runBody
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
+	if !decodeOrFail(w, r, &b) {
 		return
 	}
 	mode := 0
@@ -301,8 +290,7 @@ func (s *Sim) streamOutput(sw *sseWriter, wf *workflow, run *wfRun, text string)
 // POST /v1/workflow/stream_run (§17.2)
 func (s *Sim) handleWorkflowStream(w http.ResponseWriter, r *http.Request, t *accessToken) {
 	var b runBody
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
+	if !decodeOrFail(w, r, &b) {
 		return
 	}
 	wf, run, params, e := s.prepareRun(t, b, 1)
@@ -342,8 +330,7 @@ func (s *Sim) handleWorkflowResume(w http.ResponseWriter, r *http.Request, t *ac
 		InterruptType int    `json:"interrupt_type"`
 		ResumeData    string `json:"resume_data"`
 	}
-	if e := decodeBody(r, &b); e != nil {
-		fail(w, r, e)
+	if !decodeOrFail(w, r, &b) {
 		return
 	}
 	if b.WorkflowID == "" || b.EventID == "" || b.InterruptType == 0 || b.ResumeData == "" {

@@ -28,33 +28,27 @@ type Metrics struct {
 // New registers the app's collectors plus the Go and process collectors.
 func New() *Metrics {
 	reg := prometheus.NewRegistry()
+	counters := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	}
 	m := &Metrics{
 		Registry: reg,
-		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "coze2app_http_requests_total",
-			Help: "HTTP requests served, by route pattern, method and status code.",
-		}, []string{"route", "method", "code"}),
+		httpRequests: counters("coze2app_http_requests_total",
+			"HTTP requests served, by route pattern, method and status code.", "route", "method", "code"),
 		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "coze2app_http_request_duration_seconds",
 			Help:    "Time to serve a request (streams: until the stream ends), by route pattern.",
 			Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5, 30, 120},
 		}, []string{"route"}),
-		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "coze2app_token_refreshes_total",
-			Help: "Coze token refreshes, by outcome (ok, fatal, transient).",
-		}, []string{"outcome"}),
+		refreshes: counters("coze2app_token_refreshes_total",
+			"Coze token refreshes, by outcome (ok, fatal, transient).", "outcome"),
 		streamsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "coze2app_chat_streams_open",
 			Help: "Chat streams currently relayed to browsers.",
 		}),
-		streamsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "coze2app_chat_streams_total",
-			Help: "Chat streams relayed to browsers, by how they started (new, resume).",
-		}, []string{"kind"}),
-		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "coze2app_sign_ins_total",
-			Help: "Sign-in callbacks, by outcome.",
-		}, []string{"outcome"}),
+		streamsTotal: counters("coze2app_chat_streams_total",
+			"Chat streams relayed to browsers, by how they started (new, resume).", "kind"),
+		signIns: counters("coze2app_sign_ins_total", "Sign-in callbacks, by outcome.", "outcome"),
 	}
 	reg.MustRegister(m.httpRequests, m.httpDuration, m.refreshes, m.streamsOpen, m.streamsTotal, m.signIns,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -90,16 +90,8 @@ func createKeyFile(path string) error {
 		tmp.Close()
 		return fmt.Errorf("create key file: %w", err)
 	}
-	if _, err := tmp.WriteString(spec + "\n"); err != nil {
-		tmp.Close()
-		return fmt.Errorf("create key file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("create key file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("create key file: %w", err)
+	if err := writeClose(tmp, spec); err != nil {
+		return err
 	}
 	if err := os.Link(tmpName, path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
@@ -122,15 +114,19 @@ func writeExclusive(path, spec string) error {
 		}
 		return fmt.Errorf("create key file: %w", err)
 	}
-	if _, err := f.WriteString(spec + "\n"); err != nil {
-		f.Close()
-		return fmt.Errorf("create key file: %w", err)
+	return writeClose(f, spec)
+}
+
+// writeClose writes the key line, syncs it to disk and closes f.
+func writeClose(f *os.File, spec string) error {
+	_, err := f.WriteString(spec + "\n")
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("create key file: %w", err)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
+	if err != nil {
 		return fmt.Errorf("create key file: %w", err)
 	}
 	return nil

@@ -22,12 +22,8 @@ type workspaceJSON struct {
 }
 
 type botJSON struct {
-	ID          string `json:"id"`
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	IconURL     string `json:"icon_url"`
-	UpdatedAt   int64  `json:"updated_at"`
-	Published   bool   `json:"published"`
+	listItemJSON
+	Published bool `json:"published"`
 }
 
 // handleWorkspaces lists the user's workspaces (permission listWorkspace).
@@ -63,7 +59,7 @@ func (s *Server) handleBots(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
 	ws := r.URL.Query().Get("workspace_id")
 	if ws != "" && !isDigits(ws, 30) {
-		writeError(w, r, badRequest("workspace_id must be digits.", "workspace_id 必须是数字。"))
+		writeError(w, r, badRequest("workspace_id"))
 		return
 	}
 	if ws == "" {
@@ -100,8 +96,7 @@ func (s *Server) handleBots(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]botJSON, 0, len(bots))
 	for _, b := range bots {
-		out = append(out, botJSON{ID: b.ID, Name: b.Name, Description: b.Description,
-			IconURL: safeImageURL(b.IconURL), UpdatedAt: b.UpdatedAt, Published: b.IsPublished})
+		out = append(out, botJSON{listItem(b.ID, b.Name, b.Description, b.IconURL, b.UpdatedAt), b.IsPublished})
 	}
 	s.bots.put(u.ID, key, out)
 	for _, b := range out {
@@ -113,9 +108,8 @@ func (s *Server) handleBots(w http.ResponseWriter, r *http.Request) {
 // handleBot returns one bot's details with its prologue and suggested questions.
 func (s *Server) handleBot(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
-	id := r.PathValue("id")
-	if !isDigits(id, 30) {
-		writeError(w, r, badRequest("The bot id must be digits.", "智能体 ID 必须是数字。"))
+	id, ok := pathID(w, r, "id", "bot_id")
+	if !ok {
 		return
 	}
 	// A bot the list called never published has only a draft: ask for it

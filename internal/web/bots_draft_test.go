@@ -51,9 +51,7 @@ func TestBotDetails_DraftBots(t *testing.T) {
 				mustStatus(t, "bots", e.get(c, "/api/bots?workspace_id="+cozesim.WorkspaceTeam), http.StatusOK)
 			}
 			if tt.fault != nil {
-				f := *tt.fault
-				f.Endpoint, f.Times = "GET /v1/bots/{bot_id}", 1
-				e.sim.AddFault(f)
+				addFault(e, "GET /v1/bots/{bot_id}", *tt.fault)
 			}
 			r := e.get(c, "/api/bots/"+tt.bot)
 			mustStatus(t, "bot", r, tt.wantStatus)

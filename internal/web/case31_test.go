@@ -47,9 +47,7 @@ func TestCase31_TokensOnlyInAuthorizationToCoze(t *testing.T) {
 	mustStatus(t, "rename", e.api(c, "PATCH", "/api/conversations/"+first.ConversationID, map[string]string{"title": "case 31"}), http.StatusOK)
 	mustStatus(t, "export", e.get(c, "/api/conversations/"+first.ConversationID+"/export?format=json"), http.StatusOK)
 
-	ct, body := multipartBody(t, "file", "pixel.png", pngBytes)
-	up := e.send(c, req{method: "POST", path: "/api/files", ctype: ct, body: body,
-		hdr: map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": e.url}})
+	up := uploadFile(t, e, c, "pixel.png", pngBytes, map[string]string{"Origin": e.url})
 	mustStatus(t, "upload", up, http.StatusOK)
 	file := decode[struct {
 		ID string `json:"id"`
@@ -240,23 +238,9 @@ func credentialsSeen(t *testing.T, reqs []cozesim.Request) []credential {
 // after the first delta and drains the relay.
 func mustCancelSlowStory(t *testing.T, e *testEnv, c *http.Client) {
 	t.Helper()
-	b, _ := json.Marshal(map[string]any{"bot_id": cozesim.BotSlow, "message": "Tell me a story", "stream": true})
-	hr, err := http.NewRequestWithContext(t.Context(), "POST", e.url+"/api/chat", bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("Sec-Fetch-Site", "same-origin")
-	res, err := c.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, convID, chatID := openStream(t, e, c, cozesim.BotSlow, "Tell me a story")
 	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("slow stream status = %d", res.StatusCode)
-	}
-	evs := readEvents(t, res.Body, func(ev sseEvent) bool { return ev.name == "delta" })
-	convID, chatID := chatIDs(t, evs)
+	readEvents(t, res.Body, func(ev sseEvent) bool { return ev.name == "delta" })
 	mustStatus(t, "cancel", e.api(c, "POST", "/api/chat/cancel", map[string]string{"conversation_id": convID, "chat_id": chatID}), http.StatusOK)
 	readEvents(t, res.Body, nil)
 	if n := e.sim.Calls("POST /v3/chat/cancel"); n != 1 {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 
@@ -35,9 +34,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 	if ok, wait := s.chats.allow(strconv.FormatInt(u.ID, 10)); !ok {
 		n := s.d.ChatsPerMinute
-		writeError(w, r, tooMany("too_many_chats", wait,
-			fmt.Sprintf("You are sending messages faster than %d a minute.", n),
-			fmt.Sprintf("发送消息过于频繁（每分钟最多 %d 条）。", n)))
+		writeError(w, r, tooMany("too_many_chats", wait, "n", n))
 		return
 	}
 	start := chat.StartRequest{BotID: req.BotID, BotName: req.BotName, Message: req.Message,
@@ -68,11 +65,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	done := s.d.Metrics.StreamOpened("new")
-	defer done()
-	if err := s.d.Chat.ServeSSE(w, r, run, 0); err != nil {
-		writeError(w, r, err)
-	}
+	s.serveRun(w, r, "new", run, 0)
 }
 
 // handleCancel is the Stop button: it cancels the chat upstream and ends the relay.
@@ -87,7 +80,7 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !isDigits(req.ConversationID, 30) || !isDigits(req.ChatID, 30) {
-		writeError(w, r, badRequest("conversation_id and chat_id must be digits.", "conversation_id 和 chat_id 必须是数字。"))
+		writeError(w, r, badRequest("chat_ids"))
 		return
 	}
 	if err := s.d.Chat.Cancel(r.Context(), u, req.ConversationID, req.ChatID); err != nil {
@@ -101,17 +94,22 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 // sending the events after Last-Event-ID exactly once.
 func (s *Server) handleResume(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
-	chatID := r.PathValue("chat_id")
-	if !isDigits(chatID, 30) {
-		writeError(w, r, badRequest("chat_id must be digits.", "chat_id 必须是数字。"))
+	chatID, ok := pathID(w, r, "chat_id", "chat_id")
+	if !ok {
 		return
 	}
+	s.serveResume(w, r, "resume", func() (*chat.Run, bool) { return s.d.Chat.Lookup(u.ID, chatID) })
+}
+
+// serveResume sends the events of the run lookup finds after Last-Event-ID,
+// exactly once; metric names the stream.
+func (s *Server) serveResume(w http.ResponseWriter, r *http.Request, metric string, lookup func() (*chat.Run, bool)) {
 	after, err := chat.ParseLastEventID(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	run, ok := s.d.Chat.Lookup(u.ID, chatID)
+	run, ok := lookup()
 	if !ok {
 		writeError(w, r, errNotFound)
 		return
@@ -120,7 +118,13 @@ func (s *Server) handleResume(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	done := s.d.Metrics.StreamOpened("resume")
+	s.serveRun(w, r, metric, run, after)
+}
+
+// serveRun relays run's events after the one numbered after as SSE, counted
+// as an open stream of kind metric while it lasts.
+func (s *Server) serveRun(w http.ResponseWriter, r *http.Request, metric string, run *chat.Run, after int64) {
+	done := s.d.Metrics.StreamOpened(metric)
 	defer done()
 	if err := s.d.Chat.ServeSSE(w, r, run, after); err != nil {
 		writeError(w, r, err)

@@ -95,17 +95,17 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	botID, search := q.Get("bot_id"), strings.TrimSpace(q.Get("q"))
 	if botID != "" && !isDigits(botID, 30) {
-		writeError(w, r, badRequest("bot_id must be digits.", "bot_id 必须是数字。"))
+		writeError(w, r, badRequest("bot_id_param"))
 		return
 	}
 	if utf8.RuneCountInString(search) > 200 || !utf8.ValidString(search) {
-		writeError(w, r, badRequest("The search text is too long or not valid UTF-8.", "搜索内容过长或不是有效的 UTF-8。"))
+		writeError(w, r, badRequest("search_text"))
 		return
 	}
 	// PostgreSQL text cannot hold NUL (a 500 there), and SQLite cuts the
 	// pattern at it (issue 8 item 14).
 	if strings.ContainsRune(search, 0) {
-		writeError(w, r, badRequest("The search text contains a NUL character.", "搜索内容包含 NUL 字符。"))
+		writeError(w, r, badRequest("search_nul"))
 		return
 	}
 	list, err := s.d.Store.ListConversations(r.Context(), u.ID, botID, search, 200)
@@ -124,9 +124,8 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 // plain 404 (catalog case 20).
 func (s *Server) conversationOf(w http.ResponseWriter, r *http.Request) (store.Conversation, bool) {
 	u, _ := auth.UserFrom(r.Context())
-	id := r.PathValue("id")
-	if !isDigits(id, 30) {
-		writeError(w, r, badRequest("The conversation id must be digits.", "会话 ID 必须是数字。"))
+	id, ok := pathID(w, r, "id", "conversation_id")
+	if !ok {
 		return store.Conversation{}, false
 	}
 	c, err := s.d.Store.ConversationByID(r.Context(), u.ID, id)
@@ -137,15 +136,25 @@ func (s *Server) conversationOf(w http.ResponseWriter, r *http.Request) (store.C
 	return c, true
 }
 
-// handleMessages returns a conversation with its messages, oldest first.
-func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
+// conversationMessages is conversationOf with the conversation's messages,
+// oldest first.
+func (s *Server) conversationMessages(w http.ResponseWriter, r *http.Request) (store.Conversation, []store.Message, bool) {
 	c, ok := s.conversationOf(w, r)
 	if !ok {
-		return
+		return c, nil, false
 	}
 	msgs, err := s.d.Store.Messages(r.Context(), c.UserID, c.ID)
 	if err != nil {
 		writeError(w, r, err)
+		return c, nil, false
+	}
+	return c, msgs, true
+}
+
+// handleMessages returns a conversation with its messages, oldest first.
+func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {
+	c, msgs, ok := s.conversationMessages(w, r)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, conversationWithMessages(c, msgs))
@@ -162,7 +171,7 @@ func (s *Server) handleRename(w http.ResponseWriter, r *http.Request) {
 	}
 	title := strings.TrimSpace(req.Title)
 	if title == "" || utf8.RuneCountInString(title) > 100 || strings.IndexFunc(title, unicode.IsControl) >= 0 {
-		writeError(w, r, badRequest("The title must be 1–100 characters without control characters.", "标题须为 1–100 个字符且不含控制字符。"))
+		writeError(w, r, badRequest("title"))
 		return
 	}
 	c, ok := s.conversationOf(w, r)
@@ -208,21 +217,16 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		format = "md"
 	}
 	if format != "md" && format != "json" {
-		writeError(w, r, badRequest("format must be md or json.", "format 必须是 md 或 json。"))
+		writeError(w, r, badRequest("export_format"))
 		return
 	}
 	thinking := r.URL.Query().Get("thinking")
 	if thinking != "" && thinking != "0" && thinking != "1" {
-		writeError(w, r, badRequest("thinking must be 0 or 1.", "thinking 必须是 0 或 1。"))
+		writeError(w, r, badRequest("export_thinking"))
 		return
 	}
-	c, ok := s.conversationOf(w, r)
+	c, msgs, ok := s.conversationMessages(w, r)
 	if !ok {
-		return
-	}
-	msgs, err := s.d.Store.Messages(r.Context(), c.UserID, c.ID)
-	if err != nil {
-		writeError(w, r, err)
 		return
 	}
 	h := w.Header()
@@ -234,28 +238,31 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Content-Type", "text/markdown; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte(renderMarkdownExport(c, msgs, thinking == "1")))
+	_, _ = w.Write([]byte(renderMarkdownExport(langOf(r), c, msgs, thinking == "1")))
 }
 
-// renderMarkdownExport writes the conversation as Markdown. Message text is
-// written as it was; the file is downloaded, never rendered by us.
-func renderMarkdownExport(c store.Conversation, msgs []store.Message, thinking bool) string {
+// renderMarkdownExport writes the conversation as Markdown, its labels in
+// lang. Message text is written as it was; the file is downloaded, never
+// rendered by us.
+func renderMarkdownExport(lang string, c store.Conversation, msgs []store.Message, thinking bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n", oneLine(c.Title))
+	bot := c.BotID
 	if c.BotName != "" {
-		fmt.Fprintf(&b, "Bot: %s (%s)  \n", oneLine(c.BotName), c.BotID)
-	} else {
-		fmt.Fprintf(&b, "Bot: %s  \n", c.BotID)
+		bot = oneLine(c.BotName) + " (" + c.BotID + ")"
 	}
-	fmt.Fprintf(&b, "Conversation: %s  \nExported: %s\n\n", c.ID, time.Now().UTC().Format(time.RFC3339))
+	fmt.Fprintf(&b, "%s  \n%s  \n%s\n\n", messages.text(lang, "export.bot", map[string]any{"bot": bot}),
+		messages.text(lang, "export.conversation", map[string]any{"id": c.ID}),
+		messages.text(lang, "export.exported", map[string]any{"time": time.Now().UTC().Format(time.RFC3339)}))
+	you, assistant := messages.text(lang, "export.you", nil), messages.text(lang, "export.assistant", nil)
 	for _, m := range msgs {
-		who := "You"
+		who := you
 		if m.Role == "assistant" {
-			who = "Bot"
+			who = assistant
 		}
 		fmt.Fprintf(&b, "## %s — %s\n\n", who, m.CreatedAt.UTC().Format(time.RFC3339))
 		if thinking && m.Reasoning != "" {
-			fmt.Fprintf(&b, "> **Thinking**\n>\n%s\n\n", quoteLines(m.Reasoning))
+			fmt.Fprintf(&b, "> **%s**\n>\n%s\n\n", messages.text(lang, "export.thinking", nil), quoteLines(m.Reasoning))
 		}
 		writeCardsMarkdown(&b, m.Cards)
 		if m.Content != "" {

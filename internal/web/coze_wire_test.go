@@ -64,8 +64,7 @@ func TestChat_PreRunErrorAsFirstEventLikeJSON(t *testing.T) {
 	c := signIn(t, e, cozesim.UserAlan)
 	answer := func(f cozesim.Fault, stream bool) (int, map[string]string) {
 		e.sim.ClearFaults()
-		f.Endpoint, f.Times = "POST /v3/chat", 1
-		e.sim.AddFault(f)
+		addFault(e, "POST /v3/chat", f)
 		defer e.sim.ClearFaults()
 		r := e.api(c, "POST", "/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": "hello", "stream": stream})
 		if ct := r.header.Get("Content-Type"); ct != "application/json; charset=utf-8" {

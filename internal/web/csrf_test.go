@@ -188,8 +188,14 @@ func TestCase22_SafeMethodsOnStateChangingPaths(t *testing.T) {
 			})
 		}
 	}
-	if n := e.sim.Calls("POST /v3/chat"); n != 0 {
-		t.Errorf("sim chat calls = %d, want 0", n)
+	mustNotReachCoze(t, e, "POST /v3/chat")
+}
+
+// mustNotReachCoze fails t if the simulator saw any call to endpoint.
+func mustNotReachCoze(t *testing.T, e *testEnv, endpoint string) {
+	t.Helper()
+	if n := e.sim.Calls(endpoint); n != 0 {
+		t.Errorf("%s reached Coze %d times, want none", endpoint, n)
 	}
 }
 
@@ -220,9 +226,7 @@ func TestCase23_ContentTypeGate(t *testing.T) {
 	if n := e.sim.Calls("POST /v3/chat") - before; n != 0 {
 		t.Errorf("sim chat calls = %d, want 0", n)
 	}
-	if n := e.sim.Calls("POST /v3/chat/cancel"); n != 0 {
-		t.Errorf("sim cancel calls = %d, want 0", n)
-	}
+	mustNotReachCoze(t, e, "POST /v3/chat/cancel")
 	msgs := decode[messagesBody](t, e.get(c, "/api/conversations/"+first.ConversationID+"/messages"))
 	if msgs.Conversation.Title == "csrf" {
 		t.Errorf("renamed through a form post")
@@ -235,9 +239,7 @@ func TestCase23_ContentTypeGate(t *testing.T) {
 			mustStatus(t, "upload", r, http.StatusUnsupportedMediaType)
 		})
 	}
-	if n := e.sim.Calls("POST /v1/files/upload"); n != 0 {
-		t.Errorf("sim uploads = %d, want 0", n)
-	}
+	mustNotReachCoze(t, e, "POST /v1/files/upload")
 }
 
 func TestCase24_NoCORSGrants(t *testing.T) {

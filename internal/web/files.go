@@ -61,15 +61,12 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		writeError(w, r, &apiError{Status: 415, Code: "unsupported_media_type",
-			En: "Upload the file as multipart/form-data with a part named file.", Zh: "请以 multipart/form-data 上传，字段名为 file。"})
+		writeError(w, r, fail(415, "unsupported_media_type.multipart"))
 		return
 	}
 	if !s.takeUploadSlot(u.ID) {
 		n := s.d.MaxUploadsPerUser
-		writeError(w, r, tooMany("too_many_uploads", 5*time.Second,
-			fmt.Sprintf("You already have %d uploads in progress. Wait for one to finish.", n),
-			fmt.Sprintf("您已有 %d 个文件正在上传，请等待其中一个完成。", n)))
+		writeError(w, r, tooMany("too_many_uploads", 5*time.Second, "n", n))
 		return
 	}
 	defer s.releaseUploadSlot(u.ID)
@@ -96,7 +93,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"id": f.ID, "file_name": f.FileName, "bytes": f.Bytes, "kind": kind})
 }
 
-var errUploadTooLarge = &apiError{Status: 413, Code: "too_large", En: "The file is too large.", Zh: "文件过大。"}
+var errUploadTooLarge = fail(413, "too_large.file")
 
 // takeUploadSlot counts one of the user's uploads in flight, or reports that
 // they already have MaxUploadsPerUser (issue 8 item 3).
@@ -154,7 +151,7 @@ func readFilePart(mr *multipart.Reader, limit int64) (name string, spool *spoolF
 			if errors.As(err, &mbe) {
 				return "", nil, 0, "", errUploadTooLarge
 			}
-			return "", nil, 0, "", badRequest("The multipart body is malformed.", "multipart 内容格式错误。")
+			return "", nil, 0, "", badRequest("multipart")
 		}
 		if p.FormName() != "file" {
 			_, _ = io.Copy(io.Discard, io.LimitReader(p, 1<<20))
@@ -175,12 +172,11 @@ func readFilePart(mr *multipart.Reader, limit int64) (name string, spool *spoolF
 			return "", nil, 0, "", uploadReadError(err)
 		}
 		if n == 0 {
-			return "", nil, 0, "", badRequest("The file is empty.", "文件为空。")
+			return "", nil, 0, "", badRequest("file_empty")
 		}
 		sniffed, _, _ := strings.Cut(http.DetectContentType(head), ";")
 		if !typeMatches(sniffed, allowed) {
-			return "", nil, 0, "", &apiError{Status: 415, Code: "unsupported_media_type",
-				En: "The file's content does not match its extension.", Zh: "文件内容与扩展名不符。"}
+			return "", nil, 0, "", fail(415, "unsupported_media_type.content_mismatch")
 		}
 		spool, err = newSpool()
 		if err != nil {
@@ -201,7 +197,7 @@ func readFilePart(mr *multipart.Reader, limit int64) (name string, spool *spoolF
 		}
 		return name, spool, size, coze.FileKindOfType(sniffed), nil
 	}
-	return "", nil, 0, "", badRequest("No part named file was found.", "未找到名为 file 的文件字段。")
+	return "", nil, 0, "", badRequest("file_missing")
 }
 
 func uploadReadError(err error) error {
@@ -209,7 +205,7 @@ func uploadReadError(err error) error {
 	if errors.As(err, &mbe) {
 		return errUploadTooLarge
 	}
-	return badRequest("The upload was interrupted.", "上传被中断。")
+	return badRequest("upload_interrupted")
 }
 
 func typeMatches(sniffed string, allowed []string) bool {

@@ -47,8 +47,10 @@ func FuzzChatRequest(f *testing.F) {
 			if !ok || (ae.Status != 400 && ae.Status != 413) {
 				t.Fatalf("error %v maps to %+v, want a 400/413", err, ae)
 			}
-			if !utf8.ValidString(ae.En) || !utf8.ValidString(ae.Zh) {
-				t.Fatalf("error message is not valid UTF-8: %q", ae.En)
+			en, _ := ae.render(langEn)
+			zh, _ := ae.render(langZh)
+			if !utf8.ValidString(en) || !utf8.ValidString(zh) {
+				t.Fatalf("error message is not valid UTF-8: %q", en)
 			}
 			return
 		}
@@ -86,7 +88,7 @@ func FuzzExport(f *testing.F) {
 			{ID: 2, ConversationID: c.ID, UserID: 1, Role: role, Content: content, Status: status, FollowUps: []string{content},
 				Usage: []byte(content), Reasoning: content, Cards: []byte(content), Question: []byte(content), CreatedAt: now},
 		}
-		md := renderMarkdownExport(c, msgs, len(content)%2 == 0)
+		md := renderMarkdownExport(langEn, c, msgs, len(content)%2 == 0)
 		first, _, _ := strings.Cut(md, "\n")
 		if first != "# "+oneLine(title) {
 			t.Fatalf("first line %q, want the title on one line", first)

@@ -64,6 +64,7 @@ func TestCase67_SecurityHeaders(t *testing.T) {
 		{"static js", anon, req{method: "GET", path: "/static/js/main.js"}, 200, "no-cache", false},
 		{"static css", anon, req{method: "GET", path: "/static/css/app.css"}, 200, "no-cache", false},
 		{"static svg", anon, req{method: "GET", path: "/static/img/logo.svg"}, 200, "", false},
+		{"catalog", anon, req{method: "GET", path: "/static/i18n/messages.json"}, 200, "no-cache", false},
 		{"static missing", anon, req{method: "GET", path: "/static/nope.js"}, 404, "", false},
 		{"page 404", anon, req{method: "GET", path: "/nope"}, 404, "", false},
 		{"api 404", anon, req{method: "GET", path: "/api/nope"}, 404, "no-store", false},

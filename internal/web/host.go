@@ -6,9 +6,7 @@ import (
 	"strings"
 )
 
-var errWrongHost = &apiError{Status: http.StatusMisdirectedRequest, Code: "wrong_host",
-	En: "This server does not answer for that host name.", Zh: "本服务不响应该主机名。",
-	HintEn: "Open the app at its public URL.", HintZh: "请通过公开地址访问本应用。"}
+var errWrongHost = fail(http.StatusMisdirectedRequest, "wrong_host")
 
 // checkHost answers 421 unless the Host header names the public URL's host or
 // a loopback name (issue 8 item 13). A page on an attacker's domain that

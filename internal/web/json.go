@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -24,34 +23,34 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		if errors.As(err, &mbe) {
 			return errTooLarge
 		}
-		return badRequest("Could not read the request body.", "无法读取请求内容。")
+		return badRequest("body_unreadable")
 	}
 	if !utf8.Valid(body) {
-		return badRequest("The request body is not valid UTF-8.", "请求内容不是有效的 UTF-8。")
+		return badRequest("body_not_utf8")
 	}
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
-		return badRequest("The request body must be a JSON object.", "请求内容必须是 JSON 对象。")
+		return badRequest("not_object")
 	}
 	if depth(body) > 32 {
-		return badRequest("The JSON is nested too deeply.", "JSON 嵌套过深。")
+		return badRequest("too_deep")
 	}
 	if duplicateKey(body) {
 		// encoding/json keeps the last of repeated keys and matches names
 		// case-insensitively, so {"bot_id":…,"BOT_ID":…} would let two
 		// readers of one body disagree (catalog case 54).
-		return badRequest("The JSON repeats a key.", "JSON 中有重复的键。")
+		return badRequest("duplicate_key")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return badRequest(fmt.Sprintf("Malformed JSON: %s.", jsonErrorText(err)), "JSON 格式错误。")
+		return malformedJSON(err)
 	}
 	if dec.More() {
-		return badRequest("Unexpected data after the JSON object.", "JSON 对象之后还有多余的数据。")
+		return badRequest("trailing_data")
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return badRequest("Unexpected data after the JSON object.", "JSON 对象之后还有多余的数据。")
+		return badRequest("trailing_data")
 	}
 	return nil
 }
@@ -92,23 +91,23 @@ func duplicateKey(body []byte) bool {
 	}
 }
 
-// jsonErrorText describes a decode error without echoing the input.
-func jsonErrorText(err error) string {
+// malformedJSON names a decode error without echoing the input.
+func malformedJSON(err error) *apiError {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+		return badRequest("json_syntax", "offset", se.Offset)
 	case errors.As(err, &te):
-		return fmt.Sprintf("field %q has the wrong type", te.Field)
+		return badRequest("json_type", "field", te.Field)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "truncated"
-	default:
-		if s := err.Error(); len(s) < 80 && utf8.ValidString(s) {
-			return s
-		}
-		return "invalid"
+		return badRequest("json_truncated")
 	}
+	// DisallowUnknownFields' error carries no type; its text names the field.
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok && len(f) < 80 && utf8.ValidString(f) {
+		return badRequest("json_unknown_field", "field", f)
+	}
+	return badRequest("json_invalid")
 }
 
 // depth returns the maximum nesting depth of brackets outside strings.

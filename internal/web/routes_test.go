@@ -3,10 +3,12 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -217,7 +219,7 @@ func TestChat_Stream(t *testing.T) {
 		t.Errorf("end = %+v, want completed with usage", end)
 	}
 	for i, ev := range evs {
-		if want := itoa(i + 1); ev.id != want {
+		if want := strconv.Itoa(i + 1); ev.id != want {
 			t.Errorf("event %d id = %q, want %q", i, ev.id, want)
 			break
 		}
@@ -225,11 +227,6 @@ func TestChat_Stream(t *testing.T) {
 	if got := deltaText(t, evs); !strings.Contains(got, "stream please") {
 		t.Errorf("deltas %q do not carry the answer", truncate(got, 200))
 	}
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }
 
 func TestChat_MultiTurnMemory(t *testing.T) {
@@ -254,20 +251,9 @@ func TestChat_Cancel(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, envOpts{})
 	c := signIn(t, e, cozesim.UserAlan)
-	body, _ := json.Marshal(map[string]any{"bot_id": cozesim.BotSlow, "message": "Tell me a story", "stream": true})
-	hr, _ := http.NewRequestWithContext(t.Context(), "POST", e.url+"/api/chat", bytes.NewReader(body))
-	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("Sec-Fetch-Site", "same-origin")
-	res, err := c.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, convID, chatID := openStream(t, e, c, cozesim.BotSlow, "Tell me a story")
 	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("stream status = %d", res.StatusCode)
-	}
-	evs := readEvents(t, res.Body, func(ev sseEvent) bool { return ev.name == "delta" })
-	convID, chatID := chatIDs(t, evs)
+	readEvents(t, res.Body, func(ev sseEvent) bool { return ev.name == "delta" })
 
 	r := e.api(c, "POST", "/api/chat/cancel", map[string]string{"conversation_id": convID, "chat_id": chatID})
 	mustStatus(t, "cancel", r, http.StatusOK)
@@ -440,6 +426,15 @@ var pngBytes = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x
 	"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
 
 // multipartBody builds a form with one file part (and extra fields).
+// uploadFile posts data as the file part of POST /api/files from the page
+// (same-origin), with the extra headers hdr.
+func uploadFile(t testing.TB, e *testEnv, c *http.Client, filename string, data []byte, hdr map[string]string) resp {
+	ct, body := multipartBody(t, "file", filename, data)
+	h := map[string]string{"Sec-Fetch-Site": "same-origin"}
+	maps.Copy(h, hdr)
+	return e.send(c, req{method: "POST", path: "/api/files", ctype: ct, body: body, hdr: h})
+}
+
 func multipartBody(t testing.TB, field, filename string, data []byte) (ctype, body string) {
 	t.Helper()
 	var b bytes.Buffer
@@ -460,8 +455,7 @@ func TestFiles_Upload(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, envOpts{})
 	c := signIn(t, e, cozesim.UserAlan)
-	ct, body := multipartBody(t, "file", "pixel.png", pngBytes)
-	r := e.send(c, req{method: "POST", path: "/api/files", ctype: ct, body: body, hdr: map[string]string{"Sec-Fetch-Site": "same-origin"}})
+	r := uploadFile(t, e, c, "pixel.png", pngBytes, nil)
 	mustStatus(t, "upload", r, http.StatusOK)
 	f := decode[struct {
 		ID       string `json:"id"`
@@ -550,7 +544,7 @@ func TestChat_ResumeLive(t *testing.T) {
 	tail := parseSSE(t, r.body)
 	all := append(head, tail...)
 	for i, ev := range all {
-		if ev.id != itoa(i+1) {
+		if ev.id != strconv.Itoa(i+1) {
 			t.Fatalf("event %d has id %q, want %d (gap or repeat)", i, ev.id, i+1)
 		}
 	}

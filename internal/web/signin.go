@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"html/template"
 	"net"
 	"net/http"
@@ -32,7 +31,7 @@ func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	ws := q.Get("workspace_id")
 	if ws != "" && !isDigits(ws, 30) {
-		writeError(w, r, badRequest("workspace_id must be digits.", "workspace_id 必须是数字。"))
+		writeError(w, r, badRequest("workspace_id"))
 		return
 	}
 	target, err := s.d.Auth.BeginSignIn(r.Context(), w, r, q.Get("return_to"), ws)
@@ -60,9 +59,7 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, auth.ErrConsentDenied):
 		s.d.Metrics.SignIn("denied")
 		page.Status = http.StatusForbidden
-		page.TitleEn, page.TitleZh = "Authorization was declined", "授权已被拒绝"
-		page.BodyEn = "Coze did not grant access. You can try again whenever you like."
-		page.BodyZh = "Coze 未授予访问权限，您可以随时重试。"
+		page.Key = "denied"
 		page.Detail = r.URL.Query().Get("error_description")
 	case errors.Is(err, auth.ErrNotAllowed):
 		s.d.Metrics.SignIn("not_allowed")
@@ -72,25 +69,17 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 			id = na.CozeUserID
 		}
 		page.Status = http.StatusForbidden
-		page.TitleEn, page.TitleZh = "This app is private", "此应用仅限受邀用户使用"
-		page.BodyEn = fmt.Sprintf("Your Coze account (user id %s) is not on this app's list of people who may use it. Ask whoever runs it to add your user id, or a workspace you belong to.", id)
-		page.BodyZh = fmt.Sprintf("您的 Coze 账号（用户 ID %s）不在本应用的允许名单中。请联系运营者添加您的用户 ID，或您所在的工作空间。", id)
+		page.Key, page.Params = "not_allowed", map[string]any{"user_id": id}
 	case errors.Is(err, auth.ErrStateExpired):
 		s.d.Metrics.SignIn("expired")
-		page.TitleEn, page.TitleZh = "This sign-in has expired", "本次登录已过期"
-		page.BodyEn = "Sign-in links are valid for a few minutes. Please start again."
-		page.BodyZh = "登录链接仅在几分钟内有效，请重新开始。"
+		page.Key = "expired"
 	case errors.Is(err, auth.ErrExchangeFailed):
 		s.d.Metrics.SignIn("exchange_failed")
 		page.Status = http.StatusBadGateway
-		page.TitleEn, page.TitleZh = "Coze did not complete the sign-in", "Coze 未能完成登录"
-		page.BodyEn = "The authorization code could not be exchanged. Please try again; if it repeats, check the OAuth app's client id, secret and callback URL."
-		page.BodyZh = "授权码兑换失败，请重试；若反复出现，请检查 OAuth 应用的 client id、密钥和回调地址。"
+		page.Key = "exchange_failed"
 	case errors.Is(err, auth.ErrStateInvalid):
 		s.d.Metrics.SignIn("invalid_state")
-		page.TitleEn, page.TitleZh = "This sign-in link is not valid", "登录链接无效"
-		page.BodyEn = "It was already used, belongs to another browser, or was changed. Please start again."
-		page.BodyZh = "该链接已被使用、属于其他浏览器或已被修改，请重新开始。"
+		page.Key = "invalid_state"
 	default:
 		s.d.Metrics.SignIn("error")
 		var ae *apiError
@@ -103,17 +92,13 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		} else {
 			page.Status = ae.Status
 		}
-		page.TitleEn, page.TitleZh = "Sign-in failed", "登录失败"
-		page.BodyEn = "Something went wrong while signing you in. Please try again."
-		page.BodyZh = "登录过程中出现问题，请重试。"
+		page.Key = "failed"
 	}
 	if len(page.Detail) > 200 {
 		page.Detail = page.Detail[:200]
 	}
 	page.Detail = strings.ToValidUTF8(page.Detail, "")
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(page.Status)
-	_ = callbackErrorTmpl.Execute(w, page)
+	page.write(w)
 }
 
 // tooManySignIns answers 429 with Retry-After and a page that says what to
@@ -122,31 +107,46 @@ func (s *Server) tooManySignIns(w http.ResponseWriter, r *http.Request, wait tim
 	secs := int(roundUp(wait) / time.Second)
 	s.d.Metrics.SignIn("rate_limited")
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusTooManyRequests)
-	_ = callbackErrorTmpl.Execute(w, callbackErrorPage{
-		Status:  http.StatusTooManyRequests,
-		TitleEn: "Too many sign-in attempts", TitleZh: "登录尝试过于频繁",
-		BodyEn: fmt.Sprintf("Please wait %d seconds, then try again. Sign-ins already started in other tabs still work.", secs),
-		BodyZh: fmt.Sprintf("请等待 %d 秒后重试。已在其他标签页中开始的登录仍然有效。", secs),
-	})
+	callbackErrorPage{Status: http.StatusTooManyRequests, Key: "too_many", Params: map[string]any{"seconds": secs}}.write(w)
 }
 
+// callbackErrorPage is a sign-in error page: its words are the catalog's
+// callback.<Key>.title and .body, shown in Chinese and English.
 type callbackErrorPage struct {
-	Status                           int
-	TitleEn, TitleZh, BodyEn, BodyZh string
-	Detail                           string
+	Status int
+	Key    string
+	Params map[string]any
+	Detail string // Coze's own words, if any
+}
+
+// bilingual is one catalog entry in both of the page's languages.
+type bilingual struct{ Zh, En string }
+
+func say(id string, params map[string]any) bilingual {
+	return bilingual{messages.text(langZh, id, params), messages.text(langEn, id, params)}
+}
+
+func (p callbackErrorPage) write(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(p.Status)
+	_ = callbackErrorTmpl.Execute(w, map[string]any{
+		"Title":  say("callback."+p.Key+".title", p.Params),
+		"Body":   say("callback."+p.Key+".body", p.Params),
+		"Retry":  say("callback.retry", nil),
+		"Home":   say("callback.home", nil),
+		"Detail": p.Detail,
+	})
 }
 
 // callbackErrorTmpl escapes everything it prints (catalog cases 11 and 70).
 var callbackErrorTmpl = template.Must(template.New("callback").Parse(`<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.TitleZh}} · {{.TitleEn}} — coze2app</title><link rel="stylesheet" href="/static/css/app.css"></head>
+<title>{{.Title.Zh}} · {{.Title.En}} — coze2app</title><link rel="stylesheet" href="/static/css/app.css"></head>
 <body class="callback-page"><main class="callback-card">
-<h1>{{.TitleZh}}<br><small>{{.TitleEn}}</small></h1>
-<p>{{.BodyZh}}</p><p>{{.BodyEn}}</p>
+<h1>{{.Title.Zh}}<br><small>{{.Title.En}}</small></h1>
+<p>{{.Body.Zh}}</p><p>{{.Body.En}}</p>
 {{if .Detail}}<p class="detail">Coze: {{.Detail}}</p>{{end}}
-<p><a class="btn filled" href="/auth">重新授权 / Try again</a> <a class="btn text" href="/">返回首页 / Home</a></p>
+<p><a class="btn filled" href="/auth">{{.Retry.Zh}} / {{.Retry.En}}</a> <a class="btn text" href="/">{{.Home.Zh}} / {{.Home.En}}</a></p>
 </main></body></html>`))
 
 // handleAuthStatus tells the page who is signed in. Only id, name, avatar
@@ -205,9 +205,7 @@ func (s *Server) handleLogoutEverywhere(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
-var errNotNavigation = &apiError{Status: http.StatusForbidden, Code: "not_a_navigation",
-	En: "Signing out by GET works only when you open the address yourself; use the Sign out button.",
-	Zh: "仅在您直接打开该地址时才能通过 GET 退出登录；请使用“退出登录”按钮。"}
+var errNotNavigation = fail(http.StatusForbidden, "not_a_navigation")
 
 func isLoopbackHost(hostport string) bool {
 	host := hostport
@@ -220,6 +218,17 @@ func isLoopbackHost(hostport string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// pathID reads the path value name, which must be a Coze id (digits); when
+// it is not, it answers 400 bad_request.<reason> and reports false.
+func pathID(w http.ResponseWriter, r *http.Request, name, reason string) (string, bool) {
+	id := r.PathValue(name)
+	if !isDigits(id, 30) {
+		writeError(w, r, badRequest(reason))
+		return "", false
+	}
+	return id, true
 }
 
 // isDigits reports whether s is 1..max ASCII digits (Coze ids are decimal strings).

@@ -2,7 +2,10 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
@@ -22,53 +25,63 @@ func hasHan(s string) bool {
 	return false
 }
 
+// addFault injects f on endpoint, once unless f.Times says otherwise.
+func addFault(e *testEnv, endpoint string, f cozesim.Fault) {
+	f.Endpoint = endpoint
+	if f.Times == 0 {
+		f.Times = 1
+	}
+	e.sim.AddFault(f)
+}
+
 func TestCase42_ErrorsBeforeTheStream(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, envOpts{})
+	const logID = "(log id)" // a param that must be Coze's log id
 	tests := []struct {
 		name       string
 		fault      cozesim.Fault
 		bot        string
 		wantStatus int
-		wantCode   string
-		wantHint   string // substring of the English hint
+		wantKey    string         // catalog entry: error.<wantKey>
+		wantParams map[string]any // its params (JSON numbers as float64)
 	}{
-		{"http 500", cozesim.Fault{HTTPStatus: 500}, "", 502, "upstream_unavailable", ""},
-		{"http 502", cozesim.Fault{HTTPStatus: 502}, "", 502, "upstream_unavailable", ""},
-		{"http 429", cozesim.Fault{HTTPStatus: 429}, "", 429, "rate_limited", ""},
-		{"4015 not published", cozesim.Fault{Code: 4015, Msg: "not published"}, "", 409, "bot_not_published", "Publish"},
-		{"draft bot", cozesim.Fault{}, cozesim.BotDraft, 409, "bot_not_published", "API"},
-		{"4016 busy", cozesim.Fault{Code: 4016, Msg: "busy"}, "", 409, "conversation_busy", ""},
-		{"4100 twice", cozesim.Fault{Code: 4100, Times: 2}, "", 401, "reauth_required", ""},
-		{"4008 daily limit", cozesim.Fault{Code: 4008, Msg: "limit"}, "", 429, "rate_limited", ""},
-		{"4009 rate", cozesim.Fault{Code: 4009, Msg: "rate"}, "", 429, "rate_limited", ""},
-		{"4020 rate", cozesim.Fault{Code: 4020, Msg: "rate"}, "", 429, "rate_limited", ""},
-		{"4011 quota", cozesim.Fault{Code: 4011, Msg: "balance"}, "", 429, "quota_exceeded", ""},
-		{"4101 permission", cozesim.Fault{Code: 4101, Msg: "no permission"}, "", 403, "permission_denied", `"chat"`},
-		{"4000 bad request", cozesim.Fault{Code: 4000, Msg: "Request parameter error"}, "", 400, "bad_request", ""},
-		{"4013 model error", cozesim.Fault{Code: 4013, Msg: "model error"}, "", 502, "model_error", "retry"},
-		{"5000 internal", cozesim.Fault{Code: 5000, Msg: "internal"}, "", 502, "model_error", "Log id 2"},
-		{"9-digit platform code", cozesim.Fault{Code: 702042078, Msg: "We're currently experiencing server issues. Please try again later."}, "", 502, "upstream_error", "Retry in a moment. Log id 2"},
-		{"other code", cozesim.Fault{Code: 4012, Msg: "model withdrawn"}, "", 502, "upstream_error", "Log id 2"},
+		{"http 500", cozesim.Fault{HTTPStatus: 500}, "", 502, "upstream_unavailable", nil},
+		{"http 502", cozesim.Fault{HTTPStatus: 502}, "", 502, "upstream_unavailable", nil},
+		{"http 429", cozesim.Fault{HTTPStatus: 429}, "", 429, "rate_limited", nil},
+		{"4015 not published", cozesim.Fault{Code: 4015, Msg: "not published"}, "", 409, "bot_not_published", nil},
+		{"draft bot", cozesim.Fault{}, cozesim.BotDraft, 409, "bot_not_published", nil},
+		{"4016 busy", cozesim.Fault{Code: 4016, Msg: "busy"}, "", 409, "conversation_busy", nil},
+		{"4100 twice", cozesim.Fault{Code: 4100, Times: 2}, "", 401, "reauth_required", nil},
+		{"4008 daily limit", cozesim.Fault{Code: 4008, Msg: "limit"}, "", 429, "rate_limited", nil},
+		{"4009 rate", cozesim.Fault{Code: 4009, Msg: "rate"}, "", 429, "rate_limited", nil},
+		{"4020 rate", cozesim.Fault{Code: 4020, Msg: "rate"}, "", 429, "rate_limited", nil},
+		{"4011 quota", cozesim.Fault{Code: 4011, Msg: "balance"}, "", 429, "quota_exceeded", nil},
+		{"4101 permission", cozesim.Fault{Code: 4101, Msg: "no permission"}, "", 403, "permission_denied", map[string]any{"permission": "chat"}},
+		{"4000 bad request", cozesim.Fault{Code: 4000, Msg: "Request parameter error"}, "", 400, "bad_request.coze", map[string]any{"msg": "Request parameter error"}},
+		// Coze's model errors (4013, 5000) say to retry, with the log id; a
+		// 9-digit platform code shows Coze's own message with the log id and a
+		// retry (coze-protocol E7).
+		{"4013 model error", cozesim.Fault{Code: 4013, Msg: "model error"}, "", 502, "model_error", map[string]any{"coze_code": 4013.0, "log_id": logID}},
+		{"5000 internal", cozesim.Fault{Code: 5000, Msg: "internal"}, "", 502, "model_error", map[string]any{"coze_code": 5000.0, "log_id": logID}},
+		{"9-digit platform code", cozesim.Fault{Code: 702042078, Msg: "We're currently experiencing server issues. Please try again later."}, "", 502, "upstream_error.platform",
+			map[string]any{"coze_code": 702042078.0, "log_id": logID, "msg": "We're currently experiencing server issues. Please try again later."}},
+		{"other code", cozesim.Fault{Code: 4012, Msg: "model withdrawn"}, "", 502, "upstream_error", map[string]any{"coze_code": 4012.0, "log_id": logID, "msg": "model withdrawn"}},
 	}
+	logIDs := regexp.MustCompile(`^[0-9]{17}[0-9A-F]{17}$`)
 	c := signIn(t, e, cozesim.UserAlan)
 	for _, tt := range tests {
 		for _, stream := range []bool{false, true} {
 			for _, lang := range []string{"en-US,en;q=0.9", "zh-CN,zh;q=0.9"} {
 				name := tt.name + "/stream=" + map[bool]string{false: "false", true: "true"}[stream] + "/" + lang[:2]
 				t.Run(name, func(t *testing.T) {
-					if tt.wantCode == "reauth_required" {
+					if strings.HasPrefix(tt.wantKey, "reauth_required") {
 						// This case ends the session; sign in again afterwards.
 						defer signInWith(t, e, c, cozesim.UserAlan)
 					}
 					e.sim.ClearFaults()
 					if tt.fault != (cozesim.Fault{}) {
-						f := tt.fault
-						f.Endpoint = "POST /v3/chat"
-						if f.Times == 0 {
-							f.Times = 1
-						}
-						e.sim.AddFault(f)
+						addFault(e, "POST /v3/chat", tt.fault)
 					}
 					defer e.sim.ClearFaults()
 					bot := tt.bot
@@ -83,15 +96,24 @@ func TestCase42_ErrorsBeforeTheStream(t *testing.T) {
 						t.Errorf("Content-Type = %q: an SSE response was opened", ct)
 					}
 					eb := r.errorBody()
-					if eb["code"] != tt.wantCode {
-						t.Errorf("code = %q, want %q", eb["code"], tt.wantCode)
+					if code, _, _ := strings.Cut(tt.wantKey, "."); eb["code"] != code {
+						t.Errorf("code = %q, want %q", eb["code"], code)
+					}
+					key, params := r.errorKey()
+					if key != tt.wantKey || len(params) != len(tt.wantParams) {
+						t.Errorf("key %q params %v, want %q %v", key, params, tt.wantKey, tt.wantParams)
+					}
+					for k, want := range tt.wantParams {
+						if got := params[k]; want == logID && !logIDs.MatchString(fmt.Sprint(got)) || want != logID && got != want {
+							t.Errorf("params[%s] = %v, want %v", k, got, want)
+						}
 					}
 					zh := strings.HasPrefix(lang, "zh")
 					if msg := eb["message"]; msg == "" || hasHan(msg) != zh {
 						t.Errorf("message = %q, want it in %s", msg, lang[:2])
 					}
-					if tt.wantHint != "" && !zh && !strings.Contains(eb["hint"], tt.wantHint) {
-						t.Errorf("hint = %q, want it to mention %s", eb["hint"], tt.wantHint)
+					if id, ok := params["log_id"].(string); ok && !strings.Contains(eb["hint"], id) {
+						t.Errorf("hint = %q, want Coze's log id", eb["hint"])
 					}
 				})
 			}
@@ -119,9 +141,7 @@ func TestChat_NonStreamIncompleteIsNot500(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := tt.fault
-			f.Endpoint, f.Times = "POST /v3/chat", 1
-			e.sim.AddFault(f)
+			addFault(e, "POST /v3/chat", tt.fault)
 			e.sim.AddFault(cozesim.Fault{Endpoint: "GET /v3/chat/retrieve", HTTPStatus: 500})
 			e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat/retrieve", HTTPStatus: 500})
 			defer e.sim.ClearFaults()
@@ -233,7 +253,7 @@ func collectSecrets(t testing.TB, reqs []cozesim.Request, into map[string]string
 		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && tok != testSecret {
 			n++
 			into["access token"] = tok
-			into["access token #"+itoa(n)] = tok
+			into["access token #"+strconv.Itoa(n)] = tok
 		}
 		var body map[string]any
 		if json.Unmarshal(r.Body, &body) != nil {
@@ -243,7 +263,7 @@ func collectSecrets(t testing.TB, reqs []cozesim.Request, into map[string]string
 			if v, ok := body[k].(string); ok && v != "" {
 				name := strings.ReplaceAll(k, "_", " ")
 				into[name] = v
-				into[name+" #"+itoa(len(into))] = v
+				into[name+" #"+strconv.Itoa(len(into))] = v
 			}
 		}
 	}

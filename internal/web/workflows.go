@@ -13,12 +13,17 @@ import (
 	"github.com/coze2app/coze2app/internal/coze"
 )
 
-type workflowJSON struct {
+// listItemJSON is what the bot and workflow lists show of each entry.
+type listItemJSON struct {
 	ID          string `json:"id"`
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	IconURL     string `json:"icon_url"`
 	UpdatedAt   int64  `json:"updated_at"`
+}
+
+func listItem(id, name, description, iconURL string, updatedAt int64) listItemJSON {
+	return listItemJSON{ID: id, Name: name, Description: description, IconURL: safeImageURL(iconURL), UpdatedAt: updatedAt}
 }
 
 type workflowInputJSON struct {
@@ -34,10 +39,10 @@ func (s *Server) handleWorkflows(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
 	ws := r.URL.Query().Get("workspace_id")
 	if !isDigits(ws, 30) {
-		writeError(w, r, badRequest("workspace_id must be digits.", "workspace_id 必须是数字。"))
+		writeError(w, r, badRequest("workspace_id"))
 		return
 	}
-	out := []workflowJSON{}
+	out := []listItemJSON{}
 	src := s.d.Auth.Source(u.ID)
 	for page := 1; page <= 20; page++ { // 20 pages × 30 is plenty; bounded on purpose
 		p, err := s.d.Coze.ListWorkflows(r.Context(), src, coze.ListWorkflowsParams{WorkspaceID: ws, WorkflowMode: "workflow", PageNum: page, PageSize: 30})
@@ -46,8 +51,7 @@ func (s *Server) handleWorkflows(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, wf := range p.Items {
-			out = append(out, workflowJSON{ID: wf.WorkflowID, Name: wf.WorkflowName, Description: wf.Description,
-				IconURL: safeImageURL(wf.IconURL), UpdatedAt: wf.UpdatedAt})
+			out = append(out, listItem(wf.WorkflowID, wf.WorkflowName, wf.Description, wf.IconURL, wf.UpdatedAt))
 		}
 		if !p.HasMore || len(p.Items) == 0 {
 			break
@@ -59,9 +63,8 @@ func (s *Server) handleWorkflows(w http.ResponseWriter, r *http.Request) {
 // handleWorkflow describes one workflow with its declared inputs.
 func (s *Server) handleWorkflow(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
-	id := r.PathValue("id")
-	if !isDigits(id, 30) {
-		writeError(w, r, badRequest("The workflow id must be digits.", "工作流 ID 必须是数字。"))
+	id, ok := pathID(w, r, "id", "workflow_id")
+	if !ok {
 		return
 	}
 	info, err := s.d.Coze.WorkflowInfo(r.Context(), s.d.Auth.Source(u.ID), id, true)
@@ -89,9 +92,8 @@ func (s *Server) handleWorkflow(w http.ResponseWriter, r *http.Request) {
 // chat service, outlives this request and is resumed by run id.
 func (s *Server) handleWorkflowRun(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
-	id := r.PathValue("id")
-	if !isDigits(id, 30) {
-		writeError(w, r, badRequest("The workflow id must be digits.", "工作流 ID 必须是数字。"))
+	id, ok := pathID(w, r, "id", "workflow_id")
+	if !ok {
 		return
 	}
 	var req struct {
@@ -103,16 +105,16 @@ func (s *Server) handleWorkflowRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.BotID != "" && !isDigits(req.BotID, 30) {
-		writeError(w, r, badRequest("bot_id must be digits.", "bot_id 必须是数字。"))
+		writeError(w, r, badRequest("bot_id_param"))
 		return
 	}
 	if len(req.Parameters) > 50 {
-		writeError(w, r, badRequest("Too many parameters.", "参数过多。"))
+		writeError(w, r, badRequest("too_many_parameters"))
 		return
 	}
 	for k := range req.Parameters {
 		if k == "" || utf8.RuneCountInString(k) > 64 {
-			writeError(w, r, badRequest("Parameter names must be 1–64 characters.", "参数名须为 1–64 个字符。"))
+			writeError(w, r, badRequest("parameter_name"))
 			return
 		}
 	}
@@ -140,13 +142,13 @@ func (s *Server) handleWorkflowResume(w http.ResponseWriter, r *http.Request) {
 	validEvent := req.EventID != "" && len(req.EventID) <= 80 && strings.Trim(req.EventID, "0123456789/") == ""
 	switch {
 	case !isDigits(id, 30):
-		writeError(w, r, badRequest("The workflow id must be digits.", "工作流 ID 必须是数字。"))
+		writeError(w, r, badRequest("workflow_id"))
 		return
 	case !validEvent:
-		writeError(w, r, badRequest("event_id is not a Coze interrupt event id.", "event_id 不是有效的中断事件 ID。"))
+		writeError(w, r, badRequest("event_id_interrupt"))
 		return
 	case utf8.RuneCountInString(req.ResumeData) > maxMessageRunes:
-		writeError(w, r, badRequest("The answer is too long.", "回答过长。"))
+		writeError(w, r, badRequest("answer_too_long"))
 		return
 	}
 	s.relayWorkflow(w, r, func() (*chat.Run, error) {
@@ -161,24 +163,10 @@ func (s *Server) handleWorkflowStream(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
 	runID := r.PathValue("run_id")
 	if !chat.ValidRunID(runID) {
-		writeError(w, r, badRequest("run_id is not a workflow run id.", "run_id 不是有效的工作流运行 ID。"))
+		writeError(w, r, badRequest("run_id"))
 		return
 	}
-	after, err := chat.ParseLastEventID(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	run, ok := s.d.Chat.LookupWorkflow(u.ID, runID)
-	if !ok {
-		writeError(w, r, errNotFound)
-		return
-	}
-	done := s.d.Metrics.StreamOpened("workflow_resume")
-	defer done()
-	if err := s.d.Chat.ServeSSE(w, r, run, after); err != nil {
-		writeError(w, r, err)
-	}
+	s.serveResume(w, r, "workflow_resume", func() (*chat.Run, bool) { return s.d.Chat.LookupWorkflow(u.ID, runID) })
 }
 
 // handleWorkflowCancel is the Stop button: Coze has no cancel for workflow
@@ -192,7 +180,7 @@ func (s *Server) handleWorkflowCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !chat.ValidRunID(runID) {
-		writeError(w, r, badRequest("run_id is not a workflow run id.", "run_id 不是有效的工作流运行 ID。"))
+		writeError(w, r, badRequest("run_id"))
 		return
 	}
 	if err := s.d.Chat.CancelWorkflow(r.Context(), u, runID); err != nil {
@@ -209,13 +197,10 @@ func (s *Server) handleWorkflowCancel(w http.ResponseWriter, r *http.Request) {
 
 // errWorkflowIdle answers a run whose stream fell silent beyond the idle limit
 // (COZE2APP_WORKFLOW_IDLE) before its first event.
-var errWorkflowIdle = &apiError{Status: 504, Code: "upstream_idle",
-	En: "The workflow sent nothing for too long, so the run was stopped.", Zh: "工作流长时间没有任何输出，运行已停止。",
-	HintEn: "Retry; if it keeps happening, check the workflow in Coze or raise COZE2APP_WORKFLOW_IDLE.",
-	HintZh: "请重试；如果反复出现，请在 Coze 中检查该工作流，或调大 COZE2APP_WORKFLOW_IDLE。"}
+var errWorkflowIdle = fail(504, "upstream_idle")
 
 // errAppAndBot answers a run of a Coze app's workflow that names a bot.
-var errAppAndBot = badRequest("This workflow belongs to a Coze app; it runs without a bot_id.", "该工作流属于一个 Coze 应用，运行时不能指定 bot_id。")
+var errAppAndBot = badRequest("app_and_bot")
 
 // relayWorkflow starts a run (errors before its first event become JSON) and
 // relays it with the chat service's SSE writer.
@@ -238,9 +223,5 @@ func (s *Server) relayWorkflow(w http.ResponseWriter, r *http.Request, start fun
 		}
 		return
 	}
-	done := s.d.Metrics.StreamOpened("workflow")
-	defer done()
-	if err := s.d.Chat.ServeSSE(w, r, run, 0); err != nil {
-		writeError(w, r, err)
-	}
+	s.serveRun(w, r, "workflow", run, 0)
 }

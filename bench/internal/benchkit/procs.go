@@ -83,6 +83,20 @@ func (p *Proc) Stop(sig syscall.Signal, wait time.Duration) {
 	}
 }
 
+// startServing starts a process as StartProc does and waits up to timeout
+// until url answers (WaitHTTP); one that does not is killed.
+func startServing(ctx context.Context, name, bin string, args, env []string, logPath, url string, timeout time.Duration) (*Proc, error) {
+	p, err := StartProc(name, bin, args, env, logPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := WaitHTTP(ctx, p, url, timeout); err != nil {
+		p.Stop(syscall.SIGKILL, time.Second)
+		return nil, err
+	}
+	return p, nil
+}
+
 // WaitHTTP polls url until it answers any HTTP status, the child exits, or
 // timeout passes.
 func WaitHTTP(ctx context.Context, p *Proc, url string, timeout time.Duration) error {
@@ -150,30 +164,14 @@ func StartApp(ctx context.Context, c AppConfig) (*Proc, error) {
 	for _, e := range c.Env {
 		env = append(env, strings.ReplaceAll(e, "{dir}", c.Dir))
 	}
-	p, err := StartProc("coze2app", c.Bin, []string{"serve"}, env, filepath.Join(c.Dir, "app.log"))
-	if err != nil {
-		return nil, err
-	}
-	if err := WaitHTTP(ctx, p, "http://"+c.Addr+"/healthz", 30*time.Second); err != nil {
-		p.Stop(syscall.SIGKILL, time.Second)
-		return nil, err
-	}
-	return p, nil
+	return startServing(ctx, "coze2app", c.Bin, []string{"serve"}, env, filepath.Join(c.Dir, "app.log"), "http://"+c.Addr+"/healthz", 30*time.Second)
 }
 
 // StartSimProcess starts `coze2app sim` and waits until it answers.
 func StartSimProcess(ctx context.Context, bin, dir, addr, clientID, secret, redirectURI string, deltaDelay time.Duration) (*Proc, error) {
 	args := []string{"sim", "--addr", addr, "--client-id", clientID, "--client-secret", secret,
 		"--redirect-uri", redirectURI, "--delta-delay", deltaDelay.String()}
-	p, err := StartProc("coze2app sim", bin, args, nil, filepath.Join(dir, "sim.log"))
-	if err != nil {
-		return nil, err
-	}
-	if err := WaitHTTP(ctx, p, "http://"+addr+"/", 30*time.Second); err != nil {
-		p.Stop(syscall.SIGKILL, time.Second)
-		return nil, err
-	}
-	return p, nil
+	return startServing(ctx, "coze2app sim", bin, args, nil, filepath.Join(dir, "sim.log"), "http://"+addr+"/", 30*time.Second)
 }
 
 // NginxConfig is the reference relay: nginx proxying the simulator's streams.
@@ -245,15 +243,7 @@ func StartNginx(ctx context.Context, c NginxConfig) (*Proc, error) {
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
-	p, err := StartProc("nginx", c.Bin, []string{"-p", c.Dir, "-c", path, "-e", filepath.Join(c.Dir, "error.log")}, nil, filepath.Join(c.Dir, "nginx.out"))
-	if err != nil {
-		return nil, err
-	}
-	if err := WaitHTTP(ctx, p, "http://"+c.Listen+"/", 10*time.Second); err != nil {
-		p.Stop(syscall.SIGKILL, time.Second)
-		return nil, err
-	}
-	return p, nil
+	return startServing(ctx, "nginx", c.Bin, []string{"-p", c.Dir, "-c", path, "-e", filepath.Join(c.Dir, "error.log")}, nil, filepath.Join(c.Dir, "nginx.out"), "http://"+c.Listen+"/", 10*time.Second)
 }
 
 // ErrStopped marks a run stopped by the caller.

@@ -3,6 +3,8 @@ package benchkit
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,4 +82,27 @@ func WriteJSON(path string, v any) error {
 		return fmt.Errorf("write results %s: %w", path, err)
 	}
 	return nil
+}
+
+// Report ends a benchmark command: what the run measured (a partial result
+// too) is written as JSON to path and as a table to stdout; then the program
+// exits with the run's error, or with the write's.
+func Report[R any](path string, res *R, err error, table func(io.Writer, *R)) {
+	var werr error
+	if res != nil {
+		werr = WriteJSON(path, res)
+		fmt.Println()
+		table(os.Stdout, res)
+		if werr == nil {
+			log.Printf("wrote %s", path)
+		}
+	}
+	if err == nil {
+		err = werr
+	} else if werr != nil {
+		log.Print(werr)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
 }

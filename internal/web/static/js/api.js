@@ -1,8 +1,9 @@
 // api: the browser JSON API client (routes in internal/web/routes.go). Every call is
 // same-origin fetch with credentials; errors become ApiError with the server's code,
-// message and hint, already in the UI language (we send Accept-Language).
+// said from the catalog by key (or code) and params, falling back to the server's
+// message and hint (sent in the UI language: we send Accept-Language).
 
-import { getLang, t } from './i18n.js';
+import { getLang, has, t } from './i18n.js';
 
 /** ApiError is a failed API call: HTTP status plus the server's {code, message, hint}. */
 export class ApiError extends Error {
@@ -24,13 +25,26 @@ export function baseHeaders(extra) {
   return { 'Accept-Language': getLang() === 'zh-CN' ? 'zh-CN,zh;q=0.9' : 'en', ...extra };
 }
 
-/** errorFromResponse reads a JSON error body ({"error":{code,message,hint}}) into an ApiError. */
+/**
+ * apiErrorOf turns a JSON error object ({code, key?, params?, message, hint?}) into an
+ * ApiError, said from the catalog entry error.<key or code> when the page has it.
+ */
+export function apiErrorOf(status, e) {
+  const str = (v) => (typeof v === 'string' ? v : '');
+  const code = str(e.code) || `http_${status}`;
+  const id = 'error.' + (str(e.key) || code);
+  const params = e.params && typeof e.params === 'object' ? e.params : {};
+  const msg = has(id) ? t(id, params) : str(e.message) || `${t('error.generic')} (HTTP ${status})`;
+  const hint = has(id + '.hint') ? t(id + '.hint', params) : str(e.hint);
+  return new ApiError(status, code, msg, hint);
+}
+
+/** errorFromResponse reads a JSON error body ({"error":{…}}) into an ApiError. */
 export async function errorFromResponse(res) {
   let body = null;
   try { body = await res.json(); } catch { body = null; }
   const e = body && typeof body === 'object' && body.error && typeof body.error === 'object' ? body.error : {};
-  const msg = typeof e.message === 'string' && e.message ? e.message : `${t('error.generic')} (HTTP ${res.status})`;
-  return new ApiError(res.status, typeof e.code === 'string' ? e.code : `http_${res.status}`, msg, typeof e.hint === 'string' ? e.hint : '');
+  return apiErrorOf(res.status, e);
 }
 
 /** networkError wraps a fetch TypeError as an ApiError. */

@@ -6,8 +6,8 @@
 // history loading (the same parts) and sticky auto-scroll. One stream per tab at a time
 // (SECURITY-CATALOG case 61: HTTP/1.1 allows 6 connections per origin).
 
-import { api, ApiError, baseHeaders, errorFromResponse, networkError } from './api.js';
-import { SSEParser, readEvents, resumeEvents } from './sse.js';
+import { api, ApiError, apiErrorOf, baseHeaders, errorFromResponse, networkError } from './api.js';
+import { SSEParser, detachRun, readEvents, resumeEvents, stopRun } from './sse.js';
 import { UserMessage, AssistantMessage, prologueMessage } from './messages.js';
 import { $, h, icon, avatar } from './dom.js';
 import { t } from './i18n.js';
@@ -207,25 +207,10 @@ export class Chat {
   }
 
   /** detach stops reading the current stream without cancelling the chat (it is still recorded). */
-  detach() {
-    if (!this.run) return;
-    this.run.detached = true;
-    this.run.controller.abort();
-    this.run = null;
-    this.updateButtons();
-  }
+  detach() { detachRun(this); }
 
-  async stop() {
-    const run = this.run;
-    if (!run) return;
-    run.stopped = true;
-    this.stopBtn.disabled = true;
-    if (run.chatId && run.convId) {
-      const timeout = new Promise((resolve) => setTimeout(resolve, 3000));
-      await Promise.race([api.cancel(run.convId, run.chatId).catch(() => {}), timeout]);
-    }
-    run.controller.abort();
-    this.stopBtn.disabled = false;
+  stop() {
+    return stopRun(this, (run) => (run.chatId && run.convId ? api.cancel(run.convId, run.chatId) : null));
   }
 
   async stream(msg, text, fileIDs = []) {
@@ -328,7 +313,7 @@ export class Chat {
     let body = {};
     try { body = await res.json(); } catch { body = {}; }
     if (body && body.error) {
-      this.end(run, 'failed', new ApiError(res.status, body.error.code, body.error.message, body.error.hint), true);
+      this.end(run, 'failed', apiErrorOf(res.status, body.error), true);
       return;
     }
     if (body.conversation_id) this.setConversation(run, body.conversation_id);

@@ -118,3 +118,31 @@ export async function resumeEvents(url, parser, signal, onEvent) {
     return false;
   }
 }
+
+/** detachRun stops reading owner.run's stream without stopping the run (the server keeps it). */
+export function detachRun(owner) {
+  if (!owner.run) return;
+  owner.run.detached = true;
+  owner.run.controller.abort();
+  owner.run = null;
+  owner.updateButtons();
+}
+
+/**
+ * stopRun is the Stop button of owner (a chat or workflow panel): cancel(run) asks the
+ * server to stop the run (or returns null when there is nothing to ask yet), waited for
+ * at most 3 s; then the stream is no longer read.
+ */
+export async function stopRun(owner, cancel) {
+  const run = owner.run;
+  if (!run || run.stopped) return;
+  run.stopped = true;
+  owner.stopBtn.disabled = true;
+  const cancelling = cancel(run);
+  if (cancelling) {
+    const timeout = new Promise((resolve) => setTimeout(resolve, 3000));
+    await Promise.race([cancelling.catch(() => {}), timeout]);
+  }
+  run.controller.abort();
+  owner.stopBtn.disabled = false;
+}

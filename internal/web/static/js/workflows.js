@@ -10,7 +10,7 @@
 // else through textContent.
 
 import { api, ApiError, baseHeaders, errorFromResponse, networkError } from './api.js';
-import { SSEParser, readEvents, resumeEvents } from './sse.js';
+import { SSEParser, detachRun, readEvents, resumeEvents, stopRun } from './sse.js';
 import { renderMarkdown } from './markdown.js';
 import { $, h, icon, avatar } from './dom.js';
 import { t } from './i18n.js';
@@ -230,32 +230,16 @@ export class Workflows {
   }
 
   /** abort drops the current stream without a status (the panel is being replaced). */
-  abort() {
-    if (!this.run) return;
-    this.run.detached = true;
-    this.run.controller.abort();
-    this.run = null;
-    this.updateButtons();
-  }
+  abort() { detachRun(this); }
 
   /** stop asks the server to stop the run (it closes Coze's stream), then stops reading. */
-  async stop() {
-    const run = this.run;
-    if (!run || run.stopped) return;
-    run.stopped = true;
-    this.stopBtn.disabled = true;
-    if (run.runId) {
-      const timeout = new Promise((resolve) => setTimeout(resolve, 3000));
-      const cancel = fetch('/api/workflows/runs/' + encodeURIComponent(run.runId) + '/cancel', {
-        method: 'POST',
-        credentials: 'same-origin',
-        headers: baseHeaders({ 'Content-Type': 'application/json', Accept: 'application/json' }),
-        body: '{}',
-      }).catch(() => {});
-      await Promise.race([cancel, timeout]);
-    }
-    run.controller.abort();
-    this.stopBtn.disabled = false;
+  stop() {
+    return stopRun(this, (run) => (run.runId ? fetch('/api/workflows/runs/' + encodeURIComponent(run.runId) + '/cancel', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: baseHeaders({ 'Content-Type': 'application/json', Accept: 'application/json' }),
+      body: '{}',
+    }) : null));
   }
 
   async stream(url, body) {

@@ -134,6 +134,7 @@ func TestBrowser(t *testing.T) {
 	step("SSEParser", func(t *testing.T) { testSSEParser(t, b) })
 	step("ImageURLRule", func(t *testing.T) { testImageURLRule(t, b) })
 	step("ReopenLiveReplyFromHistory", func(t *testing.T) { testReopenLiveReply(t, b) })
+	step("RestartHandsOverTheReply", func(t *testing.T) { testRestartHandOver(t, b) })
 	step("StopSlowStorytellerThenDelete", func(t *testing.T) { testStop(t, b) })
 	step("LanguageAndTheme", func(t *testing.T) { testLanguageTheme(t, b) })
 	step("Screenshots", func(t *testing.T) { testScreenshots(t, b, assistantConv, shots) })

@@ -229,16 +229,7 @@ window.fetch = (u, o) => {
 // run, each piece once.
 func testWorkflowResume(t *testing.T, b *browser) {
 	openWorkflow(b, cozesim.WorkflowWeather)
-	eval[chromedp.Void](b, `(() => { const real = window.fetch; window.__resumes = [];
-window.fetch = (u, o) => {
-  window.fetch = (u2, o2) => {
-    window.fetch = real;
-    window.__resumes.push(String(u2) + ' ' + ((o2 && o2.headers && o2.headers['Last-Event-ID']) || ''));
-    return real(u2, o2);
-  };
-  return real(u, o).then((res) => {
-    const reader = res.body.getReader();
-    let drop = false;
+	eval[chromedp.Void](b, jsCutFirstStream(`let drop = false;
     const body = new ReadableStream({
       async pull(c) {
         if (drop) { reader.cancel(); c.error(new TypeError('network error')); return; }
@@ -247,10 +238,7 @@ window.fetch = (u, o) => {
         c.enqueue(value);
         drop = new TextDecoder().decode(value).includes('event: output');
       },
-    });
-    return new Response(body, { status: res.status, headers: res.headers });
-  });
-}; })()`)
+    });`))
 	const city = "Resume city"
 	b.setInput(`.wf-input[name="city"]`, city)
 	b.click("#workflow-run")

@@ -99,6 +99,8 @@ type server struct {
 	auth     *auth.Auth
 	chat     *chat.Service
 	draining atomic.Bool // set first on shutdown: readiness fails
+	bus      chat.Bus    // PostgreSQL: the instances act as one (cluster.go); nil with SQLite
+	closeBus func()
 
 	main    *http.Server
 	wg      sync.WaitGroup // every goroutine serve starts
@@ -135,6 +137,9 @@ func (s *server) build(ctx context.Context) error {
 	}
 	s.store = st
 	markInterrupted(ctx, cfg, st, log)
+	if s.bus, s.closeBus, err = openBus(ctx, st, log); err != nil {
+		return err
+	}
 	sealer, err := openSealer(ctx, cfg, st)
 	if err != nil {
 		return err
@@ -166,6 +171,7 @@ func (s *server) build(ctx context.Context) error {
 		Log:    log.With("component", "chat"),
 
 		MaxRepliesPerUser: cfg.MaxRepliesPerUser,
+		Bus:               s.bus,
 	})
 
 	var simHandler http.Handler
@@ -297,6 +303,9 @@ func (s *server) servers(handler http.Handler, reg *metrics.Metrics) {
 func (s *server) close() {
 	if s.sim != nil {
 		s.sim.Close()
+	}
+	if s.closeBus != nil {
+		s.closeBus()
 	}
 	if s.store != nil {
 		s.store.Close()

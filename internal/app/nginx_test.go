@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -34,15 +35,7 @@ func TestNginxShippedConfig(t *testing.T) {
 	env["COZE_REDIRECT_URI"] = public + "/callback"
 	env["COZE2APP_PUBLIC_URL"] = public
 	a := mustStart(t, env)
-	startNginx(t, bin, dir, front, map[string]string{
-		"127.0.0.1:5000":                  strings.TrimPrefix(a.URL, "http://"),
-		"/etc/ssl/coze2app/fullchain.pem": cert.certFile,
-		"/etc/ssl/coze2app/privkey.pem":   cert.keyFile,
-		"listen 443 ssl http2;":           "listen " + front + " ssl http2;",
-		"listen [::]:443 ssl http2;":      "",
-		"listen 80;":                      "listen " + plainFront + ";",
-		"listen [::]:80;":                 "",
-	})
+	startNginx(t, bin, dir, front, siteSubst(cert, front, plainFront, a.URL))
 
 	c := tlsBrowser(t, cert.leaf)
 	signIn(t, c, public, "7391000000000000101")
@@ -241,6 +234,20 @@ func startNginx(t *testing.T, bin, dir, probeAddr string, subst map[string]strin
 	}
 }
 
+// siteSubst points the shipped site at the test's addresses and certificate:
+// HTTPS on front, plain HTTP on plainFront, coze2app at app.
+func siteSubst(cert testCert, front, plainFront, app string) map[string]string {
+	return map[string]string{
+		"127.0.0.1:5000":                  strings.TrimPrefix(app, "http://"),
+		"/etc/ssl/coze2app/fullchain.pem": cert.certFile,
+		"/etc/ssl/coze2app/privkey.pem":   cert.keyFile,
+		"listen 443 ssl http2;":           "listen " + front + " ssl http2;",
+		"listen [::]:443 ssl http2;":      "",
+		"listen 80;":                      "listen " + plainFront + ";",
+		"listen [::]:80;":                 "",
+	}
+}
+
 // sseEvent is one event of a stream.
 type sseEvent struct {
 	id, name, data string
@@ -268,20 +275,36 @@ type chatStream struct {
 func openChatStream(t *testing.T, c *http.Client, base, msg string) *chatStream {
 	t.Helper()
 	res, err := postSameOrigin(c, base+"/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": msg, "stream": true})
+	return checkStream(t, "POST /api/chat", res, err, 0)
+}
+
+// resumeChatStream follows chat chatID again after lastID (Last-Event-ID); the
+// ids it checks go on from lastID.
+func resumeChatStream(t *testing.T, c *http.Client, base, chatID string, lastID int) *chatStream {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/api/chat/"+chatID+"/stream", nil)
+	req.Header.Set("Last-Event-ID", strconv.Itoa(lastID))
+	res, err := c.Do(req)
+	return checkStream(t, "GET "+req.URL.Path, res, err, lastID)
+}
+
+// checkStream checks the answer to what is an HTTP/2 event stream and reads it.
+func checkStream(t *testing.T, what string, res *http.Response, err error, lastID int) *chatStream {
+	t.Helper()
 	if err != nil {
-		t.Fatalf("POST /api/chat: %v", err)
+		t.Fatalf("%s: %v", what, err)
 	}
 	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		t.Fatalf("POST /api/chat = %d %s: %s", res.StatusCode, res.Header.Get("Content-Type"), body)
+		t.Fatalf("%s = %d %s: %s", what, res.StatusCode, res.Header.Get("Content-Type"), body)
 	}
 	if res.ProtoMajor != 2 {
 		t.Errorf("stream over %s, want HTTP/2", res.Proto)
 	}
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	return &chatStream{Closer: res.Body, sc: sc}
+	return &chatStream{Closer: res.Body, sc: sc, lastID: lastID}
 }
 
 // next returns the next event, or false at the end of the stream.

@@ -219,6 +219,9 @@ func (s *server) shutdown(ctx context.Context) {
 	s.log.Info("shutting down")
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
+	if s.bus != nil && s.sim == nil {
+		handOver(s.ls.main, s.main) // the others take over (the demo's simulator needs this listener)
+	}
 	if err := s.chat.Shutdown(ctx); err != nil {
 		s.log.Warn("chat shutdown", "err", err)
 	}

@@ -67,6 +67,11 @@ type Options struct {
 	OnRelayClose func()              // that connection ended
 	OnRunStart   func()              // an upstream stream was opened
 	OnRunEnd     func(status string) // a run was recorded with this store status
+
+	// Bus, when set, makes the instances on one PostgreSQL database act as one: a
+	// reply is also written to the store's reply_events and can be resumed and
+	// stopped on any of them (cluster.go). nil: replies live in memory only.
+	Bus Bus
 }
 
 // TokenSources gives each user's Coze token source; the client refreshes a refused
@@ -175,6 +180,8 @@ type Service struct {
 	ended  []*Run            // chat runs in the order they ended, until swept
 	// workflows holds live and retained workflow runs by run id (workflow.go).
 	workflows map[string]*Run
+
+	cl *cluster // nil without Options.Bus
 }
 
 // New returns a Service. Zero durations take the documented defaults.
@@ -191,7 +198,7 @@ func New(o Options) *Service {
 		log = slog.New(slog.DiscardHandler)
 	}
 	bgCtx, bgStop := context.WithCancel(context.Background())
-	return &Service{
+	s := &Service{
 		o:       o,
 		log:     log,
 		bgCtx:   bgCtx,
@@ -201,6 +208,8 @@ func New(o Options) *Service {
 		active:  make(map[int64]int),
 		byChat:  make(map[string]*Run),
 	}
+	s.cl = newCluster(s, o.Bus)
+	return s
 }
 
 // CozeUserID returns the opaque user_id sent to Coze for a user: Coze isolates memory per
@@ -217,8 +226,16 @@ func positiveOr[T int | time.Duration](v *T, def T) {
 	}
 }
 
-// Lookup returns the live or recently finished run of chatID if it belongs to userID.
+// Lookup returns the live or recently finished run of chatID if it belongs to userID:
+// this instance's, else (with a Bus) one of another instance.
 func (s *Service) Lookup(userID int64, chatID string) (*Run, bool) {
+	if r, ok := s.lookupLocal(userID, chatID); ok {
+		return r, true
+	}
+	return s.lookupRemote(userID, chatID)
+}
+
+func (s *Service) lookupLocal(userID int64, chatID string) (*Run, bool) {
 	return s.lookup(userID, chatID, s.sweepLocked, func() map[string]*Run { return s.byChat })
 }
 

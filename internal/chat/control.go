@@ -48,6 +48,12 @@ func (s *Service) Cancel(ctx context.Context, u store.User, convID, chatID strin
 		return ErrNotFound
 	}
 	run, live := s.Lookup(u.ID, chatID)
+	if live && run.remote != nil {
+		if handled, err := s.cancelRemote(ctx, u, run, convID); handled {
+			return err
+		}
+		live = false // its instance is gone: record the stop here
+	}
 	var stored store.Message
 	if live {
 		rc := run.ConversationID()
@@ -140,6 +146,9 @@ wait:
 	}
 	s.wg.Wait()
 	s.bgStop()
+	if s.cl != nil {
+		s.cl.close()
+	}
 	if err != nil {
 		return fmt.Errorf("chat shutdown: %w", err)
 	}

@@ -132,11 +132,8 @@ func (r *Run) translate(ev coze.Event, rep *reply) *outcome {
 		if err != nil {
 			return malformed(err)
 		}
-		if c.ID != "" && c.ConversationID != "" && r.identify(c.ConversationID, c.ID) {
-			r.appendJSON(EventChat, struct {
-				ConversationID string `json:"conversation_id"`
-				ChatID         string `json:"chat_id"`
-			}{c.ConversationID, c.ID})
+		if c.ID != "" && c.ConversationID != "" {
+			r.identify(c.ConversationID, c.ID)
 		}
 	case coze.EventMessageDelta, coze.EventMessageCompleted:
 		m, err := ev.MessageText()
@@ -339,9 +336,9 @@ func (r *Run) streamEnd(ctx context.Context, err error) *outcome {
 	return &outcome{status: store.StatusIncomplete, code: "upstream_reset", key: "upstream_reset"}
 }
 
-// identify learns the conversation and chat ids, makes the run findable and records the
-// turn's start. It reports whether the ids were new.
-func (r *Run) identify(convID, chatID string) bool {
+// identify learns the conversation and chat ids, makes the run findable, records the
+// turn's start and appends our chat event, once.
+func (r *Run) identify(convID, chatID string) {
 	r.mu.Lock()
 	known := r.chatID != ""
 	if !known {
@@ -349,9 +346,19 @@ func (r *Run) identify(convID, chatID string) bool {
 	}
 	r.mu.Unlock()
 	if known {
-		return false
+		return
 	}
 	r.svc.register(r, chatID)
+	data, _ := json.Marshal(struct {
+		ConversationID string `json:"conversation_id"`
+		ChatID         string `json:"chat_id"`
+	}{convID, chatID})
+	if c := r.svc.cl; c != nil {
+		// The other instances find the reply as soon as a browser can name it.
+		c.claim(r, chatKey(chatID), EventChat, data)
+		r.svc.wg.Go(func() { c.publish(r, chatKey(chatID)) })
+	}
+	r.append(EventChat, data)
 	// The turn's start is written beside the relay, turnStartDelay later, so the
 	// first deltas neither wait for the database nor compete with its write for
 	// the CPU; recordEnd writes it at once if the reply ends sooner, and waits for
@@ -359,7 +366,6 @@ func (r *Run) identify(convID, chatID string) bool {
 	// waits for started.
 	r.started = make(chan struct{})
 	r.startTurn = time.AfterFunc(turnStartDelay, func() { r.writeStart(convID, chatID) })
-	return true
 }
 
 // turnStartDelay is how long after Coze named the chat its start is written

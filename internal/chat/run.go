@@ -42,6 +42,8 @@ type Run struct {
 	done chan struct{} // closed after the reply is recorded (and reconciled)
 
 	wf *workflowRun // set for a workflow run (workflow.go), nil for a chat
+
+	remote *remoteView // set for a reply of another instance (cluster.go)
 }
 
 // event is one entry of the run's log: one of our events (docs/stream-contract.md).
@@ -118,6 +120,9 @@ func (r *Run) Result() Result {
 // matching ErrBadEventID when afterID is negative, beyond the newest event, or older than
 // what the bounded log still holds.
 func (r *Run) CheckResume(afterID int64) error {
+	if r.remote != nil {
+		return r.remoteCheckResume(afterID)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.checkResumeLocked(afterID)
@@ -180,6 +185,9 @@ func (r *Run) finishedAt() (time.Time, bool) {
 // change, and whether the log is finished. lagging is true when events after afterID
 // were already dropped.
 func (r *Run) after(afterID int64) (evs []event, notify <-chan struct{}, finished, lagging bool) {
+	if r.remote != nil {
+		return r.remoteAfter(afterID)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if afterID < r.firstID-1 {

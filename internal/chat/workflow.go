@@ -122,8 +122,15 @@ func (s *Service) ResumeWorkflow(ctx context.Context, u store.User, req Workflow
 }
 
 // LookupWorkflow returns the live or recently finished workflow run runID if it belongs
-// to userID.
+// to userID: this instance's, else (with a Bus) one of another instance.
 func (s *Service) LookupWorkflow(userID int64, runID string) (*Run, bool) {
+	if r, ok := s.lookupWorkflowLocal(userID, runID); ok {
+		return r, true
+	}
+	return s.lookupWorkflowRemote(userID, runID)
+}
+
+func (s *Service) lookupWorkflowLocal(userID int64, runID string) (*Run, bool) {
 	return s.lookup(userID, runID, s.sweepWorkflowsLocked, func() map[string]*Run { return s.workflows })
 }
 
@@ -135,6 +142,12 @@ func (s *Service) CancelWorkflow(ctx context.Context, u store.User, runID string
 	run, ok := s.LookupWorkflow(u.ID, runID)
 	if !ok {
 		return ErrNotFound
+	}
+	if run.remote != nil {
+		if !s.cl.stopRemote(ctx, run) {
+			return ErrNotFound // its instance is gone, and the run with it
+		}
+		return nil
 	}
 	run.cancel(errCanceled)
 	select {
@@ -180,6 +193,11 @@ func (s *Service) startWorkflow(ctx context.Context, u store.User, workflowID st
 		RunID      string `json:"run_id"`
 		WorkflowID string `json:"workflow_id"`
 	}{runID, workflowID})
+	if s.cl != nil {
+		// The other instances find the run before a browser learns its id.
+		evs, _, _, _ := r.after(0)
+		s.cl.store(workflowKey(runID), u.ID, evs)
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -196,6 +214,9 @@ func (s *Service) startWorkflow(ctx context.Context, u store.User, workflowID st
 		defer up.cancelTimeout()
 		r.readWorkflow(up.ctx, up.st)
 	})
+	if c := s.cl; c != nil {
+		s.wg.Go(func() { c.publish(r, workflowKey(runID)) })
+	}
 	s.mu.Unlock()
 	return r, nil
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -340,4 +341,50 @@ func testUploadedFiles(t *testing.T, s *store.Store) {
 	}
 	kinds, err = s.UploadedFileKinds(ctx, alan.ID, []string{"7001", "7002", "7003"})
 	wantEqual(t, "kinds after sweep", map[string]string{"7003": "image"}, kinds, err)
+}
+
+// testReplyEvents: a reply's events come back in id order after an id, only
+// to its user; a batch written again changes nothing; batches larger than one
+// INSERT keep every event; old events are deleted.
+func testReplyEvents(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	alan, bea := MustUser(t, s, "Alan"), MustUser(t, s, "Bea")
+
+	evs := make([]store.ReplyEvent, 1500) // more than one INSERT takes
+	for i := range evs {
+		evs[i] = store.ReplyEvent{ID: int64(i + 1), Name: "delta", Data: fmt.Appendf(nil, `{"text":"%d"}`, i+1)}
+	}
+	evs[0].Name, evs[len(evs)-1].Name = "chat", "end"
+	mustNoErr(t, "AppendReplyEvents", s.AppendReplyEvents(ctx, "chat:1", alan.ID, evs[:1200]))
+	mustNoErr(t, "AppendReplyEvents again", s.AppendReplyEvents(ctx, "chat:1", alan.ID, evs[1190:]))
+	mustNoErr(t, "AppendReplyEvents other reply", s.AppendReplyEvents(ctx, "chat:2", bea.ID, evs[:1]))
+
+	got, err := s.ReplyEventsAfter(ctx, "chat:1", alan.ID, 1195, 10)
+	wantEqual(t, "events after 1195", evs[1195:1205], got, err)
+	got, err = s.ReplyEventsAfter(ctx, "chat:1", alan.ID, 0, 5000)
+	wantEqual(t, "all events", evs, got, err)
+	if got, err := s.ReplyEventsAfter(ctx, "chat:1", bea.ID, 0, 10); err != nil || len(got) != 0 {
+		t.Errorf("Bea reads Alan's reply: %d events, %v; want none", len(got), err)
+	}
+
+	first, last, err := s.ReplyEventBounds(ctx, "chat:1", alan.ID)
+	mustNoErr(t, "ReplyEventBounds", err)
+	if first.ID != 1 || first.Name != "chat" || last.ID != 1500 || last.Name != "end" {
+		t.Errorf("bounds = %d %s .. %d %s, want 1 chat .. 1500 end", first.ID, first.Name, last.ID, last.Name)
+	}
+	_, _, err = s.ReplyEventBounds(ctx, "chat:1", bea.ID)
+	wantErr(t, "ReplyEventBounds of another user's reply", err, store.ErrNotFound)
+	_, _, err = s.ReplyEventBounds(ctx, "chat:3", alan.ID)
+	wantErr(t, "ReplyEventBounds of an unknown reply", err, store.ErrNotFound)
+
+	n, err := s.DeleteReplyEventsBefore(ctx, time.Now().Add(-time.Hour))
+	if err != nil || n != 0 {
+		t.Errorf("DeleteReplyEventsBefore(an hour ago) = %d, %v; want 0", n, err)
+	}
+	n, err = s.DeleteReplyEventsBefore(ctx, time.Now().Add(time.Minute))
+	if err != nil || n != 1501 {
+		t.Errorf("DeleteReplyEventsBefore(now) = %d, %v; want 1501", n, err)
+	}
+	_, _, err = s.ReplyEventBounds(ctx, "chat:1", alan.ID)
+	wantErr(t, "ReplyEventBounds after deletion", err, store.ErrNotFound)
 }

@@ -50,6 +50,7 @@ func Run(t *testing.T, newTarget NewTarget) {
 		{"ConcurrentMigrate", testConcurrentMigrate},
 		{"UserLock", testUserLock},
 		{"UploadedFiles", onStore(testUploadedFiles)},
+		{"ReplyEvents", onStore(testReplyEvents)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newTarget) })

@@ -248,10 +248,19 @@ export class Chat {
     } catch {
       broken = true;
     }
-    if (!run.stopped && !run.detached && !run.end && run.chatId) {
-      // The connection dropped before the end: resume once from the last event id.
+    // The connection dropped before the end, or the server ended it because it is
+    // restarting: resume from the last event id — with several instances another one
+    // carries on with the same reply. A restart gets a second try after the server's
+    // retry hint; if nothing carries on, its end says the reply is in the history.
+    for (let tries = 0; !run.stopped && !run.detached && !run.end && run.chatId && tries < 2; tries++) {
+      if (tries > 0 && !run.handoff) break;
+      if (tries > 0) await new Promise((ok) => { setTimeout(ok, 3000); });
+      const shutdown = run.handoff;
+      run.handoff = null;
       broken = !(await this.resume(run, parser));
+      if (!run.end && !run.handoff) run.handoff = shutdown;
     }
+    if (!run.end && run.handoff) run.end = run.handoff;
     this.settle(run, broken);
   }
 
@@ -356,6 +365,11 @@ export class Chat {
         if (text) { msg.addFollowUp(text); scroll(); }
         break;
       case 'end':
+        if (!ev.ownId && obj.code === 'server_shutdown') {
+          // Ends only this connection: the reply goes on (docs/stream-contract.md).
+          run.handoff = { status: String(obj.status || ''), code: 'server_shutdown', message: endWords(obj), logId: '' };
+          break;
+        }
         run.end = { status: String(obj.status || ''), code: String(obj.code || ''), message: endWords(obj), logId: typeof obj.log_id === 'string' ? obj.log_id : '' };
         if (obj.usage) msg.setUsage(obj.usage);
         break;

@@ -4,13 +4,17 @@
 
 import { baseHeaders } from './api.js';
 
-/** SSEParser turns decoded text chunks into {id, event, data} objects. */
+/**
+ * SSEParser turns decoded text chunks into {id, event, data, ownId} objects; ownId is true
+ * when the event carried an id line itself (our relay-only ends have none).
+ */
 export class SSEParser {
   constructor() {
     this.buf = '';
     this.data = [];
     this.event = '';
     this.lastEventId = '';
+    this.ownId = false;
     this.skipLF = false; // a chunk ended with "\r": a following "\n" belongs to it
   }
 
@@ -45,9 +49,10 @@ export class SSEParser {
     if (line === '') {
       // Blank line: dispatch (spec: nothing if the data buffer is empty).
       const hasData = this.data.length > 0;
-      const ev = { id: this.lastEventId, event: this.event || 'message', data: this.data.join('\n') };
+      const ev = { id: this.lastEventId, event: this.event || 'message', data: this.data.join('\n'), ownId: this.ownId };
       this.data = [];
       this.event = '';
+      this.ownId = false;
       return hasData ? ev : null;
     }
     if (line.startsWith(':')) return null; // comment / heartbeat
@@ -62,7 +67,7 @@ export class SSEParser {
     switch (field) {
       case 'data': this.data.push(value); break;
       case 'event': this.event = value; break;
-      case 'id': if (!value.includes('\0')) this.lastEventId = value; break;
+      case 'id': if (!value.includes('\0')) { this.lastEventId = value; this.ownId = true; } break;
       default: break; // retry and unknown fields are ignored
     }
     return null;
@@ -101,6 +106,7 @@ export async function resumeEvents(url, parser, signal, onEvent) {
   parser.buf = '';
   parser.data = [];
   parser.event = '';
+  parser.ownId = false;
   try {
     const headers = baseHeaders({ Accept: 'text/event-stream' });
     if (parser.lastEventId) headers['Last-Event-ID'] = parser.lastEventId;

@@ -117,7 +117,7 @@ func TestCompareSideBySide(t *testing.T) {
 func TestCompareTwoTabsFourColumns(t *testing.T) {
 	// One user's replies in progress are capped (default 4, issue 8 item 3): two
 	// four-column comparisons need 8.
-	b, base := startSignedIn(t, map[string]string{"COZE2APP_SIM_DELTA_DELAY": "40ms", "COZE2APP_MAX_REPLIES_PER_USER": "8"}, cozesim.UserAlan, cozesim.WorkspaceTeam)
+	b, base := startSignedIn(t, map[string]string{"COZE2APP_SIM_DELTA_DELAY": "40ms"}, cozesim.UserAlan, cozesim.WorkspaceTeam)
 	bots := []string{cozesim.BotSlow, cozesim.BotAssistant, cozesim.BotThinking, cozesim.BotMath}
 
 	ctx2, cancel2 := chromedp.NewContext(b.ctx)

@@ -28,7 +28,8 @@ const (
 	DefaultRetain       = 2 * time.Minute
 	DefaultMaxLogBytes  = 4 << 20
 
-	DefaultMaxRepliesPerUser = 4
+	// DefaultMaxRepliesPerUser lets two tabs each compare four bots side by side.
+	DefaultMaxRepliesPerUser = 8
 )
 
 // Limits on a chat request, checked before any upstream call (catalog H.54–H.56).

@@ -81,7 +81,7 @@ type Config struct {
 	// is the client (issue 8 item 2).
 	TrustedProxies []netip.Prefix
 	// One user's share (issue 8 item 3); 0 = the default.
-	MaxRepliesPerUser int // COZE2APP_MAX_REPLIES_PER_USER, default 4
+	MaxRepliesPerUser int // COZE2APP_MAX_REPLIES_PER_USER, default 8 (two tabs, each comparing 4 bots)
 	MaxUploadsPerUser int // COZE2APP_MAX_UPLOADS_PER_USER, default 2
 	ChatsPerMinute    int // COZE2APP_CHATS_PER_MINUTE, default 30
 	// AllowUsers and AllowWorkspaces admit only these Coze user ids and the
@@ -208,7 +208,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	logFormat := fs.String("log-format", env("COZE2APP_LOG_FORMAT", "text"), "text or json")
 	allow := fs.String("allow", env("COZE2APP_ALLOW", ""), "who may sign in: user:ID and workspace:ID, comma-separated (empty: anyone with a Coze account)")
 	trustedProxies := fs.String("trusted-proxies", env("COZE2APP_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client (empty: the peer address is the client)")
-	maxReplies := fs.Int("max-replies-per-user", intEnv(getenv("COZE2APP_MAX_REPLIES_PER_USER"), 4), "replies in progress per user")
+	maxReplies := fs.Int("max-replies-per-user", intEnv(getenv("COZE2APP_MAX_REPLIES_PER_USER"), 8), "replies in progress per user")
 	maxUploads := fs.Int("max-uploads-per-user", intEnv(getenv("COZE2APP_MAX_UPLOADS_PER_USER"), 2), "uploads in flight per user")
 	chatsPerMinute := fs.Int("chats-per-minute", intEnv(getenv("COZE2APP_CHATS_PER_MINUTE"), 30), "messages a user may send per minute")
 	metricsAddr := fs.String("metrics-addr", env("COZE2APP_METRICS_ADDR", ""), "serve /metrics on this separate address, e.g. 127.0.0.1:9090 (empty: not served)")

@@ -125,7 +125,7 @@ func TestCase72_TrustedProxies(t *testing.T) {
 // Catalog case 73 (issue 8 item 3): the per-user caps are configurable.
 func TestCase73_PerUserCaps(t *testing.T) {
 	c, err := Load(nil, envOf(nil))
-	if err != nil || c.MaxRepliesPerUser != 4 || c.MaxUploadsPerUser != 2 || c.ChatsPerMinute != 30 {
+	if err != nil || c.MaxRepliesPerUser != 8 || c.MaxUploadsPerUser != 2 || c.ChatsPerMinute != 30 {
 		t.Fatalf("defaults = %d %d %d (%v), want 4 2 30", c.MaxRepliesPerUser, c.MaxUploadsPerUser, c.ChatsPerMinute, err)
 	}
 	c, err = Load([]string{"-chats-per-minute", "12"}, envOf(map[string]string{"COZE2APP_MAX_REPLIES_PER_USER": "2", "COZE2APP_MAX_UPLOADS_PER_USER": "1"}))

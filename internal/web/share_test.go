@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coze2app/coze2app/internal/chat"
 	"github.com/coze2app/coze2app/internal/cozesim"
 	"github.com/coze2app/coze2app/internal/testkit"
 )
@@ -61,7 +62,7 @@ func mustTooMany(t *testing.T, what string, r resp, code string) {
 func waitFor(t *testing.T, what string, cond func() bool) { t.Helper(); testkit.WaitFor(t, what, cond) }
 
 // Catalog case 73 (issue 8 item 3): one user's replies in progress are
-// capped (default 4); a reply whose browser left still counts until it ends;
+// capped (default chat.DefaultMaxRepliesPerUser); a reply whose browser left still counts until it ends;
 // over the cap: 429 JSON with Retry-After, in plain words. Others are not
 // affected.
 func TestCase73_RepliesPerUser(t *testing.T) {
@@ -77,9 +78,10 @@ func TestCase73_RepliesPerUser(t *testing.T) {
 		convID, chatID string
 	}
 	var streams []open
-	for i := range 4 {
-		res, conv, chat := openStream(t, e, alan, cozesim.BotAssistant, fmt.Sprintf("reply %d", i+1))
-		streams = append(streams, open{res, conv, chat})
+	max := chat.DefaultMaxRepliesPerUser
+	for i := range max {
+		res, conv, chatID := openStream(t, e, alan, cozesim.BotAssistant, fmt.Sprintf("reply %d", i+1))
+		streams = append(streams, open{res, conv, chatID})
 	}
 	defer func() {
 		for _, s := range streams {
@@ -89,7 +91,7 @@ func TestCase73_RepliesPerUser(t *testing.T) {
 	body := map[string]any{"bot_id": cozesim.BotAssistant, "message": "a fifth", "stream": true}
 	mustTooMany(t, "fifth reply", e.api(alan, "POST", "/api/chat", body), "too_many_replies")
 	mustTooMany(t, "fifth reply, non-stream", e.api(alan, "POST", "/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": "x"}), "too_many_replies")
-	if m := e.api(alan, "POST", "/api/chat", body).errorBody()["message"]; !strings.Contains(m, "4 replies") {
+	if m := e.api(alan, "POST", "/api/chat", body).errorBody()["message"]; !strings.Contains(m, fmt.Sprintf("%d replies", max)) {
 		t.Errorf("message %q does not say how many replies run", m)
 	}
 
@@ -100,19 +102,19 @@ func TestCase73_RepliesPerUser(t *testing.T) {
 
 	// The browser of one reply leaves: the reply goes on upstream, and counts.
 	streams[0].res.Body.Close()
-	if n := e.chat.RepliesInProgress(alanID); n != 4 {
-		t.Fatalf("replies in progress after a tab closed = %d, want 4", n)
+	if n := e.chat.RepliesInProgress(alanID); n != max {
+		t.Fatalf("replies in progress after a tab closed = %d, want %d", n, max)
 	}
 	mustTooMany(t, "after a tab closed", e.api(alan, "POST", "/api/chat", body), "too_many_replies")
 
 	// Stop ends it; then there is room again.
 	r := e.api(alan, "POST", "/api/chat/cancel", map[string]string{"conversation_id": streams[0].convID, "chat_id": streams[0].chatID})
 	mustStatus(t, "stop", r, http.StatusOK)
-	waitFor(t, "the stopped reply to end", func() bool { return e.chat.RepliesInProgress(alanID) == 3 })
-	res, conv, chat := openStream(t, e, alan, cozesim.BotAssistant, "after a stop")
+	waitFor(t, "the stopped reply to end", func() bool { return e.chat.RepliesInProgress(alanID) == max-1 })
+	res, conv, chatID := openStream(t, e, alan, cozesim.BotAssistant, "after a stop")
 	res.Body.Close()
 	// Stop the stalled replies, so the test ends without waiting for them.
-	streams = append(streams[1:], open{res, conv, chat})
+	streams = append(streams[1:], open{res, conv, chatID})
 	for _, s := range streams {
 		e.api(alan, "POST", "/api/chat/cancel", map[string]string{"conversation_id": s.convID, "chat_id": s.chatID})
 	}

@@ -125,19 +125,8 @@ func (s *Service) ServeFanIn(w http.ResponseWriter, r *http.Request, cols []FanI
 			return err
 		}
 	}
-	if s.o.OnRelayOpen != nil {
-		s.o.OnRelayOpen()
-	}
-	if s.o.OnRelayClose != nil {
-		defer s.o.OnRelayClose()
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	sw := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: s.o.WriteTimeout}
-	sw.rc.SetWriteDeadline(time.Now().Add(s.o.WriteTimeout))
-	w.WriteHeader(http.StatusOK)
+	defer s.relayOpened()()
+	sw := s.startSSE(w)
 	if err := sw.flush(); err != nil {
 		return nil
 	}

@@ -31,19 +31,8 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 	if err := run.CheckResume(afterID); err != nil {
 		return err
 	}
-	if s.o.OnRelayOpen != nil {
-		s.o.OnRelayOpen()
-	}
-	if s.o.OnRelayClose != nil {
-		defer s.o.OnRelayClose()
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer this response
-	sw := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: s.o.WriteTimeout}
-	sw.rc.SetWriteDeadline(time.Now().Add(s.o.WriteTimeout))
-	w.WriteHeader(http.StatusOK)
+	defer s.relayOpened()()
+	sw := s.startSSE(w)
 	if err := sw.flush(); err != nil {
 		return nil
 	}
@@ -169,6 +158,31 @@ func indexLineBreak(b []byte) int {
 		}
 	}
 	return -1
+}
+
+// relayOpened tells the relay-count hooks a relay opened and returns what tells them it
+// closed.
+func (s *Service) relayOpened() (closed func()) {
+	if s.o.OnRelayOpen != nil {
+		s.o.OnRelayOpen()
+	}
+	return func() {
+		if s.o.OnRelayClose != nil {
+			s.o.OnRelayClose()
+		}
+	}
+}
+
+// startSSE sends the headers of an event stream and returns its writer.
+func (s *Service) startSSE(w http.ResponseWriter) *sseWriter {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer this response
+	sw := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: s.o.WriteTimeout}
+	sw.rc.SetWriteDeadline(time.Now().Add(s.o.WriteTimeout))
+	w.WriteHeader(http.StatusOK)
+	return sw
 }
 
 // shutdown ends a relay because the server stops: a reconnect hint and a final event.

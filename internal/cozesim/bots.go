@@ -39,6 +39,18 @@ func (s *Sim) lockOwnBot(w http.ResponseWriter, r *http.Request, t *accessToken,
 	return bt
 }
 
+// lockEditableBot is lockOwnBot for a change: it also fails with Coze's
+// permission error (and unlocks) unless the token's user may edit the bot.
+func (s *Sim) lockEditableBot(w http.ResponseWriter, r *http.Request, t *accessToken, botID string) *bot {
+	bt := s.lockOwnBot(w, r, t, botID)
+	if bt != nil && !s.mayEditLocked(t.UserID, bt) {
+		s.mu.Unlock()
+		fail(w, r, errNoEditPermission(bt.ID))
+		return nil
+	}
+	return bt
+}
+
 func (b *bot) publishStatus() string {
 	switch {
 	case b.Published == nil:
@@ -266,15 +278,11 @@ func (s *Sim) handleBotUpdate(w http.ResponseWriter, r *http.Request, t *accessT
 	if !decodeOrFail(w, r, &b) {
 		return
 	}
-	bt := s.lockOwnBot(w, r, t, b.BotID)
+	bt := s.lockEditableBot(w, r, t, b.BotID)
 	if bt == nil {
 		return
 	}
 	defer s.mu.Unlock()
-	if !s.mayEditLocked(t.UserID, bt) {
-		fail(w, r, errNoEditPermission(bt.ID))
-		return
-	}
 	cfg := bt.Draft
 	if e := s.applyLocked(t, &cfg, b); e != nil {
 		fail(w, r, e)
@@ -298,15 +306,11 @@ func (s *Sim) handleBotPublish(w http.ResponseWriter, r *http.Request, t *access
 		fail(w, r, errf(4000, "Request parameter error: bot_id and connector_ids are required"))
 		return
 	}
-	bt := s.lockOwnBot(w, r, t, b.BotID)
+	bt := s.lockEditableBot(w, r, t, b.BotID)
 	if bt == nil {
 		return
 	}
 	defer s.mu.Unlock()
-	if !s.mayEditLocked(t.UserID, bt) {
-		fail(w, r, errNoEditPermission(bt.ID))
-		return
-	}
 	now := s.now()
 	p := bt.Draft
 	bt.Published, bt.PublishedAt, bt.DraftChanged = &p, now.Unix(), false

@@ -201,15 +201,7 @@ func (s *Server) handleSaveComparison(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleComparisons(w http.ResponseWriter, r *http.Request) {
 	u, _ := auth.UserFrom(r.Context())
 	list, err := s.d.Store.ListComparisons(r.Context(), u.ID, 100)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	out := make([]comparisonJSON, 0, len(list))
-	for _, c := range list {
-		out = append(out, toComparisonJSON(c))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"comparisons": out})
+	writeList(w, r, "comparisons", list, err, toComparisonJSON)
 }
 
 // handleComparison returns one of the user's comparisons.

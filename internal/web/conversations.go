@@ -73,11 +73,7 @@ func toMessageJSON(m store.Message) messageJSON {
 
 // conversationWithMessages is the body of GET …/messages and the JSON export.
 func conversationWithMessages(c store.Conversation, msgs []store.Message) map[string]any {
-	out := make([]messageJSON, 0, len(msgs))
-	for _, m := range msgs {
-		out = append(out, toMessageJSON(m))
-	}
-	return map[string]any{"conversation": toConversationJSON(c), "messages": out}
+	return map[string]any{"conversation": toConversationJSON(c), "messages": mapJSON(msgs, toMessageJSON)}
 }
 
 // usageJSON answers usage in chat's one shape (null when Coze sent none).
@@ -109,15 +105,7 @@ func (s *Server) handleConversations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list, err := s.d.Store.ListConversations(r.Context(), u.ID, botID, search, 200)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	out := make([]conversationJSON, 0, len(list))
-	for _, c := range list {
-		out = append(out, toConversationJSON(c))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"conversations": out})
+	writeList(w, r, "conversations", list, err, toConversationJSON)
 }
 
 // conversationOf loads the user's own conversation; another user's id is a

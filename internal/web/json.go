@@ -140,3 +140,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.SetEscapeHTML(true)
 	_ = enc.Encode(v)
 }
+
+// mapJSON turns a list into its JSON shapes (never nil, so it encodes as []).
+func mapJSON[T, J any](list []T, toJSON func(T) J) []J {
+	out := make([]J, 0, len(list))
+	for _, v := range list {
+		out = append(out, toJSON(v))
+	}
+	return out
+}
+
+// writeList answers {key: [toJSON(item)…]}, or err.
+func writeList[T, J any](w http.ResponseWriter, r *http.Request, key string, list []T, err error, toJSON func(T) J) {
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{key: mapJSON(list, toJSON)})
+}

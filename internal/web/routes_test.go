@@ -509,14 +509,7 @@ func TestChat_ResumeLive(t *testing.T) {
 	t.Parallel()
 	e, c := alanSignedIn(t)
 	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, DeltaDelay: 15 * time.Millisecond})
-	body, _ := json.Marshal(map[string]any{"bot_id": cozesim.BotAssistant, "message": "resume live", "stream": true})
-	hr, _ := http.NewRequestWithContext(t.Context(), "POST", e.url+"/api/chat", bytes.NewReader(body))
-	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("Sec-Fetch-Site", "same-origin")
-	res, err := c.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := postOpen(t, e, c, "/api/chat", map[string]any{"bot_id": cozesim.BotAssistant, "message": "resume live", "stream": true})
 	deltas := 0
 	head := readEvents(t, res.Body, func(ev sseEvent) bool {
 		if ev.name == "delta" {

@@ -25,14 +25,7 @@ import (
 // caller owns the open body.
 func openStream(t *testing.T, e *testEnv, c *http.Client, botID, msg string) (res *http.Response, convID, chatID string) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"bot_id": botID, "message": msg, "stream": true})
-	hr, _ := http.NewRequestWithContext(t.Context(), "POST", e.url+"/api/chat", bytes.NewReader(body))
-	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("Sec-Fetch-Site", "same-origin")
-	res, err := c.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res = postOpen(t, e, c, "/api/chat", map[string]any{"bot_id": botID, "message": msg, "stream": true})
 	if res.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
@@ -262,4 +255,19 @@ func TestCase73_UploadMemoryFigures(t *testing.T) {
 	// the server's share as allocation per upload.
 	t.Logf("figures: 6 concurrent 20 MiB uploads (3 users × 2): heap at start %d MiB, peak %d MiB (+%d MiB, the test's own 20 MiB payload included), allocated %d MiB in all (%d MiB per upload)",
 		base>>20, peak.Load()>>20, (int64(peak.Load())-int64(base))>>20, (ms1.TotalAlloc-ms0.TotalAlloc)>>20, (ms1.TotalAlloc-ms0.TotalAlloc)/6>>20)
+}
+
+// postOpen POSTs body as JSON from the page's origin and returns the answer
+// with its body open (a stream the caller reads and closes).
+func postOpen(t testing.TB, e *testEnv, c *http.Client, path string, body any) *http.Response {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	hr, _ := http.NewRequestWithContext(t.Context(), "POST", e.url+path, bytes.NewReader(b))
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("Sec-Fetch-Site", "same-origin")
+	res, err := c.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }

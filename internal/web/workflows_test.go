@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -98,14 +97,7 @@ func runWorkflow(t testing.TB, e *testEnv, c *http.Client, id string, params map
 // and closes it).
 func openWorkflowRun(t testing.TB, e *testEnv, c *http.Client, id string) *http.Response {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"parameters": map[string]any{}})
-	hr, _ := http.NewRequestWithContext(t.Context(), "POST", e.url+"/api/workflows/"+id+"/run", bytes.NewReader(body))
-	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("Sec-Fetch-Site", "same-origin")
-	res, err := c.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := postOpen(t, e, c, "/api/workflows/"+id+"/run", map[string]any{"parameters": map[string]any{}})
 	if res.StatusCode != http.StatusOK {
 		res.Body.Close()
 		t.Fatalf("run %s: status %d", id, res.StatusCode)

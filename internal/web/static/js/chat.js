@@ -395,6 +395,7 @@ export class Chat {
     const conv = data.conversation || {};
     this.bot = { id: conv.bot_id || '', name: conv.bot_name || '', icon_url: '', description: '' };
     this.conversationId = conv.id || id;
+    this.convTitle = { id: this.conversationId, title: String(conv.title || '') }; // the tab title (router.js)
     this.resetView();
     const msgs = Array.isArray(data.messages) ? data.messages : [];
     let lastUser = '';

@@ -130,6 +130,10 @@ const dict = {
     'error.network': '网络错误：无法连接到服务器。',
     'error.loadFailed': '加载失败',
     'time.justNow': '刚刚',
+    // Page addresses, limits and dead ends (issue 10 items 1, 3, 4).
+    'notfound.title': '找不到这个页面',
+    'notfound.body': '这个地址没有对应的对话、智能体或工作流。链接可能输错了，或者内容已被删除。',
+    'notfound.home': '回到 coze2app',
   },
   en: {
     'app.title': 'coze2app',
@@ -256,6 +260,10 @@ const dict = {
     'error.network': 'Network error: cannot reach the server.',
     'error.loadFailed': 'Could not load',
     'time.justNow': 'just now',
+    // Page addresses, limits and dead ends (issue 10 items 1, 3, 4).
+    'notfound.title': 'Page not found',
+    'notfound.body': 'Nothing lives at this address: no conversation, bot or workflow. The link may be mistyped, or what it pointed to was deleted.',
+    'notfound.home': 'Back to coze2app',
   },
 };
 

@@ -12,6 +12,7 @@ import { Workflows } from './workflows.js';
 import { WorkflowList } from './workflowlist.js';
 import { toast } from './toast.js';
 import './signout.js'; // "Sign out everywhere" next to Sign out (issue 8 item 8)
+import { Router, isKnownPath, showNotFound, rememberAddress } from './router.js';
 
 let chat = null;
 let sidebar = null;
@@ -124,6 +125,7 @@ function startApp(user) {
   chat.showEmpty(true);
   setDrawer(false);
   sidebar.loadWorkspaces();
+  new Router({ chat, sidebar, workflows, wfList }).start(); // addresses /c/, /b/, /w/ (issue 10 item 1)
 }
 
 async function boot(reauth) {
@@ -181,5 +183,8 @@ function wire() {
   });
 }
 
+// An address the page does not know shows the 404 view (before wire, which wires its buttons).
+const known = isKnownPath(location.pathname);
+if (!known) showNotFound();
 wire();
-boot(false);
+if (known) { rememberAddress(); boot(false); }

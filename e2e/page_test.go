@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/coze2app/coze2app/internal/cozesim"
+)
+
+// Issue 10 ("a page people love") in Chromium: items 1, 3 and 4.
+
+// jsPath is the page's address.
+const jsPath = `location.pathname`
+
+// pageSignIn signs in through the demo's consent page from wherever the tab is.
+func pageSignIn(b *browser) {
+	b.t.Helper()
+	b.click("#signin")
+	b.click("#approve")
+	b.do("signed in", chromedp.WaitVisible(chromedp.CSS("#app-view")))
+}
+
+// waitPath waits until the address is want.
+func waitPath(b *browser, want string) {
+	b.t.Helper()
+	waitFor[bool](b, "address "+want, fmt.Sprintf(`location.pathname === %q`, want), 10*time.Second)
+}
+
+// shotBothThemes screenshots the page as it is in light and dark (no reload, so
+// a live reply stays live) as name-light.png and name-dark.png.
+func shotBothThemes(b *browser, dir, name string) {
+	b.t.Helper()
+	setTheme := func(theme string) {
+		eval[chromedp.Void](b, fmt.Sprintf(`import('/static/js/theme.js').then((m) => { localStorage.setItem('coze2app.theme', %q); m.applyTheme(); })`, theme))
+		time.Sleep(300 * time.Millisecond) // the theme transition
+	}
+	for _, theme := range []string{"light", "dark"} {
+		setTheme(theme)
+		b.screenshot(dir, name+"-"+theme+".png")
+	}
+	setTheme("light")
+}
+
+// Item 1: conversations, bots and workflows have addresses; a reload restores
+// what was open and re-attaches to a live reply; Back and Forward work; the
+// title is the conversation's; unknown paths get a designed 404 page.
+func TestPageAddresses(t *testing.T) {
+	b := mustStartBrowser(t)
+	base := mustStartApp(t, nil)
+	shots := artifactsDir(t)
+
+	// The 404 page: HTML in the app's style and the chosen language, status 404.
+	res, err := http.Get(base + "/no/such/page")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("GET /no/such/page = %d %s, want 404 text/html", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	b.do("open 404", chromedp.Navigate(base+"/no/such/page"), chromedp.WaitVisible(chromedp.CSS("#notfound-view")))
+	if got := eval[string](b, `document.querySelector('#notfound-title').textContent + ' | ' + document.title`); got != "Page not found | Page not found · coze2app" {
+		t.Errorf("404 heading | title = %q", got)
+	}
+	if vis := eval[string](b, `['#boot', '#signin-view', '#app-view'].filter(s => !document.querySelector(s).hidden).join()`); vis != "" {
+		t.Errorf("404 page also shows %s", vis)
+	}
+	shotBothThemes(b, shots, "page-404")
+	b.click("#notfound-view .lang-toggle")
+	if got := eval[string](b, `document.querySelector('#notfound-title').textContent + ' | ' + document.querySelector('[data-testid=notfound-home]').textContent`); got != "找不到这个页面 | 回到 coze2app" {
+		t.Errorf("404 in Chinese = %q", got)
+	}
+	b.screenshot(shots, "page-404-zh.png")
+	b.click("#notfound-view .lang-toggle")
+	b.click("[data-testid=notfound-home]")
+	b.do("home", chromedp.WaitVisible(chromedp.CSS("#signin")))
+
+	// A link to a bot survives the sign-in round trip.
+	b.do("open bot link", chromedp.Navigate(base+"/b/"+cozesim.BotAssistant), chromedp.WaitVisible(chromedp.CSS("#signin")))
+	pageSignIn(b)
+	waitPath(b, "/b/"+cozesim.BotAssistant)
+	waitFor[bool](b, "bot open", `!document.querySelector('#composer').disabled && document.querySelector('#chat-bot-name').textContent !== ''`, 10*time.Second)
+	botName := eval[string](b, `document.querySelector('#chat-bot-name').textContent`)
+	waitFor[bool](b, "bot title", fmt.Sprintf(`document.title === %q`, botName+" · coze2app"), 5*time.Second)
+
+	// The first message turns the bot's address into the conversation's (no new entry).
+	depth := eval[int](b, `history.length`)
+	b.setInput("#composer", "Addresses   for\neveryone")
+	b.click("#send")
+	waitFor[bool](b, "conversation address", `location.pathname.startsWith('/c/')`, 10*time.Second)
+	convA := eval[string](b, jsPath)
+	if st := waitFor[string](b, "reply", jsReplyDone, 30*time.Second); st != "complete" {
+		t.Fatalf("reply = %q", st)
+	}
+	if n := eval[int](b, `history.length`); n != depth {
+		t.Errorf("history length %d after the first message, want %d (replace, not push)", n, depth)
+	}
+	if got := eval[string](b, `document.title`); got != "Addresses for everyone · coze2app" {
+		t.Errorf("title = %q, want the conversation's", got)
+	}
+
+	// A second bot: a new entry; its story is still running when the page reloads.
+	b.click("#tab-bots")
+	b.setInput("#workspace-select", cozesim.WorkspaceTeam)
+	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotSlow))
+	waitPath(b, "/b/"+cozesim.BotSlow)
+	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
+	b.setInput("#composer", "A story that outlives a reload")
+	b.click("#send")
+	waitFor[bool](b, "story started", jsReplyLen+` > 20`, 20*time.Second)
+	convS := eval[string](b, jsPath)
+	if !strings.HasPrefix(convS, "/c/") || convS == convA {
+		t.Fatalf("address while the story streams = %q", convS)
+	}
+	b.do("reload mid-reply", chromedp.Reload())
+	waitFor[bool](b, "re-attached to the live reply", `(() => { const m = `+jsLastReply+`; return !!m && m.dataset.status === 'streaming' && !document.querySelector('#stop').hidden; })()`, 10*time.Second)
+	if got := eval[string](b, jsPath+` + ' ' + document.title + ' ' + document.querySelector('#chat-empty').hidden`); got != convS+" A story that outlives a reload · coze2app true" {
+		t.Errorf("after reload: %q", got)
+	}
+	n := waitFor[int](b, "replayed text", jsReplyLen, 10*time.Second)
+	waitFor[bool](b, "reply keeps growing", fmt.Sprintf(`%s > %d`, jsReplyLen, n+10), 10*time.Second)
+	shotBothThemes(b, shots, "page-live-reply")
+	b.click("#stop")
+	waitFor[string](b, "stopped", jsReplyDone, 10*time.Second)
+
+	// Back and Forward move between the two conversations.
+	b.do("back", chromedp.NavigateBack())
+	waitPath(b, convA)
+	waitFor[bool](b, "conversation A shown", `[...document.querySelectorAll('.msg.user .msg-body')].map(m => m.textContent).join() === 'Addresses   for\neveryone' && document.title === 'Addresses for everyone · coze2app'`, 10*time.Second)
+	b.do("forward", chromedp.NavigateForward())
+	waitPath(b, convS)
+	waitFor[bool](b, "conversation S shown", `[...document.querySelectorAll('.msg.user .msg-body')].map(m => m.textContent).join() === 'A story that outlives a reload'`, 10*time.Second)
+
+	// A workflow has an address too, and a reload reopens it.
+	b.click("#tab-workflows")
+	b.click(fmt.Sprintf(`.workflow-item[data-workflow-id="%s"]`, cozesim.WorkflowJoke))
+	waitPath(b, "/w/"+cozesim.WorkflowJoke)
+	b.do("reload workflow", chromedp.Reload())
+	waitFor[bool](b, "workflow reopened", fmt.Sprintf(`!document.querySelector('#workflow-panel').hidden && document.querySelector('#workflow-panel').dataset.workflowId === %q && document.querySelector('#workflow-form').dataset.state === 'ready'`, cozesim.WorkflowJoke), 10*time.Second)
+	wfName := eval[string](b, `document.querySelector('#wf-name').textContent`)
+	waitFor[bool](b, "workflow title", fmt.Sprintf(`document.title === %q`, wfName+" · coze2app"), 5*time.Second)
+	b.do("back to S", chromedp.NavigateBack())
+	waitPath(b, convS)
+	waitFor[bool](b, "chat again", `document.querySelector('#workflow-panel').hidden && document.querySelectorAll('.msg.user').length === 1`, 10*time.Second)
+
+	// An id the history does not know: the page says so and stays usable.
+	b.do("unknown conversation", chromedp.Navigate(base+"/c/123"))
+	waitPath(b, "/")
+	waitFor[bool](b, "said so", `!document.querySelector('#snackbar').hidden && document.querySelector('#snackbar').textContent !== ''`, 10*time.Second)
+	if v := b.cspViolations(); len(v) > 0 {
+		t.Errorf("CSP violations: %q", v)
+	}
+}

@@ -3,10 +3,12 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/coze2app/coze2app/internal/cozesim"
 )
@@ -153,5 +155,114 @@ func TestPageAddresses(t *testing.T) {
 	waitFor[bool](b, "said so", `!document.querySelector('#snackbar').hidden && document.querySelector('#snackbar').textContent !== ''`, 10*time.Second)
 	if v := b.cspViolations(); len(v) > 0 {
 		t.Errorf("CSP violations: %q", v)
+	}
+}
+
+// jsVisibleText is the text of sel when it is shown (not hidden, not visually
+// hidden, has a box), else "".
+func jsVisibleText(sel string) string {
+	return fmt.Sprintf(`(() => { const el = document.querySelector(%q); return el && !el.closest('[hidden]') && !el.closest('.visually-hidden') && el.getClientRects().length ? el.textContent : ''; })()`, sel)
+}
+
+// Item 3: limits are announced. A paste past the message limit says how much
+// was kept; a counter shows near the limit; the file limits are stated before
+// picking; a file too large or of a type Coze refuses shows its reason inline
+// (not in a tooltip) without being uploaded; files past the per-message limit
+// are named.
+func TestPageLimits(t *testing.T) {
+	b := mustStartBrowser(t)
+	base := mustStartApp(t, nil)
+	shots := artifactsDir(t)
+	b.do("open", chromedp.Navigate(base+"/b/"+cozesim.BotAssistant), chromedp.WaitVisible(chromedp.CSS("#signin")))
+	pageSignIn(b)
+	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
+
+	// Stated before picking: next to the composer and in the attach button's name.
+	waitFor[bool](b, "file limits stated", jsVisibleText("#composer-hint .limit-files")+` === ' · Files: up to 10 per message, 20 MB each'`, 10*time.Second)
+	if got := eval[string](b, `document.querySelector('#attach').getAttribute('aria-label')`); !strings.Contains(got, "20 MB") {
+		t.Errorf("attach button name = %q, want the size limit", got)
+	}
+	if !eval[bool](b, `document.querySelector('.limit-note').hidden`) {
+		t.Errorf("limit note shown for an empty composer")
+	}
+
+	// A paste of 20,000 characters keeps 10,000 and says so.
+	b.do("focus", chromedp.Focus(chromedp.CSS("#composer")))
+	_, err := chromedp.Call(b.ctx, input.InsertText, input.InsertTextParams{Text: strings.Repeat("ab", 10000)})
+	b.must(err, "paste 20,000 characters")
+	if n := eval[int](b, `document.querySelector('#composer').value.length`); n != 10000 {
+		t.Fatalf("composer holds %d characters, want 10000", n)
+	}
+	if got := eval[string](b, jsVisibleText(".limit-note .limit-text")); !strings.Contains(got, "the first 10,000 of 20,000 characters were kept") {
+		t.Errorf("paste note = %q", got)
+	}
+	if got := eval[string](b, jsVisibleText(".limit-note .limit-count")); got != "10,000 / 10,000" {
+		t.Errorf("counter = %q", got)
+	}
+	shotBothThemes(b, shots, "page-limit-paste")
+
+	// Sending clears the composer and the note; near the limit a counter shows.
+	b.setInput("#composer", "")
+	if !eval[bool](b, `document.querySelector('.limit-note').hidden`) {
+		t.Errorf("limit note still shown after the composer was cleared")
+	}
+	b.setInput("#composer", strings.Repeat("x", 8999))
+	if !eval[bool](b, `document.querySelector('.limit-note').hidden`) {
+		t.Errorf("limit note shown at 8,999 of 10,000")
+	}
+	b.setInput("#composer", strings.Repeat("x", 9500))
+	if got := eval[string](b, jsVisibleText(".limit-note")+` + '|' + document.querySelector('.limit-note').className`); got != "9,500 / 10,000|limit-note" {
+		t.Errorf("near the limit: %q, want the counter without a warning", got)
+	}
+	b.setInput("#composer", "")
+
+	// Files: refused before any upload, with the reason in view.
+	dir := t.TempDir()
+	write := func(name string, size int64, head string) string {
+		p := dir + "/" + name
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString(head); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Truncate(size); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		return p
+	}
+	big := write("big.pdf", 21<<20, "%PDF-1.4\n")
+	txt := write("notes.txt", 20, "plain notes")
+	fake := write("fake.pdf", 600, "not a pdf at all, just words")
+	b.do("pick files", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{big, txt, fake}))
+	waitFor[bool](b, "three chips settled", `document.querySelectorAll('#attachments .file-chip.is-error').length === 3`, 10*time.Second)
+	reasons := eval[[]string](b, `[...document.querySelectorAll('#attachments .file-chip')].map(c => { const e = c.querySelector('.file-error'); return c.querySelector('.file-name').textContent + ': ' + (e && e.getClientRects().length && !e.closest('.visually-hidden') ? e.textContent : '(not shown)'); })`)
+	want := []string{
+		"big.pdf: Too large (21 MB): files can be up to 20 MB.",
+		"notes.txt: Coze does not accept .txt files. Save it as PDF or CSV, or paste the text into the message.",
+		"fake.pdf: The file's content does not match its extension.",
+	}
+	if strings.Join(reasons, "\n") != strings.Join(want, "\n") {
+		t.Errorf("inline reasons:\n%s\nwant:\n%s", strings.Join(reasons, "\n"), strings.Join(want, "\n"))
+	}
+	if n := eval[int](b, `performance.getEntriesByType('resource').filter(e => e.name.endsWith('/api/files')).length`); n != 1 {
+		t.Errorf("uploads sent = %d, want 1 (only fake.pdf: the others are refused in the page)", n)
+	}
+	if got := eval[string](b, `[...document.querySelectorAll('#attachments .file-chip')].map(c => c.title).join('|')`); got != "big.pdf|notes.txt|fake.pdf" {
+		t.Errorf("chip tooltips = %q, want only the names", got)
+	}
+	shotBothThemes(b, shots, "page-limit-files")
+
+	// More files than a message takes: the extra ones are named.
+	var many []string
+	for i := range 9 {
+		many = append(many, write(fmt.Sprintf("more%d.txt", i), 5, "x"))
+	}
+	b.do("pick nine more", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), many))
+	waitFor[bool](b, "ten chips", `document.querySelectorAll('#attachments .file-chip').length === 10`, 10*time.Second)
+	if got := eval[string](b, jsVisibleText(".file-note")); got != "Up to 10 files per message: 2 not added (more7.txt, more8.txt)." {
+		t.Errorf("too-many note = %q", got)
 	}
 }

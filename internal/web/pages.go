@@ -2,9 +2,13 @@ package web
 
 import (
 	"bytes"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/coze2app/coze2app/internal/chat"
 )
 
 // Page addresses (issue 10 item 1): a conversation, a bot and a workflow each
@@ -59,4 +63,25 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request, status int) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(f.body)
 	}
+}
+
+// limitsJSON is what the page says about its limits before anyone hits them
+// (issue 10 item 3): the message length, files per message, the upload size
+// and the file types Coze accepts.
+type limitsJSON struct {
+	MessageChars    int      `json:"message_chars"`
+	FilesPerMessage int      `json:"files_per_message"`
+	UploadBytes     int64    `json:"upload_bytes"`
+	UploadTypes     []string `json:"upload_types"`
+}
+
+// handleLimits answers GET /api/limits. Nothing in it is secret, so it needs
+// no session.
+func (s *Server) handleLimits(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, limitsJSON{
+		MessageChars:    chat.MaxMessageRunes,
+		FilesPerMessage: chat.MaxFiles,
+		UploadBytes:     s.d.MaxUploadBytes,
+		UploadTypes:     slices.Sorted(maps.Keys(uploadTypes)),
+	})
 }

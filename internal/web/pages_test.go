@@ -2,8 +2,11 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/coze2app/coze2app/internal/chat"
 )
 
 // Issue 10 item 1: conversations, bots and workflows have addresses served by
@@ -81,4 +84,20 @@ func TestPageAddressETag(t *testing.T) {
 		t.Fatalf("/c/123 ETag %q, / ETag %q (bodies equal: %v)", conv.header.Get("ETag"), tag, string(conv.body) == string(root.body))
 	}
 	mustStatus(t, "revalidate", e.send(c, req{method: "GET", path: "/c/123", hdr: map[string]string{"If-None-Match": tag}}), http.StatusNotModified)
+}
+
+// Issue 10 item 3: the page learns its limits from the server, the same
+// numbers the server enforces.
+func TestPageLimits(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{maxUpload: 3 << 20})
+	r := e.send(e.newClient(), req{method: "GET", path: "/api/limits"})
+	mustStatus(t, "limits", r, http.StatusOK)
+	got := decode[limitsJSON](t, r)
+	if got.MessageChars != chat.MaxMessageRunes || got.FilesPerMessage != chat.MaxFiles || got.UploadBytes != 3<<20 {
+		t.Errorf("limits = %+v, want message %d, files %d, upload %d", got, chat.MaxMessageRunes, chat.MaxFiles, 3<<20)
+	}
+	if len(got.UploadTypes) != len(uploadTypes) || !slices.Contains(got.UploadTypes, ".pdf") || slices.Contains(got.UploadTypes, ".txt") {
+		t.Errorf("upload types = %v, want exactly the accepted extensions", got.UploadTypes)
+	}
 }

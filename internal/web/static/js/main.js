@@ -13,6 +13,7 @@ import { WorkflowList } from './workflowlist.js';
 import { toast } from './toast.js';
 import './signout.js'; // "Sign out everywhere" next to Sign out (issue 8 item 8)
 import { Router, isKnownPath, showNotFound, rememberAddress } from './router.js';
+import { loadLimits, watchTextLimit, stateFileLimits } from './limits.js';
 
 let chat = null;
 let sidebar = null;
@@ -126,6 +127,10 @@ function startApp(user) {
   setDrawer(false);
   sidebar.loadWorkspaces();
   new Router({ chat, sidebar, workflows, wfList }).start(); // addresses /c/, /b/, /w/ (issue 10 item 1)
+  // Limits said before and when they bite (issue 10 item 3).
+  for (const f of [$('#composer'), $('#workflow-answer')]) watchTextLimit(f);
+  stateFileLimits();
+  loadLimits();
 }
 
 async function boot(reauth) {

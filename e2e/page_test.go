@@ -266,3 +266,75 @@ func TestPageLimits(t *testing.T) {
 		t.Errorf("too-many note = %q", got)
 	}
 }
+
+// jsNote is the last reply's note: its words, hint, details, and the buttons
+// and links it offers, as one string.
+const jsNote = `(() => { const n = ` + jsLastReply + `.querySelector('.msg-note'); if (!n || n.hidden) return ''; const q = (s) => [...n.querySelectorAll(s)].map(e => e.textContent).join(' / ');
+  return [q('.note-msg'), q('.note-hint'), q('.dead-steps li'), q('.note-details'), q(':scope > button, :scope > a')].join(' | '); })()`
+
+// Item 4: dead ends offer the right action. A draft bot gets "how to publish"
+// and a link to Coze, not a Retry; Coze's raw failure string becomes plain
+// words with Coze's text, code and log id kept for support.
+func TestPageDeadEnds(t *testing.T) {
+	b := mustStartBrowser(t)
+	base := mustStartApp(t, nil)
+	shots := artifactsDir(t)
+	b.do("open", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#signin")))
+	pageSignIn(b)
+	b.do("bots", chromedp.WaitVisible(chromedp.CSS(".bot-item")))
+	b.setInput("#workspace-select", cozesim.WorkspaceTeam)
+
+	// A draft bot: how to publish, and where; no Retry, no Regenerate.
+	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotDraft))
+	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
+	b.setInput("#composer", "hello draft")
+	b.click("#send")
+	if st := waitFor[string](b, "error reply", jsReplyDone, 20*time.Second); st != "failed" {
+		t.Fatalf("draft bot reply = %q, want failed", st)
+	}
+	want := "This bot is not published to the API channel yet, so it cannot chat here. Retrying will not help; publishing will: |  | " +
+		"Open the bot in Coze. / Click “Publish” at the top right. / Tick the “API” (Agent as API) channel, publish, then come back and send again. |  | Open in Coze"
+	if got := eval[string](b, jsNote); got != want {
+		t.Errorf("draft note:\n got %q\nwant %q", got, want)
+	}
+	href := eval[string](b, jsLastReply+`.querySelector('.publish-link').href`)
+	if wantHref := "https://www.coze.cn/space/" + cozesim.WorkspaceTeam + "/bot/" + cozesim.BotDraft; href != wantHref {
+		t.Errorf("publish link = %q, want %q", href, wantHref)
+	}
+	if n := eval[int](b, jsLastReply+`.querySelectorAll('.retry, .regenerate').length`); n != 0 {
+		t.Errorf("draft reply offers %d Retry/Regenerate buttons, want none", n)
+	}
+	shotBothThemes(b, shots, "page-deadend-draft")
+
+	// Coze's "event interval error" (code 5000): plain words, Retry, details kept.
+	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotAssistant))
+	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
+	b.setInput("#composer", "please #fail now")
+	b.click("#send")
+	if st := waitFor[string](b, "failed reply", jsReplyDone, 20*time.Second); st != "failed" {
+		t.Fatalf("#fail reply = %q, want failed", st)
+	}
+	checkCozeFailure(b, "The bot’s model stopped answering partway. | This is usually temporary: try again in a moment. |  | Coze error code 5000 · log id ")
+	shotBothThemes(b, shots, "page-deadend-model")
+
+	// A platform failure (9-digit code): plain words, and Coze's own sentence in the details.
+	b.setInput("#composer", "please #busy now")
+	b.click("#send")
+	waitFor[bool](b, "second failed reply", `document.querySelectorAll('.msg.assistant:not(.prologue)').length === 2`, 10*time.Second)
+	if st := waitFor[string](b, "failed reply", jsReplyDone, 20*time.Second); st != "failed" {
+		t.Fatalf("#busy reply = %q, want failed", st)
+	}
+	checkCozeFailure(b, "Coze is having trouble right now, so the reply did not finish. | This is usually temporary: try again in a moment. |  | Coze said: “We're currently experiencing server issues. Please try again later.” (code 702042078) · log id ")
+}
+
+// checkCozeFailure checks the last reply's note starts with want, ends with
+// Copy log id and Retry, and names a log id.
+func checkCozeFailure(b *browser, want string) {
+	b.t.Helper()
+	if got := eval[string](b, jsNote); !strings.HasPrefix(got, want) || !strings.HasSuffix(got, " Copy log id | Retry") {
+		b.t.Errorf("note:\n got %q\nwant %q…Copy log id | Retry", got, want)
+	}
+	if logID := eval[string](b, `(`+jsLastReply+`.querySelector('.dead-logid') || {}).textContent || ''`); !strings.HasPrefix(logID, "log id ") || len(logID) < 20 {
+		b.t.Errorf("log id = %q, want Coze's", logID)
+	}
+}

@@ -65,23 +65,30 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request, status int) {
 	}
 }
 
-// limitsJSON is what the page says about its limits before anyone hits them
-// (issue 10 item 3): the message length, files per message, the upload size
-// and the file types Coze accepts.
-type limitsJSON struct {
+// pageConfigJSON is what the page says before anyone hits a limit or a dead
+// end (issue 10 items 3 and 4): the message length, files per message, the
+// upload size, the file types Coze accepts, and the Coze site of the region
+// (where a bot is published).
+type pageConfigJSON struct {
 	MessageChars    int      `json:"message_chars"`
 	FilesPerMessage int      `json:"files_per_message"`
 	UploadBytes     int64    `json:"upload_bytes"`
 	UploadTypes     []string `json:"upload_types"`
+	CozeURL         string   `json:"coze_url"`
 }
 
-// handleLimits answers GET /api/limits. Nothing in it is secret, so it needs
-// no session.
-func (s *Server) handleLimits(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, limitsJSON{
+// handlePageConfig answers GET /api/config. Nothing in it is secret, so it
+// needs no session.
+func (s *Server) handlePageConfig(w http.ResponseWriter, r *http.Request) {
+	site := "https://www.coze.cn"
+	if s.d.Region == "com" {
+		site = "https://www.coze.com"
+	}
+	writeJSON(w, http.StatusOK, pageConfigJSON{
 		MessageChars:    chat.MaxMessageRunes,
 		FilesPerMessage: chat.MaxFiles,
 		UploadBytes:     s.d.MaxUploadBytes,
 		UploadTypes:     slices.Sorted(maps.Keys(uploadTypes)),
+		CozeURL:         site,
 	})
 }

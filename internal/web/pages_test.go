@@ -86,14 +86,17 @@ func TestPageAddressETag(t *testing.T) {
 	mustStatus(t, "revalidate", e.send(c, req{method: "GET", path: "/c/123", hdr: map[string]string{"If-None-Match": tag}}), http.StatusNotModified)
 }
 
-// Issue 10 item 3: the page learns its limits from the server, the same
-// numbers the server enforces.
-func TestPageLimits(t *testing.T) {
+// Issue 10 items 3 and 4: the page learns its limits from the server, the
+// same numbers the server enforces, and where Coze's site is.
+func TestPageConfig(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, envOpts{maxUpload: 3 << 20})
-	r := e.send(e.newClient(), req{method: "GET", path: "/api/limits"})
-	mustStatus(t, "limits", r, http.StatusOK)
-	got := decode[limitsJSON](t, r)
+	e := newTestEnv(t, envOpts{maxUpload: 3 << 20, web: func(d *Deps) { d.Region = "com" }})
+	r := e.send(e.newClient(), req{method: "GET", path: "/api/config"})
+	mustStatus(t, "config", r, http.StatusOK)
+	got := decode[pageConfigJSON](t, r)
+	if got.CozeURL != "https://www.coze.com" {
+		t.Errorf("coze_url = %q for region com", got.CozeURL)
+	}
 	if got.MessageChars != chat.MaxMessageRunes || got.FilesPerMessage != chat.MaxFiles || got.UploadBytes != 3<<20 {
 		t.Errorf("limits = %+v, want message %d, files %d, upload %d", got, chat.MaxMessageRunes, chat.MaxFiles, 3<<20)
 	}

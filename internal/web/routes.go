@@ -61,7 +61,7 @@ func (s *Server) routes() (http.Handler, error) {
 
 	// Files.
 	mux.Handle("POST /api/files", user(s.handleUpload))
-	mux.HandleFunc("GET /api/limits", s.handleLimits) // message length, files, upload size and types (pages.go)
+	mux.HandleFunc("GET /api/config", s.handlePageConfig) // limits and the Coze site, for the page (pages.go)
 
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.handleHealthz)

@@ -279,7 +279,7 @@ export class Chat {
     else if (e.status === 'completed') this.end(run, 'complete', null, false);
     else if (e.status === 'canceled') this.end(run, 'canceled', null, false);
     else if (e.code === 'requires_action') this.end(run, 'requires_action', null, false);
-    else if (e.status === 'failed') this.end(run, 'failed', new ApiError(0, String(e.code || 'chat_failed'), e.message || t('chat.failed'), e.logId ? t('chat.logId', { id: e.logId }) : ''), true);
+    else if (e.status === 'failed') this.end(run, 'failed', Object.assign(new ApiError(0, String(e.code || 'chat_failed'), e.message || t('chat.failed'), e.logId ? t('chat.logId', { id: e.logId }) : ''), { logId: e.logId, raw: e.message }), true);
     else this.end(run, 'incomplete', new ApiError(0, String(e.code || 'stream_cut'), e.message || t('chat.connectionLost')), true);
   }
 

@@ -1,5 +1,5 @@
 // limits: the page's limits said out loud before and when they bite (issue 10 item 3).
-// The numbers come from GET /api/limits (the ones the server enforces): a counter shows
+// The numbers come from GET /api/config (the ones the server enforces): a counter shows
 // near a text field's limit, a paste that does not fit says how much was kept, the
 // file size limit is stated next to the composer, and a file that is too large or of a
 // type Coze refuses is named with its reason before any upload.
@@ -9,18 +9,19 @@ import { $, h } from './dom.js';
 import { t, getLang, onLangChange } from './i18n.js';
 
 /** limits holds the server's numbers; the defaults are the server's defaults. */
-export const limits = { messageChars: 10000, filesPerMessage: 10, uploadBytes: 20 << 20, uploadTypes: [] };
+export const limits = { messageChars: 10000, filesPerMessage: 10, uploadBytes: 20 << 20, uploadTypes: [], cozeURL: 'https://www.coze.cn' };
 
 const listeners = new Set();
 
-/** loadLimits reads GET /api/limits once; fields that are missing keep their defaults. */
+/** loadLimits reads GET /api/config (limits and the Coze site) once; fields that are missing keep their defaults. */
 export async function loadLimits() {
   let d;
-  try { d = await request('GET', '/api/limits'); } catch { return; }
+  try { d = await request('GET', '/api/config'); } catch { return; }
   if (Number.isInteger(d.message_chars) && d.message_chars > 0) limits.messageChars = d.message_chars;
   if (Number.isInteger(d.files_per_message) && d.files_per_message > 0) limits.filesPerMessage = d.files_per_message;
   if (Number.isFinite(d.upload_bytes) && d.upload_bytes > 0) limits.uploadBytes = d.upload_bytes;
   if (Array.isArray(d.upload_types)) limits.uploadTypes = d.upload_types.filter((x) => typeof x === 'string');
+  if (typeof d.coze_url === 'string' && /^https:\/\/[a-z0-9.-]+$/i.test(d.coze_url)) limits.cozeURL = d.coze_url;
   for (const fn of listeners) fn();
 }
 

@@ -54,6 +54,15 @@ func (w *logWriter) String() string {
 // app stops (graceful shutdown) when the test ends.
 func mustStartApp(t *testing.T, extra map[string]string) string {
 	t.Helper()
+	url, stop := startApp(t, extra)
+	t.Cleanup(stop)
+	return url
+}
+
+// startApp is mustStartApp with the stop in the caller's hands (a restart);
+// stop may be called more than once.
+func startApp(t *testing.T, extra map[string]string) (string, func()) {
+	t.Helper()
 	dir := t.TempDir()
 	env := map[string]string{
 		"COZE2APP_ADDR":            "127.0.0.1:0",
@@ -77,21 +86,23 @@ func mustStartApp(t *testing.T, extra map[string]string) string {
 		cancel()
 		t.Fatalf("app did not listen within 30s:\n%s", lw)
 	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("app.Run: %v", err)
+	var once sync.Once
+	return url, func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("app.Run: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Errorf("app did not stop within 30s")
 			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("app did not stop within 30s")
-		}
-		if t.Failed() {
-			t.Logf("app log:\n%s", lw)
-		}
-	})
-	return url
+			if t.Failed() {
+				t.Logf("app log:\n%s", lw)
+			}
+		})
+	}
 }
 
 // browser is one Chromium tab plus what it printed to the console.

@@ -338,3 +338,75 @@ func checkCozeFailure(b *browser, want string) {
 		b.t.Errorf("log id = %q, want Coze's", logID)
 	}
 }
+
+// Item 4, demo restart: the demo keeps its database but its simulator starts
+// empty. The page says the demo data was reset (not just "sign in again"), and
+// a conversation the simulator no longer knows offers "start a new chat with
+// this bot", keeping the message, instead of a Retry that cannot help.
+func TestPageDemoRestart(t *testing.T) {
+	b := mustStartBrowser(t)
+	shots := artifactsDir(t)
+	db := map[string]string{"COZE2APP_DATABASE_URL": "sqlite:" + t.TempDir() + "/coze2app.db"}
+	base, stop := startApp(t, db)
+	t.Cleanup(stop)
+	b.do("open", chromedp.Navigate(base+"/b/"+cozesim.BotAssistant), chromedp.WaitVisible(chromedp.CSS("#signin")))
+	pageSignIn(b)
+	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
+	b.setInput("#composer", "before the restart")
+	b.click("#send")
+	if st := waitFor[string](b, "reply", jsReplyDone, 30*time.Second); st != "complete" {
+		t.Fatalf("reply = %q", st)
+	}
+	conv := eval[string](b, jsPath)
+
+	// Restart on the same address and database.
+	stop()
+	again := map[string]string{"COZE2APP_ADDR": strings.TrimPrefix(base, "http://")}
+	for k, v := range db {
+		again[k] = v
+	}
+	base2, stop2 := startApp(t, again)
+	t.Cleanup(stop2)
+	if base2 != base {
+		t.Fatalf("restarted on %s, want %s", base2, base)
+	}
+	b.do("reload after restart", chromedp.Reload())
+	got := waitFor[string](b, "demo reset notice", jsVisibleText("#demo-reset"), 10*time.Second)
+	if got != "The demo server was restarted, which resets the demo data (sign-ins and conversations). Sign in again to continue." {
+		t.Errorf("notice = %q", got)
+	}
+	if eval[string](b, jsVisibleText("#signin-reauth")) != "" {
+		t.Errorf("the plain re-authorization notice shows next to the demo reset")
+	}
+	shotBothThemes(b, shots, "page-demo-reset")
+
+	// Signed in again, the old conversation is in our history but not in Coze's.
+	pageSignIn(b)
+	b.do("open old conversation", chromedp.Navigate(base+conv), chromedp.WaitVisible(chromedp.CSS(".msg.user")))
+	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
+	b.setInput("#composer", "are you still there?")
+	b.click("#send")
+	if st := waitFor[string](b, "failed reply", jsReplyDone, 20*time.Second); st != "failed" {
+		t.Fatalf("reply in a forgotten conversation = %q, want failed", st)
+	}
+	want := "Coze no longer knows this conversation, so it cannot continue. | The demo server was restarted, which resets the demo data: the simulator no longer has this conversation. Start a new chat with this bot; your message stays in the box. |  |  | Start a new chat with this bot"
+	if got := eval[string](b, jsNote); got != want {
+		t.Errorf("note:\n got %q\nwant %q", got, want)
+	}
+	if n := eval[int](b, jsLastReply+`.querySelectorAll('.retry, .regenerate').length`); n != 0 {
+		t.Errorf("forgotten conversation offers %d Retry/Regenerate buttons, want none", n)
+	}
+	shotBothThemes(b, shots, "page-deadend-conversation")
+	b.click(".new-chat-action")
+	waitPath(b, "/b/"+cozesim.BotAssistant)
+	if got := eval[string](b, `document.querySelector('#composer').value + '|' + document.querySelectorAll('.msg.user').length`); got != "are you still there?|0" {
+		t.Errorf("new chat: composer|user messages = %q, want the message kept in an empty chat", got)
+	}
+	b.click("#send")
+	if st := waitFor[string](b, "reply in the new chat", jsReplyDone, 30*time.Second); st != "complete" {
+		t.Errorf("new chat reply = %q", st)
+	}
+	// (The restarted simulator numbers conversations from the start again, so
+	// the new one may reuse the old id: only the kind of address is checked.)
+	waitFor[bool](b, "conversation address", `location.pathname.startsWith('/c/')`, 10*time.Second)
+}

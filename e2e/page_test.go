@@ -26,6 +26,16 @@ func pageSignIn(b *browser) {
 	b.do("signed in", chromedp.WaitVisible(chromedp.CSS("#app-view")))
 }
 
+// sendTo opens bot from the sidebar, sends text and returns the reply's final status.
+func sendTo(b *browser, bot, text string) string {
+	b.t.Helper()
+	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, bot))
+	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
+	b.setInput("#composer", text)
+	b.click("#send")
+	return waitFor[string](b, "reply to "+text, jsReplyDone, 30*time.Second)
+}
+
 // waitPath waits until the address is want.
 func waitPath(b *browser, want string) {
 	b.t.Helper()
@@ -285,11 +295,7 @@ func TestPageDeadEnds(t *testing.T) {
 	b.setInput("#workspace-select", cozesim.WorkspaceTeam)
 
 	// A draft bot: how to publish, and where; no Retry, no Regenerate.
-	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotDraft))
-	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
-	b.setInput("#composer", "hello draft")
-	b.click("#send")
-	if st := waitFor[string](b, "error reply", jsReplyDone, 20*time.Second); st != "failed" {
+	if st := sendTo(b, cozesim.BotDraft, "hello draft"); st != "failed" {
 		t.Fatalf("draft bot reply = %q, want failed", st)
 	}
 	want := "This bot is not published to the API channel yet, so it cannot chat here. Retrying will not help; publishing will: |  | " +
@@ -307,11 +313,7 @@ func TestPageDeadEnds(t *testing.T) {
 	shotBothThemes(b, shots, "page-deadend-draft")
 
 	// Coze's "event interval error" (code 5000): plain words, Retry, details kept.
-	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotAssistant))
-	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
-	b.setInput("#composer", "please #fail now")
-	b.click("#send")
-	if st := waitFor[string](b, "failed reply", jsReplyDone, 20*time.Second); st != "failed" {
+	if st := sendTo(b, cozesim.BotAssistant, "please #fail now"); st != "failed" {
 		t.Fatalf("#fail reply = %q, want failed", st)
 	}
 	checkCozeFailure(b, "The bot’s model stopped answering partway. | This is usually temporary: try again in a moment. |  | Coze error code 5000 · log id ")

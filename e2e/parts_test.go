@@ -17,20 +17,23 @@ import (
 )
 
 // testDraftError chats with the never-published Draft Bot: the server answers a
-// JSON error before any stream, which the page shows inline with its hint and a
-// Retry button.
+// JSON error before any stream, which the page shows inline with how to publish
+// instead of a Retry that cannot help (issue 10 item 4). A failure a retry can
+// fix (Coze's 5000, "#fail") shows a Retry, which replaces the failed reply.
 func testDraftError(t *testing.T, b *browser) {
 	b.click("#tab-bots")
-	b.click(fmt.Sprintf(`.bot-item[data-bot-id="%s"]`, cozesim.BotDraft))
-	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
-	b.setInput("#composer", "hello draft")
-	b.click("#send")
-	if st := waitFor[string](b, "error reply", jsReplyDone, 20*time.Second); st != "failed" {
+	if st := sendTo(b, cozesim.BotDraft, "hello draft"); st != "failed" {
 		t.Fatalf("draft bot reply status = %q, want failed", st)
 	}
 	note := eval[string](b, `(() => { const n = `+jsLastReply+`.querySelector('.msg-note.is-error'); return n && !n.hidden ? n.querySelector('.note-msg').textContent : ''; })()`)
 	if note == "" {
 		t.Errorf("no inline error note for the draft bot")
+	}
+	if got := eval[string](b, `[!!`+jsLastReply+`.querySelector('.msg-note .retry'), !!`+jsLastReply+`.querySelector('.msg-note .publish-link')].join()`); got != "false,true" {
+		t.Errorf("draft note Retry, publish link = %s, want false,true", got)
+	}
+	if st := sendTo(b, cozesim.BotAssistant, "#fail for a retry"); st != "failed" {
+		t.Fatalf("#fail reply status = %q, want failed", st)
 	}
 	if !eval[bool](b, jsLastReply+`.querySelector('.msg-note .retry') !== null`) {
 		t.Errorf("inline error has no Retry button")

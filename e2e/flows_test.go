@@ -125,7 +125,7 @@ func testScreenshots(t *testing.T, b *browser, convID string, dir string) {
 		}
 		b.click("#tab-history")
 		b.click(fmt.Sprintf(`.conv-item[data-conv-id="%s"] .conv-open`, convID))
-		waitFor[bool](b, "conversation shown", `document.querySelectorAll('.msg.assistant[data-status="complete"]').length === 3`, 10*time.Second)
+		waitFor[bool](b, "conversation shown", fmt.Sprintf(`location.pathname === '/c/%s' && document.querySelectorAll('.msg.assistant[data-status="complete"]').length === 3`, convID), 10*time.Second)
 		time.Sleep(400 * time.Millisecond) // images and the entry animation
 	}
 	for _, theme := range []string{"light", "dark"} {

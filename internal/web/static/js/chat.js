@@ -110,6 +110,7 @@ export class Chat {
 
   /** selectBot opens a new conversation with bot (full info fetched from /api/bots/{id}). */
   async selectBot(bot) {
+    this.openSeq = (this.openSeq || 0) + 1; // a conversation still loading must not replace this bot
     this.detach();
     this.bot = { ...bot };
     this.conversationId = '';
@@ -390,7 +391,9 @@ export class Chat {
 
   /** openConversation shows a stored conversation from history. */
   async openConversation(id) {
+    const seq = this.openSeq = (this.openSeq || 0) + 1; // a later open or bot wins (a reload at an address races a click)
     const data = await api.messages(id);
+    if (seq !== this.openSeq) return;
     this.detach();
     const conv = data.conversation || {};
     this.bot = { id: conv.bot_id || '', name: conv.bot_name || '', icon_url: '', description: '' };

@@ -69,8 +69,9 @@ export function noteFor(field) {
   const box = field.closest('.composer') || field;
   let note = box.nextElementSibling;
   if (!note || !note.classList.contains('limit-note')) {
-    note = h('p', { class: 'limit-note', hidden: true, attrs: { role: 'status', 'aria-live': 'polite' } },
-      h('span', { class: 'limit-text' }), h('span', { class: 'limit-count' }));
+    // Only the sentence is live: a counter read out at every keystroke would drown the typing.
+    note = h('p', { class: 'limit-note', hidden: true },
+      h('span', { class: 'limit-text', attrs: { role: 'status' } }), h('span', { class: 'limit-count' }));
     box.after(note);
   }
   return note;

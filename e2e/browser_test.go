@@ -129,7 +129,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	step("RenameAndSearch", func(t *testing.T) { testRenameSearch(t, b, assistantConv) })
-	step("ErrorShownInlineWithRetry", func(t *testing.T) { testDraftError(t, b) })
+	step("ErrorShownInlineWithTheRightAction", func(t *testing.T) { testDraftError(t, b) })
 	step("RegenerateUsageNewChat", func(t *testing.T) { testRegenerateUsageNewChat(t, b) })
 	step("SSEParser", func(t *testing.T) { testSSEParser(t, b) })
 	step("ImageURLRule", func(t *testing.T) { testImageURLRule(t, b) })

@@ -44,6 +44,15 @@ func (w *logBuffer) String() string {
 // The app stops (graceful shutdown) when the test ends.
 func mustStartApp(t *testing.T, extra map[string]string) string {
 	t.Helper()
+	url, stop := startApp(t, extra)
+	t.Cleanup(stop)
+	return url
+}
+
+// startApp is mustStartApp with the stop in the caller's hands (a restart);
+// stop may be called more than once.
+func startApp(t *testing.T, extra map[string]string) (string, func()) {
+	t.Helper()
 	dir := t.TempDir()
 	env := map[string]string{
 		"COZE2APP_ADDR":            "127.0.0.1:0",
@@ -58,21 +67,23 @@ func mustStartApp(t *testing.T, extra map[string]string) string {
 	if err != nil {
 		t.Fatalf("app did not start: %v\n%s", err, log)
 	}
-	t.Cleanup(func() {
-		go srv.Close()
-		select {
-		case <-srv.Done():
-			if err := srv.Wait(); err != nil {
-				t.Errorf("app stopped with: %v", err)
+	var once sync.Once
+	return srv.URL, func() {
+		once.Do(func() {
+			go srv.Close()
+			select {
+			case <-srv.Done():
+				if err := srv.Wait(); err != nil {
+					t.Errorf("app stopped with: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Errorf("app did not stop within 30s")
 			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("app did not stop within 30s")
-		}
-		if t.Failed() {
-			t.Logf("app log:\n%s", log)
-		}
-	})
-	return srv.URL
+			if t.Failed() {
+				t.Logf("app log:\n%s", log)
+			}
+		})
+	}
 }
 
 // browser is one Chromium tab plus what it printed to the console.

@@ -496,7 +496,8 @@ func reopen(t *testing.T, b *browser, conv string, replies int) {
 	b.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".bot-item")))
 	b.click("#tab-history")
 	b.click(fmt.Sprintf(`.conv-item[data-conv-id="%s"] .conv-open`, conv))
-	waitFor[bool](b, "conversation reopened", fmt.Sprintf(`%s === %d && !document.querySelector('#messages .math-pending')`, jsReplies, replies), 10*time.Second)
+	// A reload reopens the conversation that was open; wait for this one (its address).
+	waitFor[bool](b, "conversation reopened", fmt.Sprintf(`location.pathname === '/c/%s' && %s === %d && !document.querySelector('#messages .math-pending')`, conv, jsReplies, replies), 10*time.Second)
 }
 
 // pickOption clicks option text of reply i and waits for the next reply to finish.

@@ -18,8 +18,9 @@ import (
 )
 
 // testDraftError chats with the never-published Draft Bot: the server answers a
-// JSON error before any stream, which the page shows inline with its hint and a
-// Retry button.
+// JSON error before any stream, which the page shows inline with how to publish
+// instead of a Retry that cannot help (issue 10 item 4). A failure a retry can
+// fix (Coze's 5000, "#fail") shows a Retry, which replaces the failed reply.
 func testDraftError(t *testing.T, b *browser) {
 	b.openBot(cozesim.BotDraft)
 	b.send("hello draft")
@@ -29,6 +30,12 @@ func testDraftError(t *testing.T, b *browser) {
 	note := eval[string](b, `(() => { const n = `+jsLastReply+`.querySelector('.msg-note.is-error'); return n && !n.hidden ? n.querySelector('.note-msg').textContent : ''; })()`)
 	if note == "" {
 		t.Errorf("no inline error note for the draft bot")
+	}
+	if got := eval[string](b, `[!!`+jsLastReply+`.querySelector('.msg-note .retry'), !!`+jsLastReply+`.querySelector('.msg-note .publish-link')].join()`); got != "false,true" {
+		t.Errorf("draft note Retry, publish link = %s, want false,true", got)
+	}
+	if st := sendTo(b, cozesim.BotAssistant, "#fail for a retry"); st != "failed" {
+		t.Fatalf("#fail reply status = %q, want failed", st)
 	}
 	if !eval[bool](b, jsLastReply+`.querySelector('.msg-note .retry') !== null`) {
 		t.Errorf("inline error has no Retry button")
@@ -413,7 +420,7 @@ func testScreenshots(t *testing.T, b *browser, convID string, dir string) {
 		}
 		b.click("#tab-history")
 		b.click(fmt.Sprintf(`.conv-item[data-conv-id="%s"] .conv-open`, convID))
-		waitFor[bool](b, "conversation shown", `document.querySelectorAll('.msg.assistant[data-status="complete"]').length === 3`, 10*time.Second)
+		waitFor[bool](b, "conversation shown", fmt.Sprintf(`location.pathname === '/c/%s' && document.querySelectorAll('.msg.assistant[data-status="complete"]').length === 3`, convID), 10*time.Second)
 		time.Sleep(400 * time.Millisecond) // images and the entry animation
 	}
 	for _, theme := range []string{"light", "dark"} {

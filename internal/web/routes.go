@@ -18,6 +18,10 @@ func (s *Server) routes() (http.Handler, error) {
 	// Page and assets.
 	mux.HandleFunc("GET /{$}", s.handleIndex)
 	mux.Handle("GET /static/", s.static)
+	// A conversation, a bot and a workflow each have an address (pages.go).
+	mux.HandleFunc("GET /c/{id}", s.handlePage)
+	mux.HandleFunc("GET /b/{id}", s.handlePage)
+	mux.HandleFunc("GET /w/{id}", s.handlePage)
 
 	// Sign-in (kept from the Flask demo).
 	mux.HandleFunc("GET /auth", s.handleAuth)
@@ -66,6 +70,7 @@ func (s *Server) routes() (http.Handler, error) {
 
 	// Files.
 	mux.Handle("POST /api/files", user(s.handleUpload))
+	mux.HandleFunc("GET /api/config", s.handlePageConfig) // limits and the Coze site, for the page (pages.go)
 
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
@@ -94,6 +99,7 @@ func (s *Server) routes() (http.Handler, error) {
 	var h http.Handler = mux
 	h = s.d.Auth.Middleware(h)
 	h = s.methodNotAllowedJSON(mux, h)
+	h = s.notFoundPage(mux, h) // unknown page paths: the page's own 404 view
 	h = s.crossOrigin(h)
 	h = s.checkHost(h)
 	h = s.observe(mux, h)

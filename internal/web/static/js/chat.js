@@ -110,6 +110,7 @@ export class Chat {
 
   /** selectBot opens a new conversation with bot (full info fetched from /api/bots/{id}). */
   async selectBot(bot) {
+    this.openSeq = (this.openSeq || 0) + 1; // a conversation still loading must not replace this bot
     this.detach();
     this.bot = { ...bot };
     this.conversationId = '';
@@ -273,7 +274,7 @@ export class Chat {
     else if (e.status === 'completed') this.end(run, 'complete', null, false);
     else if (e.status === 'canceled') this.end(run, 'canceled', null, false);
     else if (e.code === 'requires_action') this.end(run, 'requires_action', null, false);
-    else if (e.status === 'failed') this.end(run, 'failed', new ApiError(0, String(e.code || 'chat_failed'), e.message || t('chat.failed'), e.logId ? t('chat.logId', { id: e.logId }) : ''), true);
+    else if (e.status === 'failed') this.end(run, 'failed', Object.assign(new ApiError(0, String(e.code || 'chat_failed'), e.message || t('chat.failed'), e.logId ? t('chat.logId', { id: e.logId }) : ''), { logId: e.logId, raw: e.message }), true);
     else this.end(run, 'incomplete', new ApiError(0, String(e.code || 'stream_cut'), e.message || t('chat.connectionLost')), true);
   }
 
@@ -389,11 +390,14 @@ export class Chat {
 
   /** openConversation shows a stored conversation from history. */
   async openConversation(id) {
+    const seq = this.openSeq = (this.openSeq || 0) + 1; // a later open or bot wins (a reload at an address races a click)
     const data = await api.messages(id);
+    if (seq !== this.openSeq) return;
     this.detach();
     const conv = data.conversation || {};
     this.bot = { id: conv.bot_id || '', name: conv.bot_name || '', icon_url: '', description: '' };
     this.conversationId = conv.id || id;
+    this.convTitle = { id: this.conversationId, title: String(conv.title || '') }; // the tab title (router.js)
     this.resetView();
     const msgs = Array.isArray(data.messages) ? data.messages : [];
     let lastUser = '';

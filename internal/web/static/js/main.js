@@ -14,6 +14,9 @@ import { toast } from './toast.js';
 import { BotEditor } from './botedit.js';
 import { Compare } from './compare.js';
 import './signout.js'; // "Sign out everywhere" next to Sign out (issue 8 item 8)
+import { Router, isKnownPath, showNotFound, rememberAddress } from './router.js';
+import { loadLimits, watchTextLimit, stateFileLimits } from './limits.js';
+import { setDeadEndContext, noticeDemoReset } from './deadends.js';
 
 let chat = null;
 let sidebar = null;
@@ -160,6 +163,18 @@ function startApp(user) {
   chat.showEmpty(true);
   setDrawer(false);
   sidebar.loadWorkspaces();
+  new Router({ chat, sidebar, workflows, wfList }).start(); // addresses /c/, /b/, /w/ (issue 10 item 1)
+  // Limits said before and when they bite (issue 10 item 3).
+  for (const f of [$('#composer'), $('#workflow-answer')]) watchTextLimit(f);
+  stateFileLimits();
+  loadLimits();
+  // Dead ends offer the right action (issue 10 item 4).
+  setDeadEndContext({
+    conversationId: () => chat.conversationId,
+    botId: () => (chat.bot ? String(chat.bot.id) : ''),
+    workspaceId: () => (chat.bot && document.querySelector(`.bot-item[data-bot-id="${CSS.escape(String(chat.bot.id))}"]`) ? $('#workspace-select').value : ''),
+    newChat: (text) => { chat.newConversation(); chat.composer.value = text; chat.autosize(); chat.updateButtons(); },
+  });
 }
 
 async function boot(reauth) {
@@ -175,6 +190,7 @@ async function boot(reauth) {
   showDemo(st.demo);
   if (st.authenticated) startApp(st.user);
   else showSignin(reauth);
+  noticeDemoReset(st); // a demo restart resets its data: say so (issue 10 item 4)
 }
 
 function wire() {
@@ -213,9 +229,15 @@ function wire() {
     if (e.key === 'Escape' && document.body.classList.contains('drawer-open') && !document.querySelector('dialog[open]')) closeDrawer();
   });
   setUnauthenticatedHandler((err) => {
-    if (err && (err.code === 'unauthenticated' || err.code === 'reauth_required')) showSignin(err.code === 'reauth_required');
+    if (err && (err.code === 'unauthenticated' || err.code === 'reauth_required')) {
+      showSignin(err.code === 'reauth_required');
+      noticeDemoReset({ demo: document.body.classList.contains('has-banner'), authenticated: false });
+    }
   });
 }
 
+// An address the page does not know shows the 404 view (before wire, which wires its buttons).
+const known = isKnownPath(location.pathname);
+if (!known) showNotFound();
 wire();
-boot(false);
+if (known) { rememberAddress(); boot(false); }

@@ -7,6 +7,7 @@ import { h, icon, avatar, copyText } from './dom.js';
 import { renderMarkdown } from './markdown.js';
 import { renderCard, optionGroup } from './cards.js';
 import { t } from './i18n.js';
+import { explain } from './deadends.js';
 
 let uid = 0;
 
@@ -303,6 +304,10 @@ export class AssistantMessage {
     this.render(true);
     this.updateOptions();
     const noteKey = { canceled: 'chat.canceled', incomplete: 'chat.incomplete', failed: 'chat.failed', streaming: 'chat.streamingNote', requires_action: 'chat.requiresAction' }[status];
+    // Dead ends: plain words and the action that can help instead of a useless Retry (deadends.js).
+    const plain = explain(err, this);
+    if (plain) { err = plain.err; retry = retry && plain.retry; }
+    this.deadEnd = Boolean(plain && !plain.retry); // neither Retry nor Regenerate can help
     if (err || noteKey) {
       this.note.replaceChildren();
       this.note.className = 'msg-note ' + (err || status === 'failed' ? 'is-error' : 'is-info');
@@ -311,6 +316,7 @@ export class AssistantMessage {
       text.append(h('span', { class: 'note-msg', text: err && err.message ? err.message : t(noteKey || 'chat.failed') }));
       if (err && err.hint) text.append(h('span', { class: 'note-hint', text: err.hint }));
       this.note.append(text);
+      if (plain) plain.extra(text, this.note);
       if (retry && this.onRetry) {
         this.note.append(h('button', { type: 'button', class: 'btn btn-text retry', on: { click: () => this.onRetry(this) } }, icon('refresh'), h('span', { text: t('chat.retry') })));
       }
@@ -328,7 +334,7 @@ export class AssistantMessage {
       items.push(copy);
     }
     const hasRetry = !this.note.hidden && this.note.querySelector('.retry');
-    if (last && !hasRetry && this.onRegenerate && (this.userText || (this.userFiles && this.userFiles.ids.length))) {
+    if (last && !hasRetry && !this.deadEnd && this.onRegenerate && (this.userText || (this.userFiles && this.userFiles.ids.length))) {
       items.push(toolButton('refresh', 'chat.regenerate', () => this.onRegenerate(this), 'regenerate'));
     }
     if (this.usage) {

@@ -412,3 +412,32 @@ func TestPageDemoRestart(t *testing.T) {
 	// the new one may reuse the old id: only the kind of address is checked.)
 	waitFor[bool](b, "conversation address", `location.pathname.startsWith('/c/')`, 10*time.Second)
 }
+
+// Item 2: a sign-in error page is styled like the app (its tokens, a card, real
+// buttons, the favicon) and speaks the language chosen on the page, which the
+// page hands over in a cookie; screenshots in light and dark.
+func TestPageSignInErrorStyled(t *testing.T) {
+	b := mustStartBrowser(t)
+	base := mustStartApp(t, nil)
+	shots := artifactsDir(t)
+	for _, lang := range []string{"zh-CN", "en"} {
+		b.do("open the app", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(".signin-card")))
+		waitFor[bool](b, "language set to "+lang, fmt.Sprintf(`import('/static/js/i18n.js').then((m) => { m.setLang(%q); return m.getLang() === %q; })`, lang, lang), 10*time.Second)
+		b.do("callback error page", chromedp.Navigate(base+"/callback?error=access_denied&state=unknown"), chromedp.WaitVisible(chromedp.CSS(".callback-card")))
+		got := eval[[]string](b, `[document.documentElement.lang, document.querySelector('h1').textContent,
+			getComputedStyle(document.querySelector('.callback-card')).borderTopLeftRadius,
+			getComputedStyle(document.querySelector('.btn-filled')).backgroundColor,
+			getComputedStyle(document.body).fontFamily,
+			String(!!document.querySelector('link[rel="icon"]'))]`)
+		if got[0] != lang {
+			t.Errorf("%s: page language %q", lang, got[0])
+		}
+		if han := strings.IndexFunc(got[1], func(r rune) bool { return r >= 0x4e00 && r <= 0x9fff }) >= 0; han != (lang == "zh-CN") {
+			t.Errorf("%s: title %q is not in the chosen language", lang, got[1])
+		}
+		if got[2] == "0px" || got[3] == "rgba(0, 0, 0, 0)" || strings.HasPrefix(got[4], "\"Times") || got[4] == "serif" || got[5] != "true" {
+			t.Errorf("%s: page not styled like the app (card radius %s, button %s, font %s, favicon %s)", lang, got[2], got[3], got[4], got[5])
+		}
+		shotBothThemes(b, shots, "signin-error-"+lang)
+	}
+}

@@ -61,9 +61,17 @@ func (c catalog) text(lang, id string, params map[string]any) string {
 	return id
 }
 
-// langOf reads the page's language choice (X-Lang) or Accept-Language.
+// langCookie carries the page's language choice to pages the server renders
+// itself (js/i18n.js sets it; not a secret, so readable by the page).
+const langCookie = "coze2app_lang"
+
+// langOf reads the page's language choice (X-Lang on its requests, the
+// langCookie on a navigation) or else Accept-Language.
 func langOf(r *http.Request) string {
 	l := r.Header.Get("X-Lang")
+	if c, err := r.Cookie(langCookie); l == "" && err == nil {
+		l = c.Value
+	}
 	if l == "" {
 		l = strings.TrimSpace(r.Header.Get("Accept-Language"))
 	}

@@ -69,8 +69,8 @@ func catalogUses(t *testing.T) (errorIDs, pageIDs map[string]bool) {
 					case id.Name == "pathID":
 						errorIDs["error.bad_request."+lit(n.Args[3])] = true
 					case id.Name == "say":
-						if _, ok := n.Args[0].(*ast.BasicLit); ok { // else callback.<Key>, below
-							pageIDs[lit(n.Args[0])] = true
+						if _, ok := n.Args[1].(*ast.BasicLit); ok { // else callback.<Key>, below
+							pageIDs[lit(n.Args[1])] = true
 						}
 					}
 				case *ast.ValueSpec: // the tables of errors: {…, status, key}

@@ -41,7 +41,7 @@ func TestCase72_SignInFlood(t *testing.T) {
 		if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 {
 			t.Errorf("Retry-After = %q, want whole seconds", r.header.Get("Retry-After"))
 		}
-		if !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") || !strings.Contains(string(r.body), say("callback.too_many.title", nil).En) {
+		if !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") || !strings.Contains(string(r.body), say(langEn, "callback.too_many.title", nil)) {
 			t.Errorf("429 page = %.300s, want the friendly page", r.body)
 		}
 	}

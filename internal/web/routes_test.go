@@ -657,3 +657,44 @@ func TestPageConfig(t *testing.T) {
 		t.Errorf("upload types = %v, want exactly the accepted extensions", got.UploadTypes)
 	}
 }
+
+// A sign-in error page speaks the language chosen on the page (its cookie),
+// else the browser's, one language at a time, and is styled like the app:
+// the app's tokens and stylesheets, real buttons and the favicon (issue 10
+// item 2).
+func TestCallbackErrorPageSpeaksTheChosenLanguage(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, envOpts{})
+	c := e.newClient()
+	for _, tt := range []struct {
+		name, cookie, acceptLanguage, want string
+	}{
+		{"chosen Chinese", "zh-CN", "en", langZh},
+		{"chosen English over a Chinese browser", "en", "zh-CN,zh;q=0.9", langEn},
+		{"no choice, Chinese browser", "", "zh-CN,zh;q=0.9", langZh},
+		{"no choice at all", "", "", langEn},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			hdr := map[string]string{"Accept-Language": tt.acceptLanguage}
+			if tt.cookie != "" {
+				hdr["Cookie"] = langCookie + "=" + tt.cookie
+			}
+			r := e.send(c, req{method: "GET", path: "/callback?error=access_denied&state=unknown", hdr: hdr})
+			mustStatus(t, "callback", r, http.StatusBadRequest)
+			other := map[string]string{langZh: langEn, langEn: langZh}[tt.want]
+			body := string(r.body)
+			if title := say(tt.want, "callback.invalid_state.title", nil); !strings.Contains(body, "<h1>"+title+"</h1>") {
+				t.Errorf("page does not say %q in %s:\n%s", title, tt.want, body)
+			}
+			if title := say(other, "callback.invalid_state.title", nil); strings.Contains(body, title) {
+				t.Errorf("page also speaks %s (%q)", other, title)
+			}
+			for _, part := range []string{`<html lang="` + tt.want + `">`, `href="/static/css/tokens.css"`, `href="/static/css/page.css"`,
+				`rel="icon"`, `class="btn btn-filled" href="/auth"`, `class="btn btn-text" href="/"`} {
+				if !strings.Contains(body, part) {
+					t.Errorf("page lacks %s", part)
+				}
+			}
+		})
+	}
+}

@@ -98,20 +98,21 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		page.Detail = page.Detail[:200]
 	}
 	page.Detail = strings.ToValidUTF8(page.Detail, "")
-	page.write(w)
+	page.write(w, r)
 }
 
 // tooManySignIns answers 429 with Retry-After and a page that says what to
-// do, in both languages.
+// do, in the reader's language.
 func (s *Server) tooManySignIns(w http.ResponseWriter, r *http.Request, wait time.Duration) {
 	secs := int(roundUp(wait) / time.Second)
 	s.d.Metrics.SignIn("rate_limited")
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	callbackErrorPage{Status: http.StatusTooManyRequests, Key: "too_many", Params: map[string]any{"seconds": secs}}.write(w)
+	callbackErrorPage{Status: http.StatusTooManyRequests, Key: "too_many", Params: map[string]any{"seconds": secs}}.write(w, r)
 }
 
 // callbackErrorPage is a sign-in error page: its words are the catalog's
-// callback.<Key>.title and .body, shown in Chinese and English.
+// callback.<Key>.title and .body, in the language the person chose on the page
+// (langOf: its cookie, else the browser's), styled like the app (issue 10 item 2).
 type callbackErrorPage struct {
 	Status int
 	Key    string
@@ -119,34 +120,35 @@ type callbackErrorPage struct {
 	Detail string // Coze's own words, if any
 }
 
-// bilingual is one catalog entry in both of the page's languages.
-type bilingual struct{ Zh, En string }
+// say is one catalog entry in lang.
+func say(lang, id string, params map[string]any) string { return messages.text(lang, id, params) }
 
-func say(id string, params map[string]any) bilingual {
-	return bilingual{messages.text(langZh, id, params), messages.text(langEn, id, params)}
-}
-
-func (p callbackErrorPage) write(w http.ResponseWriter) {
+func (p callbackErrorPage) write(w http.ResponseWriter, r *http.Request) {
+	lang := langOf(r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(p.Status)
 	_ = callbackErrorTmpl.Execute(w, map[string]any{
-		"Title":  say("callback."+p.Key+".title", p.Params),
-		"Body":   say("callback."+p.Key+".body", p.Params),
-		"Retry":  say("callback.retry", nil),
-		"Home":   say("callback.home", nil),
+		"Lang":   lang,
+		"Title":  say(lang, "callback."+p.Key+".title", p.Params),
+		"Body":   say(lang, "callback."+p.Key+".body", p.Params),
+		"Retry":  say(lang, "callback.retry", nil),
+		"Home":   say(lang, "callback.home", nil),
 		"Detail": p.Detail,
 	})
 }
 
 // callbackErrorTmpl escapes everything it prints (catalog cases 11 and 70).
 var callbackErrorTmpl = template.Must(template.New("callback").Parse(`<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title.Zh}} · {{.Title.En}} — coze2app</title><link rel="stylesheet" href="/static/css/app.css"></head>
+<html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} — coze2app</title>
+<link rel="icon" href="/static/img/logo.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/static/css/tokens.css"><link rel="stylesheet" href="/static/css/app.css"><link rel="stylesheet" href="/static/css/page.css"></head>
 <body class="callback-page"><main class="callback-card">
-<h1>{{.Title.Zh}}<br><small>{{.Title.En}}</small></h1>
-<p>{{.Body.Zh}}</p><p>{{.Body.En}}</p>
+<img class="callback-logo" src="/static/img/logo.svg" alt="" width="48" height="48">
+<h1>{{.Title}}</h1>
+<p>{{.Body}}</p>
 {{if .Detail}}<p class="detail">Coze: {{.Detail}}</p>{{end}}
-<p><a class="btn filled" href="/auth">{{.Retry.Zh}} / {{.Retry.En}}</a> <a class="btn text" href="/">{{.Home.Zh}} / {{.Home.En}}</a></p>
+<p class="callback-actions"><a class="btn btn-filled" href="/auth">{{.Retry}}</a> <a class="btn btn-text" href="/">{{.Home}}</a></p>
 </main></body></html>`))
 
 // handleAuthStatus tells the page who is signed in. Only id, name, avatar

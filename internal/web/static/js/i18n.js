@@ -22,6 +22,13 @@ function detect() {
 }
 
 let lang = detect();
+rememberForServer(lang);
+
+/** rememberForServer lets pages the server renders (sign-in errors) speak the chosen language. */
+function rememberForServer(l) {
+  const secure = location.protocol === 'https:' ? '; Secure' : '';
+  document.cookie = `coze2app_lang=${l}; Path=/; Max-Age=31536000; SameSite=Lax${secure}`;
+}
 const listeners = new Set();
 
 /** lang returns the current UI language ("zh-CN" or "en"). */
@@ -32,6 +39,7 @@ export function setLang(next) {
   if (!dict[next] || next === lang) return;
   lang = next;
   try { localStorage.setItem(STORAGE_KEY, next); } catch { /* ignore */ }
+  rememberForServer(next);
   applyI18n(document);
   for (const fn of listeners) fn(lang);
 }

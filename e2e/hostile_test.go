@@ -290,8 +290,9 @@ func TestCase70_EverySinkInert(t *testing.T) {
 		if want := []string{"Coze: " + hostileImg, "0"}; strings.Join(detail, "|") != strings.Join(want, "|") {
 			t.Errorf("callback detail (text, child elements) = %q, want %q", detail, want)
 		}
-		if n := eval[int](b, `document.images.length`); n != 0 {
-			t.Errorf("callback page has %d <img>: the description was parsed as HTML", n)
+		// The page's own logo is its only image.
+		if n := eval[int](b, `document.querySelectorAll('img:not(.callback-logo)').length`); n != 0 {
+			t.Errorf("callback page has %d <img> besides its logo: the description was parsed as HTML", n)
 		}
 		inert(t, "callback (consent denied)", false)
 	})

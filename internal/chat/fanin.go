@@ -136,37 +136,31 @@ func (s *Service) ServeFanIn(w http.ResponseWriter, r *http.Request, cols []FanI
 	for i, c := range cols {
 		cursor[i] = c.After
 	}
-	vector := func() string {
-		var b strings.Builder
+	// appendVector appends every column's position, "tag:N,…", the stream's event id.
+	appendVector := func(b []byte) []byte {
 		for i, c := range cols {
 			if i > 0 {
-				b.WriteByte(',')
+				b = append(b, ',')
 			}
-			b.WriteString(c.Tag)
-			b.WriteByte(':')
-			b.WriteString(strconv.FormatInt(cursor[i], 10))
+			b = append(b, c.Tag...)
+			b = append(b, ':')
+			b = strconv.AppendInt(b, cursor[i], 10)
 		}
-		return b.String()
+		return b
 	}
+	var vector []byte // reused for every id line
 	send := func(i int, id int64, name string, data []byte) error {
 		wrapped, err := json.Marshal(fanInData{Column: cols[i].Tag, ID: id, Data: data})
 		if err != nil {
 			return err
 		}
-		b := sw.buf[:0]
+		var idLine []byte
 		if id > 0 {
 			cursor[i] = id
-			b = append(b, "id: "...)
-			b = append(b, vector()...)
-			b = append(b, '\n')
+			vector = appendVector(vector[:0])
+			idLine = vector
 		}
-		b = append(b, "event: "...)
-		b = append(b, sanitizeName(name)...)
-		b = append(b, '\n')
-		b = appendData(b, wrapped)
-		b = append(b, '\n')
-		sw.buf = b
-		return sw.write(b)
+		return sw.sendWithID(idLine, name, wrapped)
 	}
 	endColumn := func(i int, code string) error {
 		ended[i] = true

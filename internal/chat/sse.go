@@ -117,10 +117,20 @@ type sseWriter struct {
 
 // send writes one event; id 0 means "no id line" (our out-of-log events).
 func (sw *sseWriter) send(id int64, name string, data []byte) error {
-	b := sw.buf[:0]
+	var num [20]byte
+	var idLine []byte
 	if id > 0 {
+		idLine = strconv.AppendInt(num[:0], id, 10)
+	}
+	return sw.sendWithID(idLine, name, data)
+}
+
+// sendWithID writes one event whose id line is id (none when empty).
+func (sw *sseWriter) sendWithID(id []byte, name string, data []byte) error {
+	b := sw.buf[:0]
+	if len(id) > 0 {
 		b = append(b, "id: "...)
-		b = strconv.AppendInt(b, id, 10)
+		b = append(b, id...)
 		b = append(b, '\n')
 	}
 	b = append(b, "event: "...)

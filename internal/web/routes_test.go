@@ -610,7 +610,7 @@ func TestPageAddresses(t *testing.T) {
 					t.Errorf("HEAD body = %d bytes, want none", len(r.body))
 				}
 			case tt.ctype == page:
-				if !strings.Contains(string(r.body), `<script type="module" src="/static/js/main.js">`) {
+				if !strings.Contains(string(r.body), `<script type="module" src="/static/js/main.js?v=`) {
 					t.Errorf("body is not the page: %.200s", r.body)
 				}
 				if cc := r.header.Get("Cache-Control"); cc != "no-cache" {

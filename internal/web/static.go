@@ -165,7 +165,9 @@ type assetRef struct {
 var refPattern = regexp.MustCompile(`(?:["']|url\(\s*)((?:\.{1,2}/|/static/)[^"'()\s?#\\]+)(?:["')]|\s)`)
 
 // findRefs lists the references of file p (HTML, CSS or JS) that name a file
-// in files. A JS module's imports of other modules are left to the import map.
+// in files. In JS only /static/ URLs count: a relative string there is a
+// module specifier, left to the import map (any other would resolve against
+// the page, not the module, and is not ours to guess).
 func findRefs(p string, body []byte, files map[string][]byte) []assetRef {
 	switch path.Ext(p) {
 	case ".html", ".css", ".js", ".mjs":
@@ -179,7 +181,7 @@ func findRefs(p string, body []byte, files map[string][]byte) []assetRef {
 		if rest, ok := strings.CutPrefix(url, "/static/"); ok {
 			target = path.Clean(rest)
 		}
-		if _, ok := files[target]; !ok || isModule(p) && isModule(target) {
+		if _, ok := files[target]; !ok || isModule(p) && (isModule(target) || !strings.HasPrefix(url, "/static/")) {
 			continue
 		}
 		out = append(out, assetRef{start: m[2], end: m[3], target: target})
@@ -306,6 +308,11 @@ func (f *staticFile) representation(w http.ResponseWriter, r *http.Request) []by
 	}
 	h.Set("Content-Encoding", "gzip")
 	h.Set("ETag", gzETag)
+	// http.ServeContent leaves Content-Length to the caller once there is a
+	// Content-Encoding; a Range of gzipped bytes is not worth supporting, so
+	// the whole body is sent.
+	h.Set("Content-Length", strconv.Itoa(len(gz)))
+	r.Header.Del("Range")
 	return gz
 }
 

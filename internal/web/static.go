@@ -96,6 +96,17 @@ func loadStatic(imageSources []string) (*staticFiles, error) {
 	return &staticFiles{assetSet: set, index: newStaticFile("index.html", withImageSources(set.index, imageSources), "")}, nil
 }
 
+// staticURL is the versioned URL of the embedded file p (a path under
+// static/), for pages the server writes itself; the plain URL if p is unknown.
+func staticURL(p string) string {
+	if set, err := embeddedAssets(); err == nil {
+		if f, ok := set.files[p]; ok {
+			return "/static/" + p + "?v=" + f.version
+		}
+	}
+	return "/static/" + p
+}
+
 func newStaticFile(name string, body []byte, version string) *staticFile {
 	sum := sha256.Sum256(body)
 	return &staticFile{body: body, etag: `"` + shortHash(sum[:]) + `"`, version: version, contentType: contentTypeOf(name)}

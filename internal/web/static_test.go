@@ -89,13 +89,15 @@ func TestStaticGzipDecodesToEmbeddedBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The page too, at / and at a page address.
-	for _, p := range []string{"/", "/c/7501234567890123456"} {
+	// The page too, at /, at a page address and as the not-found page.
+	for p, status := range map[string]int{"/": 200, "/c/7501234567890123456": 200, "/nope": 404} {
 		plain := getWith(e, c, p, nil)
 		if plain.header.Get("Content-Encoding") != "" || !bytes.Contains(plain.body, []byte(`<script type="importmap">`)) {
 			t.Errorf("%s without Accept-Encoding: Content-Encoding %q, %d bytes", p, plain.header.Get("Content-Encoding"), len(plain.body))
 		}
-		checkGzipped(t, p, getWith(e, c, p, map[string]string{"Accept-Encoding": "gzip"}), plain.body)
+		zipped := getWith(e, c, p, map[string]string{"Accept-Encoding": "gzip"})
+		mustStatus(t, p, zipped, status)
+		checkGzipped(t, p, zipped, plain.body)
 	}
 }
 
@@ -176,6 +178,19 @@ func TestStaticCachingAndRevalidation(t *testing.T) {
 	}
 	changed := getWith(e, c, versioned, map[string]string{"If-None-Match": `"something-else"`})
 	mustStatus(t, "other ETag", changed, 200)
+
+	// The sign-in error page, which the server writes itself, names the same
+	// versioned files as the page.
+	errPage := getWith(e, c, "/callback?error=access_denied&state=unknown", nil)
+	refs := htmlURL.FindAllSubmatch(errPage.body, -1)
+	if len(refs) < 4 {
+		t.Errorf("sign-in error page names %d static files", len(refs))
+	}
+	for _, m := range refs {
+		if r := getWith(e, c, string(m[1]), nil); r.status != 200 || r.header.Get("Cache-Control") != immutable {
+			t.Errorf("sign-in error page: %s answers %d, Cache-Control %q", m[1], r.status, r.header.Get("Cache-Control"))
+		}
+	}
 
 	for _, tt := range []struct {
 		path, cache string

@@ -68,7 +68,7 @@ type staticFile struct {
 // assetSet is the embedded files, rewritten; built once per process.
 type assetSet struct {
 	files        map[string]*staticFile // by path under static/, index.html excluded
-	index        []byte                 // index.html with the import map and versioned URLs
+	indexHTML    []byte                 // index.html with the import map and versioned URLs
 	importMapCSP string                 // 'sha256-…' of the inline import map
 }
 
@@ -93,7 +93,7 @@ func loadStatic(imageSources []string) (*staticFiles, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &staticFiles{assetSet: set, index: newStaticFile("index.html", withImageSources(set.index, imageSources), "")}, nil
+	return &staticFiles{assetSet: set, index: newStaticFile("index.html", withImageSources(set.indexHTML, imageSources), "")}, nil
 }
 
 // staticURL is the versioned URL of the embedded file p (a path under
@@ -160,7 +160,7 @@ func buildAssets(root fs.FS) (*assetSet, error) {
 		return nil, fmt.Errorf("static/index.html: no %s to put the import map after", anchor)
 	}
 	tag := append(append(append(anchor, "\n  "+`<script type="importmap">`...), importMap...), "</script>"...)
-	set.index = bytes.Replace(index, anchor, tag, 1)
+	set.indexHTML = bytes.Replace(index, anchor, tag, 1)
 	return set, nil
 }
 

@@ -421,13 +421,13 @@ func TestAssetVersionsFollowContent(t *testing.T) {
 	if got, want := string(before.files["css/a.css"].body), `.x { background: url(../img/x.svg?v=`+v(before, "img/x.svg")+`); } .y { background: url("/static/img/y.svg?keep") }`; got != want {
 		t.Errorf("a.css rewritten to %q, want %q", got, want)
 	}
-	if !bytes.Contains(before.index, []byte(`"/static/js/dom.js":"/static/js/dom.js?v=`+v(before, "js/dom.js")+`"`)) ||
-		!bytes.Contains(before.index, []byte(`src="/static/js/main.js?v=`+v(before, "js/main.js")+`"`)) {
-		t.Errorf("index.html: %s", before.index)
+	if !bytes.Contains(before.indexHTML, []byte(`"/static/js/dom.js":"/static/js/dom.js?v=`+v(before, "js/dom.js")+`"`)) ||
+		!bytes.Contains(before.indexHTML, []byte(`src="/static/js/main.js?v=`+v(before, "js/main.js")+`"`)) {
+		t.Errorf("index.html: %s", before.indexHTML)
 	}
 
 	dom := build(map[string]string{"js/dom.js": `export const h = 2;`})
-	if v(dom, "js/dom.js") == v(before, "js/dom.js") || !bytes.Contains(dom.index, []byte("dom.js?v="+v(dom, "js/dom.js"))) {
+	if v(dom, "js/dom.js") == v(before, "js/dom.js") || !bytes.Contains(dom.indexHTML, []byte("dom.js?v="+v(dom, "js/dom.js"))) {
 		t.Errorf("a changed dom.js kept its version or the import map kept the old one")
 	}
 	if v(dom, "js/main.js") != v(before, "js/main.js") {
@@ -435,7 +435,7 @@ func TestAssetVersionsFollowContent(t *testing.T) {
 	}
 
 	data := build(map[string]string{"data.json": `{"a":1}`})
-	if v(data, "js/main.js") == v(before, "js/main.js") || !bytes.Contains(data.index, []byte("main.js?v="+v(data, "js/main.js"))) {
+	if v(data, "js/main.js") == v(before, "js/main.js") || !bytes.Contains(data.indexHTML, []byte("main.js?v="+v(data, "js/main.js"))) {
 		t.Errorf("main.js names data.json by URL but kept its version when data.json changed")
 	}
 	svg := build(map[string]string{"img/x.svg": `<svg></svg>`})

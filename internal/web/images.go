@@ -40,15 +40,16 @@ func imageSources(region string, demo bool) []string {
 }
 
 // buildCSP is the page's policy with img-src listing exactly 'self' and
-// the region's image hosts.
-func buildCSP(sources []string) string {
+// the region's image hosts; script-src adds the hash of index.html's inline
+// import map (static.go), the one inline script.
+func buildCSP(sources []string, importMapCSP string) string {
 	img := []string{"'self'"}
 	for _, s := range sources {
 		if strings.HasPrefix(s, "https://") {
 			img = append(img, s)
 		}
 	}
-	return "default-src 'self'; script-src 'self'; style-src 'self'; " +
+	return "default-src 'self'; script-src 'self' " + importMapCSP + "; style-src 'self'; " +
 		"img-src " + strings.Join(img, " ") + "; connect-src 'self'; font-src 'self'; object-src 'none'; " +
 		"base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 }

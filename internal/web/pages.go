@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,21 +48,22 @@ func isPageRequest(r *http.Request) bool {
 		!strings.HasPrefix(r.URL.Path, "/api/") && r.URL.Path != "/api"
 }
 
-// servePage writes index.html with status; a 200 honours If-None-Match like
-// the page at /, a 404 is always sent whole.
+// servePage writes index.html with status, gzipped when the browser takes
+// it; a 200 honours If-None-Match like the page at /, a 404 is always sent
+// whole.
 func (s *Server) servePage(w http.ResponseWriter, r *http.Request, status int) {
-	f := s.static.files["index.html"]
 	h := w.Header()
-	h.Set("Content-Type", f.contentType)
 	h.Set("Cache-Control", "no-cache")
+	body := s.static.index.representation(w, r)
 	if status == http.StatusOK {
-		h.Set("ETag", f.etag)
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.body))
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 		return
 	}
+	h.Del("ETag")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(f.body)
+		_, _ = w.Write(body)
 	}
 }
 

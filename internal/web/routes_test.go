@@ -610,7 +610,7 @@ func TestPageAddresses(t *testing.T) {
 					t.Errorf("HEAD body = %d bytes, want none", len(r.body))
 				}
 			case tt.ctype == page:
-				if !strings.Contains(string(r.body), `<script type="module" src="/static/js/main.js">`) {
+				if !strings.Contains(string(r.body), `<script type="module" src="/static/js/main.js?v=`) {
 					t.Errorf("body is not the page: %.200s", r.body)
 				}
 				if cc := r.header.Get("Cache-Control"); cc != "no-cache" {
@@ -689,7 +689,7 @@ func TestCallbackErrorPageSpeaksTheChosenLanguage(t *testing.T) {
 			if title := say(other, "callback.invalid_state.title", nil); strings.Contains(body, title) {
 				t.Errorf("page also speaks %s (%q)", other, title)
 			}
-			for _, part := range []string{`<html lang="` + tt.want + `">`, `href="/static/css/tokens.css"`, `href="/static/css/page.css"`,
+			for _, part := range []string{`<html lang="` + tt.want + `">`, `href="/static/css/tokens.css?v=`, `href="/static/css/page.css?v=`,
 				`rel="icon"`, `class="btn btn-filled" href="/auth"`, `class="btn btn-text" href="/"`} {
 				if !strings.Contains(body, part) {
 					t.Errorf("page lacks %s", part)

@@ -138,13 +138,13 @@ func (p callbackErrorPage) write(w http.ResponseWriter, r *http.Request) {
 }
 
 // callbackErrorTmpl escapes everything it prints (catalog cases 11 and 70).
-var callbackErrorTmpl = template.Must(template.New("callback").Parse(`<!doctype html>
+var callbackErrorTmpl = template.Must(template.New("callback").Funcs(template.FuncMap{"static": staticURL}).Parse(`<!doctype html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}} — coze2app</title>
-<link rel="icon" href="/static/img/logo.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/static/css/tokens.css"><link rel="stylesheet" href="/static/css/app.css"><link rel="stylesheet" href="/static/css/page.css"></head>
+<link rel="icon" href="{{static "img/logo.svg"}}" type="image/svg+xml">
+<link rel="stylesheet" href="{{static "css/tokens.css"}}"><link rel="stylesheet" href="{{static "css/app.css"}}"><link rel="stylesheet" href="{{static "css/page.css"}}"></head>
 <body class="callback-page"><main class="callback-card">
-<img class="callback-logo" src="/static/img/logo.svg" alt="" width="48" height="48">
+<img class="callback-logo" src="{{static "img/logo.svg"}}" alt="" width="48" height="48">
 <h1>{{.Title}}</h1>
 <p>{{.Body}}</p>
 {{if .Detail}}<p class="detail">Coze: {{.Detail}}</p>{{end}}

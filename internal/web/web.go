@@ -118,7 +118,7 @@ func newServer(d Deps) (*Server, http.Handler, error) {
 		https:   pub.Scheme == "https",
 		bots:    newBotCache(d.BotCacheTTL, d.Now),
 		static:  st,
-		csp:     buildCSP(imageSources(d.Region, d.Demo)),
+		csp:     buildCSP(imageSources(d.Region, d.Demo), st.importMapCSP),
 		signIns: newLimiter(cmp.Or(d.SignInBurst, 20), cmp.Or(d.SignInEvery, 3*time.Second), maxLimiterKeys, d.Now),
 		chats:   newLimiter(d.ChatsPerMinute, time.Minute/time.Duration(d.ChatsPerMinute), maxLimiterKeys, d.Now),
 		uploads: map[int64]int{},

@@ -156,6 +156,14 @@ func TestComposerPasteDropProgressEditEscape(t *testing.T) {
 		b.openBot(cozesim.BotSlow)
 		b.send("Tell me a long story")
 		waitFor[bool](b, "story started", jsReplyLen+` > 40`, 20*time.Second)
+		// With a dialog open, Escape closes the dialog and the reply goes on.
+		b.click("#edit-bot")
+		waitFor[bool](b, "editor open", `!!document.querySelector('dialog[open]')`, 5*time.Second)
+		b.do("escape closes the dialog", chromedp.KeyEvent("\x1b"))
+		waitFor[bool](b, "editor closed", `!document.querySelector('dialog[open]')`, 5*time.Second)
+		if st := eval[string](b, `(() => { const m = `+jsLastReply+`; return m.dataset.status; })()`); st != "streaming" {
+			t.Fatalf("Escape that closed a dialog also ended the reply: %q", st)
+		}
 		b.do("escape", chromedp.KeyEvent("\x1b"))
 		if st := waitFor[string](b, "stopped by Escape", jsReplyDone, 10*time.Second); st != "canceled" {
 			t.Fatalf("status after Escape = %q, want canceled (as Stop)", st)

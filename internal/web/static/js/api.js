@@ -76,6 +76,40 @@ export async function request(method, path, opts = {}) {
   try { return await res.json(); } catch { return {}; }
 }
 
+/**
+ * uploadForm POSTs form (multipart) to path with XMLHttpRequest, the one browser API
+ * that reports upload progress: onProgress(sent, total) as bytes leave. Resolves the
+ * JSON body; rejects with ApiError like request() (401 calls the handler), or with an
+ * AbortError when signal aborts. Same-origin with cookies, like every call here: the
+ * server's cross-origin check reads the browser's own Sec-Fetch-Site/Origin headers.
+ */
+export function uploadForm(path, form, { onProgress, signal } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', path);
+    xhr.withCredentials = true;
+    for (const [k, v] of Object.entries(baseHeaders({ Accept: 'application/json' }))) xhr.setRequestHeader(k, v);
+    if (onProgress) xhr.upload.addEventListener('progress', (e) => { if (e.lengthComputable) onProgress(e.loaded, e.total); });
+    const aborted = () => reject(new DOMException('upload aborted', 'AbortError'));
+    if (signal) {
+      if (signal.aborted) { aborted(); return; }
+      signal.addEventListener('abort', () => xhr.abort(), { once: true });
+    }
+    xhr.addEventListener('abort', aborted);
+    xhr.addEventListener('error', () => reject(networkError()));
+    xhr.addEventListener('load', () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch { body = null; }
+      if (xhr.status >= 200 && xhr.status < 300) { resolve(body && typeof body === 'object' ? body : {}); return; }
+      const e = body && typeof body === 'object' && body.error && typeof body.error === 'object' ? body.error : {};
+      const err = apiErrorOf(xhr.status, e);
+      if (xhr.status === 401) onUnauthenticated(err);
+      reject(err);
+    });
+    xhr.send(form);
+  });
+}
+
 /** Thin wrappers, one per route the page uses. */
 export const api = {
   status: () => request('GET', '/api/auth/status'),

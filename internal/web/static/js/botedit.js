@@ -9,6 +9,7 @@ import { request, baseHeaders, errorFromResponse, networkError } from './api.js'
 import { $, h, icon, avatar } from './dom.js';
 import { onLangChange, t } from './i18n.js';
 import { toast } from './toast.js';
+import { imagePreview } from './preview.js';
 
 /** tr says a word of the editor (the catalog's bot.<key>) with {name} placeholders. */
 export function tr(key, vars) { return t('bot.' + key, vars); }
@@ -166,15 +167,10 @@ export class BotEditor {
     this.f.preview.replaceChildren(avatar(url, name || '?', 'lg'));
   }
 
-  /** previewFile draws the picked image on a canvas: CSP img-src has no data: or blob:. */
+  /** previewFile shows the picked image before it is uploaded (preview.js: a canvas). */
   async previewFile(file) {
-    try {
-      const bmp = await createImageBitmap(file);
-      const c = h('canvas', { class: 'avatar avatar-lg', width: 112, height: 112, attrs: { role: 'img', 'aria-label': file.name } });
-      c.getContext('2d').drawImage(bmp, 0, 0, 112, 112);
-      bmp.close();
-      this.f.preview.replaceChildren(c);
-    } catch { /* not decodable here: Coze still gets the file */ }
+    const c = await imagePreview(file, 112, 'avatar avatar-lg');
+    if (c) this.f.preview.replaceChildren(c); // not decodable here: Coze still gets the file
   }
 
   async pickIcon(file) {

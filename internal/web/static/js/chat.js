@@ -63,7 +63,14 @@ export class Chat {
     this.composer.addEventListener('keyup', () => { this.swallowEnter = false; });
     this.composer.addEventListener('input', () => { this.autosize(); this.updateButtons(); });
     $('#new-chat').addEventListener('click', () => this.newConversation());
-    this.files = new Attachments({ onChange: () => this.updateButtons() });
+    this.files = new Attachments({
+      onChange: () => this.updateButtons(),
+      canAttach: () => Boolean(this.bot) && !$('#attach').disabled && $('#composer-bar').offsetParent !== null,
+      composer: this.composer,
+      dropTarget: $('#chat'),
+    });
+    // Capture on window: decided before the menus and the drawer act on the same Escape.
+    window.addEventListener('keydown', (e) => this.escapeStops(e), true);
     this.updateButtons();
   }
 
@@ -82,6 +89,33 @@ export class Chat {
     this.composer.disabled = !this.bot;
     $('#attach').disabled = !this.bot;
     this.composer.placeholder = this.bot ? t('chat.placeholder', { bot: this.bot.name || '' }) : t('chat.placeholderNoBot');
+  }
+
+  /**
+   * escapeStops makes Escape do what Stop does while a reply runs, wherever focus is on
+   * the page, unless that Escape is for something else: an open dialog or menu closes,
+   * the phone drawer shuts, an IME cancels its composition.
+   */
+  escapeStops(e) {
+    if (e.key !== 'Escape' || e.isComposing || !this.run || this.stopBtn.hidden) return;
+    if (document.querySelector('dialog[open], .menu:not([hidden])') || document.body.classList.contains('drawer-open')) return;
+    e.preventDefault();
+    this.stop();
+  }
+
+  /**
+   * edit puts a sent message (text and its files) back into the composer. Sending it
+   * starts a new turn: Coze keeps the earlier one, and so does the history.
+   */
+  edit(text, files) {
+    if (!this.bot) return;
+    this.composer.value = text;
+    this.files.clear();
+    if (files && files.ids.length) this.files.restore(files);
+    this.autosize();
+    this.updateButtons();
+    this.composer.focus();
+    this.composer.setSelectionRange(text.length, text.length);
   }
 
   /** relabel refreshes texts that depend on the language. */
@@ -173,12 +207,17 @@ export class Chat {
   send(text, reuse, files = { ids: [], names: [] }) {
     if (!this.bot || this.run || (!text && !files.ids.length)) return;
     for (const el of this.list.querySelectorAll('.chips')) { el.hidden = true; el.replaceChildren(); }
-    if (!reuse) this.list.append(new UserMessage(text, files.names).el);
+    if (!reuse) this.list.append(this.userMessage(text, files).el);
     const msg = this.newReply(text);
     msg.userFiles = files;
     this.stick = true;
     this.scrollToEnd(true);
     this.stream(msg, text, files.ids);
+  }
+
+  /** userMessage is a sent message with its Edit action (files: {ids, names}). */
+  userMessage(text, files = { ids: [], names: [] }) {
+    return new UserMessage(text, files.names, { onEdit: () => this.edit(text, files) });
   }
 
   newReply(userText) {
@@ -405,7 +444,7 @@ export class Chat {
     for (const m of msgs) {
       if (m.role === 'user') {
         lastUser = String(m.content || '');
-        this.list.append(new UserMessage(lastUser).el);
+        this.list.append(this.userMessage(lastUser).el);
         continue;
       }
       const msg = this.newReply(lastUser);

@@ -28,11 +28,15 @@ function flashCopied(btn) {
   setTimeout(() => { btn.replaceChildren(icon('copy')); btn.classList.remove('is-done'); }, 1500);
 }
 
-/** UserMessage is a sent message bubble (plain text, pre-wrapped). */
+/**
+ * UserMessage is a sent message bubble (plain text, pre-wrapped). onEdit, when given,
+ * adds Edit: the message goes back into the composer and is sent as a new one.
+ */
 export class UserMessage {
-  constructor(text, fileNames = []) {
+  constructor(text, fileNames = [], { onEdit } = {}) {
     this.text = text;
     const copy = toolButton('copy', 'chat.copy', async () => { if (await copyText(this.text)) flashCopied(copy); });
+    const edit = onEdit && (text || fileNames.length) ? toolButton('edit', 'chat.editResend', onEdit, 'edit-msg') : null;
     const files = fileNames.length
       ? h('div', { class: 'msg-files' }, fileNames.map((n) => h('span', { class: 'file-chip' }, icon('attach'), h('span', { class: 'file-name', text: n }))))
       : null;
@@ -40,7 +44,7 @@ export class UserMessage {
       h('div', { class: 'msg-main' },
         files,
         text ? h('div', { class: 'bubble' }, h('div', { class: 'msg-body plain', text: text })) : null,
-        h('div', { class: 'msg-actions' }, text ? copy : null)));
+        h('div', { class: 'msg-actions' }, text ? copy : null, edit)));
   }
 }
 

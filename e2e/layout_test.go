@@ -30,12 +30,15 @@ func layoutStart(t *testing.T, w, h int64) (*browser, string) {
 	return b, base
 }
 
-// teamBots switches the sidebar to the demo team's workspace, which has every demo bot.
+// teamBots switches the sidebar to the demo team's workspace, which has every demo
+// bot, once the default workspace's bots are in (choosing again if a late answer for
+// the default workspace won).
 func teamBots(b *browser) {
 	b.t.Helper()
-	waitFor[bool](b, "workspaces", `document.querySelectorAll('#workspace-select option').length > 0`, 10*time.Second)
-	b.setInput("#workspace-select", cozesim.WorkspaceTeam)
-	waitFor[bool](b, "team bots", fmt.Sprintf(`!!document.querySelector('.bot-item[data-bot-id="%s"]')`, cozesim.BotSlow), 10*time.Second)
+	waitFor[bool](b, "bot list", `document.querySelectorAll('.bot-item').length > 0`, 10*time.Second)
+	waitFor[bool](b, "team bots", fmt.Sprintf(`(() => { const s = document.querySelector('#workspace-select');
+	  if (s.value !== %q) { s.value = %q; s.dispatchEvent(new Event('change', { bubbles: true })); }
+	  return !!document.querySelector('.bot-item[data-bot-id="%s"]'); })()`, cozesim.WorkspaceTeam, cozesim.WorkspaceTeam, cozesim.BotSlow), 10*time.Second)
 }
 
 // pickBotFromDrawer opens the drawer with the menu button and picks bot; the drawer closes.

@@ -68,14 +68,17 @@ export const drawerMedia = window.matchMedia('(max-width: 840px), (max-height: 5
 
 /**
  * placeMenu positions a menu or popover (position: fixed, so a scrolling list cannot
- * clip it) under its button, or above it when there is no room below.
+ * clip it) under its button, or above it when there is no room below; its right edge
+ * at the button's, or with alignStart its left edge, kept on screen.
  */
-export function placeMenu(menu, button) {
+export function placeMenu(menu, button, alignStart = false) {
   const r = button.getBoundingClientRect();
   const h = menu.offsetHeight;
+  const w = menu.offsetWidth;
   const below = r.bottom + 4 + h <= window.innerHeight - 8;
   menu.style.top = (below ? r.bottom + 4 : Math.max(8, r.top - h - 4)) + 'px';
-  menu.style.left = Math.max(8, Math.min(r.right, window.innerWidth - 8) - menu.offsetWidth) + 'px';
+  const left = alignStart ? r.left : r.right - w;
+  menu.style.left = Math.max(8, Math.min(left, window.innerWidth - 8 - w)) + 'px';
 }
 
 /** fillIcons replaces the contents of every [data-icon] element under root with its SVG. */

@@ -369,7 +369,7 @@ export class AssistantMessage {
       const open = e.newState === 'open';
       btn.setAttribute('aria-expanded', String(open));
       if (!open) return;
-      placeMenu(pop, btn);
+      placeMenu(pop, btn, true);
       pop.classList.add('is-placed');
       pop.focus();
     });

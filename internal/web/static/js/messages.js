@@ -353,7 +353,7 @@ export class AssistantMessage {
   detailsMenu() {
     const pop = h('div', {
       class: 'msg-details', id: 'details-' + this.n, tabIndex: -1,
-      attrs: { popover: 'auto', role: 'dialog', 'aria-label': t('chat.details'), 'data-testid': 'msg-details' },
+      attrs: { popover: 'auto', role: 'dialog', 'aria-label': t('chat.details'), 'data-i18n-aria-label': 'chat.details', 'data-testid': 'msg-details' },
     },
     h('div', { class: 'msg-details-title', text: t('chat.details'), attrs: { 'data-i18n': 'chat.details' } }),
     h('div', { class: 'msg-usage', text: t('chat.usage', this.usage) }));

@@ -113,7 +113,7 @@ func testFraming(t *testing.T, b *browser, base string) {
 }
 
 // testRegenerateUsageNewChat regenerates the last answer (replaced in place),
-// opens the token usage, and starts a new conversation.
+// opens the token usage (the reply's details), and starts a new conversation.
 func testRegenerateUsageNewChat(t *testing.T, b *browser) {
 	b.openBot(cozesim.BotMemory)
 	b.send("Remember: apples")
@@ -129,8 +129,8 @@ func testRegenerateUsageNewChat(t *testing.T, b *browser) {
 		t.Errorf("user/assistant messages after regenerate = %s, want 1/1", got)
 	}
 
-	b.click(".msg.assistant[data-status] .usage-toggle")
-	usage := waitFor[string](b, "usage shown", `(() => { const u = `+jsLastReply+`.querySelector('.msg-usage'); return u && !u.hidden ? u.textContent : ''; })()`, 5*time.Second)
+	b.click(".msg.assistant[data-status] .details-btn") // the usage lives in the reply's details popover
+	usage := waitFor[string](b, "usage shown", `(() => { const u = `+jsLastReply+`.querySelector('.msg-details:popover-open .msg-usage'); return u ? u.textContent : ''; })()`, 5*time.Second)
 	if !regexp.MustCompile(`\d+ tokens`).MatchString(usage) {
 		t.Errorf("usage text = %q, want a token count", usage)
 	}

@@ -8,8 +8,8 @@
 
 import { api, ApiError, apiErrorOf, baseHeaders, errorFromResponse, networkError } from './api.js';
 import { SSEParser, detachRun, readEvents, resumeEvents, stopRun } from './sse.js';
-import { UserMessage, AssistantMessage, prologueMessage } from './messages.js';
-import { $, h, icon, avatar } from './dom.js';
+import { UserMessage, AssistantMessage, prologueMessage, watchGroups } from './messages.js';
+import { $, h, icon, avatar, drawerMedia } from './dom.js';
 import { t, endWords } from './i18n.js';
 import { Attachments } from './attachments.js';
 
@@ -44,6 +44,7 @@ export class Chat {
     new MutationObserver((records) => {
       for (const r of records) for (const n of r.addedNodes) if (n.nodeType === 1) this.resize.observe(n);
     }).observe(this.list, { childList: true });
+    watchGroups(this.list); // the bot's name once per run of its replies
     this.jump.addEventListener('click', () => { this.stick = true; this.scrollToEnd(true); });
     this.sendBtn.addEventListener('click', () => this.submit());
     this.stopBtn.addEventListener('click', () => this.stop());
@@ -98,7 +99,7 @@ export class Chat {
    */
   escapeStops(e) {
     if (e.key !== 'Escape' || e.isComposing || !this.run || this.stopBtn.hidden) return;
-    if (document.querySelector('dialog[open], .menu:not([hidden])') || document.body.classList.contains('drawer-open')) return;
+    if (document.querySelector('dialog[open], .menu:not([hidden])') || openPopover() || document.body.classList.contains('drawer-open')) return;
     e.preventDefault();
     this.stop();
   }
@@ -160,7 +161,7 @@ export class Chat {
       if (this.bot && this.bot.id === bot.id) this.showBanner(err);
     }
     // On phones, focusing would pop the keyboard over the prologue.
-    if (!window.matchMedia('(max-width: 840px)').matches) this.composer.focus({ preventScroll: true });
+    if (!drawerMedia.matches) this.composer.focus({ preventScroll: true });
   }
 
   resetView() {
@@ -489,4 +490,9 @@ function applyStored(msg, m) {
   }
   if (Array.isArray(m.follow_ups)) for (const f of m.follow_ups) msg.addFollowUp(f);
   msg.setUsage(m.usage);
+}
+
+/** openPopover is the open popover (a reply's details), which its own Escape closes; null where the selector is unknown. */
+function openPopover() {
+  try { return document.querySelector(':popover-open'); } catch { return null; }
 }

@@ -12,6 +12,7 @@ const ICONS = {
   stop: 'M6 6h12v12H6z',
   copy: 'M16 1H4c-1.1 0-2 .9-2 2v14h2V3h12V1zm3 4H8c-1.1 0-2 .9-2 2v14c0 1.1.9 2 2 2h11c1.1 0 2-.9 2-2V7c0-1.1-.9-2-2-2zm0 16H8V7h11v14z',
   refresh: 'M17.65 6.35C16.2 4.9 14.21 4 12 4c-4.42 0-7.99 3.58-7.99 8s3.57 8 7.99 8c3.73 0 6.84-2.55 7.73-6h-2.08c-.82 2.33-3.04 4-5.65 4-3.31 0-6-2.69-6-6s2.69-6 6-6c1.66 0 3.14.69 4.22 1.78L13 11h7V4l-2.35 2.35z',
+  moreHoriz: 'M6 10c-1.1 0-2 .9-2 2s.9 2 2 2 2-.9 2-2-.9-2-2-2zm12 0c-1.1 0-2 .9-2 2s.9 2 2 2 2-.9 2-2-.9-2-2-2zm-6 0c-1.1 0-2 .9-2 2s.9 2 2 2 2-.9 2-2-.9-2-2-2z',
   more: 'M12 8c1.1 0 2-.9 2-2s-.9-2-2-2-2 .9-2 2 .9 2 2 2zm0 2c-1.1 0-2 .9-2 2s.9 2 2 2 2-.9 2-2-.9-2-2-2zm0 6c-1.1 0-2 .9-2 2s.9 2 2 2 2-.9 2-2-.9-2-2-2z',
   edit: 'M3 17.25V21h3.75L17.81 9.94l-3.75-3.75L3 17.25zM20.71 7.04c.39-.39.39-1.02 0-1.41l-2.34-2.34c-.39-.39-1.02-.39-1.41 0l-1.83 1.83 3.75 3.75 1.83-1.83z',
   delete: 'M6 19c0 1.1.9 2 2 2h8c1.1 0 2-.9 2-2V7H6v12zM19 4h-3.5l-1-1h-5l-1 1H5v2h14V4z',
@@ -56,6 +57,28 @@ export function icon(name, cls) {
   path.setAttribute('d', ICONS[name] || ICONS.info);
   svg.append(path);
   return svg;
+}
+
+/**
+ * drawerMedia matches screens where the sidebar is a drawer: narrow ones and short
+ * ones (a phone on its side, 844×390, has no height to spare for a second column).
+ * The same query as the drawer rules in app.css and chat.css.
+ */
+export const drawerMedia = window.matchMedia('(max-width: 840px), (max-height: 500px)');
+
+/**
+ * placeMenu positions a menu or popover (position: fixed, so a scrolling list cannot
+ * clip it) under its button, or above it when there is no room below; its right edge
+ * at the button's, or with alignStart its left edge, kept on screen.
+ */
+export function placeMenu(menu, button, alignStart = false) {
+  const r = button.getBoundingClientRect();
+  const h = menu.offsetHeight;
+  const w = menu.offsetWidth;
+  const below = r.bottom + 4 + h <= window.innerHeight - 8;
+  menu.style.top = (below ? r.bottom + 4 : Math.max(8, r.top - h - 4)) + 'px';
+  const left = alignStart ? r.left : r.right - w;
+  menu.style.left = Math.max(8, Math.min(left, window.innerWidth - 8 - w)) + 'px';
 }
 
 /** fillIcons replaces the contents of every [data-icon] element under root with its SVG. */

@@ -4,7 +4,7 @@
 import { api, setUnauthenticatedHandler } from './api.js';
 import { applyI18n, getLang, setLang, onLangChange, t } from './i18n.js';
 import { applyTheme, toggleTheme, currentTheme, onSystemThemeChange } from './theme.js';
-import { $, fillIcons, icon, avatar } from './dom.js';
+import { $, fillIcons, icon, avatar, drawerMedia } from './dom.js';
 import { wireDialogs } from './dialogs.js';
 import { Chat } from './chat.js';
 import { Sidebar } from './sidebar.js';
@@ -17,6 +17,7 @@ import './signout.js'; // "Sign out everywhere" next to Sign out (issue 8 item 8
 import { Router, isKnownPath, showNotFound, rememberAddress } from './router.js';
 import { loadLimits, watchTextLimit, stateFileLimits } from './limits.js';
 import { setDeadEndContext, noticeDemoReset } from './deadends.js';
+import { showDemoBanner } from './banner.js';
 
 let chat = null;
 let sidebar = null;
@@ -38,7 +39,7 @@ function syncThemeIcons() {
 }
 
 // Drawer (phones): the sidebar slides over the chat with a scrim; Escape closes it.
-const narrow = window.matchMedia('(max-width: 840px)');
+const narrow = drawerMedia;
 
 function setDrawer(open) {
   const sb = $('#sidebar');
@@ -71,7 +72,7 @@ function showSignin(reauth) {
 }
 
 function showDemo(demo) {
-  $('#demo-banner').hidden = !demo;
+  showDemoBanner(demo); // unless dismissed earlier (banner.js)
   document.body.classList.toggle('has-banner', Boolean(demo));
 }
 

@@ -3,7 +3,7 @@
 // (sanitized fragment); everything else (names, cards, options, follow-ups, error
 // messages) through textContent.
 
-import { h, icon, avatar, copyText } from './dom.js';
+import { h, icon, avatar, copyText, placeMenu } from './dom.js';
 import { renderMarkdown } from './markdown.js';
 import { renderCard, optionGroup } from './cards.js';
 import { t } from './i18n.js';
@@ -74,6 +74,7 @@ export class AssistantMessage {
     this.onRegenerate = onRegenerate;
 
     const n = ++uid;
+    this.n = n;
     this.body = h('div', { class: 'msg-body markdown' });
     this.bubble = h('div', { class: 'bubble answer' }, this.body);
     this.reasoningBody = h('div', { class: 'reasoning-body markdown', id: 'reasoning-' + n });
@@ -92,15 +93,17 @@ export class AssistantMessage {
     this.cardsEl = h('div', { class: 'msg-cards', hidden: true });
     this.questionEl = h('div', { class: 'msg-question', hidden: true, attrs: { 'data-testid': 'msg-question' } });
     this.note = h('div', { class: 'msg-note', hidden: true, attrs: { role: 'status' } });
-    this.usageEl = h('div', { class: 'msg-usage', hidden: true, id: 'usage-' + n });
     this.chips = h('div', { class: 'chips follow-ups', hidden: true, attrs: { role: 'group', 'aria-label': t('chat.followUps') } });
     this.actions = h('div', { class: 'msg-actions', hidden: true });
-    this.el = h('div', { class: 'msg assistant' + (prologue ? ' prologue' : ''), attrs: { 'data-testid': prologue ? 'msg-prologue' : 'msg-assistant' } },
-      h('div', { class: 'msg-avatar' }, avatar(bot && bot.icon_url, bot && bot.name, 'sm')),
+    // The head (avatar and name) sits above the answer, which has the full width;
+    // markGroups hides it on a reply that follows one of the same bot.
+    this.el = h('div', { class: 'msg assistant' + (prologue ? ' prologue' : ''), dataset: { botId: (bot && bot.id) || '' }, attrs: { 'data-testid': prologue ? 'msg-prologue' : 'msg-assistant' } },
       h('div', { class: 'msg-main' },
-        h('div', { class: 'msg-name', text: (bot && bot.name) || '' }),
+        h('div', { class: 'msg-head' },
+          h('div', { class: 'msg-avatar' }, avatar(bot && bot.icon_url, bot && bot.name, 'sm')),
+          h('div', { class: 'msg-name', text: (bot && bot.name) || '' })),
         this.reasoningEl, this.bubble, this.cardsEl, this.questionEl,
-        this.note, this.actions, this.usageEl, this.chips));
+        this.note, this.actions, this.chips));
     if (!prologue) {
       this.el.dataset.status = 'streaming';
       this.body.setAttribute('aria-busy', 'true');
@@ -292,7 +295,7 @@ export class AssistantMessage {
     this.usage = {
       total: Number(u.token_count) || 0, input: Number(u.input_count) || 0, output: Number(u.output_count) || 0,
     };
-    this.usageEl.textContent = t('chat.usage', this.usage);
+    if (this.status !== 'streaming') this.buildActions(this.isLast);
   }
 
   /**
@@ -341,22 +344,44 @@ export class AssistantMessage {
     if (last && !hasRetry && !this.deadEnd && this.onRegenerate && (this.userText || (this.userFiles && this.userFiles.ids.length))) {
       items.push(toolButton('refresh', 'chat.regenerate', () => this.onRegenerate(this), 'regenerate'));
     }
-    if (this.usage) {
-      const toggle = h('button', {
-        type: 'button', class: 'usage-toggle',
-        attrs: { 'aria-expanded': 'false', 'aria-controls': this.usageEl.id, title: t('chat.tokensToggle') },
-        on: {
-          click: () => {
-            const open = this.usageEl.hidden;
-            this.usageEl.hidden = !open;
-            toggle.setAttribute('aria-expanded', String(open));
-          },
-        },
-      }, icon('info'), h('span', { text: t('chat.tokens') }));
-      items.push(toggle);
-    }
+    if (this.usage) items.push(...this.detailsMenu());
     this.actions.replaceChildren(...items);
     this.actions.hidden = items.length === 0;
+  }
+
+  /**
+   * detailsMenu is the "⋯" button and the popover it opens with the reply's details
+   * (token usage), kept off the reply itself. The browser's popover gives Escape and
+   * click-outside; focus moves in on open and back to the button on Escape.
+   */
+  detailsMenu() {
+    const pop = h('div', {
+      class: 'msg-details', id: 'details-' + this.n, tabIndex: -1,
+      attrs: { popover: 'auto', role: 'dialog', 'aria-label': t('chat.details'), 'data-i18n-aria-label': 'chat.details', 'data-testid': 'msg-details' },
+    },
+    h('div', { class: 'msg-details-title', text: t('chat.details'), attrs: { 'data-i18n': 'chat.details' } }),
+    h('div', { class: 'msg-usage', text: t('chat.usage', this.usage) }));
+    const btn = h('button', {
+      type: 'button', class: 'icon-btn icon-btn-sm details-btn', title: t('chat.details'),
+      attrs: {
+        'aria-label': t('chat.details'), 'data-i18n-title': 'chat.details', 'data-i18n-aria-label': 'chat.details',
+        'aria-haspopup': 'dialog', 'aria-expanded': 'false', 'aria-controls': pop.id, popovertarget: pop.id,
+      },
+    }, icon('moreHoriz'));
+    pop.addEventListener('beforetoggle', (e) => { if (e.newState === 'open') pop.classList.remove('is-placed'); });
+    pop.addEventListener('toggle', (e) => {
+      const open = e.newState === 'open';
+      btn.setAttribute('aria-expanded', String(open));
+      if (!open) return;
+      placeMenu(pop, btn, true);
+      pop.classList.add('is-placed');
+      pop.focus();
+    });
+    // Tabbing out closes it, as leaving a menu does.
+    pop.addEventListener('focusout', (e) => {
+      if (e.relatedTarget && !pop.contains(e.relatedTarget) && e.relatedTarget !== btn) pop.hidePopover();
+    });
+    return [btn, pop];
   }
 
   /** setLast shows or hides the regenerate button (only the last reply has it). */
@@ -365,6 +390,25 @@ export class AssistantMessage {
     this.updateOptions();
     if (this.status !== 'streaming') this.buildActions(last);
   }
+}
+
+/**
+ * markGroups shows a bot's name once per group: an assistant message right after
+ * another of the same bot is marked is-continued (chat.css hides its head).
+ */
+export function markGroups(list) {
+  let prev = null;
+  for (const el of list.children) {
+    const same = prev && el.classList.contains('assistant') && prev.classList.contains('assistant') && prev.dataset.botId === el.dataset.botId;
+    el.classList.toggle('is-continued', Boolean(same));
+    prev = el;
+  }
+}
+
+/** watchGroups keeps markGroups true while messages are added and removed. */
+export function watchGroups(list) {
+  markGroups(list);
+  new MutationObserver(() => markGroups(list)).observe(list, { childList: true });
 }
 
 /** prologueMessage renders the bot's opening text plus suggested-question chips. */

@@ -2,22 +2,12 @@
 // open, rename, delete, export). All names and titles go in through textContent.
 
 import { api } from './api.js';
-import { $, h, icon, avatar, debounce, formatTime } from './dom.js';
+import { $, h, icon, avatar, debounce, formatTime, placeMenu } from './dom.js';
 import { t, getLang } from './i18n.js';
 import { confirmDialog, promptDialog } from './dialogs.js';
 import { toast } from './toast.js';
 
 const WS_KEY = 'coze2app.workspace';
-
-// placeMenu positions a menu (position: fixed, so the scrolling list cannot clip it)
-// under its button, or above it when there is no room below.
-function placeMenu(menu, button) {
-  const r = button.getBoundingClientRect();
-  const h = menu.offsetHeight;
-  const below = r.bottom + 4 + h <= window.innerHeight - 8;
-  menu.style.top = (below ? r.bottom + 4 : Math.max(8, r.top - h - 4)) + 'px';
-  menu.style.left = Math.max(8, r.right - menu.offsetWidth) + 'px';
-}
 
 /** Sidebar owns the left pane (a drawer on phones). */
 export class Sidebar {

@@ -5,7 +5,7 @@
 
 import { request } from './api.js';
 import { confirmDialog } from './dialogs.js';
-import { h, icon } from './dom.js';
+import { h, icon, drawerMedia } from './dom.js';
 import { getLang, onLangChange } from './i18n.js';
 
 const TEXT = {
@@ -47,7 +47,7 @@ export function wireSignOutEverywhere() {
     top.setAttribute('aria-label', text().label);
     drawerLabel.textContent = text().label;
   };
-  const narrow = window.matchMedia('(max-width: 840px)');
+  const narrow = drawerMedia;
   const place = () => {
     top.hidden = narrow.matches;
     inDrawer.hidden = !narrow.matches;

@@ -12,7 +12,7 @@
 import { api, ApiError, baseHeaders, errorFromResponse, networkError } from './api.js';
 import { SSEParser, detachRun, readEvents, resumeEvents, stopRun } from './sse.js';
 import { renderMarkdown } from './markdown.js';
-import { $, h, icon, avatar } from './dom.js';
+import { $, h, icon, avatar, drawerMedia } from './dom.js';
 import { t, endWords } from './i18n.js';
 import { buildField, readValues } from './wfform.js';
 import { optionGroup } from './cards.js';
@@ -139,7 +139,7 @@ export class Workflows {
     this.form.dataset.state = 'ready';
     this.runBtn.disabled = false;
     this.updateButtons();
-    if (!window.matchMedia('(max-width: 840px)').matches) {
+    if (!drawerMedia.matches) {
       const first = this.fields.length ? this.fields[0].input : this.runBtn;
       first.focus({ preventScroll: true });
     }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/coze2app/coze2app/internal/cozesim"
+	"github.com/coze2app/coze2app/internal/store"
 )
 
 // demoEnv is demo mode (no COZE_CLIENT_ID) on a fixed address and dbURL, so a
@@ -68,6 +69,7 @@ func TestDemoRestartKeepsSimulatorState(t *testing.T) {
 		if err := a.stop(t); err != nil {
 			t.Fatalf("stop: %v", err)
 		}
+		mustBeSealed(t, dbURL)
 
 		b := mustStart(t, env)
 		var st status
@@ -100,6 +102,24 @@ func TestDemoRestartKeepsSimulatorState(t *testing.T) {
 			t.Errorf("new conversation id %q after restart, want one after %q", withFile.ConversationID, first.ConversationID)
 		}
 	})
+}
+
+// mustBeSealed checks that the stopped app saved its simulator state, sealed:
+// none of the snapshot's JSON (which holds tokens) is readable in the row.
+func mustBeSealed(t *testing.T, dbURL string) {
+	t.Helper()
+	st, err := store.Open(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	v, err := st.AppState(t.Context(), demoStateName)
+	if err != nil {
+		t.Fatalf("saved simulator state: %v", err)
+	}
+	if bytes.Contains(v, []byte("access_tokens")) || bytes.Contains(v, []byte("conversations")) {
+		t.Errorf("the saved simulator state is readable JSON, not sealed")
+	}
 }
 
 // A fresh database has no saved state: the demo starts from its demo data,

@@ -213,3 +213,28 @@ func TestSnapshot_RestoreRefusesAndOnChange(t *testing.T) {
 		t.Errorf("a chat fired OnChange %d times, want 1", n)
 	}
 }
+
+// BenchmarkSnapshot measures one save's Snapshot of a busy demo: 500
+// conversations of 20 messages of 500 bytes each (about 5 MB of text).
+func BenchmarkSnapshot(b *testing.B) {
+	s := New(Options{})
+	text := strings.Repeat("y", 500)
+	for range maxSnapshotConvs {
+		id := s.NewConversation(UserAlan, BotAssistant)
+		s.mu.Lock()
+		c := s.convs[id]
+		for range 20 {
+			c.Messages = append(c.Messages, &message{ID: s.newIDLocked(), ConversationID: id, Role: "user", Type: "question", Content: text, ContentType: "text"})
+		}
+		s.mu.Unlock()
+	}
+	var size int
+	for b.Loop() {
+		snap, err := s.Snapshot()
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(snap)
+	}
+	b.ReportMetric(float64(size), "bytes/snapshot")
+}

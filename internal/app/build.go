@@ -95,6 +95,7 @@ type server struct {
 
 	store    *store.Store
 	sim      *cozesim.Sim // demo mode only
+	demo     *demoState   // its state in the database, demo mode only
 	simURL   string       // its base for browsers, in demo mode
 	auth     *auth.Auth
 	chat     *chat.Service
@@ -146,6 +147,10 @@ func (s *server) build(ctx context.Context) error {
 	}
 	reg := metrics.New()
 	cz := coze.New(s.cozeOptions())
+	if s.demo != nil {
+		s.demo.sim, s.demo.store, s.demo.sealer, s.demo.log = s.sim, st, sealer, log
+		s.demo.restore(ctx)
+	}
 
 	s.auth, err = auth.New(auth.Options{
 		Coze:          cz,
@@ -234,6 +239,7 @@ func (s *server) cozeOptions() coze.Options {
 	if !cfg.Demo() {
 		return o
 	}
+	s.demo = newDemoState()
 	s.sim = cozesim.New(cozesim.Options{
 		PathPrefix: "/_sim",
 		Apps: []cozesim.App{{
@@ -245,6 +251,7 @@ func (s *server) cozeOptions() coze.Options {
 		ChatDelay:       300 * time.Millisecond,
 		HostileMetadata: cfg.SimHostile,
 		Logger:          s.log.With("component", "cozesim"),
+		OnChange:        s.demo.changed,
 	})
 	// The server talks to the simulator over loopback on our own listener
 	// (or, when that speaks TLS, on a plain one of its own); the browser

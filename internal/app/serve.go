@@ -147,6 +147,9 @@ func (s *server) start(ctx context.Context, stderr io.Writer) *Server {
 // helpers report on the returned channel when they stop serving.
 func (s *server) serve(ctx context.Context) <-chan error {
 	s.wg.Go(func() { sweep(ctx, s.auth, s.store, s.log) })
+	if s.demo != nil {
+		s.wg.Go(func() { s.demo.run(ctx) }) // its last save waits for the drain: see wait
+	}
 
 	// /metrics and pprof get listeners of their own, never the public one
 	// (issue 8 item 12): they are for the operator.

@@ -39,8 +39,8 @@ type chat struct {
 	DueAt                                        time.Time // non-stream: when it finishes
 	Plan                                         *replyPlan
 	Produced                                     []*message // answer, verbose, follow_up, function_call, tool_response
-	RequiredAction                               ordered
-	Finished                                     bool // messages stored
+	RequiredAction                               ordered    `json:"-"` // a snapshot rebuilds it from Plan.ToolCall
+	Finished                                     bool       // messages stored
 }
 
 func (c *chat) running() bool { return c.Status == statusCreated || c.Status == statusInProgress }

@@ -60,6 +60,10 @@ type Options struct {
 	HostileMetadata bool
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
+	// OnChange, when set, is called after each request that may have changed
+	// what a Snapshot holds (any method but GET, HEAD and OPTIONS), once its
+	// handler returned. It must not block: the demo only marks the state dirty.
+	OnChange func()
 }
 
 // App is an OAuth app registered with the simulator.
@@ -258,6 +262,16 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx = context.WithValue(ctx, ctxFault, f)
 	}
 	s.mux.ServeHTTP(w, r.WithContext(ctx))
+	if s.o.OnChange != nil && mayChange(r.Method) {
+		s.o.OnChange()
+	}
+}
+
+// mayChange reports whether a request with this method may change state.
+// Reads that settle a non-stream chat change it too, but the same
+// observation after a Restore settles it the same way.
+func mayChange(method string) bool {
+	return method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions
 }
 
 // patternPath turns a mux pattern "GET /v1/bots/{bot_id}" into "/v1/bots/{bot_id}".

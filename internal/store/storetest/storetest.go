@@ -51,6 +51,7 @@ func Run(t *testing.T, newTarget NewTarget) {
 		{"UserLock", testUserLock},
 		{"UploadedFiles", onStore(testUploadedFiles)},
 		{"ReplyEvents", onStore(testReplyEvents)},
+		{"AppState", onStore(testAppState)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newTarget) })

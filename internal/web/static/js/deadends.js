@@ -85,7 +85,8 @@ const DEMO_KEY = 'coze2app.demoSession';
 /**
  * noticeDemoReset runs after the status check. In demo mode it remembers that this
  * browser was signed in; finding itself signed out afterwards (without Sign out) means
- * the demo restarted, which resets its data: the sign-in card says so.
+ * the demo restarted without its saved state (a fresh database): the sign-in card
+ * says the demo data was reset.
  */
 export function noticeDemoReset(st) {
   let seen = false;

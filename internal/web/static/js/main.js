@@ -113,6 +113,8 @@ function startApp(user) {
   wfList = new WorkflowList({
     workspace: () => $('#workspace-select').value,
     onPick: (w) => { closeDrawer(); workflows.open(w); },
+    workspaces: () => Array.from($('#workspace-select').options, (o) => ({ id: o.value, name: o.textContent })),
+    switchWorkspace: (id) => { const sel = $('#workspace-select'); sel.value = id; sel.dispatchEvent(new Event('change')); },
   });
   sidebar = new Sidebar({
     onBot: (b) => { workflows.close(); if (compare.isOpen) compare.close(); chat.selectBot(b); botEditor.setBot(b); },

@@ -6,6 +6,7 @@ import { $, h, icon, avatar, debounce, formatTime, placeMenu } from './dom.js';
 import { t, getLang } from './i18n.js';
 import { confirmDialog, promptDialog } from './dialogs.js';
 import { toast } from './toast.js';
+import { showSkeleton, endSkeleton, busySelect } from './guidance.js';
 
 const WS_KEY = 'coze2app.workspace';
 
@@ -81,14 +82,17 @@ export class Sidebar {
   async loadWorkspaces() {
     this.wsSelect.replaceChildren(h('option', { text: t('ws.loading'), value: '' }));
     this.wsSelect.disabled = true;
+    busySelect(this.wsSelect, true);
     let data;
     try {
       data = await api.workspaces();
     } catch (err) {
+      busySelect(this.wsSelect, false);
       this.wsSelect.replaceChildren(h('option', { text: t('error.loadFailed'), value: '' }));
       this.status(this.botList, err.message, true);
       return;
     }
+    busySelect(this.wsSelect, false);
     const wss = Array.isArray(data.workspaces) ? data.workspaces : [];
     if (!wss.length) {
       this.wsSelect.replaceChildren(h('option', { text: t('ws.none'), value: '' }));
@@ -107,7 +111,7 @@ export class Sidebar {
   async loadBots() {
     const ws = this.wsSelect.value;
     if (!ws) return;
-    this.status(this.botList, t('bots.loading'));
+    const busy = showSkeleton(this.botList, t('bots.loading'));
     try {
       const data = await api.bots(ws);
       if (this.wsSelect.value !== ws) return;
@@ -115,6 +119,8 @@ export class Sidebar {
       this.renderBots();
     } catch (err) {
       this.status(this.botList, err.message + (err.hint ? ' — ' + err.hint : ''), true);
+    } finally {
+      endSkeleton(this.botList, busy);
     }
   }
 
@@ -134,7 +140,8 @@ export class Sidebar {
       avatar(b.icon_url, b.name, 'md'),
       h('span', { class: 'item-text' },
         h('span', { class: 'item-title', text: String(b.name || '') }),
-        b.description ? h('span', { class: 'item-sub', text: String(b.description) }) : null));
+        b.description ? h('span', { class: 'item-sub', text: String(b.description) }) : null),
+      b.published === false ? h('span', { class: 'bot-state draft-badge', text: t('bot.draft') }) : null);
       return h('li', {}, btn);
     }));
   }
@@ -168,7 +175,7 @@ export class Sidebar {
     const ctl = new AbortController();
     this.histAbort = ctl;
     const q = this.search.value.trim();
-    if (!this.convList.children.length) this.status(this.convList, t('history.loading'));
+    const busy = this.convList.children.length ? '' : showSkeleton(this.convList, t('history.loading'));
     let data;
     try {
       data = await api.conversations(q, ctl.signal);
@@ -176,6 +183,8 @@ export class Sidebar {
       if (err.name === 'AbortError') return;
       this.status(this.convList, err.message, true);
       return;
+    } finally {
+      if (busy) endSkeleton(this.convList, busy);
     }
     if (this.histAbort !== ctl) return;
     // Never pull the list from under an open menu or dialog; the action that

@@ -1,16 +1,22 @@
 // workflowlist: the Workflows tab of the sidebar: the chosen workspace's published
 // workflows (GET /api/workflows) with a filter. Names and descriptions go in
-// through textContent.
+// through textContent. A workspace without workflows suggests one with some.
 
 import { api } from './api.js';
 import { $, h, avatar } from './dom.js';
 import { t } from './i18n.js';
+import { showSkeleton, endSkeleton, noteWorkflowCount, workspaceWithWorkflows, workflowSuggestion } from './guidance.js';
 
-/** WorkflowList owns the Workflows tab; onPick(workflow) runs when one is chosen. */
+/**
+ * WorkflowList owns the Workflows tab; onPick(workflow) runs when one is chosen.
+ * workspaces() lists the picker's { id, name }; switchWorkspace(id) picks one.
+ */
 export class WorkflowList {
-  constructor({ workspace, onPick }) {
+  constructor({ workspace, onPick, workspaces = () => [], switchWorkspace = () => {} }) {
     this.workspace = workspace;
     this.onPick = onPick;
+    this.workspaces = workspaces;
+    this.switchWorkspace = switchWorkspace;
     this.items = [];
     this.loadedFor = '';
     this.activeID = '';
@@ -30,17 +36,28 @@ export class WorkflowList {
     if (!force && this.loadedFor === ws) return;
     this.loadedFor = ws;
     this.items = [];
-    this.status(t('wf.loading'));
+    const busy = showSkeleton(this.list, t('wf.loading'));
     try {
       const data = await api.workflows(ws);
       if (this.workspace() !== ws) return;
       this.items = Array.isArray(data.workflows) ? data.workflows : [];
+      noteWorkflowCount(ws, this.items.length);
       this.render();
+      if (!this.items.length) await this.suggest(ws);
     } catch (err) {
       if (this.workspace() !== ws) return;
       this.loadedFor = '';
       this.status(err.message + (err.hint ? ' — ' + err.hint : ''), true);
+    } finally {
+      endSkeleton(this.list, busy);
     }
+  }
+
+  /** suggest names another workspace that has workflows, under the empty list. */
+  async suggest(ws) {
+    const other = await workspaceWithWorkflows(ws, this.workspaces());
+    if (!other || this.workspace() !== ws || this.items.length || this.loadedFor !== ws) return;
+    this.list.append(workflowSuggestion(other, () => this.switchWorkspace(other.id)));
   }
 
   /** render draws the (filtered) list. */

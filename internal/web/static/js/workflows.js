@@ -16,6 +16,7 @@ import { $, h, icon, avatar, drawerMedia } from './dom.js';
 import { t, endWords } from './i18n.js';
 import { buildField, readValues } from './wfform.js';
 import { optionGroup } from './cards.js';
+import { showSkeleton, endSkeleton } from './guidance.js';
 
 // Status of the output → the chip's i18n key and icon.
 const STATUS = {
@@ -115,7 +116,7 @@ export class Workflows {
     this.setHeader(this.active);
     this.resetOutput();
     this.fields = [];
-    this.fieldsEl.replaceChildren(h('p', { class: 'wf-loading', text: t('wf.loadingInputs'), attrs: { role: 'status', 'data-i18n': 'wf.loadingInputs' } }));
+    const busy = showSkeleton(this.fieldsEl, t('wf.loadingInputs'), { rows: 2, list: false });
     this.form.dataset.state = 'loading';
     this.runBtn.disabled = true;
     this.updateButtons();
@@ -123,11 +124,13 @@ export class Workflows {
     try {
       info = await api.workflow(this.active.id);
     } catch (err) {
+      endSkeleton(this.fieldsEl, busy);
       if (seq !== this.seq) return;
       this.form.dataset.state = 'error';
       this.fieldsEl.replaceChildren(this.errorBox(err, () => this.open(w)));
       return;
     }
+    endSkeleton(this.fieldsEl, busy);
     if (seq !== this.seq) return;
     this.active = { ...this.active, ...info, id: this.active.id };
     this.setHeader(this.active);

@@ -104,16 +104,12 @@ func auditScreen(t *testing.T, b *browser, screen string) {
 	}
 }
 
-// setThemeNow switches the theme the way the toggle does, without a reload.
-// It waits for the colour transitions to finish: mid-transition colours would
-// fail the contrast rule (a spinner's endless animation is not waited for).
+// setThemeNow switches the theme the way the toggle does, without a reload, and
+// waits for the colour transitions: mid-transition colours fail the contrast rule.
 func setThemeNow(b *browser, theme string) {
 	b.t.Helper()
-	eval[chromedp.Void](b, fmt.Sprintf(`import('/static/js/theme.js').then(async (m) => {
-  localStorage.setItem('coze2app.theme', %q); m.applyTheme();
-  await new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)));
-  await Promise.all(document.getAnimations().filter((a) => a.effect && a.effect.getComputedTiming().endTime !== Infinity).map((a) => a.finished.catch(() => {})));
-})`, theme))
+	eval[chromedp.Void](b, fmt.Sprintf(`import('/static/js/theme.js').then((m) => { localStorage.setItem('coze2app.theme', %q); m.applyTheme(); })`, theme))
+	waitFor[bool](b, "theme settled", jsSettled, 5*time.Second)
 }
 
 // The main screens in light, dark, zh-CN and on a phone have no serious or
@@ -237,9 +233,13 @@ func TestAccessibilityFocusRingLanguageAndDialog(t *testing.T) {
 	shots := artifactsDir(t)
 
 	eval[chromedp.Void](b, `document.querySelector('#bot-filter').focus()`)
-	b.do("tab to a bot", chromedp.KeyEvent(kb.Tab))
+	b.do("tab to a button", chromedp.KeyEvent(kb.Tab))
 	if w := eval[float64](b, jsRing); w < 2 {
 		t.Errorf("focus ring on %s after Tab = %vpx, want >= 2", eval[string](b, `document.activeElement.outerHTML.slice(0, 80)`), w)
+	}
+	for _, theme := range []string{"light", "dark"} {
+		setThemeNow(b, theme)
+		b.screenshot(shots, "a11y-focus-button-"+theme+".png")
 	}
 	b.do("back to the filter", chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
 	if id := eval[string](b, `document.activeElement.id`); id != "bot-filter" {
@@ -274,7 +274,11 @@ func TestAccessibilityFocusRingLanguageAndDialog(t *testing.T) {
 	if w := eval[float64](b, jsRing); w < 2 {
 		t.Errorf("focus ring on the bot name field = %vpx, want >= 2", w)
 	}
+	waitFor[bool](b, "dialog settled", jsSettled, 5*time.Second)
 	b.screenshot(shots, "a11y-focus-dialog-light.png")
+	setThemeNow(b, "dark")
+	b.screenshot(shots, "a11y-focus-dialog-dark.png")
+	setThemeNow(b, "light")
 	n := eval[int](b, `document.querySelectorAll('#bot-dialog button, #bot-dialog input:not([hidden]), #bot-dialog textarea').length`)
 	tabInside(t, b, "#bot-dialog", 3*n, false)
 	tabInside(t, b, "#bot-dialog", n+2, true)

@@ -377,3 +377,28 @@ func TestAccessibilityAnswerAnnouncedByParagraph(t *testing.T) {
 		t.Errorf("focus after closing the rename dialog on %q, want the row's menu button", cls)
 	}
 }
+
+// Side by side, each column reads its answer out from its own polite region,
+// paragraph by paragraph, its first words named by the bot, then how it ended;
+// the comparison screen has no serious or critical axe-core violation.
+func TestAccessibilityCompareAnnouncedPerBot(t *testing.T) {
+	b, _ := startSignedIn(t, nil, cozesim.UserAlan, cozesim.WorkspaceTeam)
+	startComparison(b, cozesim.BotAssistant, cozesim.BotMemory)
+	sendComparison(b, "Hello, both of you")
+	for _, tag := range []string{"a", "b"} {
+		if st := waitFor[string](b, "column "+tag, `(() => { const s = `+jsColStatus(tag)+`; return s !== 'streaming' ? s : ''; })()`, 30*time.Second); st != "complete" {
+			t.Fatalf("column %s: %q, want complete", tag, st)
+		}
+	}
+	for tag, bot := range map[string]string{"a": "Coze 助手 / Assistant", "b": "记忆机器人 / Memory Bot"} {
+		said := eval[[]string](b, `[...document.querySelectorAll('.compare-col[data-tag="`+tag+`"] [data-testid="compare-live"] p')].map((p) => p.textContent)`)
+		t.Logf("column %s said: %q", tag, said)
+		if len(said) < 2 || !strings.HasPrefix(said[0], bot+": ") || said[len(said)-1] != "Answer complete" {
+			t.Errorf("column %s said %q, want its paragraphs, the first named %q, then \"Answer complete\"", tag, said, bot)
+		}
+	}
+	if got := eval[string](b, `[...document.querySelectorAll('.compare-msgs')].map((l) => l.getAttribute('aria-live')).join()`); got != "off,off" {
+		t.Errorf("compare message lists aria-live = %q, want off,off (read out per paragraph instead)", got)
+	}
+	auditScreen(t, b, "compare")
+}

@@ -3,6 +3,7 @@
 // token, which a screen reader would read as a stutter of fragments.
 
 import { h } from './dom.js';
+import { t } from './i18n.js';
 import { renderMarkdown } from './markdown.js';
 
 // Block elements whose text is spoken apart from its neighbours' (a table cell, a list item).
@@ -34,8 +35,10 @@ export function spokenText(md) {
  * and the final state. It scans only the lines it has not seen.
  */
 export class AnswerAnnouncer {
-  constructor(region) {
+  /** who, if given, names the bot before its answer's first words (side-by-side answers). */
+  constructor(region, who = '') {
     this.region = region;
+    this.who = who;
     this.start();
   }
 
@@ -44,6 +47,7 @@ export class AnswerAnnouncer {
     this.from = 0; // where the paragraph not yet said begins
     this.pos = 0; // the first character not yet scanned
     this.fence = false;
+    this.named = !this.who;
     this.region.replaceChildren();
   }
 
@@ -72,6 +76,15 @@ export class AnswerAnnouncer {
   }
 
   say(words) {
-    if (words) this.region.append(h('p', { text: words }));
+    if (!words) return;
+    if (!this.named) { words = t('a11y.botSays', { bot: this.who, text: words }); this.named = true; }
+    this.region.append(h('p', { text: words }));
   }
+}
+
+/** endState says how a reply ended: its note's words, or that it is complete. */
+export function endState(msg) {
+  if (msg.note.hidden) return t('a11y.answerDone');
+  const words = msg.note.querySelector('.note-text') || msg.note;
+  return words.textContent;
 }

@@ -12,7 +12,7 @@ import { UserMessage, AssistantMessage, prologueMessage } from './messages.js';
 import { $, h, icon, avatar } from './dom.js';
 import { t, endWords } from './i18n.js';
 import { Attachments } from './attachments.js';
-import { AnswerAnnouncer } from './announce.js';
+import { AnswerAnnouncer, endState } from './announce.js';
 
 /** Chat is the conversation pane controller. */
 export class Chat {
@@ -438,13 +438,6 @@ export class Chat {
       }
     }).catch(() => {});
   }
-}
-
-/** endState says how a reply ended: its note's words, or that it is complete. */
-function endState(msg) {
-  if (msg.note.hidden) return t('a11y.answerDone');
-  const words = msg.note.querySelector('.note-text') || msg.note;
-  return words.textContent;
 }
 
 /**

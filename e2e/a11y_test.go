@@ -289,8 +289,23 @@ func TestAccessibilityFocusRingLanguageAndDialog(t *testing.T) {
 	}
 }
 
+// jsCountDeltas counts the delta events of the next streamed /api/chat answer
+// into window.__deltas (set once the stream has ended), reading a copy of the
+// response body the page reads.
+const jsCountDeltas = `(() => {
+  const orig = window.fetch;
+  window.__deltas = 0;
+  window.fetch = async (...args) => {
+    const res = await orig(...args);
+    if (String(args[0]) !== '/api/chat' || !(res.headers.get('Content-Type') || '').includes('text/event-stream')) return res;
+    const [page, mine] = res.body.tee();
+    new Response(mine).text().then((body) => { window.__deltas = (body.match(/^event: ?delta\r?$/mg) || []).length; });
+    return new Response(page, { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
+})()`
+
 // A streamed multi-paragraph answer is read out from #answer-live once per
-// finished paragraph — fewer announcements than renders of the streaming text,
+// finished paragraph — fewer announcements than delta events,
 // some of them while it still streams — then how it ended; the history's rename
 // dialog keeps focus inside and gives it back to the row's menu button.
 func TestAccessibilityAnswerAnnouncedByParagraph(t *testing.T) {
@@ -301,6 +316,7 @@ func TestAccessibilityAnswerAnnouncedByParagraph(t *testing.T) {
 	useWorkspace(b, cozesim.WorkspaceTeam)
 	b.openBot(cozesim.BotAssistant)
 	eval[chromedp.Void](b, jsMonitor)
+	eval[chromedp.Void](b, jsCountDeltas)
 	eval[chromedp.Void](b, `(() => {
   window.__said = [];
   new MutationObserver((recs) => {
@@ -320,6 +336,7 @@ func TestAccessibilityAnswerAnnouncedByParagraph(t *testing.T) {
 	}
 	got := eval[[]said](b, `window.__said`)
 	renders := eval[int](b, `window.__renders`)
+	deltas := waitFor[int](b, "delta count", `window.__deltas`, 10*time.Second)
 	var texts []string
 	early := 0
 	for _, s := range got {
@@ -328,12 +345,12 @@ func TestAccessibilityAnswerAnnouncedByParagraph(t *testing.T) {
 			early++
 		}
 	}
-	t.Logf("%d announcements (%d while streaming), %d renders of the streaming answer:\n  %s", len(got), early, renders, strings.Join(texts, "\n  "))
+	t.Logf("%d announcements (%d while streaming), %d delta events, %d renders of the streaming answer:\n  %s", len(got), early, deltas, renders, strings.Join(texts, "\n  "))
 	if len(got) < 5 {
 		t.Fatalf("announcements = %d, want one per paragraph of the markdown answer (>= 5)", len(got))
 	}
-	if len(got) >= renders {
-		t.Errorf("announcements = %d, renders = %d: want fewer announcements than streamed updates", len(got), renders)
+	if len(got) >= deltas {
+		t.Errorf("announcements = %d, delta events = %d: want fewer announcements than deltas", len(got), deltas)
 	}
 	if early < 2 {
 		t.Errorf("announcements while streaming = %d, want paragraphs read as they finish (>= 2)", early)

@@ -51,7 +51,10 @@ export class AnswerAnnouncer {
     this.region.replaceChildren();
   }
 
-  /** progress says every paragraph of text that has been finished since the last call. */
+  /**
+   * progress says every paragraph of text that has been finished since the last call;
+   * only a line break can finish one, so callers may skip pieces without one.
+   */
   progress(text) {
     if (text.length < this.pos) this.start(); // the reply was replayed from its start
     for (let nl = text.indexOf('\n', this.pos); nl >= 0; nl = text.indexOf('\n', this.pos)) {

@@ -357,7 +357,7 @@ export class Chat {
         if (text) { msg.appendReasoning(text); msg.scheduleRender(scroll); }
         break;
       case 'delta':
-        if (text) { msg.appendDelta(String(obj.message_id || 'answer'), text); msg.scheduleRender(scroll); this.announcer.progress(msg.content); }
+        if (text) { msg.appendDelta(String(obj.message_id || 'answer'), text); msg.scheduleRender(scroll); if (text.includes('\n')) this.announcer.progress(msg.content); }
         break;
       case 'card':
         if (obj.card && typeof obj.card === 'object') { msg.addCard(obj.card); scroll(); }

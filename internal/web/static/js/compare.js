@@ -320,7 +320,7 @@ export class Compare {
         if (text) { msg.appendReasoning(text); msg.scheduleRender(); }
         break;
       case 'delta':
-        if (text) { msg.appendDelta(String(d.message_id || 'answer'), text); msg.scheduleRender(() => { c.list.scrollTop = c.list.scrollHeight; }); c.announcer.progress(msg.content); }
+        if (text) { msg.appendDelta(String(d.message_id || 'answer'), text); msg.scheduleRender(() => { c.list.scrollTop = c.list.scrollHeight; }); if (text.includes('\n')) c.announcer.progress(msg.content); }
         break;
       case 'card':
         if (d.card && typeof d.card === 'object') msg.addCard(d.card);

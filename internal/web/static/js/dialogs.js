@@ -61,10 +61,13 @@ export function wireDialogs() {
   keepFocus();
 }
 
+/** visible reports whether el is rendered (checkVisibility where the browser has it). */
+function visible(el) { return el.checkVisibility ? el.checkVisibility() : el.getClientRects().length > 0; }
+
 /** tabbable lists the controls in root that Tab stops at, in document order. */
 function tabbable(root) {
   return Array.from(root.querySelectorAll('a[href], button, input, select, textarea, [tabindex]'))
-    .filter((el) => el.tabIndex >= 0 && !el.disabled && el.checkVisibility());
+    .filter((el) => el.tabIndex >= 0 && !el.disabled && visible(el));
 }
 
 /**
@@ -98,7 +101,7 @@ function keepFocus() {
       const lost = !document.activeElement || document.activeElement === document.body;
       if (!lost || !opener || document.querySelector('dialog:modal')) return;
       const menu = opener.closest('[role="menu"]');
-      const back = opener.isConnected && opener.checkVisibility() ? opener : menu && menu.parentElement.querySelector('[aria-haspopup="menu"]');
+      const back = opener.isConnected && visible(opener) ? opener : menu && menu.parentElement.querySelector('[aria-haspopup="menu"]');
       if (back && back.isConnected) back.focus();
     }, 0);
   }, true);

@@ -190,16 +190,6 @@ func TestAccessibilityAxeMainScreens(t *testing.T) {
 	})
 }
 
-// The bot editor dialog has no serious or critical axe-core violation.
-func TestAccessibilityAxeBotEditor(t *testing.T) {
-	b, _ := startSignedIn(t, nil, cozesim.UserAlan, cozesim.WorkspaceAlan)
-	b.click("#new-bot")
-	waitFor[bool](b, "editor open", `document.querySelector('#bot-dialog').open`, 5*time.Second)
-	auditScreen(t, b, "bot editor light")
-	setThemeNow(b, "dark")
-	auditScreen(t, b, "bot editor dark")
-}
-
 // jsRing is the focus ring's width in px on the focused control: its own
 // outline, or its field box's for a text field (whose input draws none).
 const jsRing = `(() => {
@@ -226,9 +216,10 @@ func tabInside(t *testing.T, b *browser, sel string, n int, back bool) {
 
 // Tab shows a 2 px ring on text fields and buttons (screenshots light and
 // dark); the language button is named in the language it switches to; the bot
-// editor keeps focus inside over many Tabs, closes on Escape and gives focus
-// back to the button that opened it.
-func TestAccessibilityFocusRingLanguageAndDialog(t *testing.T) {
+// editor has no serious or critical axe-core violation, keeps focus inside
+// over many Tabs, closes on Escape and gives focus back to the button that
+// opened it.
+func TestAccessibilityFocusRingLanguageAndBotEditor(t *testing.T) {
 	b, _ := startSignedIn(t, nil, cozesim.UserAlan, cozesim.WorkspaceAlan)
 	shots := artifactsDir(t)
 
@@ -276,8 +267,10 @@ func TestAccessibilityFocusRingLanguageAndDialog(t *testing.T) {
 	}
 	waitFor[bool](b, "dialog settled", jsSettled, 5*time.Second)
 	b.screenshot(shots, "a11y-focus-dialog-light.png")
+	auditScreen(t, b, "bot editor light")
 	setThemeNow(b, "dark")
 	b.screenshot(shots, "a11y-focus-dialog-dark.png")
+	auditScreen(t, b, "bot editor dark")
 	setThemeNow(b, "light")
 	n := eval[int](b, `document.querySelectorAll('#bot-dialog button, #bot-dialog input:not([hidden]), #bot-dialog textarea').length`)
 	tabInside(t, b, "#bot-dialog", 3*n, false)

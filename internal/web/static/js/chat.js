@@ -12,6 +12,7 @@ import { UserMessage, AssistantMessage, prologueMessage, watchGroups } from './m
 import { $, h, icon, avatar, drawerMedia } from './dom.js';
 import { t, endWords } from './i18n.js';
 import { Attachments } from './attachments.js';
+import { AnswerAnnouncer, endState } from './announce.js';
 
 /** Chat is the conversation pane controller. */
 export class Chat {
@@ -28,6 +29,7 @@ export class Chat {
     this.sendBtn = $('#send');
     this.stopBtn = $('#stop');
     this.jump = $('#jump-bottom');
+    this.announcer = new AnswerAnnouncer($('#answer-live'));
     // Sticky auto-scroll: follow new content only while the reader is at the bottom.
     // Content that grows without a scroll event (late images, re-renders) is caught by a
     // ResizeObserver; a scroll upward by the reader releases the stick.
@@ -257,6 +259,7 @@ export class Chat {
   async stream(msg, text, fileIDs = []) {
     const run = { controller: new AbortController(), msg, chatId: '', convId: this.conversationId, end: null, stopped: false, detached: false };
     this.run = run;
+    this.announcer.start();
     this.updateButtons();
     const parser = new SSEParser();
     let res;
@@ -326,6 +329,7 @@ export class Chat {
     const saved = msg.stored;
     const run = { controller: new AbortController(), msg, chatId: chatID, convId: this.conversationId, end: null, stopped: false, detached: false };
     this.run = run;
+    this.announcer.start();
     this.updateButtons();
     msg.reset();
     msg.status = 'streaming';
@@ -393,7 +397,7 @@ export class Chat {
         if (text) { msg.appendReasoning(text); msg.scheduleRender(scroll); }
         break;
       case 'delta':
-        if (text) { msg.appendDelta(String(obj.message_id || 'answer'), text); msg.scheduleRender(scroll); }
+        if (text) { msg.appendDelta(String(obj.message_id || 'answer'), text); msg.scheduleRender(scroll); if (text.includes('\n')) this.announcer.progress(msg.content); }
         break;
       case 'card':
         if (obj.card && typeof obj.card === 'object') { msg.addCard(obj.card); scroll(); }
@@ -422,6 +426,7 @@ export class Chat {
   end(run, status, err, retry) {
     if (run.detached) return;
     run.msg.finish(status, err, { retry, last: true });
+    this.announcer.finish(run.msg.content, endState(run.msg));
     if (this.run === run) this.run = null;
     this.updateButtons();
     this.scrollToEnd(false);

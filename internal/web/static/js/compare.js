@@ -12,6 +12,7 @@ import { $, h, icon, avatar } from './dom.js';
 import { onLangChange, t } from './i18n.js';
 import { SSEParser, readEvents } from './sse.js';
 import { UserMessage, AssistantMessage } from './messages.js';
+import { AnswerAnnouncer, endState } from './announce.js';
 import { toast } from './toast.js';
 
 
@@ -167,11 +168,14 @@ export class Compare {
 
   column({ tag, bot, conversationId }) {
     const c = { tag, bot, conversationId, chatId: '', cursor: 0, running: false, msg: null, lastText: '' };
-    c.list = h('div', { class: 'compare-msgs messages', attrs: { role: 'log', 'aria-live': 'polite' } });
+    // Read out per finished paragraph, named by bot, not per token (issue 10 item 11).
+    c.list = h('div', { class: 'compare-msgs messages', attrs: { role: 'log', 'aria-live': 'off' } });
+    c.live = h('div', { class: 'visually-hidden', attrs: { 'aria-live': 'polite', 'aria-relevant': 'additions', 'data-testid': 'compare-live' } });
+    c.announcer = new AnswerAnnouncer(c.live, String(bot.name || bot.id));
     c.stopBtn = h('button', { type: 'button', class: 'icon-btn icon-btn-sm compare-stop', hidden: true, on: { click: () => this.stop(c) } }, icon('stop'));
     c.el = h('section', { class: 'compare-col', dataset: { tag, botId: String(bot.id) }, attrs: { 'data-testid': 'compare-col' } },
       h('header', { class: 'compare-col-head' }, avatar(bot.icon_url, bot.name, 'sm'), h('span', { class: 'compare-col-name', text: String(bot.name || bot.id) }), c.stopBtn),
-      c.list);
+      c.list, c.live);
     this.labelColumn(c);
     return c;
   }
@@ -195,6 +199,7 @@ export class Compare {
     if (c.msg) c.msg.setLast(false);
     c.msg = msg;
     c.list.append(msg.el);
+    c.announcer.start();
     return msg;
   }
 
@@ -246,7 +251,10 @@ export class Compare {
 
   finish(c, status, err) {
     c.running = false;
-    if (c.msg && c.msg.status === 'streaming') c.msg.finish(status, err || null, { retry: status === 'failed' || status === 'incomplete', last: true });
+    if (c.msg && c.msg.status === 'streaming') {
+      c.msg.finish(status, err || null, { retry: status === 'failed' || status === 'incomplete', last: true });
+      c.announcer.finish(c.msg.content, endState(c.msg));
+    }
     this.update();
   }
 
@@ -312,7 +320,7 @@ export class Compare {
         if (text) { msg.appendReasoning(text); msg.scheduleRender(); }
         break;
       case 'delta':
-        if (text) { msg.appendDelta(String(d.message_id || 'answer'), text); msg.scheduleRender(() => { c.list.scrollTop = c.list.scrollHeight; }); }
+        if (text) { msg.appendDelta(String(d.message_id || 'answer'), text); msg.scheduleRender(() => { c.list.scrollTop = c.list.scrollHeight; }); if (text.includes('\n')) c.announcer.progress(msg.content); }
         break;
       case 'card':
         if (d.card && typeof d.card === 'object') msg.addCard(d.card);

@@ -196,6 +196,18 @@ async function boot(reauth) {
   noticeDemoReset(st); // a demo restart resets its data: say so (issue 10 item 4)
 }
 
+/** otherLang is the language the language button switches to. */
+function otherLang() { return getLang() === 'zh-CN' ? 'en' : 'zh-CN'; }
+
+/**
+ * markLangToggles says in which language each language button's name is written: the
+ * catalog words it in the language it switches to ("Switch to English" on the Chinese
+ * page), so a screen reader speaks it in that language's voice (issue 10 item 11).
+ */
+function markLangToggles() {
+  for (const b of document.querySelectorAll('.lang-toggle')) b.lang = otherLang();
+}
+
 function wire() {
   applyTheme();
   fillIcons(document);
@@ -204,12 +216,14 @@ function wire() {
   wireDialogs();
   onSystemThemeChange(syncThemeIcons);
   for (const b of document.querySelectorAll('.lang-toggle')) {
-    b.addEventListener('click', () => setLang(getLang() === 'zh-CN' ? 'en' : 'zh-CN'));
+    b.addEventListener('click', () => setLang(otherLang()));
   }
+  markLangToggles();
   for (const b of document.querySelectorAll('.theme-toggle')) {
     b.addEventListener('click', () => { toggleTheme(); syncThemeIcons(); });
   }
   onLangChange(() => {
+    markLangToggles();
     syncThemeIcons();
     if (chat) chat.relabel();
     if (sidebar) { sidebar.renderBots(); sidebar.refreshHistory(); }

@@ -147,8 +147,14 @@ func (s *Store) PinConversation(ctx context.Context, userID int64, id string, pi
 // removes it. ErrNotFound for a missing, already deleted or foreign
 // conversation.
 func (s *Store) DeleteConversation(ctx context.Context, userID int64, id string) error {
+	return s.DeleteConversationAt(ctx, userID, id, time.Now())
+}
+
+// DeleteConversationAt is DeleteConversation on the caller's clock, the one
+// its purge cutoffs are computed on. A zero at means now.
+func (s *Store) DeleteConversationAt(ctx context.Context, userID int64, id string, at time.Time) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE conversations SET deleted_at = $3
-		WHERE user_id = $1 AND id = $2 AND `+notDeleted, userID, id, ms(time.Now()))
+		WHERE user_id = $1 AND id = $2 AND `+notDeleted, userID, id, ms(orNow(at)))
 	if err := affectedOne(res, err); err != nil {
 		return fmt.Errorf("delete conversation %s: %w", id, err)
 	}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"mime"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -252,7 +253,13 @@ func TestCase70_EverySinkInert(t *testing.T) {
 			if after := eval[string](b, `location.href`); after != before {
 				t.Errorf("%s export: tab navigated to %q", format, after)
 			}
-			name := fmt.Sprintf("coze2app-%s.%s", convID, format)
+			// Named after the hostile title, with nothing of it that could
+			// be markup or a path (issue 10 item 8).
+			_, params, err := mime.ParseMediaType(hdr[1])
+			name := params["filename"]
+			if err != nil || !strings.HasSuffix(name, "."+format) || strings.ContainsAny(name, `<>"/\=`) {
+				t.Fatalf("%s export: file name %q from %q (%v), want the title made safe", format, name, hdr[1], err)
+			}
 			var data []byte
 			deadline := time.Now().Add(10 * time.Second)
 			for {

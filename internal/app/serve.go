@@ -17,6 +17,7 @@ import (
 	"github.com/coze2app/coze2app/internal/auth"
 	"github.com/coze2app/coze2app/internal/config"
 	"github.com/coze2app/coze2app/internal/store"
+	"github.com/coze2app/coze2app/internal/web"
 )
 
 // shutdownTimeout bounds the graceful drain on SIGTERM.
@@ -266,8 +267,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (cf
 // uploads three months (coze-protocol §12.1); past that the id is dead anyway.
 const uploadedFileAge = 100 * 24 * time.Hour
 
-// sweep deletes expired sessions, pending sign-ins and old upload records and
-// marks replies orphaned by a dead instance, every few minutes.
+// sweep deletes expired sessions, pending sign-ins, old upload records and
+// deleted conversations past their undo window, and marks replies orphaned by
+// a dead instance, every few minutes.
 func sweep(ctx context.Context, a *auth.Auth, st *store.Store, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
@@ -280,6 +282,11 @@ func sweep(ctx context.Context, a *auth.Auth, st *store.Store, log *slog.Logger)
 		}
 		if _, err := st.DeleteUploadedFilesBefore(ctx, time.Now().Add(-uploadedFileAge)); err != nil && ctx.Err() == nil {
 			log.Warn("sweep uploaded files", "err", err)
+		}
+		// Deleted conversations past their undo window (the web handlers
+		// purge on the next delete too, and delete them at Coze then).
+		if _, err := st.PurgeDeletedConversations(ctx, time.Now().Add(-web.UndoWindow)); err != nil && ctx.Err() == nil {
+			log.Warn("sweep deleted conversations", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -141,7 +141,10 @@ func (e *StreamError) Error() string {
 // StartRequest is one user turn.
 type StartRequest struct {
 	BotID, BotName, Message, ConversationID string
-	FileIDs                                 []string
+	// BotIconURL is the bot's icon for the history, as the page knew it and
+	// the web layer checked it ("" = none).
+	BotIconURL string
+	FileIDs    []string
 	// FileKinds maps file ids to "image", "audio" or "file" as sniffed by the
 	// server at upload (store.UploadedFileKinds), never as the browser says;
 	// an id missing here goes as "file".

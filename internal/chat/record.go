@@ -21,7 +21,7 @@ func (r *Run) recordStart(convID, chatID string) {
 	now := time.Now()
 	m, err := r.svc.o.Store.StartTurn(ctx,
 		store.Conversation{
-			ID: convID, UserID: r.userID, BotID: r.req.BotID, BotName: r.req.BotName,
+			ID: convID, UserID: r.userID, BotID: r.req.BotID, BotName: r.req.BotName, BotIconURL: r.req.BotIconURL,
 			Title: title(r.req.Message), CreatedAt: now, UpdatedAt: now,
 		},
 		store.Message{

@@ -110,11 +110,14 @@ func updateMessage(ctx context.Context, q querier, m Message, fu string) error {
 }
 
 // Messages returns the messages of the user's conversation, oldest first. A
-// missing or foreign conversation yields no messages (not an error); use
+// missing, deleted or foreign conversation yields no messages (not an error); use
 // ConversationByID to tell the cases apart.
 func (s *Store) Messages(ctx context.Context, userID int64, convID string) ([]Message, error) {
 	out, err := queryAll(ctx, s.db, scanMessage, `SELECT `+msgCols+` FROM messages
-		WHERE user_id = $1 AND conversation_id = $2 ORDER BY id`, userID, convID)
+		WHERE user_id = $1 AND conversation_id = $2
+		  AND NOT EXISTS (SELECT 1 FROM conversations c
+		                  WHERE c.user_id = $1 AND c.id = $2 AND c.deleted_at > 0)
+		ORDER BY id`, userID, convID)
 	if err != nil {
 		return nil, fmt.Errorf("messages of conversation %s: %w", convID, err)
 	}

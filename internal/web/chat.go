@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/coze2app/coze2app/internal/auth"
 	"github.com/coze2app/coze2app/internal/chat"
@@ -13,10 +14,24 @@ import (
 type chatRequest struct {
 	BotID          string   `json:"bot_id"`
 	BotName        string   `json:"bot_name"`
+	BotIconURL     string   `json:"bot_icon_url"`
 	Message        string   `json:"message"`
 	ConversationID string   `json:"conversation_id"`
 	Stream         bool     `json:"stream"`
 	FileIDs        []string `json:"file_ids"`
+}
+
+// maxIconURLBytes bounds a bot icon address kept in the history.
+const maxIconURLBytes = 2048
+
+// botIconURL checks the icon the page sends for the history: "" or an
+// address the page may show (safeImageURL, the bot list's own rule).
+func botIconURL(s string) (string, bool) {
+	if s == "" {
+		return "", true
+	}
+	safe := safeImageURL(s)
+	return safe, safe != "" && len(s) <= maxIconURLBytes && !strings.ContainsRune(s, 0)
 }
 
 // maxMessageRunes bounds a workflow question's answer like a chat message.
@@ -37,7 +52,12 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, tooMany("too_many_chats", wait, "n", n))
 		return
 	}
-	start := chat.StartRequest{BotID: req.BotID, BotName: req.BotName, Message: req.Message,
+	icon, ok := botIconURL(req.BotIconURL)
+	if !ok {
+		writeError(w, r, badRequest("bot_icon_url"))
+		return
+	}
+	start := chat.StartRequest{BotID: req.BotID, BotName: req.BotName, BotIconURL: icon, Message: req.Message,
 		ConversationID: req.ConversationID, FileIDs: req.FileIDs}
 	if !req.Stream {
 		res, err := s.d.Chat.Complete(r.Context(), u, start)

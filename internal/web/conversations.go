@@ -1,10 +1,12 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -17,12 +19,36 @@ import (
 )
 
 type conversationJSON struct {
-	ID        string `json:"id"`
-	BotID     string `json:"bot_id"`
-	BotName   string `json:"bot_name"`
-	Title     string `json:"title"`
+	ID         string `json:"id"`
+	BotID      string `json:"bot_id"`
+	BotName    string `json:"bot_name"`
+	BotIconURL string `json:"bot_icon_url"`
+	Title      string `json:"title"`
+	Pinned     bool   `json:"pinned"`
+	// State marks the latest reply for the history: "live" (still
+	// streaming), "stopped" (the user stopped it), "failed" (an error or an
+	// interrupted reply) or "" (complete, or none yet).
+	State     string `json:"state"`
 	CreatedAt string `json:"created_at"`
 	UpdatedAt string `json:"updated_at"`
+}
+
+// UndoWindow is how long a deleted conversation can be restored; the toast
+// offering Undo shows for less, so a click at its last moment still lands.
+// The app's sweep purges what is older (internal/app).
+const UndoWindow = 30 * time.Second
+
+// replyState maps a reply's stored status to the history's mark.
+func replyState(status string) string {
+	switch status {
+	case store.StatusStreaming:
+		return "live"
+	case store.StatusCanceled:
+		return "stopped"
+	case store.StatusFailed, store.StatusIncomplete:
+		return "failed"
+	}
+	return ""
 }
 
 // messageJSON is one message of the history. An assistant message carries the same
@@ -45,7 +71,8 @@ type messageJSON struct {
 }
 
 func toConversationJSON(c store.Conversation) conversationJSON {
-	return conversationJSON{ID: c.ID, BotID: c.BotID, BotName: c.BotName, Title: c.Title,
+	return conversationJSON{ID: c.ID, BotID: c.BotID, BotName: c.BotName, BotIconURL: safeImageURL(c.BotIconURL),
+		Title: c.Title, Pinned: !c.PinnedAt.IsZero(), State: replyState(c.LastStatus),
 		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339), UpdatedAt: c.UpdatedAt.UTC().Format(time.RFC3339)}
 }
 
@@ -174,25 +201,88 @@ func (s *Server) handleRename(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toConversationJSON(c))
 }
 
-// handleDeleteConversation removes the conversation from the history and,
-// best effort, from Coze.
+// handlePin pins or unpins a conversation: {"pinned": true|false}.
+func (s *Server) handlePin(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Pinned *bool `json:"pinned"`
+	}
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if req.Pinned == nil {
+		writeError(w, r, badRequest("pinned"))
+		return
+	}
+	c, ok := s.conversationOf(w, r)
+	if !ok {
+		return
+	}
+	if err := s.d.Store.PinConversation(r.Context(), c.UserID, c.ID, *req.Pinned); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	c.PinnedAt = time.Time{}
+	if *req.Pinned {
+		c.PinnedAt = s.d.Now()
+	}
+	writeJSON(w, http.StatusOK, toConversationJSON(c))
+}
+
+// handleDeleteConversation hides the conversation at once; it can be
+// restored for UndoWindow, after which a purge removes it here and, best
+// effort, at Coze.
 func (s *Server) handleDeleteConversation(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.conversationOf(w, r)
 	if !ok {
 		return
 	}
-	if err := s.d.Store.DeleteConversation(r.Context(), c.UserID, c.ID); err != nil {
+	if err := s.d.Store.DeleteConversationAt(r.Context(), c.UserID, c.ID, s.d.Now()); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	// Coze keeps messages for 180 days; deleting there too is courtesy, and a
-	// failure (say, a missing editConversation permission) must not undo ours.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
-	defer cancel()
-	if err := s.d.Coze.DeleteConversation(ctx, s.d.Auth.Source(c.UserID), c.ID); err != nil {
-		s.d.Log.DebugContext(ctx, "upstream conversation delete failed", "request_id", requestIDFrom(r.Context()), "err", err)
+	// Purge on the next write: earlier deletions whose window has passed go
+	// now; the app's periodic sweep catches the rest.
+	s.purgeDeleted(r.Context())
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "undo_seconds": int(UndoWindow / time.Second)})
+}
+
+// handleRestoreConversation undoes a delete within UndoWindow. Another
+// user's, a live or a purged conversation is a plain 404.
+func (s *Server) handleRestoreConversation(w http.ResponseWriter, r *http.Request) {
+	u, _ := auth.UserFrom(r.Context())
+	id, ok := pathID(w, r, "id", "conversation_id")
+	if !ok {
+		return
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	if err := s.d.Store.RestoreConversation(r.Context(), u.ID, id); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	c, ok := s.conversationOf(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, toConversationJSON(c))
+}
+
+// purgeDeleted removes conversations deleted longer than UndoWindow ago
+// and deletes them at Coze too. Coze keeps messages for 180 days; deleting
+// there is courtesy, and a failure (say, a missing editConversation
+// permission) must not stop ours.
+func (s *Server) purgeDeleted(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	purged, err := s.d.Store.PurgeDeletedConversations(ctx, s.d.Now().Add(-UndoWindow))
+	if err != nil {
+		s.d.Log.WarnContext(ctx, "purge deleted conversations", "request_id", requestIDFrom(ctx), "err", err)
+		return
+	}
+	for _, c := range purged {
+		if err := s.d.Coze.DeleteConversation(ctx, s.d.Auth.Source(c.UserID), c.ID); err != nil {
+			s.d.Log.DebugContext(ctx, "upstream conversation delete failed", "request_id", requestIDFrom(ctx), "err", err)
+		}
+	}
 }
 
 // handleExport downloads a conversation as Markdown or JSON (catalog case 70:
@@ -218,7 +308,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="coze2app-%s.%s"`, c.ID, format))
+	h.Set("Content-Disposition", exportDisposition(c, format))
 	h.Set("Cache-Control", "no-store")
 	if format == "json" {
 		writeJSON(w, http.StatusOK, conversationWithMessages(c, msgs))
@@ -234,7 +324,13 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 // rendered by us.
 func renderMarkdownExport(lang string, c store.Conversation, msgs []store.Message, thinking bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s\n\n", oneLine(c.Title))
+	title := oneLine(c.Title)
+	if strings.TrimSpace(title) == "" {
+		title = messages.text(lang, "history.untitled", nil)
+	}
+	// One h1 (the title), an h2 per message, and the messages' own headings
+	// pushed below those, so the outline skips no level.
+	fmt.Fprintf(&b, "# %s\n\n", title)
 	bot := c.BotID
 	if c.BotName != "" {
 		bot = oneLine(c.BotName) + " (" + c.BotID + ")"
@@ -250,11 +346,11 @@ func renderMarkdownExport(lang string, c store.Conversation, msgs []store.Messag
 		}
 		fmt.Fprintf(&b, "## %s — %s\n\n", who, m.CreatedAt.UTC().Format(time.RFC3339))
 		if thinking && m.Reasoning != "" {
-			fmt.Fprintf(&b, "> **%s**\n>\n%s\n\n", messages.text(lang, "export.thinking", nil), quoteLines(m.Reasoning))
+			fmt.Fprintf(&b, "> **%s**\n>\n%s\n\n", messages.text(lang, "export.thinking", nil), quoteLines(demoteHeadings(m.Reasoning)))
 		}
 		writeCardsMarkdown(&b, m.Cards)
 		if m.Content != "" {
-			fmt.Fprintf(&b, "%s\n\n", m.Content)
+			fmt.Fprintf(&b, "%s\n\n", demoteHeadings(m.Content))
 		}
 		writeQuestionMarkdown(&b, m.Question)
 		if m.Status != "" && m.Status != "complete" {
@@ -293,7 +389,7 @@ func writeCardsMarkdown(b *strings.Builder, raw []byte) {
 			fmt.Fprintf(b, "**%s**\n\n", oneLine(c.Title))
 		}
 		if c.Text != "" {
-			fmt.Fprintf(b, "%s\n\n", c.Text)
+			fmt.Fprintf(b, "%s\n\n", demoteHeadings(c.Text))
 		}
 		if c.ImageURL != "" {
 			fmt.Fprintf(b, "Image: <%s>\n\n", c.ImageURL)
@@ -320,7 +416,7 @@ func writeQuestionMarkdown(b *strings.Builder, raw []byte) {
 		return
 	}
 	if q.Text != "" {
-		fmt.Fprintf(b, "%s\n\n", q.Text)
+		fmt.Fprintf(b, "%s\n\n", demoteHeadings(q.Text))
 	}
 	for _, o := range q.Options {
 		fmt.Fprintf(b, "- %s\n", oneLine(o))
@@ -342,4 +438,158 @@ func oneLine(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// messageHeadingLevel is the level a message's own top heading takes in the
+// export: below the title (h1) and the message's h2.
+const messageHeadingLevel = 3
+
+var (
+	atxHeading    = regexp.MustCompile(`^ {0,3}(#{1,6})(?:[ \t]+|$)(.*)$`)
+	atxClosing    = regexp.MustCompile(`[ \t]+#+[ \t]*$`)
+	setextH1      = regexp.MustCompile(`^ {0,3}=+[ \t]*$`)
+	setextH2      = regexp.MustCompile(`^ {0,3}-+[ \t]*$`)
+	codeFenceOpen = regexp.MustCompile("^ {0,3}(```+|~~~+)")
+)
+
+// heading is one Markdown heading of a message: the line it starts on, how
+// many lines it spans (2 for setext), its level and its text.
+type heading struct {
+	line, span, level int
+	text              string
+}
+
+// demoteHeadings fits a message's own headings under the export's outline:
+// the levels it uses keep their order but close up from h3 (a reply's "##"
+// and "####" become "###" and "####"), and no heading goes more than one
+// level below the one before it, so the file skips no level. Setext headings
+// become ATX ones; fenced code is left alone.
+func demoteHeadings(s string) string {
+	lines := strings.Split(s, "\n")
+	hs := findHeadings(lines)
+	if len(hs) == 0 {
+		return s
+	}
+	used := map[int]bool{}
+	for _, h := range hs {
+		used[h.level] = true
+	}
+	rank := map[int]int{}
+	for l := 1; l <= 6; l++ {
+		if used[l] {
+			rank[l] = messageHeadingLevel + len(rank)
+		}
+	}
+	out := make([]string, 0, len(lines))
+	prev, next := messageHeadingLevel-1, 0
+	for i := 0; i < len(lines); i++ {
+		if next < len(hs) && hs[next].line == i {
+			h := hs[next]
+			level := min(rank[h.level], prev+1, 6)
+			prev = level
+			out = append(out, strings.TrimRight(strings.Repeat("#", level)+" "+h.text, " "))
+			i += h.span - 1
+			next++
+			continue
+		}
+		out = append(out, lines[i])
+	}
+	return strings.Join(out, "\n")
+}
+
+// findHeadings lists the ATX and setext headings outside fenced code.
+func findHeadings(lines []string) []heading {
+	var hs []heading
+	fence := ""
+	for i, line := range lines {
+		if fence != "" {
+			if strings.HasPrefix(strings.TrimLeft(line, " "), fence) {
+				fence = ""
+			}
+			continue
+		}
+		if m := codeFenceOpen.FindStringSubmatch(line); m != nil {
+			fence = m[1]
+			continue
+		}
+		if m := atxHeading.FindStringSubmatch(line); m != nil {
+			text := strings.TrimSpace(atxClosing.ReplaceAllString(" "+m[2], ""))
+			hs = append(hs, heading{line: i, span: 1, level: len(m[1]), text: text})
+			continue
+		}
+		if i+1 < len(lines) && isParagraphLine(line) && (i == 0 || strings.TrimSpace(lines[i-1]) == "") {
+			switch {
+			case setextH1.MatchString(lines[i+1]):
+				hs = append(hs, heading{line: i, span: 2, level: 1, text: strings.TrimSpace(line)})
+			case setextH2.MatchString(lines[i+1]):
+				hs = append(hs, heading{line: i, span: 2, level: 2, text: strings.TrimSpace(line)})
+			}
+		}
+	}
+	return hs
+}
+
+// isParagraphLine reports whether a line can carry a setext underline: text
+// that is not blank, a heading, a list item, a quote or a fence.
+func isParagraphLine(line string) bool {
+	t := strings.TrimSpace(line)
+	if t == "" || len(line)-len(strings.TrimLeft(line, " ")) > 3 {
+		return false
+	}
+	switch t[0] {
+	case '#', '>', '-', '*', '+', '`', '~', '|':
+		return false
+	}
+	return true
+}
+
+// maxExportNameRunes bounds the title part of an export's file name.
+const maxExportNameRunes = 80
+
+// exportDisposition names the download after the conversation's title: an
+// ASCII filename for old clients and filename* (RFC 6266/8187) in UTF-8 for
+// titles in other scripts; "conversation-<id>" when the title gives nothing.
+func exportDisposition(c store.Conversation, ext string) string {
+	fallback := "conversation-" + c.ID
+	name := cmp.Or(fileNameOf(c.Title), fallback)
+	ascii := cmp.Or(fileNameOf(strings.Map(func(r rune) rune {
+		if r > unicode.MaxASCII {
+			return ' '
+		}
+		return r
+	}, name)), fallback)
+	return fmt.Sprintf(`attachment; filename="%s.%s"; filename*=UTF-8''%s`, ascii, ext, rfc8187Escape(name+"."+ext))
+}
+
+// fileNameOf keeps a title's letters, digits and a few safe marks, turns
+// anything else (slashes, quotes, controls) into spaces, collapses spaces and
+// cuts it to maxExportNameRunes; "" if nothing is left.
+func fileNameOf(title string) string {
+	kept := strings.Map(func(r rune) rune {
+		switch {
+		case unicode.IsLetter(r), unicode.IsDigit(r), unicode.IsMark(r), strings.ContainsRune("-_()", r):
+			return r
+		}
+		return ' '
+	}, title)
+	name := strings.Join(strings.Fields(kept), " ")
+	if utf8.RuneCountInString(name) > maxExportNameRunes {
+		name = strings.TrimSpace(string([]rune(name)[:maxExportNameRunes]))
+	}
+	return name
+}
+
+// rfc8187Escape percent-encodes every byte outside RFC 8187's attr-char.
+func rfc8187Escape(s string) string {
+	const attrChar = "!#$&+-.^_`|~"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < utf8.RuneSelf && (unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c)) || strings.IndexByte(attrChar, c) >= 0) {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
 }

@@ -24,7 +24,9 @@ func stateChangingRoutes(t testing.TB, convID, chatID string) []stateRoute {
 		{"chat", "POST", "/api/chat", "application/json", `{"bot_id":"` + cozesim.BotAssistant + `","message":"hi"}`},
 		{"cancel", "POST", "/api/chat/cancel", "application/json", `{"conversation_id":"` + convID + `","chat_id":"` + chatID + `"}`},
 		{"rename", "PATCH", "/api/conversations/" + convID, "application/json", `{"title":"renamed"}`},
+		{"pin", "PUT", "/api/conversations/" + convID + "/pin", "application/json", `{"pinned":true}`},
 		{"delete", "DELETE", "/api/conversations/" + convID, "", ""},
+		{"restore", "POST", "/api/conversations/" + convID + "/restore", "", ""},
 		{"upload", "POST", "/api/files", ct, up},
 	}
 }

@@ -55,6 +55,8 @@ func (s *Server) routes() (http.Handler, error) {
 	mux.Handle("GET /api/conversations/{id}/messages", user(grant(s.handleMessages)))
 	mux.Handle("PATCH /api/conversations/{id}", user(json(s.handleRename)))
 	mux.Handle("DELETE /api/conversations/{id}", user(s.handleDeleteConversation))
+	mux.Handle("PUT /api/conversations/{id}/pin", user(json(s.handlePin)))
+	mux.Handle("POST /api/conversations/{id}/restore", user(s.handleRestoreConversation))
 	mux.Handle("GET /api/conversations/{id}/export", user(grant(s.handleExport)))
 	mux.Handle("GET /api/comparisons", user(grant(s.handleComparisons)))     // compare.go
 	mux.Handle("GET /api/comparisons/{id}", user(grant(s.handleComparison))) // compare.go

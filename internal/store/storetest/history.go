@@ -74,8 +74,127 @@ func testConversations(t *testing.T, s *store.Store) {
 	mustNoErr(t, "DeleteConversation", s.DeleteConversation(ctx, u.ID, "conv-2"))
 	wantNoConversation(t, s, u.ID, "conv-2", "after DeleteConversation")
 	wantErr(t, "DeleteConversation(again)", s.DeleteConversation(ctx, u.ID, "conv-2"), store.ErrNotFound)
+	purged, err := s.PurgeDeletedConversations(ctx, time.Now().Add(time.Minute))
+	mustNoErr(t, "PurgeDeletedConversations", err)
+	if len(purged) != 1 || purged[0].ID != "conv-2" || purged[0].UserID != u.ID {
+		t.Errorf("PurgeDeletedConversations = %+v, want conv-2 of user %d", purged, u.ID)
+	}
 	// The id can be used again (Coze would not, but nothing is left behind).
 	mustNoErr(t, "UpsertConversation reuse", s.UpsertConversation(ctx, store.Conversation{ID: "conv-2", UserID: u.ID}))
+	if _, err := s.ConversationByID(ctx, u.ID, "conv-2"); err != nil {
+		t.Errorf("ConversationByID(reused) = %v, want it listed afresh", err)
+	}
+}
+
+// testHistoryPinAndUndo: pinned conversations list first and keep their
+// place across updates; a deleted one is hidden from every read and search,
+// comes back whole with RestoreConversation, and is removed for good, with
+// its messages, only by a purge after the undo window.
+func testHistoryPinAndUndo(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	u, other := MustUser(t, s, "Alan"), MustUser(t, s, "Bea")
+	for i, id := range []string{"old", "mid", "new"} {
+		c := store.Conversation{ID: id, UserID: u.ID, BotID: "bot", BotName: "Bot", Title: "talk " + id,
+			BotIconURL: "https://p1-sign.byteimg.com/" + id + ".png", CreatedAt: at(time.Duration(i) * time.Minute), UpdatedAt: at(time.Duration(i) * time.Minute)}
+		mustNoErr(t, "UpsertConversation "+id, s.UpsertConversation(ctx, c))
+		_, err := s.AddMessage(ctx, store.Message{ConversationID: id, UserID: u.ID, Role: store.RoleUser, Content: "needle " + id, Status: store.StatusComplete})
+		mustNoErr(t, "AddMessage", err)
+	}
+	got, err := s.ConversationByID(ctx, u.ID, "mid")
+	mustNoErr(t, "ConversationByID", err)
+	if got.BotIconURL != "https://p1-sign.byteimg.com/mid.png" || !got.PinnedAt.IsZero() {
+		t.Errorf("new conversation = %+v, want its icon and not pinned", got)
+	}
+	// An upsert without an icon keeps the stored one.
+	mustNoErr(t, "UpsertConversation no icon", s.UpsertConversation(ctx, store.Conversation{ID: "mid", UserID: u.ID, BotID: "bot", UpdatedAt: at(time.Minute)}))
+	if got, _ := s.ConversationByID(ctx, u.ID, "mid"); got.BotIconURL != "https://p1-sign.byteimg.com/mid.png" {
+		t.Errorf("icon after upsert without one = %q, want kept", got.BotIconURL)
+	}
+
+	mustNoErr(t, "PinConversation old", s.PinConversation(ctx, u.ID, "old", true))
+	if ids := conversationIDs(t, s, u.ID, "", "", 0); !cmp.Equal(ids, []string{"old", "new", "mid"}) {
+		t.Errorf("after pin: %v, want the pinned one first", ids)
+	}
+	if got, _ := s.ConversationByID(ctx, u.ID, "old"); got.PinnedAt.IsZero() || !got.UpdatedAt.Equal(at(0)) {
+		t.Errorf("pinned = %+v, want PinnedAt set and UpdatedAt unchanged", got)
+	}
+	wantErr(t, "B PinConversation", s.PinConversation(ctx, other.ID, "old", false), store.ErrNotFound)
+	wantErr(t, "PinConversation(missing)", s.PinConversation(ctx, u.ID, "nope", true), store.ErrNotFound)
+	mustNoErr(t, "PinConversation unpin", s.PinConversation(ctx, u.ID, "old", false))
+	if ids := conversationIDs(t, s, u.ID, "", "", 0); !cmp.Equal(ids, []string{"new", "mid", "old"}) {
+		t.Errorf("after unpin: %v, want newest first again", ids)
+	}
+
+	wantErr(t, "B DeleteConversation", s.DeleteConversation(ctx, other.ID, "mid"), store.ErrNotFound)
+	mustNoErr(t, "DeleteConversation mid", s.DeleteConversation(ctx, u.ID, "mid"))
+	wantNoConversation(t, s, u.ID, "mid", "deleted")
+	if ids := conversationIDs(t, s, u.ID, "", "needle", 0); !cmp.Equal(ids, []string{"new", "old"}) {
+		t.Errorf("search after delete: %v, want the deleted one hidden", ids)
+	}
+	wantErr(t, "RenameConversation(deleted)", s.RenameConversation(ctx, u.ID, "mid", "x"), store.ErrNotFound)
+	wantErr(t, "PinConversation(deleted)", s.PinConversation(ctx, u.ID, "mid", true), store.ErrNotFound)
+	wantErr(t, "B RestoreConversation", s.RestoreConversation(ctx, other.ID, "mid"), store.ErrNotFound)
+	wantErr(t, "RestoreConversation(not deleted)", s.RestoreConversation(ctx, u.ID, "new"), store.ErrNotFound)
+
+	// A purge with a cutoff before the delete leaves it restorable.
+	purged, err := s.PurgeDeletedConversations(ctx, time.Now().Add(-time.Hour))
+	mustNoErr(t, "PurgeDeletedConversations(early)", err)
+	if len(purged) != 0 {
+		t.Errorf("early purge removed %+v, want nothing", purged)
+	}
+	mustNoErr(t, "RestoreConversation", s.RestoreConversation(ctx, u.ID, "mid"))
+	if ids := conversationIDs(t, s, u.ID, "", "needle", 0); !cmp.Equal(ids, []string{"new", "mid", "old"}) {
+		t.Errorf("after restore: %v, want it back in its place", ids)
+	}
+	if msgs, err := s.Messages(ctx, u.ID, "mid"); err != nil || len(msgs) != 1 {
+		t.Errorf("messages after restore = %d, %v; want 1", len(msgs), err)
+	}
+
+	mustNoErr(t, "DeleteConversation again", s.DeleteConversation(ctx, u.ID, "mid"))
+	purged, err = s.PurgeDeletedConversations(ctx, time.Now().Add(time.Minute))
+	mustNoErr(t, "PurgeDeletedConversations", err)
+	if len(purged) != 1 || purged[0].ID != "mid" {
+		t.Errorf("purge = %+v, want mid", purged)
+	}
+	wantErr(t, "RestoreConversation(purged)", s.RestoreConversation(ctx, u.ID, "mid"), store.ErrNotFound)
+	// Gone for good: upserting the id again starts an empty conversation.
+	mustNoErr(t, "UpsertConversation after purge", s.UpsertConversation(ctx, store.Conversation{ID: "mid", UserID: u.ID, BotID: "bot"}))
+	if msgs, err := s.Messages(ctx, u.ID, "mid"); err != nil || len(msgs) != 0 {
+		t.Errorf("messages after purge = %d, %v; want none", len(msgs), err)
+	}
+}
+
+// testLastStatus: the list carries the status of each conversation's latest
+// reply, which the page shows as live, stopped or failed.
+func testLastStatus(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	u := MustUser(t, s, "Alan")
+	for _, tt := range []struct{ id, first, last string }{
+		{"streaming", store.StatusFailed, store.StatusStreaming},
+		{"canceled", store.StatusStreaming, store.StatusCanceled},
+		{"failed", store.StatusComplete, store.StatusFailed},
+		{"complete", store.StatusFailed, store.StatusComplete},
+	} {
+		mustNoErr(t, "UpsertConversation", s.UpsertConversation(ctx, store.Conversation{ID: tt.id, UserID: u.ID, BotID: "bot"}))
+		for _, st := range []string{tt.first, tt.last} {
+			_, err := s.AddMessage(ctx, store.Message{ConversationID: tt.id, UserID: u.ID, Role: store.RoleAssistant, Status: st})
+			mustNoErr(t, "AddMessage", err)
+		}
+		// A later user message does not hide the reply's status.
+		_, err := s.AddMessage(ctx, store.Message{ConversationID: tt.id, UserID: u.ID, Role: store.RoleUser, Status: store.StatusComplete})
+		mustNoErr(t, "AddMessage user", err)
+	}
+	mustNoErr(t, "UpsertConversation empty", s.UpsertConversation(ctx, store.Conversation{ID: "empty", UserID: u.ID, BotID: "bot"}))
+	list, err := s.ListConversations(ctx, u.ID, "", "", 0)
+	mustNoErr(t, "ListConversations", err)
+	got := map[string]string{}
+	for _, c := range list {
+		got[c.ID] = c.LastStatus
+	}
+	want := map[string]string{"streaming": "streaming", "canceled": "canceled", "failed": "failed", "complete": "complete", "empty": ""}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("LastStatus (-want +got):\n%s", diff)
+	}
 }
 
 // conversationIDs returns the ids ListConversations lists, in its order.

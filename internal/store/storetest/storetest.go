@@ -41,6 +41,8 @@ func Run(t *testing.T, newTarget NewTarget) {
 		{"Tokens", onStore(testTokens)},
 		{"Conversations", onStore(testConversations)},
 		{"ConversationIsolation", onStore(testConversationIsolation)},
+		{"HistoryPinAndUndo", onStore(testHistoryPinAndUndo)},
+		{"LastStatus", onStore(testLastStatus)},
 		{"Messages", onStore(testMessages)},
 		{"MessageParts", onStore(testMessageParts)},
 		{"MarkInterrupted", onStore(testMarkInterrupted)},

@@ -121,6 +121,8 @@ export const api = {
   messages: (id) => request('GET', '/api/conversations/' + encodeURIComponent(id) + '/messages'),
   rename: (id, title) => request('PATCH', '/api/conversations/' + encodeURIComponent(id), { body: { title } }),
   remove: (id) => request('DELETE', '/api/conversations/' + encodeURIComponent(id)),
+  restore: (id) => request('POST', '/api/conversations/' + encodeURIComponent(id) + '/restore'),
+  pin: (id, pinned) => request('PUT', '/api/conversations/' + encodeURIComponent(id) + '/pin', { body: { pinned } }),
   cancel: (conversationID, chatID) => request('POST', '/api/chat/cancel', { body: { conversation_id: conversationID, chat_id: chatID } }),
   workflows: (workspaceID) => request('GET', '/api/workflows?workspace_id=' + encodeURIComponent(workspaceID)),
   workflow: (id) => request('GET', '/api/workflows/' + encodeURIComponent(id)),

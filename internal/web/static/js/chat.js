@@ -268,7 +268,7 @@ export class Chat {
         method: 'POST',
         credentials: 'same-origin',
         headers: baseHeaders({ 'Content-Type': 'application/json', Accept: 'text/event-stream, application/json' }),
-        body: JSON.stringify({ bot_id: this.bot.id, bot_name: Array.from(this.bot.name || '').slice(0, 100).join(''), message: text, conversation_id: this.conversationId || undefined, file_ids: fileIDs.length ? fileIDs : undefined, stream: true }),
+        body: JSON.stringify({ bot_id: this.bot.id, bot_name: Array.from(this.bot.name || '').slice(0, 100).join(''), bot_icon_url: this.bot.icon_url || undefined, message: text, conversation_id: this.conversationId || undefined, file_ids: fileIDs.length ? fileIDs : undefined, stream: true }),
         signal: run.controller.signal,
       });
     } catch (err) {
@@ -392,6 +392,7 @@ export class Chat {
         msg.chatId = run.chatId;
         msg.el.dataset.chatId = run.chatId;
         this.setConversation(run, String(obj.conversation_id || ''));
+        if (this.run === run) this.onConversationChanged(this.conversationId, true); // the history marks it live
         break;
       case 'reasoning':
         if (text) { msg.appendReasoning(text); msg.scheduleRender(scroll); }
@@ -440,7 +441,7 @@ export class Chat {
     if (seq !== this.openSeq) return;
     this.detach();
     const conv = data.conversation || {};
-    this.bot = { id: conv.bot_id || '', name: conv.bot_name || '', icon_url: '', description: '' };
+    this.bot = { id: conv.bot_id || '', name: conv.bot_name || '', icon_url: conv.bot_icon_url || '', description: '' };
     this.conversationId = conv.id || id;
     this.convTitle = { id: this.conversationId, title: String(conv.title || '') }; // the tab title (router.js)
     this.resetView();

@@ -1,14 +1,59 @@
 // sidebar: workspace picker, bot list with filter, and the history list (search,
-// open, rename, delete, export). All names and titles go in through textContent.
+// open, rename, pin, delete with Undo, export), grouped by date in the user's
+// time zone. All names and titles go in through textContent.
 
 import { api } from './api.js';
 import { $, h, icon, avatar, debounce, formatTime, placeMenu } from './dom.js';
 import { t, getLang } from './i18n.js';
-import { confirmDialog, promptDialog } from './dialogs.js';
+import { promptDialog } from './dialogs.js';
 import { toast } from './toast.js';
 import { showSkeleton, endSkeleton, busySelect } from './guidance.js';
 
 const WS_KEY = 'coze2app.workspace';
+// UNDO_MS is how long the Undo offer shows; the server keeps a deleted
+// conversation restorable for longer (web.UndoWindow).
+const UNDO_MS = 8000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * historyGroup names the group a conversation lists under: pinned first, then
+ * by its last update in the page's (the user's) time zone: today, yesterday,
+ * the previous 7 and 30 days, then one group per month ("month:YYYY-MM").
+ */
+export function historyGroup(c, now = new Date()) {
+  if (c.pinned) return 'pinned';
+  const d = new Date(c.updated_at);
+  if (Number.isNaN(d.getTime())) return 'month:0000-00';
+  const startOfDay = (x) => new Date(x.getFullYear(), x.getMonth(), x.getDate());
+  // Whole calendar days between the two local dates (DST-safe: rounded).
+  const days = Math.round((startOfDay(now) - startOfDay(d)) / DAY_MS);
+  if (days <= 0) return 'today';
+  if (days === 1) return 'yesterday';
+  if (days <= 7) return 'week';
+  if (days <= 30) return 'month';
+  return 'month:' + d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0');
+}
+
+/** groupLabel is the heading of a historyGroup, in the page's language. */
+function groupLabel(group, lang) {
+  const named = {
+    pinned: () => t('history.group.pinned'), today: () => t('history.group.today'), yesterday: () => t('history.group.yesterday'),
+    week: () => t('history.group.week'), month: () => t('history.group.month'),
+  }[group];
+  if (named) return named();
+  const [y, m] = group.slice(6).split('-').map(Number);
+  if (!y) return '';
+  const opts = { year: 'numeric', month: 'long' };
+  return new Date(y, m - 1, 1).toLocaleDateString(lang, opts);
+}
+
+// STATE_MARKS marks a conversation's latest reply with an icon and words (visually
+// hidden, and the tooltip), so colour is never the only sign.
+const STATE_MARKS = {
+  live: { icon: 'spark', text: () => t('history.state.live') },
+  stopped: { icon: 'stop', text: () => t('history.state.stopped') },
+  failed: { icon: 'error', text: () => t('history.state.failed') },
+};
 
 /** Sidebar owns the left pane (a drawer on phones). */
 export class Sidebar {
@@ -192,7 +237,39 @@ export class Sidebar {
     if (this.convList.querySelector('.menu:not([hidden])') || document.querySelector('dialog[open]')) return;
     const convs = Array.isArray(data.conversations) ? data.conversations : [];
     if (!convs.length) { this.status(this.convList, t(q ? 'history.noMatch' : 'history.empty')); return; }
-    this.convList.replaceChildren(...convs.map((c) => this.convItem(c)));
+    this.convList.replaceChildren(...this.groupedItems(convs));
+  }
+
+  /** groupedItems lays the (server-ordered: pinned, then newest) list out under date headings. */
+  groupedItems(convs) {
+    const now = new Date();
+    const groups = [];
+    for (const c of convs) {
+      const g = historyGroup(c, now);
+      if (!groups.length || groups[groups.length - 1].key !== g) groups.push({ key: g, items: [] });
+      groups[groups.length - 1].items.push(c);
+    }
+    return groups.map(({ key, items }) => {
+      const id = 'conv-group-' + key.replace(/[^a-z0-9]/g, '-');
+      return h('li', { class: 'conv-group', dataset: { group: key } },
+        h('h2', { class: 'conv-group-title', id, text: groupLabel(key, getLang()) }),
+        h('ul', { class: 'conv-group-list', attrs: { 'aria-labelledby': id } }, ...items.map((c) => this.convItem(c))));
+    });
+  }
+
+  /** botIcon is the conversation's bot icon, or the icon of that bot in the loaded bot list. */
+  botIcon(c) {
+    if (c.bot_icon_url) return c.bot_icon_url;
+    const b = this.bots.find((x) => String(x.id) === String(c.bot_id));
+    return b ? b.icon_url : '';
+  }
+
+  /** stateMark is the live/stopped/failed mark of a conversation's latest reply, or null. */
+  stateMark(state) {
+    const mark = Object.hasOwn(STATE_MARKS, state) ? STATE_MARKS[state] : null;
+    if (!mark) return null;
+    return h('span', { class: 'conv-state conv-state-' + state, title: mark.text(), dataset: { state } },
+      icon(mark.icon), h('span', { class: 'visually-hidden', text: mark.text() }));
   }
 
   convItem(c) {
@@ -200,6 +277,7 @@ export class Sidebar {
     const title = String(c.title || '') || t('history.untitled');
     const menu = h('div', { class: 'menu', hidden: true, attrs: { role: 'menu' } },
       this.menuButton('edit', 'history.rename', 'menu-rename', () => this.rename(c)),
+      this.menuButton('pin', c.pinned ? 'history.unpin' : 'history.pin', 'menu-pin', () => this.pin(c, !c.pinned)),
       this.menuLink('download', 'history.exportMd', api.exportURL(id, 'md'), 'menu-export-md'),
       this.menuLink('download', 'history.exportJson', api.exportURL(id, 'json'), 'menu-export-json'),
       this.menuButton('delete', 'history.delete', 'menu-delete is-danger', () => this.remove(c)));
@@ -232,11 +310,11 @@ export class Sidebar {
       attrs: { 'aria-current': id === this.activeConv ? 'true' : null },
       on: { click: () => { this.closeDrawer(); this.onConversation(id); } },
     },
-    avatar('', c.bot_name || '?', 'sm'),
+    avatar(this.botIcon(c), c.bot_name || '?', 'sm'),
     h('span', { class: 'item-text' },
-      h('span', { class: 'item-title conv-title', text: title }),
+      h('span', { class: 'item-title-row' }, h('span', { class: 'item-title conv-title', text: title }), this.stateMark(c.state)),
       h('span', { class: 'item-sub' }, h('span', { class: 'conv-bot', text: String(c.bot_name || '') }), h('span', { class: 'conv-time', text: formatTime(c.updated_at, getLang()) }))));
-    return h('li', { class: 'conv-item list-item' + (id === this.activeConv ? ' is-active' : ''), dataset: { convId: id } }, open, more, menu);
+    return h('li', { class: 'conv-item list-item' + (id === this.activeConv ? ' is-active' : ''), dataset: { convId: id, state: c.state || '', pinned: String(Boolean(c.pinned)) } }, open, more, menu);
   }
 
   menuButton(iconName, key, cls, fn) {
@@ -264,16 +342,40 @@ export class Sidebar {
     }
   }
 
-  async remove(c) {
-    const ok = await confirmDialog({ title: t('history.deleteTitle'), body: t('history.deleteBody', { title: c.title || t('history.untitled') }), confirm: t('dialog.delete') });
-    if (!ok) return;
+  async pin(c, pinned) {
     try {
-      await api.remove(c.id);
-      toast(t('history.deleted'));
-      if (String(c.id) === this.activeConv) this.onConversation(null);
+      await api.pin(c.id, pinned);
       this.loadHistory();
     } catch (err) {
       toast(err.message, true);
     }
+  }
+
+  // remove deletes at once and offers Undo: the server keeps the conversation
+  // restorable for a while and purges it afterwards, so closing the tab loses
+  // nothing that should stay and keeps nothing that should go.
+  async remove(c) {
+    try {
+      await api.remove(c.id);
+    } catch (err) {
+      toast(err.message, true);
+      return;
+    }
+    const wasOpen = String(c.id) === this.activeConv;
+    if (wasOpen) this.onConversation(null);
+    this.loadHistory();
+    toast(t('history.deleted'), false, { label: t('history.undo'), ms: UNDO_MS, onClick: () => this.restore(c, wasOpen) });
+  }
+
+  async restore(c, reopen) {
+    try {
+      await api.restore(c.id);
+    } catch (err) {
+      toast(err.message, true);
+      return;
+    }
+    toast(t('history.restored'));
+    this.loadHistory();
+    if (reopen) this.onConversation(String(c.id));
   }
 }

@@ -167,6 +167,10 @@ type Service struct {
 	wg  sync.WaitGroup // one per run's reader goroutine
 
 	closing chan struct{} // closed by Shutdown: relays end, no new runs
+	// closingCtx is done when closing is closed: a relay blocked in an upstream read
+	// ends its browser's stream from a context.AfterFunc, without a goroutine (lease.go).
+	closingCtx  context.Context
+	closeRelays context.CancelFunc
 
 	// bgCtx bounds background upstream work (reconcile); cancelled when Shutdown's
 	// deadline passes.
@@ -199,15 +203,18 @@ func New(o Options) *Service {
 		log = slog.New(slog.DiscardHandler)
 	}
 	bgCtx, bgStop := context.WithCancel(context.Background())
+	closingCtx, closeRelays := context.WithCancel(context.Background())
 	s := &Service{
-		o:       o,
-		log:     log,
-		bgCtx:   bgCtx,
-		bgStop:  bgStop,
-		closing: make(chan struct{}),
-		live:    make(map[*Run]struct{}),
-		active:  make(map[int64]int),
-		byChat:  make(map[string]*Run),
+		closingCtx:  closingCtx,
+		closeRelays: closeRelays,
+		o:           o,
+		log:         log,
+		bgCtx:       bgCtx,
+		bgStop:      bgStop,
+		closing:     make(chan struct{}),
+		live:        make(map[*Run]struct{}),
+		active:      make(map[int64]int),
+		byChat:      make(map[string]*Run),
 	}
 	s.cl = newCluster(s, o.Bus)
 	return s

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coze2app/coze2app/internal/store"
@@ -40,6 +41,8 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 	ctx := r.Context()
 	hb := time.NewTimer(s.o.Heartbeat)
 	defer hb.Stop()
+	lease := new(leaseClaim)
+	defer run.giveBack(lease, nil)
 	cursor := afterID
 	for {
 		select {
@@ -67,10 +70,19 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 		if finished {
 			return nil
 		}
+		// Caught up: read the upstream here rather than wait for the reader (lease.go).
+		if run.holdsLease(lease) {
+			if s.relayLeased(ctx, sw, run, lease, &cursor) {
+				return nil
+			}
+			hb.Reset(s.o.Heartbeat)
+			continue
+		}
+		run.claimLease(lease)
 		select {
 		case <-notify:
 		case <-hb.C:
-			if err := sw.raw(": ping\n\n"); err != nil {
+			if err := sw.raw(pingComment); err != nil {
 				return nil
 			}
 			hb.Reset(s.o.Heartbeat)
@@ -81,6 +93,9 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 		}
 	}
 }
+
+// pingComment is the heartbeat: an SSE comment the browser ignores.
+const pingComment = ": ping\n\n"
 
 // ParseLastEventID reads the resume position of r: the Last-Event-ID header, else the
 // last_event_id query parameter; absent => 0. A value that is not 1–18 ASCII digits is
@@ -107,12 +122,17 @@ func truncateForError(s string) string { return cutRunes(strings.ToValidUTF8(s, 
 
 // sseWriter writes SSE frames with a fresh write deadline before every write and a flush
 // after it (STYLE rule 13; catalog G.51: a dead or slow reader is dropped, the run is not
-// affected).
+// affected). Writes are serialized by mu: while its relay reads upstream, heartbeats and
+// the shutdown end come from timers (lease.go). The first failed write fails every later
+// one.
 type sseWriter struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	timeout time.Duration
-	buf     []byte
+
+	mu  sync.Mutex
+	buf []byte
+	err error
 }
 
 // send writes one event; id 0 means "no id line" (our out-of-log events).
@@ -127,6 +147,12 @@ func (sw *sseWriter) send(id int64, name string, data []byte) error {
 
 // sendWithID writes one event whose id line is id (none when empty).
 func (sw *sseWriter) sendWithID(id []byte, name string, data []byte) error {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	return sw.sendLocked(id, name, data)
+}
+
+func (sw *sseWriter) sendLocked(id []byte, name string, data []byte) error {
 	b := sw.buf[:0]
 	if len(id) > 0 {
 		b = append(b, "id: "...)
@@ -139,7 +165,7 @@ func (sw *sseWriter) sendWithID(id []byte, name string, data []byte) error {
 	b = appendData(b, data)
 	b = append(b, '\n')
 	sw.buf = b
-	return sw.write(b)
+	return sw.writeLocked(b)
 }
 
 // appendData writes data as one `data:` line per line of data, so nothing in it can start
@@ -197,10 +223,16 @@ func (s *Service) startSSE(w http.ResponseWriter) *sseWriter {
 
 // shutdown ends a relay because the server stops: a reconnect hint and a final event.
 func (sw *sseWriter) shutdown(key string) error {
-	if sw.raw(retryHint) == nil {
-		sw.send(0, EventEnd, relayEndData("server_shutdown", key))
-	}
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	sw.shutdownLocked(key)
 	return nil
+}
+
+func (sw *sseWriter) shutdownLocked(key string) {
+	if sw.writeLocked([]byte(retryHint)) == nil {
+		sw.sendLocked(nil, EventEnd, relayEndData("server_shutdown", key))
+	}
 }
 
 // relayEndData is the end event of a relay that stops before its run does.
@@ -209,11 +241,21 @@ func relayEndData(code, key string) []byte {
 }
 
 func (sw *sseWriter) raw(s string) error {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
 	sw.buf = append(sw.buf[:0], s...)
-	return sw.write(sw.buf)
+	return sw.writeLocked(sw.buf)
 }
 
-func (sw *sseWriter) write(b []byte) error {
+func (sw *sseWriter) writeLocked(b []byte) error {
+	if sw.err != nil {
+		return sw.err
+	}
+	sw.err = sw.writeFlush(b)
+	return sw.err
+}
+
+func (sw *sseWriter) writeFlush(b []byte) error {
 	if err := sw.rc.SetWriteDeadline(time.Now().Add(sw.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}

@@ -23,7 +23,9 @@ const retryHint = "retry: 3000\n"
 // sent. The last event is always `end`: the run's own, or, without an id, one that ends
 // only this relay (status "interrupted": "resume_unavailable", "server_shutdown"). It returns when the run has ended and every event was sent, when the browser
 // leaves or is too slow to take a write within WriteTimeout, or when Shutdown starts — the
-// run itself goes on in every case.
+// run itself goes on in every case. A relay that is caught up reads the upstream itself
+// while it lasts (the reader lease, lease.go); it then notices a browser that left at the
+// next upstream event or failed write.
 //
 // The only errors are returned before anything is written, so the caller can still answer
 // JSON: an afterID that does not fit the run's log (errors.Is(err, ErrBadEventID), 400).
@@ -33,6 +35,13 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 		return err
 	}
 	defer s.relayOpened()()
+	lease := new(leaseClaim)
+	defer run.giveBack(lease, nil)
+	if afterID >= run.LastEventID() {
+		// Caught up already (a fresh chat): ask before the headers go out, so the
+		// reader goroutine hands over before it waits for the next event (lease.go).
+		run.claimLease(lease)
+	}
 	sw := s.startSSE(w)
 	if err := sw.flush(); err != nil {
 		return nil
@@ -41,8 +50,6 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 	ctx := r.Context()
 	hb := time.NewTimer(s.o.Heartbeat)
 	defer hb.Stop()
-	lease := new(leaseClaim)
-	defer run.giveBack(lease, nil)
 	cursor := afterID
 	for {
 		select {

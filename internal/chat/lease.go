@@ -134,9 +134,6 @@ func (s *Service) relayLeased(ctx context.Context, sw *sseWriter, run *Run, c *l
 			evs[i] = event{} // release the data
 		}
 		buf = evs
-		if len(evs) > 0 {
-			w.sent()
-		}
 		if out != nil {
 			run.giveBack(c, out)
 			return false
@@ -179,20 +176,22 @@ func (w *relayWatch) endForShutdown() {
 	w.sw.err = errRelayEnded
 }
 
-// ping writes a heartbeat unless an event went out meanwhile (sent reset the timer).
+// ping writes a heartbeat when nothing went out for a heartbeat interval, else waits
+// for the rest of it (events do not reset the timer: one timer update fewer per event).
 func (w *relayWatch) ping() {
 	w.sw.mu.Lock()
 	defer w.sw.mu.Unlock()
 	if w.stopped || w.sw.err != nil {
 		return
 	}
+	if quiet := time.Since(w.sw.wrote); quiet < w.every {
+		w.hb.Reset(w.every - quiet)
+		return
+	}
 	if w.sw.writeLocked(append(w.sw.buf[:0], pingComment...)) == nil {
 		w.hb.Reset(w.every)
 	}
 }
-
-// sent pushes the next heartbeat back after an event.
-func (w *relayWatch) sent() { w.hb.Reset(w.every) }
 
 // stop ends the watch; no callback writes after it returned. A shutdown end already
 // written stays: the writer keeps refusing writes.

@@ -1,6 +1,6 @@
 // Package chat owns streaming chats with Coze bots: it opens the upstream SSE stream
 // (coze-protocol §15–§16), reads it on one goroutine per reply that outlives the browser
-// request, keeps a bounded event log per reply so browsers can resume with Last-Event-ID,
+// request (or, while a browser is attached, on that browser's relay: lease.go), keeps a bounded event log per reply so browsers can resume with Last-Event-ID,
 // relays events to any number of browser connections, and records the reply in the local
 // history (store).
 package chat
@@ -167,9 +167,13 @@ type Result struct {
 type Service struct {
 	o   Options
 	log *slog.Logger
-	wg  sync.WaitGroup // one per run's reader goroutine
+	wg  sync.WaitGroup // one per holder of a run's reader lease (lease.go), one per publisher
 
 	closing chan struct{} // closed by Shutdown: relays end, no new runs
+	// closingCtx is done when closing is closed: a relay blocked in an upstream read
+	// ends its browser's stream from a context.AfterFunc, without a goroutine (lease.go).
+	closingCtx  context.Context
+	closeRelays context.CancelFunc
 
 	// bgCtx bounds background upstream work (reconcile); cancelled when Shutdown's
 	// deadline passes.
@@ -202,15 +206,18 @@ func New(o Options) *Service {
 		log = slog.New(slog.DiscardHandler)
 	}
 	bgCtx, bgStop := context.WithCancel(context.Background())
+	closingCtx, closeRelays := context.WithCancel(context.Background())
 	s := &Service{
-		o:       o,
-		log:     log,
-		bgCtx:   bgCtx,
-		bgStop:  bgStop,
-		closing: make(chan struct{}),
-		live:    make(map[*Run]struct{}),
-		active:  make(map[int64]int),
-		byChat:  make(map[string]*Run),
+		closingCtx:  closingCtx,
+		closeRelays: closeRelays,
+		o:           o,
+		log:         log,
+		bgCtx:       bgCtx,
+		bgStop:      bgStop,
+		closing:     make(chan struct{}),
+		live:        make(map[*Run]struct{}),
+		active:      make(map[int64]int),
+		byChat:      make(map[string]*Run),
 	}
 	s.cl = newCluster(s, o.Bus)
 	return s

@@ -121,6 +121,7 @@ func (s *Service) Shutdown(ctx context.Context) error {
 	if !s.closed {
 		s.closed = true
 		close(s.closing)
+		s.closeRelays()
 	}
 	runs := make([]*Run, 0, len(s.live))
 	for r := range s.live {

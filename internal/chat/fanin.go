@@ -37,7 +37,7 @@ type FanInColumn struct {
 func (r *Run) WaitChat(ctx context.Context) (chatID string, end []byte, err error) {
 	for {
 		r.mu.Lock()
-		id, logged, finished, notify := r.chatID, r.lastID > 0, r.finished, r.notify
+		id, logged, finished, notify := r.chatID, r.lastID > 0, r.finished, r.notifyLocked()
 		r.mu.Unlock()
 		if id != "" && logged {
 			return id, nil, nil
@@ -243,7 +243,7 @@ func (s *Service) ServeFanIn(w http.ResponseWriter, r *http.Request, cols []FanI
 			reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(s.closing)})
 		switch chosen, _, _ := reflect.Select(cases); chosen {
 		case hbCase:
-			if err := sw.raw(": ping\n\n"); err != nil {
+			if err := sw.raw(pingComment); err != nil {
 				return nil
 			}
 			hb.Reset(s.o.Heartbeat)

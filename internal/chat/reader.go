@@ -65,47 +65,79 @@ func endStatus(storeStatus string) string {
 	return EndInterrupted
 }
 
-// read is the run's only upstream reader. It translates every Coze event into ours once,
-// appends them to the log, accumulates the reply and records it at the end. ctx is the
-// detached run context.
-func (r *Run) read(ctx context.Context, st *coze.Stream) {
+// upstreamReader is what reading the upstream needs; only the holder of the run's reader
+// lease touches it (lease.go).
+type upstreamReader struct {
+	st            *coze.Stream
+	ctx           context.Context // the detached run context
+	cancelTimeout context.CancelFunc
+	idle          *time.Timer // the idle watchdog
+	rep           reply       // the reply read so far
+}
+
+// newUpstreamReader starts the idle watchdog of a freshly opened upstream (catalog F.46):
+// cancelling the run context is what reliably unblocks a body read.
+func (r *Run) newUpstreamReader(up upstream) upstreamReader {
+	return upstreamReader{
+		st: up.st, ctx: up.ctx, cancelTimeout: up.cancelTimeout,
+		idle: time.AfterFunc(r.svc.o.IdleTimeout, func() { r.cancel(errIdle) }),
+		rep:  reply{limit: r.svc.o.MaxLogBytes},
+	}
+}
+
+// read is the run's reader goroutine, holding the reader lease: it reads until the reply
+// ends, then records it, unless a relay takes the lease over first (then it returns).
+// pending is the outcome a relay read before it handed the lease back (nil: none yet).
+func (r *Run) read(pending *outcome) {
+	out := pending
+	for out == nil {
+		if r.handOver() {
+			return
+		}
+		out = r.step()
+	}
+	r.end(out)
+}
+
+// step reads one upstream event, translates it and appends our events for it to the log.
+// It returns the outcome once the reply ended. Only the lease holder calls it.
+func (r *Run) step() *outcome {
+	ev, err := r.up.st.Next()
+	if err != nil {
+		return r.streamEnd(r.up.ctx, err)
+	}
+	r.up.idle.Reset(r.svc.o.IdleTimeout)
+	// A terminal event ends the reading: what may follow (done, and audio of a
+	// voice input, which comes after conversation.chat.completed: coze-py
+	// tests/testdata/chat_audio_stream_resp.txt) is not needed.
+	return r.translate(ev, &r.up.rep)
+}
+
+// end closes the upstream, appends the end event, records the reply and ends the run.
+// It runs on a goroutine counted in the Service's wait group.
+func (r *Run) end(out *outcome) {
 	s := r.svc
 	// Done closes after the run left the live set and freed its user's slot,
 	// so whoever waited on it may start the next reply at once.
+	defer r.up.cancelTimeout()
 	defer close(r.done)
 	defer s.runEnded(r)
 
-	// Idle watchdog (catalog F.46): cancelling the request context is what reliably
-	// unblocks a body read.
-	idle := time.AfterFunc(s.o.IdleTimeout, func() { r.cancel(errIdle) })
-	rep := reply{limit: s.o.MaxLogBytes}
-	var out *outcome
-	for out == nil {
-		ev, err := st.Next()
-		if err != nil {
-			out = r.streamEnd(ctx, err)
-			break
-		}
-		idle.Reset(s.o.IdleTimeout)
-		// A terminal event ends the reading: what may follow (done, and audio of a
-		// voice input, which comes after conversation.chat.completed: coze-py
-		// tests/testdata/chat_audio_stream_resp.txt) is not needed.
-		out = r.translate(ev, &rep)
-	}
-	idle.Stop()
-	st.Close()
+	rep := &r.up.rep
+	r.up.idle.Stop()
+	r.up.st.Close()
 	r.cancel(nil) // release the run context
 
 	if out.coze != nil {
 		// Coze's failures inside the stream carry no log id of their own; the stream's
 		// X-Tt-Logid is what Coze support asks for (coze-protocol E7).
-		out.coze.LogID = st.LogID()
+		out.coze.LogID = r.up.st.LogID()
 		if coze.ModelFailureCode(out.coze.Code) {
 			out.key, out.message = "model_error", ""
 		}
 	}
 	r.append(EventEnd, endData(*out, rep.usage))
-	r.recordEnd(*out, &rep)
+	r.recordEnd(*out, rep)
 	r.finish()
 	if s.o.OnRunEnd != nil {
 		s.o.OnRunEnd(out.status)

@@ -9,10 +9,11 @@ import (
 	"github.com/coze2app/coze2app/internal/store"
 )
 
-// Run is one streaming reply. Its reader goroutine translates the upstream events into
-// ours and appends them to an in-memory log with ids 1, 2, 3…; any number of ServeSSE
-// calls read the log. A Run ends
-// when the upstream stream ends and the reply has been recorded.
+// Run is one streaming reply. Whoever holds its reader lease (lease.go: its reader
+// goroutine, or the one browser relay that took it over) translates the upstream events
+// into ours and appends them to an in-memory log with ids 1, 2, 3…; any number of
+// ServeSSE calls read the log. A Run ends when the upstream stream ends and the reply
+// has been recorded.
 type Run struct {
 	svc    *Service
 	userID int64
@@ -25,7 +26,8 @@ type Run struct {
 	firstID   int64   // id of the oldest event still held
 	lastID    int64
 	bytes     int
-	notify    chan struct{} // closed and replaced on every append and at the end
+	notify    chan struct{} // closed and replaced on every append and at the end, once handed out
+	notified  bool          // notify was handed out since it was made: someone may wait on it
 	finished  bool          // no more events will be appended
 	endedAt   time.Time
 	convID    string
@@ -44,6 +46,12 @@ type Run struct {
 	wf *workflowRun // set for a workflow run (workflow.go), nil for a chat
 
 	remote *remoteView // set for a reply of another instance (cluster.go)
+
+	up upstreamReader // the upstream and the reply read so far: the lease holder's only
+
+	// The reader lease (lease.go), under mu.
+	claim  *leaseClaim // a caught-up relay waiting to take the lease over
+	lessee *leaseClaim // the relay holding it; nil while the reader goroutine does
 }
 
 // event is one entry of the run's log: one of our events (docs/stream-contract.md).
@@ -157,8 +165,24 @@ func (r *Run) append(name string, data []byte) {
 		r.events = r.events[1:]
 		r.firstID++
 	}
+	r.wakeLocked()
+}
+
+// wakeLocked wakes whoever waits on notify. A fresh channel is only made when the
+// current one was handed out: while one relay reads upstream itself nobody waits.
+func (r *Run) wakeLocked() {
+	if !r.notified {
+		return
+	}
 	close(r.notify)
 	r.notify = make(chan struct{})
+	r.notified = false
+}
+
+// notifyLocked returns the channel closed on the log's next change.
+func (r *Run) notifyLocked() <-chan struct{} {
+	r.notified = true
+	return r.notify
 }
 
 // finish marks the log complete and wakes subscribers so they can end.
@@ -170,8 +194,7 @@ func (r *Run) finish() {
 	}
 	r.finished = true
 	r.endedAt = time.Now()
-	close(r.notify)
-	r.notify = make(chan struct{})
+	r.wakeLocked()
 }
 
 // finishedAt returns when the log was closed.
@@ -191,11 +214,11 @@ func (r *Run) after(afterID int64) (evs []event, notify <-chan struct{}, finishe
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if afterID < r.firstID-1 {
-		return nil, r.notify, r.finished, true
+		return nil, r.notifyLocked(), r.finished, true
 	}
 	if n := int(afterID - r.firstID + 1); n < len(r.events) {
 		// Copy the headers: the truncation above zeroes dropped entries in place.
 		evs = append([]event(nil), r.events[n:]...)
 	}
-	return evs, r.notify, r.finished, false
+	return evs, r.notifyLocked(), r.finished, false
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coze2app/coze2app/internal/store"
@@ -22,7 +23,9 @@ const retryHint = "retry: 3000\n"
 // sent. The last event is always `end`: the run's own, or, without an id, one that ends
 // only this relay (status "interrupted": "resume_unavailable", "server_shutdown"). It returns when the run has ended and every event was sent, when the browser
 // leaves or is too slow to take a write within WriteTimeout, or when Shutdown starts — the
-// run itself goes on in every case.
+// run itself goes on in every case. A relay that is caught up reads the upstream itself
+// while it lasts (the reader lease, lease.go); it then notices a browser that left at the
+// next upstream event or failed write.
 //
 // The only errors are returned before anything is written, so the caller can still answer
 // JSON: an afterID that does not fit the run's log (errors.Is(err, ErrBadEventID), 400).
@@ -32,6 +35,13 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 		return err
 	}
 	defer s.relayOpened()()
+	lease := new(leaseClaim)
+	defer run.giveBack(lease, nil)
+	if afterID >= run.LastEventID() {
+		// Caught up already (a fresh chat): ask before the headers go out, so the
+		// reader goroutine hands over before it waits for the next event (lease.go).
+		run.claimLease(lease)
+	}
 	sw := s.startSSE(w)
 	if err := sw.flush(); err != nil {
 		return nil
@@ -67,10 +77,19 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 		if finished {
 			return nil
 		}
+		// Caught up: read the upstream here rather than wait for the reader (lease.go).
+		if run.holdsLease(lease) {
+			if s.relayLeased(ctx, sw, run, lease, &cursor) {
+				return nil
+			}
+			hb.Reset(s.o.Heartbeat)
+			continue
+		}
+		run.claimLease(lease)
 		select {
 		case <-notify:
 		case <-hb.C:
-			if err := sw.raw(": ping\n\n"); err != nil {
+			if err := sw.raw(pingComment); err != nil {
 				return nil
 			}
 			hb.Reset(s.o.Heartbeat)
@@ -81,6 +100,9 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 		}
 	}
 }
+
+// pingComment is the heartbeat: an SSE comment the browser ignores.
+const pingComment = ": ping\n\n"
 
 // ParseLastEventID reads the resume position of r: the Last-Event-ID header, else the
 // last_event_id query parameter; absent => 0. A value that is not 1–18 ASCII digits is
@@ -105,14 +127,21 @@ func ParseLastEventID(r *http.Request) (int64, error) {
 
 func truncateForError(s string) string { return cutRunes(strings.ToValidUTF8(s, "?"), 32) }
 
-// sseWriter writes SSE frames with a fresh write deadline before every write and a flush
-// after it (STYLE rule 13; catalog G.51: a dead or slow reader is dropped, the run is not
-// affected).
+// sseWriter writes SSE frames with a fresh write deadline (writeFlush) before every write
+// and a flush after it (STYLE rule 13; catalog G.51: a dead or slow reader is dropped, the run is not
+// affected). Writes are serialized by mu: while its relay reads upstream, heartbeats and
+// the shutdown end come from timers (lease.go). The first failed write fails every later
+// one.
 type sseWriter struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	timeout time.Duration
-	buf     []byte
+
+	mu       sync.Mutex
+	buf      []byte
+	err      error
+	deadline time.Time // the write deadline set last
+	wrote    time.Time // when the last write went out
 }
 
 // send writes one event; id 0 means "no id line" (our out-of-log events).
@@ -127,6 +156,12 @@ func (sw *sseWriter) send(id int64, name string, data []byte) error {
 
 // sendWithID writes one event whose id line is id (none when empty).
 func (sw *sseWriter) sendWithID(id []byte, name string, data []byte) error {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	return sw.sendLocked(id, name, data)
+}
+
+func (sw *sseWriter) sendLocked(id []byte, name string, data []byte) error {
 	b := sw.buf[:0]
 	if len(id) > 0 {
 		b = append(b, "id: "...)
@@ -139,7 +174,7 @@ func (sw *sseWriter) sendWithID(id []byte, name string, data []byte) error {
 	b = appendData(b, data)
 	b = append(b, '\n')
 	sw.buf = b
-	return sw.write(b)
+	return sw.writeLocked(b)
 }
 
 // appendData writes data as one `data:` line per line of data, so nothing in it can start
@@ -190,17 +225,24 @@ func (s *Service) startSSE(w http.ResponseWriter) *sseWriter {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer this response
 	sw := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: s.o.WriteTimeout}
-	sw.rc.SetWriteDeadline(time.Now().Add(s.o.WriteTimeout))
+	sw.deadline = time.Now().Add(s.o.WriteTimeout)
+	sw.rc.SetWriteDeadline(sw.deadline)
 	w.WriteHeader(http.StatusOK)
 	return sw
 }
 
 // shutdown ends a relay because the server stops: a reconnect hint and a final event.
 func (sw *sseWriter) shutdown(key string) error {
-	if sw.raw(retryHint) == nil {
-		sw.send(0, EventEnd, relayEndData("server_shutdown", key))
-	}
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	sw.shutdownLocked(key)
 	return nil
+}
+
+func (sw *sseWriter) shutdownLocked(key string) {
+	if sw.writeLocked([]byte(retryHint)) == nil {
+		sw.sendLocked(nil, EventEnd, relayEndData("server_shutdown", key))
+	}
 }
 
 // relayEndData is the end event of a relay that stops before its run does.
@@ -209,17 +251,34 @@ func relayEndData(code, key string) []byte {
 }
 
 func (sw *sseWriter) raw(s string) error {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
 	sw.buf = append(sw.buf[:0], s...)
-	return sw.write(sw.buf)
+	return sw.writeLocked(sw.buf)
 }
 
-func (sw *sseWriter) write(b []byte) error {
-	if err := sw.rc.SetWriteDeadline(time.Now().Add(sw.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return err
+func (sw *sseWriter) writeLocked(b []byte) error {
+	if sw.err != nil {
+		return sw.err
+	}
+	sw.err = sw.writeFlush(b)
+	return sw.err
+}
+
+func (sw *sseWriter) writeFlush(b []byte) error {
+	now := time.Now()
+	// A deadline moved forward at most every timeout/8 still gives every write at
+	// least 7/8 of the timeout, and spares a timer update per event.
+	if sw.deadline.Sub(now) < sw.timeout-sw.timeout/8 {
+		if err := sw.rc.SetWriteDeadline(now.Add(sw.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return err
+		}
+		sw.deadline = now.Add(sw.timeout)
 	}
 	if _, err := sw.w.Write(b); err != nil {
 		return err
 	}
+	sw.wrote = now
 	return sw.flush()
 }
 

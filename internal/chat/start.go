@@ -71,10 +71,8 @@ func (s *Service) Start(ctx context.Context, u store.User, req StartRequest) (*R
 	started = true
 	// Added under s.mu so Shutdown, which sets closed under the same lock, always waits
 	// for this goroutine.
-	s.wg.Go(func() {
-		defer up.cancelTimeout()
-		r.read(up.ctx, up.st)
-	})
+	r.up = r.newUpstreamReader(up)
+	s.wg.Go(func() { r.read(nil) })
 	s.mu.Unlock()
 	return r, nil
 }

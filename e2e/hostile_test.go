@@ -37,6 +37,7 @@ const (
 // caught too.
 const jsWatch70 = `(() => {
   window.__bad70 = [];
+  window.__maps70 = [];
   const jsURL = (v) => { try { return new URL(v, document.baseURI).protocol === 'javascript:'; } catch { return /^\s*javascript:/i.test(v || ''); } };
   const look = (el) => {
     if (!el || el.nodeType !== 1) return;
@@ -44,6 +45,8 @@ const jsWatch70 = `(() => {
       if (/^on/i.test(a.name)) window.__bad70.push('on* ' + el.tagName + '[' + a.name + ']');
       if (/^(href|src|action|formaction|xlink:href|data|poster)$/i.test(a.name) && jsURL(a.value)) window.__bad70.push('javascript: ' + el.tagName + '[' + a.name + ']');
     }
+    // An import map's text is still arriving when the parser inserts it: jsSinkScan judges it whole.
+    if (el.tagName === 'SCRIPT' && el.type === 'importmap') { window.__maps70.push(el); return; }
     if (el.tagName === 'SCRIPT' && !(el.type === 'module' && /^\/static\/js\//.test(el.getAttribute('src') || ''))) window.__bad70.push('script ' + el.outerHTML.slice(0, 80));
   };
   new MutationObserver((recs) => {
@@ -70,7 +73,21 @@ const jsSinkScan = `(() => {
       if (/^(href|src|action|formaction|xlink:href|data|poster)$/i.test(a.name) && jsURL(a.value)) bad.push('javascript: ' + el.tagName + '[' + a.name + '=' + a.value + ']');
     }
   }
+  // The one inline script allowed is the page's own import map (its hash is in the CSP): in
+  // <head>, mapping /static/ modules to their versioned /static/ URLs and nothing else.
+  const ownImportMap = (s) => {
+    if (s.type !== 'importmap' || s.parentElement !== document.head || s.hasAttribute('src')) return false;
+    try {
+      const m = JSON.parse(s.textContent);
+      const urls = Object.entries(m.imports || {}).flat();
+      return Object.keys(m).join() === 'imports' && urls.length > 0 && urls.every((u) => /^\/static\/[\w./-]+(\?v=[\w-]+)?$/.test(u));
+    } catch { return false; }
+  };
+  const maps = new Set([...window.__maps70, ...document.querySelectorAll('script[type=importmap]')]);
+  if (maps.size > 1) bad.push(maps.size + ' import maps');
+  for (const s of maps) if (!ownImportMap(s)) bad.push('script ' + s.outerHTML.slice(0, 80));
   for (const s of document.querySelectorAll('script')) {
+    if (maps.has(s)) continue;
     if (!(s.type === 'module' && /^\/static\/js\//.test(s.getAttribute('src') || '') && !s.textContent.trim())) bad.push('script ' + s.outerHTML.slice(0, 80));
   }
   for (const img of document.querySelectorAll('img')) {

@@ -93,15 +93,16 @@ type server struct {
 	https *httpsSetup // nil without TLS
 	ls    *listeners
 
-	store    *store.Store
-	sim      *cozesim.Sim // demo mode only
-	demo     *demoState   // its state in the database, demo mode only
-	simURL   string       // its base for browsers, in demo mode
-	auth     *auth.Auth
-	chat     *chat.Service
-	draining atomic.Bool // set first on shutdown: readiness fails
-	bus      chat.Bus    // PostgreSQL: the instances act as one (cluster.go); nil with SQLite
-	closeBus func()
+	store        *store.Store
+	sim          *cozesim.Sim          // demo mode only
+	demo         *demoState            // its state in the database, demo mode only
+	purgeDeleted func(context.Context) // deleted conversations past their undo window, here and at Coze (web.PurgeDeleted)
+	simURL       string                // its base for browsers, in demo mode
+	auth         *auth.Auth
+	chat         *chat.Service
+	draining     atomic.Bool // set first on shutdown: readiness fails
+	bus          chat.Bus    // PostgreSQL: the instances act as one (cluster.go); nil with SQLite
+	closeBus     func()
 
 	main    *http.Server
 	wg      sync.WaitGroup // every goroutine serve starts
@@ -183,7 +184,7 @@ func (s *server) build(ctx context.Context) error {
 	if s.sim != nil {
 		simHandler = s.sim
 	}
-	handler, err := web.New(web.Deps{
+	deps := web.Deps{
 		Auth:      s.auth,
 		Chat:      s.chat,
 		Store:     st,
@@ -199,10 +200,12 @@ func (s *server) build(ctx context.Context) error {
 		TrustedProxies:    cfg.TrustedProxies,
 		ChatsPerMinute:    cfg.ChatsPerMinute,
 		MaxUploadsPerUser: cfg.MaxUploadsPerUser,
-	})
+	}
+	handler, err := web.New(deps)
 	if err != nil {
 		return fmt.Errorf("build web handler: %w", err)
 	}
+	s.purgeDeleted = func(ctx context.Context) { web.PurgeDeleted(ctx, deps) }
 	s.servers(handler, reg)
 	return nil
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/coze2app/coze2app/internal/auth"
 	"github.com/coze2app/coze2app/internal/config"
 	"github.com/coze2app/coze2app/internal/store"
-	"github.com/coze2app/coze2app/internal/web"
 )
 
 // shutdownTimeout bounds the graceful drain on SIGTERM.
@@ -147,7 +146,7 @@ func (s *server) start(ctx context.Context, stderr io.Writer) *Server {
 // ctx is done) and a goroutine per listener. The main server and the
 // helpers report on the returned channel when they stop serving.
 func (s *server) serve(ctx context.Context) <-chan error {
-	s.wg.Go(func() { sweep(ctx, s.auth, s.store, s.log) })
+	s.wg.Go(func() { sweep(ctx, s.auth, s.store, s.purgeDeleted, s.log) })
 	if s.demo != nil {
 		s.wg.Go(func() { s.demo.run(ctx) }) // its last save waits for the drain: see wait
 	}
@@ -270,7 +269,7 @@ const uploadedFileAge = 100 * 24 * time.Hour
 // sweep deletes expired sessions, pending sign-ins, old upload records and
 // deleted conversations past their undo window, and marks replies orphaned by
 // a dead instance, every few minutes.
-func sweep(ctx context.Context, a *auth.Auth, st *store.Store, log *slog.Logger) {
+func sweep(ctx context.Context, a *auth.Auth, st *store.Store, purgeDeleted func(context.Context), log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
 	for {
@@ -283,11 +282,9 @@ func sweep(ctx context.Context, a *auth.Auth, st *store.Store, log *slog.Logger)
 		if _, err := st.DeleteUploadedFilesBefore(ctx, time.Now().Add(-uploadedFileAge)); err != nil && ctx.Err() == nil {
 			log.Warn("sweep uploaded files", "err", err)
 		}
-		// Deleted conversations past their undo window (the web handlers
-		// purge on the next delete too, and delete them at Coze then).
-		if _, err := st.PurgeDeletedConversations(ctx, time.Now().Add(-web.UndoWindow)); err != nil && ctx.Err() == nil {
-			log.Warn("sweep deleted conversations", "err", err)
-		}
+		// Deleted conversations past their undo window, here and at Coze (the
+		// web handlers purge on the next delete too).
+		purgeDeleted(ctx)
 		select {
 		case <-ctx.Done():
 			return

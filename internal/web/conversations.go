@@ -266,21 +266,29 @@ func (s *Server) handleRestoreConversation(w http.ResponseWriter, r *http.Reques
 	writeJSON(w, http.StatusOK, toConversationJSON(c))
 }
 
-// purgeDeleted removes conversations deleted longer than UndoWindow ago
-// and deletes them at Coze too. Coze keeps messages for 180 days; deleting
-// there is courtesy, and a failure (say, a missing editConversation
-// permission) must not stop ours.
-func (s *Server) purgeDeleted(ctx context.Context) {
+// purgeDeleted is PurgeDeleted with the server's collaborators.
+func (s *Server) purgeDeleted(ctx context.Context) { PurgeDeleted(ctx, s.d) }
+
+// PurgeDeleted removes conversations deleted longer than UndoWindow ago and
+// deletes them at Coze too; the handlers call it on each delete and the app's
+// sweep every few minutes, so a deletion reaches Coze even if nobody deletes
+// again. Coze keeps messages for 180 days; deleting there is courtesy, and a
+// failure (say, a missing editConversation permission) must not stop ours.
+func PurgeDeleted(ctx context.Context, d Deps) {
+	now := time.Now
+	if d.Now != nil {
+		now = d.Now
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	purged, err := s.d.Store.PurgeDeletedConversations(ctx, s.d.Now().Add(-UndoWindow))
+	purged, err := d.Store.PurgeDeletedConversations(ctx, now().Add(-UndoWindow))
 	if err != nil {
-		s.d.Log.WarnContext(ctx, "purge deleted conversations", "request_id", requestIDFrom(ctx), "err", err)
+		d.Log.WarnContext(ctx, "purge deleted conversations", "request_id", requestIDFrom(ctx), "err", err)
 		return
 	}
 	for _, c := range purged {
-		if err := s.d.Coze.DeleteConversation(ctx, s.d.Auth.Source(c.UserID), c.ID); err != nil {
-			s.d.Log.DebugContext(ctx, "upstream conversation delete failed", "request_id", requestIDFrom(ctx), "err", err)
+		if err := d.Coze.DeleteConversation(ctx, d.Auth.Source(c.UserID), c.ID); err != nil {
+			d.Log.DebugContext(ctx, "upstream conversation delete failed", "request_id", requestIDFrom(ctx), "err", err)
 		}
 	}
 }

@@ -324,3 +324,29 @@ func TestExportUntitledHasAHeading(t *testing.T) {
 	}
 	wantOutline(t, md)
 }
+
+// The app's sweep purges through PurgeDeleted: a conversation deleted and
+// left alone past its undo window goes at Coze too, not only here, even if
+// nobody deletes anything else.
+func TestPurgeDeletedReachesCozeWithoutAnotherDelete(t *testing.T) {
+	t.Parallel()
+	var skew atomic.Int64
+	e := newTestEnv(t, envOpts{web: func(d *Deps) {
+		d.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	}})
+	alan := signIn(t, e, cozesim.UserAlan)
+	gone := mustChat(t, e, alan, cozesim.BotMemory, "delete and walk away", "")
+	path := "/api/conversations/" + gone.ConversationID
+	mustStatus(t, "delete", e.api(alan, "DELETE", path, nil), http.StatusOK)
+
+	PurgeDeleted(t.Context(), e.deps)
+	if n := e.sim.Calls("DELETE /v1/conversations/" + gone.ConversationID); n != 0 {
+		t.Fatalf("purged within the undo window (%d Coze deletes)", n)
+	}
+	skew.Store(int64(UndoWindow + time.Second))
+	PurgeDeleted(t.Context(), e.deps)
+	if n := e.sim.Calls("DELETE /v1/conversations/" + gone.ConversationID); n != 1 {
+		t.Errorf("Coze deletes after the window = %d, want 1", n)
+	}
+	wantErrorKey(t, "restore after the sweep", e.api(alan, "POST", path+"/restore", nil), http.StatusNotFound, "not_found")
+}

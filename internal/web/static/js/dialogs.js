@@ -101,7 +101,11 @@ function keepFocus() {
       const lost = !document.activeElement || document.activeElement === document.body;
       if (!lost || !opener || document.querySelector('dialog:modal')) return;
       const menu = opener.closest('[role="menu"]');
-      const back = opener.isConnected && visible(opener) ? opener : menu && menu.parentElement.querySelector('[aria-haspopup="menu"]');
+      let back = opener.isConnected && visible(opener) ? opener : menu && menu.parentElement.querySelector('[aria-haspopup="menu"]');
+      // The history list may have been reloaded meanwhile: its row is there anew. (A
+      // reload after this point hands focus on itself: sidebar.js refocus.)
+      const row = back && !back.isConnected && back.closest('[data-conv-id]');
+      if (row) back = document.querySelector(`[data-conv-id="${CSS.escape(row.dataset.convId)}"] [aria-haspopup="menu"]`);
       if (back && back.isConnected) back.focus();
     }, 0);
   }, true);

@@ -237,7 +237,21 @@ export class Sidebar {
     if (this.convList.querySelector('.menu:not([hidden])') || document.querySelector('dialog[open]')) return;
     const convs = Array.isArray(data.conversations) ? data.conversations : [];
     if (!convs.length) { this.status(this.convList, t(q ? 'history.noMatch' : 'history.empty')); return; }
+    const focused = document.activeElement && document.activeElement.closest('.conv-item') ? document.activeElement : null;
     this.convList.replaceChildren(...this.groupedItems(convs));
+    if (focused) this.refocus(focused);
+  }
+
+  /**
+   * refocus puts keyboard focus on the new list's counterpart of a control the reload
+   * replaced (the same conversation's open or menu button), so a refresh never drops
+   * a keyboard user's place on the page body.
+   */
+  refocus(old) {
+    const row = old.closest('.conv-item');
+    const part = old.classList.contains('conv-more') ? '.conv-more' : '.conv-open';
+    const again = row && this.convList.querySelector(`.conv-item[data-conv-id="${CSS.escape(row.dataset.convId || '')}"] ${part}`);
+    if (again) again.focus();
   }
 
   /** groupedItems lays the (server-ordered: pinned, then newest) list out under date headings. */

@@ -519,3 +519,34 @@ func waitFor(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
 	testkit.WaitFor(tb, what, cond)
 }
+
+// wantPingsThenIdleEnd reads the rest of a stream whose upstream fell silent: at least
+// two heartbeats during the silence, then the upstream_idle end, recorded as incomplete.
+// seen are the events read before.
+func wantPingsThenIdleEnd(t *testing.T, h *harness, s *sseStream, seen []sseEvent) {
+	t.Helper()
+	pings := 0
+	evs := seen
+	for {
+		ev, err := s.next()
+		if err != nil {
+			break
+		}
+		if ev.Comment == "ping" && ev.Name == "" {
+			pings++
+			continue
+		}
+		evs = append(evs, ev)
+	}
+	if pings < 2 {
+		t.Errorf("pings = %d, want >= 2 during the silence", pings)
+	}
+	if code := errorCode(evs); code != "upstream_idle" {
+		t.Fatalf("error = %q, want upstream_idle", code)
+	}
+	_, chatID := chatIDs(t, evs)
+	h.mustRun(t, h.alan, chatID)
+	if m := h.mustMessage(t, h.alan, chatID); m.Status != "incomplete" || m.ErrorCode != "upstream_idle" {
+		t.Errorf("stored = %q %q, want incomplete upstream_idle", m.Status, m.ErrorCode)
+	}
+}

@@ -119,30 +119,7 @@ func TestHeartbeatWhileRelayWaitsForSilentUpstream(t *testing.T) {
 	})
 	h.sim.AddFault(cozesim.Fault{Endpoint: "GET /v3/chat/retrieve", Code: 4200, Msg: "gone"})
 	s, seen, _ := leasedRun(t, h, cozesim.Fault{Times: 1, DeltaDelay: 20 * time.Millisecond, SilentAfterEvents: 6})
-	pings := 0
-	evs := seen
-	for {
-		ev, err := s.next()
-		if err != nil {
-			break
-		}
-		if ev.Comment == "ping" && ev.Name == "" {
-			pings++
-			continue
-		}
-		evs = append(evs, ev)
-	}
-	if pings < 2 {
-		t.Errorf("pings = %d, want >= 2 during the silence", pings)
-	}
-	if code := errorCode(evs); code != "upstream_idle" {
-		t.Fatalf("error = %q, want upstream_idle", code)
-	}
-	_, chatID := chatIDs(t, evs)
-	h.mustRun(t, h.alan, chatID)
-	if m := h.mustMessage(t, h.alan, chatID); m.Status != "incomplete" || m.ErrorCode != "upstream_idle" {
-		t.Errorf("stored = %q %q, want incomplete upstream_idle", m.Status, m.ErrorCode)
-	}
+	wantPingsThenIdleEnd(t, h, s, seen)
 }
 
 // Shutdown while a relay waits in an upstream read ends the browser's stream with the

@@ -213,30 +213,7 @@ func TestHeartbeatAndIdleTimeout(t *testing.T) {
 	h.sim.AddFault(cozesim.Fault{Endpoint: "POST /v3/chat", Times: 1, SilentAfterEvents: 2})
 	h.sim.AddFault(cozesim.Fault{Endpoint: "GET /v3/chat/retrieve", Code: 4200, Msg: "gone"})
 	s := h.post(t, t.Context(), "alan", chat.StartRequest{BotID: cozesim.BotAssistant, Message: "hi"})
-	var evs []sseEvent
-	pings := 0
-	for {
-		ev, err := s.next()
-		if err != nil {
-			break
-		}
-		if ev.Comment == "ping" && ev.Name == "" {
-			pings++
-			continue
-		}
-		evs = append(evs, ev)
-	}
-	if pings < 2 {
-		t.Errorf("pings = %d, want >= 2 during the silence", pings)
-	}
-	if code := errorCode(evs); code != "upstream_idle" {
-		t.Fatalf("error = %q, want upstream_idle", code)
-	}
-	_, chatID := chatIDs(t, evs)
-	h.mustRun(t, h.alan, chatID)
-	if m := h.mustMessage(t, h.alan, chatID); m.Status != "incomplete" || m.ErrorCode != "upstream_idle" {
-		t.Errorf("stored = %q %q, want incomplete upstream_idle", m.Status, m.ErrorCode)
-	}
+	wantPingsThenIdleEnd(t, h, s, nil)
 }
 
 // Catalog F.46: the total reply budget ends a trickling upstream.

@@ -450,10 +450,19 @@ type reply struct {
 	scratch   []byte // where textData encodes
 }
 
-// parts is text per message id in arrival order.
+// parts is text per message id in arrival order. A builder per id grows in place:
+// appending to a string would copy the whole text at every delta.
 type parts struct {
 	order []string
-	text  map[string]string
+	text  map[string]*strings.Builder
+}
+
+// of is the text of id so far.
+func (p *parts) of(id string) string {
+	if b := p.text[id]; b != nil {
+		return b.String()
+	}
+	return ""
 }
 
 // grow appends a delta fragment and returns what was accepted ("" when over the limit).
@@ -461,13 +470,16 @@ func (p *parts) grow(id, add string, rep *reply) string {
 	if add == "" || rep.bytes+len(add) > rep.limit {
 		return ""
 	}
-	if p.text == nil {
-		p.text = make(map[string]string)
-	}
-	if _, seen := p.text[id]; !seen {
+	b := p.text[id]
+	if b == nil {
+		if p.text == nil {
+			p.text = make(map[string]*strings.Builder)
+		}
+		b = new(strings.Builder)
+		p.text[id] = b
 		p.order = append(p.order, id)
 	}
-	p.text[id] += add
+	b.WriteString(add)
 	rep.bytes += len(add)
 	return add
 }
@@ -478,7 +490,7 @@ func (p *parts) grow(id, add string, rep *reply) string {
 // deltas disagree with it, what the browser already shows is kept, so the history and
 // the live view never differ.
 func (p *parts) settle(id, full string, rep *reply) string {
-	have := p.text[id]
+	have := p.of(id)
 	if full == "" || full == have || !strings.HasPrefix(full, have) {
 		return ""
 	}
@@ -489,7 +501,7 @@ func (p *parts) settle(id, full string, rep *reply) string {
 func (p *parts) joined() string {
 	out := make([]string, 0, len(p.order))
 	for _, id := range p.order {
-		if t := p.text[id]; t != "" {
+		if t := p.of(id); t != "" {
 			out = append(out, t)
 		}
 	}

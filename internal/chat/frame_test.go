@@ -100,3 +100,48 @@ func TestCleanText(t *testing.T) {
 		t.Errorf("cleanText = %q", got)
 	}
 }
+
+// countingWriter counts the writes that reach the connection.
+type countingWriter struct {
+	*httptest.ResponseRecorder
+	writes int
+}
+
+func (w *countingWriter) Write(b []byte) (int, error) {
+	w.writes++
+	return w.ResponseRecorder.Write(b)
+}
+
+// A backlog of events goes out as the same bytes as one frame per event, in one write
+// per maxBatch bytes, and the writer keeps no buffer grown past that.
+func TestSendEventsBatchesTheSameBytes(t *testing.T) {
+	var evs []event
+	var frames [][]byte
+	for i := range 400 {
+		data := []byte(`{"message_id":"m","text":"` + strings.Repeat("字", i%60) + `\n"}`)
+		name := EventDelta
+		if i%7 == 0 {
+			name, data = EventReasoning, []byte("two\nlines")
+		}
+		evs = append(evs, event{id: int64(i + 1), name: name, data: data})
+		frames = append(frames, frame(int64(i+1), name, data))
+	}
+	for _, n := range []int{1, 3, len(evs)} {
+		w := &countingWriter{ResponseRecorder: httptest.NewRecorder()}
+		sw := &sseWriter{w: w, rc: http.NewResponseController(w)}
+		if err := sw.sendEvents(evs[:n]); err != nil {
+			t.Fatal(err)
+		}
+		want := bytes.Join(frames[:n], nil)
+		if !bytes.Equal(w.Body.Bytes(), want) {
+			t.Fatalf("%d events: bytes differ from one frame per event", n)
+		}
+		size := len(want)
+		if maxWrites := size/maxBatch + 1; w.writes > maxWrites || (n > 1 && w.writes >= n) {
+			t.Errorf("%d events (%d bytes): %d writes, want at most %d", n, size, w.writes, maxWrites)
+		}
+		if cap(sw.buf) > maxBatch {
+			t.Errorf("%d events: writer keeps a %d-byte buffer", n, cap(sw.buf))
+		}
+	}
+}

@@ -124,15 +124,15 @@ func (s *Service) relayLeased(ctx context.Context, sw *sseWriter, run *Run, c *l
 			sw.send(0, EventEnd, relayEndData("resume_unavailable", run.relayEndKey("resume_unavailable")))
 			return true
 		}
-		for i, ev := range evs {
-			if err := sw.send(ev.id, ev.name, ev.data); err != nil {
-				run.giveBack(c, out)
-				s.log.Debug("chat relay write failed", "chat_id", run.ChatID(), "err", err)
-				return true
-			}
-			*cursor = ev.id
-			evs[i] = event{} // release the data
+		if err := sw.sendEvents(evs); err != nil {
+			run.giveBack(c, out)
+			s.log.Debug("chat relay write failed", "chat_id", run.ChatID(), "err", err)
+			return true
 		}
+		if len(evs) > 0 {
+			*cursor = evs[len(evs)-1].id
+		}
+		clear(evs) // release the data
 		buf = evs
 		if out != nil {
 			run.giveBack(c, out)

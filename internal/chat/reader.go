@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -237,63 +238,65 @@ func (r *Run) translate(ev coze.Event, rep *reply) *outcome {
 
 // message translates one message event and appends our events for it.
 func (r *Run) message(m coze.Message, completed bool, rep *reply) {
-	for _, e := range messageParts(m, completed, rep) {
-		r.appendJSON(e.name, e.data)
+	var buf [2]part // at most two: reasoning and delta
+	for _, e := range appendMessageParts(buf[:0], m, completed, rep) {
+		r.append(e.name, e.data)
 	}
 }
 
-// part is one of our events before encoding.
+// part is one of our events, encoded.
 type part struct {
 	name string
-	data any
+	data []byte
 }
 
-// messageParts adds one Coze message to the reply and returns our events for it. Only
-// answers and follow-ups count: verbose (knowledge_recall, generate_answer_finish,
-// interrupt), function_call, tool_response and knowledge messages are never answer text
-// (coze-protocol §16.2), and audio is neither relayed nor stored.
+// messageParts adds one Coze message to the reply and returns our events for it.
 func messageParts(m coze.Message, completed bool, rep *reply) []part {
-	type text struct {
-		MessageID string `json:"message_id"`
-		Text      string `json:"text"`
-	}
+	return appendMessageParts(nil, m, completed, rep)
+}
+
+// appendMessageParts adds one Coze message to the reply and appends our events for it to
+// dst. Only answers and follow-ups count: verbose (knowledge_recall,
+// generate_answer_finish, interrupt), function_call, tool_response and knowledge messages
+// are never answer text (coze-protocol §16.2), and audio is neither relayed nor stored.
+func appendMessageParts(dst []part, m coze.Message, completed bool, rep *reply) []part {
 	switch {
 	case m.Type == "answer" || (m.Type == "" && m.Role != "user"):
 	case m.Type == "follow_up" && completed:
 		if t := plainText(m.Content, maxItemRunes*2); t != "" && len(rep.followUps) < maxFollowUps {
 			rep.followUps = append(rep.followUps, t)
-			return []part{{EventFollowUp, struct {
+			return append(dst, part{EventFollowUp, eventJSON(struct {
 				Text string `json:"text"`
-			}{t}}}
+			}{t})})
 		}
-		return nil
+		return dst
 	default:
-		return nil
+		return dst
 	}
 	switch m.ContentType {
 	case "audio":
-		return nil
+		return dst
 	case "card":
 		if !completed {
-			return nil // a card only counts whole (coze-protocol §16.2)
+			return dst // a card only counts whole (coze-protocol §16.2)
 		}
 		card, q := translateCard(m.Content)
 		if q != nil {
 			rep.question = q
-			return []part{{EventQuestion, struct {
+			return append(dst, part{EventQuestion, eventJSON(struct {
 				MessageID string   `json:"message_id"`
 				Text      string   `json:"text"`
 				Options   []string `json:"options"`
-			}{m.ID, q.Text, q.Options}}}
+			}{m.ID, q.Text, q.Options})})
 		}
 		if len(rep.cards) >= maxCardsPerReply {
-			return nil
+			return dst
 		}
 		rep.cards = append(rep.cards, *card)
-		return []part{{EventCard, struct {
+		return append(dst, part{EventCard, eventJSON(struct {
 			MessageID string `json:"message_id"`
 			Card      *Card  `json:"card"`
-		}{m.ID, card}}}
+		}{m.ID, card})})
 	}
 	var thought, answer string
 	if completed {
@@ -303,14 +306,27 @@ func messageParts(m coze.Message, completed bool, rep *reply) []part {
 		thought = rep.reasoning.grow(m.ID, cleanText(m.ReasoningContent), rep)
 		answer = rep.answer.grow(m.ID, cleanText(m.Content), rep)
 	}
-	var out []part
 	if thought != "" {
-		out = append(out, part{EventReasoning, text{m.ID, thought}})
+		dst = append(dst, part{EventReasoning, rep.textData(m.ID, thought)})
 	}
 	if answer != "" {
-		out = append(out, part{EventDelta, text{m.ID, answer}})
+		dst = append(dst, part{EventDelta, rep.textData(m.ID, answer)})
 	}
-	return out
+	return dst
+}
+
+// textData is the data of a delta or reasoning event, encoded in the reply's scratch
+// buffer and copied out at its exact size (the run's log keeps it).
+func (rep *reply) textData(id, text string) []byte {
+	rep.scratch = appendTextData(rep.scratch[:0], id, text)
+	return bytes.Clone(rep.scratch)
+}
+
+// eventJSON encodes the data of a rare event: structs of strings, bools and slices
+// of them, which cannot fail to encode.
+func eventJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }
 
 func (r *Run) appendJSON(name string, v any) {
@@ -431,12 +447,22 @@ type reply struct {
 	question  *Question
 	followUps []string
 	usage     *coze.Usage
+	scratch   []byte // where textData encodes
 }
 
-// parts is text per message id in arrival order.
+// parts is text per message id in arrival order. A builder per id grows in place:
+// appending to a string would copy the whole text at every delta.
 type parts struct {
 	order []string
-	text  map[string]string
+	text  map[string]*strings.Builder
+}
+
+// of is the text of id so far.
+func (p *parts) of(id string) string {
+	if b := p.text[id]; b != nil {
+		return b.String()
+	}
+	return ""
 }
 
 // grow appends a delta fragment and returns what was accepted ("" when over the limit).
@@ -444,13 +470,16 @@ func (p *parts) grow(id, add string, rep *reply) string {
 	if add == "" || rep.bytes+len(add) > rep.limit {
 		return ""
 	}
-	if p.text == nil {
-		p.text = make(map[string]string)
-	}
-	if _, seen := p.text[id]; !seen {
+	b := p.text[id]
+	if b == nil {
+		if p.text == nil {
+			p.text = make(map[string]*strings.Builder)
+		}
+		b = new(strings.Builder)
+		p.text[id] = b
 		p.order = append(p.order, id)
 	}
-	p.text[id] += add
+	b.WriteString(add)
 	rep.bytes += len(add)
 	return add
 }
@@ -461,7 +490,7 @@ func (p *parts) grow(id, add string, rep *reply) string {
 // deltas disagree with it, what the browser already shows is kept, so the history and
 // the live view never differ.
 func (p *parts) settle(id, full string, rep *reply) string {
-	have := p.text[id]
+	have := p.of(id)
 	if full == "" || full == have || !strings.HasPrefix(full, have) {
 		return ""
 	}
@@ -472,7 +501,7 @@ func (p *parts) settle(id, full string, rep *reply) string {
 func (p *parts) joined() string {
 	out := make([]string, 0, len(p.order))
 	for _, id := range p.order {
-		if t := p.text[id]; t != "" {
+		if t := p.of(id); t != "" {
 			out = append(out, t)
 		}
 	}

@@ -108,14 +108,28 @@ func encodeParts(t *testing.T, ps []part) string {
 	t.Helper()
 	out := ""
 	for i, p := range ps {
-		b, err := json.Marshal(p.data)
-		if err != nil {
-			t.Fatal(err)
+		if !json.Valid(p.data) {
+			t.Fatalf("%s: invalid JSON %q", p.name, p.data)
 		}
 		if i > 0 {
 			out += "|"
 		}
-		out += p.name + " " + string(b)
+		out += p.name + " " + string(p.data)
 	}
 	return out
+}
+
+// BenchmarkReplyLongAnswer accumulates a long answer of small deltas (one op: one reply of
+// 2000 deltas of 5 bytes); its cost must grow with the answer, not its square.
+func BenchmarkReplyLongAnswer(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		rep := reply{limit: 1 << 20}
+		for range 2000 {
+			messageParts(coze.Message{ID: "a", Type: "answer", Content: "word "}, false, &rep)
+		}
+		if n := len(rep.answer.joined()); n != 10000 {
+			b.Fatalf("answer of %d bytes, want 10000", n)
+		}
+	}
 }

@@ -63,14 +63,12 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 			sw.send(0, EventEnd, relayEndData("resume_unavailable", run.relayEndKey("resume_unavailable")))
 			return nil
 		}
-		for _, ev := range evs {
-			if err := sw.send(ev.id, ev.name, ev.data); err != nil {
-				s.log.Debug("chat relay write failed", "chat_id", run.ChatID(), "err", err)
-				return nil
-			}
-			cursor = ev.id
+		if err := sw.sendEvents(evs); err != nil {
+			s.log.Debug("chat relay write failed", "chat_id", run.ChatID(), "err", err)
+			return nil
 		}
 		if len(evs) > 0 {
+			cursor = evs[len(evs)-1].id
 			hb.Reset(s.o.Heartbeat)
 			continue
 		}
@@ -147,11 +145,15 @@ type sseWriter struct {
 // send writes one event; id 0 means "no id line" (our out-of-log events).
 func (sw *sseWriter) send(id int64, name string, data []byte) error {
 	var num [20]byte
-	var idLine []byte
+	return sw.sendWithID(idLine(&num, id), name, data)
+}
+
+// idLine is the text of an id line, in num; none for id 0.
+func idLine(num *[20]byte, id int64) []byte {
 	if id > 0 {
-		idLine = strconv.AppendInt(num[:0], id, 10)
+		return strconv.AppendInt(num[:0], id, 10)
 	}
-	return sw.sendWithID(idLine, name, data)
+	return nil
 }
 
 // sendWithID writes one event whose id line is id (none when empty).
@@ -162,7 +164,41 @@ func (sw *sseWriter) sendWithID(id []byte, name string, data []byte) error {
 }
 
 func (sw *sseWriter) sendLocked(id []byte, name string, data []byte) error {
+	sw.buf = appendFrame(sw.buf[:0], id, name, data)
+	return sw.writeLocked(sw.buf)
+}
+
+// maxBatch is how many bytes of frames sendEvents gathers into one write; a buffer
+// grown past it is not kept (a relay's writer lives as long as its stream).
+const maxBatch = 32 << 10
+
+// sendEvents writes log events ready together (a resume's backlog, what the reader
+// appended while the relay wrote) with one write and flush per maxBatch bytes rather
+// than one per event; the bytes are the same.
+func (sw *sseWriter) sendEvents(evs []event) error {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	var num [20]byte
 	b := sw.buf[:0]
+	for i, ev := range evs {
+		b = appendFrame(b, idLine(&num, ev.id), ev.name, ev.data)
+		if len(b) >= maxBatch || i == len(evs)-1 {
+			if err := sw.writeLocked(b); err != nil {
+				return err
+			}
+			b = b[:0]
+		}
+	}
+	if cap(b) > maxBatch {
+		b = nil
+	}
+	sw.buf = b
+	return nil
+}
+
+// appendFrame appends one SSE frame: the id line (none when id is empty), the event
+// name and the data.
+func appendFrame(b, id []byte, name string, data []byte) []byte {
 	if len(id) > 0 {
 		b = append(b, "id: "...)
 		b = append(b, id...)
@@ -172,9 +208,7 @@ func (sw *sseWriter) sendLocked(id []byte, name string, data []byte) error {
 	b = append(b, sanitizeName(name)...)
 	b = append(b, '\n')
 	b = appendData(b, data)
-	b = append(b, '\n')
-	sw.buf = b
-	return sw.writeLocked(b)
+	return append(b, '\n')
 }
 
 // appendData writes data as one `data:` line per line of data, so nothing in it can start

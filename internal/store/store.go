@@ -34,6 +34,7 @@ type Store struct {
 	lockDB  *sql.DB // PostgreSQL only: connections that hold per-user advisory locks
 	dialect dialect
 	group   groupCommit // SQLite: turn writes of concurrent callers share a commit (turn.go)
+	stmts   stmtCache   // SQLite: the group commits' statements, prepared once on the writer (turn.go)
 }
 
 // Open connects to the database named by url, applies pending migrations and
@@ -91,7 +92,7 @@ func open(ctx context.Context, url string) (*Store, error) {
 
 // Close closes every connection.
 func (s *Store) Close() error {
-	var errs []error
+	errs := []error{s.stmts.close()}
 	if s.lockDB != nil {
 		errs = append(errs, s.lockDB.Close())
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -120,10 +121,13 @@ func (s *Store) commitNext() bool {
 func (s *Store) commitGroup(ops []*groupOp) {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
+	var unprepared []string
+	// After the callers have their outcome: the next batches find these prepared.
+	defer func() { s.stmts.add(ctx, s.w, unprepared) }()
 	run := func(ops []*groupOp) error {
 		return s.inTx(ctx, func(tx *sql.Tx) error {
-			q := &preparedTx{tx: tx}
-			defer q.close()
+			q := &preparedTx{tx: tx, cache: &s.stmts}
+			defer func() { unprepared = append(unprepared, q.unprepared...); q.close() }()
 			for _, op := range ops {
 				if err := op.fn(ctx, q); err != nil {
 					return err
@@ -146,19 +150,29 @@ func (s *Store) commitGroup(ops []*groupOp) {
 	}
 }
 
-// preparedTx prepares each distinct statement once per transaction.
+// preparedTx prepares each distinct statement once per transaction, or takes it
+// from the writer's statement cache.
 type preparedTx struct {
-	tx    *sql.Tx
-	stmts map[string]*sql.Stmt
+	tx         *sql.Tx
+	stmts      map[string]*sql.Stmt
+	cache      *stmtCache
+	unprepared []string // queries prepared here that the cache has not
 }
 
 func (p *preparedTx) stmt(ctx context.Context, query string) *sql.Stmt {
 	if st, ok := p.stmts[query]; ok {
 		return st
 	}
-	st, err := p.tx.PrepareContext(ctx, query)
-	if err != nil {
-		return nil // the plain call below reports the error
+	var st *sql.Stmt
+	if base := p.cache.get(query); base != nil {
+		st = p.tx.StmtContext(ctx, base) // already prepared on the writer's connection
+	} else {
+		var err error
+		st, err = p.tx.PrepareContext(ctx, query)
+		if err != nil {
+			return nil // the plain call below reports the error
+		}
+		p.unprepared = append(p.unprepared, query)
 	}
 	if p.stmts == nil {
 		p.stmts = map[string]*sql.Stmt{}
@@ -185,4 +199,63 @@ func (p *preparedTx) close() {
 	for _, st := range p.stmts {
 		st.Close()
 	}
+}
+
+// stmtCache keeps the statements of group commits prepared on the SQLite writer
+// across transactions: preparing (parsing) them for every batch was about 5 % of
+// the CPU of a streamed reply (issue 11). A query is added after the batch that
+// first used it, outside any transaction: preparing on the one-connection writer
+// pool inside one would wait for the connection that transaction holds.
+type stmtCache struct {
+	mu     sync.Mutex
+	stmts  map[string]*sql.Stmt
+	closed bool
+}
+
+// maxCachedStmts bounds the cache; the group commits use a handful of queries.
+const maxCachedStmts = 32
+
+func (c *stmtCache) get(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stmts[query]
+}
+
+// add prepares the queries the cache does not hold yet on db.
+func (c *stmtCache) add(ctx context.Context, db *sql.DB, queries []string) {
+	for _, q := range queries {
+		c.mu.Lock()
+		_, have := c.stmts[q]
+		skip := have || c.closed || len(c.stmts) >= maxCachedStmts
+		c.mu.Unlock()
+		if skip {
+			continue
+		}
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			continue // the next batch prepares it in its transaction again
+		}
+		c.mu.Lock()
+		if _, have := c.stmts[q]; have || c.closed {
+			st.Close()
+		} else {
+			if c.stmts == nil {
+				c.stmts = make(map[string]*sql.Stmt)
+			}
+			c.stmts[q] = st
+		}
+		c.mu.Unlock()
+	}
+}
+
+// close closes the cached statements; later adds prepare nothing.
+func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, st := range c.stmts {
+		errs = append(errs, st.Close())
+	}
+	c.stmts, c.closed = nil, true
+	return errors.Join(errs...)
 }

@@ -92,6 +92,15 @@ func describe(vs []axeViolation) string {
 	return sb.String()
 }
 
+// auditBothThemes audits the screen in light, then in dark, and leaves it light.
+func auditBothThemes(t *testing.T, b *browser, light, dark string) {
+	t.Helper()
+	auditScreen(t, b, light)
+	setThemeNow(b, "dark")
+	auditScreen(t, b, dark)
+	setThemeNow(b, "light")
+}
+
 // auditScreen runs axe on the screen as it is and fails on serious or
 // critical violations; the lesser ones are logged.
 func auditScreen(t *testing.T, b *browser, screen string) {
@@ -138,10 +147,7 @@ func TestAccessibilityAxeMainScreens(t *testing.T) {
 			t.Fatalf("reply status %q", st)
 		}
 		waitFor[bool](b, "follow-ups", `!!document.querySelector('.follow-up')`, 10*time.Second)
-		auditScreen(t, b, "chat light")
-		setThemeNow(b, "dark")
-		auditScreen(t, b, "chat dark")
-		setThemeNow(b, "light")
+		auditBothThemes(t, b, "chat light", "chat dark")
 	})
 	step("History", func(t *testing.T) {
 		b.click("#tab-history")
@@ -161,10 +167,7 @@ func TestAccessibilityAxeMainScreens(t *testing.T) {
 		b.setInput(`.wf-input[name="city"]`, "Paris")
 		b.click("#workflow-run")
 		waitFor[string](b, "workflow done", jsWorkflowDone, 30*time.Second)
-		auditScreen(t, b, "workflow result")
-		setThemeNow(b, "dark")
-		auditScreen(t, b, "workflow result dark")
-		setThemeNow(b, "light")
+		auditBothThemes(t, b, "workflow result", "workflow result dark")
 	})
 	step("ChineseChat", func(t *testing.T) {
 		b.click("#lang-toggle")

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -209,22 +210,27 @@ func TestWorkflowRun_FirstEventAfterMinutesWithPings(t *testing.T) {
 	clock := cozesim.NewFakeClock(time.Now())
 	e := newTestEnv(t, envOpts{
 		sim:  func(o *cozesim.Options) { o.Clock = clock },
-		coze: func(o *coze.Options) { o.StreamHeaderTimeout = 20 * time.Millisecond },
+		coze: func(o *coze.Options) { o.StreamHeaderTimeout = 100 * time.Millisecond },
 	})
 	c := signIn(t, e, cozesim.UserAlan)
 	e.sim.AddFault(cozesim.Fault{Endpoint: "POST /v1/workflow/stream_run", Times: 1, FirstEventDelay: 4 * time.Minute, PingEvery: time.Minute})
 	done := make(chan resp, 1)
+	running, ended := context.WithCancel(t.Context())
 	go func() {
+		defer ended()
 		done <- e.api(c, "POST", "/api/workflows/"+cozesim.WorkflowJoke+"/run", map[string]any{"parameters": map[string]any{}})
 	}()
 	for i := range 4 {
-		if err := clock.WaitForSleepers(t.Context(), 1); err != nil {
-			t.Fatal(err)
+		// A run that ends early (say, its headers came after StreamHeaderTimeout on a
+		// busy machine) leaves no sleeper: say so rather than wait for ever.
+		if err := clock.WaitForSleepers(running, 1); err != nil {
+			r := <-done
+			t.Fatalf("the run ended before its first event (%v): %d %s", err, r.status, r.body)
 		}
 		if i == 0 {
 			// Headers are out; let real time pass beyond StreamHeaderTimeout so that a
 			// first-byte limit would have fired.
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(300 * time.Millisecond)
 		}
 		clock.Advance(time.Minute)
 	}

@@ -68,21 +68,12 @@ func (s *Store) ListComparisons(ctx context.Context, userID int64, limit int) ([
 		limit = DefaultListLimit
 	}
 	limit = min(limit, MaxListLimit)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+comparisonCols+` FROM comparisons WHERE user_id = $1
+	out, err := queryAll(ctx, s.db, scanComparison, `SELECT `+comparisonCols+` FROM comparisons WHERE user_id = $1
 		ORDER BY updated_at DESC, id LIMIT $2`, userID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list comparisons: %w", err)
 	}
-	defer rows.Close()
-	var out []Comparison
-	for rows.Next() {
-		c, err := scanComparison(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ComparisonByID returns the user's comparison; ErrNotFound if it does not
@@ -96,7 +87,7 @@ func (s *Store) ComparisonByID(ctx context.Context, userID int64, id string) (Co
 	return c, err
 }
 
-func scanComparison(r interface{ Scan(...any) error }) (Comparison, error) {
+func scanComparison(r scanner) (Comparison, error) {
 	var c Comparison
 	var cols string
 	var created, updated int64

@@ -201,21 +201,8 @@ func (s *Store) PurgeDeletedConversations(ctx context.Context, before time.Time)
 }
 
 func deletedBefore(ctx context.Context, tx *sql.Tx, before int64) ([]Conversation, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+convCols+` FROM conversations
+	return queryAll(ctx, tx, scanConversation, `SELECT `+convCols+` FROM conversations
 		WHERE deleted_at > 0 AND deleted_at < $1 ORDER BY deleted_at LIMIT $2`, before, MaxPurge)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []Conversation
-	for rows.Next() {
-		c, err := scanConversation(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, mapErr(rows.Err())
 }
 
 // purgeConversation deletes the messages explicitly, rather than relying on ON

@@ -134,9 +134,14 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 type scanner interface{ Scan(dest ...any) error }
 
-// queryAll runs query on db and scans every row with scan. Driver errors come
-// back through mapErr.
-func queryAll[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+// rowsQuerier is a pool or a transaction, as a read needs it.
+type rowsQuerier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryAll runs query on db (a pool or a transaction) and scans every row with
+// scan. Driver errors come back through mapErr.
+func queryAll[T any](ctx context.Context, db rowsQuerier, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, mapErr(err)

@@ -25,7 +25,7 @@ type demoState struct {
 }
 
 const (
-	// demoStateName is the app_state row; also the sealing context.
+	// demoStateName is the app_state row.
 	demoStateName = "demo.sim"
 	// demoSaveDelay gathers the changes of a burst (a chat is several
 	// requests) into one save.
@@ -33,6 +33,9 @@ const (
 	// demoSaveTimeout bounds one save, the final one at shutdown included.
 	demoSaveTimeout = 10 * time.Second
 )
+
+// demoStateAD binds the sealed snapshot to its row (the sealing context).
+var demoStateAD = []byte("app_state/" + demoStateName)
 
 func newDemoState() *demoState { return &demoState{dirty: make(chan struct{}, 1)} }
 
@@ -55,7 +58,7 @@ func (d *demoState) restore(ctx context.Context) {
 	}
 	if err == nil {
 		var plain []byte
-		if plain, _, err = d.sealer.Open(sealed, []byte("app_state/"+demoStateName)); err == nil {
+		if plain, _, err = d.sealer.Open(sealed, demoStateAD); err == nil {
 			err = d.sim.Restore(plain)
 		}
 	}
@@ -102,7 +105,7 @@ func (d *demoState) save(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sealed, err := d.sealer.Seal(plain, []byte("app_state/"+demoStateName))
+	sealed, err := d.sealer.Seal(plain, demoStateAD)
 	if err != nil {
 		return err
 	}

@@ -243,7 +243,7 @@ func (s *Server) handleDeleteConversation(w http.ResponseWriter, r *http.Request
 	}
 	// Purge on the next write: earlier deletions whose window has passed go
 	// now; the app's periodic sweep catches the rest.
-	s.purgeDeleted(r.Context())
+	PurgeDeleted(r.Context(), s.d)
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "undo_seconds": int(UndoWindow / time.Second)})
 }
 
@@ -265,9 +265,6 @@ func (s *Server) handleRestoreConversation(w http.ResponseWriter, r *http.Reques
 	}
 	writeJSON(w, http.StatusOK, toConversationJSON(c))
 }
-
-// purgeDeleted is PurgeDeleted with the server's collaborators.
-func (s *Server) purgeDeleted(ctx context.Context) { PurgeDeleted(ctx, s.d) }
 
 // PurgeDeleted removes conversations deleted longer than UndoWindow ago and
 // deletes them at Coze too; the handlers call it on each delete and the app's

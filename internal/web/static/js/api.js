@@ -43,8 +43,13 @@ export function apiErrorOf(status, e) {
 export async function errorFromResponse(res) {
   let body = null;
   try { body = await res.json(); } catch { body = null; }
+  return errorOfBody(res.status, body);
+}
+
+/** errorOfBody is the ApiError of a parsed answer body, whatever shape it came in. */
+function errorOfBody(status, body) {
   const e = body && typeof body === 'object' && body.error && typeof body.error === 'object' ? body.error : {};
-  return apiErrorOf(res.status, e);
+  return apiErrorOf(status, e);
 }
 
 /** networkError wraps a fetch TypeError as an ApiError. */
@@ -101,8 +106,7 @@ export function uploadForm(path, form, { onProgress, signal } = {}) {
       let body = null;
       try { body = JSON.parse(xhr.responseText); } catch { body = null; }
       if (xhr.status >= 200 && xhr.status < 300) { resolve(body && typeof body === 'object' ? body : {}); return; }
-      const e = body && typeof body === 'object' && body.error && typeof body.error === 'object' ? body.error : {};
-      const err = apiErrorOf(xhr.status, e);
+      const err = errorOfBody(xhr.status, body);
       if (xhr.status === 401) onUnauthenticated(err);
       reject(err);
     });

@@ -188,7 +188,7 @@ func (w *relayWatch) ping() {
 		w.hb.Reset(w.every - quiet)
 		return
 	}
-	if w.sw.writeLocked(append(w.sw.buf[:0], pingComment...)) == nil {
+	if w.sw.rawLocked(pingComment) == nil {
 		w.hb.Reset(w.every)
 	}
 }

@@ -287,6 +287,10 @@ func relayEndData(code, key string) []byte {
 func (sw *sseWriter) raw(s string) error {
 	sw.mu.Lock()
 	defer sw.mu.Unlock()
+	return sw.rawLocked(s)
+}
+
+func (sw *sseWriter) rawLocked(s string) error {
 	sw.buf = append(sw.buf[:0], s...)
 	return sw.writeLocked(sw.buf)
 }

@@ -101,11 +101,15 @@ func loadStatic(imageSources []string) (*staticFiles, error) {
 func staticURL(p string) string {
 	if set, err := embeddedAssets(); err == nil {
 		if f, ok := set.files[p]; ok {
-			return "/static/" + p + "?v=" + f.version
+			return versionedURL(p, f.version)
 		}
 	}
 	return "/static/" + p
 }
+
+// versionedURL is the URL a page names the embedded file p by: cached for a
+// year, since a new version is a new URL.
+func versionedURL(p, version string) string { return "/static/" + p + "?v=" + version }
 
 func newStaticFile(name string, body []byte, version string) *staticFile {
 	sum := sha256.Sum256(body)
@@ -143,7 +147,7 @@ func buildAssets(root fs.FS) (*assetSet, error) {
 	imports := map[string]string{}
 	for p := range raw {
 		if isModule(p) {
-			imports["/static/"+p] = "/static/" + p + "?v=" + versions[p]
+			imports["/static/"+p] = versionedURL(p, versions[p])
 		}
 	}
 	importMap, err := json.Marshal(map[string]any{"imports": imports})

@@ -279,8 +279,9 @@ func TestAnswersWithoutBubbles(t *testing.T) {
 	}
 	b.screenshot(shots, "layout-details-light.png")
 	b.do("Escape", chromedp.KeyEvent(kb.Escape))
+	// aria-expanded follows the popover's toggle event, a task after it closed: wait for both.
 	closed := waitFor[[]any](b, "details closed", `(() => { const p = `+reply+`.querySelector('.msg-details'), btn = `+reply+`.querySelector('.details-btn');
-	  return p.matches(':popover-open') ? null : [document.activeElement === btn, btn.getAttribute('aria-expanded')]; })()`, 5*time.Second)
+	  return p.matches(':popover-open') || btn.getAttribute('aria-expanded') !== 'false' ? null : [document.activeElement === btn, btn.getAttribute('aria-expanded')]; })()`, 5*time.Second)
 	if closed[0] != true || closed[1] != "false" {
 		t.Errorf("after Escape: focus back on the button / aria-expanded = %v %v, want true \"false\"", closed[0], closed[1])
 	}

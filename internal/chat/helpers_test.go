@@ -172,7 +172,8 @@ func (h *harness) routes() http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		run, err := h.svc.Start(r.Context(), h.userOf(r), req)
+		// As the web layer does: this relay holds the reader lease from the start.
+		run, err := h.svc.StartRelayed(r.Context(), h.userOf(r), req)
 		h.relay(w, r, run, err)
 	})
 	mux.HandleFunc("GET /stream/{chat}", func(w http.ResponseWriter, r *http.Request) {

@@ -43,6 +43,29 @@ func (r *Run) claimLease(c *leaseClaim) {
 	}
 }
 
+// holdForRelay gives the lease of a run that has just started, before anyone reads it,
+// to the first relay from event 0 (StartRelayed). Its count in wg is added here, as the
+// reader goroutine's would be.
+func (r *Run) holdForRelay() {
+	r.svc.wg.Add(1)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.held = new(leaseClaim)
+	r.lessee = r.held
+}
+
+// relayClaim returns the claim a new relay from afterID uses: the lease held for it
+// since the start (StartRelayed) when it is that first relay, else a fresh claim.
+func (r *Run) relayClaim(afterID int64) (c *leaseClaim, holds bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c := r.held; c != nil && afterID == 0 {
+		r.held = nil
+		return c, true
+	}
+	return new(leaseClaim), false
+}
+
 // holdsLease reports whether c holds the lease.
 func (r *Run) holdsLease(c *leaseClaim) bool {
 	r.mu.Lock()
@@ -117,7 +140,12 @@ func (s *Service) relayLeased(ctx context.Context, sw *sseWriter, run *Run, c *l
 			}
 			return true
 		}
+		// Everything that arrived together goes out with one write: the events
+		// already received are taken before writing (one syscall, not one each).
 		out := run.step()
+		for read := true; out == nil && read; {
+			out, read = run.stepReceived()
+		}
 		evs, lagging := run.tail(buf[:0], *cursor)
 		if lagging {
 			run.giveBack(c, out)

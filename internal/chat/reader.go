@@ -104,6 +104,21 @@ func (r *Run) read(pending *outcome) {
 // It returns the outcome once the reply ended. Only the lease holder calls it.
 func (r *Run) step() *outcome {
 	ev, err := r.up.st.Next()
+	return r.took(ev, err)
+}
+
+// stepReceived is step for an event already received only: read is false, and nothing
+// happened, when the bytes received so far hold no complete event.
+func (r *Run) stepReceived() (out *outcome, read bool) {
+	ev, read, err := r.up.st.NextBuffered()
+	if !read {
+		return nil, false
+	}
+	return r.took(ev, err), true
+}
+
+// took handles what the upstream gave: an event, or the error that ended it.
+func (r *Run) took(ev coze.Event, err error) *outcome {
 	if err != nil {
 		return r.streamEnd(r.up.ctx, err)
 	}

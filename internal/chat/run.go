@@ -52,6 +52,7 @@ type Run struct {
 	// The reader lease (lease.go), under mu.
 	claim  *leaseClaim // a caught-up relay waiting to take the lease over
 	lessee *leaseClaim // the relay holding it; nil while the reader goroutine does
+	held   *leaseClaim // the lessee from the start, until its relay takes it (StartRelayed)
 }
 
 // event is one entry of the run's log: one of our events (docs/stream-contract.md).

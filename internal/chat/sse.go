@@ -35,16 +35,20 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 		return err
 	}
 	defer s.relayOpened()()
-	lease := new(leaseClaim)
+	lease, holds := run.relayClaim(afterID)
 	defer run.giveBack(lease, nil)
-	if afterID >= run.LastEventID() {
+	if !holds && afterID >= run.LastEventID() {
 		// Caught up already (a fresh chat): ask before the headers go out, so the
 		// reader goroutine hands over before it waits for the next event (lease.go).
 		run.claimLease(lease)
 	}
 	sw := s.startSSE(w)
-	if err := sw.flush(); err != nil {
-		return nil
+	// A relay that holds the lease from the start sends the headers with the first
+	// events, which it reads at once (Coze's first event has arrived: coze.Stream).
+	if !holds {
+		if err := sw.flush(); err != nil {
+			return nil
+		}
 	}
 
 	ctx := r.Context()

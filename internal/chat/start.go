@@ -18,6 +18,20 @@ import (
 // The reply is then read on a goroutine owned by the Service on a context detached from
 // ctx: a closed tab does not stop it. Relay it with ServeSSE.
 func (s *Service) Start(ctx context.Context, u store.User, req StartRequest) (*Run, error) {
+	return s.start(ctx, u, req, false)
+}
+
+// StartRelayed is Start for a caller that relays the run itself next, with ServeSSE from
+// event 0: that relay holds the reader lease from the start (lease.go), so no reader
+// goroutine starts and hands over, and the first events go out together with the
+// response headers. The caller must call ServeSSE; until it does, nothing reads the
+// reply. A relay that stops (a closed tab) hands the reading to a reader goroutine as
+// any relay does.
+func (s *Service) StartRelayed(ctx context.Context, u store.User, req StartRequest) (*Run, error) {
+	return s.start(ctx, u, req, true)
+}
+
+func (s *Service) start(ctx context.Context, u store.User, req StartRequest, relayed bool) (*Run, error) {
 	req, err := Validate(req)
 	if err != nil {
 		return nil, err
@@ -70,9 +84,13 @@ func (s *Service) Start(ctx context.Context, u store.User, req StartRequest) (*R
 	s.live[r] = struct{}{}
 	started = true
 	// Added under s.mu so Shutdown, which sets closed under the same lock, always waits
-	// for this goroutine.
+	// for this goroutine, or for the relay that holds the lease in its place.
 	r.up = r.newUpstreamReader(up)
-	s.wg.Go(func() { r.read(nil) })
+	if relayed {
+		r.holdForRelay()
+	} else {
+		s.wg.Go(func() { r.read(nil) })
+	}
 	s.mu.Unlock()
 	return r, nil
 }

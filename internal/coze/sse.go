@@ -48,6 +48,7 @@ type EventReader struct {
 	rerr  error // error from r, reported once buffered bytes are used up
 	err   error // sticky error returned by Next
 
+	noWait    bool // readLine returns errWouldBlock instead of reading (NextBuffered)
 	skipLF    bool // previous line ended in CR: a following LF belongs to it
 	bomDone   bool
 	lastEnded bool // the last line read had a terminator
@@ -81,6 +82,9 @@ func (r *EventReader) Next() (Event, error) {
 	}
 	for {
 		line, err := r.readLine()
+		if err == errWouldBlock {
+			return Event{}, err
+		}
 		if err != nil {
 			return r.finish(err)
 		}
@@ -96,6 +100,23 @@ func (r *EventReader) Next() (Event, error) {
 			return Event{}, err
 		}
 	}
+}
+
+// errWouldBlock is readLine's answer in NextBuffered when it would have to read.
+var errWouldBlock = errors.New("coze: no buffered event")
+
+// NextBuffered is Next without reading: it returns the next event when the bytes
+// already received complete it, else ok false, keeping what it parsed so far for
+// the next call. A relay uses it to send events that arrived together with one
+// write.
+func (r *EventReader) NextBuffered() (ev Event, ok bool, err error) {
+	r.noWait = true
+	ev, err = r.Next()
+	r.noWait = false
+	if err == errWouldBlock {
+		return Event{}, false, nil
+	}
+	return ev, true, err
 }
 
 // splitField splits a non-empty line into its field name and value (one leading space of
@@ -263,6 +284,9 @@ func (r *EventReader) readLine() ([]byte, error) {
 				r.lastEnded = false
 			}
 			return nil, r.rerr
+		}
+		if r.noWait {
+			return nil, errWouldBlock
 		}
 		r.fill()
 	}

@@ -13,7 +13,8 @@ import (
 )
 
 // FuzzEventReader checks that any input parses without panic, with bounded output, to the
-// same events and final error whatever the read chunking, and only ends in io.EOF,
+// same events and final error whatever the read chunking and whether a relay takes the
+// events already received first (NextBuffered), and only ends in io.EOF,
 // ErrStreamCut or ErrEventTooLarge. Seeds: testdata/fuzz/FuzzEventReader and the fixtures.
 func FuzzEventReader(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join(fixtureDir, "*.sse"))
@@ -40,6 +41,13 @@ func FuzzEventReader(f *testing.F) {
 		if diff := cmp.Diff(whole, one); diff != "" {
 			t.Fatalf("chunking changed events (-whole +onebyte):\n%s", diff)
 		}
+		buffered, bErr := parseBuffered(iotest.HalfReader(bytes.NewReader(in)), maxLine, len(in)+2)
+		if !sameErr(wErr, bErr) {
+			t.Fatalf("whole err %v, buffered err %v", wErr, bErr)
+		}
+		if diff := cmp.Diff(whole, buffered); diff != "" {
+			t.Fatalf("NextBuffered changed events (-whole +buffered):\n%s", diff)
+		}
 		total := 0
 		for _, e := range whole {
 			if len(e.Data) > maxLine || len(e.Name) > maxLine || len(e.ID) > maxLine {
@@ -51,6 +59,24 @@ func FuzzEventReader(f *testing.F) {
 			t.Fatalf("events hold %d data bytes from %d input bytes", total, len(in))
 		}
 	})
+}
+
+// parseBuffered reads as a leased relay does: the events already received with
+// NextBuffered, then one Next that waits for more.
+func parseBuffered(r io.Reader, maxLine, limit int) ([]ev, error) {
+	er := NewEventReader(r, maxLine)
+	var out []ev
+	for range limit {
+		e, ok, err := er.NextBuffered()
+		if !ok {
+			e, err = er.Next()
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, ev{e.ID, e.Name, string(e.Data)})
+	}
+	return out, errors.New("too many events: reader does not make progress")
 }
 
 func parseAll(r io.Reader, maxLine, limit int) ([]ev, error) {

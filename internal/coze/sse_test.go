@@ -242,3 +242,44 @@ func TestPeekBareJSON(t *testing.T) {
 		})
 	}
 }
+
+// chunkReader hands out one chunk per Read and fails the test on a Read past the
+// last one: NextBuffered must never read.
+type chunkReader struct {
+	t      *testing.T
+	chunks []string
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.chunks) == 0 {
+		c.t.Fatal("Read past the chunks given")
+	}
+	n := copy(p, c.chunks[0])
+	c.chunks[0] = c.chunks[0][n:]
+	if c.chunks[0] == "" {
+		c.chunks = c.chunks[1:]
+	}
+	return n, nil
+}
+
+func TestNextBufferedTakesOnlyCompleteEventsWithoutReading(t *testing.T) {
+	cr := &chunkReader{t: t, chunks: []string{
+		"event: a\ndata: {}\n\n: ping\n\nevent: b\r\ndata: {\"x\"",
+		":1}\r\n\r\n",
+	}}
+	er := NewEventReader(cr, 0)
+	first, err := er.Next() // reads the first chunk
+	if err != nil || first.Name != "a" {
+		t.Fatalf("Next = %q, %v; want a", first.Name, err)
+	}
+	if ev, ok, err := er.NextBuffered(); ok || err != nil {
+		t.Fatalf("NextBuffered = %q, %v, %v; want nothing: b is not complete", ev.Name, ok, err)
+	}
+	if len(cr.chunks) != 1 {
+		t.Fatalf("NextBuffered read: %d chunks left, want 1", len(cr.chunks))
+	}
+	second, err := er.Next()
+	if err != nil || second.Name != "b" || string(second.Data) != `{"x":1}` {
+		t.Fatalf("Next = %q %q, %v; want b {\"x\":1}", second.Name, second.Data, err)
+	}
+}

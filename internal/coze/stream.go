@@ -114,6 +114,24 @@ func (s *Stream) Next() (Event, error) {
 	}
 }
 
+// NextBuffered is Next without waiting (EventReader.NextBuffered): ok is false when
+// the bytes received so far hold no complete event.
+func (s *Stream) NextBuffered() (ev Event, ok bool, err error) {
+	if first := s.first; first != nil {
+		s.first = nil
+		return *first, true, nil
+	}
+	for {
+		ev, ok, err = s.r.NextBuffered()
+		if err != nil {
+			return Event{}, true, s.explain(err)
+		}
+		if !ok || ev.Name != WorkflowPing {
+			return ev, ok, nil
+		}
+	}
+}
+
 // explain names an idle stop: the read it ended only saw a cancelled request.
 func (s *Stream) explain(err error) error {
 	if errors.Is(err, io.EOF) {

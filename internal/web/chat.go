@@ -80,7 +80,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	run, err := s.d.Chat.Start(r.Context(), u, start)
+	run, err := s.d.Chat.StartRelayed(r.Context(), u, start)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -48,6 +48,9 @@ func (e Event) Message() (Message, error) {
 
 // Chat decodes the event data as a Chat (conversation.chat.* events).
 func (e Event) Chat() (Chat, error) {
+	if c, ok := scanChat(e.Data); ok {
+		return c, nil
+	}
 	var c Chat
 	if err := json.Unmarshal(e.Data, &c); err != nil {
 		return Chat{}, fmt.Errorf("coze: decode %s event: %w", e.Name, err)

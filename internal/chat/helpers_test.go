@@ -43,6 +43,8 @@ type harness struct {
 
 	stubMu sync.Mutex
 	stubs  map[string][]byte // "METHOD /path" => body served instead of the sim's (fixtures)
+	// chatConns is the client address of every POST /v3/chat: one per connection.
+	chatConns []string
 }
 
 type config struct {
@@ -128,6 +130,9 @@ func mustHarness(tb testing.TB, opts ...func(*config)) *harness {
 func (h *harness) upstream(w http.ResponseWriter, r *http.Request) {
 	h.stubMu.Lock()
 	body, ok := h.stubs[r.Method+" "+r.URL.Path]
+	if r.Method == http.MethodPost && r.URL.Path == "/v3/chat" {
+		h.chatConns = append(h.chatConns, r.RemoteAddr)
+	}
 	h.stubMu.Unlock()
 	if !ok {
 		h.sim.ServeHTTP(w, r)

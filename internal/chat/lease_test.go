@@ -162,3 +162,24 @@ func TestStopWhileRelayReads(t *testing.T) {
 		t.Errorf("stored = %q, want canceled", m.Status)
 	}
 }
+
+// A reply Coze ended with chat.completed leaves its upstream connection to the next
+// chat: the relay reads Coze's "done" after it, not just up to it.
+func TestNextChatReusesTheUpstreamConnection(t *testing.T) {
+	h := mustHarness(t)
+	for i := range 3 {
+		s := h.post(t, t.Context(), "alan", chat.StartRequest{BotID: cozesim.BotAssistant, Message: "hello " + strconv.Itoa(i)})
+		evs := s.all(t)
+		if end := endOf(t, evs); end.Status != chat.EndCompleted {
+			t.Fatalf("chat %d end = %+v, want completed", i, end)
+		}
+		_, chatID := chatIDs(t, evs)
+		<-h.mustRun(t, h.alan, chatID).Done()
+	}
+	h.stubMu.Lock()
+	conns := slices.Clone(h.chatConns)
+	h.stubMu.Unlock()
+	if len(conns) != 3 || conns[1] != conns[0] || conns[2] != conns[0] {
+		t.Errorf("POST /v3/chat came from %v, want one connection for all three", conns)
+	}
+}

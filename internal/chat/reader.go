@@ -141,8 +141,6 @@ func (r *Run) end(out *outcome) {
 
 	rep := &r.up.rep
 	r.up.idle.Stop()
-	r.up.st.Close()
-	r.cancel(nil) // release the run context
 
 	if out.coze != nil {
 		// Coze's failures inside the stream carry no log id of their own; the stream's
@@ -153,6 +151,14 @@ func (r *Run) end(out *outcome) {
 		}
 	}
 	r.append(EventEnd, endData(*out, rep.usage))
+	if out.status == store.StatusComplete || out.status == store.StatusFailed {
+		// Coze ended the reply with an event: read its "done" so the connection
+		// serves the next chat (coze.Stream.Finish). The browser has its end already.
+		r.up.st.Finish()
+	} else {
+		r.up.st.Close()
+	}
+	r.cancel(nil) // release the run context
 	r.recordEnd(*out, rep)
 	r.finish()
 	if s.o.OnRunEnd != nil {

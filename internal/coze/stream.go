@@ -161,6 +161,25 @@ func (s *Stream) Close() error {
 
 var errStreamClosed = errors.New("coze: stream closed")
 
+// Bounds on what Finish reads after the last event a caller needed.
+const (
+	finishMaxBytes = 16 << 10
+	finishTimeout  = 200 * time.Millisecond
+)
+
+// Finish closes a stream whose last needed event was read (conversation.chat.completed),
+// after reading what the server still sends (Coze's `done`, then the end of the body),
+// at most finishMaxBytes within finishTimeout. An HTTP/1.1 connection whose body was
+// read to its end goes back to the pool; closing it earlier discards it, and the next
+// chat pays a new connection (and, towards Coze, a TLS handshake) before its first
+// event.
+func (s *Stream) Finish() error {
+	t := time.AfterFunc(finishTimeout, func() { s.cancel(errStreamClosed) })
+	defer t.Stop()
+	_, _ = io.CopyN(io.Discard, s.r.rest(), finishMaxBytes)
+	return s.Close()
+}
+
 // idleTimer is the part of *time.Timer the idle limit uses (tests substitute it).
 type idleTimer interface {
 	Reset(time.Duration) bool

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 	"time"
@@ -311,5 +312,60 @@ func TestIdleOptionDefaults(t *testing.T) {
 		if c.chatIdle != tt.wantChat || c.workflowIdle != tt.wantWorkflow {
 			t.Errorf("options %s/%s: idle %s/%s, want %s/%s", tt.chat, tt.workflow, c.chatIdle, c.workflowIdle, tt.wantChat, tt.wantWorkflow)
 		}
+	}
+}
+
+// A stream finished after its last needed event leaves its connection to the next
+// request; one closed there does not.
+func TestStreamFinishKeepsTheConnection(t *testing.T) {
+	// Each response holds Coze's "done" until the test opens its gate, so the client
+	// has read chat.completed alone when it finishes or closes.
+	gates := make(chan chan struct{}, 3)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		gate := <-gates
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "event:conversation.chat.completed\ndata:{\"id\":\"1\",\"conversation_id\":\"2\",\"status\":\"completed\"}\n\n")
+		http.NewResponseController(w).Flush()
+		select {
+		case <-gate:
+			fmt.Fprint(w, "event:done\ndata:\"[DONE]\"\n\n")
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c := New(Options{APIBase: srv.URL})
+	open := func(gate chan struct{}) (*Stream, bool) {
+		t.Helper()
+		gates <- gate
+		var reused bool
+		ctx := httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{
+			GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused },
+		})
+		s, err := c.StreamChat(ctx, testToken, ChatRequest{BotID: "1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev, err := s.Next(); err != nil || ev.Name != EventChatCompleted {
+			t.Fatalf("Next = %q, %v; want %s", ev.Name, err, EventChatCompleted)
+		}
+		return s, reused
+	}
+	first := make(chan struct{})
+	s, _ := open(first)
+	close(first)
+	s.Finish()
+
+	held := make(chan struct{})
+	defer close(held)
+	s, reused := open(held)
+	if !reused {
+		t.Error("the request after a finished stream opened a new connection")
+	}
+	s.Close() // "done" not read: the connection cannot carry another request
+	s, reused = open(make(chan struct{}))
+	defer s.Close()
+	if reused {
+		t.Error("the request after a stream closed early reused its connection")
 	}
 }

@@ -2,7 +2,7 @@
 # Runs the coze2app benchmarks on loopback and writes bench/results/*.json.
 #
 #   bench/run.sh              everything (about 20 min)
-#   bench/run.sh relay        one of them (relay | relay-diag | relay-profile | streams | streams-profile | rps)
+#   bench/run.sh relay        one of them (relay | relay-diag | relay-profile | streams | streams-h2c | streams-profile | rps)
 #
 # Environment: BIN (coze2app binary, default /tmp/coze2app, rebuilt here), PROF
 # (where the *-profile scenarios write, default /tmp/coze2app-profiles),
@@ -59,6 +59,13 @@ streams() {
 		-out "$OUT/streams.json"
 }
 
+streams_h2c() {
+	echo "== open streams, HTTP/2 towards the simulator as towards Coze (COZE_API_H2C=on)"
+	"$TMPBIN/streams" -app-bin "$BIN" -app-env COZE_API_H2C=on \
+		-steps "${STREAM_STEPS:-1000,2000,4000,8000}" -probe "${STREAM_PROBE:-9500}" \
+		-out "$OUT/streams-h2c.json"
+}
+
 streams_profile() {
 	echo "== open streams with heap profiles (COZE2APP_DEBUG_ADDR: net/http/pprof on loopback) into $PROF"
 	"$TMPBIN/streams" -app-bin "$BIN" -pprof 127.0.0.1:6161 -profile-dir "$PROF" \
@@ -77,17 +84,19 @@ relay) relay ;;
 relay-diag) relay_diag ;;
 relay-profile) relay_profile ;;
 streams) streams ;;
+streams-h2c) streams_h2c ;;
 streams-profile) streams_profile ;;
 rps) rps ;;
 all)
 	relay
 	relay_profile
 	streams
+	streams_h2c
 	streams_profile
 	rps
 	;;
 *)
-	echo "usage: $0 [all|relay|relay-diag|relay-profile|streams|streams-profile|rps]" >&2
+	echo "usage: $0 [all|relay|relay-diag|relay-profile|streams|streams-h2c|streams-profile|rps]" >&2
 	exit 2
 	;;
 esac

@@ -84,7 +84,7 @@ func main() {
 	out := flag.String("out", "bench/results/relay.json", "results file")
 	pprofAddr := flag.String("pprof", "", "start coze2app with COZE2APP_DEBUG_ADDR (net/http/pprof) here and profile it mid-phase")
 	profileDir := flag.String("profile-dir", "", "keep the raw profiles here (default: the run's temp dir, removed at the end)")
-	var appEnv multiFlag
+	var appEnv benchkit.MultiFlag
 	flag.Var(&appEnv, "app-env", "extra KEY=VALUE for coze2app (repeatable), e.g. COZE2APP_DATABASE_URL=...")
 	dumpDir := flag.String("dump", "", "write every per-event sample as CSV into this directory")
 	nginxWorkers := flag.Int("nginx-workers", 0, "nginx worker_processes (0 = auto = one per CPU)")
@@ -113,11 +113,6 @@ type config struct {
 }
 
 // multiFlag is a repeatable string flag.
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
 // world is what a run measures against: the in-process simulator behind the
 // tap, the relays started for the chosen modes, and one target per mode.
 type world struct {

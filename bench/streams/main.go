@@ -38,6 +38,8 @@ func main() {
 	pprofAddr := flag.String("pprof", "", "start coze2app with COZE2APP_DEBUG_ADDR (net/http/pprof) here and profile its heap at each step")
 	profileDir := flag.String("profile-dir", "", "keep the raw profiles here (default: the run's temp dir, removed at the end)")
 	out := flag.String("out", "bench/results/streams.json", "results file")
+	var appEnv benchkit.MultiFlag
+	flag.Var(&appEnv, "app-env", "extra KEY=VALUE for coze2app (repeatable), e.g. COZE_API_H2C=on")
 	flag.Parse()
 	log.SetFlags(log.Ltime | log.Lmicroseconds)
 
@@ -58,7 +60,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := run(ctx, cfg{appBin: *appBin, steps: steps, probeFrom: len(strings.Split(*stepsSpec, ",")),
-		delay: *delay, settle: *settle, par: *par, pprof: *pprofAddr, profileDir: *profileDir})
+		delay: *delay, settle: *settle, par: *par, pprof: *pprofAddr, profileDir: *profileDir, appEnv: appEnv})
 	benchkit.Report(*out, res, err, printTable)
 }
 
@@ -71,11 +73,13 @@ type cfg struct {
 	par        int
 	pprof      string
 	profileDir string // "" = the run's temp dir
+	appEnv     []string
 }
 
 type results struct {
 	Machine    benchkit.Machine `json:"machine"`
 	DeltaDelay string           `json:"delta_delay"`
+	AppEnv     []string         `json:"app_env,omitempty"`
 	Bot        string           `json:"bot_id"`
 	Baseline   sample           `json:"baseline"`
 	Steps      []sample         `json:"steps"`
@@ -155,7 +159,7 @@ func run(ctx context.Context, c cfg) (*results, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &results{Machine: benchkit.DescribeMachine(), DeltaDelay: c.delay.String(), Bot: r.h.bot}
+	res := &results{Machine: benchkit.DescribeMachine(), DeltaDelay: c.delay.String(), Bot: r.h.bot, AppEnv: c.appEnv}
 	defer func() {
 		if b, err := os.ReadFile(r.app.LogPath); err == nil {
 			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
@@ -190,7 +194,7 @@ func start(ctx context.Context, c cfg, dir string) (*rig, error) {
 	ac := benchkit.AppConfig{Bin: c.appBin, Dir: dir, Addr: appAddr, SimBase: "http://" + simAddr,
 		ClientID: clientID, ClientSecret: clientSecret,
 		// /metrics is served only on its own address (issue 8 item 12).
-		Env: []string{"COZE2APP_METRICS_ADDR=" + metricsAddr}}
+		Env: append([]string{"COZE2APP_METRICS_ADDR=" + metricsAddr}, c.appEnv...)}
 	if c.pprof != "" {
 		ac.Env = append(ac.Env, "COZE2APP_DEBUG_ADDR="+c.pprof)
 	}

@@ -79,6 +79,9 @@ type upstreamReader struct {
 // newUpstreamReader starts the idle watchdog of a freshly opened upstream (catalog F.46):
 // cancelling the run context is what reliably unblocks a body read.
 func (r *Run) newUpstreamReader(up upstream) upstreamReader {
+	// translate decodes each event before the next is read and keeps none of its
+	// bytes: the stream may lend them instead of copying each event.
+	up.st.LendData()
 	return upstreamReader{
 		st: up.st, ctx: up.ctx, cancelTimeout: up.cancelTimeout,
 		idle: time.AfterFunc(r.svc.o.IdleTimeout, func() { r.cancel(errIdle) }),

@@ -62,9 +62,11 @@ func FuzzEventReader(f *testing.F) {
 }
 
 // parseBuffered reads as a leased relay does: the events already received with
-// NextBuffered, then one Next that waits for more.
+// NextBuffered, then one Next that waits for more, each event's data lent
+// (LendData) and copied before the next read.
 func parseBuffered(r io.Reader, maxLine, limit int) ([]ev, error) {
 	er := NewEventReader(r, maxLine)
+	er.LendData()
 	var out []ev
 	for range limit {
 		e, ok, err := er.NextBuffered()

@@ -117,6 +117,10 @@ func (s *Stream) Next() (Event, error) {
 	}
 }
 
+// LendData is EventReader.LendData for the events after the first: their Data is
+// valid until the next call to Next or NextBuffered.
+func (s *Stream) LendData() { s.r.LendData() }
+
 // NextBuffered is Next without waiting (EventReader.NextBuffered): ok is false when
 // the bytes received so far hold no complete event.
 func (s *Stream) NextBuffered() (ev Event, ok bool, err error) {

@@ -78,7 +78,7 @@ func TestBotBuilder(t *testing.T) {
 	waitFor[bool](b, "dialog closed", `!document.querySelector('#bot-dialog').open`, 10*time.Second)
 	waitFor[bool](b, "new draft opened", `document.querySelector('#chat-bot-name').textContent === 'Chef e2e'`, 10*time.Second)
 	id := eval[string](b, `document.querySelector('.bot-item.is-active').dataset.botId`)
-	if !eval[bool](b, `!document.querySelector('#draft-note').hidden && !document.querySelector('.bot-state').hidden && !document.querySelector('#publish-bot').hidden`) {
+	if !eval[bool](b, `!document.querySelector('#draft-note').hidden && !document.querySelector('.bot-tools .bot-state').hidden && !document.querySelector('#publish-bot').hidden`) {
 		t.Errorf("a new draft shows no draft badge, draft notice or Publish button")
 	}
 	if !eval[bool](b, fmt.Sprintf(`!!document.querySelector('.bot-item[data-bot-id="%s"] img.avatar')`, id)) {
@@ -96,7 +96,7 @@ func TestBotBuilder(t *testing.T) {
 	waitFor[bool](b, "renamed", `document.querySelector('#chat-bot-name').textContent === 'Chef e2e 2'`, 10*time.Second)
 
 	b.click("#publish-bot")
-	waitFor[bool](b, "published", `document.querySelector('#draft-note').hidden && document.querySelector('.bot-state').hidden`, 10*time.Second)
+	waitFor[bool](b, "published", `document.querySelector('#draft-note').hidden && document.querySelector('.bot-tools .bot-state').hidden`, 10*time.Second)
 	waitFor[bool](b, "composer enabled", `!document.querySelector('#composer').disabled`, 10*time.Second)
 	b.setInput("#composer", "What do we cook today?")
 	b.click("#send")

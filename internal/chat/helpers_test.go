@@ -209,7 +209,8 @@ func (h *harness) relay(w http.ResponseWriter, r *http.Request, run *chat.Run, e
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
-	if err := h.svc.ServeSSE(w, r, run, 0); err != nil {
+	// As the web layer does: the relay may go on after the handler returned.
+	if err := h.svc.Relay(w, r, run, 0, nil); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 	}
 }

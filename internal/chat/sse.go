@@ -1,8 +1,11 @@
 package chat
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,45 +34,97 @@ const retryHint = "retry: 3000\n"
 // JSON: an afterID that does not fit the run's log (errors.Is(err, ErrBadEventID), 400).
 // Use afterID 0 for a fresh relay.
 func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, afterID int64) error {
+	return s.serve(w, r, run, afterID, nil, false)
+}
+
+// Relay is ServeSSE that may return before the relay is over: on an HTTP/1.x connection
+// it takes the connection over from net/http (http.Hijacker), answers with
+// "Connection: close" and relays on a goroutine of the Service, so that an open stream
+// holds neither the request's goroutine and stack nor net/http's buffers and its
+// background read of the connection. ended, when not nil, is called once the relay is
+// over, whichever way it ran. A browser that leaves is noticed at the next write (an
+// event or a heartbeat). Errors as ServeSSE's, returned before anything is written.
+func (s *Service) Relay(w http.ResponseWriter, r *http.Request, run *Run, afterID int64, ended func()) error {
+	return s.serve(w, r, run, afterID, ended, true)
+}
+
+func (s *Service) serve(w http.ResponseWriter, r *http.Request, run *Run, afterID int64, ended func(), detach bool) error {
 	if err := run.CheckResume(afterID); err != nil {
 		return err
 	}
-	defer s.relayOpened()()
 	lease, holds := run.relayClaim(afterID)
-	defer run.giveBack(lease, nil)
 	if !holds && afterID >= run.LastEventID() {
 		// Caught up already (a fresh chat): ask before the headers go out, so the
 		// reader goroutine hands over before it waits for the next event (lease.go).
 		run.claimLease(lease)
 	}
-	sw := s.startSSE(w)
+	if detach {
+		if sw, ok := s.takeOver(w, r); ok {
+			ctx := context.WithoutCancel(r.Context()) // net/http cancels it when we return
+			relay := func() {
+				defer sw.conn.Close()
+				if ended != nil {
+					defer ended()
+				}
+				s.relay(ctx, sw, run, lease, holds, afterID)
+			}
+			if !s.goRelay(relay) {
+				relay() // Shutdown has begun: this ends the stream at once
+			}
+			return nil
+		}
+	}
+	if ended != nil {
+		defer ended()
+	}
+	s.relay(r.Context(), s.startSSE(w), run, lease, holds, afterID)
+	return nil
+}
+
+// goRelay runs relay on a goroutine counted in wg, unless Shutdown has begun.
+func (s *Service) goRelay(relay func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Go(relay)
+	return true
+}
+
+// relay sends run's events after afterID to sw until the run has ended and every event
+// was sent, the browser leaves or is too slow, or Shutdown starts. lease is this relay's
+// claim on the reader lease; holds tells that it holds the lease from the start.
+func (s *Service) relay(ctx context.Context, sw *sseWriter, run *Run, lease *leaseClaim, holds bool, afterID int64) {
+	defer s.relayOpened()()
+	defer run.giveBack(lease, nil)
 	// A relay that holds the lease from the start sends the headers with the first
 	// events, which it reads at once (Coze's first event has arrived: coze.Stream).
 	if !holds {
 		if err := sw.flush(); err != nil {
-			return nil
+			return
 		}
 	}
 
-	ctx := r.Context()
 	hb := time.NewTimer(s.o.Heartbeat)
 	defer hb.Stop()
 	cursor := afterID
 	for {
 		select {
 		case <-s.closing:
-			return sw.shutdown(run.relayEndKey("server_shutdown"))
+			sw.shutdown(run.relayEndKey("server_shutdown"))
+			return
 		default:
 		}
 		evs, notify, finished, lagging := run.after(cursor)
 		if lagging {
 			// This reader fell behind by more than the bounded log holds.
 			sw.send(0, EventEnd, relayEndData("resume_unavailable", run.relayEndKey("resume_unavailable")))
-			return nil
+			return
 		}
 		if err := sw.sendEvents(evs); err != nil {
 			s.log.Debug("chat relay write failed", "chat_id", run.ChatID(), "err", err)
-			return nil
+			return
 		}
 		if len(evs) > 0 {
 			cursor = evs[len(evs)-1].id
@@ -77,12 +132,12 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 			continue
 		}
 		if finished {
-			return nil
+			return
 		}
 		// Caught up: read the upstream here rather than wait for the reader (lease.go).
 		if run.holdsLease(lease) {
 			if s.relayLeased(ctx, sw, run, lease, &cursor) {
-				return nil
+				return
 			}
 			hb.Reset(s.o.Heartbeat)
 			continue
@@ -92,13 +147,14 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 		case <-notify:
 		case <-hb.C:
 			if err := sw.raw(pingComment); err != nil {
-				return nil
+				return
 			}
 			hb.Reset(s.o.Heartbeat)
 		case <-ctx.Done():
-			return nil
+			return
 		case <-s.closing:
-			return sw.shutdown(run.relayEndKey("server_shutdown"))
+			sw.shutdown(run.relayEndKey("server_shutdown"))
+			return
 		}
 	}
 }
@@ -138,6 +194,11 @@ type sseWriter struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	timeout time.Duration
+
+	// A connection taken over from net/http (takeOver) is written to directly, w and
+	// rc unused; head is the response head, sent with the first write.
+	conn net.Conn
+	head []byte
 
 	mu       sync.Mutex
 	buf      []byte
@@ -256,17 +317,47 @@ func (s *Service) relayOpened() (closed func()) {
 	}
 }
 
-// startSSE sends the headers of an event stream and returns its writer.
-func (s *Service) startSSE(w http.ResponseWriter) *sseWriter {
-	h := w.Header()
+// setSSEHeaders sets the headers of an event stream.
+func setSSEHeaders(h http.Header) {
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer this response
+}
+
+// startSSE sends the headers of an event stream and returns its writer.
+func (s *Service) startSSE(w http.ResponseWriter) *sseWriter {
+	setSSEHeaders(w.Header())
 	sw := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: s.o.WriteTimeout}
 	sw.deadline = time.Now().Add(s.o.WriteTimeout)
 	sw.rc.SetWriteDeadline(sw.deadline)
 	w.WriteHeader(http.StatusOK)
 	return sw
+}
+
+// takeOver takes r's HTTP/1.x connection over from net/http (Relay) and returns a
+// writer whose first write starts with the response head: status, the headers set on w
+// (the middleware's and the event stream's) and "Connection: close", the body ending
+// when the connection closes. ok is false where the connection cannot be taken
+// (HTTP/2, a writer without Hijack); nothing is written then.
+func (s *Service) takeOver(w http.ResponseWriter, r *http.Request) (sw *sseWriter, ok bool) {
+	if r.ProtoMajor != 1 {
+		return nil, false
+	}
+	h := w.Header()
+	setSSEHeaders(h)
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return nil, false
+	}
+	h.Set("Connection", "close")
+	var head bytes.Buffer
+	head.WriteString("HTTP/1.1 200 OK\r\n")
+	h.Write(&head)
+	head.WriteString("\r\n")
+	sw = &sseWriter{conn: conn, head: head.Bytes(), timeout: s.o.WriteTimeout}
+	sw.deadline = time.Now().Add(s.o.WriteTimeout)
+	conn.SetWriteDeadline(sw.deadline)
+	return sw, true
 }
 
 // shutdown ends a relay because the server stops: a reconnect hint and a final event.
@@ -312,19 +403,41 @@ func (sw *sseWriter) writeFlush(b []byte) error {
 	// A deadline moved forward at most every timeout/8 still gives every write at
 	// least 7/8 of the timeout, and spares a timer update per event.
 	if sw.deadline.Sub(now) < sw.timeout-sw.timeout/8 {
-		if err := sw.rc.SetWriteDeadline(now.Add(sw.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		if err := sw.setWriteDeadline(now.Add(sw.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 			return err
 		}
 		sw.deadline = now.Add(sw.timeout)
 	}
+	sw.wrote = now
+	if sw.conn != nil {
+		if sw.head != nil {
+			b, sw.head = append(sw.head, b...), nil
+		}
+		_, err := sw.conn.Write(b)
+		return err
+	}
 	if _, err := sw.w.Write(b); err != nil {
 		return err
 	}
-	sw.wrote = now
 	return sw.flush()
 }
 
+func (sw *sseWriter) setWriteDeadline(t time.Time) error {
+	if sw.conn != nil {
+		return sw.conn.SetWriteDeadline(t)
+	}
+	return sw.rc.SetWriteDeadline(t)
+}
+
+// flush sends what was written; on a connection taken over, the response head if
+// nothing was written yet.
 func (sw *sseWriter) flush() error {
+	if sw.conn != nil {
+		if sw.head == nil {
+			return nil
+		}
+		return sw.writeFlush(nil)
+	}
 	if err := sw.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}

@@ -142,11 +142,13 @@ func (s *Server) serveResume(w http.ResponseWriter, r *http.Request, metric stri
 }
 
 // serveRun relays run's events after the one numbered after as SSE, counted
-// as an open stream of kind metric while it lasts.
+// as an open stream of kind metric while it lasts. On HTTP/1.x the relay goes
+// on after this returns (chat.Service.Relay): the request log records its
+// start, the stream gauge its whole life.
 func (s *Server) serveRun(w http.ResponseWriter, r *http.Request, metric string, run *chat.Run, after int64) {
 	done := s.d.Metrics.StreamOpened(metric)
-	defer done()
-	if err := s.d.Chat.ServeSSE(w, r, run, after); err != nil {
+	if err := s.d.Chat.Relay(w, r, run, after, done); err != nil {
+		done()
 		writeError(w, r, err)
 	}
 }

@@ -74,6 +74,10 @@ func (ls *listeners) bind(cfg config.Config, https *httpsSetup) error {
 		}
 		*w.ln = ln
 	}
+	if https == nil {
+		// Streams over plain HTTP/1.1 give their connection back (reuse.go).
+		ls.main = newReuseListener(ls.main)
+	}
 	return nil
 }
 
@@ -178,6 +182,7 @@ func (s *server) build(ctx context.Context) error {
 
 		MaxRepliesPerUser: cfg.MaxRepliesPerUser,
 		Bus:               s.bus,
+		KeepAlive:         keepAlive(s.ls.main),
 	})
 
 	var simHandler http.Handler
@@ -307,6 +312,15 @@ func (s *server) servers(handler http.Handler, reg *metrics.Metrics) {
 		// No write timeout: a CPU profile or trace streams for as long as asked.
 		private(s.ls.debug, "debug", "/debug/pprof/", pprofMux(), 0)
 	}
+}
+
+// keepAlive is how the chat relays hand a connection back to ln's server
+// (reuseListener), nil when ln has no way back in.
+func keepAlive(ln net.Listener) func(net.Conn) bool {
+	if rl, ok := ln.(*reuseListener); ok {
+		return rl.Reuse
+	}
+	return nil
 }
 
 // close releases what build opened, and the listeners.

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -68,6 +69,12 @@ type Options struct {
 	OnRelayClose func()              // that connection ended
 	OnRunStart   func()              // an upstream stream was opened
 	OnRunEnd     func(status string) // a run was recorded with this store status
+
+	// KeepAlive, when set, takes back an HTTP/1.1 connection whose stream a relay took
+	// over (Relay) and ended with a complete response, to serve its next request; it
+	// reports false when it cannot (the relay then closes it). nil: such a stream
+	// answers "Connection: close".
+	KeepAlive func(net.Conn) bool
 
 	// Bus, when set, makes the instances on one PostgreSQL database act as one: a
 	// reply is also written to the store's reply_events and can be resumed and

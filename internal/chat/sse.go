@@ -37,11 +37,12 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 	return s.serve(w, r, run, afterID, nil, false)
 }
 
-// Relay is ServeSSE that may return before the relay is over: on an HTTP/1.x connection
-// it takes the connection over from net/http (http.Hijacker), answers with
-// "Connection: close" and relays on a goroutine of the Service, so that an open stream
-// holds neither the request's goroutine and stack nor net/http's buffers and its
-// background read of the connection. ended, when not nil, is called once the relay is
+// Relay is ServeSSE that may return before the relay is over: on a plain HTTP/1.x
+// connection it takes the connection over from net/http (http.Hijacker) and relays on a
+// goroutine of the Service, so that an open stream holds neither the request's goroutine
+// and stack nor net/http's buffers and its background read of the connection. The
+// stream is chunked and its connection goes back to Options.KeepAlive when it ends
+// cleanly; without KeepAlive it answers "Connection: close". ended, when not nil, is called once the relay is
 // over, whichever way it ran. A browser that leaves is noticed at the next write (an
 // event or a heartbeat). Errors as ServeSSE's, returned before anything is written.
 func (s *Service) Relay(w http.ResponseWriter, r *http.Request, run *Run, afterID int64, ended func()) error {
@@ -62,11 +63,10 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, run *Run, afterI
 		if sw, ok := s.takeOver(w, r); ok {
 			ctx := context.WithoutCancel(r.Context()) // net/http cancels it when we return
 			relay := func() {
-				defer sw.conn.Close()
 				if ended != nil {
 					defer ended()
 				}
-				s.relay(ctx, sw, run, lease, holds, afterID)
+				sw.release(s.relay(ctx, sw, run, lease, holds, afterID), s.o.KeepAlive)
 			}
 			if !s.goRelay(relay) {
 				relay() // Shutdown has begun: this ends the stream at once
@@ -94,15 +94,17 @@ func (s *Service) goRelay(relay func()) bool {
 
 // relay sends run's events after afterID to sw until the run has ended and every event
 // was sent, the browser leaves or is too slow, or Shutdown starts. lease is this relay's
-// claim on the reader lease; holds tells that it holds the lease from the start.
-func (s *Service) relay(ctx context.Context, sw *sseWriter, run *Run, lease *leaseClaim, holds bool, afterID int64) {
+// claim on the reader lease; holds tells that it holds the lease from the start. clean
+// reports an end after which the connection may serve another request: everything
+// sent, the run's end or the relay's own.
+func (s *Service) relay(ctx context.Context, sw *sseWriter, run *Run, lease *leaseClaim, holds bool, afterID int64) (clean bool) {
 	defer s.relayOpened()()
 	defer run.giveBack(lease, nil)
 	// A relay that holds the lease from the start sends the headers with the first
 	// events, which it reads at once (Coze's first event has arrived: coze.Stream).
 	if !holds {
 		if err := sw.flush(); err != nil {
-			return
+			return false
 		}
 	}
 
@@ -113,18 +115,17 @@ func (s *Service) relay(ctx context.Context, sw *sseWriter, run *Run, lease *lea
 		select {
 		case <-s.closing:
 			sw.shutdown(run.relayEndKey("server_shutdown"))
-			return
+			return false
 		default:
 		}
 		evs, notify, finished, lagging := run.after(cursor)
 		if lagging {
 			// This reader fell behind by more than the bounded log holds.
-			sw.send(0, EventEnd, relayEndData("resume_unavailable", run.relayEndKey("resume_unavailable")))
-			return
+			return sw.send(0, EventEnd, relayEndData("resume_unavailable", run.relayEndKey("resume_unavailable"))) == nil
 		}
 		if err := sw.sendEvents(evs); err != nil {
 			s.log.Debug("chat relay write failed", "chat_id", run.ChatID(), "err", err)
-			return
+			return false
 		}
 		if len(evs) > 0 {
 			cursor = evs[len(evs)-1].id
@@ -132,12 +133,12 @@ func (s *Service) relay(ctx context.Context, sw *sseWriter, run *Run, lease *lea
 			continue
 		}
 		if finished {
-			return
+			return true
 		}
 		// Caught up: read the upstream here rather than wait for the reader (lease.go).
 		if run.holdsLease(lease) {
 			if s.relayLeased(ctx, sw, run, lease, &cursor) {
-				return
+				return false
 			}
 			hb.Reset(s.o.Heartbeat)
 			continue
@@ -147,14 +148,14 @@ func (s *Service) relay(ctx context.Context, sw *sseWriter, run *Run, lease *lea
 		case <-notify:
 		case <-hb.C:
 			if err := sw.raw(pingComment); err != nil {
-				return
+				return false
 			}
 			hb.Reset(s.o.Heartbeat)
 		case <-ctx.Done():
-			return
+			return false
 		case <-s.closing:
 			sw.shutdown(run.relayEndKey("server_shutdown"))
-			return
+			return false
 		}
 	}
 }
@@ -196,9 +197,12 @@ type sseWriter struct {
 	timeout time.Duration
 
 	// A connection taken over from net/http (takeOver) is written to directly, w and
-	// rc unused; head is the response head, sent with the first write.
-	conn net.Conn
-	head []byte
+	// rc unused; head is the response head, sent with the first write; chunked frames
+	// the body so that the connection can serve another request (release).
+	conn    net.Conn
+	head    []byte
+	chunked bool
+	out     []byte // the bytes of one write on conn
 
 	mu       sync.Mutex
 	buf      []byte
@@ -334,27 +338,34 @@ func (s *Service) startSSE(w http.ResponseWriter) *sseWriter {
 	return sw
 }
 
-// takeOver takes r's HTTP/1.x connection over from net/http (Relay) and returns a
-// writer whose first write starts with the response head: status, the headers set on w
-// (the middleware's and the event stream's) and "Connection: close", the body ending
-// when the connection closes. ok is false where the connection cannot be taken
-// (HTTP/2, a writer without Hijack); nothing is written then.
+// takeOver takes r's plain HTTP/1.x connection over from net/http (Relay) and returns a
+// writer whose first write starts with the response head: status and the headers set on
+// w (the middleware's and the event stream's). The body is chunked when the connection
+// can serve another request afterwards (Options.KeepAlive, nothing read ahead, the
+// browser did not ask to close), else it ends when the connection closes
+// ("Connection: close"). ok is false where the connection is not taken (HTTP/2, TLS, a
+// writer without Hijack); nothing is written then.
 func (s *Service) takeOver(w http.ResponseWriter, r *http.Request) (sw *sseWriter, ok bool) {
-	if r.ProtoMajor != 1 {
+	if r.ProtoMajor != 1 || r.TLS != nil {
 		return nil, false
 	}
 	h := w.Header()
 	setSSEHeaders(h)
-	conn, _, err := http.NewResponseController(w).Hijack()
+	conn, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return nil, false
 	}
-	h.Set("Connection", "close")
+	chunked := s.o.KeepAlive != nil && !r.Close && rw.Reader.Buffered() == 0
+	if chunked {
+		h.Set("Transfer-Encoding", "chunked")
+	} else {
+		h.Set("Connection", "close")
+	}
 	var head bytes.Buffer
 	head.WriteString("HTTP/1.1 200 OK\r\n")
 	h.Write(&head)
 	head.WriteString("\r\n")
-	sw = &sseWriter{conn: conn, head: head.Bytes(), timeout: s.o.WriteTimeout}
+	sw = &sseWriter{conn: conn, chunked: chunked, head: head.Bytes(), timeout: s.o.WriteTimeout}
 	sw.deadline = time.Now().Add(s.o.WriteTimeout)
 	conn.SetWriteDeadline(sw.deadline)
 	return sw, true
@@ -410,16 +421,45 @@ func (sw *sseWriter) writeFlush(b []byte) error {
 	}
 	sw.wrote = now
 	if sw.conn != nil {
-		if sw.head != nil {
-			b, sw.head = append(sw.head, b...), nil
+		out := append(sw.out[:0], sw.head...)
+		sw.head = nil
+		if sw.chunked && len(b) > 0 {
+			out = strconv.AppendInt(out, int64(len(b)), 16)
+			out = append(out, "\r\n"...)
+			out = append(out, b...)
+			out = append(out, "\r\n"...)
+		} else {
+			out = append(out, b...)
 		}
-		_, err := sw.conn.Write(b)
+		if cap(out) <= maxBatch+64 {
+			sw.out = out
+		}
+		_, err := sw.conn.Write(out)
 		return err
 	}
 	if _, err := sw.w.Write(b); err != nil {
 		return err
 	}
 	return sw.flush()
+}
+
+// release ends a relay's use of a connection it took over. A chunked body gets its last
+// chunk while the connection still takes writes, so a proxy sees a whole response even
+// when the relay stops early (Shutdown); after a clean end the connection then goes to
+// keepAlive for the next request. Otherwise, or when that fails, it is closed.
+func (sw *sseWriter) release(clean bool, keepAlive func(net.Conn) bool) {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	// errRelayEnded only stopped our own writes (a shutdown end went out): the
+	// connection still takes the last chunk.
+	if sw.chunked && (sw.err == nil || sw.err == errRelayEnded) {
+		sw.chunked, sw.err = false, nil // the last chunk is written as it is
+		ended := sw.writeLocked([]byte("0\r\n\r\n")) == nil
+		if ended && clean && keepAlive != nil && sw.conn.SetWriteDeadline(time.Time{}) == nil && keepAlive(sw.conn) {
+			return
+		}
+	}
+	sw.conn.Close()
 }
 
 func (sw *sseWriter) setWriteDeadline(t time.Time) error {

@@ -202,7 +202,8 @@ type sseWriter struct {
 	conn    net.Conn
 	head    []byte
 	chunked bool
-	out     []byte // the bytes of one write on conn
+	size    [18]byte  // a chunk's size line
+	vec     [4][]byte // the parts of one write on conn (writev), no copy
 
 	mu       sync.Mutex
 	buf      []byte
@@ -421,20 +422,16 @@ func (sw *sseWriter) writeFlush(b []byte) error {
 	}
 	sw.wrote = now
 	if sw.conn != nil {
-		out := append(sw.out[:0], sw.head...)
+		parts := append(net.Buffers(sw.vec[:0]), sw.head)
 		sw.head = nil
 		if sw.chunked && len(b) > 0 {
-			out = strconv.AppendInt(out, int64(len(b)), 16)
-			out = append(out, "\r\n"...)
-			out = append(out, b...)
-			out = append(out, "\r\n"...)
+			size := append(strconv.AppendInt(sw.size[:0], int64(len(b)), 16), "\r\n"...)
+			parts = append(parts, size, b, crlf)
 		} else {
-			out = append(out, b...)
+			parts = append(parts, b)
 		}
-		if cap(out) <= maxBatch+64 {
-			sw.out = out
-		}
-		_, err := sw.conn.Write(out)
+		_, err := parts.WriteTo(sw.conn)
+		sw.vec = [4][]byte{} // release b
 		return err
 	}
 	if _, err := sw.w.Write(b); err != nil {
@@ -442,6 +439,8 @@ func (sw *sseWriter) writeFlush(b []byte) error {
 	}
 	return sw.flush()
 }
+
+var crlf = []byte("\r\n")
 
 // release ends a relay's use of a connection it took over. A chunked body gets its last
 // chunk while the connection still takes writes, so a proxy sees a whole response even

@@ -42,9 +42,10 @@ func (s *Service) ServeSSE(w http.ResponseWriter, r *http.Request, run *Run, aft
 // goroutine of the Service, so that an open stream holds neither the request's goroutine
 // and stack nor net/http's buffers and its background read of the connection. The
 // stream is chunked and its connection goes back to Options.KeepAlive when it ends
-// cleanly; without KeepAlive it answers "Connection: close". ended, when not nil, is called once the relay is
-// over, whichever way it ran. A browser that leaves is noticed at the next write (an
-// event or a heartbeat). Errors as ServeSSE's, returned before anything is written.
+// cleanly; without KeepAlive it answers "Connection: close". ended, when not nil, is
+// called once the relay is over, whichever way it ran. A browser that leaves is noticed
+// at the next write (an event or a heartbeat). Errors as ServeSSE's, returned before
+// anything is written.
 func (s *Service) Relay(w http.ResponseWriter, r *http.Request, run *Run, afterID int64, ended func()) error {
 	return s.serve(w, r, run, afterID, ended, true)
 }

@@ -357,7 +357,7 @@ func (s *Service) takeOver(w http.ResponseWriter, r *http.Request) (sw *sseWrite
 	if err != nil {
 		return nil, false
 	}
-	chunked := s.o.KeepAlive != nil && !r.Close && rw.Reader.Buffered() == 0
+	chunked := s.o.KeepAlive != nil && r.ProtoAtLeast(1, 1) && !r.Close && rw.Reader.Buffered() == 0
 	if chunked {
 		h.Set("Transfer-Encoding", "chunked")
 	} else {

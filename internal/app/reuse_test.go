@@ -1,12 +1,16 @@
 package app
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptrace"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +77,45 @@ func TestStreamsKeepTheBrowserConnection(t *testing.T) {
 	}
 	if err := a.stop(t); err != nil {
 		t.Fatalf("Run returned %v after shutdown, want nil", err)
+	}
+}
+
+// An HTTP/1.0 client, even one asking to keep the connection, gets a stream it can
+// read: not chunked (1.1 only), ended by closing the connection.
+func TestStreamToHTTP10ClientEndsWithTheConnection(t *testing.T) {
+	dir := t.TempDir()
+	a := mustStart(t, map[string]string{
+		"COZE2APP_ADDR":            "127.0.0.1:0",
+		"COZE2APP_DATABASE_URL":    "sqlite:" + dir + "/coze2app.db",
+		"COZE2APP_SIM_DELTA_DELAY": "0s",
+	})
+	c := newBrowser(t)
+	signIn(t, c, a.URL, "7391000000000000101")
+	u, _ := url.Parse(a.URL)
+	var cookies []string
+	for _, ck := range c.Jar.Cookies(u) {
+		cookies = append(cookies, ck.Name+"="+ck.Value)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	body := `{"bot_id":"` + cozesim.BotAssistant + `","message":"hello","stream":true}`
+	fmt.Fprintf(conn, "POST /api/chat HTTP/1.0\r\nHost: %s\r\nConnection: keep-alive\r\nCookie: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		u.Host, strings.Join(cookies, "; "), len(body), body)
+	raw, err := io.ReadAll(conn) // returns once the server closes the connection
+	if err != nil {
+		t.Fatalf("read: %v (got %q)", err, raw)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
+	if err != nil {
+		t.Fatalf("response: %v", err)
+	}
+	streamed, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || len(res.TransferEncoding) != 0 || !res.Close || !strings.Contains(string(streamed), "event: end") {
+		t.Errorf("status %d, transfer encoding %v, close %v, body %q; want 200, not chunked, closed, a whole stream",
+			res.StatusCode, res.TransferEncoding, res.Close, streamed)
 	}
 }

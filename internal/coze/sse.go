@@ -111,13 +111,18 @@ var errWouldBlock = errors.New("coze: no buffered event")
 // the next call. A relay uses it to send events that arrived together with one
 // write.
 func (r *EventReader) NextBuffered() (ev Event, ok bool, err error) {
-	r.noWait = true
-	ev, err = r.Next()
-	r.noWait = false
+	ev, err = r.nextNoWait()
 	if err == errWouldBlock {
 		return Event{}, false, nil
 	}
 	return ev, true, err
+}
+
+// nextNoWait is Next answering errWouldBlock where it would have to read.
+func (r *EventReader) nextNoWait() (Event, error) {
+	r.noWait = true
+	defer func() { r.noWait = false }()
+	return r.Next()
 }
 
 // splitField splits a non-empty line into its field name and value (one leading space of

@@ -102,19 +102,8 @@ type Stream struct {
 // heartbeats are not returned: they only show the run is alive, and their bytes already
 // reset the idle limit (coze-protocol E13; their data is undocumented, §19 Q15).
 func (s *Stream) Next() (Event, error) {
-	if ev := s.first; ev != nil {
-		s.first = nil
-		return *ev, nil
-	}
-	for {
-		ev, err := s.r.Next()
-		if err != nil {
-			return Event{}, s.explain(err)
-		}
-		if ev.Name != WorkflowPing {
-			return ev, nil
-		}
-	}
+	ev, _, err := s.next(s.r.Next)
+	return ev, err
 }
 
 // LendData is EventReader.LendData for the events after the first: their Data is
@@ -124,17 +113,25 @@ func (s *Stream) LendData() { s.r.LendData() }
 // NextBuffered is Next without waiting (EventReader.NextBuffered): ok is false when
 // the bytes received so far hold no complete event.
 func (s *Stream) NextBuffered() (ev Event, ok bool, err error) {
+	return s.next(s.r.nextNoWait)
+}
+
+// next returns the first event, then what read gives, PINGs left out; ok is false
+// when read would have to wait (errWouldBlock).
+func (s *Stream) next(read func() (Event, error)) (ev Event, ok bool, err error) {
 	if first := s.first; first != nil {
 		s.first = nil
 		return *first, true, nil
 	}
 	for {
-		ev, ok, err = s.r.NextBuffered()
-		if err != nil {
+		ev, err = read()
+		switch {
+		case err == errWouldBlock:
+			return Event{}, false, nil
+		case err != nil:
 			return Event{}, true, s.explain(err)
-		}
-		if !ok || ev.Name != WorkflowPing {
-			return ev, ok, nil
+		case ev.Name != WorkflowPing:
+			return ev, true, nil
 		}
 	}
 }

@@ -83,50 +83,6 @@ func scanChat(b []byte) (c Chat, ok bool) {
 	return c, true
 }
 
-// object reads a whole JSON object of plain keys (plainKey), calling value with
-// the scanner at each value, which it must consume; nothing may follow the object.
-func (s *textScanner) object(value func(key []byte) bool) bool {
-	s.space()
-	if !s.inner(value) {
-		return false
-	}
-	return s.atEnd()
-}
-
-// inner reads one JSON object of plain keys at the scanner (see object).
-func (s *textScanner) inner(value func(key []byte) bool) bool {
-	if !s.take('{') {
-		return false
-	}
-	s.space()
-	if s.take('}') {
-		return true
-	}
-	for {
-		s.space()
-		key, ok := s.plainKey()
-		if !ok {
-			return false
-		}
-		s.space()
-		if !s.take(':') {
-			return false
-		}
-		s.space()
-		if !value(key) {
-			return false
-		}
-		s.space()
-		switch {
-		case s.take(','):
-		case s.take('}'):
-			return true
-		default:
-			return false
-		}
-	}
-}
-
 // integer reads what flexInt reads as the same number: null as 0, or an integer
 // literal that fits in int64. Strings, fractions and exponents are left to it.
 func (s *textScanner) integer(dst *int64) bool {

@@ -51,42 +51,57 @@ const maxScanDepth = 256
 // never fails where encoding/json succeeds with another result.
 func scanMessageText(b []byte) (m Message, ok bool) {
 	s := textScanner{b: b}
-	s.space()
-	if !s.take('{') {
-		return m, false
-	}
-	s.space()
-	if s.take('}') {
-		return m, s.atEnd()
-	}
-	for {
-		s.space()
-		key, ok := s.plainKey()
-		if !ok {
-			return m, false
-		}
-		s.space()
-		if !s.take(':') {
-			return m, false
-		}
-		s.space()
-		if !s.field(key, &m) {
-			return m, false
-		}
-		s.space()
-		switch {
-		case s.take(','):
-		case s.take('}'):
-			return m, s.atEnd()
-		default:
-			return m, false
-		}
-	}
+	ok = s.object(func(key []byte) bool { return s.field(key, &m) })
+	return m, ok
 }
 
 type textScanner struct {
 	b []byte
 	i int
+}
+
+// object reads a whole JSON object of plain keys (plainKey), calling value with
+// the scanner at each value, which it must consume; nothing may follow the object.
+func (s *textScanner) object(value func(key []byte) bool) bool {
+	s.space()
+	if !s.inner(value) {
+		return false
+	}
+	return s.atEnd()
+}
+
+// inner reads one JSON object of plain keys at the scanner (see object).
+func (s *textScanner) inner(value func(key []byte) bool) bool {
+	if !s.take('{') {
+		return false
+	}
+	s.space()
+	if s.take('}') {
+		return true
+	}
+	for {
+		s.space()
+		key, ok := s.plainKey()
+		if !ok {
+			return false
+		}
+		s.space()
+		if !s.take(':') {
+			return false
+		}
+		s.space()
+		if !value(key) {
+			return false
+		}
+		s.space()
+		switch {
+		case s.take(','):
+		case s.take('}'):
+			return true
+		default:
+			return false
+		}
+	}
 }
 
 func (s *textScanner) space() {

@@ -149,7 +149,7 @@ func (s *Service) relayLeased(ctx context.Context, sw *sseWriter, run *Run, c *l
 		evs, lagging := run.tail(buf[:0], *cursor)
 		if lagging {
 			run.giveBack(c, out)
-			sw.send(0, EventEnd, relayEndData("resume_unavailable", run.relayEndKey("resume_unavailable")))
+			sw.endLagging(run)
 			return true
 		}
 		if err := sw.sendEvents(evs); err != nil {

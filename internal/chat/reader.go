@@ -126,9 +126,10 @@ func (r *Run) took(ev coze.Event, err error) *outcome {
 		return r.streamEnd(r.up.ctx, err)
 	}
 	r.up.idle.Reset(r.svc.o.IdleTimeout)
-	// A terminal event ends the reading: what may follow (done, and audio of a
+	// A terminal event ends the translating: what may follow (done, and audio of a
 	// voice input, which comes after conversation.chat.completed: coze-py
-	// tests/testdata/chat_audio_stream_resp.txt) is not needed.
+	// tests/testdata/chat_audio_stream_resp.txt) is not needed; end only reads it
+	// off (coze.Stream.Finish) so the connection serves the next chat.
 	return r.translate(ev, &r.up.rep)
 }
 

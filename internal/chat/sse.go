@@ -121,8 +121,7 @@ func (s *Service) relay(ctx context.Context, sw *sseWriter, run *Run, lease *lea
 		}
 		evs, notify, finished, lagging := run.after(cursor)
 		if lagging {
-			// This reader fell behind by more than the bounded log holds.
-			return sw.send(0, EventEnd, relayEndData("resume_unavailable", run.relayEndKey("resume_unavailable"))) == nil
+			return sw.endLagging(run) == nil
 		}
 		if err := sw.sendEvents(evs); err != nil {
 			s.log.Debug("chat relay write failed", "chat_id", run.ChatID(), "err", err)
@@ -374,17 +373,21 @@ func (s *Service) takeOver(w http.ResponseWriter, r *http.Request) (sw *sseWrite
 }
 
 // shutdown ends a relay because the server stops: a reconnect hint and a final event.
-func (sw *sseWriter) shutdown(key string) error {
+func (sw *sseWriter) shutdown(key string) {
 	sw.mu.Lock()
 	defer sw.mu.Unlock()
 	sw.shutdownLocked(key)
-	return nil
 }
 
 func (sw *sseWriter) shutdownLocked(key string) {
 	if sw.writeLocked([]byte(retryHint)) == nil {
 		sw.sendLocked(nil, EventEnd, relayEndData("server_shutdown", key))
 	}
+}
+
+// endLagging ends a relay that fell behind by more than run's bounded log holds.
+func (sw *sseWriter) endLagging(run *Run) error {
+	return sw.send(0, EventEnd, relayEndData("resume_unavailable", run.relayEndKey("resume_unavailable")))
 }
 
 // relayEndData is the end event of a relay that stops before its run does.

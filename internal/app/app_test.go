@@ -42,12 +42,7 @@ func TestDemoStartupSaysWhereToGoAndNoRealHosts(t *testing.T) {
 // TestDemoModeSignInAndChat is the "done when": no configuration,
 // sign in on the simulator's consent page, chat.
 func TestDemoModeSignInAndChat(t *testing.T) {
-	dir := t.TempDir()
-	a := mustStart(t, map[string]string{
-		"COZE2APP_ADDR":            "127.0.0.1:0",
-		"COZE2APP_DATABASE_URL":    "sqlite:" + dir + "/coze2app.db",
-		"COZE2APP_SIM_DELTA_DELAY": "0s",
-	})
+	a := mustStartDemo(t)
 	c := newBrowser(t)
 	var st status
 	getJSON(t, c, a.URL+"/api/auth/status", &st)

@@ -74,6 +74,17 @@ type runningApp struct {
 	log *lineWriter
 }
 
+// mustStartDemo starts coze2app in demo mode on SQLite, its simulator answering
+// without pauses.
+func mustStartDemo(t *testing.T) *runningApp {
+	t.Helper()
+	return mustStart(t, map[string]string{
+		"COZE2APP_ADDR":            "127.0.0.1:0",
+		"COZE2APP_DATABASE_URL":    "sqlite:" + t.TempDir() + "/coze2app.db",
+		"COZE2APP_SIM_DELTA_DELAY": "0s",
+	})
+}
+
 // mustStart starts coze2app serve with env; it stops when the test ends.
 func mustStart(t *testing.T, env map[string]string) *runningApp {
 	t.Helper()

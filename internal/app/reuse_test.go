@@ -23,12 +23,7 @@ import (
 // next requests: the stream is chunked and complete, and the connection is accepted
 // again when it ends.
 func TestStreamsKeepTheBrowserConnection(t *testing.T) {
-	dir := t.TempDir()
-	a := mustStart(t, map[string]string{
-		"COZE2APP_ADDR":            "127.0.0.1:0",
-		"COZE2APP_DATABASE_URL":    "sqlite:" + dir + "/coze2app.db",
-		"COZE2APP_SIM_DELTA_DELAY": "0s",
-	})
+	a := mustStartDemo(t)
 	jar, _ := cookiejar.New(nil)
 	tr := &http.Transport{MaxIdleConnsPerHost: 1}
 	t.Cleanup(tr.CloseIdleConnections)
@@ -83,12 +78,7 @@ func TestStreamsKeepTheBrowserConnection(t *testing.T) {
 // An HTTP/1.0 client, even one asking to keep the connection, gets a stream it can
 // read: not chunked (1.1 only), ended by closing the connection.
 func TestStreamToHTTP10ClientEndsWithTheConnection(t *testing.T) {
-	dir := t.TempDir()
-	a := mustStart(t, map[string]string{
-		"COZE2APP_ADDR":            "127.0.0.1:0",
-		"COZE2APP_DATABASE_URL":    "sqlite:" + dir + "/coze2app.db",
-		"COZE2APP_SIM_DELTA_DELAY": "0s",
-	})
+	a := mustStartDemo(t)
 	c := newBrowser(t)
 	signIn(t, c, a.URL, "7391000000000000101")
 	u, _ := url.Parse(a.URL)

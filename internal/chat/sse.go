@@ -333,8 +333,7 @@ func setSSEHeaders(h http.Header) {
 func (s *Service) startSSE(w http.ResponseWriter) *sseWriter {
 	setSSEHeaders(w.Header())
 	sw := &sseWriter{w: w, rc: http.NewResponseController(w), timeout: s.o.WriteTimeout}
-	sw.deadline = time.Now().Add(s.o.WriteTimeout)
-	sw.rc.SetWriteDeadline(sw.deadline)
+	sw.pushDeadline(time.Now())
 	w.WriteHeader(http.StatusOK)
 	return sw
 }
@@ -367,8 +366,7 @@ func (s *Service) takeOver(w http.ResponseWriter, r *http.Request) (sw *sseWrite
 	h.Write(&head)
 	head.WriteString("\r\n")
 	sw = &sseWriter{conn: conn, chunked: chunked, head: head.Bytes(), timeout: s.o.WriteTimeout}
-	sw.deadline = time.Now().Add(s.o.WriteTimeout)
-	conn.SetWriteDeadline(sw.deadline)
+	sw.pushDeadline(time.Now())
 	return sw, true
 }
 
@@ -419,10 +417,9 @@ func (sw *sseWriter) writeFlush(b []byte) error {
 	// A deadline moved forward at most every timeout/8 still gives every write at
 	// least 7/8 of the timeout, and spares a timer update per event.
 	if sw.deadline.Sub(now) < sw.timeout-sw.timeout/8 {
-		if err := sw.setWriteDeadline(now.Add(sw.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		if err := sw.pushDeadline(now); err != nil && !errors.Is(err, http.ErrNotSupported) {
 			return err
 		}
-		sw.deadline = now.Add(sw.timeout)
 	}
 	sw.wrote = now
 	if sw.conn != nil {
@@ -463,6 +460,12 @@ func (sw *sseWriter) release(clean bool, keepAlive func(net.Conn) bool) {
 		}
 	}
 	sw.conn.Close()
+}
+
+// pushDeadline gives writes until a write timeout from now.
+func (sw *sseWriter) pushDeadline(now time.Time) error {
+	sw.deadline = now.Add(sw.timeout)
+	return sw.setWriteDeadline(sw.deadline)
 }
 
 func (sw *sseWriter) setWriteDeadline(t time.Time) error {

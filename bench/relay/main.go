@@ -412,6 +412,12 @@ func takeProfile(ctx context.Context, c config, l level, warmup time.Duration) p
 		return p
 	}
 	p.CPUTop = benchkit.PprofTop(ctx, c.appBin, path, "-cum")
+	// Allocations over the next 5 s of the same phase (a delta profile), for
+	// reading beside the CPU profile: the garbage collector's share follows them.
+	allocs := filepath.Join(c.profileDir, fmt.Sprintf("relay-app-%d-allocs.pb.gz", l.Conc))
+	if err := benchkit.Download(ctx, "http://"+c.pprof+"/debug/pprof/allocs?seconds=5", allocs); err != nil {
+		p.CPUTop = append(p.CPUTop, "allocs: "+err.Error())
+	}
 	return p
 }
 

@@ -16,9 +16,10 @@ import (
 // the cluster's publisher) keep reading the log, which holds every event with the same
 // ids as before.
 //
-// When the relay stops (its browser left, a write failed, Shutdown) or the reply ends,
-// it gives the lease back: a new reader goroutine goes on reading, or records the
-// outcome the relay already read. The upstream is never cancelled by a leaving browser.
+// When the relay stops (its browser left, a write failed, Shutdown), it gives the lease
+// back: a new reader goroutine goes on reading, or records the outcome the relay already
+// read. When the reply ends, the relay sends the end event and records the reply itself
+// before its response ends (endHere). The upstream is never cancelled by a leaving browser.
 //
 // Wait group: whoever holds the lease holds one count in Service.wg, so Shutdown waits
 // for every reader. The count moves with the lease: handOver adds the relay's while the
@@ -106,6 +107,26 @@ func (r *Run) giveBack(c *leaseClaim, pending *outcome) {
 	}
 }
 
+// endHere is giveBack for a relay that read the run's outcome (ended) and sent its end
+// event: the rest of the end (upstream, record) runs on the relay's goroutine, before
+// its response ends, instead of on a new one. ended nil: giveBack.
+func (r *Run) endHere(c *leaseClaim, ended *outcome) {
+	if ended == nil {
+		r.giveBack(c, nil)
+		return
+	}
+	r.mu.Lock()
+	held := r.lessee == c
+	if held {
+		r.lessee = nil
+	}
+	r.mu.Unlock()
+	if held {
+		defer r.svc.wg.Done() // the lease's count (see giveBack)
+		r.read(ended)
+	}
+}
+
 // tail appends to dst the events after afterID, for the lease holder, which appends
 // them itself and so never waits on notify. lagging as in after.
 func (r *Run) tail(dst []event, afterID int64) (evs []event, lagging bool) {
@@ -125,10 +146,11 @@ func (r *Run) tail(dst []event, afterID int64) (evs []event, lagging bool) {
 var errRelayEnded = errors.New("relay ended")
 
 // relayLeased relays run while holding its lease: read one upstream event, append, write,
-// until the reply ends or the relay stops; the lease goes back in both cases. It returns
-// true when the relay is over, false when the run's outcome is read and the caller is to
-// relay the rest (the end event) from the log.
-func (s *Service) relayLeased(ctx context.Context, sw *sseWriter, run *Run, c *leaseClaim, cursor *int64) (over bool) {
+// until the reply ends or the relay stops. A relay that stops gives the lease back and
+// returns nil. At the reply's end it appends the end event, sends it with the events
+// before it and returns the outcome with the lease still held: the caller ends the run
+// (endHere or giveBack) once its browser is served.
+func (s *Service) relayLeased(ctx context.Context, sw *sseWriter, run *Run, c *leaseClaim, cursor *int64) (ended *outcome) {
 	w := sw.watch(s, run)
 	defer w.stop()
 	var buf []event
@@ -138,7 +160,7 @@ func (s *Service) relayLeased(ctx context.Context, sw *sseWriter, run *Run, c *l
 			if s.closingCtx.Err() != nil {
 				w.endForShutdown()
 			}
-			return true
+			return nil
 		}
 		// Everything that arrived together goes out with one write: the events
 		// already received are taken before writing (one syscall, not one each).
@@ -146,16 +168,19 @@ func (s *Service) relayLeased(ctx context.Context, sw *sseWriter, run *Run, c *l
 		for read := true; out == nil && read; {
 			out, read = run.stepReceived()
 		}
+		if out != nil {
+			run.appendEnd(out) // the end goes out with the last events
+		}
 		evs, lagging := run.tail(buf[:0], *cursor)
 		if lagging {
 			run.giveBack(c, out)
 			sw.endLagging(run)
-			return true
+			return nil
 		}
 		if err := sw.sendEvents(evs); err != nil {
 			run.giveBack(c, out)
 			s.log.Debug("chat relay write failed", "chat_id", run.ChatID(), "err", err)
-			return true
+			return nil
 		}
 		if len(evs) > 0 {
 			*cursor = evs[len(evs)-1].id
@@ -163,8 +188,7 @@ func (s *Service) relayLeased(ctx context.Context, sw *sseWriter, run *Run, c *l
 		clear(evs) // release the data
 		buf = evs
 		if out != nil {
-			run.giveBack(c, out)
-			return false
+			return out
 		}
 	}
 }

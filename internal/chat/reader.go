@@ -51,6 +51,7 @@ type outcome struct {
 	key     string // our words for the end: the page's catalog id stream.<key> (docs/stream-contract.md)
 	message string // Coze's own words, when it gave some and key is empty
 	coze    *coze.APIError
+	logged  bool // the end event is in the log already (appendEnd)
 }
 
 // endStatus maps a store status to the end event's status.
@@ -133,8 +134,28 @@ func (r *Run) took(ev coze.Event, err error) *outcome {
 	return r.translate(ev, &r.up.rep)
 }
 
-// end closes the upstream, appends the end event, records the reply and ends the run.
-// It runs on a goroutine counted in the Service's wait group.
+// appendEnd appends the run's end event for out, once. The lease holder calls it: the
+// end, or a relay before it sends the end with the events before it and leaves the
+// rest of end for after its browser's connection was released (Service.serve).
+func (r *Run) appendEnd(out *outcome) {
+	if out.logged {
+		return
+	}
+	out.logged = true
+	r.up.idle.Stop()
+	if out.coze != nil {
+		// Coze's failures inside the stream carry no log id of their own; the stream's
+		// X-Tt-Logid is what Coze support asks for (coze-protocol E7).
+		out.coze.LogID = r.up.st.LogID()
+		if coze.ModelFailureCode(out.coze.Code) {
+			out.key, out.message = "model_error", ""
+		}
+	}
+	r.append(EventEnd, endData(*out, r.up.rep.usage))
+}
+
+// end closes the upstream, appends the end event (unless appendEnd did), records the
+// reply and ends the run. It runs on a goroutine counted in the Service's wait group.
 func (r *Run) end(out *outcome) {
 	s := r.svc
 	// Done closes after the run left the live set and freed its user's slot,
@@ -144,17 +165,7 @@ func (r *Run) end(out *outcome) {
 	defer s.runEnded(r)
 
 	rep := &r.up.rep
-	r.up.idle.Stop()
-
-	if out.coze != nil {
-		// Coze's failures inside the stream carry no log id of their own; the stream's
-		// X-Tt-Logid is what Coze support asks for (coze-protocol E7).
-		out.coze.LogID = r.up.st.LogID()
-		if coze.ModelFailureCode(out.coze.Code) {
-			out.key, out.message = "model_error", ""
-		}
-	}
-	r.append(EventEnd, endData(*out, rep.usage))
+	r.appendEnd(out)
 	if out.status == store.StatusComplete || out.status == store.StatusFailed {
 		// Coze ended the reply with an event: read its "done" so the connection
 		// serves the next chat (coze.Stream.Finish). The browser has its end already.

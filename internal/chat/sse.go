@@ -67,7 +67,9 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, run *Run, afterI
 				if ended != nil {
 					defer ended()
 				}
-				sw.release(s.relay(ctx, sw, run, lease, holds, afterID), s.o.KeepAlive)
+				clean, out := s.relay(ctx, sw, run, lease, holds, afterID)
+				run.endHere(lease, out)
+				sw.release(clean, s.o.KeepAlive)
 			}
 			if !s.goRelay(relay) {
 				relay() // Shutdown has begun: this ends the stream at once
@@ -78,7 +80,8 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, run *Run, afterI
 	if ended != nil {
 		defer ended()
 	}
-	s.relay(r.Context(), s.startSSE(w), run, lease, holds, afterID)
+	_, out := s.relay(r.Context(), s.startSSE(w), run, lease, holds, afterID)
+	run.endHere(lease, out)
 	return nil
 }
 
@@ -97,15 +100,17 @@ func (s *Service) goRelay(relay func()) bool {
 // was sent, the browser leaves or is too slow, or Shutdown starts. lease is this relay's
 // claim on the reader lease; holds tells that it holds the lease from the start. clean
 // reports an end after which the connection may serve another request: everything
-// sent, the run's end or the relay's own.
-func (s *Service) relay(ctx context.Context, sw *sseWriter, run *Run, lease *leaseClaim, holds bool, afterID int64) (clean bool) {
+// sent, the run's end or the relay's own. ended is the run's outcome when this relay
+// read it holding the lease and sent the end event; the caller passes it to endHere,
+// which it calls in every case before the response ends: a response that ended means
+// a recorded reply (the page reloads the history then).
+func (s *Service) relay(ctx context.Context, sw *sseWriter, run *Run, lease *leaseClaim, holds bool, afterID int64) (clean bool, ended *outcome) {
 	defer s.relayOpened()()
-	defer run.giveBack(lease, nil)
 	// A relay that holds the lease from the start sends the headers with the first
 	// events, which it reads at once (Coze's first event has arrived: coze.Stream).
 	if !holds {
 		if err := sw.flush(); err != nil {
-			return false
+			return false, nil
 		}
 	}
 
@@ -116,16 +121,16 @@ func (s *Service) relay(ctx context.Context, sw *sseWriter, run *Run, lease *lea
 		select {
 		case <-s.closing:
 			sw.shutdown(run.relayEndKey("server_shutdown"))
-			return false
+			return false, nil
 		default:
 		}
 		evs, notify, finished, lagging := run.after(cursor)
 		if lagging {
-			return sw.endLagging(run) == nil
+			return sw.endLagging(run) == nil, nil
 		}
 		if err := sw.sendEvents(evs); err != nil {
 			s.log.Debug("chat relay write failed", "chat_id", run.ChatID(), "err", err)
-			return false
+			return false, nil
 		}
 		if len(evs) > 0 {
 			cursor = evs[len(evs)-1].id
@@ -133,29 +138,26 @@ func (s *Service) relay(ctx context.Context, sw *sseWriter, run *Run, lease *lea
 			continue
 		}
 		if finished {
-			return true
+			return true, nil
 		}
 		// Caught up: read the upstream here rather than wait for the reader (lease.go).
 		if run.holdsLease(lease) {
-			if s.relayLeased(ctx, sw, run, lease, &cursor) {
-				return false
-			}
-			hb.Reset(s.o.Heartbeat)
-			continue
+			out := s.relayLeased(ctx, sw, run, lease, &cursor)
+			return out != nil, out
 		}
 		run.claimLease(lease)
 		select {
 		case <-notify:
 		case <-hb.C:
 			if err := sw.raw(pingComment); err != nil {
-				return false
+				return false, nil
 			}
 			hb.Reset(s.o.Heartbeat)
 		case <-ctx.Done():
-			return false
+			return false, nil
 		case <-s.closing:
 			sw.shutdown(run.relayEndKey("server_shutdown"))
-			return false
+			return false, nil
 		}
 	}
 }

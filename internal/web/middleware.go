@@ -81,24 +81,31 @@ const simContentSecurityPolicy = "default-src 'self'; script-src 'none'; style-s
 // securityHeaders sets the headers every response carries (catalog case 67).
 func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// One backing array for the values rather than one slice per Set: these
+		// headers go on every response (issue 11's per-request allocations).
 		h := w.Header()
-		if strings.HasPrefix(r.URL.Path, "/_sim/") && s.d.Demo {
-			h.Set("Content-Security-Policy", simContentSecurityPolicy)
-		} else {
-			h.Set("Content-Security-Policy", s.csp)
+		vals := make([]string, 0, 9)
+		set := func(key, v string) {
+			vals = append(vals, v)
+			h[key] = vals[len(vals)-1 : len(vals) : len(vals)]
 		}
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+		if strings.HasPrefix(r.URL.Path, "/_sim/") && s.d.Demo {
+			set("Content-Security-Policy", simContentSecurityPolicy)
+		} else {
+			set("Content-Security-Policy", s.csp)
+		}
+		set("X-Content-Type-Options", "nosniff")
+		set("X-Frame-Options", "DENY")
+		set("Referrer-Policy", "no-referrer")
+		set("Cross-Origin-Opener-Policy", "same-origin")
+		set("Cross-Origin-Resource-Policy", "same-origin")
+		set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
 		if s.https {
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
 		p := r.URL.Path
 		if strings.HasPrefix(p, "/api/") || p == "/callback" || p == "/auth" {
-			h.Set("Cache-Control", "no-store")
+			set("Cache-Control", "no-store")
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -90,8 +90,9 @@ func open(ctx context.Context, url string) (*Store, error) {
 	return s, nil
 }
 
-// Close closes every connection.
+// Close closes every connection, after the group commit's drainer (turn.go) is done.
 func (s *Store) Close() error {
+	s.group.drainers.Wait()
 	errs := []error{s.stmts.close()}
 	if s.lockDB != nil {
 		errs = append(errs, s.lockDB.Close())

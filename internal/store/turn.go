@@ -48,6 +48,9 @@ type groupCommit struct {
 	pending []*groupOp
 	running bool
 	last    time.Time // when the last batch was committed; the running role's only
+	// drainers holds the goroutine that commits the batches queued behind a
+	// caller's own; Close waits for it.
+	drainers sync.WaitGroup
 }
 
 type groupOp struct {
@@ -90,10 +93,10 @@ func (s *Store) grouped(ctx context.Context, fn func(ctx context.Context, q quer
 		// Commit one batch (it holds op), then leave the rest to a drainer so
 		// this caller is not kept writing for others.
 		if s.commitNext() {
-			go func() {
+			g.drainers.Go(func() {
 				for s.commitNext() {
 				}
-			}()
+			})
 		}
 	}
 	<-op.done

@@ -109,3 +109,22 @@ func FuzzDuplicateKey(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDuplicateKey: the check on a chat request body, by the byte scanner and
+// by the json.Decoder.Token version it replaced.
+func BenchmarkDuplicateKey(b *testing.B) {
+	body := []byte(`{"bot_id":"7394000000000000001","message":"bench chunk=25","stream":true,"conversation_id":"7450000000000000001","files":[{"file_id":"f1","name":"a.png"}]}`)
+	for _, impl := range []struct {
+		name string
+		fn   func([]byte) bool
+	}{{"bytes", duplicateKey}, {"tokens", duplicateKeyByTokens}} {
+		b.Run(impl.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if impl.fn(body) {
+					b.Fatal("duplicate reported")
+				}
+			}
+		})
+	}
+}

@@ -62,23 +62,28 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 // about 50 allocations per request body (issue 11); FuzzDuplicateKey checks
 // that both agree.
 func duplicateKey(body []byte) bool {
+	// The keys of the objects being read, innermost last: each frame's keys are
+	// keys[start:]. Arrays of a typical body's size keep it all on the stack.
 	type frame struct {
-		obj  bool
-		keys []string // folded; a map past maxLinearKeys
-		set  map[string]bool
+		obj   bool
+		start int
+		set   map[string]bool // the object's keys once it has more than maxLinearKeys
 	}
 	const maxLinearKeys = 16
-	var stack []frame
+	var frameRoom [16]frame
+	var keyRoom [32][]byte
+	stack, keys := frameRoom[:0], keyRoom[:0]
 	wantKey := false // the next string in the top object is a key
 	for i := 0; i < len(body); i++ {
 		switch c := body[i]; c {
 		case '{', '[':
-			stack = append(stack, frame{obj: c == '{'})
+			stack = append(stack, frame{obj: c == '{', start: len(keys)})
 			wantKey = c == '{'
 		case '}', ']':
 			if len(stack) == 0 {
 				return false
 			}
+			keys = keys[:stack[len(stack)-1].start]
 			stack = stack[:len(stack)-1]
 			wantKey = false
 		case ',':
@@ -95,23 +100,23 @@ func duplicateKey(body []byte) bool {
 				}
 				top := &stack[len(stack)-1]
 				if top.set != nil {
-					if top.set[k] {
+					if top.set[string(k)] {
 						return true
 					}
-					top.set[k] = true
+					top.set[string(k)] = true
 				} else {
-					for _, seen := range top.keys {
-						if seen == k {
+					for _, seen := range keys[top.start:] {
+						if bytes.Equal(seen, k) {
 							return true
 						}
 					}
-					top.keys = append(top.keys, k)
-					if len(top.keys) > maxLinearKeys {
+					keys = append(keys, k)
+					if len(keys)-top.start > maxLinearKeys {
 						top.set = make(map[string]bool, 2*maxLinearKeys)
-						for _, seen := range top.keys {
-							top.set[seen] = true
+						for _, seen := range keys[top.start:] {
+							top.set[string(seen)] = true
 						}
-						top.keys = nil
+						keys = keys[:top.start]
 					}
 				}
 				wantKey = false
@@ -137,20 +142,25 @@ func stringEnd(b []byte, from int) int {
 }
 
 // foldedKey unquotes a JSON string (quotes included) and folds it as
-// encoding/json compares field names; false if it does not unquote.
-func foldedKey(quoted []byte) (string, bool) {
-	var k string
-	if bytes.IndexByte(quoted, '\\') < 0 {
-		k = string(quoted[1 : len(quoted)-1])
-	} else if err := json.Unmarshal(quoted, &k); err != nil {
-		return "", false
-	}
-	for i := 0; i < len(k); i++ {
-		if k[i] >= utf8.RuneSelf {
-			return strings.ToLower(strings.ToUpper(k)), true // folds ſ and the Kelvin sign too
+// encoding/json compares field names; false if it does not unquote. A plain
+// lower-case ASCII key, the usual one, is returned as it is in quoted.
+func foldedKey(quoted []byte) ([]byte, bool) {
+	k := quoted[1 : len(quoted)-1]
+	plain := true
+	for _, c := range k {
+		if c >= utf8.RuneSelf || c == '\\' || ('A' <= c && c <= 'Z') {
+			plain = false
+			break
 		}
 	}
-	return strings.ToLower(k), true
+	if plain {
+		return k, true
+	}
+	var s string
+	if err := json.Unmarshal(quoted, &s); err != nil {
+		return nil, false
+	}
+	return []byte(strings.ToLower(strings.ToUpper(s))), true // folds ſ and the Kelvin sign too
 }
 
 // malformedJSON names a decode error without echoing the input.

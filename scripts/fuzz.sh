@@ -13,20 +13,6 @@ export PATH="$PATH:/usr/local/go/bin"
 
 fuzztime="${FUZZTIME:-30s}"
 
-# Go 1.26's fuzz coordinator can fail a target with a bare "context deadline
-# exceeded" as -fuzztime runs out, having found nothing (go.dev/issue/75804; in
-# CI it hit one target twice in a row). Go 1.27 carries the fix (its
-# internal/fuzz stop() also accepts the parent context's error), so fuzzing
-# runs on that toolchain, fetched by the go command from the module proxy like
-# a module; the product itself still builds and tests on the machine's Go.
-# FUZZ_GOTOOLCHAIN=local keeps the machine's Go (then the race is retried below).
-fuzz_toolchain="${FUZZ_GOTOOLCHAIN:-go1.27.3}"
-if [ "$fuzz_toolchain" != local ] && ! GOTOOLCHAIN="$fuzz_toolchain" go version >/dev/null 2>&1; then
-  echo "fuzz: could not fetch the $fuzz_toolchain toolchain; fuzzing with the machine's $(go env GOVERSION)"
-  fuzz_toolchain=local
-fi
-export GOTOOLCHAIN="$fuzz_toolchain"
-echo "fuzz: toolchain $(go env GOVERSION)"
 roots=("${@:-./internal}")
 
 # seconds turns 30s / 10m / 1h into seconds (for the per-target timeout).
@@ -63,26 +49,28 @@ for t in "${targets[@]}"; do
   log="$(mktemp)"
   start=$(date +%s)
   status=FAIL
-  for attempt in 1 2 3; do
-    crashers="$(inputs "${dir}/testdata/fuzz/${name}")"
-    # -parallel bounds the workers on a shared machine; -timeout bounds a hang
-    # in a target beyond its fuzz time.
-    if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -parallel "${FUZZ_PARALLEL:-2}" \
-        -timeout "$timeout" \
-        "./${dir#./}" >"$log" 2>&1; then
-      status=ok
-      break
-    fi
-    # On a Go without the go.dev/issue/75804 fix, a bare "context deadline
-    # exceeded" with no failing input written is that race: run it again (at
-    # most three tries). A failing input written, or any other failure, fails.
-    if [ "$attempt" -lt 3 ] && grep -q '^    context deadline exceeded$' "$log" &&
-        [ "$(inputs "${dir}/testdata/fuzz/${name}")" -eq "$crashers" ]; then
-      echo "$name: the fuzz coordinator's deadline race (go.dev/issue/75804), no failing input; running it again"
-      continue
-    fi
-    break
-  done
+  race=""
+  crashers="$(inputs "${dir}/testdata/fuzz/${name}")"
+  # -parallel bounds the workers on a shared machine; -timeout bounds a hang
+  # in a target beyond its fuzz time.
+  if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -parallel "${FUZZ_PARALLEL:-2}" \
+      -timeout "$timeout" \
+      "./${dir#./}" >"$log" 2>&1; then
+    status=ok
+  elif grep -q '^    context deadline exceeded$' "$log" &&
+      [ "$(inputs "${dir}/testdata/fuzz/${name}")" -eq "$crashers" ] &&
+      go test -count=1 -run "^${name}\$" "./${dir#./}" >>"$log" 2>&1; then
+    # Go 1.26's fuzz coordinator can fail a target with a bare "context deadline
+    # exceeded" as -fuzztime runs out (go.dev/issue/75804, fixed in Go 1.27: its
+    # internal/fuzz stop() compares only the child context's error). It hit CI twice
+    # in a row on one target. The target was fuzzed for its whole time and wrote no
+    # failing input (a crash or a hang always writes one), and its corpus replays
+    # clean: that is a pass, marked in the summary. Fuzzing on Go 1.27 instead was
+    # tried: its encoding/json writes invalid UTF-8 differently, which our oracles
+    # compare against, so the fuzz run would test another standard library.
+    status=ok
+    race=" (coordinator deadline race, go.dev/issue/75804; corpus replayed clean)"
+  fi
   if [ "$status" != ok ]; then
     failed=$((failed + 1))
     cat "$log"
@@ -90,7 +78,7 @@ for t in "${targets[@]}"; do
   secs=$(( $(date +%s) - start ))
   execs=$(grep -Eo 'execs: [0-9]+' "$log" | tail -1 | awk '{print $2}')
   interesting=$(grep -Eo 'total: [0-9]+' "$log" | tail -1 | awk '{print $2}')
-  summary+=("$(printf '%-4s %-45s %-32s %10s execs  corpus %-5s %4ss' "$status" "${dir#./}" "$name" "${execs:-?}" "${interesting:-?}" "$secs")")
+  summary+=("$(printf '%-4s %-45s %-32s %10s execs  corpus %-5s %4ss%s' "$status" "${dir#./}" "$name" "${execs:-?}" "${interesting:-?}" "$secs" "$race")")
   rm -f "$log"
 done
 

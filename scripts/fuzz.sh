@@ -76,8 +76,9 @@ for t in "${targets[@]}"; do
     cat "$log"
   fi
   secs=$(( $(date +%s) - start ))
-  execs=$(grep -Eo 'execs: [0-9]+' "$log" | tail -1 | awk '{print $2}')
-  interesting=$(grep -Eo 'total: [0-9]+' "$log" | tail -1 | awk '{print $2}')
+  # A target that failed early printed no counts: "?" (and the loop goes on).
+  execs=$(grep -Eo 'execs: [0-9]+' "$log" | tail -1 | awk '{print $2}' || true)
+  interesting=$(grep -Eo 'total: [0-9]+' "$log" | tail -1 | awk '{print $2}' || true)
   summary+=("$(printf '%-4s %-45s %-32s %10s execs  corpus %-5s %4ss%s' "$status" "${dir#./}" "$name" "${execs:-?}" "${interesting:-?}" "$secs" "$race")")
   rm -f "$log"
 done

@@ -204,8 +204,9 @@ type sseWriter struct {
 	conn    net.Conn
 	head    []byte
 	chunked bool
-	size    [18]byte  // a chunk's size line
-	vec     [4][]byte // the parts of one write on conn (writev), no copy
+	size    [18]byte    // a chunk's size line
+	vec     [4][]byte   // the parts of one write on conn (writev), no copy
+	parts   net.Buffers // over vec while a write is on
 
 	mu       sync.Mutex
 	buf      []byte
@@ -425,16 +426,18 @@ func (sw *sseWriter) writeFlush(b []byte) error {
 	}
 	sw.wrote = now
 	if sw.conn != nil {
-		parts := append(net.Buffers(sw.vec[:0]), sw.head)
+		// The parts live in sw (parts over vec): a local net.Buffers would move to
+		// the heap for WriteTo's pointer receiver, one allocation per write.
+		sw.parts = append(net.Buffers(sw.vec[:0]), sw.head)
 		sw.head = nil
 		if sw.chunked && len(b) > 0 {
 			size := append(strconv.AppendInt(sw.size[:0], int64(len(b)), 16), "\r\n"...)
-			parts = append(parts, size, b, crlf)
+			sw.parts = append(sw.parts, size, b, crlf)
 		} else {
-			parts = append(parts, b)
+			sw.parts = append(sw.parts, b)
 		}
-		_, err := parts.WriteTo(sw.conn)
-		sw.vec = [4][]byte{} // release b
+		_, err := sw.parts.WriteTo(sw.conn)
+		sw.vec, sw.parts = [4][]byte{}, nil // release b
 		return err
 	}
 	if _, err := sw.w.Write(b); err != nil {

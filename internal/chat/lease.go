@@ -92,16 +92,7 @@ func (r *Run) handOver() bool {
 // giveBack withdraws c's claim, or, if c holds the lease, starts a reader goroutine that
 // goes on from pending (nil: reads on; else records that outcome).
 func (r *Run) giveBack(c *leaseClaim, pending *outcome) {
-	r.mu.Lock()
-	if r.claim == c {
-		r.claim = nil
-	}
-	held := r.lessee == c
-	if held {
-		r.lessee = nil
-	}
-	r.mu.Unlock()
-	if held {
+	if r.drop(c) {
 		r.svc.wg.Go(func() { r.read(pending) })
 		r.svc.wg.Done()
 	}
@@ -115,16 +106,25 @@ func (r *Run) endHere(c *leaseClaim, ended *outcome) {
 		r.giveBack(c, nil)
 		return
 	}
-	r.mu.Lock()
-	held := r.lessee == c
-	if held {
-		r.lessee = nil
-	}
-	r.mu.Unlock()
-	if held {
+	if r.drop(c) {
 		defer r.svc.wg.Done() // the lease's count (see giveBack)
 		r.read(ended)
 	}
+}
+
+// drop withdraws c's claim and its lease; held reports that c held the lease, whose
+// count in wg the caller now carries.
+func (r *Run) drop(c *leaseClaim) (held bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.claim == c {
+		r.claim = nil
+	}
+	held = r.lessee == c
+	if held {
+		r.lessee = nil
+	}
+	return held
 }
 
 // tail appends to dst the events after afterID, for the lease holder, which appends

@@ -184,20 +184,17 @@ func malformedJSON(err error) *apiError {
 
 // depth returns the maximum nesting depth of brackets outside strings.
 func depth(b []byte) int {
-	d, maxD, inStr, esc := 0, 0, false, false
-	for _, c := range b {
-		switch {
-		case esc:
-			esc = false
-		case inStr && c == '\\':
-			esc = true
-		case c == '"':
-			inStr = !inStr
-		case inStr:
-		case c == '{' || c == '[':
+	d, maxD := 0, 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			if i = stringEnd(b, i+1); i < 0 {
+				return maxD // an unterminated string: nothing after it counts
+			}
+		case '{', '[':
 			d++
 			maxD = max(maxD, d)
-		case c == '}' || c == ']':
+		case '}', ']':
 			d--
 		}
 	}

@@ -12,7 +12,6 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 
 fuzztime="${FUZZTIME:-30s}"
-
 roots=("${@:-./internal}")
 
 # seconds turns 30s / 10m / 1h into seconds (for the per-target timeout).
@@ -61,8 +60,8 @@ for t in "${targets[@]}"; do
       [ "$(inputs "${dir}/testdata/fuzz/${name}")" -eq "$crashers" ] &&
       go test -count=1 -run "^${name}\$" "./${dir#./}" >>"$log" 2>&1; then
     # Go 1.26's fuzz coordinator can fail a target with a bare "context deadline
-    # exceeded" as -fuzztime runs out (go.dev/issue/75804, fixed in Go 1.27: its
-    # internal/fuzz stop() compares only the child context's error). It hit CI twice
+    # exceeded" as -fuzztime runs out: its internal/fuzz stop() compares only the
+    # child context's error (go.dev/issue/75804, fixed in Go 1.27). It hit CI twice
     # in a row on one target. The target was fuzzed for its whole time and wrote no
     # failing input (a crash or a hang always writes one), and its corpus replays
     # clean: that is a pass, marked in the summary. Fuzzing on Go 1.27 instead was
